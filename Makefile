@@ -1,0 +1,44 @@
+# Two commands on a fresh Debian machine with Python 3.10+:
+#   make demo   -- create .venv, install, transcribe the bundled sample offline, say where the output is
+#   make test   -- create/update .venv, install what the tests need (Debian packages too when root), run the suite
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+
+.PHONY: demo test lint venv system-packages clean
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install --quiet -e '.[dev]'
+	rm -f $(VENV)/.installed-*
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+# Debian packages the tests use (a browser for the recorder test); only when we may install them.
+system-packages:
+	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  missing=""; \
+	  for p in chromium; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing Debian packages:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	  fi; \
+	else echo "not root: skipping Debian packages (browser tests skip if chromium is missing)"; fi
+
+demo: $(STAMP)
+	$(PY) -m voxnb demo --out demo-output
+
+test: $(STAMP) system-packages
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(PY) -m ruff check voxnb tests benchmarks
+
+clean:
+	rm -rf $(VENV) demo-output .pytest_cache

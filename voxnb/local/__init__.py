@@ -1,0 +1,1 @@
+"""The embedded offline engine and the local server (``voxnb serve``)."""
