@@ -28,6 +28,7 @@ _EXPORTS = {
     "ServerError": "errors",
     "TransportError": "errors",
     "RealtimeError": "errors",
+    "Audio": "audio",
     # the result type
     "Transcript": "transcript",
     "load_transcript": "transcript",

@@ -1,0 +1,333 @@
+"""voxnb.audio: decoding real files written by libsndfile, bad input, conversions, envelope."""
+
+from __future__ import annotations
+
+import io
+import wave
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import voxnb
+from voxnb.audio import SILENCE_PEAK, Audio, as_audio
+from voxnb.errors import AudioError, ParameterError
+
+SR = 16000
+
+
+def tone(seconds: float = 1.0, sr: int = SR, freq: float = 440.0, amp: float = 0.5) -> np.ndarray:
+    t = np.arange(int(seconds * sr)) / sr
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """A 1 s 440 Hz tone written in every format libsndfile encodes here."""
+    root = tmp_path_factory.mktemp("audio")
+    y = tone()
+    paths = {}
+    for ext, fmt in [("wav", "WAV"), ("flac", "FLAC"), ("ogg", "OGG"), ("mp3", "MP3")]:
+        if fmt not in sf.available_formats():
+            continue
+        path = root / f"tone.{ext}"
+        sf.write(path, y, SR, format=fmt)
+        paths[ext] = path
+    return paths
+
+
+def dominant_frequency(y: np.ndarray, sr: int) -> float:
+    spectrum = np.abs(np.fft.rfft(y * np.hanning(y.size)))
+    return float(np.fft.rfftfreq(y.size, 1 / sr)[spectrum.argmax()])
+
+
+@pytest.mark.parametrize("ext", ["wav", "flac", "ogg", "mp3"])
+def test_load_each_format_decodes_the_tone(files, ext):
+    if ext not in files:
+        pytest.skip(f"this libsndfile cannot write {ext}")
+    audio = Audio.load(files[ext])
+    assert audio.sr == SR and audio.y.dtype == np.float32 and audio.y.ndim == 1
+    assert audio.duration == pytest.approx(1.0, abs=0.06)  # mp3 pads a little
+    assert dominant_frequency(audio.y, audio.sr) == pytest.approx(440, abs=2)
+    assert 0.45 < audio.peak < 0.56
+    assert audio.source == str(files[ext])
+
+
+def test_load_from_bytes_file_object_and_non_seekable_stream(files):
+    data = files["flac"].read_bytes()
+    from_path = Audio.load(files["flac"])
+    assert Audio.load(data) == from_path
+    with open(files["flac"], "rb") as fh:
+        assert Audio.load(fh) == from_path
+
+    class Pipe(io.RawIOBase):  # a socket-like stream: readable, not seekable
+        def __init__(self, payload):
+            self._inner = io.BytesIO(payload)
+
+        def readable(self):
+            return True
+
+        def readinto(self, b):
+            return self._inner.readinto(b)
+
+    assert Audio.load(Pipe(data)) == from_path
+
+
+def test_resampling_matches_librosa_and_keeps_channels(tmp_path):
+    import librosa
+
+    rng = np.random.default_rng(1)
+    stereo = (rng.standard_normal((2, 44100 * 2)) * 0.1).astype(np.float32)
+    stereo[1] *= 0.5
+    path = tmp_path / "stereo44k.wav"
+    sf.write(path, stereo.T, 44100, subtype="FLOAT")
+
+    mono = Audio.load(path)
+    expected, _ = librosa.load(path, sr=SR)
+    assert mono.y.shape == expected.shape
+    np.testing.assert_allclose(mono.y, expected, atol=1e-6)
+
+    both = Audio.load(path, mono=False)
+    expected2, _ = librosa.load(path, sr=SR, mono=False)
+    assert both.channels == 2 and both.y.shape == expected2.shape
+    np.testing.assert_allclose(both.y, expected2, atol=1e-6)
+
+    native = Audio.load(path, sr=None, mono=False)
+    assert native.sr == 44100
+    np.testing.assert_array_equal(native.y, stereo)
+
+
+def test_long_file_is_decoded_in_blocks_without_gaps(tmp_path, monkeypatch):
+    import voxnb.audio as audio_module
+
+    monkeypatch.setattr(audio_module, "_BLOCK_FRAMES", 1000)  # many blocks on a small file
+    y = tone(2.3, sr=22050, freq=300.0)
+    path = tmp_path / "long.wav"
+    sf.write(path, y, 22050, subtype="FLOAT")
+    blocked = Audio.load(path)
+    monkeypatch.setattr(audio_module, "_BLOCK_FRAMES", 1 << 20)
+    whole = Audio.load(path)
+    assert blocked.y.shape == whole.y.shape
+    np.testing.assert_allclose(blocked.y, whole.y, atol=1e-6)
+    assert Audio.load(path, sr=None).y.size == y.size
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.write_bytes(b""), "empty"),
+        (lambda p: p.write_bytes(b"this is not audio at all" * 20), "not a format"),
+        (lambda p: sf.write(p, np.zeros(0, np.float32), SR), "no audio samples"),
+    ],
+    ids=["zero-bytes", "garbage", "header-only"],
+)
+def test_bad_files_raise_audio_error(tmp_path, make, message):
+    path = tmp_path / "bad.wav"
+    make(path)
+    with pytest.raises(AudioError, match=message):
+        Audio.load(path)
+
+
+def test_missing_path_and_directory(tmp_path):
+    with pytest.raises(AudioError, match="does not exist"):
+        Audio.load(tmp_path / "nope.wav")
+    with pytest.raises(AudioError, match="is a directory"):
+        Audio.load(tmp_path)
+    with pytest.raises(AudioError, match="empty"):
+        Audio.load(b"")
+
+
+@pytest.mark.parametrize("ext", ["wav", "flac", "ogg", "mp3"])
+def test_truncated_files_raise_audio_error(files, tmp_path, ext):
+    if ext not in files:
+        pytest.skip(f"this libsndfile cannot write {ext}")
+    data = files[ext].read_bytes()
+    cut = tmp_path / f"cut.{ext}"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(AudioError, match="truncated"):
+        Audio.load(cut)
+
+
+def test_truncated_wav_can_be_loaded_on_request(files, tmp_path):
+    data = files["wav"].read_bytes()
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[: len(data) // 2])
+    partial = Audio.load(cut, allow_truncated=True)
+    assert 0.4 < partial.duration < 0.6
+    np.testing.assert_allclose(partial.y, Audio.load(files["wav"]).y[: partial.n_samples], atol=1e-4)
+
+
+def test_undecodable_container_names_the_fix(tmp_path, monkeypatch):
+    import voxnb.audio as audio_module
+
+    monkeypatch.setattr(audio_module.shutil, "which", lambda name: None)
+    m4a = tmp_path / "talk.m4a"
+    m4a.write_bytes(b"\x00\x00\x00\x20ftypM4A " + b"\x00" * 200)
+    with pytest.raises(AudioError, match="ffmpeg"):
+        Audio.load(m4a)
+
+
+def test_silence_loads_but_is_refused_for_transcription(tmp_path):
+    path = tmp_path / "silence.wav"
+    sf.write(path, np.zeros(SR, np.float32), SR)
+    silent = Audio.load(path)
+    assert silent.is_silent and silent.peak == 0.0
+    with pytest.raises(AudioError, match="silent"):
+        silent.check_audible()
+    quiet_speech_level = Audio.from_array(tone(amp=SILENCE_PEAK * 20), SR)
+    assert quiet_speech_level.check_audible() is quiet_speech_level
+
+
+def test_from_array_converts_and_validates():
+    pcm = (tone() * 32767).astype(np.int16)
+    audio = Audio.from_array(pcm, SR)
+    assert audio.y.dtype == np.float32
+    np.testing.assert_allclose(audio.y, tone(), atol=1e-4)
+
+    soundfile_layout = np.stack([tone(), tone() * 0]).T  # (n, 2)
+    assert Audio.from_array(soundfile_layout, SR).y.shape == (SR,)
+    assert Audio.from_array(soundfile_layout, SR, mono=False).y.shape == (2, SR)
+    np.testing.assert_allclose(Audio.from_array(soundfile_layout, SR).y, tone() / 2, atol=1e-7)
+
+    with pytest.raises(AudioError, match="NaN"):
+        Audio.from_array(np.array([0.0, np.nan]), SR)
+    with pytest.raises(AudioError, match="no audio samples"):
+        Audio.from_array(np.zeros(0), SR)
+    with pytest.raises(AudioError, match="1-D or 2-D"):
+        Audio.from_array(np.zeros((2, 2, 2)), SR)
+    with pytest.raises(ParameterError, match="positive integer"):
+        Audio.from_array(tone(), 0)
+    with pytest.raises(ParameterError, match="positive integer"):
+        Audio.from_array(tone(), 16000.5)
+
+
+def test_pcm16_and_wav_round_trip_exactly():
+    y = np.array([0.0, 0.5, -0.5, 1.0, -1.0, 1.7, -3.0], dtype=np.float32)
+    audio = Audio.from_array(y, SR)
+    pcm = np.frombuffer(audio.to_pcm16(), dtype="<i2")
+    assert pcm.tolist() == [0, 16384, -16384, 32767, -32768, 32767, -32768]
+
+    with wave.open(io.BytesIO(audio.to_wav())) as w:
+        assert (w.getnchannels(), w.getsampwidth(), w.getframerate()) == (1, 2, SR)
+        assert w.readframes(100) == audio.to_pcm16()
+
+    stereo = Audio.from_array(np.stack([tone(0.01), -tone(0.01)]), SR, mono=False)
+    frames = np.frombuffer(stereo.to_pcm16(), dtype="<i2").reshape(-1, 2)
+    np.testing.assert_array_equal(frames[:, 0], -frames[:, 1])
+    decoded = Audio.load(stereo.to_wav(), mono=False)
+    np.testing.assert_allclose(decoded.y, stereo.y, atol=1 / 32768)
+
+
+@pytest.mark.parametrize("ext", ["wav", "flac", "ogg"])
+def test_save_and_reload(tmp_path, ext):
+    audio = Audio.from_array(tone(), SR)
+    path = audio.save(tmp_path / f"out.{ext}")
+    back = Audio.load(path)
+    assert back.n_samples == audio.n_samples
+    tolerance = 1e-4 if ext != "ogg" else 0.1  # vorbis is lossy
+    assert np.abs(back.y - audio.y).max() < tolerance
+    with pytest.raises(AudioError, match="format"):
+        audio.save(tmp_path / "out.xyz")
+
+
+def test_slice_is_a_view_and_clips_at_the_edges():
+    y = np.arange(SR * 2, dtype=np.float32) / (SR * 2)
+    audio = Audio.from_array(y, SR)
+    part = audio.slice(0.5, 1.0)
+    assert part.n_samples == SR // 2 and part.y[0] == y[SR // 2]
+    assert np.shares_memory(part.y, audio.y)
+    assert audio.slice(1.5, 10).duration == pytest.approx(0.5)
+    assert audio.slice(-1, 0.25).n_samples == SR // 4
+    assert audio.slice().n_samples == audio.n_samples
+    with pytest.raises(ParameterError, match="before"):
+        audio.slice(1.0, 0.5)
+    with pytest.raises(ParameterError, match="holds no audio"):
+        audio.slice(5, 6)
+
+
+def test_sha256_follows_the_signal_not_the_container(tmp_path):
+    pcm = (tone() * 32767).astype(np.int16)  # the same 16-bit samples in two lossless containers
+    sf.write(tmp_path / "a.wav", pcm, SR)
+    sf.write(tmp_path / "a.flac", pcm, SR)
+    wav, flac = Audio.load(tmp_path / "a.wav"), Audio.load(tmp_path / "a.flac")
+    assert wav.sha256 == flac.sha256
+    assert len(wav.sha256) == 64
+    louder = Audio.from_array(wav.y * 0.5, SR)
+    assert louder.sha256 != wav.sha256
+    assert Audio.from_array(wav.y, 8000).sha256 != wav.sha256
+
+
+def test_as_audio_accepts_every_input_kind(files):
+    reference = Audio.load(files["wav"])
+    assert as_audio(reference) is reference
+    assert as_audio(files["wav"]) == reference
+    assert as_audio(str(files["wav"])) == reference
+    assert as_audio(files["wav"].read_bytes()) == reference
+    with open(files["wav"], "rb") as fh:
+        assert as_audio(fh) == reference
+    at_8k = as_audio((reference.y, SR), sr=8000)
+    assert at_8k.sr == 8000 and at_8k.n_samples == SR // 2
+    assert as_audio(at_8k).sr == SR
+    assert as_audio(at_8k, sr=None) is at_8k
+    with pytest.raises(AudioError, match="sample rate"):
+        as_audio(reference.y)
+    with pytest.raises(AudioError, match="cannot use"):
+        as_audio(42)
+
+
+def test_play_returns_an_ipython_player_of_the_window():
+    pytest.importorskip("IPython")
+    audio = Audio.from_array(tone(2.0), SR)
+    player = audio.play(0.5, 1.0)
+    with wave.open(io.BytesIO(player.data)) as w:
+        assert w.getnframes() == SR // 2
+    with pytest.raises(ParameterError, match="max_duration"):
+        audio.play(max_duration=1.0)
+
+
+def test_envelope_is_exact_against_numpy():
+    rng = np.random.default_rng(7)
+    for trial in range(20):
+        m = int(rng.integers(1, 50_000))
+        n = int(rng.integers(1, 3000))
+        y = rng.standard_normal(m).astype(np.float32)
+        audio = Audio.from_array(y, SR)
+        edges, lo, hi = audio.envelope(n)
+        k = min(n, m)
+        assert lo.size == hi.size == k and edges.size == k + 1
+        bounds = np.rint(edges * SR).astype(int)
+        assert bounds[0] == 0 and bounds[-1] == m and np.all(np.diff(bounds) >= 1)
+        for c in rng.integers(0, k, size=min(k, 50)):
+            chunk = y[bounds[c] : bounds[c + 1]]
+            assert lo[c] == chunk.min() and hi[c] == chunk.max(), (trial, c)
+        assert lo.min() == y.min() and hi.max() == y.max()
+
+
+def test_envelope_of_windows_at_the_edges():
+    y = np.random.default_rng(3).standard_normal(SR).astype(np.float32)
+    audio = Audio.from_array(y, SR)
+    edges, lo, hi = audio.envelope(10, start=-5, end=0.1)
+    assert edges[0] == 0 and edges[-1] == pytest.approx(0.1)
+    assert hi.max() == y[: SR // 10].max()
+    edges, lo, hi = audio.envelope(10, start=0.95, end=99)
+    assert edges[-1] == pytest.approx(1.0) and lo.min() == y[int(0.95 * SR) :].min()
+    edges, lo, hi = audio.envelope(10, start=3, end=4)  # wholly past the end: nothing to draw
+    assert lo.size == 0
+
+
+def test_spectrogram_finds_the_tone_and_is_cached():
+    audio = Audio.from_array(tone(4.0, freq=1000.0), SR)
+    s_db, times, freqs = audio.spectrogram(kind="linear", n_frames=100)
+    assert s_db.shape == (freqs.size - 1, times.size - 1) and times.size - 1 == 100
+    peak_band = s_db.mean(axis=1).argmax()
+    assert freqs[peak_band] <= 1000 <= freqs[peak_band + 1]
+    assert audio.spectrogram(kind="linear", n_frames=100)[0] is s_db
+
+    mel, times, freqs = audio.spectrogram(kind="mel", start=1.0, end=2.0, n_frames=50, n_mels=40)
+    assert mel.shape == (40, 50) and times[0] == pytest.approx(1.0) and times[-1] == pytest.approx(2.0)
+    with pytest.raises(ParameterError, match="kind"):
+        audio.spectrogram(kind="chroma")
+
+
+def test_exported_from_the_package():
+    assert voxnb.Audio is Audio
