@@ -42,12 +42,13 @@ class AudioError(VoxnbError, ValueError):
 class MissingDependencyError(VoxnbError, ImportError):
     """An optional dependency is needed for this feature and is not installed."""
 
-    def __init__(self, package: str, extra: str, feature: str):
+    def __init__(self, package: str, extra: str | None, feature: str):
         self.package = package
         self.extra = extra
+        target = f"'voxnb[{extra}]'" if extra else package
         super().__init__(
             f"{feature} needs the package {package!r}, which is not installed; "
-            f"install it with: pip install 'voxnb[{extra}]'"
+            f"install it with: pip install {target}"
         )
 
 

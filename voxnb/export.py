@@ -1,0 +1,224 @@
+"""Write a Transcript in the formats other tools read: SRT, WebVTT, TextGrid, RTTM, SegLST, pyannote.
+
+Every writer takes the transcript first and an optional ``path``; it returns the text (or
+object) and also writes it when a path is given. Segments without times are left out of the
+timed formats; a transcript with no times at all is refused with a message saying how to get them.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import textwrap
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from voxnb.errors import MissingDependencyError, ParameterError
+
+if TYPE_CHECKING:
+    from voxnb.transcript import Transcript
+
+__all__ = ["to_srt", "to_vtt", "to_textgrid", "to_rttm", "to_seglst", "to_pyannote", "UNKNOWN_SPEAKER"]
+
+#: the label written where a format requires a speaker and the transcript has none
+UNKNOWN_SPEAKER = "unknown"
+
+
+def _write(text: str, path: str | os.PathLike | None) -> str:
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        Path(path).write_text(text, encoding="utf-8")
+    return text
+
+
+def _timed_segments(t: Transcript, fmt: str):
+    seg = t.segments
+    timed = seg[seg["start"].notna() & seg["end"].notna()]
+    if len(seg) and not len(timed):
+        raise ParameterError(
+            f"{fmt} needs segment times and this transcript has none; ask for timestamps "
+            "(timestamps='segment') or give it times with t.align(audio)")
+    return timed
+
+
+def _clock(seconds: float, sep: str) -> str:
+    ms = max(0, int(round(seconds * 1000)))  # noqa: RUF046 - numpy floats round to floats
+    h, rest = divmod(ms, 3_600_000)
+    m, rest = divmod(rest, 60_000)
+    s, ms = divmod(rest, 1000)
+    return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
+
+
+def _lines(text: str, max_chars: int | None) -> list[str]:
+    text = " ".join(text.split())
+    return textwrap.wrap(text, max_chars) if max_chars else [text]
+
+
+def _cues(t: Transcript, fmt: str, speakers: bool, max_chars: int | None):
+    seg = _timed_segments(t, fmt)
+    label = speakers and seg["speaker"].notna().any()
+    for start, end, text, speaker in zip(seg["start"], seg["end"], seg["text"].fillna(""), seg["speaker"]):
+        lines = _lines(text, max_chars)
+        if not lines:
+            continue
+        yield start, max(end, start), lines, (speaker if label and isinstance(speaker, str) else None)
+
+
+def to_srt(t: Transcript, path: str | os.PathLike | None = None, *, speakers: bool = True,
+           max_chars: int | None = 42) -> str:
+    """SubRip subtitles: one numbered cue per timed segment.
+
+    Parameters
+    ----------
+    speakers : bool
+        Prefix each cue with ``[speaker]`` when the transcript has speakers.
+    max_chars : int or None
+        Wrap cue text at this many characters per line (None: one line).
+
+    Examples
+    --------
+    >>> import voxnb
+    >>> t = voxnb.Transcript.from_response({"text": "Hi.", "segments": [{"text": "Hi.", "start": 0, "end": 1.5}]})
+    >>> print(t.to_srt())
+    1
+    00:00:00,000 --> 00:00:01,500
+    Hi.
+    <BLANKLINE>
+    """
+    blocks = []
+    for n, (start, end, lines, speaker) in enumerate(_cues(t, "SRT", speakers, max_chars), 1):
+        if speaker:
+            lines[0] = f"[{speaker}] {lines[0]}"
+        blocks.append(f"{n}\n{_clock(start, ',')} --> {_clock(end, ',')}\n" + "\n".join(lines) + "\n")
+    return _write("\n".join(blocks), path)
+
+
+def _vtt_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def to_vtt(t: Transcript, path: str | os.PathLike | None = None, *, speakers: bool = True,
+           max_chars: int | None = 42) -> str:
+    """WebVTT subtitles; speakers become voice tags (``<v speaker_1>…</v>``).
+
+    Examples
+    --------
+    >>> import voxnb
+    >>> t = voxnb.Transcript.from_response({"text": "Hi.", "segments": [
+    ...     {"text": "Hi.", "start": 0, "end": 1.5, "speaker_id": "speaker_1"}]})
+    >>> print(t.to_vtt())
+    WEBVTT
+    <BLANKLINE>
+    00:00:00.000 --> 00:00:01.500
+    <v speaker_1>Hi.</v>
+    <BLANKLINE>
+    """
+    blocks = ["WEBVTT\n"]
+    for start, end, lines, speaker in _cues(t, "WebVTT", speakers, max_chars):
+        body = "\n".join(_vtt_escape(line) for line in lines)
+        if speaker:
+            body = f"<v {_vtt_escape(speaker)}>{body}</v>"
+        blocks.append(f"{_clock(start, '.')} --> {_clock(end, '.')}\n{body}\n")
+    return _write("\n".join(blocks), path)
+
+
+def _tier_entries(frame) -> list[tuple[float, float, str]]:
+    """Intervals for one praat tier: timed, non-empty, strictly increasing and non-overlapping."""
+    entries = []
+    last_end = 0.0
+    rows = frame[frame["start"].notna() & frame["end"].notna()].sort_values(["start", "end"], kind="stable")
+    for start, end, text in zip(rows["start"], rows["end"], rows["text"].fillna("")):
+        start = max(float(start), last_end)
+        end = float(end)
+        text = str(text).strip()
+        if not text or end - start < 1e-4:  # praat refuses empty and zero-length intervals
+            continue
+        entries.append((round(start, 4), round(end, 4), text))
+        last_end = round(end, 4)
+    return entries
+
+
+def to_textgrid(t: Transcript, path: str | os.PathLike | None = None):
+    """A praat TextGrid: a segment tier and a word tier per speaker.
+
+    A tier must not overlap itself, so each speaker gets their own tiers; overlapping entries of
+    one speaker are trimmed to start where the previous one ended, and zero-length ones dropped.
+    Returns the ``praatio`` Textgrid (and writes it as a long TextGrid when *path* is given).
+    """
+    from praatio import textgrid
+
+    segments = _timed_segments(t, "TextGrid")
+    words = t.words
+    ends = [x for x in (t.duration, segments["end"].max(), words["end"].max()) if x is not None and x == x]
+    max_t = max([*ends, 0.001])
+    grid = textgrid.Textgrid()
+    has_speakers = segments["speaker"].notna().any()
+    groups = list(segments["speaker"].cat.categories) if has_speakers else [None]
+    for speaker in groups:
+        name = speaker if speaker is not None else "transcript"
+        seg_rows = segments if speaker is None else segments[segments["speaker"] == speaker]
+        word_rows = words if speaker is None else words[words["speaker"] == speaker]
+        for level, rows in (("segments", seg_rows), ("words", word_rows)):
+            tier = textgrid.IntervalTier(f"{name} - {level}", _tier_entries(rows), 0, max_t)
+            grid.addTier(tier)
+    if path is not None:
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        grid.save(str(path), format="long_textgrid", includeBlankSpaces=True)
+    return grid
+
+
+def _label(speaker) -> str:
+    return UNKNOWN_SPEAKER if not isinstance(speaker, str) else "_".join(speaker.split())
+
+
+def to_rttm(t: Transcript, path: str | os.PathLike | None = None, *, uri: str = "audio") -> str:
+    """RTTM: one ``SPEAKER`` line per speaker turn (``unknown`` where no speaker is known).
+
+    Examples
+    --------
+    >>> import voxnb
+    >>> t = voxnb.Transcript.from_response({"text": "Hi.", "segments": [
+    ...     {"text": "Hi.", "start": 0.5, "end": 1.5, "speaker_id": "speaker_1"}]})
+    >>> t.to_rttm(uri="call")
+    'SPEAKER call 1 0.500 1.000 <NA> <NA> speaker_1 <NA> <NA>\\n'
+    """
+    _timed_segments(t, "RTTM")
+    turns = t.turns
+    turns = turns[turns["start"].notna() & turns["end"].notna()]
+    uri = "_".join(str(uri).split())
+    lines = [f"SPEAKER {uri} 1 {start:.3f} {max(end - start, 0):.3f} <NA> <NA> {_label(speaker)} <NA> <NA>\n"
+             for start, end, speaker in zip(turns["start"], turns["end"], turns["speaker"])]
+    return _write("".join(lines), path)
+
+
+def to_seglst(t: Transcript, path: str | os.PathLike | None = None, *, session_id: str = "audio") -> list[dict]:
+    """meeteval's SegLST: ``session_id, speaker, start_time, end_time, words`` per segment.
+
+    Untimed segments keep ``None`` times (SegLST allows extra and missing timing for WER).
+    """
+    seg = t.segments
+    out = [
+        {"session_id": session_id, "speaker": _label(speaker),
+         "start_time": None if math.isnan(start) else float(start),
+         "end_time": None if math.isnan(end) else float(end),
+         "words": str(text) if isinstance(text, str) else ""}
+        for start, end, text, speaker in zip(seg["start"], seg["end"], seg["text"], seg["speaker"])
+    ]
+    if path is not None:
+        _write(json.dumps(out, ensure_ascii=False, indent=1), path)
+    return out
+
+
+def to_pyannote(t: Transcript, *, uri: str = "audio"):
+    """A ``pyannote.core.Annotation``: each timed segment labelled with its speaker."""
+    try:
+        from pyannote.core import Annotation, Segment
+    except ImportError as exc:
+        raise MissingDependencyError("pyannote.core", None, "to_pyannote()") from exc
+    seg = _timed_segments(t, "pyannote")
+    annotation = Annotation(uri=uri)
+    for i, (start, end, speaker) in enumerate(zip(seg["start"], seg["end"], seg["speaker"])):
+        if end > start:
+            annotation[Segment(float(start), float(end)), i] = _label(speaker)
+    return annotation

@@ -1,0 +1,303 @@
+"""Canonical columns → the DataFrames of the contract (see DESIGN.md, "The DataFrame contract").
+
+Everything here works on whole columns (numpy and pandas), never row by row, so that a
+million-word response becomes a DataFrame in about the time it takes to parse its JSON.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from voxnb.readers import Canonical, Columns
+
+__all__ = [
+    "TIMINGS",
+    "SEGMENT_COLUMNS",
+    "WORD_COLUMNS",
+    "TURN_COLUMNS",
+    "SPEAKER_COLUMNS",
+    "tokenize",
+    "Layout",
+    "layout",
+    "words_frame",
+    "segments_frame",
+    "turns_frame",
+    "speakers_frame",
+    "speaker_categories",
+]
+
+TIMINGS = ["api", "aligned", "interpolated", "none"]
+SEGMENT_COLUMNS = ["segment", "start", "end", "duration", "text", "speaker", "score", "n_words"]
+WORD_COLUMNS = ["word", "segment", "start", "end", "text", "speaker", "score", "timing"]
+TURN_COLUMNS = ["turn", "speaker", "start", "end", "text", "n_segments"]
+SPEAKER_COLUMNS = ["speaker", "turns", "talk_time", "share", "words", "words_per_minute",
+                   "first_start", "last_end"]
+
+#: a pause longer than this (seconds) ends a segment built from bare word entries
+SEGMENT_GAP = 1.0
+_SENTENCE_END = tuple(".?!…。？！")
+
+# Scripts written without spaces: each character is a word; their punctuation sticks to it.
+_CJK_LETTER = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+_CJK_PUNCT = "\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
+_TOKEN = re.compile(f"[{_CJK_LETTER}][{_CJK_PUNCT}]*|[^\\s{_CJK_LETTER}]+")
+
+
+def tokenize(text: str) -> list[str]:
+    """Split *text* into words, keeping punctuation attached.
+
+    Text in scripts written without spaces (Chinese, Japanese) is split into characters,
+    each keeping the punctuation that follows it.
+
+    Examples
+    --------
+    >>> tokenize("Hello, world! It's 3.5 km.")
+    ['Hello,', 'world!', "It's", '3.5', 'km.']
+    >>> tokenize("今日は、晴れ。")
+    ['今', '日', 'は、', '晴', 'れ。']
+    """
+    return _TOKEN.findall(text)
+
+
+def speaker_categories(*speaker_lists) -> list[str]:
+    """Speakers in order of first appearance: stable categories (and colours) for one transcript."""
+    seen: dict[str, None] = {}
+    for speakers in speaker_lists:
+        for s in speakers:
+            if s is not None and s is not pd.NA and s not in seen:
+                seen[s] = None
+    return list(seen)
+
+
+def _speaker_column(speakers, categories: list[str]) -> pd.Categorical:
+    return pd.Categorical(speakers, categories=categories)
+
+
+def _string_column(texts) -> pd.arrays.StringArray:
+    return pd.array(texts, dtype="string")
+
+
+@dataclass
+class Layout:
+    """Segments sorted by time and every word tied to one of them: the base of every frame."""
+
+    seg_start: np.ndarray
+    seg_end: np.ndarray
+    seg_text: list[str]
+    seg_speaker: list[str | None]
+    seg_score: np.ndarray
+    word_start: np.ndarray
+    word_end: np.ndarray
+    word_text: list[str]
+    word_speaker: list[str | None]
+    word_score: np.ndarray
+    word_segment: np.ndarray
+    word_timing: np.ndarray  # codes into TIMINGS
+    speakers: list[str]
+
+
+def _order_by_time(start: np.ndarray, end: np.ndarray) -> np.ndarray:
+    # stable; NaN sorts last, so untimed entries keep their order after the timed ones
+    return np.lexsort((end, start))
+
+
+def _take(values: list, order: np.ndarray) -> list:
+    return [values[i] for i in order.tolist()]
+
+
+def _join_words(texts: list[str], bounds: np.ndarray) -> list[str]:
+    spaced = any(t[:1].isspace() for t in texts[:50])
+    joiner = "" if spaced else " "
+    return [joiner.join(texts[a:b]).strip() for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
+
+
+def _segments_from_words(words: Columns) -> tuple[Columns, np.ndarray]:
+    """Group bare word entries into segments at sentence ends, long pauses and speaker changes."""
+    n = len(words)
+    texts = words.text
+    ends_sentence = np.fromiter((t.rstrip().endswith(_SENTENCE_END) for t in texts), dtype=bool, count=n)
+    gap = np.zeros(n, dtype=bool)
+    gap[:-1] = (words.start[1:] - words.end[:-1]) > SEGMENT_GAP
+    speaker_change = np.zeros(n, dtype=bool)
+    if any(s is not None for s in words.speaker):
+        codes = pd.factorize(pd.Series(words.speaker, dtype=object), use_na_sentinel=True)[0]
+        speaker_change[:-1] = codes[1:] != codes[:-1]
+    breaks = ends_sentence | gap | speaker_change
+    if n:
+        breaks[-1] = True
+    bounds = np.r_[0, np.flatnonzero(breaks) + 1]
+    seg_of_word = np.repeat(np.arange(len(bounds) - 1), np.diff(bounds))
+    starts = bounds[:-1]
+    seg = Columns(
+        start=np.fmin.reduceat(words.start, starts) if n else np.empty(0),
+        end=np.fmax.reduceat(words.end, starts) if n else np.empty(0),
+        text=_join_words(texts, bounds),
+        speaker=[words.speaker[i] for i in starts.tolist()],
+        score=np.full(len(starts), np.nan),
+    )
+    return seg, seg_of_word
+
+
+def _interpolated_words(seg_start, seg_end, seg_text, seg_speaker):
+    """Split each segment's text into words and spread them over it by character count."""
+    tokens = [tokenize(t) for t in seg_text]
+    counts = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
+    flat = [w for ws in tokens for w in ws]
+    seg_of_word = np.repeat(np.arange(len(tokens)), counts)
+    lengths = np.fromiter((len(w) for w in flat), dtype=np.float64, count=len(flat))
+    seg_total = np.bincount(seg_of_word, weights=lengths, minlength=len(tokens))
+    seg_offset = np.r_[0.0, np.cumsum(seg_total)[:-1]]
+    before = np.cumsum(lengths) - lengths - seg_offset[seg_of_word]
+    total = seg_total[seg_of_word]
+    s0 = seg_start[seg_of_word]
+    dur = np.clip(seg_end[seg_of_word] - s0, 0, None)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        start = s0 + dur * before / total
+        end = s0 + dur * (before + lengths) / total
+    timed = np.isfinite(start) & np.isfinite(end)
+    timing = np.where(timed, TIMINGS.index("interpolated"), TIMINGS.index("none"))
+    start[~timed] = np.nan
+    end[~timed] = np.nan
+    speaker = [seg_speaker[i] for i in seg_of_word.tolist()]
+    return start, end, flat, speaker, seg_of_word, timing
+
+
+def _assign_by_time(word_start, word_end, seg_start, seg_end) -> np.ndarray:
+    """The segment each word's midpoint falls in (else the closest one before it)."""
+    mid = np.where(np.isfinite(word_end), (word_start + word_end) / 2, word_start)
+    idx = np.searchsorted(seg_start, mid, side="right") - 1
+    idx = np.clip(idx, 0, max(len(seg_start) - 1, 0))
+    return np.where(np.isfinite(mid), idx, 0)
+
+
+def layout(c: Canonical) -> Layout:
+    """Sort segments, tie every word to one, and derive word times where the backend gave none."""
+    words = c.words
+    if c.segments is not None and len(c.segments):
+        seg = c.segments
+        word_seg_raw = None if words is None else words.segment
+    elif words is not None and len(words):
+        order = _order_by_time(words.start, words.end)
+        words = Columns(words.start[order], words.end[order], _take(words.text, order),
+                        _take(words.speaker, order), words.score[order])
+        seg, word_seg_raw = _segments_from_words(words)
+    elif c.text and c.text.strip():
+        seg = Columns(np.array([np.nan]), np.array([np.nan]), [c.text.strip()], [None], np.array([np.nan]))
+        word_seg_raw = None
+    else:
+        seg = Columns(np.empty(0), np.empty(0), [], [], np.empty(0))
+        word_seg_raw = None
+
+    order = _order_by_time(seg.start, seg.end)
+    inverse = np.empty_like(order)
+    inverse[order] = np.arange(len(order))
+    seg_start, seg_end = seg.start[order], seg.end[order]
+    seg_text = [t.strip() for t in _take(seg.text, order)]
+    seg_speaker = _take(seg.speaker, order)
+    seg_score = seg.score[order]
+
+    if words is not None and len(words):
+        if word_seg_raw is None or (len(word_seg_raw) and word_seg_raw.min() < 0):
+            word_segment = _assign_by_time(words.start, words.end, seg_start, seg_end)
+        else:
+            word_segment = inverse[word_seg_raw]
+        # spoken order within each segment; words of one segment keep the backend's order
+        w_order = np.argsort(word_segment, kind="stable")
+        word_segment = word_segment[w_order]
+        w_start, w_end = words.start[w_order], words.end[w_order]
+        w_text = [t.strip() for t in _take(words.text, w_order)]
+        own_speaker = _take(words.speaker, w_order)
+        w_speaker = [s if s is not None else seg_speaker[g] for s, g in zip(own_speaker, word_segment.tolist())]
+        w_score = words.score[w_order]
+        timed = np.isfinite(w_start) & np.isfinite(w_end)
+        w_timing = np.where(timed, TIMINGS.index("api"), TIMINGS.index("none"))
+    else:
+        w_start, w_end, w_text, w_speaker, word_segment, w_timing = _interpolated_words(
+            seg_start, seg_end, seg_text, seg_speaker)
+        w_score = np.full(len(w_text), np.nan)
+
+    return Layout(seg_start, seg_end, seg_text, seg_speaker, seg_score, w_start, w_end, w_text,
+                  w_speaker, w_score, word_segment.astype(np.int64), w_timing.astype(np.int8),
+                  speaker_categories(seg_speaker, w_speaker))
+
+
+def words_frame(lay: Layout) -> pd.DataFrame:
+    n = len(lay.word_text)
+    return pd.DataFrame({
+        "word": np.arange(n, dtype=np.int64),
+        "segment": lay.word_segment,
+        "start": lay.word_start,
+        "end": lay.word_end,
+        "text": _string_column(lay.word_text),
+        "speaker": _speaker_column(lay.word_speaker, lay.speakers),
+        "score": lay.word_score,
+        "timing": pd.Categorical.from_codes(lay.word_timing, categories=TIMINGS),
+    })
+
+
+def segments_frame(lay: Layout, words: pd.DataFrame | None = None) -> pd.DataFrame:
+    n = len(lay.seg_text)
+    word_segment = lay.word_segment if words is None else words["segment"].to_numpy()
+    n_words = np.bincount(word_segment, minlength=n)[:n] if len(word_segment) else np.zeros(n, dtype=np.int64)
+    return pd.DataFrame({
+        "segment": np.arange(n, dtype=np.int64),
+        "start": lay.seg_start,
+        "end": lay.seg_end,
+        "duration": np.clip(lay.seg_end - lay.seg_start, 0, None),
+        "text": _string_column(lay.seg_text),
+        "speaker": _speaker_column(lay.seg_speaker, lay.speakers),
+        "score": lay.seg_score,
+        "n_words": n_words.astype(np.int64),
+    })
+
+
+def turns_frame(segments: pd.DataFrame) -> pd.DataFrame:
+    """Merge consecutive segments of one speaker into turns."""
+    n = len(segments)
+    if n == 0:
+        return pd.DataFrame({
+            "turn": pd.Series(dtype=np.int64), "speaker": segments["speaker"].iloc[:0],
+            "start": pd.Series(dtype=float), "end": pd.Series(dtype=float),
+            "text": pd.Series(dtype="string"), "n_segments": pd.Series(dtype=np.int64)})
+    codes = segments["speaker"].cat.codes.to_numpy()  # NA is -1: consecutive unknowns form one turn
+    new_turn = np.r_[True, codes[1:] != codes[:-1]]
+    turn = np.cumsum(new_turn) - 1
+    grouped = segments.groupby(turn, sort=False)
+    texts = segments["text"].fillna("").to_numpy(dtype=object)
+    bounds = np.r_[np.flatnonzero(new_turn), n]
+    return pd.DataFrame({
+        "turn": np.arange(len(bounds) - 1, dtype=np.int64),
+        "speaker": segments["speaker"].iloc[bounds[:-1]].reset_index(drop=True),
+        "start": grouped["start"].min().to_numpy(),
+        "end": grouped["end"].max().to_numpy(),
+        "text": _string_column([" ".join(t for t in texts[a:b] if t)
+                                for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]),
+        "n_segments": np.diff(bounds).astype(np.int64),
+    })
+
+
+def speakers_frame(segments: pd.DataFrame, turns: pd.DataFrame) -> pd.DataFrame:
+    """One row per speaker: how much, how fast and when each one talked."""
+    by = segments.groupby("speaker", observed=True, sort=False)
+    out = pd.DataFrame({
+        "talk_time": by["duration"].sum(min_count=1),
+        "words": by["n_words"].sum(),
+        "first_start": by["start"].min(),
+        "last_end": by["end"].max(),
+    })
+    out["turns"] = turns.groupby("speaker", observed=True, sort=False)["turn"].count().reindex(out.index)
+    out = out.reindex(segments["speaker"].cat.categories[
+        segments["speaker"].cat.categories.isin(out.index)])
+    total = out["talk_time"].sum()
+    out["share"] = out["talk_time"] / total if total > 0 else np.nan
+    minutes = out["talk_time"] / 60.0
+    out["words_per_minute"] = (out["words"] / minutes).where(minutes > 0)
+    out.index = pd.CategoricalIndex(out.index, categories=segments["speaker"].cat.categories, name="speaker")
+    out = out.reset_index()
+    out["turns"] = out["turns"].fillna(0).astype(np.int64)
+    out["words"] = out["words"].astype(np.int64)
+    return out[SPEAKER_COLUMNS]

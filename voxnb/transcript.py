@@ -1,0 +1,524 @@
+"""The one result type: :class:`Transcript`, whatever produced it.
+
+A Transcript keeps the response exactly as it arrived (:attr:`Transcript.raw`), what produced
+it (backend, model, request parameters, audio hash) and derives, on first access, the
+DataFrames of the contract in DESIGN.md: :attr:`~Transcript.segments`,
+:attr:`~Transcript.words`, :attr:`~Transcript.turns` and :attr:`~Transcript.speakers`.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import html
+import os
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from voxnb.errors import ParameterError, ResponseFormatError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from voxnb.audio import Audio
+    from voxnb.readers import Canonical
+
+__all__ = ["Transcript", "load_transcript", "concat"]
+
+SAVE_FORMAT = "voxnb.transcript"
+SAVE_VERSION = 1
+
+#: request parameters that must never be recorded, whatever a caller passes
+_SECRET_KEYS = {"api_key", "apikey", "key", "authorization", "token", "bearer", "password", "secret"}
+
+
+def _clean_request(request: dict | None) -> dict:
+    if not request:
+        return {}
+    if not isinstance(request, dict):
+        raise ParameterError(f"request= must be a dict of request parameters, got {type(request).__name__}")
+    return {k: v for k, v in request.items() if str(k).lower().replace("-", "_") not in _SECRET_KEYS}
+
+
+def _granularity_from_request(request: dict) -> str | None:
+    wanted = request.get("timestamp_granularities") or request.get("timestamps")
+    if isinstance(wanted, str):
+        wanted = [wanted]
+    if not wanted or "word" not in wanted:
+        return None
+    return "mixed" if "segment" in wanted else "word"
+
+
+class Transcript:
+    """A transcription and everything derived from it.
+
+    Build one with :meth:`from_response` (any response shape) or :func:`voxnb.load_transcript`;
+    clients and engines return them directly.
+
+    Attributes
+    ----------
+    raw : object
+        The response as received (parsed JSON for text, bytes and paths; the object otherwise).
+    source : str
+        The shape that was recognised: ``"mistral"``, ``"mistral-sdk"``, ``"mistral-sse"``,
+        ``"openai-verbose-json"``, ``"vllm-json"``, ``"vllm-sse"``, ``"faster-whisper"``,
+        ``"whisperx"``, ``"segments"`` or ``"empty"``.
+    backend, base_url, model : str or None
+        What produced it. ``model`` falls back to the model named in the response.
+    request : dict
+        The request parameters (never the API key).
+    audio_sha256 : str or None
+        Hash of the audio bytes that were transcribed.
+    audio : voxnb.Audio or None
+        The audio, when the producer kept it (the recorder does); not saved.
+
+    Examples
+    --------
+    >>> import voxnb
+    >>> t = voxnb.Transcript.from_response({
+    ...     "model": "voxtral-mini-latest", "text": "Hello there. Hi!", "language": "en",
+    ...     "segments": [
+    ...         {"text": "Hello there.", "start": 0.0, "end": 1.2, "speaker_id": "speaker_1"},
+    ...         {"text": "Hi!", "start": 1.5, "end": 2.0, "speaker_id": "speaker_2"}],
+    ...     "usage": {"prompt_audio_seconds": 2}})
+    >>> t.segments[["start", "end", "speaker", "text"]]
+       start  end    speaker          text
+    0    0.0  1.2  speaker_1  Hello there.
+    1    1.5  2.0  speaker_2           Hi!
+    >>> t.words["timing"].iloc[0]
+    'interpolated'
+    """
+
+    def __init__(self, raw: Any, canonical: Canonical, *, granularity: str | None = None,
+                 backend: str | None = None, base_url: str | None = None, model: str | None = None,
+                 request: dict | None = None, audio_sha256: str | None = None,
+                 audio: Audio | None = None, created: str | None = None):
+        self.raw = raw
+        self._canonical = canonical
+        self._granularity = granularity
+        self.backend = backend
+        self.base_url = base_url
+        self.model = model or canonical.model
+        self.request = _clean_request(request)
+        self.audio_sha256 = audio_sha256
+        self.audio = audio
+        self.created = created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        self._words_override: pd.DataFrame | None = None
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_response(cls, obj: Any, *, granularity: str | None = None, backend: str | None = None,
+                      base_url: str | None = None, model: str | None = None, request: dict | None = None,
+                      audio_sha256: str | None = None, audio: Audio | None = None,
+                      _source: str | None = None) -> Transcript:
+        """Build a Transcript from any response shape users hold.
+
+        Parameters
+        ----------
+        obj : dict, str, bytes, path, SDK object, list of events, or faster-whisper results
+            A Mistral transcription response (dict, JSON text or bytes, or a path to a ``.json``
+            file); a ``mistralai`` SDK response (anything with ``model_dump()``); a list of SSE
+            stream events (dicts or SDK objects); OpenAI ``verbose_json``; vLLM ``json`` or its
+            stream chunks; faster-whisper's ``(segments, info)`` or list of segments; whisperX JSON.
+        granularity : {"segment", "word"}, optional
+            Say ``"word"`` when a Mistral response was requested with word timestamps: its
+            ``segments`` then hold one word each. Read from ``request`` when not given.
+        backend, base_url, model, request, audio_sha256, audio
+            Provenance recorded on the Transcript (see the class attributes).
+
+        Raises
+        ------
+        voxnb.ResponseFormatError
+            The object is not a transcription response, naming the field that is wrong.
+
+        Examples
+        --------
+        >>> import voxnb
+        >>> t = voxnb.Transcript.from_response('{"text": " Bonjour.", "usage": {"type": "duration", "seconds": 2}}')
+        >>> t.source, t.text, t.duration
+        ('vllm-json', ' Bonjour.', 2.0)
+        """
+        from voxnb.readers import read_response
+
+        request = _clean_request(request)
+        if granularity is None:
+            granularity = _granularity_from_request(request)
+        raw, canonical = read_response(obj, granularity=granularity, source=_source)
+        return cls(raw, canonical, granularity=granularity, backend=backend, base_url=base_url, model=model,
+                   request=request, audio_sha256=audio_sha256, audio=audio)
+
+    # ------------------------------------------------------------------ plain attributes
+
+    @property
+    def source(self) -> str:
+        return self._canonical.source
+
+    @property
+    def text(self) -> str:
+        """The full text (joined from the segments when the response carries none)."""
+        text = self._canonical.text
+        if text is None:
+            text = " ".join(t for t in self._layout.seg_text if t)
+        return text
+
+    @property
+    def language(self) -> str | None:
+        return self._canonical.language
+
+    @property
+    def usage(self) -> dict | None:
+        return self._canonical.usage
+
+    @property
+    def duration(self) -> float | None:
+        """Audio duration in seconds: as reported, else the audio's, else the last end time."""
+        if self._canonical.duration is not None:
+            return self._canonical.duration
+        if self.audio is not None:
+            return float(self.audio.duration)
+        import numpy as np
+
+        ends = np.concatenate([self._layout.seg_end, self._layout.word_end])
+        ends = ends[np.isfinite(ends)]
+        if len(ends):
+            return float(ends.max())
+        usage = self._canonical.usage or {}
+        seconds = usage.get("prompt_audio_seconds") or usage.get("seconds")
+        return float(seconds) if isinstance(seconds, (int, float)) else None
+
+    # ------------------------------------------------------------------ DataFrames
+
+    @cached_property
+    def _layout(self):
+        from voxnb.frames import layout
+
+        return layout(self._canonical)
+
+    @cached_property
+    def words(self) -> pd.DataFrame:
+        """One row per word: ``word, segment, start, end, text, speaker, score, timing``.
+
+        ``timing`` says where the times come from: ``api`` (the backend), ``aligned`` (forced
+        alignment against the audio), ``interpolated`` (spread over the segment by character
+        count) or ``none`` (no times known).
+        """
+        if self._words_override is not None:
+            return self._words_override
+        from voxnb.frames import words_frame
+
+        return words_frame(self._layout)
+
+    @cached_property
+    def segments(self) -> pd.DataFrame:
+        """One row per segment, sorted by start: ``segment, start, end, duration, text, speaker, score, n_words``."""
+        from voxnb.frames import segments_frame
+
+        return segments_frame(self._layout, self._words_override)
+
+    @cached_property
+    def turns(self) -> pd.DataFrame:
+        """Consecutive segments of one speaker merged: ``turn, speaker, start, end, text, n_segments``."""
+        from voxnb.frames import turns_frame
+
+        return turns_frame(self.segments)
+
+    @cached_property
+    def speakers(self) -> pd.DataFrame:
+        """One row per speaker: ``speaker, turns, talk_time, share, words, words_per_minute, first_start, last_end``."""
+        from voxnb.frames import speakers_frame
+
+        return speakers_frame(self.segments, self.turns)
+
+    def with_words(self, words: pd.DataFrame) -> Transcript:
+        """A copy whose words table is *words* (e.g. after forced alignment).
+
+        *words* must have the columns of :attr:`words`; ``segment`` must index this transcript's
+        segments. The table is saved and loaded with the transcript.
+        """
+        import pandas as pd
+
+        from voxnb.frames import TIMINGS, WORD_COLUMNS
+
+        missing = [c for c in WORD_COLUMNS if c not in words.columns]
+        if missing:
+            raise ParameterError(f"with_words() needs the columns {WORD_COLUMNS}; missing {missing}")
+        n_segments = len(self._layout.seg_text)
+        seg = words["segment"].to_numpy()
+        if len(seg) and (seg.min() < 0 or seg.max() >= n_segments):
+            raise ParameterError(
+                f"with_words(): 'segment' must index this transcript's {n_segments} segments")
+        unknown = set(words["timing"].astype(str)) - set(TIMINGS)
+        if unknown:
+            raise ParameterError(f"with_words(): timing must be one of {TIMINGS}, got {sorted(unknown)}")
+        table = words[WORD_COLUMNS].reset_index(drop=True).copy()
+        table["word"] = range(len(table))
+        table["text"] = table["text"].astype("string")
+        table["speaker"] = pd.Categorical(table["speaker"].astype(object).where(table["speaker"].notna(), None),
+                                          categories=self._layout.speakers)
+        table["timing"] = pd.Categorical(table["timing"].astype(str), categories=TIMINGS)
+        for col in ("start", "end", "score"):
+            table[col] = table[col].astype(float)
+        table["segment"] = table["segment"].astype("int64")
+        new = self._copy()
+        new._words_override = table
+        return new
+
+    def _copy(self) -> Transcript:
+        new = Transcript(self.raw, self._canonical, granularity=self._granularity, backend=self.backend,
+                         base_url=self.base_url, model=self.model, request=self.request,
+                         audio_sha256=self.audio_sha256, audio=self.audio, created=self.created)
+        new._words_override = self._words_override
+        return new
+
+    # ------------------------------------------------------------------ save / load
+
+    def to_dict(self) -> dict:
+        """Everything needed to rebuild this transcript, as JSON-compatible data."""
+        from voxnb.readers import to_plain
+
+        data = {
+            "format": SAVE_FORMAT,
+            "version": SAVE_VERSION,
+            "source": self.source,
+            "granularity": self._granularity,
+            "backend": self.backend,
+            "base_url": self.base_url,
+            "model": self.model,
+            "request": to_plain(self.request),
+            "audio_sha256": self.audio_sha256,
+            "created": self.created,
+            "raw": to_plain(self.raw),
+        }
+        if self._words_override is not None:
+            w = self._words_override
+            data["words"] = {
+                "segment": w["segment"].tolist(),
+                "start": [None if x != x else x for x in w["start"].tolist()],
+                "end": [None if x != x else x for x in w["end"].tolist()],
+                "text": w["text"].astype(object).where(w["text"].notna(), None).tolist(),
+                "speaker": w["speaker"].astype(object).where(w["speaker"].notna(), None).tolist(),
+                "score": [None if x != x else x for x in w["score"].tolist()],
+                "timing": w["timing"].astype(str).tolist(),
+            }
+        return data
+
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write this transcript as readable JSON; :func:`voxnb.load_transcript` reads it back.
+
+        Examples
+        --------
+        >>> import voxnb, tempfile, os
+        >>> t = voxnb.Transcript.from_response({"text": "Hi.", "segments": []}, backend="local")
+        >>> p = t.save(os.path.join(tempfile.mkdtemp(), "hi.json"))
+        >>> voxnb.load_transcript(p).text
+        'Hi.'
+        """
+        import json
+
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
+        os.replace(tmp, path)
+        return path
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Transcript:
+        """Rebuild a transcript from :meth:`to_dict`'s output."""
+        if not isinstance(data, dict) or data.get("format") != SAVE_FORMAT:
+            raise ResponseFormatError(
+                "not a saved voxnb transcript (no \"format\": \"voxnb.transcript\"); "
+                "use Transcript.from_response() for a raw response")
+        if data.get("version", 0) > SAVE_VERSION:
+            raise ResponseFormatError(
+                f"this transcript was saved by a newer voxnb (format version {data['version']}); upgrade voxnb")
+        t = cls.from_response(data["raw"], granularity=data.get("granularity"), backend=data.get("backend"),
+                              base_url=data.get("base_url"), model=data.get("model"),
+                              request=data.get("request"), audio_sha256=data.get("audio_sha256"),
+                              _source=data.get("source"))
+        t.created = data.get("created", t.created)
+        if data.get("words") is not None:
+            import pandas as pd
+
+            words = pd.DataFrame(data["words"])
+            words["word"] = range(len(words))
+            words[["start", "end", "score"]] = words[["start", "end", "score"]].astype(float)
+            t = t.with_words(words)
+        return t
+
+    # ------------------------------------------------------------------ exports
+
+    def to_srt(self, path: str | os.PathLike | None = None, *, speakers: bool = True,
+               max_chars: int | None = 42) -> str:
+        """SubRip subtitles, one cue per timed segment. See :func:`voxnb.export.to_srt`."""
+        from voxnb.export import to_srt
+
+        return to_srt(self, path, speakers=speakers, max_chars=max_chars)
+
+    def to_vtt(self, path: str | os.PathLike | None = None, *, speakers: bool = True,
+               max_chars: int | None = 42) -> str:
+        """WebVTT subtitles with ``<v speaker>`` voice tags. See :func:`voxnb.export.to_vtt`."""
+        from voxnb.export import to_vtt
+
+        return to_vtt(self, path, speakers=speakers, max_chars=max_chars)
+
+    def to_textgrid(self, path: str | os.PathLike | None = None):
+        """A praat TextGrid with segment and word tiers per speaker. See :func:`voxnb.export.to_textgrid`."""
+        from voxnb.export import to_textgrid
+
+        return to_textgrid(self, path)
+
+    def to_rttm(self, path: str | os.PathLike | None = None, *, uri: str = "audio") -> str:
+        """RTTM speaker turns (``SPEAKER`` lines). See :func:`voxnb.export.to_rttm`."""
+        from voxnb.export import to_rttm
+
+        return to_rttm(self, path, uri=uri)
+
+    def to_seglst(self, path: str | os.PathLike | None = None, *, session_id: str = "audio") -> list[dict]:
+        """meeteval's SegLST: one dict per segment. See :func:`voxnb.export.to_seglst`."""
+        from voxnb.export import to_seglst
+
+        return to_seglst(self, path, session_id=session_id)
+
+    def to_pyannote(self, *, uri: str = "audio"):
+        """A ``pyannote.core.Annotation`` of the segments, labelled by speaker."""
+        from voxnb.export import to_pyannote
+
+        return to_pyannote(self, uri=uri)
+
+    # ------------------------------------------------------------------ audio-aware views
+
+    def _audio_or(self, audio):
+        if audio is None and self.audio is None:
+            raise ParameterError("this transcript keeps no audio: pass it, e.g. t.plot(voxnb.Audio.load(path))")
+        return self.audio if audio is None else audio
+
+    def plot(self, audio=None, *, start: float | None = None, end: float | None = None, **kwargs):
+        """Waveform, spectrogram, speaker turns and words on one time axis; returns the Figure."""
+        from voxnb.plot import transcript_figure
+
+        return transcript_figure(self, self._audio_or(audio), start=start, end=end, **kwargs)
+
+    def show(self, audio=None, **kwargs):
+        """A table of segments in which each row plays its slice of the audio."""
+        from voxnb.display import segment_table
+
+        return segment_table(self, self._audio_or(audio), **kwargs)
+
+    def compare(self, other: Transcript, audio=None, **kwargs):
+        """This transcript's words above *other*'s over the waveform, differing words highlighted."""
+        from voxnb.plot import compare
+
+        return compare(self, other, self._audio_or(audio) if audio is not None or self.audio is not None
+                       else None, **kwargs)
+
+    def align(self, audio=None, **kwargs) -> Transcript:
+        """Word times from the audio by forced alignment (``timing="aligned"``). See :func:`voxnb.align`."""
+        from voxnb import align
+
+        return align(self, self._audio_or(audio), **kwargs)
+
+    # ------------------------------------------------------------------ display
+
+    def _summary(self) -> dict[str, Any]:
+        lay = self._layout
+        duration = self.duration
+        return {
+            "source": self.source,
+            "backend": self.backend,
+            "model": self.model,
+            "language": self.language,
+            "duration": None if duration is None else round(duration, 2),
+            "segments": len(lay.seg_text),
+            "speakers": len(lay.speakers),
+        }
+
+    def __repr__(self) -> str:
+        s = self._summary()
+        dur = "?" if s["duration"] is None else f"{s['duration']:.1f} s"
+        return (f"<Transcript {s['segments']} segments, {s['speakers']} speakers, {dur}; "
+                f"backend={s['backend']!r} model={s['model']!r} source={s['source']!r}>")
+
+    def __len__(self) -> int:
+        return len(self._layout.seg_text)
+
+    def _repr_html_(self, max_rows: int = 8) -> str:
+        """A summary card and the first segments; builds no DataFrame, so it stays fast on huge transcripts."""
+        lay = self._layout
+        s = self._summary()
+        esc = html.escape
+        meta = " · ".join(f"<b>{esc(k)}</b> {esc(str(v))}" for k, v in s.items() if v is not None)
+        if lay.speakers:
+            meta += " · " + ", ".join(esc(sp) for sp in lay.speakers[:10])
+        rows = []
+        for i in range(min(max_rows, len(lay.seg_text))):
+            start, end = lay.seg_start[i], lay.seg_end[i]
+            times = "–" if start != start else f"{start:.2f}–{end:.2f}"
+            speaker = lay.seg_speaker[i] or ""
+            rows.append(f"<tr><td>{i}</td><td>{times}</td><td>{esc(speaker)}</td>"
+                        f"<td style='text-align:left'>{esc(lay.seg_text[i])}</td></tr>")
+        more = len(lay.seg_text) - max_rows
+        tail = f"<tr><td colspan=4>… {more} more segments</td></tr>" if more > 0 else ""
+        return (f"<div class='voxnb-transcript'><div>{meta}</div>"
+                "<table><thead><tr><th>#</th><th>time (s)</th><th>speaker</th><th>text</th></tr></thead>"
+                f"<tbody>{''.join(rows)}{tail}</tbody></table></div>")
+
+
+def load_transcript(path: str | os.PathLike) -> Transcript:
+    """Read a transcript written by :meth:`Transcript.save`.
+
+    A plain response file (one not written by voxnb) is read with :meth:`Transcript.from_response`.
+
+    Examples
+    --------
+    >>> import voxnb, tempfile, os
+    >>> p = voxnb.Transcript.from_response({"text": "Hi."}).save(os.path.join(tempfile.mkdtemp(), "t.json"))
+    >>> voxnb.load_transcript(p).source
+    'mistral'
+    """
+    from voxnb.readers import parse_json
+
+    path = Path(path)
+    if not path.is_file():
+        raise ParameterError(f"no such file: {path}")
+    data = parse_json(path.read_bytes())
+    if isinstance(data, dict) and data.get("format") == SAVE_FORMAT:
+        return Transcript.from_dict(data)
+    return Transcript.from_response(data)
+
+
+def concat(transcripts: dict[str, Transcript], *, level: str = "segments") -> pd.DataFrame:
+    """Stack one table of several transcripts, with a ``run`` column naming each.
+
+    Parameters
+    ----------
+    transcripts : dict of str to Transcript
+        Name → transcript, e.g. ``{"no bias": t0, "bias": t1}``.
+    level : {"segments", "words", "turns", "speakers"}
+
+    Examples
+    --------
+    >>> import voxnb
+    >>> a = voxnb.Transcript.from_response({"text": "one two"})
+    >>> b = voxnb.Transcript.from_response({"text": "one too"})
+    >>> voxnb.concat({"a": a, "b": b}, level="words")[["run", "text"]].values.tolist()
+    [['a', 'one'], ['a', 'two'], ['b', 'one'], ['b', 'too']]
+    """
+    import pandas as pd
+
+    if level not in ("segments", "words", "turns", "speakers"):
+        raise ParameterError(f"level must be 'segments', 'words', 'turns' or 'speakers', got {level!r}")
+    if not isinstance(transcripts, dict) or not all(isinstance(t, Transcript) for t in transcripts.values()):
+        raise ParameterError("concat() takes a dict of name -> Transcript, e.g. {'no bias': t0, 'bias': t1}")
+    frames = [getattr(t, level) for t in transcripts.values()]
+    if not frames:
+        raise ParameterError("concat() needs at least one transcript")
+    from voxnb.frames import speaker_categories
+
+    speakers = speaker_categories(*(f["speaker"].cat.categories for f in frames))
+    out = pd.concat(frames, ignore_index=True)
+    out["speaker"] = pd.Categorical(out["speaker"].astype(object), categories=speakers)
+    runs = [name for name, f in zip(transcripts, frames) for _ in range(len(f))]
+    out.insert(0, "run", pd.Categorical(runs, categories=list(transcripts)))
+    return out
