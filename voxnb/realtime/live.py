@@ -1,0 +1,340 @@
+"""transcribe_realtime: stream a source through a realtime session, watch the text, keep the take.
+
+The source is paced PCM (an async iterator of bytes, a file played at real-time pace, or the
+kernel machine's microphone); the result is the live text as it is committed, and at the end a
+:class:`~voxnb.Transcript` whose ``.audio`` is exactly the audio that was sent, ready to plot and
+to re-transcribe with the batch endpoint (which, unlike a realtime session, takes
+``context_bias``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import threading
+from collections.abc import AsyncIterable, AsyncIterator, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from voxnb.errors import MissingDependencyError, ParameterError
+from voxnb.realtime.protocol import SAMPLE_RATE, SAMPLE_WIDTH, VLLM, Reconnected, TextDelta, get_dialect
+from voxnb.realtime.session import RealtimeSession
+
+__all__ = ["LiveTranscription", "Target", "microphone", "pace", "transcribe_realtime"]
+
+_DONE = object()
+
+
+# --------------------------------------------------------------------------------------- target
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a take is transcribed: a server (``base_url``, ``dialect``) or an in-process engine.
+
+    Resolved once, so the realtime session and :meth:`retranscribe` use the same system. The key
+    is held but never shown (see ``__repr__``).
+    """
+
+    backend: str
+    base_url: str | None = None
+    api_key: str | None = None
+    model: str | None = None
+    dialect: str = "mistral"
+    engine: Any = None
+
+    def __repr__(self) -> str:
+        where = self.base_url or f"engine {getattr(self.engine, 'model', '?')}"
+        return f"Target({self.backend!r}, {where!r}, dialect={self.dialect!r}, model={self.model!r})"
+
+    @classmethod
+    def resolve(cls, *, base_url: str | None = None, api_key: str | None = None, model: str | None = None,
+                dialect: str | None = None, engine: Any = None, announce: bool = True) -> Target:
+        """Choose the backend: engine= > base_url= > a Mistral key > the offline engine in process."""
+        if engine is not None and base_url is not None:
+            raise ParameterError("give either engine= (in process) or base_url= (a server), not both")
+        dialect_name = get_dialect(dialect or "mistral").name
+        if engine is None and base_url is None:
+            api_key = api_key or os.environ.get("MISTRAL_API_KEY")
+            if api_key:
+                base_url = "https://api.mistral.ai"
+            else:
+                from voxnb.local.engine import get_engine
+
+                engine = get_engine()
+        if engine is not None:
+            target = cls("local", model=getattr(engine, "model", model), engine=engine)
+        else:
+            backend = "openai-compatible" if dialect_name == VLLM.name else "mistral"
+            target = cls(backend, base_url=base_url, api_key=api_key, model=model, dialect=dialect_name)
+        if announce:
+            where = target.base_url or "in this process (offline engine, no key needed)"
+            print(f"voxnb realtime: backend {target.backend}, {where}, model {target.model or 'default'}")
+        return target
+
+    def session(self, **options: Any) -> RealtimeSession:
+        if self.engine is not None:
+            return RealtimeSession(engine=self.engine, **options)
+        return RealtimeSession(self.base_url, api_key=self.api_key, model=self.model, dialect=self.dialect,
+                               **options)
+
+    def transcribe(self, audio: Any, **params: Any) -> Any:
+        """Batch-transcribe *audio* on the same system (used by ``retranscribe``)."""
+        from voxnb.transcript import Transcript
+
+        if self.engine is not None:
+            response = self.engine.transcribe(audio.y, **params)
+            return Transcript.from_response(response, backend="local", model=self.engine.model,
+                                            request=dict(params), audio=audio)
+        from voxnb.api import Client
+
+        with Client(api_key=self.api_key, base_url=self.base_url,
+                    dialect="openai" if self.dialect == VLLM.name else "mistral") as client:
+            return client.transcribe(audio, **params)
+
+
+# --------------------------------------------------------------------------------------- sources
+
+
+async def pace(pcm: bytes, *, speed: float | None = 1.0, chunk_ms: int = 100) -> AsyncIterator[bytes]:
+    """Yield *pcm* (s16le 16 kHz mono) in ``chunk_ms`` chunks at ``speed`` × real time.
+
+    ``speed=None`` sends as fast as the session takes it. The schedule is absolute, so a slow
+    send is caught up rather than accumulated.
+    """
+    if speed is not None and speed <= 0:
+        raise ParameterError(f"speed must be positive (or None for no pacing), got {speed}")
+    step = SAMPLE_RATE * SAMPLE_WIDTH * chunk_ms // 1000
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    for i, offset in enumerate(range(0, len(pcm), step)):
+        if speed is not None:
+            delay = start + i * chunk_ms / 1000 / speed - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+        yield pcm[offset : offset + step]
+
+
+async def microphone(*, device: Any = None, chunk_ms: int = 100) -> AsyncIterator[bytes]:
+    """The kernel machine's microphone as 16 kHz s16le chunks (via ``sounddevice``).
+
+    Runs until the consumer stops iterating (``LiveTranscription.stop()`` does). For a browser's
+    microphone, use :class:`voxnb.Recorder` instead.
+    """
+    try:
+        import sounddevice
+    except ImportError:
+        raise MissingDependencyError("sounddevice", "widgets", "recording from the kernel's microphone") from None
+    except OSError as exc:  # the wheel is there but the PortAudio library is not
+        raise MissingDependencyError("libportaudio2 (system library)", "widgets",
+                                     f"recording from the kernel's microphone ({exc})") from None
+    loop = asyncio.get_running_loop()
+    chunks: asyncio.Queue[bytes] = asyncio.Queue()
+
+    def on_audio(indata: Any, frames: int, time_info: Any, status: Any) -> None:
+        loop.call_soon_threadsafe(chunks.put_nowait, bytes(indata))
+
+    stream = sounddevice.RawInputStream(samplerate=SAMPLE_RATE, channels=1, dtype="int16", device=device,
+                                        blocksize=SAMPLE_RATE * chunk_ms // 1000, callback=on_audio)
+    with stream:
+        while True:
+            yield await chunks.get()
+
+
+def _as_chunks(source: Any, *, speed: float | None, chunk_ms: int) -> tuple[AsyncIterable[bytes], Any]:
+    """The source as an async iterable of PCM chunks, and the Audio it came from when known."""
+    if isinstance(source, str) and source == "microphone":
+        return microphone(chunk_ms=chunk_ms), None
+    if hasattr(source, "__aiter__"):
+        return source, None
+    from voxnb.audio import as_audio
+
+    audio = as_audio(source, sr=SAMPLE_RATE)
+    return pace(audio.to_pcm16(), speed=speed, chunk_ms=chunk_ms), audio
+
+
+# ------------------------------------------------------------------------------------- the take
+
+
+class LiveTranscription:
+    """A realtime take in progress; iterate it (``async for`` or ``for``) to get the live text.
+
+    Iteration yields text deltas (``str``) as the server commits them, and finally the
+    :class:`~voxnb.Transcript` of the whole take. Afterwards :attr:`transcript`, :attr:`audio`
+    and :attr:`gaps` hold the results. :meth:`stop` ends the source early (flushing, so the last
+    words still arrive).
+    """
+
+    def __init__(self, source: Any, *, target: Target, speed: float | None = 1.0, chunk_ms: int = 100,
+                 target_streaming_delay_ms: int | None = None, on_event: Any = None, **session_options: Any):
+        self.target = target
+        self.chunk_ms = chunk_ms
+        self.on_event = on_event
+        self._chunks, self._source_audio = _as_chunks(source, speed=speed, chunk_ms=chunk_ms)
+        self._session_options = dict(session_options, target_streaming_delay_ms=target_streaming_delay_ms)
+        self._captured = bytearray()
+        self._stop_requested = False
+        self.session: RealtimeSession | None = None
+        #: the finished take (after iteration)
+        self.transcript: Any = None
+        #: reconnections during the take (:class:`~voxnb.realtime.protocol.Reconnected`)
+        self.gaps: list[Reconnected] = []
+        self.text = ""
+
+    def __repr__(self) -> str:
+        state = "done" if self.transcript is not None else "running"
+        return f"<LiveTranscription {state}, {self.seconds:.1f} s sent, {self.target!r}>"
+
+    @property
+    def seconds(self) -> float:
+        return len(self._captured) / (SAMPLE_RATE * SAMPLE_WIDTH)
+
+    @property
+    def audio(self) -> Any:
+        """Everything that was sent, as a 16 kHz :class:`~voxnb.Audio` (never lost on a drop)."""
+        import numpy as np
+
+        from voxnb.audio import Audio
+
+        return Audio.from_array(np.frombuffer(bytes(self._captured), dtype="<i2"), SAMPLE_RATE)
+
+    def stop(self) -> None:
+        """End the take after the chunk being sent; the session flushes and finishes."""
+        self._stop_requested = True
+
+    # --- async iteration
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._run()
+
+    async def _send_all(self, session: RealtimeSession) -> dict[str, Any]:
+        try:
+            async for chunk in self._chunks:
+                if self._stop_requested:
+                    break
+                self._captured += chunk
+                await session.send_audio(bytes(chunk))
+                if self._stop_requested:
+                    break
+        finally:
+            aclose = getattr(self._chunks, "aclose", None)
+            if aclose is not None and self._stop_requested:
+                await aclose()
+        return await session.finish()
+
+    async def _run(self) -> AsyncIterator[Any]:
+        from voxnb.transcript import Transcript
+
+        session = self.session = self.target.session(**self._session_options)
+        await session.connect()
+        sender = asyncio.create_task(self._send_all(session))
+
+        def on_sender_done(task: asyncio.Task[Any]) -> None:
+            # a failing source or send must end the event loop below, not leave it waiting
+            if not task.cancelled() and task.exception() is not None:
+                session.interrupt(task.exception())
+
+        sender.add_done_callback(on_sender_done)
+        try:
+            async for event in session.events():
+                if self.on_event is not None:
+                    self.on_event(event)
+                if isinstance(event, TextDelta) and event.text:
+                    self.text += event.text
+                    yield event.text
+                elif isinstance(event, Reconnected):
+                    self.gaps.append(event)
+            response = await sender
+        finally:
+            if not sender.done():
+                sender.cancel()
+            await session.close()
+        request = {"realtime": True, "dialect": self.target.dialect, "chunk_ms": self.chunk_ms}
+        if self._session_options.get("target_streaming_delay_ms") is not None:
+            request["target_streaming_delay_ms"] = self._session_options["target_streaming_delay_ms"]
+        audio = self.audio
+        self.transcript = Transcript.from_response(
+            response, backend=self.target.backend, base_url=self.target.base_url,
+            model=response.get("model") or session.model, request=request, audio=audio,
+        )
+        yield self.transcript
+
+    # --- sync iteration (scripts, or a notebook cell without ``async for``)
+    def __iter__(self) -> Iterator[Any]:
+        items: queue.Queue[Any] = queue.Queue()
+
+        async def pump() -> None:
+            try:
+                async for item in self:
+                    items.put(item)
+            except BaseException as exc:  # re-raised in the caller's thread
+                items.put(exc)
+            finally:
+                items.put(_DONE)
+
+        thread = threading.Thread(target=asyncio.run, args=(pump(),), name="voxnb-live", daemon=True)
+        thread.start()
+        try:
+            while (item := items.get()) is not _DONE:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            self.stop()
+            thread.join(timeout=5)
+
+    def retranscribe(self, **params: Any) -> Any:
+        """Transcribe the whole take again with the batch endpoint, e.g. with ``context_bias=[...]``."""
+        return self.target.transcribe(self.audio, **params)
+
+
+def transcribe_realtime(
+    source: Any,
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    model: str | None = None,
+    dialect: str | None = None,
+    engine: Any = None,
+    speed: float | None = 1.0,
+    chunk_ms: int = 100,
+    target_streaming_delay_ms: int | None = None,
+    **session_options: Any,
+) -> LiveTranscription:
+    """Transcribe a live source; iterate the result for text deltas, then the Transcript.
+
+    Parameters
+    ----------
+    source : async iterable of bytes, audio, or "microphone"
+        PCM s16le 16 kHz mono chunks (paced by their producer); or anything
+        :func:`voxnb.audio.as_audio` reads (a path, bytes, an Audio...), streamed at ``speed`` ×
+        real time; or ``"microphone"`` for the kernel machine's microphone (``sounddevice``).
+    base_url, api_key, model, dialect, engine
+        Where to transcribe: ``engine=`` runs in process; ``base_url=`` is a server (Mistral,
+        vLLM with ``dialect="vllm"``, or ``voxnb serve``); otherwise Mistral when a key is set,
+        else the offline engine in process. The choice is announced in one line.
+    speed : float or None
+        Pace for file sources: 1.0 is real time, 10 is ten times faster, None as fast as possible.
+    chunk_ms : int
+        Chunk length for file and microphone sources.
+    target_streaming_delay_ms : int, optional
+        Mistral's latency setting.
+    **session_options
+        Passed to :class:`~voxnb.realtime.RealtimeSession` (``max_reconnects``, timeouts).
+
+    Returns
+    -------
+    LiveTranscription
+
+    Examples
+    --------
+    >>> import voxnb
+    >>> live = voxnb.transcribe_realtime(voxnb.data.path("two_voices"), speed=10)  # doctest: +SKIP
+    >>> async for item in live:  # doctest: +SKIP
+    ...     print(item if isinstance(item, str) else "\\n--- done", end="")
+    >>> live.transcript.segments  # doctest: +SKIP
+    >>> live.retranscribe(context_bias=["Voxtral"]).text  # doctest: +SKIP
+    """
+    target = Target.resolve(base_url=base_url, api_key=api_key, model=model, dialect=dialect, engine=engine)
+    return LiveTranscription(source, target=target, speed=speed, chunk_ms=chunk_ms,
+                             target_streaming_delay_ms=target_streaming_delay_ms, **session_options)
