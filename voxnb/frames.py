@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from voxnb.readers import Canonical, Columns
+
+if TYPE_CHECKING:  # pandas loads on the first table, not for the layout (repr, text, duration)
+    import pandas as pd
 
 __all__ = [
     "TIMINGS",
@@ -68,16 +71,20 @@ def speaker_categories(*speaker_lists) -> list[str]:
     seen: dict[str, None] = {}
     for speakers in speaker_lists:
         for s in speakers:
-            if s is not None and s is not pd.NA and s not in seen:
+            if isinstance(s, str) and s not in seen:
                 seen[s] = None
     return list(seen)
 
 
 def _speaker_column(speakers, categories: list[str]) -> pd.Categorical:
+    import pandas as pd
+
     return pd.Categorical(speakers, categories=categories)
 
 
 def _string_column(texts) -> pd.arrays.StringArray:
+    import pandas as pd
+
     return pd.array(texts, dtype="string")
 
 
@@ -124,7 +131,8 @@ def _segments_from_words(words: Columns) -> tuple[Columns, np.ndarray]:
     gap[:-1] = (words.start[1:] - words.end[:-1]) > SEGMENT_GAP
     speaker_change = np.zeros(n, dtype=bool)
     if any(s is not None for s in words.speaker):
-        codes = pd.factorize(pd.Series(words.speaker, dtype=object), use_na_sentinel=True)[0]
+        index: dict[str | None, int] = {}
+        codes = np.fromiter((index.setdefault(s, len(index)) for s in words.speaker), dtype=np.int64, count=n)
         speaker_change[:-1] = codes[1:] != codes[:-1]
     breaks = ends_sentence | gap | speaker_change
     if n:
@@ -226,6 +234,8 @@ def layout(c: Canonical) -> Layout:
 
 
 def words_frame(lay: Layout) -> pd.DataFrame:
+    import pandas as pd
+
     n = len(lay.word_text)
     return pd.DataFrame({
         "word": np.arange(n, dtype=np.int64),
@@ -240,6 +250,8 @@ def words_frame(lay: Layout) -> pd.DataFrame:
 
 
 def segments_frame(lay: Layout, words: pd.DataFrame | None = None) -> pd.DataFrame:
+    import pandas as pd
+
     n = len(lay.seg_text)
     word_segment = lay.word_segment if words is None else words["segment"].to_numpy()
     n_words = np.bincount(word_segment, minlength=n)[:n] if len(word_segment) else np.zeros(n, dtype=np.int64)
@@ -257,6 +269,8 @@ def segments_frame(lay: Layout, words: pd.DataFrame | None = None) -> pd.DataFra
 
 def turns_frame(segments: pd.DataFrame) -> pd.DataFrame:
     """Merge consecutive segments of one speaker into turns."""
+    import pandas as pd
+
     n = len(segments)
     if n == 0:
         return pd.DataFrame({
@@ -282,6 +296,8 @@ def turns_frame(segments: pd.DataFrame) -> pd.DataFrame:
 
 def speakers_frame(segments: pd.DataFrame, turns: pd.DataFrame) -> pd.DataFrame:
     """One row per speaker: how much, how fast and when each one talked."""
+    import pandas as pd
+
     by = segments.groupby("speaker", observed=True, sort=False)
     out = pd.DataFrame({
         "talk_time": by["duration"].sum(min_count=1),

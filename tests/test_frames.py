@@ -1,0 +1,93 @@
+"""Properties of the DataFrames on random segment lists (hypothesis), and the word tokenizer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from voxnb import Transcript
+from voxnb.frames import tokenize
+
+words = st.text(alphabet="abcxyzÉé,.!?'-今日", min_size=1, max_size=8)
+segment = st.fixed_dictionaries({
+    "text": st.lists(words, min_size=0, max_size=6).map(" ".join),
+    "start": st.one_of(st.none(), st.floats(0, 100, allow_nan=False)),
+    "length": st.floats(0, 10, allow_nan=False),
+    "speaker_id": st.one_of(st.none(), st.sampled_from(["speaker_1", "speaker_2", "speaker_3"])),
+})
+
+
+def _response(raw_segments):
+    segments = []
+    for s in raw_segments:
+        start = s["start"]
+        segments.append({"text": s["text"], "start": start, "end": None if start is None else start + s["length"],
+                         "speaker_id": s["speaker_id"]})
+    return {"model": "m", "text": " ".join(s["text"] for s in segments), "segments": segments}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(segment, max_size=25))
+def test_frame_invariants(raw_segments):
+    t = Transcript.from_response(_response(raw_segments))
+    seg, w = t.segments, t.words
+
+    # segments are sorted by start (untimed ones last) and words count up
+    starts = seg["start"].to_numpy()
+    timed = starts[~np.isnan(starts)]
+    assert (np.diff(timed) >= 0).all()
+    assert np.isnan(starts[len(timed):]).all()
+    assert seg["n_words"].sum() == len(w)
+    assert (seg["n_words"].to_numpy() == np.bincount(w["segment"], minlength=len(seg))).all()
+    assert seg["n_words"].tolist() == [len(tokenize(text)) for text in seg["text"]]
+
+    # every word lies within its segment, words are sorted within and across segments
+    seg_times = seg[["segment", "start", "end"]].rename(columns={"start": "start_seg", "end": "end_seg"})
+    joined = w.merge(seg_times, on="segment", how="left")
+    has_times = joined["start_seg"].notna()
+    assert (joined.loc[has_times, "start"] >= joined.loc[has_times, "start_seg"] - 1e-9).all()
+    assert (joined.loc[has_times, "end"] <= joined.loc[has_times, "end_seg"] + 1e-9).all()
+    assert (joined.loc[has_times, "timing"] == "interpolated").all()
+    assert (joined.loc[~has_times, "timing"] == "none").all()
+    assert (np.diff(w["segment"].to_numpy()) >= 0).all()
+    for _, group in w[has_times.to_numpy()].groupby("segment"):
+        assert (np.diff(group["start"].to_numpy()) >= -1e-9).all()
+        assert (group["end"].to_numpy() >= group["start"].to_numpy() - 1e-9).all()
+
+    # words inherit their segment's speaker
+    assert (w["speaker"].astype(object).fillna("?").to_numpy()
+            == seg["speaker"].astype(object).fillna("?").to_numpy()[w["segment"].to_numpy()]).all()
+
+    # speakers' talk time sums to the duration of the segments that have a speaker
+    labelled = seg[seg["speaker"].notna()]
+    sp = t.speakers
+    assert sp["talk_time"].fillna(0).sum() == pytest.approx(labelled["duration"].fillna(0).sum())
+    assert sp["words"].sum() == labelled["n_words"].sum()
+    assert sp["turns"].sum() == t.turns["speaker"].notna().sum()
+    if sp["talk_time"].sum() > 0:
+        assert sp["share"].sum() == pytest.approx(1.0)
+
+    # turns partition the segments
+    assert t.turns["n_segments"].sum() == len(seg)
+    assert not (t.turns["speaker"].astype(object).fillna("?").iloc[1:].to_numpy()
+                == t.turns["speaker"].astype(object).fillna("?").iloc[:-1].to_numpy()).any()
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Hello, world!", ["Hello,", "world!"]),
+    ("  spaced   out  ", ["spaced", "out"]),
+    ("l'homme — au 3,5 km…", ["l'homme", "—", "au", "3,5", "km…"]),
+    ("日本語です。", ["日", "本", "語", "で", "す。"]),
+    ("Voxtral は速い", ["Voxtral", "は", "速", "い"]),
+    ("안녕하세요 세계", ["안녕하세요", "세계"]),
+    ("", []),
+])
+def test_tokenize(text, expected):
+    assert tokenize(text) == expected
+
+
+def test_interpolation_spreads_by_characters():
+    t = Transcript.from_response({"text": "a bbb", "segments": [{"text": "a bbb", "start": 10.0, "end": 14.0}]})
+    assert t.words[["start", "end"]].values.tolist() == [[10.0, 11.0], [11.0, 14.0]]

@@ -1,0 +1,82 @@
+"""The package frame: fast import, lazy public names, doctests, pyproject and environment.yml agree."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+try:
+    import tomllib
+except ImportError:  # Python 3.10
+    import tomli as tomllib
+
+import voxnb
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ["pandas", "numpy", "librosa", "matplotlib", "httpx", "faster_whisper", "ctranslate2", "starlette",
+         "uvicorn", "websockets", "scipy", "sklearn", "torch", "anywidget", "ipywidgets", "IPython", "praatio"]
+
+
+def _modules_after(code: str) -> set[str]:
+    out = subprocess.run([sys.executable, "-c", f"{code}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+                         capture_output=True, text=True, check=True, cwd=ROOT)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+def test_import_voxnb_loads_no_heavy_library():
+    loaded = _modules_after("import voxnb")
+    assert [m for m in HEAVY if m in loaded] == []
+
+
+def test_reading_a_response_needs_no_pandas_until_a_table_is_asked_for():
+    loaded = _modules_after("import voxnb; t = voxnb.Transcript.from_response({'text': 'hi'}); t.text; repr(t)")
+    assert "pandas" not in loaded and "httpx" not in loaded and "matplotlib" not in loaded
+
+
+def test_public_names_resolve():
+    for name in voxnb.__all__:
+        assert getattr(voxnb, name) is not None, name
+    with pytest.raises(AttributeError):
+        voxnb.no_such_name  # noqa: B018
+
+
+@pytest.mark.parametrize("module", ["voxnb.transcript", "voxnb.export", "voxnb.frames", "voxnb.errors"])
+def test_doctests(module):
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0
+
+
+def _name(requirement: str) -> str:
+    name = re.split(r"[<>=!~\[; ]", requirement.strip(), maxsplit=1)[0]
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def test_environment_yml_mirrors_pyproject():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = {_name(r) for r in project["dependencies"]}
+    for extra in project["optional-dependencies"].values():
+        wanted |= {_name(r) for r in extra if not r.startswith("voxnb")}
+    env = yaml.safe_load((ROOT / "environment.yml").read_text())
+    conda = {_name(d) for d in env["dependencies"] if isinstance(d, str)} - {"python", "pip"}
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    pip = {_name(p) for p in pip if not p.startswith("-")}
+    assert not conda & pip, "listed twice"
+    assert sorted(wanted - (conda | pip)) == [], "in pyproject.toml but not in environment.yml"
+    assert sorted((conda | pip) - wanted) == [], "in environment.yml but not in pyproject.toml"
+
+
+def test_makefile_and_ci_entry():
+    assert (ROOT / ".ci" / "run").read_text().strip().endswith("make test")
+    makefile = (ROOT / "Makefile").read_text()
+    assert re.search(r"^demo:", makefile, re.M) and re.search(r"^test:", makefile, re.M)
+    readme = (ROOT / "README.md").read_text()
+    first_code = readme.split("```")[1]
+    assert "make demo" in first_code and "make test" in first_code
