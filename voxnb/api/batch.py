@@ -1,0 +1,234 @@
+"""Many recordings at once: bounded concurrency, a cache, a progress bar, no lost work.
+
+:func:`run_batch` is what :meth:`voxnb.Client.transcribe_many` runs. Each finished item is
+written to the cache the moment it completes, so an interrupted run loses only the requests
+in flight; the :class:`BatchResult` is filled in place and stays reachable as
+``client.last_batch`` even when the run is interrupted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from voxnb.api.cache import cache_key, open_cache
+from voxnb.api.source import resolve_audio
+from voxnb.errors import ParameterError, VoxnbError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from voxnb.api.client import AsyncClient
+    from voxnb.api.params import TranscriptionParams
+    from voxnb.transcript import Transcript
+
+__all__ = ["BatchResult", "run_batch"]
+
+log = logging.getLogger("voxnb.api")
+
+
+class BatchResult(Mapping):
+    """The outcome of :meth:`voxnb.Client.transcribe_many`: name → Transcript, plus failures.
+
+    Iterating, indexing and ``len`` cover the items that succeeded, in input order.
+
+    Attributes
+    ----------
+    errors : dict of str → Exception
+        The items that failed and why.
+    names : list of str
+        Every item's name, in input order.
+    requests : int
+        HTTP attempts this run made (retries included; 0 for a fully cached re-run).
+
+    Examples
+    --------
+    >>> result = client.transcribe_many({"a": "a.wav", "b": "b.wav"})  # doctest: +SKIP
+    >>> result["a"].text, result.errors  # doctest: +SKIP
+    >>> result.to_frame()[["name", "status", "seconds"]]  # doctest: +SKIP
+    """
+
+    def __init__(self, names: list[str]):
+        self.names = list(names)
+        self.errors: dict[str, Exception] = {}
+        self.requests = 0
+        self._transcripts: dict[str, Transcript] = {}
+        self._cached: set[str] = set()
+        self._seconds: dict[str, float] = {}
+
+    def __getitem__(self, name: str) -> Transcript:
+        if name in self.errors:
+            raise KeyError(f"{name!r} failed: {self.errors[name]}")
+        return self._transcripts[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return (name for name in self.names if name in self._transcripts)
+
+    def __len__(self) -> int:
+        return len(self._transcripts)
+
+    @property
+    def pending(self) -> list[str]:
+        """Names neither transcribed nor failed (the run was interrupted before them)."""
+        return [n for n in self.names if n not in self._transcripts and n not in self.errors]
+
+    @property
+    def from_cache(self) -> list[str]:
+        """Names answered from the cache without a request."""
+        return [n for n in self.names if n in self._cached]
+
+    def status(self, name: str) -> str:
+        """``"transcribed"``, ``"cached"``, ``"failed"`` or ``"pending"``."""
+        if name in self.errors:
+            return "failed"
+        if name in self._cached:
+            return "cached"
+        return "transcribed" if name in self._transcripts else "pending"
+
+    def _done(self, name: str, transcript: Transcript, *, cached: bool, seconds: float) -> None:
+        self._transcripts[name] = transcript
+        self._seconds[name] = seconds
+        if cached:
+            self._cached.add(name)
+
+    def _failed(self, name: str, error: Exception, *, seconds: float) -> None:
+        self.errors[name] = error
+        self._seconds[name] = seconds
+
+    def summary(self) -> str:
+        counts = {"transcribed": 0, "cached": 0, "failed": 0, "pending": 0}
+        for name in self.names:
+            counts[self.status(name)] += 1
+        parts = [f"{v} {k}" for k, v in counts.items() if v or k in ("transcribed", "failed")]
+        return f"{len(self.names)} items: " + ", ".join(parts) + f"; {self.requests} requests"
+
+    def __repr__(self) -> str:
+        return f"<BatchResult {self.summary()}>"
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row per item: name, status, error, text, model, language, duration, segments, seconds."""
+        import pandas as pd
+
+        rows = []
+        for name in self.names:
+            t = self._transcripts.get(name)
+            error = self.errors.get(name)
+            rows.append({
+                "name": name,
+                "status": self.status(name),
+                "error": f"{type(error).__name__}: {error}" if error is not None else pd.NA,
+                "text": t.text if t is not None else pd.NA,
+                "model": t.model if t is not None else pd.NA,
+                "language": (t.language if t is not None else None) or pd.NA,
+                "duration": t.duration if t is not None and t.duration is not None else float("nan"),
+                "n_segments": len(t.segments) if t is not None else pd.NA,
+                "seconds": self._seconds.get(name, float("nan")),
+                "audio_sha256": t.audio_sha256 if t is not None else pd.NA,
+            })
+        frame = pd.DataFrame(rows)
+        for column in ("name", "error", "text", "model", "language", "audio_sha256"):
+            frame[column] = frame[column].astype("string")
+        frame["status"] = pd.Categorical(frame["status"], categories=["transcribed", "cached", "failed", "pending"])
+        frame["n_segments"] = frame["n_segments"].astype("Int64")
+        return frame
+
+
+def _named(items: Any) -> list[tuple[str, Any]]:
+    if isinstance(items, Mapping):
+        named = [(str(k), v) for k, v in items.items()]
+    elif isinstance(items, (str, bytes, os.PathLike)) or not hasattr(items, "__iter__"):
+        raise ParameterError(
+            "transcribe_many() takes a list of recordings or a dict name → recording; for one "
+            "recording use transcribe()"
+        )
+    else:
+        named = []
+        for i, item in enumerate(items):
+            if isinstance(item, (str, Path)):
+                named.append((str(item), item))
+            elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+                named.append(item)
+            else:
+                named.append((f"item{i}", item))
+    names = [n for n, _ in named]
+    if len(set(names)) != len(names):
+        duplicated = sorted({n for n in names if names.count(n) > 1})[:3]
+        raise ParameterError(
+            f"transcribe_many() got the same name more than once ({duplicated}); pass a dict with "
+            "unique names"
+        )
+    return named
+
+
+async def run_batch(
+    client: AsyncClient,
+    items: Any,
+    *,
+    concurrency: int,
+    cache: Any,
+    progress: bool,
+    sr: int | None,
+    params: TranscriptionParams,
+) -> BatchResult:
+    """Transcribe *items* with at most *concurrency* requests in flight (see ``transcribe_many``)."""
+    if not isinstance(concurrency, int) or concurrency < 1:
+        raise ParameterError(f"concurrency must be a positive integer; got {concurrency!r}")
+    named = _named(items)
+    store = open_cache(cache)
+    result = BatchResult([n for n, _ in named])
+    client.last_batch = result
+    request = params.to_dict()
+    requests_before = client.requests_sent
+    queue = iter(named)
+
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=len(named), disable=not progress, desc="transcribing", unit="file")
+
+    async def transcribe_one(name: str, audio: Any) -> None:
+        started = time.perf_counter()
+        try:
+            source = await asyncio.to_thread(resolve_audio, audio, sr=sr, allow_remote=client.dialect == "mistral")
+            key = None
+            if store is not None:
+                key = cache_key(audio_sha256=source.sha256, backend=client.backend,
+                                base_url=client.base_url, request=request)
+                entry = await asyncio.to_thread(store.get, key)
+                if entry is not None:
+                    transcript = client._transcript(entry["response"], source, params)
+                    result._done(name, transcript, cached=True, seconds=time.perf_counter() - started)
+                    return
+            response = await client._post_transcription(source, params)
+            transcript = client._transcript(response, source, params)
+            if store is not None and key is not None:
+                meta = {"backend": client.backend, "base_url": client.base_url, "request": request,
+                        "audio_sha256": source.sha256}
+                await asyncio.to_thread(store.put, key, response, meta)
+            result._done(name, transcript, cached=False, seconds=time.perf_counter() - started)
+        except Exception as err:  # one bad item must not stop the others
+            if not isinstance(err, VoxnbError):
+                log.warning("item %r failed unexpectedly: %s: %s", name, type(err).__name__, err)
+            result._failed(name, err, seconds=time.perf_counter() - started)
+        finally:
+            result.requests = client.requests_sent - requests_before
+            bar.update(1)
+            if result.errors or result._cached:
+                bar.set_postfix(failed=len(result.errors), cached=len(result._cached), refresh=False)
+
+    async def worker() -> None:
+        for name, audio in queue:
+            await transcribe_one(name, audio)
+
+    try:
+        await asyncio.gather(*(worker() for _ in range(min(concurrency, max(len(named), 1)))))
+    finally:
+        result.requests = client.requests_sent - requests_before
+        bar.close()
+    if result.errors:
+        log.warning("transcribe_many: %d of %d items failed; see result.errors", len(result.errors), len(named))
+    return result

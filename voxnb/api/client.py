@@ -1,0 +1,714 @@
+"""``voxnb.Client`` and ``voxnb.AsyncClient``: Voxtral over HTTP (Mistral's API, vLLM, ``voxnb serve``).
+
+One client object owns the configuration (key, base URL, dialect, timeouts, retries); the
+async client is the core and the sync client mirrors it method for method, running it on a
+private event loop — or, inside Jupyter, on the kernel's running loop through nest_asyncio.
+
+The API key lives in a :class:`_Secret`: it is sent in the ``Authorization`` header and is
+never part of a repr, a log line, an exception, a cache entry or a saved Transcript.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import functools
+import logging
+import os
+from collections.abc import AsyncIterator, Iterator
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from voxnb.api.errors import api_error
+from voxnb.api.params import TranscriptionParams
+from voxnb.api.retry import RetryPolicy, parse_retry_after
+from voxnb.api.source import AudioSource, resolve_audio
+from voxnb.api.sse import StreamEvent, TranscriptionDone, TranscriptionTextDelta, iter_sse, parse_event
+from voxnb.errors import (
+    AuthenticationError,
+    ParameterError,
+    ResponseFormatError,
+    TransportError,
+    VoxnbError,
+)
+
+if TYPE_CHECKING:
+    from voxnb.api.batch import BatchResult
+    from voxnb.transcript import Transcript
+
+__all__ = ["DEFAULT_BASE_URL", "AsyncClient", "Client"]
+
+log = logging.getLogger("voxnb.api")
+
+DEFAULT_BASE_URL = "https://api.mistral.ai"
+DEFAULT_MODEL = "voxtral-mini-latest"
+DEFAULT_CHAT_MODEL = "voxtral-small-latest"
+TRANSCRIPTIONS = "/v1/audio/transcriptions"
+_HIDDEN = "<hidden>"
+
+
+class _Secret:
+    """Holds the API key so that printing, logging or pickling the holder never shows it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str | None):
+        self._value = value or None
+
+    def __repr__(self) -> str:
+        return _HIDDEN if self._value else "None"
+
+    __str__ = __repr__
+
+    def __bool__(self) -> bool:
+        return self._value is not None
+
+    def __reduce__(self) -> Any:
+        raise TypeError("an API key is not picklable; create the client again in the other process")
+
+    def reveal(self) -> str | None:
+        return self._value
+
+    def scrub(self, text: str) -> str:
+        return text.replace(self._value, _HIDDEN) if self._value and self._value in text else text
+
+
+def _clean_base_url(base_url: str) -> str:
+    """The base URL without credentials, query or trailing ``/v1`` (paths start with /v1)."""
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ParameterError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}; got {base_url!r}")
+    netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
+    if parts.port:
+        netloc += f":{parts.port}"
+    path = parts.path.rstrip("/")
+    if path.endswith("/v1"):
+        path = path[: -len("/v1")]
+    return urlunsplit((parts.scheme, netloc, path, "", ""))
+
+
+class AsyncClient:
+    """An async client for Voxtral transcription servers.
+
+    Parameters
+    ----------
+    api_key : str, optional
+        The API key; by default ``$MISTRAL_API_KEY``. Required by Mistral's API, optional for a
+        self-hosted server. Never shown in reprs, logs, errors or saved files.
+    base_url : str, optional
+        Where the server is: Mistral's API by default, or e.g. ``http://127.0.0.1:8000`` for
+        ``voxnb serve`` or a vLLM server.
+    dialect : {"mistral", "openai"}
+        ``"openai"`` for vLLM and other OpenAI-compatible servers: bracketed
+        ``timestamp_granularities[]``, no diarization or context bias, uploads only.
+    timeout : float
+        Seconds to wait for a response (the SDK's default is 300).
+    connect_timeout : float
+        Seconds to wait for a connection.
+    retry : RetryPolicy, optional
+        How 429/5xx answers, connection failures and timeouts are retried.
+    max_connections : int
+        Upper bound of simultaneous connections.
+
+    Examples
+    --------
+    >>> import voxnb
+    >>> async with voxnb.AsyncClient(base_url="http://127.0.0.1:8000") as client:  # doctest: +SKIP
+    ...     t = await client.transcribe("interview.flac", timestamps="segment")
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        base_url: str | None = None,
+        dialect: str = "mistral",
+        timeout: float = 300.0,
+        connect_timeout: float = 10.0,
+        retry: RetryPolicy | None = None,
+        max_connections: int = 64,
+    ):
+        if dialect not in ("mistral", "openai"):
+            raise ParameterError(f"dialect must be 'mistral' or 'openai' (vLLM); got {dialect!r}")
+        if retry is not None and not isinstance(retry, RetryPolicy):
+            raise ParameterError("retry= takes a voxnb.api.retry.RetryPolicy(max_retries=..., ...)")
+        self._key = _Secret(api_key if api_key is not None else os.environ.get("MISTRAL_API_KEY"))
+        self._key_from_env = api_key is None and bool(self._key)
+        self.base_url = _clean_base_url(base_url or DEFAULT_BASE_URL)
+        self.dialect = dialect
+        self.timeout = float(timeout)
+        self.connect_timeout = float(connect_timeout)
+        self.retry = retry or RetryPolicy()
+        self.max_connections = int(max_connections)
+        #: HTTP attempts made by this client (retries included)
+        self.requests_sent = 0
+        #: the most recent :meth:`transcribe_many` result, kept even when the run was interrupted
+        self.last_batch: BatchResult | None = None
+        self._http: httpx.AsyncClient | None = None
+        self._http_loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def backend(self) -> str:
+        """``"mistral"`` for the Mistral protocol, ``"openai-compatible"`` for the openai dialect."""
+        return "mistral" if self.dialect == "mistral" else "openai-compatible"
+
+    def __repr__(self) -> str:
+        key = "set" if self._key else "not set"
+        return (
+            f"{type(self).__name__}(base_url={self.base_url!r}, dialect={self.dialect!r}, api_key={key}, "
+            f"timeout={self.timeout:g})"
+        )
+
+    # -- connection ----------------------------------------------------------------------------
+
+    def _client(self) -> httpx.AsyncClient:
+        loop = asyncio.get_running_loop()
+        if self._http is None or self._http_loop is not loop or self._http.is_closed:
+            # an httpx pool is bound to the loop that opened its connections
+            self._http = httpx.AsyncClient(
+                base_url=self.base_url,
+                timeout=httpx.Timeout(self.timeout, connect=min(self.connect_timeout, self.timeout)),
+                limits=httpx.Limits(max_connections=self.max_connections,
+                                    max_keepalive_connections=self.max_connections),
+                headers={"User-Agent": "voxnb"},
+            )
+            self._http_loop = loop
+        return self._http
+
+    async def aclose(self) -> None:
+        """Close the connections."""
+        if self._http is not None and self._http_loop is asyncio.get_running_loop():
+            await self._http.aclose()
+        self._http = None
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self.aclose()
+
+    def _headers(self, accept: str) -> dict[str, str]:
+        headers = {"Accept": accept}
+        key = self._key.reveal()
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        elif self.base_url == DEFAULT_BASE_URL:
+            raise AuthenticationError(
+                "no API key: Mistral's API needs one. Pass voxnb.Client(api_key=...) or set the "
+                "MISTRAL_API_KEY environment variable (console.mistral.ai → API keys); or point "
+                "base_url= at a local `voxnb serve` or vLLM server"
+            )
+        return headers
+
+    def _scrubbed(self, err: VoxnbError) -> VoxnbError:
+        """The error with any echo of the key removed (a misbehaving server may reflect headers)."""
+        err.args = tuple(self._key.scrub(a) if isinstance(a, str) else a for a in err.args)
+        if isinstance(getattr(err, "message", None), str):
+            err.message = self._key.scrub(err.message)  # type: ignore[attr-defined]
+        return err
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        data: dict[str, Any] | None = None,
+        files: list[tuple[str, tuple[str, bytes, str]]] | None = None,
+        json_body: Any = None,
+        params: dict[str, Any] | None = None,
+        accept: str = "application/json",
+        stream: bool = False,
+    ) -> httpx.Response:
+        """Send one request, retrying what may succeed on a second try; the response is 2xx."""
+        headers = self._headers(accept)
+        http = self._client()
+        what = f"{method} {path}"
+        retry_number = 0
+        while True:
+            request = http.build_request(method, path, data=data, files=files, json=json_body,
+                                         params=params, headers=headers)
+            self.requests_sent += 1
+            retry_after: float | None = None
+            try:
+                response = await http.send(request, stream=stream)
+            except httpx.TimeoutException as err:
+                failure: VoxnbError = TransportError(
+                    f"{what} to {self.base_url} timed out ({type(err).__name__}); raise timeout= "
+                    f"(now {self.timeout:g} s) for long audio, or check that the server is up"
+                )
+                cause: BaseException = err
+            except httpx.TransportError as err:
+                failure = TransportError(
+                    f"could not reach {self.base_url} for {what} ({type(err).__name__}: {err}); check "
+                    "base_url= and your connection, or that `voxnb serve` is running"
+                )
+                cause = err
+            else:
+                if response.status_code < 400:
+                    return response
+                if stream:
+                    await response.aread()
+                    await response.aclose()
+                failure = api_error(response.status_code, response.content, response.headers, what=what)
+                cause = failure
+                if not self.retry.should_retry_status(response.status_code):
+                    raise self._scrubbed(failure) from None
+                retry_after = parse_retry_after(response.headers.get("retry-after"))
+            if retry_number >= self.retry.max_retries:
+                raise self._scrubbed(failure) from (None if cause is failure else cause)
+            if retry_after is not None and retry_after > self.retry.max_retry_after:
+                failure.args = (f"{failure.args[0]}; the server asks to wait {retry_after:.0f} s before "
+                                "retrying, longer than RetryPolicy.max_retry_after",)
+                raise self._scrubbed(failure) from None
+            delay = self.retry.backoff(retry_number, retry_after=retry_after)
+            reason = f"HTTP {failure.status}" if cause is failure else type(cause).__name__  # type: ignore[attr-defined]
+            log.info("retrying %s in %.3g s after %s (retry %d of %d)", what, delay, reason,
+                     retry_number + 1, self.retry.max_retries)
+            await asyncio.sleep(delay)
+            retry_number += 1
+
+    @staticmethod
+    def _json(response: httpx.Response, what: str) -> Any:
+        try:
+            return response.json()
+        except ValueError as err:
+            raise ResponseFormatError(
+                f"{what} answered with something that is not JSON ({response.content[:80]!r}); is "
+                "base_url a Voxtral transcription server?"
+            ) from err
+
+    # -- transcription -------------------------------------------------------------------------
+
+    def _params(self, *, model: str = DEFAULT_MODEL, timestamps: Any = None, diarize: bool = False,
+                context_bias: Any = None, language: str | None = None,
+                temperature: float | None = None) -> TranscriptionParams:
+        return TranscriptionParams.create(
+            model=model, timestamps=timestamps, diarize=diarize, context_bias=context_bias,
+            language=language, temperature=temperature, dialect=self.dialect,
+        )
+
+    def _source(self, audio: Any, sr: int | None) -> AudioSource:
+        return resolve_audio(audio, sr=sr, allow_remote=self.dialect == "mistral")
+
+    def _transcription_request(self, source: AudioSource, params: TranscriptionParams,
+                               *, stream: bool) -> dict[str, Any]:
+        part = source.file_part()
+        return {
+            "data": {**params.form_fields(stream=stream), **source.form_fields()},
+            "files": [("file", part)] if part else None,
+        }
+
+    async def _post_transcription(self, source: AudioSource, params: TranscriptionParams) -> dict[str, Any]:
+        response = await self._request("POST", TRANSCRIPTIONS, **self._transcription_request(source, params, stream=False))
+        body = self._json(response, f"POST {TRANSCRIPTIONS}")
+        if not isinstance(body, dict):
+            raise ResponseFormatError(f"POST {TRANSCRIPTIONS} answered with a JSON {type(body).__name__}, not an object")
+        return body
+
+    def _transcript(self, response: dict[str, Any], source: AudioSource, params: TranscriptionParams) -> Transcript:
+        from voxnb.transcript import Transcript
+
+        return Transcript.from_response(
+            response,
+            backend=self.backend,
+            base_url=self.base_url,
+            model=response.get("model") or params.model,
+            request=params.to_dict(),
+            audio_sha256=source.sha256,
+            audio=source.audio,
+        )
+
+    async def transcribe(
+        self,
+        audio: Any,
+        *,
+        model: str = DEFAULT_MODEL,
+        timestamps: Any = None,
+        diarize: bool = False,
+        context_bias: Any = None,
+        language: str | None = None,
+        temperature: float | None = None,
+        sr: int | None = None,
+    ) -> Transcript:
+        """Transcribe one recording.
+
+        Parameters
+        ----------
+        audio : path, bytes, file object, voxnb.Audio, numpy array, URL or file id
+            The recording: a path, encoded bytes or an open binary file (uploaded as is); a
+            :class:`voxnb.Audio` or samples with ``sr=`` (encoded losslessly as WAV); an
+            ``https://`` URL (sent as ``file_url``); or the id returned by :meth:`upload`.
+        model : str
+            The transcription model.
+        timestamps : {"segment", "word"} or list of them, optional
+            Which timestamps to ask for. ``"word"`` is model-dependent (Voxtral 3 refuses it).
+        diarize : bool
+            Label speakers; needs ``timestamps="segment"``.
+        context_bias : list of str, optional
+            Up to 100 words or phrases to favour, each without whitespace or commas — see
+            :func:`voxnb.bias_terms`.
+        language : str, optional
+            Two-letter language code; cannot be combined with timestamps.
+        temperature : float, optional
+            Sampling temperature.
+        sr : int, optional
+            Sample rate of *audio* when it is a numpy array.
+
+        Returns
+        -------
+        voxnb.Transcript
+            With backend, base URL, model, request parameters and audio hash recorded.
+
+        Raises
+        ------
+        ParameterError, AudioError
+            Before anything is sent, for parameters or audio the API would refuse.
+        APIError, AuthenticationError, RateLimitError, ServerError, TransportError
+            When the server refuses, or keeps failing after the retries.
+
+        Examples
+        --------
+        >>> client = voxnb.Client(base_url="http://127.0.0.1:8000")  # doctest: +SKIP
+        >>> t = client.transcribe("meeting.wav", timestamps="segment", diarize=True)  # doctest: +SKIP
+        >>> t.speakers  # doctest: +SKIP
+        """
+        params = self._params(model=model, timestamps=timestamps, diarize=diarize,
+                              context_bias=context_bias, language=language, temperature=temperature)
+        source = self._source(audio, sr)
+        response = await self._post_transcription(source, params)
+        return self._transcript(response, source, params)
+
+    async def transcribe_stream(
+        self,
+        audio: Any,
+        *,
+        model: str = DEFAULT_MODEL,
+        timestamps: Any = None,
+        diarize: bool = False,
+        context_bias: Any = None,
+        language: str | None = None,
+        temperature: float | None = None,
+        sr: int | None = None,
+    ) -> AsyncIterator[StreamEvent | Transcript]:
+        """Transcribe with server-sent events: yield each event as it arrives, then the Transcript.
+
+        Takes the same arguments as :meth:`transcribe`. The events are
+        :class:`~voxnb.api.sse.TranscriptionLanguage`, :class:`~voxnb.api.sse.TranscriptionTextDelta`,
+        :class:`~voxnb.api.sse.TranscriptionSegment` and :class:`~voxnb.api.sse.TranscriptionDone`;
+        the last item yielded is the :class:`voxnb.Transcript`. A request that fails before its
+        first event is retried; one that breaks after it is not (the events were already used).
+
+        Examples
+        --------
+        >>> for item in client.transcribe_stream("talk.mp3"):  # doctest: +SKIP
+        ...     if isinstance(item, voxnb.api.sse.TranscriptionTextDelta):
+        ...         print(item.text, end="")
+        """
+        params = self._params(model=model, timestamps=timestamps, diarize=diarize,
+                              context_bias=context_bias, language=language, temperature=temperature)
+        source = self._source(audio, sr)
+        what = f"POST {TRANSCRIPTIONS} (stream)"
+        request = self._transcription_request(source, params, stream=True)
+        attempts_left = self.retry.max_retries
+        while True:
+            response = await self._request("POST", TRANSCRIPTIONS, accept="text/event-stream", stream=True, **request)
+            frames = iter_sse(response.aiter_lines())
+            try:
+                first = await anext(frames, None)
+            except httpx.HTTPError as err:
+                await response.aclose()
+                if attempts_left <= 0:
+                    raise TransportError(f"{what} broke before its first event ({type(err).__name__}); "
+                                         "try again or use transcribe()") from err
+                attempts_left -= 1
+                log.info("retrying %s: the stream broke before its first event", what)
+                continue
+            break
+        done: TranscriptionDone | None = None
+        deltas: list[str] = []
+        try:
+            frame = first
+            while frame is not None:
+                event_name, data = frame
+                if data.strip() == "[DONE]":  # vLLM's end of stream
+                    done = TranscriptionDone({"text": "".join(deltas)})
+                    yield done
+                    break
+                event = parse_event(event_name, data)
+                if event is not None:
+                    if isinstance(event, TranscriptionTextDelta):
+                        deltas.append(event.text)
+                    yield event
+                    if isinstance(event, TranscriptionDone):
+                        done = event
+                        break
+                frame = await anext(frames, None)
+        except httpx.HTTPError as err:
+            raise TransportError(
+                f"{what} broke after {len(deltas)} text pieces ({type(err).__name__}); not retried because "
+                "its events were already delivered — run it again"
+            ) from err
+        finally:
+            await response.aclose()
+        if done is None:
+            raise TransportError(
+                f"{what} ended without transcription.done (after {len(deltas)} text pieces); the server "
+                "closed the stream early — run it again"
+            )
+        yield self._transcript(done.response, source, params)
+
+    async def transcribe_many(
+        self,
+        items: Any,
+        *,
+        concurrency: int = 8,
+        cache: Any = True,
+        progress: bool = True,
+        sr: int | None = None,
+        **params: Any,
+    ) -> BatchResult:
+        """Transcribe many recordings concurrently, with a cache and a progress bar.
+
+        A failing item never stops the batch: it lands in ``.errors``. Finished items are
+        cached as they complete, so running the same call again after an interruption
+        (KeyboardInterrupt, kernel restart) re-sends only what had not finished, and a fully
+        cached re-run sends no request at all.
+
+        Parameters
+        ----------
+        items : mapping of name → audio, or iterable of audio
+            What to transcribe; paths and URLs are named by themselves, other inputs by position.
+        concurrency : int
+            Requests in flight at once.
+        cache : bool or path
+            ``True`` for the user cache directory (``$VOXNB_CACHE_DIR`` overrides it), a
+            directory, or ``False`` for none.
+        progress : bool
+            Show a ``tqdm.auto`` progress bar.
+        sr : int, optional
+            Sample rate of items that are numpy arrays.
+        **params
+            Transcription options, as for :meth:`transcribe` (validated once, before anything
+            is sent).
+
+        Returns
+        -------
+        voxnb.api.batch.BatchResult
+            Mapping name → Transcript, with ``.errors`` and ``.to_frame()``.
+
+        Examples
+        --------
+        >>> from pathlib import Path
+        >>> result = client.transcribe_many(sorted(Path("calls").glob("*.flac")), concurrency=16)  # doctest: +SKIP
+        >>> result.to_frame()  # doctest: +SKIP
+        """
+        from voxnb.api.batch import run_batch
+
+        return await run_batch(self, items, concurrency=concurrency, cache=cache, progress=progress,
+                               sr=sr, params=self._params(**params))
+
+    # -- chat and files ------------------------------------------------------------------------
+
+    async def chat(
+        self,
+        audio: Any,
+        prompt: str,
+        *,
+        model: str = DEFAULT_CHAT_MODEL,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        sr: int | None = None,
+    ) -> str:
+        """Ask a question about a recording (chat completions with an audio part).
+
+        Parameters
+        ----------
+        audio : path, bytes, file object, voxnb.Audio, numpy array or URL
+            The recording (see :meth:`transcribe`); a file id is not accepted here — pass
+            :meth:`signed_url` of it instead.
+        prompt : str
+            The question or instruction.
+        model : str
+            A chat model that accepts audio.
+        temperature : float, optional
+            Sampling temperature (the model card suggests 0.2).
+        max_tokens : int, optional
+            Upper bound of the answer's length.
+
+        Returns
+        -------
+        str
+            The model's answer.
+
+        Examples
+        --------
+        >>> client.chat("lecture.mp3", "List the three main points.")  # doctest: +SKIP
+        """
+        if not isinstance(prompt, str) or not prompt.strip():
+            raise ParameterError("prompt must be a non-empty string saying what to do with the audio")
+        source = self._source(audio, sr)
+        if source.file_id:
+            raise ParameterError(
+                "chat() cannot take a file id; pass client.signed_url(file_id) (a URL) instead"
+            )
+        body: dict[str, Any] = {"model": model, "messages": [
+            {"role": "user", "content": [_audio_part(source, self.dialect), {"type": "text", "text": prompt}]}
+        ]}
+        if temperature is not None:
+            body["temperature"] = float(temperature)
+        if max_tokens is not None:
+            body["max_tokens"] = int(max_tokens)
+        what = "POST /v1/chat/completions"
+        answer = self._json(await self._request("POST", "/v1/chat/completions", json_body=body), what)
+        try:
+            content = answer["choices"][0]["message"]["content"]
+        except (KeyError, IndexError, TypeError) as err:
+            raise ResponseFormatError(f"{what} answered without choices[0].message.content") from err
+        if isinstance(content, list):  # content parts
+            content = "".join(p.get("text", "") for p in content if isinstance(p, dict))
+        return str(content)
+
+    async def upload(self, audio: Any, *, sr: int | None = None) -> str:
+        """Upload a recording to the Files API (purpose ``audio``) and return its file id.
+
+        Pass the id to :meth:`transcribe` (as ``file_id``) or to :meth:`signed_url`.
+
+        Examples
+        --------
+        >>> file_id = client.upload("long_meeting.flac")  # doctest: +SKIP
+        >>> client.transcribe(file_id)  # doctest: +SKIP
+        """
+        source = resolve_audio(audio, sr=sr, allow_remote=False)
+        response = await self._request("POST", "/v1/files", data={"purpose": "audio"},
+                                       files=[("file", source.file_part())])
+        body = self._json(response, "POST /v1/files")
+        if not isinstance(body, dict) or not body.get("id"):
+            raise ResponseFormatError("POST /v1/files answered without a file id")
+        return str(body["id"])
+
+    async def signed_url(self, file_id: str, *, expiry: int = 24) -> str:
+        """A temporary download URL of an uploaded file, valid for *expiry* hours (1–168)."""
+        if not isinstance(expiry, int) or not 1 <= expiry <= 168:
+            raise ParameterError(f"expiry is in hours, from 1 to 168; got {expiry!r}")
+        response = await self._request("GET", f"/v1/files/{file_id}/url", params={"expiry": expiry})
+        body = self._json(response, "GET /v1/files/{id}/url")
+        if not isinstance(body, dict) or not body.get("url"):
+            raise ResponseFormatError("GET /v1/files/{id}/url answered without a url")
+        return str(body["url"])
+
+
+def _audio_part(source: AudioSource, dialect: str) -> dict[str, Any]:
+    """The chat content part carrying the audio (spec §5 for Mistral, §9 for vLLM)."""
+    if dialect == "mistral":
+        return {"type": "input_audio", "input_audio": source.file_url or base64.b64encode(source.data or b"").decode()}
+    if source.file_url:
+        return {"type": "audio_url", "audio_url": {"url": source.file_url}}
+    fmt = (source.filename or "audio.wav").rsplit(".", 1)[-1]
+    return {"type": "input_audio", "input_audio": {"data": base64.b64encode(source.data or b"").decode(), "format": fmt}}
+
+
+# -- the sync mirror ---------------------------------------------------------------------------
+
+
+async def _awaited(awaitable: Any) -> Any:
+    return await awaitable
+
+
+def _mirror(name: str) -> Any:
+    """A sync method running the AsyncClient coroutine of the same name."""
+    async_method = getattr(AsyncClient, name)
+
+    @functools.wraps(async_method)
+    def method(self: Client, *args: Any, **kwargs: Any) -> Any:
+        return self._run(getattr(self._async, name)(*args, **kwargs))
+
+    return method
+
+
+class Client:
+    """A client for Voxtral transcription servers, for scripts and notebooks.
+
+    Mirrors :class:`AsyncClient` method for method (same parameters) without ``await``; works
+    inside Jupyter, whose event loop is already running.
+
+    Parameters
+    ----------
+    api_key, base_url, dialect, timeout, connect_timeout, retry, max_connections
+        As for :class:`AsyncClient`.
+
+    Examples
+    --------
+    >>> import voxnb
+    >>> client = voxnb.Client()  # uses $MISTRAL_API_KEY  # doctest: +SKIP
+    >>> t = client.transcribe("interview.mp3", timestamps="segment", diarize=True)  # doctest: +SKIP
+    >>> local = voxnb.Client(base_url="http://127.0.0.1:8000")  # `voxnb serve`  # doctest: +SKIP
+    """
+
+    def __init__(self, **options: Any):
+        self._async = AsyncClient(**options)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def __repr__(self) -> str:
+        return repr(self._async).replace("AsyncClient(", "Client(", 1)
+
+    base_url = property(lambda self: self._async.base_url, doc="The server's base URL.")
+    dialect = property(lambda self: self._async.dialect, doc="``mistral`` or ``openai``.")
+    backend = property(lambda self: self._async.backend, doc="What Transcripts record as backend.")
+    retry = property(lambda self: self._async.retry, doc="The retry policy.")
+    requests_sent = property(lambda self: self._async.requests_sent, doc="HTTP attempts made so far.")
+    last_batch = property(lambda self: self._async.last_batch, doc="The latest transcribe_many result.")
+
+    def _run(self, coro: Any) -> Any:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            if self._loop is None or self._loop.is_closed():
+                self._loop = asyncio.new_event_loop()
+            loop = self._loop
+        else:  # Jupyter: re-enter the kernel's running loop
+            import nest_asyncio
+
+            nest_asyncio.apply(loop)
+        task = loop.create_task(coro)
+        try:
+            return loop.run_until_complete(task)
+        except BaseException:
+            if not task.done():  # interrupted: let the task cancel cleanly (responses closed, bar shut)
+                task.cancel()
+                with contextlib.suppress(BaseException):  # the original interruption is what matters
+                    loop.run_until_complete(task)
+            raise
+
+    transcribe = _mirror("transcribe")
+    transcribe_many = _mirror("transcribe_many")
+    chat = _mirror("chat")
+    upload = _mirror("upload")
+    signed_url = _mirror("signed_url")
+
+    @functools.wraps(AsyncClient.transcribe_stream)
+    def transcribe_stream(self, audio: Any, **kwargs: Any) -> Iterator[Any]:
+        events = self._async.transcribe_stream(audio, **kwargs)
+        try:
+            while True:
+                try:
+                    yield self._run(_awaited(anext(events)))
+                except StopAsyncIteration:
+                    return
+        finally:
+            self._run(events.aclose())
+
+    def close(self) -> None:
+        """Close the connections (and the private event loop)."""
+        if self._loop is not None and not self._loop.is_closed():
+            self._loop.run_until_complete(self._async.aclose())
+            self._loop.close()
+        self._loop = None
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

@@ -1,0 +1,207 @@
+"""What the user passed as audio → what goes on the wire (a file part, ``file_url`` or ``file_id``).
+
+Checks happen here, before any byte is sent: missing, empty, oversized or unrecognisable files
+raise :class:`~voxnb.errors.AudioError`. Files are checked by their header only (libsndfile
+reads it without decoding the samples), so a batch of long recordings is not decoded twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from voxnb.errors import AudioError, ParameterError
+
+__all__ = ["MAX_UPLOAD_BYTES", "AudioSource", "resolve_audio"]
+
+#: The Files API's documented per-file limit (spec §1, §6); the transcription endpoint's is 500 MB.
+MAX_UPLOAD_BYTES = 512 * 1024 * 1024
+
+_FILE_ID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+# container signatures: (offset, magic, extension, MIME type)
+_SIGNATURES = (
+    (0, b"RIFF", "wav", "audio/wav"),
+    (0, b"fLaC", "flac", "audio/flac"),
+    (0, b"OggS", "ogg", "audio/ogg"),
+    (0, b"ID3", "mp3", "audio/mpeg"),
+    (0, b"\x1a\x45\xdf\xa3", "webm", "audio/webm"),
+    (4, b"ftyp", "m4a", "audio/mp4"),
+    (0, b"FORM", "aiff", "audio/aiff"),
+)
+
+
+@dataclass(frozen=True)
+class AudioSource:
+    """One audio input, ready to send.
+
+    Exactly one of ``data`` (uploaded as the ``file`` part), ``file_url`` or ``file_id`` is set.
+    ``sha256`` identifies the content (of the bytes sent, or of the URL / file id string) for
+    the cache and for :attr:`voxnb.Transcript.audio_sha256`.
+    """
+
+    sha256: str
+    data: bytes | None = None
+    filename: str | None = None
+    content_type: str | None = None
+    file_url: str | None = None
+    file_id: str | None = None
+    audio: Any = None  # the voxnb.Audio given by the user, kept on the Transcript
+
+    @property
+    def kind(self) -> str:
+        return "file" if self.data is not None else ("file_url" if self.file_url else "file_id")
+
+    def form_fields(self) -> dict[str, str]:
+        if self.file_url:
+            return {"file_url": self.file_url}
+        if self.file_id:
+            return {"file_id": self.file_id}
+        return {}
+
+    def file_part(self) -> tuple[str, bytes, str] | None:
+        if self.data is None:
+            return None
+        return (self.filename or "audio", self.data, self.content_type or "application/octet-stream")
+
+
+def _sniff(data: bytes) -> tuple[str, str] | None:
+    for offset, magic, ext, mime in _SIGNATURES:
+        if data[offset : offset + len(magic)] == magic:
+            return ext, mime
+    if len(data) >= 2 and data[0] == 0xFF and (data[1] & 0xE0) == 0xE0:
+        return "mp3", "audio/mpeg"  # a bare MPEG / ADTS frame sync
+    return None
+
+
+def _check_header(data: bytes, label: str, ext: str) -> None:
+    """Let libsndfile read the header of the formats it knows; a bad header is caught here."""
+    if ext not in ("wav", "flac", "ogg", "aiff"):
+        return
+    import soundfile as sf
+
+    try:
+        info = sf.info(io.BytesIO(data))
+    except Exception as err:  # libsndfile raises several types for unreadable headers
+        raise AudioError(
+            f"{label} looks like {ext.upper()} but its header cannot be read ({err}); "
+            "re-export the file or load it with voxnb.Audio.load() to see what is wrong"
+        ) from err
+    if info.frames == 0:
+        raise AudioError(f"{label} holds no audio samples; re-export or re-record it")
+
+
+def _from_bytes(data: bytes, label: str, filename: str | None) -> AudioSource:
+    if len(data) == 0:
+        raise AudioError(f"{label} is empty (0 bytes); pass the encoded audio file's content")
+    if len(data) > MAX_UPLOAD_BYTES:
+        raise AudioError(
+            f"{label} is {len(data) / 2**20:.0f} MB; the API accepts at most "
+            f"{MAX_UPLOAD_BYTES // 2**20} MB per file. Split it (voxnb.Audio.load(...).slice(start, end)) "
+            "or re-encode it compressed (FLAC, MP3)"
+        )
+    sniffed = _sniff(data)
+    if sniffed is None:
+        raise AudioError(
+            f"{label} is not a recognised audio file (WAV, FLAC, MP3, OGG, WEBM or M4A expected); "
+            "convert it, or pass voxnb.Audio.load(path) if ffmpeg can read it"
+        )
+    ext, mime = sniffed
+    _check_header(data, label, ext)
+    name = filename or f"audio.{ext}"
+    return AudioSource(sha256=hashlib.sha256(data).hexdigest(), data=data, filename=name, content_type=mime)
+
+
+def _encode_signal(audio: Any) -> AudioSource:
+    audio.check_audible()
+    wav = audio.to_wav()
+    if len(wav) > MAX_UPLOAD_BYTES:
+        raise AudioError(
+            f"the audio is {audio.duration / 60:.0f} min long, {len(wav) / 2**20:.0f} MB as WAV, over the "
+            f"{MAX_UPLOAD_BYTES // 2**20} MB upload limit; transcribe it in slices with audio.slice(start, end)"
+        )
+    return AudioSource(
+        sha256=hashlib.sha256(wav).hexdigest(), data=wav, filename="audio.wav",
+        content_type="audio/wav", audio=audio,
+    )
+
+
+def resolve_audio(audio: Any, *, sr: int | None = None, allow_remote: bool = True) -> AudioSource:
+    """Turn any supported audio input into an :class:`AudioSource`.
+
+    Parameters
+    ----------
+    audio : str, os.PathLike, bytes, file object, voxnb.Audio or numpy array
+        A path; an ``https://`` URL (sent as ``file_url``); the id of a file uploaded with
+        :meth:`voxnb.Client.upload` (sent as ``file_id``); encoded bytes or an open binary file;
+        a :class:`voxnb.Audio`; or samples (with ``sr=``), encoded losslessly as WAV.
+    sr : int, optional
+        The sample rate of a numpy array given as *audio*.
+    allow_remote : bool
+        Whether URLs and file ids may be passed through (vLLM's endpoint only takes uploads).
+
+    Raises
+    ------
+    AudioError
+        Missing, empty, oversized or unrecognisable audio.
+    ParameterError
+        A URL or file id where the server only takes uploads, or an array without ``sr=``.
+    """
+    from voxnb.audio import Audio
+
+    if isinstance(audio, Audio):
+        return _encode_signal(audio)
+    if hasattr(audio, "__array__") and not isinstance(audio, (bytes, bytearray, memoryview, str)):
+        if sr is None:
+            raise ParameterError(
+                "a numpy array has no sample rate: pass sr= (e.g. transcribe(y, sr=16000)) or "
+                "voxnb.Audio.from_array(y, sr)"
+            )
+        return _encode_signal(Audio.from_array(audio, sr))
+    if isinstance(audio, str) and (audio.startswith(("https://", "http://")) or _FILE_ID.match(audio)):
+        if not allow_remote:
+            raise ParameterError(
+                f"this server (openai dialect) only accepts uploaded audio, not {audio!r}; download the "
+                "file and pass its path"
+            )
+        if audio.startswith("http"):
+            if len(audio) > 2083:
+                raise ParameterError("file_url is longer than the API's 2083 characters; shorten it")
+            return AudioSource(sha256=hashlib.sha256(audio.encode()).hexdigest(), file_url=audio)
+        if not Path(audio).exists():
+            return AudioSource(sha256=hashlib.sha256(audio.encode()).hexdigest(), file_id=audio)
+    if isinstance(audio, (str, os.PathLike)):
+        path = Path(audio).expanduser()
+        if not path.is_file():
+            what = "is a directory" if path.is_dir() else "does not exist"
+            raise AudioError(f"audio file {str(path)!r} {what}; check the path")
+        size = path.stat().st_size
+        if size > MAX_UPLOAD_BYTES:
+            raise AudioError(
+                f"audio file {str(path)!r} is {size / 2**20:.0f} MB; the API accepts at most "
+                f"{MAX_UPLOAD_BYTES // 2**20} MB per file. Split it (voxnb.Audio.load(path).slice(start, end)) "
+                "or re-encode it compressed (FLAC, MP3)"
+            )
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise AudioError(f"cannot read audio file {str(path)!r}: {err}") from err
+        return _from_bytes(data, f"audio file {str(path)!r}", path.name)
+    if isinstance(audio, (bytes, bytearray, memoryview)):
+        return _from_bytes(bytes(audio), "the audio bytes", None)
+    if hasattr(audio, "read"):
+        name = getattr(audio, "name", None)
+        data = audio.read()
+        if not isinstance(data, bytes):
+            raise AudioError("the file object gave text, not bytes; open the audio file with mode 'rb'")
+        filename = Path(name).name if isinstance(name, str) else None
+        return _from_bytes(data, f"audio file object {filename or ''}".strip(), filename)
+    raise AudioError(
+        f"cannot transcribe a {type(audio).__name__}; pass a path, an https:// URL, an uploaded file id, "
+        "bytes, an open binary file, a voxnb.Audio, or a numpy array with sr="
+    )

@@ -1,0 +1,82 @@
+"""The ``voxnb`` command line: ``voxnb serve`` (and the other subcommands registered below).
+
+Each subcommand is one ``add_<name>(subparsers)`` function that adds its parser and sets
+``run=`` to the function executing it (``run(args) -> exit code``); adding a command is one
+function plus one entry in :data:`SUBCOMMANDS`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from voxnb.errors import VoxnbError
+
+__all__ = ["SUBCOMMANDS", "build_parser", "main"]
+
+
+def add_serve(subparsers: Any) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="run a local server speaking Mistral's transcription protocol",
+        description=(
+            "Serve POST /v1/audio/transcriptions (JSON and SSE), /v1/files and /v1/chat/completions over "
+            "the offline engine (or the deterministic fake engine), on loopback by default. Point "
+            "voxnb.Client(base_url='http://HOST:PORT') or Mistral-compatible tools at it."
+        ),
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
+    parser.add_argument("--engine", choices=("auto", "local", "fake"), default="auto",
+                        help="local: offline faster-whisper; fake: deterministic code words for tests; "
+                             "auto: local when installed, else fake (default)")
+    parser.add_argument("--api-key", default=None,
+                        help="require 'Authorization: Bearer KEY' (default: $VOXNB_SERVE_API_KEY, else none)")
+    parser.add_argument("--faults", default=None, metavar="SPEC",
+                        help="inject failures and latency, e.g. '429:0.2,500:0.1,latency:0.3' "
+                             "(also retry-after:SECONDS, cut:PROB, seed:INT)")
+    parser.add_argument("--max-body-mb", type=float, default=None,
+                        help="largest request body accepted, in MB (default: 513)")
+    parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    parser.set_defaults(run=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from voxnb.local.server import DEFAULT_MAX_BODY_BYTES, serve
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
+    limit = DEFAULT_MAX_BODY_BYTES if args.max_body_mb is None else int(args.max_body_mb * 2**20)
+    serve(host=args.host, port=args.port, engine=args.engine,
+          api_key=args.api_key or os.environ.get("VOXNB_SERVE_API_KEY") or None,
+          faults=args.faults, max_body_bytes=limit, log_level=args.log_level)
+    return 0
+
+
+#: the subcommands, in the order ``voxnb --help`` lists them
+SUBCOMMANDS: list[Callable[[Any], None]] = [add_serve]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voxnb", description="Speech transcription as data: Voxtral, vLLM or the offline engine."
+    )
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for add in SUBCOMMANDS:
+        add(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit status (2 for a voxnb error, with its message)."""
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args) or 0)
+    except VoxnbError as err:
+        print(f"voxnb {args.command}: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130

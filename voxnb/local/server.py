@@ -1,0 +1,798 @@
+"""``voxnb serve``: a local server that speaks Mistral's transcription protocol over an engine.
+
+Routes (``spec/mistral-api.md`` §1–§3, §5–§7): ``POST /v1/audio/transcriptions`` (multipart,
+Mistral's fields and validation errors, JSON or SSE), ``POST /v1/files`` with signed URLs,
+``POST /v1/chat/completions`` with an audio part, ``GET /v1/models``; plus the realtime
+websockets of :mod:`voxnb.realtime.endpoint` when that module is present.
+
+For tests and benchmarks the app can inject faults (``--faults 429:0.2,500:0.1,latency:0.3``)
+and records what every request carried (:class:`RequestRecorder`) — with the credentials
+redacted, so the recorder never holds a key.
+
+Deliberate differences from Mistral's API: ``language`` together with timestamps is refused
+with 422 (Mistral silently answers with empty text), and ``file_url`` only resolves the server's
+own signed URLs (it never downloads from the internet).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import logging
+import random
+import re
+import secrets
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from voxnb.errors import AudioError, EngineError, ParameterError
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "FaultPlan",
+    "RecordedRequest",
+    "RequestRecorder",
+    "ServerThread",
+    "create_app",
+    "load_engine",
+    "serve",
+]
+
+log = logging.getLogger("voxnb.serve")
+
+#: the API's 512 MB file limit plus room for the other multipart fields
+DEFAULT_MAX_BODY_BYTES = 512 * 1024 * 1024 + 1024 * 1024
+_BOOL = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+_BIAS_TERM = re.compile(r"^[^,\s]+$")
+_LANGUAGE = re.compile(r"^\w{2}$")
+_DIARIZE_MESSAGE = (
+    "Assertion failed, When diarize is set to True and streaming is disabled, the timestamp granularity "
+    "must be set to ['segment'], got {got}"
+)
+
+
+# -- faults -----------------------------------------------------------------------------------
+
+
+@dataclass
+class FaultPlan:
+    """Failures and latency to inject, parsed from ``--faults``.
+
+    The spec is comma-separated ``key:value`` pairs: ``<status>:<probability>`` answers that
+    share of requests with that HTTP status (Mistral-shaped error body, marked as injected);
+    ``latency:<seconds>`` delays every answer; ``retry-after:<seconds>`` adds a ``Retry-After``
+    header to injected 429/503 answers; ``cut:<probability>`` ends that share of SSE streams
+    after their first event; ``seed:<int>`` makes the draws reproducible.
+
+    Examples
+    --------
+    >>> FaultPlan.parse("429:0.2,500:0.1,latency:0.3")
+    FaultPlan(statuses={429: 0.2, 500: 0.1}, latency=0.3, retry_after=None, cut=0.0, seed=None)
+    """
+
+    statuses: dict[int, float] = field(default_factory=dict)
+    latency: float = 0.0
+    retry_after: float | None = None
+    cut: float = 0.0
+    seed: int | None = None
+
+    def __post_init__(self) -> None:
+        self._rng = random.Random(self.seed)
+        self._lock = threading.Lock()
+
+    @classmethod
+    def parse(cls, spec: str | None) -> FaultPlan:
+        plan: dict[str, Any] = {"statuses": {}}
+        for item in (spec or "").split(","):
+            if not item.strip():
+                continue
+            key, sep, value = item.strip().partition(":")
+            try:
+                if not sep:
+                    raise ValueError
+                if key.isdigit():
+                    status, probability = int(key), float(value)
+                    if not 400 <= status <= 599 or not 0 <= probability <= 1:
+                        raise ValueError
+                    plan["statuses"][status] = probability
+                elif key in ("latency", "retry-after", "cut"):
+                    number = float(value)
+                    if number < 0 or (key == "cut" and number > 1):
+                        raise ValueError
+                    plan[key.replace("-", "_")] = number
+                elif key == "seed":
+                    plan["seed"] = int(value)
+                else:
+                    raise ValueError
+            except ValueError:
+                raise ParameterError(
+                    f"cannot read fault {item.strip()!r}; write e.g. '429:0.2,500:0.1,latency:0.3' "
+                    "(status:probability, latency:seconds, retry-after:seconds, cut:probability, seed:int)"
+                ) from None
+        if sum(plan["statuses"].values()) > 1:
+            raise ParameterError("the fault probabilities add up to more than 1")
+        return cls(**plan)
+
+    def draw_status(self) -> int | None:
+        with self._lock:
+            r = self._rng.random()
+        for status, probability in self.statuses.items():
+            if r < probability:
+                return status
+            r -= probability
+        return None
+
+    def draw_cut(self) -> bool:
+        with self._lock:
+            return self.cut > 0 and self._rng.random() < self.cut
+
+
+# -- recording --------------------------------------------------------------------------------
+
+
+@dataclass
+class RecordedRequest:
+    """What one request carried: its form parts in order (files summarised) and the answer."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    fields: list[tuple[str, Any]] = field(default_factory=list)
+    json: Any = None
+    status: int | None = None
+    fault: int | str | None = None
+
+    def field_values(self, name: str) -> list[Any]:
+        return [value for key, value in self.fields if key == name]
+
+    @property
+    def file_sha256(self) -> str | None:
+        files = self.field_values("file")
+        return files[0]["sha256"] if files and isinstance(files[0], dict) else None
+
+
+class RequestRecorder:
+    """Every request the app received, for tests (credentials redacted)."""
+
+    def __init__(self) -> None:
+        self.requests: list[RecordedRequest] = []
+        self._lock = threading.Lock()
+
+    def add(self, record: RecordedRequest) -> None:
+        with self._lock:
+            self.requests.append(record)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.requests.clear()
+
+    def __len__(self) -> int:
+        return len(self.requests)
+
+    def matching(self, path: str | None = None, *, status: int | None = None) -> list[RecordedRequest]:
+        return [r for r in list(self.requests)
+                if (path is None or r.path == path) and (status is None or r.status == status)]
+
+
+def _redacted_headers(headers: Any) -> dict[str, str]:
+    out = {}
+    for key, value in headers.items():
+        if key.lower() in ("authorization", "x-api-key", "proxy-authorization", "cookie"):
+            value = "<redacted>"
+        out[key.lower()] = value
+    return out
+
+
+# -- engines ----------------------------------------------------------------------------------
+
+
+def load_engine(name: str = "auto") -> Any:
+    """The engine for ``--engine``: ``local`` (offline faster-whisper), ``fake`` or ``auto``.
+
+    ``auto`` takes the local engine when it can be loaded and the deterministic fake engine
+    otherwise, and logs which one answers.
+    """
+    if name not in ("auto", "local", "fake"):
+        raise ParameterError(f"engine must be 'auto', 'local' or 'fake'; got {name!r}")
+    if name in ("auto", "local"):
+        try:
+            from voxnb.local.engine import Engine
+
+            engine = Engine()
+        except Exception as err:
+            if name == "local":
+                raise EngineError(
+                    f"the local engine could not be loaded ({type(err).__name__}: {err}); install it with "
+                    "pip install 'voxnb[offline]', or run with --engine fake"
+                ) from err
+            log.warning("local engine unavailable (%s: %s); answering with the deterministic fake engine",
+                        type(err).__name__, err)
+        else:
+            log.info("engine: local (%s)", engine.model)
+            return engine
+    from voxnb.local.fake import FakeEngine
+
+    engine = FakeEngine()
+    log.info("engine: fake (%s) - deterministic code words, not speech recognition", engine.model)
+    return engine
+
+
+# -- the app ----------------------------------------------------------------------------------
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+class _BodyLimit:
+    """ASGI middleware answering 413 to bodies over *limit* bytes, declared or streamed."""
+
+    def __init__(self, app: Any, limit: int):
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        received = 0
+        started = False
+
+        async def counting_receive() -> dict:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.limit:
+                raise _BodyTooLarge
+            return message
+
+        async def tracking_send(message: dict) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await self._refuse(send)
+
+    async def _refuse(self, send: Callable) -> None:
+        body = json.dumps(_error_body(413, f"request body larger than this server's limit of {self.limit} bytes",
+                                      "invalid_request_error")).encode()
+        await send({"type": "http.response.start", "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"connection", b"close")]})
+        await send({"type": "http.response.body", "body": body})
+
+
+def _error_body(status: int, message: Any, type_: str, code: str | None = None) -> dict[str, Any]:
+    return {"object": "error", "message": message, "type": type_, "param": None, "code": code,
+            "raw_status_code": status}
+
+
+class _RequestFailed(Exception):
+    """An error answer decided while handling a request."""
+
+    def __init__(self, status: int, message: Any, type_: str = "invalid_request_error", code: str | None = None):
+        super().__init__(str(message))
+        self.status, self.message, self.type, self.code = status, message, type_, code
+
+
+def _validation(field_name: str, msg: str, value: Any, kind: str = "value_error") -> _RequestFailed:
+    """A 422 shaped like Mistral's: ``message`` is an object holding a FastAPI ``detail`` list."""
+    return _RequestFailed(422, {"detail": [{"type": kind, "loc": ["body", field_name], "msg": msg, "input": value}]})
+
+
+def _parse_bool(name: str, value: str | None, default: bool) -> bool:
+    if value is None:
+        return default
+    try:
+        return _BOOL[str(value).strip().lower()]
+    except KeyError:
+        raise _validation(name, "Input should be a valid boolean, unable to interpret input", value,
+                          "bool_parsing") from None
+
+
+@dataclass
+class _Upload:
+    filename: str
+    content_type: str
+    data: bytes
+    purpose: str
+    created_at: int
+
+
+class _Server:
+    """The request handlers, sharing the engine, the stored files and the test hooks."""
+
+    def __init__(self, engine: Any, *, api_key: str | None, faults: FaultPlan, recorder: RequestRecorder):
+        self.engine = engine
+        self._api_key = api_key
+        self.faults = faults
+        self.recorder = recorder
+        self.files: dict[str, _Upload] = {}
+        self._url_secret = secrets.token_bytes(16)
+        # engines that are not thread-safe (the offline model) decode one request at a time
+        self._engine_lock = None if getattr(engine, "thread_safe", False) else threading.Lock()
+
+    # -- helpers -------------------------------------------------------------------------------
+
+    def _authorized(self, request: Any) -> bool:
+        if not self._api_key:
+            return True
+        header = request.headers.get("authorization", "")
+        offered = header[7:] if header[:7].lower() == "bearer " else request.headers.get("x-api-key", "")
+        return hmac.compare_digest(offered.encode(), self._api_key.encode())
+
+    def _signature(self, file_id: str, expires: int) -> str:
+        return hmac.new(self._url_secret, f"{file_id}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    def _file_from_url(self, url: str) -> bytes:
+        match = re.search(r"/v1/files/([0-9a-f-]{36})/content\?expires=(\d+)&sig=([0-9a-f]+)$", url)
+        if match is None:
+            raise _RequestFailed(400, "voxnb serve does not download file_url from the internet: upload the "
+                                      "file with POST /v1/files and pass file_id, or send the file itself")
+        file_id, expires, sig = match.group(1), int(match.group(2)), match.group(3)
+        if not hmac.compare_digest(sig, self._signature(file_id, expires)) or expires < time.time():
+            raise _RequestFailed(403, "file_url signature is invalid or expired; ask GET /v1/files/{id}/url again")
+        return self._stored(file_id).data
+
+    def _stored(self, file_id: str) -> _Upload:
+        try:
+            return self.files[file_id]
+        except KeyError:
+            raise _RequestFailed(404, f"No file with id {file_id!r} on this server (files live in memory "
+                                      "and are gone after a restart)", "not_found") from None
+
+    async def _engine_call(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
+        from starlette.concurrency import run_in_threadpool
+
+        def call() -> Any:
+            if self._engine_lock is None:
+                return fn(*args, **kwargs)
+            with self._engine_lock:
+                return fn(*args, **kwargs)
+
+        try:
+            return await run_in_threadpool(call)
+        except (EngineError, ParameterError) as err:
+            raise _RequestFailed(500 if isinstance(err, EngineError) else 400, str(err), "server_error") from err
+
+    @staticmethod
+    def _decode(data: bytes) -> Any:
+        from voxnb.audio import Audio
+
+        try:
+            return Audio.load(data, sr=16000).y
+        except AudioError as err:
+            raise _RequestFailed(400, f"Could not decode the audio file: {err}") from err
+
+    async def _inject(self, record: RecordedRequest) -> None:
+        """Injected latency, then maybe an injected error answer."""
+        if self.faults.latency:
+            await asyncio.sleep(self.faults.latency)
+        status = self.faults.draw_status()
+        if status is not None:
+            record.fault = status
+            raise _RequestFailed(status, f"injected fault: HTTP {status} (voxnb serve --faults)",
+                                 "rate_limited" if status == 429 else "injected_fault",
+                                 "1300" if status == 429 else None)
+
+    def _respond_error(self, failure: _RequestFailed, record: RecordedRequest | None) -> Any:
+        from starlette.responses import JSONResponse
+
+        headers = {"x-request-id": uuid.uuid4().hex}
+        if failure.status in (429, 503) and self.faults.retry_after is not None and record and record.fault:
+            headers["retry-after"] = f"{self.faults.retry_after:g}"
+        if failure.status == 401:
+            body: dict[str, Any] = {"message": failure.message, "request_id": headers["x-request-id"]}
+        else:
+            body = _error_body(failure.status, failure.message, failure.type, failure.code)
+        if record is not None:
+            record.status = failure.status
+        return JSONResponse(body, status_code=failure.status, headers=headers)
+
+    def _record(self, request: Any) -> RecordedRequest:
+        record = RecordedRequest(request.method, request.url.path, _redacted_headers(request.headers))
+        self.recorder.add(record)
+        return record
+
+    def handler(self, fn: Callable) -> Callable:
+        """Wrap a route: auth, recording, the error shapes."""
+
+        async def endpoint(request: Any) -> Any:
+            record = self._record(request)
+            if not self._authorized(request):
+                return self._respond_error(_RequestFailed(401, "Unauthorized"), record)
+            try:
+                response = await fn(request, record)
+            except _RequestFailed as failure:
+                return self._respond_error(failure, record)
+            record.status = response.status_code
+            response.headers.setdefault("x-request-id", uuid.uuid4().hex)
+            return response
+
+        return endpoint
+
+    # -- routes --------------------------------------------------------------------------------
+
+    async def transcriptions(self, request: Any, record: RecordedRequest) -> Any:
+        from starlette.responses import JSONResponse, StreamingResponse
+
+        form = await _read_form(request, record)
+        model = form.get("model")
+        if not model:
+            raise _validation("model", "Field required", None, "missing")
+        given = [name for name in ("file", "file_url", "file_id") if form.get(name)]
+        if len(given) != 1:
+            raise _validation("file", "Exactly one of file, file_url or file_id must be provided", given)
+        stream = _parse_bool("stream", form.get("stream"), False)
+        diarize = _parse_bool("diarize", form.get("diarize"), False)
+        # bare repeated names only: `timestamp_granularities[]` is ignored, as by Mistral's API
+        granularities = form.getlist("timestamp_granularities")
+        for g in granularities:
+            if g not in ("segment", "word"):
+                raise _validation("timestamp_granularities", "Input should be 'segment' or 'word'", g, "enum")
+        bias = form.getlist("context_bias")
+        for term in bias:
+            if not _BIAS_TERM.match(term):
+                raise _validation("context_bias", "String should match pattern '^[^,\\s]+$'", term,
+                                  "string_pattern_mismatch")
+        if len(bias) > 100:
+            raise _validation("context_bias", "List should have at most 100 items", len(bias), "too_long")
+        language = form.get("language")
+        if language is not None and not _LANGUAGE.match(language):
+            raise _validation("language", "String should match pattern '^\\w{2}$'", language,
+                              "string_pattern_mismatch")
+        temperature = None
+        if form.get("temperature") is not None:
+            try:
+                temperature = float(form["temperature"])
+            except ValueError:
+                raise _validation("temperature", "Input should be a valid number", form["temperature"],
+                                  "float_parsing") from None
+        if diarize and not stream and sorted(set(granularities)) != ["segment"]:
+            raise _RequestFailed(422, {"detail": [{"type": "assertion_error", "loc": [],
+                                                   "msg": _DIARIZE_MESSAGE.format(got=granularities)}]})
+        if language and granularities:
+            raise _validation("language", "language cannot be combined with timestamp_granularities; "
+                              "send one or the other", language)
+        if form.get("file"):
+            data = await form["file"].read()
+        elif form.get("file_id"):
+            data = self._stored(form["file_id"]).data
+        else:
+            data = self._file_from_url(form["file_url"])
+        samples = self._decode(data)
+        await self._inject(record)
+        result = await self._engine_call(
+            self.engine.transcribe, samples, timestamps=granularities or None, diarize=diarize,
+            context_bias=bias or None, language=language, temperature=temperature,
+        )
+        if not stream:
+            return JSONResponse(result)
+        cut = self.faults.draw_cut()
+        if cut:
+            record.fault = "cut"
+        return StreamingResponse(_sse_events(result, granularities, cut=cut), media_type="text/event-stream")
+
+    async def upload(self, request: Any, record: RecordedRequest) -> Any:
+        from starlette.responses import JSONResponse
+
+        form = await _read_form(request, record)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise _validation("file", "Field required", None, "missing")
+        data = await upload.read()
+        await self._inject(record)
+        file_id = str(uuid.uuid4())
+        stored = _Upload(upload.filename or "audio", upload.content_type or "application/octet-stream", data,
+                         form.get("purpose") or "audio", int(time.time()))
+        self.files[file_id] = stored
+        return JSONResponse({
+            "id": file_id, "object": "file", "bytes": len(data), "created_at": stored.created_at,
+            "filename": stored.filename, "purpose": stored.purpose, "sample_type": "audio",
+            "source": "upload", "mimetype": stored.content_type,
+        })
+
+    async def signed_url(self, request: Any, record: RecordedRequest) -> Any:
+        from starlette.responses import JSONResponse
+
+        file_id = request.path_params["file_id"]
+        self._stored(file_id)
+        try:
+            hours = int(request.query_params.get("expiry", "24"))
+        except ValueError:
+            hours = 0
+        if not 1 <= hours <= 168:
+            raise _validation("expiry", "Input should be between 1 and 168", request.query_params.get("expiry"))
+        expires = int(time.time()) + hours * 3600
+        base = str(request.base_url).rstrip("/")
+        url = f"{base}/v1/files/{file_id}/content?expires={expires}&sig={self._signature(file_id, expires)}"
+        return JSONResponse({"url": url})
+
+    async def file_content(self, request: Any, record: RecordedRequest) -> Any:
+        from starlette.responses import Response
+
+        stored = self._stored(request.path_params["file_id"])
+        self._file_from_url(str(request.url))
+        return Response(stored.data, media_type=stored.content_type)
+
+    async def chat(self, request: Any, record: RecordedRequest) -> Any:
+        from starlette.responses import JSONResponse
+
+        try:
+            body = await request.json()
+        except ValueError:
+            raise _RequestFailed(400, "the body must be JSON: {model, messages: [...]}") from None
+        record.json = _summarised_chat(body)
+        if not isinstance(body, dict) or not isinstance(body.get("messages"), list) or not body["messages"]:
+            raise _validation("messages", "Field required", None, "missing")
+        audio, prompt = self._chat_inputs(body["messages"])
+        if not getattr(self.engine, "can_chat", False):
+            raise _RequestFailed(400, f"the engine behind this voxnb serve ({self.engine.model}) cannot answer "
+                                      "prompts about audio; use POST /v1/audio/transcriptions, or Mistral's API "
+                                      "for chat")
+        if audio is None:
+            raise _RequestFailed(400, "no audio part in the messages: add {'type': 'input_audio', 'input_audio': "
+                                      "'<base64 or URL>'}")
+        samples = self._decode(audio)
+        await self._inject(record)
+        answer = await self._engine_call(self.engine.chat, samples, prompt)
+        return JSONResponse({
+            "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
+            "model": self.engine.model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
+            "usage": {"prompt_tokens": 0, "completion_tokens": len(answer.split()),
+                      "total_tokens": len(answer.split()), "prompt_audio_seconds": int(len(samples) / 16000 + 0.999)},
+        })
+
+    def _chat_inputs(self, messages: list[Any]) -> tuple[bytes | None, str]:
+        audio: bytes | None = None
+        texts: list[str] = []
+        for message in messages:
+            content = message.get("content") if isinstance(message, dict) else None
+            parts = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+            for part in parts:
+                if not isinstance(part, dict):
+                    continue
+                kind = part.get("type")
+                if kind == "text":
+                    texts.append(str(part.get("text", "")))
+                elif kind in ("input_audio", "audio_url") and audio is None:
+                    value = part.get(kind)
+                    if isinstance(value, dict):  # OpenAI {data, format} or {url}
+                        value = value.get("data") or value.get("url")
+                    audio = self._chat_audio(str(value or ""))
+        return audio, "\n".join(t for t in texts if t)
+
+    def _chat_audio(self, value: str) -> bytes:
+        if value.startswith(("http://", "https://")):
+            return self._file_from_url(value)
+        if value.startswith("data:"):
+            value = value.partition(",")[2]
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise _RequestFailed(400, "input_audio must be base64 of an audio file or an https URL") from None
+
+
+async def _read_form(request: Any, record: RecordedRequest) -> Any:
+    from starlette.datastructures import UploadFile
+
+    content_type = request.headers.get("content-type", "")
+    if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        raise _RequestFailed(400, f"expected multipart/form-data, got {content_type or 'no content type'!r}")
+    try:
+        form = await request.form(max_files=4, max_fields=400)
+    except _BodyTooLarge:
+        raise
+    except Exception as err:  # malformed multipart: python-multipart raises several types
+        raise _RequestFailed(400, f"could not parse the multipart body: {err}") from err
+    for key, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            data = await value.read()
+            await value.seek(0)
+            value = {"filename": value.filename, "content_type": value.content_type, "size": len(data),
+                     "sha256": hashlib.sha256(data).hexdigest()}
+        record.fields.append((key, value))
+    return form
+
+
+def _summarised_chat(body: Any) -> Any:
+    """The chat body with audio replaced by its size and hash (the recorder keeps no audio)."""
+    def summarise(value: Any) -> Any:
+        if isinstance(value, dict):
+            if value.get("type") in ("input_audio", "audio_url"):
+                raw = json.dumps(value.get(value["type"]), sort_keys=True)
+                return {"type": value["type"], "size": len(raw), "sha256": hashlib.sha256(raw.encode()).hexdigest()}
+            return {k: summarise(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [summarise(v) for v in value]
+        return value
+
+    return summarise(body)
+
+
+async def _sse_events(result: dict[str, Any], granularities: list[str], *, cut: bool) -> Any:
+    """Mistral's streaming frames for a finished result (``event:`` + ``data:``, no [DONE])."""
+    def frame(payload: dict[str, Any]) -> str:
+        return f"event: {payload['type']}\ndata: {json.dumps(payload)}\n\n"
+
+    frames = []
+    if result.get("language"):
+        frames.append(frame({"type": "transcription.language", "audio_language": result["language"]}))
+    pieces = [s["text"] for s in result.get("segments") or []] or [result.get("text", "")]
+    for i, piece in enumerate(pieces):
+        if piece:
+            frames.append(frame({"type": "transcription.text.delta", "text": piece}))
+        if "segment" in granularities and result.get("segments"):
+            s = result["segments"][i]
+            frames.append(frame({"type": "transcription.segment", "text": s["text"], "start": s["start"],
+                                 "end": s["end"], "speaker_id": s.get("speaker_id")}))
+    frames.append(frame({**result, "type": "transcription.done"}))
+    for i, text in enumerate(frames):
+        yield text
+        if cut and i == 0:
+            return  # injected: the stream breaks after its first event
+        await asyncio.sleep(0)
+
+
+def create_app(engine: Any, *, api_key: str | None = None, faults: FaultPlan | str | None = None,
+               max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, recorder: RequestRecorder | None = None) -> Any:
+    """The ASGI app of ``voxnb serve``.
+
+    Parameters
+    ----------
+    engine : TranscriptionEngine
+        What answers (see ``voxnb.local.protocol``).
+    api_key : str, optional
+        When set, requests need ``Authorization: Bearer <key>`` (or ``x-api-key``).
+    faults : FaultPlan or str, optional
+        Failures and latency to inject (see :class:`FaultPlan`).
+    max_body_bytes : int
+        Larger request bodies are answered with 413 without being read.
+    recorder : RequestRecorder, optional
+        Where requests are recorded; a new one by default, at ``app.state.recorder``.
+
+    Returns
+    -------
+    starlette.applications.Starlette
+        With ``app.state.engine``, ``app.state.recorder`` and ``app.state.faults``; append
+        routes to ``app.router.routes`` to extend it.
+
+    Examples
+    --------
+    >>> from voxnb.local.fake import FakeEngine
+    >>> app = create_app(FakeEngine(), faults="429:0.1")
+    >>> sorted({r.path for r in app.router.routes})[:2]
+    ['/health', '/v1/audio/transcriptions']
+    """
+    from starlette.applications import Starlette
+    from starlette.middleware import Middleware
+    from starlette.responses import JSONResponse
+    from starlette.routing import Route
+
+    plan = faults if isinstance(faults, FaultPlan) else FaultPlan.parse(faults)
+    recorder = recorder if recorder is not None else RequestRecorder()
+    server = _Server(engine, api_key=api_key, faults=plan, recorder=recorder)
+
+    async def health(request: Any) -> Any:
+        return JSONResponse({"status": "ok", "model": engine.model})
+
+    async def models(request: Any, record: RecordedRequest) -> Any:
+        return JSONResponse({"object": "list", "data": [{"id": engine.model, "object": "model", "owned_by": "voxnb"}]})
+
+    routes = [
+        Route("/health", health, methods=["GET"]),
+        Route("/v1/audio/transcriptions", server.handler(server.transcriptions), methods=["POST"]),
+        Route("/v1/files", server.handler(server.upload), methods=["POST"]),
+        Route("/v1/files/{file_id}/url", server.handler(server.signed_url), methods=["GET"]),
+        Route("/v1/files/{file_id}/content", server.handler(server.file_content), methods=["GET"]),
+        Route("/v1/chat/completions", server.handler(server.chat), methods=["POST"]),
+        Route("/v1/models", server.handler(models), methods=["GET"]),
+    ]
+    try:
+        from voxnb.realtime.endpoint import realtime_routes
+    except ImportError:  # the realtime extra is optional
+        pass
+    else:
+        routes.extend(realtime_routes(engine, api_key=api_key))
+    app = Starlette(routes=routes, middleware=[Middleware(_BodyLimit, limit=max_body_bytes)])
+    app.state.engine = engine
+    app.state.recorder = recorder
+    app.state.faults = plan
+    app.state.files = server.files
+    return app
+
+
+# -- running it -------------------------------------------------------------------------------
+
+
+def _is_loopback(host: str) -> bool:
+    return host in ("127.0.0.1", "::1", "localhost") or host.startswith("127.")
+
+
+class ServerThread:
+    """Run an app with uvicorn in a background thread on a free port (for tests and benchmarks).
+
+    Examples
+    --------
+    >>> from voxnb.local.fake import FakeEngine
+    >>> with ServerThread(create_app(FakeEngine())) as server:  # doctest: +SKIP
+    ...     client = voxnb.Client(base_url=server.url)
+    """
+
+    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0):
+        self.app = app
+        self.host = host
+        self._port = port
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self._port}"
+
+    @property
+    def recorder(self) -> RequestRecorder:
+        return self.app.state.recorder
+
+    def start(self) -> ServerThread:
+        import uvicorn
+
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((self.host, self._port))
+        self._port = sock.getsockname()[1]
+        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
+                                timeout_graceful_shutdown=1)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
+                                        name=f"voxnb-serve-{self._port}", daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 15
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise EngineError(f"voxnb serve did not start on {self.url}")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+def serve(*, host: str = "127.0.0.1", port: int = 8000, engine: str | Any = "auto", api_key: str | None = None,
+          faults: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, log_level: str = "info") -> None:
+    """Run ``voxnb serve`` in the foreground until interrupted."""
+    import uvicorn
+
+    if not _is_loopback(host) and not api_key:
+        log.warning("serving on %s without --api-key: anyone who can reach this address can use it", host)
+    engine_obj = load_engine(engine) if isinstance(engine, str) else engine
+    app = create_app(engine_obj, api_key=api_key, faults=faults, max_body_bytes=max_body_bytes)
+    log.info("voxnb serve on http://%s:%d (model %s%s%s)", host, port, engine_obj.model,
+             ", API key required" if api_key else "", f", faults {faults}" if faults else "")
+    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=2)
