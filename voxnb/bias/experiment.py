@@ -1,0 +1,446 @@
+"""Experiments: the same audio transcribed under several bias lists, scored, with intervals.
+
+An :class:`Experiment` crosses items (audio, reference, rare words) with conditions (named bias
+lists or builders), transcribes every pair through a backend, and scores every condition
+against the *same* per-item list (the union of the lists the conditions give that item), so the
+conditions differ only by their transcripts and compare pair by pair.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import warnings
+import zlib
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from voxnb.bias.data import BiasItem, as_items
+from voxnb.bias.textnorm import Normalizer, normalize, normalize_term
+from voxnb.errors import ParameterError, VoxnbError
+
+__all__ = ["Experiment"]
+
+_ORACLE_PLUS = re.compile(r"^oracle\s*\+\s*(\d+)(\s*distractors?)?$", re.IGNORECASE)
+
+ConditionSpec = Any  # "none" | "oracle" | "oracle+N" | list of terms | callable(item) -> list
+
+
+def _condition_name(spec: ConditionSpec, k: int) -> str:
+    if spec is None:
+        return "none"
+    if isinstance(spec, str):
+        return spec
+    if callable(spec):
+        return getattr(spec, "__name__", f"condition{k}")
+    return f"list{k}"
+
+
+def _max_terms() -> int:
+    from voxnb.api.params import MAX_CONTEXT_BIAS
+
+    return MAX_CONTEXT_BIAS
+
+
+def _as_terms(terms: Any, where: str) -> list[str]:
+    from voxnb.api.params import bias_terms
+
+    if isinstance(terms, str) or not all(isinstance(t, str) for t in terms):
+        raise ParameterError(f"{where}: a bias list must be a list of strings")
+    out = bias_terms(terms)
+    if len(out) > _max_terms():
+        raise ParameterError(
+            f"{where}: {len(out)} terms, but context_bias accepts at most {_max_terms()}; shorten the list"
+        )
+    return out
+
+
+class Experiment:
+    """Items × bias-list conditions → transcripts → literature-exact scores with intervals.
+
+    Parameters
+    ----------
+    items : sequence
+        :class:`~voxnb.bias.data.BiasItem` objects, dicts (``audio``, ``reference``,
+        ``rare_words``, optional ``name``, ``block``) or tuples ``(audio, reference, rare_words)``.
+    conditions : sequence or mapping name -> spec
+        Each spec is ``"none"`` (no list), ``"oracle"`` (the item's own rare words),
+        ``"oracle+N"`` (its rare words plus N distractors drawn reproducibly from *distractors*,
+        at most 100 terms in all: N is lowered to fit), a list of terms (the same for every
+        item), or a function ``item -> list of terms``. Terms follow ``context_bias``'s format
+        (phrases are joined with ``_``; see :func:`voxnb.bias_terms`).
+    client : object, optional
+        What transcribes. Default: the embedded offline engine (``backend="local"``). Otherwise
+        any object with ``transcribe_many(items, *, concurrency, cache, progress, **params)``
+        (e.g. :class:`voxnb.Client`) or ``transcribe(audio, **params) -> Transcript``.
+    distractors : sequence of str, optional
+        The pool ``oracle+N`` draws from (e.g. :func:`voxnb.bias.bundled_distractors`).
+    seed : int, default 0
+        Seed of the distractor draws (each item's draw depends on the seed and its name only,
+        and ``oracle+5`` is a prefix of ``oracle+20``).
+    convention : {"reference-rare", "full-list"}, default "reference-rare"
+    normalizer : {"whisper-en", "basic", None} or callable, default "whisper-en"
+        How every condition is scored (see :func:`voxnb.bias.score`).
+    params : dict, optional
+        Further transcription parameters for every request (``temperature`` defaults to 0).
+
+    Examples
+    --------
+    >>> from voxnb import bias
+    >>> exp = bias.Experiment(bias.load_bundled(), ["none", "oracle", "oracle+10"],
+    ...                       distractors=bias.bundled_distractors())
+    >>> len(exp.lists["oracle+10"]["b01"])
+    12
+    >>> exp.run()                                   # doctest: +SKIP
+    >>> exp.summary(n_boot=1000)                    # doctest: +SKIP
+    >>> exp.compare(baseline="none")                # doctest: +SKIP
+    """
+
+    def __init__(self, items: Sequence[Any], conditions: Sequence[ConditionSpec] | Mapping[str, ConditionSpec] = ("none", "oracle"),
+                 *, client: Any = None, distractors: Sequence[str] | None = None, seed: int = 0,
+                 convention: str = "reference-rare", normalizer: Normalizer = "whisper-en",
+                 params: Mapping[str, Any] | None = None):  # fmt: skip
+        from voxnb.bias.scoring import CONVENTIONS
+        from voxnb.bias.textnorm import resolve_normalizer
+
+        self.items: list[BiasItem] = as_items(items)
+        if isinstance(conditions, (str, bytes)):
+            raise ParameterError("conditions must be a list (or dict name -> spec), e.g. ['none', 'oracle']")
+        if isinstance(conditions, Mapping):
+            specs = {str(k): v for k, v in conditions.items()}
+        else:
+            specs = {}
+            for k, spec in enumerate(conditions):
+                name = _condition_name(spec, k)
+                if name in specs:
+                    raise ParameterError(f"two conditions are named {name!r}; pass a dict name -> spec")
+                specs[name] = spec
+        if not specs:
+            raise ParameterError("an experiment needs at least one condition")
+        if convention not in CONVENTIONS:
+            raise ParameterError(f"convention must be one of {CONVENTIONS}, not {convention!r}")
+        resolve_normalizer(normalizer)  # fail now, not after the transcriptions
+        self.conditions = specs
+        self.client = client
+        self.seed = int(seed)
+        self.convention = convention
+        self.normalizer = normalizer
+        self.params = {"temperature": 0.0, **dict(params or {})}
+        if "context_bias" in self.params:
+            raise ParameterError("context_bias is set per condition; remove it from params=")
+        self.distractors = None if distractors is None else _as_terms_pool(distractors)
+        #: condition -> item name -> the context_bias list it is transcribed with
+        self.lists: dict[str, dict[str, list[str]]] = {
+            name: {it.name: self._build(spec, it, name) for it in self.items} for name, spec in specs.items()
+        }
+        #: (item, condition) -> Transcript, filled by :meth:`run` (kept across interrupted runs)
+        self.transcripts: dict[tuple[str, str], Any] = {}
+        #: (item, condition) -> the exception that stopped it (retried by the next :meth:`run`)
+        self.errors: dict[tuple[str, str], Exception] = {}
+        self._scores: dict[str, Any] | None = None
+
+    # -- lists -----------------------------------------------------------------------------
+    def _distractor_order(self, item: BiasItem) -> list[str]:
+        """The item's distractors in a fixed random order: pool terms absent from its reference."""
+        if self.distractors is None:
+            raise ParameterError("an 'oracle+N' condition needs distractors=[...] (e.g. voxnb.bias.bundled_distractors())")
+        norm = self.normalizer
+        ref = f" {normalize(item.reference, norm)} "
+        own = {normalize_term(t, norm) for t in item.rare_words}
+        pool = [t for t in self.distractors
+                if normalize_term(t, norm) not in own and f" {normalize_term(t, norm)} " not in ref]  # fmt: skip
+        rng = np.random.default_rng([self.seed, zlib.crc32(item.name.encode())])
+        return [pool[k] for k in rng.permutation(len(pool))]
+
+    def _build(self, spec: ConditionSpec, item: BiasItem, name: str) -> list[str]:
+        where = f"condition {name!r}, item {item.name!r}"
+        if spec is None or (isinstance(spec, str) and spec.strip().lower() == "none"):
+            return []
+        if isinstance(spec, str):
+            oracle = _as_terms(item.rare_words, where)
+            if spec.strip().lower() == "oracle":
+                return oracle
+            match = _ORACLE_PLUS.match(spec.strip())
+            if not match:
+                raise ParameterError(
+                    f"unknown condition {spec!r}; use 'none', 'oracle', 'oracle+N', a list of terms, "
+                    "or a function item -> list"
+                )
+            room = _max_terms() - len(oracle)  # context_bias's cap: distractors give way
+            return oracle + self._distractor_order(item)[: min(int(match.group(1)), room)]
+        if callable(spec):
+            return _as_terms(spec(item), where)
+        return _as_terms(spec, where)
+
+    @property
+    def scoring_lists(self) -> dict[str, list[str]]:
+        """Per item, the list every condition is scored against: the union of its conditions' lists."""
+        out = {}
+        for it in self.items:
+            merged = list(it.rare_words)
+            for lists in self.lists.values():
+                merged.extend(lists[it.name])
+            out[it.name] = list(dict.fromkeys(merged))
+        return out
+
+    # -- transcription ---------------------------------------------------------------------
+    def pending(self) -> list[tuple[str, str]]:
+        """(item, condition) pairs not transcribed yet."""
+        return [(it.name, c) for c in self.conditions for it in self.items if (it.name, c) not in self.transcripts]
+
+    def run(self, *, concurrency: int = 4, cache: Any = True, progress: bool = True) -> Experiment:
+        """Transcribe every (item, condition) pair not done yet; failures land in :attr:`errors`.
+
+        Parameters
+        ----------
+        concurrency : int, default 4
+            Requests in flight at once (HTTP clients; the offline engine runs one at a time).
+        cache : bool or path, default True
+            The transcription cache (see :meth:`voxnb.Client.transcribe_many`): a re-run, or a
+            run after an interruption, only transcribes what is missing.
+        progress : bool, default True
+            Show a progress bar.
+
+        Returns
+        -------
+        Experiment
+            ``self``, so that ``exp.run().summary()`` reads naturally.
+        """
+        todo = self.pending()
+        self._scores = None
+        if not todo:
+            return self
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=len(todo), disable=not progress, desc="experiment", unit="transcript")
+        try:
+            if self.client is not None and hasattr(self.client, "transcribe_many"):
+                self._run_batches(todo, bar, concurrency=concurrency, cache=cache)
+            else:
+                self._run_one_by_one(todo, bar, cache=cache)
+        finally:
+            bar.close()
+        return self
+
+    def _item(self, name: str) -> BiasItem:
+        return next(it for it in self.items if it.name == name)
+
+    def _record(self, key: tuple[str, str], transcript: Any = None, error: Exception | None = None) -> None:
+        if error is None:
+            self.transcripts[key] = transcript
+            self.errors.pop(key, None)
+        else:
+            self.errors[key] = error
+
+    def _run_batches(self, todo, bar, *, concurrency: int, cache: Any) -> None:
+        # requests sharing a list go through the client's batch runner together
+        groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+        for name, cond in todo:
+            groups.setdefault((cond, tuple(self.lists[cond][name])), []).append(name)
+        for (cond, terms), names in groups.items():
+            result = self.client.transcribe_many(
+                {n: self._item(n).audio for n in names}, concurrency=concurrency, cache=cache, progress=False,
+                context_bias=list(terms) or None, **self.params,
+            )
+            if inspect.isawaitable(result):
+                raise ParameterError("Experiment runs synchronously: pass voxnb.Client, not voxnb.AsyncClient")
+            failed = getattr(result, "errors", {}) or {}
+            for n in names:
+                if n in failed:
+                    self._record((n, cond), error=failed[n])
+                elif n in result:
+                    self._record((n, cond), result[n])
+            bar.update(len(names))
+
+    def _run_one_by_one(self, todo, bar, *, cache: Any) -> None:
+        transcribe = self._local_transcriber(cache) if self.client is None else self.client.transcribe
+        for name, cond in todo:
+            try:
+                t = transcribe(self._item(name).audio, context_bias=self.lists[cond][name] or None, **self.params)
+                self._record((name, cond), t)
+            except VoxnbError as err:  # one bad item must not stop the others
+                self._record((name, cond), error=err)
+            bar.update(1)
+
+    def _local_transcriber(self, cache: Any) -> Callable[..., Any]:
+        """The embedded engine, with the same response cache the HTTP batch runner uses."""
+        from voxnb.api.cache import cache_key, open_cache
+        from voxnb.audio import as_audio
+        from voxnb.local.engine import get_engine
+        from voxnb.transcript import Transcript
+
+        store = open_cache(cache)
+        engine = get_engine()
+
+        def transcribe(audio: Any, **params: Any):
+            audio = as_audio(audio)
+            request = {"model": engine.model, **{k: v for k, v in params.items() if v is not None}}
+            key = cache_key(audio_sha256=audio.sha256, backend="local", base_url="", request=request)
+            entry = store.get(key) if store is not None else None
+            if entry is not None:
+                response = entry["response"]
+            else:
+                response = engine.transcribe(audio.y, **params)
+                if store is not None:
+                    store.put(key, response, {"backend": "local", "request": request, "audio_sha256": audio.sha256})
+            return Transcript.from_response(response, backend="local", model=engine.model, request=request,
+                                            audio_sha256=audio.sha256)  # fmt: skip
+
+        return transcribe
+
+    # -- scores ----------------------------------------------------------------------------
+    @property
+    def complete_items(self) -> list[BiasItem]:
+        """Items transcribed under every condition: the ones scored (pairing needs all)."""
+        return [it for it in self.items if all((it.name, c) in self.transcripts for c in self.conditions)]
+
+    @property
+    def scores(self) -> dict[str, Any]:
+        """Condition -> :class:`~voxnb.bias.scoring.BiasScore` over :attr:`complete_items`."""
+        if self._scores is None:
+            from voxnb.bias.scoring import score
+
+            items = self.complete_items
+            if not items:
+                raise ParameterError("nothing to score yet: call run() first (or see .errors)")
+            if len(items) < len(self.items):
+                warnings.warn(
+                    f"{len(self.items) - len(items)} item(s) lack a transcript under some condition and are "
+                    "left out of every condition's score (see .errors; run() again to retry them)",
+                    stacklevel=2,
+                )
+            lists = self.scoring_lists
+            refs = {it.name: it.reference for it in items}
+            self._scores = {
+                c: score(refs, {it.name: self.transcripts[(it.name, c)] for it in items},
+                         {it.name: lists[it.name] for it in items},
+                         convention=self.convention, normalizer=self.normalizer)
+                for c in self.conditions
+            }
+        return self._scores
+
+    @property
+    def results(self):
+        """Tidy table: one row per (item, condition) with its list size, hypothesis and measures."""
+        import pandas as pd
+
+        frames = []
+        for cond, res in self.scores.items():
+            df = res.utterances.rename(columns={"id": "item"})
+            df.insert(1, "condition", cond)
+            df.insert(2, "bias_list_size", [len(self.lists[cond][i]) for i in df["item"]])
+            df.insert(3, "hypothesis", res.raw_hyps)
+            for k, v in res.info.items():
+                df[k] = v
+            frames.append(df)
+        out = pd.concat(frames, ignore_index=True)
+        out["condition"] = pd.Categorical(out["condition"], categories=list(self.conditions))
+        return out
+
+    def _blocks(self, blocks: Any):
+        if blocks is None or blocks == "item":
+            return None
+        items = self.complete_items
+        if blocks == "block":
+            labels = [it.block for it in items]
+            if any(b is None for b in labels):
+                raise ParameterError("blocks='block' needs every item to have a block (speaker, recording)")
+            return labels
+        if isinstance(blocks, Mapping):
+            return [blocks[it.name] for it in items]
+        raise ParameterError("blocks must be None (resample items), 'block' (the items' block labels) or a dict item -> label")
+
+    def summary(self, *, measures: Sequence[str] | None = None, n_boot: int = 1000, seed: int = 0,
+                blocks: Any = None, ci: float = 0.95):  # fmt: skip
+        """Each measure per condition with its bootstrap interval (one shared resample).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``condition, measure, estimate, low, high, n_boot, blocks, backend, model, normalizer, convention``.
+        """
+        from voxnb.bias.stats import bootstrap
+
+        table = bootstrap(self.scores, measures=measures, n_boot=n_boot, seed=seed, blocks=self._blocks(blocks), ci=ci)
+        return table.rename(columns={"system": "condition"})
+
+    def compare(self, baseline: str | None = None, *, measures: Sequence[str] | None = None, n_boot: int = 1000,
+                seed: int = 0, blocks: Any = None, ci: float = 0.95):  # fmt: skip
+        """Paired differences of every other condition against *baseline* (default: the first).
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``condition, baseline, measure, baseline_value, value, difference, low, high,
+            p_improvement, p_tie`` and the labels; a negative difference in an error rate is an
+            improvement.
+        """
+        import pandas as pd
+
+        from voxnb.bias.stats import compare
+
+        baseline = baseline or next(iter(self.conditions))
+        if baseline not in self.conditions:
+            raise ParameterError(f"no condition named {baseline!r}; choose from {list(self.conditions)}")
+        scores = self.scores
+        frames = []
+        for cond in self.conditions:
+            if cond == baseline:
+                continue
+            df = compare(scores[baseline], scores[cond], measures=measures, n_boot=n_boot, seed=seed,
+                         blocks=self._blocks(blocks), ci=ci, names=("baseline_value", "value"))  # fmt: skip
+            df.insert(0, "condition", cond)
+            df.insert(1, "baseline", baseline)
+            frames.append(df)
+        if not frames:
+            raise ParameterError("compare() needs at least two conditions")
+        return pd.concat(frames, ignore_index=True)
+
+    def term_hits(self):
+        """Per (condition, item, term) hits: the long table behind :meth:`plot_terms`."""
+        import pandas as pd
+
+        frames = [res.term_hits.assign(condition=cond) for cond, res in self.scores.items()]
+        out = pd.concat(frames, ignore_index=True)
+        out["condition"] = pd.Categorical(out["condition"], categories=list(self.conditions))
+        return out
+
+    # -- plots -----------------------------------------------------------------------------
+    def plot_measures(self, measures: Sequence[str] = ("wer", "u_wer", "b_wer"), *, ax=None, **summary_options):
+        """Each measure per condition with its interval; see :func:`voxnb.bias.plot.plot_measures`."""
+        from voxnb.bias.plot import plot_measures
+
+        return plot_measures(self.summary(measures=measures, **summary_options), ax=ax)
+
+    def plot_terms(self, *, ax=None):
+        """Hit/miss of each reference term occurrence across conditions (:func:`voxnb.bias.plot.plot_term_heatmap`)."""
+        from voxnb.bias.plot import plot_term_heatmap
+
+        return plot_term_heatmap(self.term_hits(), ax=ax)
+
+    def plot_forest(self, baseline: str | None = None, *, measures: Sequence[str] = ("wer", "u_wer", "b_wer"),
+                    ax=None, **compare_options):  # fmt: skip
+        """Paired differences against *baseline* with intervals (:func:`voxnb.bias.plot.plot_forest`)."""
+        from voxnb.bias.plot import plot_forest
+
+        return plot_forest(self.compare(baseline, measures=measures, **compare_options), ax=ax)
+
+    def __repr__(self) -> str:
+        done = len(self.transcripts)
+        total = len(self.items) * len(self.conditions)
+        backend = "local engine" if self.client is None else type(self.client).__name__
+        return (
+            f"<Experiment {len(self.items)} items × {len(self.conditions)} conditions "
+            f"({', '.join(self.conditions)}): {done}/{total} transcribed, {len(self.errors)} failed; "
+            f"{backend}, normalizer={self.normalizer}, convention={self.convention}>"
+        )
+
+
+def _as_terms_pool(pool: Sequence[str]) -> list[str]:
+    if isinstance(pool, str) or not all(isinstance(t, str) for t in pool):
+        raise ParameterError("distractors must be a list of strings")
+    from voxnb.api.params import bias_terms
+
+    return bias_terms(pool)
