@@ -879,7 +879,10 @@ def _trim_cache(cache: dict[Any, Any], keep: int = 16) -> None:
 def _mel_basis(sr: int, n_fft: int, n_mels: int) -> tuple[np.ndarray, np.ndarray]:
     import librosa
 
-    basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmax=sr / 2).astype(np.float32)
+    with warnings.catch_warnings():
+        # short windows get a short FFT, whose lowest mel bands hold no bin: they stay at the floor
+        warnings.filterwarnings("ignore", "Empty filters", UserWarning)
+        basis = librosa.filters.mel(sr=sr, n_fft=n_fft, n_mels=n_mels, fmax=sr / 2).astype(np.float32)
     edges = librosa.mel_frequencies(n_mels + 2, fmin=0.0, fmax=sr / 2)
     # band k is centred on edges[k+1]; draw it between the midpoints to its neighbours
     centres = edges[1:-1]

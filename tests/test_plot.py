@@ -1,0 +1,306 @@
+"""voxnb.plot: exact envelopes, windowed redraws, lanes, edge cases and image regression.
+
+Image baselines live in tests/baseline_images/test_plot/. After an intended change of a figure,
+regenerate them with ``VOXNB_UPDATE_BASELINES=1 pytest tests/test_plot.py`` and look at them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import itertools
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from matplotlib.collections import PolyCollection
+from matplotlib.image import AxesImage
+from matplotlib.lines import Line2D
+from matplotlib.testing import set_font_settings_for_testing, set_reproducibility_for_testing
+from matplotlib.testing.compare import compare_images
+
+import voxnb
+from voxnb import plot
+from voxnb.audio import Audio
+from voxnb.errors import ParameterError
+
+SR = 16000
+BASELINES = Path(__file__).parent / "baseline_images" / "test_plot"
+RMS_TOLERANCE = 2.0  # on 0-255 pixel values; font rasterisation differences stay well under it
+
+
+@pytest.fixture(autouse=True)
+def fixed_style():
+    """Bundled DejaVu fonts, no hinting, a fixed dpi: pixels depend on matplotlib's version only."""
+    with matplotlib.rc_context():
+        matplotlib.style.use("default")
+        set_font_settings_for_testing()
+        set_reproducibility_for_testing()
+        matplotlib.rcParams["figure.dpi"] = 60
+        matplotlib.rcParams["savefig.dpi"] = 60
+        yield
+    plt.close("all")
+
+
+def synthetic_audio(seconds: float = 12.0, seed: int = 0) -> Audio:
+    """Bursts of a 300 Hz tone and a 2 kHz tone separated by quiet noise, deterministic."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(seconds * SR)) / SR
+    low = np.sin(2 * np.pi * 300 * t) * ((t % 4) < 1.5)
+    high = 0.5 * np.sin(2 * np.pi * 2000 * t) * (((t + 2) % 4) < 1.0)
+    y = 0.4 * (low + high) + 0.01 * rng.standard_normal(t.size)
+    return Audio.from_array(y.astype(np.float32), SR)
+
+
+def make_transcript(segments: list[tuple[float, float, str, str]]) -> voxnb.Transcript:
+    """A Mistral-shaped response with per-word times spread evenly inside each segment."""
+    out = []
+    for start, end, speaker, text in segments:
+        tokens = text.split()
+        bounds = np.linspace(start, end, len(tokens) + 1)
+        words = [{"text": w, "start": float(a), "end": float(b)} for w, a, b in zip(tokens, bounds[:-1], bounds[1:])]
+        out.append({"text": " " + text, "start": start, "end": end, "speaker_id": speaker, "words": words})
+    return voxnb.Transcript.from_response({"text": " ".join(s[3] for s in segments), "segments": out,
+                                           "model": "test-model"})
+
+
+DIALOGUE = [
+    (0.2, 1.5, "speaker_1", "good morning everyone"),
+    (2.0, 3.0, "speaker_2", "hello"),
+    (4.1, 5.4, "speaker_1", "the quarterly numbers are in"),
+    (6.0, 7.2, "speaker_2", "finally some good news"),
+    (8.0, 11.5, "speaker_1", "revenue grew by twelve percent while costs stayed flat"),
+]
+
+
+@pytest.fixture
+def audio():
+    return synthetic_audio()
+
+
+@pytest.fixture
+def transcript():
+    return make_transcript(DIALOGUE)
+
+
+def assert_matches_baseline(fig, name: str, tmp_path: Path) -> None:
+    actual = tmp_path / f"{name}.png"
+    fig.savefig(actual)
+    expected = BASELINES / f"{name}.png"
+    if os.environ.get("VOXNB_UPDATE_BASELINES") == "1":
+        BASELINES.mkdir(parents=True, exist_ok=True)
+        expected.write_bytes(actual.read_bytes())
+    assert expected.exists(), f"no baseline {expected}; create it with VOXNB_UPDATE_BASELINES=1"
+    result = compare_images(str(expected), str(actual), tol=RMS_TOLERANCE, in_decorator=True)
+    assert result is None, f"{name}: {result}"
+
+
+# -- numbers behind the pictures ----------------------------------------------------------------------
+
+
+def envelope_drawn(ax) -> tuple[np.ndarray, np.ndarray]:
+    """The lower and upper outline of the waveform's fill, one value per column."""
+    (fill,) = [c for c in ax.collections if isinstance(c, PolyCollection)]
+    vertices = fill.get_paths()[0].vertices
+    return vertices[:, 0], vertices[:, 1]
+
+
+def test_waveform_envelope_is_exact_per_pixel_column():
+    rng = np.random.default_rng(11)
+    y = rng.standard_normal(SR * 7 + 123).astype(np.float32)
+    audio = Audio.from_array(y, SR)
+    ax = plot.waveform(audio)
+    n = round(ax.get_window_extent().width)
+    edges, lo, hi = audio.envelope(n)
+    assert lo.size == n
+    # every column's extremes are numpy's min/max of exactly its samples
+    bounds = np.rint(edges * SR).astype(int)
+    assert bounds[0] == 0 and bounds[-1] == y.size
+    np.testing.assert_array_equal(lo, [y[a:b].min() for a, b in itertools.pairwise(bounds)])
+    np.testing.assert_array_equal(hi, [y[a:b].max() for a, b in itertools.pairwise(bounds)])
+    xs, ys = envelope_drawn(ax)
+    assert set(ys.astype(np.float32)) == set(np.concatenate([lo, hi]))
+    assert xs.min() == pytest.approx(0) and xs.max() == pytest.approx(y.size / SR)
+
+
+def test_waveform_draws_raw_samples_when_zoomed_in(audio):
+    ax = plot.waveform(audio, start=1.0, end=1.01)  # 160 samples on hundreds of pixels
+    (line,) = [a for a in ax.lines if isinstance(a, Line2D)]
+    i = int(1.0 * SR)
+    np.testing.assert_array_equal(line.get_ydata(), audio.y[i : i + 160])
+    np.testing.assert_allclose(line.get_xdata(), (i + np.arange(160)) / SR)
+
+
+def test_waveform_redraws_for_the_new_window(audio):
+    ax = plot.waveform(audio)
+    ax.set_xlim(3.0, 3.005)  # 80 samples: switches to the raw samples
+    (line,) = ax.lines
+    assert line.get_xdata()[0] == pytest.approx(3.0) and len(line.get_xdata()) == 80
+    ax.set_xlim(0, 12)  # and back to one envelope
+    assert not ax.lines and len(ax.collections) == 1
+
+
+@pytest.mark.parametrize(("start", "end"), [(-2.0, 0.5), (11.5, 14.0), (11.99, 12.0)])
+def test_windows_at_the_file_edges(audio, start, end):
+    ax = plot.waveform(audio, start=start, end=end)
+    assert ax.get_xlim() == (start, end)
+    drawn = ax.lines[0].get_xdata() if ax.lines else envelope_drawn(ax)[0]
+    assert drawn.min() >= 0 and drawn.max() <= audio.duration + 1e-9
+    sax = plot.spectrogram(audio, start=start, end=end)
+    (image,) = sax.images
+    left, right, _, _ = image.get_extent()
+    assert left == pytest.approx(max(start, 0)) and right == pytest.approx(min(end, audio.duration))
+
+
+def test_window_wholly_past_the_audio_draws_nothing(audio):
+    ax = plot.waveform(audio, start=20, end=30)
+    assert not ax.lines and not ax.collections
+    sax = plot.spectrogram(audio, start=20, end=30)
+    assert not sax.images
+
+
+def test_spectrogram_is_computed_for_the_window_only_and_cached(audio):
+    ax = plot.spectrogram(audio, kind="linear", start=0.0, end=1.0)
+    (image,) = ax.images
+    data = image.get_array()
+    width = round(ax.get_window_extent().width)
+    assert data.shape[1] <= width
+    assert image.get_extent()[:2] == pytest.approx((0.0, 1.0))
+    # a 300 Hz tone plays in the first second: its band is the loudest
+    row = np.asarray(data).mean(axis=1).argmax()
+    _, _, freqs = audio.spectrogram(kind="linear", start=0, end=1, n_frames=width)
+    assert freqs[row] <= 300 <= freqs[row + 1]
+    cached = len(audio._cache)
+    ax.set_xlim(2.0, 2.5)
+    assert image.get_extent()[:2] == pytest.approx((2.0, 2.5))
+    ax.set_xlim(0.0, 1.0)  # back: served from the cache
+    assert len(audio._cache) == cached + 1
+
+
+def test_speaker_colours_are_stable_across_windows_and_plots(transcript):
+    colors = plot.speaker_colors(transcript)
+    assert list(colors) == ["speaker_1", "speaker_2", plot.NO_SPEAKER]
+    only_second = plot.lanes(transcript, start=1.9, end=3.1)  # only speaker_2 speaks here
+    facecolors = {tuple(c.get_facecolor()[0]) for c in only_second.collections}
+    assert facecolors == {matplotlib.colors.to_rgba(colors["speaker_2"])}
+    assert [t.get_text() for t in only_second.get_yticklabels()] == ["speaker_1", "speaker_2"]
+    assert plot.speaker_colors(transcript) == colors
+    natural = plot.speaker_colors(make_transcript([(0, 1, "speaker_10", "a"), (1, 2, "speaker_9", "b")]))
+    assert list(natural)[:2] == ["speaker_9", "speaker_10"]
+
+
+def test_lanes_write_text_only_where_it_fits(transcript):
+    ax = plot.lanes(transcript, level="words", start=0, end=12)
+    written = {t.get_text() for t in ax.texts}
+    assert "hello" in written  # a lone 1 s word has room
+    ax.set_xlim(8.0, 8.35)  # zoomed into one word: it is written, others are not drawn at all
+    assert {t.get_text() for t in ax.texts} == {"revenue"}
+
+
+def test_lanes_merge_items_narrower_than_a_pixel():
+    n = 50_000
+    starts = np.arange(n) * 0.2
+    import pandas as pd
+
+    words = pd.DataFrame({"start": starts, "end": starts + 0.15, "text": ["w"] * n,
+                          "speaker": pd.Categorical(["speaker_1"] * n)})
+    ax = plot.lanes(words, level="words")
+    (bars,) = ax.collections
+    width = round(ax.get_window_extent().width)
+    assert len(bars.get_paths()) <= width
+    ax.set_xlim(100, 101)  # five words, drawn separately
+    (bars,) = ax.collections
+    assert len(bars.get_paths()) == 5
+    assert not ax.texts or all(t.get_text() == "w" for t in ax.texts)
+
+
+def test_empty_transcript_still_plots(audio):
+    empty = voxnb.Transcript.from_response({"text": "", "segments": []})
+    fig = plot.transcript_figure(empty, audio)
+    assert len(fig.axes) == 3  # no words row without words
+    lane_ax = fig.axes[2]
+    assert any("no timed turns" in t.get_text() for t in lane_ax.texts)
+    assert fig.axes[0].get_xlim() == (0.0, audio.duration)
+    untimed = voxnb.Transcript.from_response({"text": "hello there"})
+    assert plot.transcript_figure(untimed, audio).axes[0].get_xlim() == (0.0, audio.duration)
+
+
+def test_transcript_longer_than_the_audio_is_shaded(audio):
+    long = make_transcript([*DIALOGUE, (13.0, 15.0, "speaker_2", "are you still there")])
+    fig = plot.transcript_figure(long, audio)
+    assert fig.axes[0].get_xlim() == pytest.approx((0.0, 15.0))
+    for ax in fig.axes:
+        shades = [p for p in ax.patches if p.get_facecolor()[:3] == matplotlib.colors.to_rgb(plot._BEYOND_AUDIO)]
+        assert len(shades) == 1
+        assert shades[0].get_x() == pytest.approx(audio.duration)
+
+
+def test_transcript_figure_zoom_redraws_every_row(transcript, audio):
+    fig = transcript.plot(audio)
+    assert isinstance(fig, matplotlib.figure.Figure) and len(fig.axes) == 4
+    wave_ax, spec_ax, _turns_ax, words_ax = fig.axes
+    wave_ax.set_xlim(8.0, 8.2)
+    image = next(a for a in spec_ax.get_children() if isinstance(a, AxesImage))
+    assert image.get_extent()[:2] == pytest.approx((8.0, 8.2))
+    assert {t.get_text() for t in words_ax.texts} == {"revenue", "words"}  # the word, the row name
+    assert wave_ax.collections or wave_ax.lines
+
+
+def test_compare_flags_the_words_that_differ(transcript, audio):
+    other = make_transcript([*DIALOGUE[:4], (8.0, 11.5, "speaker_1",
+                                             "Revenue grew by 12 percent while costs stayed flat!")])
+    first, second = plot.word_differences(transcript.words, other.words)
+    assert transcript.words["text"][first].tolist() == ["twelve"]
+    assert other.words["text"][second].tolist() == ["12"]
+    fig = transcript.compare(other, audio, labels=("plain", "biased"))
+    lane_ax = fig.axes[-1]
+    red = [c for c in lane_ax.collections if tuple(c.get_facecolor()[0]) == matplotlib.colors.to_rgba(plot._DIFF_COLOR)]
+    assert len(red) == 2
+    labels = [t.get_text() for t in lane_ax.get_yticklabels()]
+    assert labels == ["plain\n1 of 22 differ", "biased\n1 of 22 differ"]
+    without_audio = plot.compare(transcript, other)
+    assert len(without_audio.axes) == 1
+
+
+def test_bad_parameters_raise_parameter_error(transcript, audio):
+    with pytest.raises(ParameterError, match="level"):
+        plot.lanes(transcript, level="letters")
+    with pytest.raises(ParameterError, match="after"):
+        plot.waveform(audio, start=5, end=2)
+    with pytest.raises(ParameterError, match="kind"):
+        plot.spectrogram(audio, kind="cqt")
+
+
+def test_plots_compose_on_given_axes(transcript, audio):
+    _fig, axes = plt.subplots(3, 1)
+    assert plot.waveform(audio, ax=axes[0]) is axes[0]
+    assert plot.spectrogram(audio, ax=axes[1]) is axes[1]
+    assert plot.lanes(transcript, ax=axes[2]) is axes[2]
+
+
+# -- image regression ---------------------------------------------------------------------------------
+
+
+def test_image_transcript_figure(transcript, audio, tmp_path):
+    assert_matches_baseline(plot.transcript_figure(transcript, audio, width=10), "transcript_figure", tmp_path)
+
+
+def test_image_transcript_figure_zoomed(transcript, audio, tmp_path):
+    fig = plot.transcript_figure(transcript, audio, start=3.9, end=6.1, kind="linear", width=10)
+    assert_matches_baseline(fig, "transcript_figure_zoomed", tmp_path)
+
+
+def test_image_compare(transcript, audio, tmp_path):
+    other = make_transcript([*DIALOGUE[:4], (8.0, 11.5, "speaker_1", "revenue grew by 12 percent while cost stayed flat")])
+    assert_matches_baseline(plot.compare(transcript, other, audio, labels=("plain", "biased"), width=10),
+                            "compare", tmp_path)
+
+
+def test_image_waveform_samples(audio, tmp_path):
+    ax = plot.waveform(audio, start=1.0, end=1.004)
+    assert_matches_baseline(ax.figure, "waveform_samples", tmp_path)

@@ -1,0 +1,658 @@
+"""Every drawing voxnb makes: waveform, spectrogram, speaker lanes, the transcript figure, comparison.
+
+Each function takes ``ax=`` (or builds its own figure) and returns what it drew on, so the pieces
+compose with any matplotlib figure, inside or outside a notebook.
+
+All of them stay fast on hours of audio because what they draw follows the screen, not the data:
+the waveform is an exact min/max envelope with one column per pixel (raw samples once zoomed in
+so far that there are fewer samples than pixels), the spectrogram is computed for the visible
+window only at about one column per pixel (see :meth:`voxnb.Audio.spectrogram`), and lane items
+narrower than a pixel are merged. Every layer listens to the axes' x-limits, so with an
+interactive backend (``%matplotlib widget``) zooming or panning redraws it for the new window.
+
+Speakers keep one colour across every plot of the same transcript: :func:`speaker_colors`
+depends only on the transcript's set of speakers, never on the window shown.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+from matplotlib.ticker import Formatter
+
+from voxnb.audio import Audio, as_audio
+from voxnb.errors import ParameterError
+
+__all__ = ["compare", "lanes", "speaker_colors", "spectrogram", "transcript_figure", "waveform"]
+
+#: lane name for items whose speaker is unknown
+NO_SPEAKER = "(no speaker)"
+
+# matplotlib's tab10 then the light half of tab20: distinct, colour-blind-aware first choices
+_PALETTE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
+    "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
+)
+_UNKNOWN_COLOR = "#b0b0b0"
+_DIFF_COLOR = "#d62728"
+_SAME_COLOR = "#c6dbef"
+_WAVE_COLOR = "#3a6ea5"
+_BEYOND_AUDIO = "#f2f2f2"
+
+_LEVELS = ("segments", "words", "turns")
+_LANE_FONT = 7.0  # points
+_MAX_LABELS = 400  # texts drawn per lane axes at most; more could not be read anyway
+
+
+# -- colours -------------------------------------------------------------------------------------
+
+
+def speaker_colors(*transcripts: Any) -> dict[str, str]:
+    """A stable speaker → colour map for one or more transcripts.
+
+    Colours follow the speakers' names in natural order (``speaker_2`` before ``speaker_10``),
+    so every plot of the same transcript, and of transcripts with the same speakers, agrees.
+
+    Parameters
+    ----------
+    *transcripts : Transcript or pandas.DataFrame
+        Transcripts, or tables with a ``speaker`` column.
+
+    Returns
+    -------
+    dict
+        Speaker name → hex colour; :data:`NO_SPEAKER` maps to grey.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> speaker_colors(pd.DataFrame({"speaker": ["speaker_2", "speaker_10", "speaker_1"]}))
+    {'speaker_1': '#1f77b4', 'speaker_2': '#ff7f0e', 'speaker_10': '#2ca02c', '(no speaker)': '#b0b0b0'}
+    """
+    names: set[str] = set()
+    for transcript in transcripts:
+        tables = [transcript] if _is_frame(transcript) else [transcript.segments, transcript.words]
+        for table in tables:
+            if "speaker" in table:
+                names.update(str(s) for s in table["speaker"].dropna().unique())
+    ordered = sorted(names, key=_natural_key)
+    colors = {name: _PALETTE[i % len(_PALETTE)] for i, name in enumerate(ordered)}
+    colors[NO_SPEAKER] = _UNKNOWN_COLOR
+    return colors
+
+
+def _natural_key(text: str) -> list[Any]:
+    return [int(part) if part.isdigit() else part.casefold() for part in re.split(r"(\d+)", text)]
+
+
+# -- the three layers ----------------------------------------------------------------------------
+
+
+def waveform(audio: Any, *, start: float | None = None, end: float | None = None, ax: Any = None,
+             color: str = _WAVE_COLOR) -> Any:
+    """Draw the waveform: an exact min/max envelope at the axes' pixel width.
+
+    Each pixel column shows the true minimum and maximum of the samples it covers (see
+    :meth:`voxnb.Audio.envelope`); when the window holds fewer samples than the axes has
+    pixels, the samples themselves are drawn. With an interactive backend the drawing is
+    recomputed whenever the x-limits change.
+
+    Parameters
+    ----------
+    audio : Audio or anything :func:`voxnb.audio.as_audio` accepts
+        The sound (several channels are mixed down).
+    start, end : float, optional
+        Window in seconds; default the whole audio. A window past the audio's end is allowed
+        (nothing is drawn there).
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new 12 × 2 inch figure by default.
+    color : str
+        Line and fill colour.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> ax = voxnb.plot.waveform(audio, start=60, end=70)  # doctest: +SKIP
+    """
+    audio = as_audio(audio, sr=None)
+    x0, x1 = _window(start, end, audio.duration)
+    ax = ax if ax is not None else _new_axes((12, 2))
+    layer = _WaveformLayer(ax, audio, color)
+    _follow_xlim(ax, x0, x1, layer.draw)
+    lim = max(layer.peak, 1e-3) * 1.08
+    ax.set_ylim(-lim, lim)
+    ax.set_ylabel("amplitude")
+    _time_axis(ax)
+    return ax
+
+
+def spectrogram(audio: Any, *, kind: str = "mel", start: float | None = None, end: float | None = None,
+                ax: Any = None, cmap: str = "magma", n_mels: int = 80, n_fft: int = 512,
+                top_db: float = 80.0) -> Any:
+    """Draw a mel or linear power spectrogram of the window shown, at display resolution.
+
+    Only the visible window is analysed, at about one column per pixel, and the result is
+    cached on the :class:`~voxnb.Audio`; zooming recomputes it for the new window.
+
+    Parameters
+    ----------
+    audio : Audio or anything :func:`voxnb.audio.as_audio` accepts
+        The sound.
+    kind : {"mel", "linear"}
+        Frequency scale.
+    start, end : float, optional
+        Window in seconds; default the whole audio.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new 12 × 2.5 inch figure by default.
+    cmap : str
+        Colour map.
+    n_mels, n_fft : int
+        Mel bands and FFT size (see :meth:`voxnb.Audio.spectrogram`).
+    top_db : float
+        Dynamic range shown, in dB below the window's loudest bin.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> ax = voxnb.plot.spectrogram(audio, kind="linear", start=0, end=5)  # doctest: +SKIP
+    """
+    audio = as_audio(audio, sr=None)
+    if kind not in ("mel", "linear"):
+        raise ParameterError(f"kind={kind!r}: use 'mel' or 'linear'")
+    x0, x1 = _window(start, end, audio.duration)
+    ax = ax if ax is not None else _new_axes((12, 2.5))
+    layer = _SpectrogramLayer(ax, audio, kind=kind, cmap=cmap, n_mels=n_mels, n_fft=n_fft, top_db=top_db)
+    _follow_xlim(ax, x0, x1, layer.draw)
+    ax.set_ylim(0, layer.n_bins)
+    ax.set_ylabel("Hz (mel)" if kind == "mel" else "Hz")
+    _time_axis(ax)
+    return ax
+
+
+def lanes(transcript: Any, *, level: str = "segments", start: float | None = None, end: float | None = None,
+          ax: Any = None, colors: dict[str, str] | None = None, text: bool = True) -> Any:
+    """Draw one lane per speaker with the transcript's segments, words or turns as boxes.
+
+    Text is written inside a box when it fits (segments are shortened with "…"); boxes
+    narrower than a pixel are merged, so 50,000 words draw as fast as 500.
+
+    Parameters
+    ----------
+    transcript : Transcript or pandas.DataFrame
+        A transcript, or a table with ``start``, ``end``, ``text`` and ``speaker`` columns.
+    level : {"segments", "words", "turns"}
+        Which table of the transcript to draw.
+    start, end : float, optional
+        Window in seconds; default from 0 to the last item's end.
+    ax : matplotlib.axes.Axes, optional
+        Where to draw; a new figure by default.
+    colors : dict, optional
+        Speaker → colour; by default :func:`speaker_colors` of the transcript.
+    text : bool
+        Write the items' text where it fits.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> ax = voxnb.plot.lanes(t, level="words", start=12, end=20)  # doctest: +SKIP
+    """
+    table = _table(transcript, level)
+    colors = colors if colors is not None else speaker_colors(transcript)
+    spans = _speaker_spans(table, colors, level=level)
+    x0, x1 = _window(start, end, _last_end(table) or 1.0)
+    ax = ax if ax is not None else _new_axes((12, 0.4 + 0.35 * max(1, len(spans))))
+    layer = _LaneLayer(ax, spans, text=text, empty=f"no timed {level}")
+    _follow_xlim(ax, x0, x1, layer.draw)
+    _lane_axis(ax, [lane.name for lane in spans])
+    _time_axis(ax)
+    return ax
+
+
+# -- figures ---------------------------------------------------------------------------------------
+
+
+def transcript_figure(transcript: Any, audio: Any, *, start: float | None = None, end: float | None = None,
+                      kind: str = "mel", words: bool = True, width: float = 12.0) -> Any:
+    """Waveform, spectrogram, speaker turns and words stacked on one time axis.
+
+    This is what ``Transcript.plot(audio)`` returns. Zooming any row (with an interactive
+    backend) zooms them all and recomputes envelope, spectrogram and lanes for the new window.
+    Where the transcript runs past the end of the audio the rows are shaded.
+
+    Parameters
+    ----------
+    transcript : Transcript
+        The transcript to draw.
+    audio : Audio or anything :func:`voxnb.audio.as_audio` accepts
+        Its sound.
+    start, end : float, optional
+        Window in seconds; default everything (audio or transcript, whichever is longer).
+    kind : {"mel", "linear"}
+        Spectrogram scale.
+    words : bool
+        Add a row of word lanes (when the transcript has timed words).
+    width : float
+        Figure width in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = t.plot(audio, start=30, end=45)  # doctest: +SKIP
+    >>> fig.savefig("excerpt.png")  # doctest: +SKIP
+    """
+    audio = as_audio(audio, sr=None)
+    colors = speaker_colors(transcript)
+    turns = _table(transcript, "turns")
+    word_table = _table(transcript, "words") if words else None
+    total = max(audio.duration, _last_end(turns) or 0.0,
+                (_last_end(word_table) or 0.0) if word_table is not None else 0.0)
+    x0, x1 = _window(start, end, total)
+    n_lanes = max(1, len(_speaker_spans(turns, colors, level="turns")))
+    rows: list[tuple[str, float]] = [("waveform", 1.1), ("spectrogram", 1.5), ("turns", 0.3 + 0.3 * n_lanes)]
+    if word_table is not None and np.isfinite(word_table["start"].to_numpy(float)).any():
+        rows.append(("words", 0.3 + 0.3 * n_lanes))
+    fig, axes = _new_figure(width, [h for _, h in rows], returned=True)
+    for (row, _), ax in zip(rows, axes):
+        if row == "waveform":
+            waveform(audio, start=x0, end=x1, ax=ax)
+        elif row == "spectrogram":
+            spectrogram(audio, kind=kind, start=x0, end=x1, ax=ax)
+        else:
+            lanes(transcript, level=row, start=x0, end=x1, ax=ax, colors=colors)
+            ax.text(1.0, 1.0, row, transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="0.4")
+        _shade_beyond(ax, audio.duration, total)
+    axes[-1].set_xlabel("time")
+    axes[0].set_xlim(x0, x1)
+    return fig
+
+
+def compare(first: Any, second: Any, audio: Any = None, *, labels: tuple[str, str] | None = None,
+            normalizer: Any = "basic", start: float | None = None, end: float | None = None,
+            width: float = 12.0) -> Any:
+    """Two transcripts' words one above the other (over the waveform), differing words highlighted.
+
+    The word sequences are aligned after normalisation, exactly as the context_bias scorer
+    aligns them (:func:`voxnb.bias.align.align_batch`); a word that is not matched by an equal
+    word of the other transcript is drawn in red.
+
+    Parameters
+    ----------
+    first, second : Transcript
+        Two transcripts of the same audio (e.g. without and with ``context_bias``).
+    audio : Audio or anything :func:`voxnb.audio.as_audio` accepts, optional
+        Their sound; draws a waveform row when given.
+    labels : tuple of str, optional
+        Lane names; default ``("first", "second")`` or the transcripts' models when they differ.
+    normalizer : {"basic", "whisper-en", None} or callable
+        How words are normalised before comparing (see :func:`voxnb.bias.textnorm.normalize`).
+    start, end : float, optional
+        Window in seconds.
+    width : float
+        Figure width in inches.
+
+    Returns
+    -------
+    matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> fig = plain.compare(biased, audio, labels=("plain", "context_bias"))  # doctest: +SKIP
+    """
+    words = [_table(t, "words") for t in (first, second)]
+    differs = word_differences(words[0], words[1], normalizer=normalizer)
+    if labels is None:
+        models = [getattr(t, "model", None) for t in (first, second)]
+        labels = tuple(models) if None not in models and models[0] != models[1] else ("first", "second")
+    spans = [_lane_from(label, table, flags) for label, table, flags in zip(labels, words, differs)]
+    audio = None if audio is None else as_audio(audio, sr=None)
+    total = max([audio.duration if audio is not None else 0.0] + [_last_end(w) or 0.0 for w in words])
+    x0, x1 = _window(start, end, total or 1.0)
+    heights = ([1.1] if audio is not None else []) + [0.9]
+    fig, axes = _new_figure(width, heights, returned=True)
+    if audio is not None:
+        waveform(audio, start=x0, end=x1, ax=axes[0])
+    ax = axes[-1]
+    layer = _LaneLayer(ax, spans, text=True, empty="no timed words")
+    _follow_xlim(ax, x0, x1, layer.draw)
+    _lane_axis(ax, [f"{label}\n{int(f.sum())} of {f.size} differ" for label, f in zip(labels, differs)])
+    _time_axis(ax)
+    if audio is not None:
+        for a in axes:
+            _shade_beyond(a, audio.duration, total)
+    ax.set_xlabel("time")
+    axes[0].set_xlim(x0, x1)
+    return fig
+
+
+def word_differences(first: Any, second: Any, *, normalizer: Any = "basic") -> tuple[np.ndarray, np.ndarray]:
+    """Which words of each words table have no equal counterpart in the other.
+
+    Parameters
+    ----------
+    first, second : pandas.DataFrame
+        Words tables (``text`` column, in spoken order).
+    normalizer : {"basic", "whisper-en", None} or callable
+        Applied to each word before comparing.
+
+    Returns
+    -------
+    tuple of np.ndarray
+        Two boolean arrays, one per table row: True where the word is substituted, inserted or
+        deleted.
+    """
+    from voxnb.bias.align import MATCH, align_batch
+    from voxnb.bias.textnorm import resolve_normalizer
+
+    norm = resolve_normalizer(normalizer)
+    tokens = [[norm(str(w)) or str(w) for w in table["text"].astype(object).fillna("")] for table in (first, second)]
+    differs = [np.ones(len(tok), dtype=bool) for tok in tokens]
+    alignment = align_batch([tokens[0]], [tokens[1]])
+    matched = alignment.op == MATCH
+    differs[0][alignment.ref_idx[matched]] = False
+    differs[1][alignment.hyp_idx[matched]] = False
+    return differs[0], differs[1]
+
+
+# -- layers: each redraws itself for a window --------------------------------------------------------
+
+
+class _WaveformLayer:
+    def __init__(self, ax: Any, audio: Audio, color: str):
+        self.ax, self.audio, self.color = ax, audio, color
+        self.artists: list[Any] = []
+        self.peak = 0.0
+
+    def draw(self, x0: float, x1: float) -> None:
+        _remove(self.artists)
+        n = _pixel_width(self.ax)
+        edges, lo, hi = self.audio.envelope(n, start=max(x0, 0.0), end=max(x1, 0.0))
+        if lo.size == 0:
+            return
+        if lo.size < n:  # fewer samples than pixels: draw the samples themselves
+            i = round(edges[0] * self.audio.sr)
+            times = (i + np.arange(lo.size)) / self.audio.sr
+            marker = "." if lo.size * 8 < n else None
+            self.artists = self.ax.plot(times, lo, color=self.color, lw=0.8, marker=marker, ms=3)
+        else:
+            self.artists = [self.ax.fill_between(edges, np.append(lo, lo[-1]), np.append(hi, hi[-1]),
+                                                 step="post", color=self.color, lw=0.0)]
+        self.peak = max(self.peak, float(np.abs(lo).max()), float(np.abs(hi).max()))
+
+
+class _SpectrogramLayer:
+    def __init__(self, ax: Any, audio: Audio, *, kind: str, cmap: str, n_mels: int, n_fft: int, top_db: float):
+        self.ax, self.audio = ax, audio
+        self.options = {"kind": kind, "n_mels": n_mels, "n_fft": n_fft}
+        self.image = None
+        _, _, freqs = audio.spectrogram(start=0, end=min(audio.duration, 0.1), n_frames=1, **self.options)
+        self.n_bins = len(freqs) - 1
+        self.cmap, self.top_db = cmap, top_db
+        self._freq_ticks(freqs)
+
+    def _freq_ticks(self, freqs: np.ndarray) -> None:
+        candidates = np.array([0, 250, 500, 1000, 2000, 4000, 8000, 16000, 32000, 64000])
+        hz = candidates[candidates <= freqs[-1]]
+        positions = np.interp(hz, freqs, np.arange(len(freqs)))
+        # keep ticks at least a tenth of the axis apart (the low mel bands crowd together)
+        keep = [0]
+        for k in range(1, len(hz)):
+            if positions[k] - positions[keep[-1]] >= self.n_bins / 10:
+                keep.append(k)
+        self.ax.set_yticks(positions[keep], [f"{h / 1000:g}k" if h >= 1000 else f"{h:g}" for h in hz[keep]])
+
+    def draw(self, x0: float, x1: float) -> None:
+        a, b = max(x0, 0.0), min(x1, self.audio.duration)
+        if b - a < 2 / self.audio.sr:
+            if self.image is not None:
+                self.image.set_visible(False)
+            return
+        s_db, times, _ = self.audio.spectrogram(start=a, end=b, n_frames=_pixel_width(self.ax), **self.options)
+        extent = (times[0], times[-1], 0, self.n_bins)
+        if self.image is None:
+            self.image = self.ax.imshow(s_db, origin="lower", aspect="auto", extent=extent, cmap=self.cmap,
+                                        vmin=-self.top_db, vmax=0.0, interpolation="nearest", resample=False)
+        else:
+            self.image.set_data(s_db)
+            self.image.set_extent(extent)
+            self.image.set_visible(True)
+
+
+class _Lane:
+    """One lane's items sorted by start: times, texts, and which ones are highlighted."""
+
+    __slots__ = ("color", "ends", "flags", "name", "starts", "texts")
+
+    def __init__(self, name: str, starts: np.ndarray, ends: np.ndarray, texts: np.ndarray, color: str,
+                 flags: np.ndarray | None = None):
+        order = np.argsort(starts, kind="stable")
+        self.name, self.color = name, color
+        self.starts, self.ends, self.texts = starts[order], ends[order], texts[order]
+        self.flags = None if flags is None else flags[order]
+
+
+class _LaneLayer:
+    def __init__(self, ax: Any, spans: list[_Lane], *, text: bool, empty: str):
+        self.ax, self.spans, self.text, self.empty = ax, spans, text, empty
+        self.artists: list[Any] = []
+
+    def draw(self, x0: float, x1: float) -> None:
+        _remove(self.artists)
+        ax = self.ax
+        if not self.spans:
+            self.artists.append(ax.text(0.5, 0.5, self.empty, transform=ax.transAxes, ha="center",
+                                        va="center", color="0.5", fontsize=8))
+            return
+        pixels = _pixel_width(ax)
+        per_pixel = (x1 - x0) / pixels
+        char_px = _LANE_FONT * ax.figure.dpi / 72 * 0.6
+        budget = _MAX_LABELS
+        for row, lane in enumerate(self.spans):
+            visible = (lane.ends > x0) & (lane.starts < x1)
+            starts, ends = lane.starts[visible], lane.ends[visible]
+            flags = None if lane.flags is None else lane.flags[visible]
+            groups = [(starts, ends, lane.color)] if flags is None else [
+                (starts[~flags], ends[~flags], _SAME_COLOR), (starts[flags], ends[flags], _DIFF_COLOR)]
+            # few enough boxes to see each one: outline them so touching words stay apart
+            separate = starts.size * 3 <= pixels
+            for s, e, color in groups:
+                if s.size:
+                    bars = (list(zip(s.tolist(), (e - s).tolist())) if separate
+                            else _merge_spans(s, e, per_pixel))
+                    self.artists.append(ax.broken_barh(bars, (row - 0.4, 0.8), facecolors=color,
+                                                       edgecolors="white", lw=0.6 if separate else 0))
+            if self.text and budget > 0:
+                texts = lane.texts[visible]
+                widths = (np.minimum(ends, x1) - np.maximum(starts, x0)) / per_pixel
+                fits = np.flatnonzero(widths >= 3 * char_px)[:budget]
+                budget -= fits.size
+                for k in fits:
+                    label = _fit(str(texts[k]), int(widths[k] / char_px))
+                    if label:
+                        mid = (max(starts[k], x0) + min(ends[k], x1)) / 2
+                        self.artists.append(ax.text(mid, row, label, ha="center", va="center",
+                                                    fontsize=_LANE_FONT, clip_on=True))
+
+
+# -- helpers -------------------------------------------------------------------------------------------
+
+
+def _is_frame(obj: Any) -> bool:
+    import pandas as pd
+
+    return isinstance(obj, pd.DataFrame)
+
+
+def _table(transcript: Any, level: str) -> Any:
+    if _is_frame(transcript):
+        return transcript
+    if level not in _LEVELS:
+        raise ParameterError(f"level={level!r}: use one of {', '.join(map(repr, _LEVELS))}")
+    return getattr(transcript, level)
+
+
+def _speaker_spans(table: Any, colors: dict[str, str], *, level: str) -> list[_Lane]:
+    """One :class:`_Lane` per speaker present (in colour-map order), for rows with times."""
+    missing = {"start", "end"} - set(table.columns)
+    if missing:
+        raise ParameterError(f"a {level} table needs columns start and end; it lacks {sorted(missing)}")
+    starts = table["start"].to_numpy(dtype=float, na_value=np.nan)
+    ends = table["end"].to_numpy(dtype=float, na_value=np.nan)
+    timed = np.isfinite(starts) & np.isfinite(ends)
+    texts = (table["text"].astype(object).fillna("").to_numpy() if "text" in table
+             else np.full(len(table), "", dtype=object))
+    speakers = (table["speaker"].astype(object).where(table["speaker"].notna(), NO_SPEAKER).astype(str).to_numpy()
+                if "speaker" in table else np.full(len(table), NO_SPEAKER, dtype=object))
+    spans = []
+    for name in [*colors, *sorted(set(speakers[timed]) - set(colors))]:
+        mask = timed & (speakers == name)
+        if mask.any():
+            spans.append(_Lane(name, starts[mask], ends[mask], texts[mask], colors.get(name, _UNKNOWN_COLOR)))
+    return spans
+
+
+def _lane_from(label: str, table: Any, flags: np.ndarray) -> _Lane:
+    starts = table["start"].to_numpy(dtype=float, na_value=np.nan)
+    ends = table["end"].to_numpy(dtype=float, na_value=np.nan)
+    timed = np.isfinite(starts) & np.isfinite(ends)
+    texts = table["text"].astype(object).fillna("").to_numpy()
+    return _Lane(label, starts[timed], ends[timed], texts[timed], _SAME_COLOR, flags[timed])
+
+
+def _merge_spans(starts: np.ndarray, ends: np.ndarray, min_gap: float) -> list[tuple[float, float]]:
+    """``(start, width)`` bars: spans closer than a pixel merged, each at least a pixel wide."""
+    order = np.argsort(starts, kind="stable")
+    starts, ends = starts[order], ends[order]
+    reach = np.maximum.accumulate(ends)
+    new_group = np.empty(starts.size, dtype=bool)
+    new_group[0] = True
+    new_group[1:] = starts[1:] - reach[:-1] > min_gap
+    heads = np.flatnonzero(new_group)
+    group_start = starts[heads]
+    group_end = np.maximum.reduceat(ends, heads)
+    widths = np.maximum(group_end - group_start, min_gap)
+    return list(zip(group_start.tolist(), widths.tolist()))
+
+
+def _fit(text: str, chars: int) -> str:
+    text = text.strip()
+    if len(text) <= chars:
+        return text
+    return text[: chars - 1].rstrip() + "…" if chars >= 4 else ""
+
+
+def _last_end(table: Any) -> float | None:
+    if table is None or len(table) == 0 or "end" not in table:
+        return None
+    ends = table["end"].to_numpy(dtype=float, na_value=np.nan)
+    return float(np.nanmax(ends)) if np.isfinite(ends).any() else None
+
+
+def _window(start: float | None, end: float | None, total: float) -> tuple[float, float]:
+    x0 = 0.0 if start is None else float(start)
+    x1 = (total if total > x0 else x0 + 1.0) if end is None else float(end)
+    if not (np.isfinite(x0) and np.isfinite(x1)):
+        raise ParameterError(f"start={start!r}, end={end!r}: pass finite times in seconds")
+    if x1 <= x0:
+        raise ParameterError(f"end={end!r} must be after start={start!r}")
+    return x0, x1
+
+
+def _pixel_width(ax: Any) -> int:
+    return max(1, round(ax.get_window_extent().width))
+
+
+def _follow_xlim(ax: Any, x0: float, x1: float, draw: Callable[[float, float], None]) -> None:
+    """Set the window, draw for it, and redraw whenever the x-limits change (zoom, pan, sharex)."""
+    ax.set_xlim(x0, x1)
+    draw(x0, x1)
+    ax.callbacks.connect("xlim_changed", lambda changed: draw(*changed.get_xlim()))
+
+
+def _remove(artists: list[Any]) -> None:
+    for artist in artists:
+        artist.remove()
+    artists.clear()
+
+
+def _lane_axis(ax: Any, names: list[str]) -> None:
+    ax.set_ylim(len(names) - 0.5 if names else 0.5, -0.5)  # first lane on top
+    ax.set_yticks(range(len(names)), names, fontsize=8)
+    ax.tick_params(axis="y", length=0)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+
+
+def _time_axis(ax: Any) -> None:
+    ax.xaxis.set_major_formatter(_ClockFormatter())
+
+
+def _clock(seconds: float, decimals: int = 3) -> str:
+    """A time label: ``12.5``, ``4:05``, ``1:02:03.5`` (at most *decimals* digits, trailing zeros cut)."""
+    sign = "-" if seconds < 0 else ""
+    seconds = round(abs(seconds), decimals)
+    whole = int(seconds)
+    frac = f"{seconds - whole:.{decimals}f}"[1:].rstrip("0").rstrip(".") if decimals else ""
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{sign}{hours}:{minutes:02d}:{secs:02d}{frac}"
+    if minutes:
+        return f"{sign}{minutes}:{secs:02d}{frac}"
+    return f"{sign}{secs}{frac}"
+
+
+class _ClockFormatter(Formatter):
+    """Clock-style tick labels with as many decimals as the tick spacing needs."""
+
+    decimals = 3
+
+    def set_locs(self, locs: Any) -> None:
+        super().set_locs(locs)
+        steps = np.diff(np.asarray(locs, dtype=float))
+        step = float(steps[steps > 0].min()) if (steps > 0).any() else 1.0
+        self.decimals = int(np.clip(-np.floor(np.log10(step) + 1e-9), 0, 6))
+
+    def __call__(self, x: float, pos: Any = None) -> str:
+        return _clock(x, self.decimals)
+
+
+def _shade_beyond(ax: Any, audio_end: float, total: float) -> None:
+    if total > audio_end:
+        ax.axvspan(audio_end, total, color=_BEYOND_AUDIO, zorder=0, lw=0)
+
+
+def _new_axes(size: tuple[float, float]) -> Any:
+    return _new_figure(size[0], [size[1]])[1][0]
+
+
+def _new_figure(width: float, heights: list[float], *, returned: bool = False) -> tuple[Any, list[Any]]:
+    """A pyplot figure (so interactive backends can zoom it) with fixed margins (no layout engine:
+    the axes' pixel width is known before the first draw, and redraws stay cheap)."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    top_bottom = 0.55  # inches of title and x labels
+    fig, axes = plt.subplots(len(heights), 1, sharex=True, squeeze=False,
+                             figsize=(width, sum(heights) + top_bottom),
+                             gridspec_kw={"height_ratios": heights, "hspace": 0.12})
+    total = sum(heights) + top_bottom
+    fig.subplots_adjust(left=1.1 / width, right=1 - 0.2 / width, top=1 - 0.2 / total, bottom=0.4 / total)
+    if returned and "inline" in matplotlib.get_backend().lower():
+        # the notebook shows the returned figure once; left open, the inline backend would show it twice
+        plt.close(fig)
+    return fig, list(axes[:, 0])
