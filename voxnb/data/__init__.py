@@ -13,6 +13,7 @@ name                      what it is
 ``"three_voices"``        ~17 s, three voices taking turns (speaker-labelling fixture)
 ``"words"``               ~8 s, one voice, each word synthesised alone: exact word boundaries
                           (forced-alignment fixture)
+``"words_slt"``           the same with another voice and sentence (held out when tuning)
 ========================  ===================================================================
 
 Examples
@@ -35,7 +36,7 @@ from typing import Any
 from voxnb.errors import ParameterError
 
 HERE = Path(__file__).resolve().parent
-NAMES = ("dialogue", "two_voices", "three_voices", "words")
+NAMES = ("dialogue", "two_voices", "three_voices", "words", "words_slt")
 
 __all__ = ["NAMES", "audio", "path", "reference", "rttm", "turns", "words"]
 
@@ -81,7 +82,7 @@ def turns(name: str = "dialogue"):
 
 
 def words(name: str = "words"):
-    """Reference word boundaries as a DataFrame (``text``, ``start``, ``end``); only ``"words"`` has them."""
+    """Reference word boundaries as a DataFrame (``text``, ``start``, ``end``); only ``"words"`` and ``"words_slt"`` have them."""
     import pandas as pd
 
     ref = _reference(name)

@@ -67,9 +67,14 @@ THREE_VOICES = [
     ("Ben", "rms", "Sunday looks cloudy but dry.", 0.5),
 ]
 
-WORDS_TEXT = "Janis Joplin recorded her second album in Charleston on a cold Tuesday morning"
-WORDS_VOICE = "kal"
-WORDS_GAPS = [0.25, 0.05, 0.18, 0.08, 0.3, 0.12, 0.06, 0.22, 0.1, 0.15, 0.04, 0.2, 0.09]
+# word-by-word fixtures: name -> (voice, text, gap before each word, context_bias)
+WORD_FIXTURES = {
+    "words": ("kal", "Janis Joplin recorded her second album in Charleston on a cold Tuesday morning",
+              [0.25, 0.05, 0.18, 0.08, 0.3, 0.12, 0.06, 0.22, 0.1, 0.15, 0.04, 0.2, 0.09], ["Janis_Joplin", "Charleston"]),
+    # a second voice and sentence, kept apart to check the aligner's settings on unseen audio
+    "words_slt": ("slt", "Professor Okafor flew from Nairobi to Boston with the whole team last Friday",
+                  [0.3, 0.07, 0.12, 0.2, 0.05, 0.15, 0.1, 0.08, 0.25, 0.06, 0.16, 0.11, 0.13], ["Okafor", "Nairobi"]),
+}
 
 SAMPLES = {
     "dialogue": {"turns": DIALOGUE, "format": "OGG", "context_bias": ["Voxtral", "Mistral", "Jupyter", "Janis_Joplin", "Port_Arthur", "Charleston", "Okafor", "Nairobi"]},
@@ -135,23 +140,24 @@ def make_dialogue(name: str, spec: dict, tmp: Path) -> None:
     (HERE / f"{name}.json").write_text(json.dumps(reference, indent=1) + "\n")
 
 
-def make_words(tmp: Path) -> None:
-    words = WORDS_TEXT.split()
-    clips = [synthesise(WORDS_VOICE, word, tmp) for word in words]
-    y, spans = join(clips, WORDS_GAPS[: len(words)], seed=1)
-    audio = HERE / "words.flac"
+def make_words(name: str, tmp: Path) -> None:
+    voice, text, gaps, context_bias = WORD_FIXTURES[name]
+    words = text.split()
+    clips = [synthesise(voice, word, tmp) for word in words]
+    y, spans = join(clips, gaps[: len(words)], seed=len(name))
+    audio = HERE / f"{name}.flac"
     sf.write(audio, y, SR, format="FLAC", subtype="PCM_16")
     reference = {
         "audio": audio.name,
         "duration": round(len(y) / SR, 4),
-        "text": WORDS_TEXT,
-        "context_bias": ["Janis_Joplin", "Charleston"],
-        "voices": {"Ben": VOICES[WORDS_VOICE][0]},
-        "turns": [{"speaker": "Ben", "start": round(spans[0][0], 4), "end": round(spans[-1][1], 4), "text": WORDS_TEXT}],
+        "text": text,
+        "context_bias": context_bias,
+        "voices": {"Ben": VOICES[voice][0]},
+        "turns": [{"speaker": "Ben", "start": round(spans[0][0], 4), "end": round(spans[-1][1], 4), "text": text}],
         "words": [{"text": w, "start": round(s, 4), "end": round(e, 4)} for w, (s, e) in zip(words, spans)],
         "made_by": "voxnb/data/make_sample.py (each word synthesised alone, joined with known gaps)",
     }
-    (HERE / "words.json").write_text(json.dumps(reference, indent=1) + "\n")
+    (HERE / f"{name}.json").write_text(json.dumps(reference, indent=1) + "\n")
 
 
 def main() -> None:
@@ -161,7 +167,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, spec in SAMPLES.items():
             make_dialogue(name, spec, Path(tmp))
-        make_words(Path(tmp))
+        for name in WORD_FIXTURES:
+            make_words(name, Path(tmp))
     for path in sorted(HERE.glob("*.[of][gl]*")):
         print(f"{path.name}: {path.stat().st_size / 1024:.0f} KiB")
 
