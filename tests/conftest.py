@@ -31,3 +31,7 @@ def mistral_diarized() -> dict:
         "type": "transcription.done",
         "finish_reason": None,
     }
+
+
+# `voxnb serve` on a free 127.0.0.1 port, and the suite-wide API-key leak guard
+from voxnb_serve_fixtures import *  # noqa: E402, F403

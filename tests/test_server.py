@@ -1,0 +1,224 @@
+"""`voxnb serve`: Mistral's fields and validation errors, SSE, files, auth, limits, faults, CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+import voxnb
+from voxnb.cli import build_parser
+from voxnb.local.fake import FakeEngine
+from voxnb.local.server import FaultPlan, load_engine
+
+TRANSCRIPTIONS = "/v1/audio/transcriptions"
+
+
+def post(url, wav, *, fields=(), **kwargs):
+    """A multipart POST with explicit (name, value) parts, so tests control repetition exactly."""
+    with httpx.Client(base_url=url) as http:
+        return http.post(TRANSCRIPTIONS, data=None, files=[*((k, (None, v)) for k, v in fields),
+                                                           ("file", ("a.wav", wav, "audio/wav"))], **kwargs)
+
+
+def test_json_response_has_mistrals_shape(voxnb_server, tiny_wav):
+    response = post(voxnb_server, tiny_wav(1, seconds=1.0), fields=[("model", "voxtral-mini-latest")])
+    assert response.status_code == 200 and response.headers["x-request-id"]
+    body = response.json()
+    assert set(body) >= {"model", "text", "language", "segments", "usage"}
+    assert body["model"] == "voxnb-deterministic-test-engine" and body["language"] == "en"
+    assert body["segments"] == [] and body["text"].strip()
+    assert body["usage"]["prompt_audio_seconds"] == 1
+
+
+def test_diarize_without_segment_granularity_is_mistrals_422(voxnb_server, tiny_wav):
+    """Bracketed names are ignored as by the real API, so this is the diarize assertion error."""
+    response = post(voxnb_server, tiny_wav(2), fields=[("model", "m"), ("diarize", "true"),
+                                                        ("timestamp_granularities[]", "segment")])
+    assert response.status_code == 422
+    body = response.json()
+    assert body["object"] == "error" and body["raw_status_code"] == 422
+    assert body["message"]["detail"][0]["msg"] == (
+        "Assertion failed, When diarize is set to True and streaming is disabled, the timestamp "
+        "granularity must be set to ['segment'], got []")
+    ok = post(voxnb_server, tiny_wav(2, seconds=1.0), fields=[("model", "m"), ("diarize", "true"),
+                                                               ("timestamp_granularities", "segment")])
+    assert ok.status_code == 200 and ok.json()["segments"][0]["speaker_id"] == "speaker_1"
+
+
+@pytest.mark.parametrize(("fields", "location", "msg"), [
+    ([], "model", "Field required"),
+    ([("model", "m"), ("context_bias", "two words")], "context_bias", "pattern"),
+    ([("model", "m"), ("timestamp_granularities", "sentence")], "timestamp_granularities", "'segment' or 'word'"),
+    ([("model", "m"), ("language", "eng")], "language", "pattern"),
+    ([("model", "m"), ("temperature", "warm")], "temperature", "valid number"),
+    ([("model", "m"), ("diarize", "maybe")], "diarize", "valid boolean"),
+    ([("model", "m"), ("file_id", "x")], "file", "Exactly one of file, file_url or file_id"),
+])
+def test_field_validation_errors(voxnb_server, tiny_wav, fields, location, msg):
+    response = post(voxnb_server, tiny_wav(3), fields=fields)
+    assert response.status_code == 422
+    (detail,) = response.json()["message"]["detail"]
+    assert detail["loc"] == ["body", location] and msg in detail["msg"]
+
+
+def test_context_bias_over_100_and_language_with_timestamps(voxnb_server, tiny_wav):
+    many = [("context_bias", f"t{i}") for i in range(101)]
+    assert post(voxnb_server, tiny_wav(4), fields=[("model", "m"), *many]).status_code == 422
+    both = post(voxnb_server, tiny_wav(4), fields=[("model", "m"), ("language", "en"),
+                                                    ("timestamp_granularities", "segment")])
+    assert both.status_code == 422 and "one or the other" in both.text
+
+
+def test_undecodable_audio_and_wrong_content_type_are_400(voxnb_server):
+    response = post(voxnb_server, b"RIFF....WAVEgarbage", fields=[("model", "m")])
+    assert response.status_code == 400 and "Could not decode the audio" in response.json()["message"]
+    with httpx.Client(base_url=voxnb_server) as http:
+        response = http.post(TRANSCRIPTIONS, json={"model": "m"})
+    assert response.status_code == 400 and "multipart/form-data" in response.json()["message"]
+
+
+def test_sse_frames_have_event_and_data_lines_and_no_done_sentinel(voxnb_server, tiny_wav):
+    response = post(voxnb_server, tiny_wav(5, seconds=3.0), fields=[
+        ("model", "m"), ("stream", "true"), ("timestamp_granularities", "segment")])
+    assert response.headers["content-type"].startswith("text/event-stream")
+    frames = [f for f in response.text.split("\n\n") if f]
+    kinds = []
+    for frame in frames:
+        event_line, data_line = frame.split("\n")
+        assert event_line.startswith("event: ") and data_line.startswith("data: ")
+        kinds.append(event_line[7:])
+        assert json.loads(data_line[6:])["type"] == kinds[-1]
+    assert kinds[-1] == "transcription.done" and "[DONE]" not in response.text
+    assert {"transcription.text.delta", "transcription.segment"} <= set(kinds)
+
+
+def test_api_key_is_required_when_configured(start_voxnb_server, tiny_wav, guarded_api_key):
+    server = start_voxnb_server(api_key=guarded_api_key)
+    fields = [("model", "m")]
+    assert post(server.url, tiny_wav(6), fields=fields).status_code == 401
+    assert post(server.url, tiny_wav(6), fields=fields, headers={"Authorization": "Bearer nope"}).status_code == 401
+    ok = post(server.url, tiny_wav(6), fields=fields, headers={"Authorization": f"Bearer {guarded_api_key}"})
+    assert ok.status_code == 200
+    assert post(server.url, tiny_wav(6), fields=fields, headers={"x-api-key": guarded_api_key}).status_code == 200
+    assert httpx.get(server.url + "/health").status_code == 200  # liveness needs no key
+    assert all(r.headers.get("authorization", "<redacted>") == "<redacted>" for r in server.recorder.requests)
+
+
+def test_request_bodies_are_size_limited(start_voxnb_server, tiny_wav):
+    server = start_voxnb_server(max_body_bytes=20_000)
+    assert post(server.url, tiny_wav(7, seconds=0.1), fields=[("model", "m")]).status_code == 200
+    too_big = post(server.url, tiny_wav(7, seconds=2.0), fields=[("model", "m")])
+    assert too_big.status_code == 413 and "limit of 20000 bytes" in too_big.json()["message"]
+
+    def chunked():  # no Content-Length: the limit is enforced while reading
+        yield b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\n"
+        for _ in range(10):
+            yield bytes(5000)
+
+    response = httpx.post(server.url + TRANSCRIPTIONS, content=chunked(),
+                          headers={"content-type": "multipart/form-data; boundary=b"})
+    assert response.status_code == 413
+
+
+def test_files_signed_urls_and_file_url_rules(voxnb_server, tiny_wav):
+    wav = tiny_wav(8, seconds=0.5)
+    with httpx.Client(base_url=voxnb_server) as http:
+        uploaded = http.post("/v1/files", data={"purpose": "audio"}, files={"file": ("a.wav", wav, "audio/wav")})
+        assert uploaded.status_code == 200
+        meta = uploaded.json()
+        assert meta["object"] == "file" and meta["bytes"] == len(wav) and meta["purpose"] == "audio"
+        url = http.get(f"/v1/files/{meta['id']}/url", params={"expiry": 2}).json()["url"]
+        assert http.get(url).content == wav
+        assert http.get(url.replace("sig=", "sig=0")).status_code == 403
+        assert http.get(f"/v1/files/{meta['id']}/url", params={"expiry": 500}).status_code == 422
+        by_id = http.post(TRANSCRIPTIONS, data={"model": "m", "file_id": meta["id"]})
+        external = http.post(TRANSCRIPTIONS, data={"model": "m", "file_url": "https://example.org/a.mp3"})
+        unknown = http.post(TRANSCRIPTIONS, data={"model": "m", "file_id": "00000000-0000-0000-0000-000000000000"})
+    assert by_id.status_code == 200 and by_id.json()["text"]
+    assert external.status_code == 400 and "does not download" in external.json()["message"]
+    assert unknown.status_code == 404
+
+
+def test_models_route_names_the_engine(voxnb_server):
+    data = httpx.get(voxnb_server + "/v1/models").json()["data"]
+    assert [m["id"] for m in data] == ["voxnb-deterministic-test-engine"]
+
+
+def test_fault_spec_parsing():
+    plan = FaultPlan.parse("429:0.2, 500:0.1,latency:0.3,retry-after:2,cut:0.5,seed:1")
+    assert plan.statuses == {429: 0.2, 500: 0.1} and plan.latency == 0.3
+    assert plan.retry_after == 2 and plan.cut == 0.5 and plan.seed == 1
+    draws = [plan.draw_status() for _ in range(4000)]
+    assert 0.17 < draws.count(429) / 4000 < 0.23 and 0.08 < draws.count(500) / 4000 < 0.12
+    assert FaultPlan.parse(None).draw_status() is None
+    for bad in ("429", "429:2", "200:0.1", "jitter:1", "600:0.5,500:0.6"):
+        with pytest.raises(voxnb.ParameterError):
+            FaultPlan.parse(bad)
+
+
+def test_fake_engine_is_deterministic_content_derived_and_streams_the_same_text(tiny_wav):
+    engine = FakeEngine()
+    audio = voxnb.Audio.load(tiny_wav(9, seconds=2.0))
+    one = engine.transcribe(audio.y, timestamps=["segment", "word"])
+    assert one == engine.transcribe(audio.y, timestamps=["segment", "word"])
+    assert one["text"] != engine.transcribe(voxnb.Audio.load(tiny_wav(10, seconds=2.0)).y)["text"]
+    assert engine.transcribe(audio.y * 0)["text"] == ""  # silence: no words
+    words = [w["text"] for s in one["segments"] for w in s["words"]]
+    assert " ".join(words) == one["text"].strip()
+    pcm = audio.to_pcm16()
+    events = list(engine.stream(pcm[i:i + 3200] for i in range(0, len(pcm), 3200)))
+    assert "".join(e["text"] for e in events[:-1]) == events[-1]["text"] == one["text"]
+    biased = engine.transcribe(audio.y, context_bias=[w.capitalize() + "Term" for w in words[:1]])
+    assert biased["text"].split()[0] == words[0].capitalize() + "Term"
+
+
+def test_engine_choice(caplog):
+    caplog.set_level("INFO", logger="voxnb.serve")
+    assert load_engine("fake").model == "voxnb-deterministic-test-engine"
+    assert "engine: fake" in caplog.text
+    with pytest.raises(voxnb.ParameterError):
+        load_engine("whisper")
+
+
+def test_cli_parser_has_serve_with_its_options():
+    args = build_parser().parse_args(["serve", "--port", "9", "--engine", "fake", "--faults", "429:0.5"])
+    assert (args.command, args.port, args.engine, args.faults, args.host) == ("serve", 9, "fake", "429:0.5",
+                                                                              "127.0.0.1")
+    assert callable(args.run)
+
+
+@pytest.mark.slow
+def test_python_m_voxnb_serve_answers_over_http(tiny_wav, guarded_api_key):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {**os.environ, "VOXNB_SERVE_API_KEY": guarded_api_key}  # not on the command line, where ps shows it
+    process = subprocess.Popen(
+        [sys.executable, "-m", "voxnb", "serve", "--port", str(port), "--engine", "fake", "--log-level", "warning"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(url + "/health", timeout=1)
+                break
+            except httpx.TransportError:
+                assert process.poll() is None and time.monotonic() < deadline, "voxnb serve did not start"
+                time.sleep(0.1)
+        with voxnb.Client(base_url=url, api_key=guarded_api_key) as client:
+            assert client.transcribe(tiny_wav(11, seconds=0.5)).model == "voxnb-deterministic-test-engine"
+        assert post(url, tiny_wav(11), fields=[("model", "m")]).status_code == 401
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=10)[0].decode()
+    assert guarded_api_key not in output
