@@ -33,6 +33,10 @@ _EXPORTS = {
     "Transcript": "transcript",
     "load_transcript": "transcript",
     "concat": "transcript",
+    # talking to Voxtral over HTTP
+    "Client": "api.client",
+    "AsyncClient": "api.client",
+    "bias_terms": "api.params",
     # submodules
     "errors": "",
     "plot": "",
