@@ -37,6 +37,13 @@ _EXPORTS = {
     "Client": "api.client",
     "AsyncClient": "api.client",
     "bias_terms": "api.params",
+    # realtime
+    "transcribe_realtime": "realtime.live",
+    "RealtimeSession": "realtime.session",
+    "Recorder": "realtime.recorder",
+    # one call, any backend; word times from the audio
+    "transcribe": "backend",
+    "align": "local.align",
     # submodules
     "errors": "",
     "plot": "",

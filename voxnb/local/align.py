@@ -33,6 +33,7 @@ MAX_WINDOW = 30.0  # Whisper's encoder sees 30 s at most
 SNAP = 0.2  # how far a boundary may move to reach the edge of the sound
 TOKENS_PER_SECOND = 50  # Whisper encoder frames per second
 BATCH = 8
+MIN_WORD = 0.03  # seconds: snapping never leaves a word shorter than this
 
 
 def _tokenizer(engine: Engine, language: str):
@@ -127,10 +128,10 @@ def snap_to_sound(times: np.ndarray, onsets: np.ndarray, offsets: np.ndarray, *,
 
     for i, (start, end) in enumerate(times):
         new_start, new_end = trimmed(nearest(start, onsets), nearest(end, offsets))
-        if new_end <= new_start:
-            continue
-        if i > 0 and new_start < out[i - 1, 1]:
-            new_start = max(start, out[i - 1, 1])
+        if i > 0:
+            new_start = max(new_start, out[i - 1, 1])
+        if new_end - new_start < MIN_WORD:  # snapping squeezed the word: keep the aligner's times
+            new_start, new_end = (max(start, out[i - 1, 1]) if i > 0 else start), end
         out[i] = (new_start, max(new_end, new_start))
     return out
 

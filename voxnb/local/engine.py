@@ -199,7 +199,8 @@ class Engine:
             from voxnb.local.vad import speech_regions
 
             words = [w for s in segments for w in (s.words or [])]
-            out = sentences(drop_outside_speech(words, speech_regions(y, min_silence=0.3, pad=0.1)))
+            words = drop_outside_speech(words, speech_regions(y, min_silence=0.3, pad=0.1))
+            out = sentences(snap_words(words, y))
         if diarize:
             from voxnb.local.diarize import diarize as find_turns
             from voxnb.local.diarize import label_segments
@@ -250,6 +251,19 @@ def drop_outside_speech(words: list, regions: list[tuple[float, float]]) -> list
         if i >= 0 and (w.start + w.end) / 2 <= ends[i]:
             kept.append(w)
     return kept
+
+
+def snap_words(words: list, samples: np.ndarray) -> list:
+    """Whisper's word times moved onto the edges of the sound (see :func:`voxnb.local.align.snap_to_sound`):
+    Whisper starts the first word of each 30 s window at the window's start and lets words absorb pauses."""
+    from dataclasses import replace
+
+    from voxnb.local.align import snap_to_sound, sound_edges
+
+    if not words:
+        return words
+    times = snap_to_sound(np.array([[w.start, w.end] for w in words], dtype=float), *sound_edges(samples))
+    return [replace(w, start=float(start), end=float(end)) for w, (start, end) in zip(words, times)]
 
 
 def sentences(words: list) -> list[dict[str, Any]]:
