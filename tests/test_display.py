@@ -1,0 +1,116 @@
+"""voxnb.display: the paged, filterable segment table and its browser-kernel messages."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import wave
+
+import numpy as np
+import pytest
+
+import voxnb
+from voxnb import display
+from voxnb.audio import Audio
+
+pytest.importorskip("anywidget")
+
+SR = 16000
+
+
+def make_transcript(n: int, seconds_each: float = 2.0, speakers=("speaker_1", "speaker_2", "speaker_3")):
+    segments = [{"text": f" Segment {k} says {'budget' if k % 7 == 0 else 'hello'}",
+                 "start": k * seconds_each, "end": (k + 1) * seconds_each - 0.2,
+                 "speaker_id": speakers[k % len(speakers)]} for k in range(n)]
+    return voxnb.Transcript.from_response({"text": "".join(s["text"] for s in segments), "segments": segments})
+
+
+@pytest.fixture
+def audio():
+    y = np.random.default_rng(0).uniform(-0.5, 0.5, SR * 30).astype(np.float32)
+    return Audio.from_array(y, SR)
+
+
+def test_first_page_and_paging(audio):
+    table = display.segment_table(make_transcript(1200, 0.02), audio, page_size=50)
+    assert table.total == 1200 and table.pages == 24
+    assert [r["segment"] for r in table.rows] == list(range(50))
+    table.page = 3
+    assert [r["segment"] for r in table.rows] == list(range(150, 200))
+    table.page = 99  # past the end: the last page
+    assert table.page == 23 and table.rows[-1]["segment"] == 1199
+    assert "1200 of 1200 segments, page 24/24" in repr(table)
+
+
+def test_filters_by_speaker_and_text_reset_the_page(audio):
+    transcript = make_transcript(1200, 0.02)
+    table = display.segment_table(transcript, audio, page_size=20)
+    table.page = 5
+    table.speaker = "speaker_2"
+    assert table.page == 0
+    assert table.total == 400 and all(r["speaker"] == "speaker_2" for r in table.rows)
+    table.query = "BUDGET"
+    expected = [k for k in range(1200) if k % 3 == 1 and k % 7 == 0]
+    assert table.total == len(expected)
+    assert [r["segment"] for r in table.rows] == expected[:20]
+    table.speaker = ""
+    table.query = "segment 1199 "
+    assert [r["segment"] for r in table.rows] == [1199]
+    assert table.speakers == ["speaker_1", "speaker_2", "speaker_3"]
+    assert table.colors == {k: v for k, v in voxnb.plot.speaker_colors(transcript).items() if k in table.speakers}
+
+
+def test_play_message_answers_with_the_segments_pcm(audio):
+    transcript = make_transcript(10)
+    table = display.segment_table(transcript, audio)
+    reply, buffers = table.handle_message({"type": "play", "segment": 4})
+    assert reply == {"type": "audio", "segment": 4, "sr": SR, "channels": 1, "start": 8.0,
+                     "end": pytest.approx(9.8)}
+    assert buffers == [audio.slice(8.0, 9.8).to_pcm16()]
+    assert len(buffers[0]) == int(1.8 * SR) * 2
+
+
+def test_segments_past_the_audio_and_bad_messages_answer_errors(audio):
+    table = display.segment_table(make_transcript(20), audio)  # 40 s of segments, 30 s of audio
+    assert [r["playable"] for r in table.rows[14:16]] == [True, False]
+    reply, buffers = table.handle_message({"type": "play", "segment": 15})
+    assert reply["type"] == "error" and "after the audio ends" in reply["message"] and not buffers
+    reply, _ = table.handle_message({"type": "play", "segment": 14})  # 28–29.8 s: inside
+    assert reply["type"] == "audio"
+    assert table.handle_message({"type": "play", "segment": 99})[0]["message"].startswith("segment 99 does not")
+    assert table.handle_message({"type": "play", "segment": "x"})[0]["type"] == "error"
+    assert "unknown message type" in table.handle_message({"type": "dance"})[0]["message"]
+
+
+def test_untimed_segments_cannot_play(audio):
+    table = display.segment_table(voxnb.Transcript.from_response({"text": "no timestamps here"}), audio)
+    assert table.rows[0]["playable"] is False and table.rows[0]["start"] is None
+    assert "no timestamps" in table.handle_message({"type": "play", "segment": 0})[0]["message"]
+
+
+def test_bad_arguments(audio):
+    with pytest.raises(voxnb.ParameterError, match="speaker_9"):
+        display.segment_table(make_transcript(3), audio, speaker="speaker_9")
+    with pytest.raises(voxnb.ParameterError, match="page_size"):
+        display.segment_table(make_transcript(3), audio, page_size=0)
+
+
+def test_transcript_show_returns_the_widget(audio):
+    table = make_transcript(5).show(audio)
+    assert isinstance(table, display.SegmentTable)
+    assert "msg:custom" in table._esm  # anywidget loaded the ES module from voxnb/segment_table.js
+
+
+def test_static_html_embeds_one_player_per_playable_row(audio):
+    transcript = voxnb.Transcript.from_response({"text": "x", "segments": [
+        {"text": " <b>bold</b> claim", "start": 1.0, "end": 1.5, "speaker_id": "speaker_1"},
+        {"text": " too late", "start": 40.0, "end": 41.0, "speaker_id": "speaker_2"},
+    ]})
+    page = display.segments_html(transcript, audio)
+    assert "&lt;b&gt;bold&lt;/b&gt;" in page and "<b>bold" not in page
+    players = re.findall(r'src="data:audio/wav;base64,([^"]+)"', page)
+    assert len(players) == 1
+    with wave.open(io.BytesIO(base64.b64decode(players[0]))) as w:
+        assert w.getnframes() == SR // 2
+    assert "1 of 1 segments" in display.segments_html(transcript, audio, speaker="speaker_2")
