@@ -114,3 +114,113 @@ def test_static_html_embeds_one_player_per_playable_row(audio):
     with wave.open(io.BytesIO(base64.b64decode(players[0]))) as w:
         assert w.getnframes() == SR // 2
     assert "1 of 1 segments" in display.segments_html(transcript, audio, speaker="speaker_2")
+
+
+# -- the real browser side: segment_table.js in headless Chromium, bridged to the kernel object -----
+
+HARNESS = """
+window.__setup = async (src, state) => {
+  const listeners = {};
+  window.__changes = []; window.__sent = [];
+  const model = {
+    get: (k) => state[k],
+    set: (k, v) => { state[k] = v; window.__changes.push([k, v]); },
+    save_changes: () => {},
+    on: (evt, cb) => { (listeners[evt] = listeners[evt] || []).push(cb); },
+    send: (msg) => window.__sent.push(msg),
+  };
+  window.__update = (fresh) => {
+    for (const [k, v] of Object.entries(fresh)) {
+      if (JSON.stringify(state[k]) === JSON.stringify(v)) continue;
+      state[k] = v;
+      (listeners["change:" + k] || []).forEach((cb) => cb());
+    }
+  };
+  window.__deliver = (msg, b64) => {
+    const bin = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    (listeners["msg:custom"] || []).forEach((cb) => cb(msg, b64 ? [new DataView(bin.buffer)] : []));
+  };
+  const mod = await import(URL.createObjectURL(new Blob([src], { type: "text/javascript" })));
+  const root = document.createElement("div");
+  document.body.appendChild(root);
+  mod.default.render({ model, el: root });
+};
+"""
+
+SYNCED = ("rows", "speakers", "colors", "speaker", "query", "page", "page_size", "total")
+
+
+def bridge(page, table) -> None:
+    """Carry the browser's trait changes and messages to the widget object and its answers back."""
+    for name, value in page.evaluate("window.__changes.splice(0)"):
+        setattr(table, name, value)
+    for message in page.evaluate("window.__sent.splice(0)"):
+        reply, buffers = table.handle_message(message)
+        payload = base64.b64encode(buffers[0]).decode() if buffers else ""
+        page.evaluate("([m, b]) => window.__deliver(m, b)", [reply, payload])
+    page.evaluate("(s) => window.__update(s)", {name: getattr(table, name) for name in SYNCED})
+
+
+@pytest.fixture(scope="module")
+def browser_page():
+    import shutil
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    executable = shutil.which("chromium") or shutil.which("chromium-browser")
+    if executable is None:
+        pytest.skip("chromium is not installed (make system-packages installs it)")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=executable, headless=True,
+                                    args=["--autoplay-policy=no-user-gesture-required", "--no-sandbox"])
+        page = browser.new_page()
+        page.set_content("<html><body></body></html>")
+        page.add_script_tag(content=HARNESS)
+        yield page
+        browser.close()
+
+
+@pytest.mark.browser
+def test_table_in_a_real_browser_pages_filters_and_plays(browser_page, audio):
+    page = browser_page
+    segments = [{"text": f" Segment {k} {'budget' if k % 7 == 0 else 'hello'}", "start": k * 0.25,
+                 "end": k * 0.25 + 0.2, "speaker_id": f"speaker_{k % 2 + 1}"} for k in range(160)]
+    segments.append({"text": " beyond the audio", "start": 40.0, "end": 41.0, "speaker_id": "speaker_1"})
+    transcript = voxnb.Transcript.from_response({"text": "x", "segments": segments})
+    table = display.segment_table(transcript, audio, page_size=50)
+    source = table._esm
+    page.evaluate("([src, state]) => window.__setup(src, state)",
+                  [source, {name: getattr(table, name) for name in SYNCED}])
+    rows = page.locator(".voxnb-segments tbody tr")
+    assert rows.count() == 50
+    assert page.locator(".voxnb-info").inner_text() == "161 segments · page 1/4"
+
+    page.get_by_title("next page").click()
+    bridge(page, table)
+    assert rows.first.get_attribute("data-segment") == "50"
+    assert page.locator(".voxnb-info").inner_text() == "161 segments · page 2/4"
+
+    page.get_by_placeholder("filter text…").fill("BUDGET")
+    page.wait_for_timeout(400)  # the input is debounced
+    bridge(page, table)
+    shown = [int(rows.nth(i).get_attribute("data-segment")) for i in range(rows.count())]
+    assert shown == [k for k in range(160) if k % 7 == 0]
+    page.locator(".voxnb-controls select").select_option("speaker_2")
+    bridge(page, table)
+    shown = [int(rows.nth(i).get_attribute("data-segment")) for i in range(rows.count())]
+    assert shown == [k for k in range(160) if k % 7 == 0 and k % 2 == 1]
+
+    first = rows.first
+    first.locator("button.voxnb-play").click()
+    bridge(page, table)  # the kernel answers with 0.2 s of PCM; the browser plays it
+    page.wait_for_function("document.querySelector('tr.voxnb-playing') !== null", timeout=3000)
+    page.wait_for_function("document.querySelector('tr.voxnb-playing') === null", timeout=5000)
+
+    page.get_by_placeholder("filter text…").fill("beyond")
+    page.locator(".voxnb-controls select").select_option("")
+    page.wait_for_timeout(400)
+    bridge(page, table)
+    assert rows.count() == 1
+    assert rows.first.locator("button.voxnb-play").is_disabled()
+    page.evaluate("window.__sent.push({type: 'play', segment: 160})")  # as if forced
+    bridge(page, table)
+    assert "after the audio ends" in page.locator(".voxnb-status").inner_text()
