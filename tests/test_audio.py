@@ -331,3 +331,11 @@ def test_spectrogram_finds_the_tone_and_is_cached():
 
 def test_exported_from_the_package():
     assert voxnb.Audio is Audio
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import voxnb.audio
+
+    assert doctest.testmod(voxnb.audio, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0

@@ -449,14 +449,36 @@ class _LaneLayer:
     def __init__(self, ax: Any, spans: list[_Lane], *, text: bool, empty: str):
         self.ax, self.spans, self.text, self.empty = ax, spans, text, empty
         self.artists: list[Any] = []
+        # labels are reused across redraws: creating Text artists is most of a zoom's cost
+        self.labels: list[Any] = []
+
+    def _label(self, used: int, x: float, y: float, text: str) -> None:
+        if used < len(self.labels):
+            label = self.labels[used]
+            label.set_text(text)
+            label.set_position((x, y))
+            label.set_visible(True)
+        else:
+            self.labels.append(self.ax.text(x, y, text, ha="center", va="center", fontsize=_LANE_FONT,
+                                            clip_on=True))
 
     def draw(self, x0: float, x1: float) -> None:
         _remove(self.artists)
+        used = 0
+        try:
+            used = self._draw(x0, x1)
+        finally:
+            for label in self.labels[used:]:
+                label.set_visible(False)
+                label.set_text("")
+
+    def _draw(self, x0: float, x1: float) -> int:
         ax = self.ax
+        used = 0
         if not self.spans:
             self.artists.append(ax.text(0.5, 0.5, self.empty, transform=ax.transAxes, ha="center",
                                         va="center", color="0.5", fontsize=8))
-            return
+            return used
         pixels = _pixel_width(ax)
         per_pixel = (x1 - x0) / pixels
         char_px = _LANE_FONT * ax.figure.dpi / 72 * 0.6
@@ -483,9 +505,9 @@ class _LaneLayer:
                 for k in fits:
                     label = _fit(str(texts[k]), int(widths[k] / char_px))
                     if label:
-                        mid = (max(starts[k], x0) + min(ends[k], x1)) / 2
-                        self.artists.append(ax.text(mid, row, label, ha="center", va="center",
-                                                    fontsize=_LANE_FONT, clip_on=True))
+                        self._label(used, (max(starts[k], x0) + min(ends[k], x1)) / 2, row, label)
+                        used += 1
+        return used
 
 
 # -- helpers -------------------------------------------------------------------------------------------
