@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import repeat
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -68,12 +69,10 @@ def tokenize(text: str) -> list[str]:
 
 def speaker_categories(*speaker_lists) -> list[str]:
     """Speakers in order of first appearance: stable categories (and colours) for one transcript."""
-    seen: dict[str, None] = {}
+    seen: dict = {}
     for speakers in speaker_lists:
-        for s in speakers:
-            if isinstance(s, str) and s not in seen:
-                seen[s] = None
-    return list(seen)
+        seen.update(dict.fromkeys(speakers))  # C speed; keeps first-appearance order
+    return [s for s in seen if isinstance(s, str)]
 
 
 def _speaker_column(speakers, categories: list[str]) -> pd.Categorical:
@@ -113,7 +112,13 @@ def _order_by_time(start: np.ndarray, end: np.ndarray) -> np.ndarray:
 
 
 def _take(values: list, order: np.ndarray) -> list:
-    return [values[i] for i in order.tolist()]
+    if len(order) and (order[1:] > order[:-1]).all():
+        return values  # already in order: the common case, free
+    return np.array(values, dtype=object)[order].tolist()
+
+
+def _stripped(texts: list[str]) -> list[str]:
+    return list(map(str.strip, texts))
 
 
 def _join_words(texts: list[str], bounds: np.ndarray) -> list[str]:
@@ -126,11 +131,11 @@ def _segments_from_words(words: Columns) -> tuple[Columns, np.ndarray]:
     """Group bare word entries into segments at sentence ends, long pauses and speaker changes."""
     n = len(words)
     texts = words.text
-    ends_sentence = np.fromiter((t.rstrip().endswith(_SENTENCE_END) for t in texts), dtype=bool, count=n)
+    ends_sentence = np.fromiter(map(str.endswith, texts, repeat(_SENTENCE_END)), dtype=bool, count=n)
     gap = np.zeros(n, dtype=bool)
     gap[:-1] = (words.start[1:] - words.end[:-1]) > SEGMENT_GAP
     speaker_change = np.zeros(n, dtype=bool)
-    if any(s is not None for s in words.speaker):
+    if words.speaker.count(None) != n:
         index: dict[str | None, int] = {}
         codes = np.fromiter((index.setdefault(s, len(index)) for s in words.speaker), dtype=np.int64, count=n)
         speaker_change[:-1] = codes[1:] != codes[:-1]
@@ -170,7 +175,7 @@ def _interpolated_words(seg_start, seg_end, seg_text, seg_speaker):
     timing = np.where(timed, TIMINGS.index("interpolated"), TIMINGS.index("none"))
     start[~timed] = np.nan
     end[~timed] = np.nan
-    speaker = [seg_speaker[i] for i in seg_of_word.tolist()]
+    speaker = np.array(seg_speaker, dtype=object)[seg_of_word].tolist() if len(flat) else []
     return start, end, flat, speaker, seg_of_word, timing
 
 
@@ -204,7 +209,7 @@ def layout(c: Canonical) -> Layout:
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))
     seg_start, seg_end = seg.start[order], seg.end[order]
-    seg_text = [t.strip() for t in _take(seg.text, order)]
+    seg_text = _stripped(_take(seg.text, order))
     seg_speaker = _take(seg.speaker, order)
     seg_score = seg.score[order]
 
@@ -214,12 +219,21 @@ def layout(c: Canonical) -> Layout:
         else:
             word_segment = inverse[word_seg_raw]
         # spoken order within each segment; words of one segment keep the backend's order
-        w_order = np.argsort(word_segment, kind="stable")
+        if (word_segment[1:] >= word_segment[:-1]).all():
+            w_order = np.arange(len(word_segment))
+        else:
+            w_order = np.argsort(word_segment, kind="stable")
         word_segment = word_segment[w_order]
         w_start, w_end = words.start[w_order], words.end[w_order]
-        w_text = [t.strip() for t in _take(words.text, w_order)]
+        w_text = _stripped(_take(words.text, w_order))
         own_speaker = _take(words.speaker, w_order)
-        w_speaker = [s if s is not None else seg_speaker[g] for s, g in zip(own_speaker, word_segment.tolist())]
+        n_unknown = own_speaker.count(None)
+        if n_unknown == 0:
+            w_speaker = own_speaker
+        elif n_unknown == len(own_speaker):  # words inherit their segment's speaker
+            w_speaker = np.array(seg_speaker, dtype=object)[word_segment].tolist()
+        else:
+            w_speaker = [s if s is not None else seg_speaker[g] for s, g in zip(own_speaker, word_segment.tolist())]
         w_score = words.score[w_order]
         timed = np.isfinite(w_start) & np.isfinite(w_end)
         w_timing = np.where(timed, TIMINGS.index("api"), TIMINGS.index("none"))

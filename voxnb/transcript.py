@@ -192,8 +192,10 @@ class Transcript:
     @cached_property
     def _layout(self):
         from voxnb.frames import layout
+        from voxnb.readers import gc_paused
 
-        return layout(self._canonical)
+        with gc_paused():
+            return layout(self._canonical)
 
     @cached_property
     def words(self) -> pd.DataFrame:
@@ -206,8 +208,11 @@ class Transcript:
         if self._words_override is not None:
             return self._words_override
         from voxnb.frames import words_frame
+        from voxnb.readers import gc_paused
 
-        return words_frame(self._layout)
+        lay = self._layout
+        with gc_paused():
+            return words_frame(lay)
 
     @cached_property
     def segments(self) -> pd.DataFrame:

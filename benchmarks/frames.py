@@ -1,0 +1,102 @@
+"""How fast a response becomes DataFrames.
+
+Two synthetic responses, as JSON text:
+  * 1,000,000 word entries returned as ``segments`` (Mistral's word granularity);
+  * 20,000 diarized segments.
+
+For each, the time of ``Transcript.from_response(text).words`` (and ``.segments``, ``.speakers``)
+is compared with two baselines on the same text:
+  * ``pd.json_normalize(json.loads(text)["segments"])`` — what users write today;
+  * the bare ``json.loads(text)`` — the floor any reader has to pay.
+
+Goals: ≥ 3× faster than json_normalize, ≤ 1.5× the bare json.loads. Prints medians, ratios and
+the peak memory of each measured call (tracemalloc).
+
+Run: .venv/bin/python benchmarks/frames.py [--repeat 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import statistics
+import time
+import tracemalloc
+
+import numpy as np
+import pandas as pd
+
+from voxnb import Transcript
+
+VOCAB = ["the", "model", "heard", "Chicago,", "Joplin.", "and", "it", "was", "warm", "today?", "Voxtral", "notebook"]
+
+
+def word_response(n: int) -> str:
+    rng = np.random.default_rng(0)
+    starts = np.cumsum(rng.uniform(0.15, 0.45, n))
+    picks = rng.integers(0, len(VOCAB), n)
+    segments = [{"text": " " + VOCAB[k], "start": round(float(s), 3), "end": round(float(s) + 0.12, 3),
+                 "type": "transcription_segment"} for k, s in zip(picks.tolist(), starts.tolist())]
+    return json.dumps({"model": "voxtral-mini-2602", "text": "", "language": None, "segments": segments,
+                       "usage": {"prompt_audio_seconds": int(starts[-1]) + 1}})
+
+
+def diarized_response(n: int) -> str:
+    rng = np.random.default_rng(1)
+    starts = np.cumsum(rng.uniform(1.0, 6.0, n))
+    segments = [{"text": " " + " ".join(VOCAB[k] for k in rng.integers(0, len(VOCAB), int(rng.integers(3, 25)))),
+                 "start": round(float(s), 1), "end": round(float(s) + float(d), 1),
+                 "speaker_id": f"speaker_{int(sp)}", "type": "transcription_segment", "score": None}
+                for s, d, sp in zip(starts, rng.uniform(0.5, 5.0, n), rng.integers(1, 4, n))]
+    return json.dumps({"model": "voxtral-mini-latest", "text": "", "language": None, "segments": segments,
+                       "usage": {"prompt_audio_seconds": int(starts[-1]) + 10}})
+
+
+def measure(fn, repeat: int) -> tuple[float, float]:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    gc.collect()
+    tracemalloc.start()
+    fn()
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    return statistics.median(times), peak / 2**20
+
+
+def run(name: str, text: str, granularity: str | None, repeat: int) -> dict:
+    cases = {
+        "json.loads": lambda: json.loads(text),
+        "pd.json_normalize": lambda: pd.json_normalize(json.loads(text)["segments"]),
+        "voxnb .words": lambda: Transcript.from_response(text, granularity=granularity).words,
+        "voxnb .segments": lambda: Transcript.from_response(text, granularity=granularity).segments,
+        "voxnb .speakers": lambda: Transcript.from_response(text, granularity=granularity).speakers,
+    }
+    results = {k: measure(fn, repeat) for k, fn in cases.items()}
+    print(f"\n{name}  ({len(text) / 2**20:.1f} MiB of JSON, median of {repeat})")
+    for k, (sec, peak) in results.items():
+        print(f"  {k:20s} {sec:7.3f} s   peak {peak:7.1f} MiB")
+    loads, normalize = results["json.loads"][0], results["pd.json_normalize"][0]
+    for k in ("voxnb .words", "voxnb .segments", "voxnb .speakers"):
+        sec = results[k][0]
+        print(f"  {k:20s} {normalize / sec:5.1f}x faster than json_normalize (goal >= 3),"
+              f" {sec / loads:4.2f}x json.loads (goal <= 1.5)")
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--words", type=int, default=1_000_000)
+    parser.add_argument("--segments", type=int, default=20_000)
+    args = parser.parse_args()
+    run(f"{args.words:,} word entries as segments", word_response(args.words), "word", args.repeat)
+    run(f"{args.segments:,} diarized segments", diarized_response(args.segments), None, args.repeat)
+
+
+if __name__ == "__main__":
+    main()
