@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import functools
 import html
-import re
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -161,7 +160,7 @@ def _bias_lists(bias: Any, ids: list[str]) -> list[list[str]]:
     for terms in lists:
         if terms is None:
             terms = []
-        if isinstance(terms, str) or not all(isinstance(t, str) for t in terms):
+        if isinstance(terms, str) or not set(map(type, terms)) <= {str}:
             raise ParameterError("each utterance's bias list must be a list of strings")
         out.append(list(terms))
     return out
@@ -178,15 +177,24 @@ def _meta_of(hyps: list[Any], attr: str) -> str | None:
 
 
 def _ngram_counts(tokens: list[str], lengths: set[int]) -> Counter:
+    """Counts of the token n-grams (as tuples) for each n in *lengths*."""
     grams: Counter = Counter()
     for n in lengths:
-        for k in range(len(tokens) - n + 1):
-            grams[tuple(tokens[k : k + n])] += 1
+        grams.update(zip(*(tokens[k:] for k in range(n))))
     return grams
 
 
 def _count_raw(term: str, text: str) -> int:
-    return len(re.findall(r"(?<!\w)" + re.escape(term) + r"(?!\w)", text))
+    """Occurrences of *term* in *text* as whole words (case and diacritics as given)."""
+    found, at = 0, text.find(term)
+    while at >= 0:
+        end = at + len(term)
+        before = text[at - 1] if at else " "
+        after = text[end] if end < len(text) else " "
+        if not (before.isalnum() or before == "_" or after.isalnum() or after == "_"):
+            found += 1
+        at = text.find(term, at + 1)
+    return found
 
 
 @dataclass
@@ -194,22 +202,22 @@ class _Terms:
     """One utterance's bias list, normalised and matched against its reference."""
 
     raw: list[str]  # distinct listed terms as given
-    keys: list[tuple[str, ...]]  # their normalised token tuples (same order)
-    in_ref: list[int]  # occurrences of each key in the normalised reference
+    by_key: dict[tuple[str, ...], str]  # normalised token tuple -> the first listed spelling
+    present: dict[tuple[str, ...], int]  # keys found in the normalised reference -> occurrences
     biased_words: set[str]
+    lengths: set[int]  # the keys' lengths in words
 
 
-def _prepare_terms(raw_terms: list[str], ref_tokens: list[str], key_of, convention: str) -> _Terms:
-    raw = list(dict.fromkeys(raw_terms))
-    keys = [key_of(t) for t in raw]
-    lengths = {len(k) for k in keys if k}
+def _prepare_terms(raw_terms: list[str], ref_tokens: list[str], key_of: dict, convention: str) -> _Terms:
+    keys = list(map(key_of.__getitem__, raw_terms))
+    # reversed, so that a key keeps the first spelling listed for it
+    by_key = dict(zip(reversed(keys), reversed(raw_terms)))
+    by_key.pop((), None)  # a term that normalises to nothing cannot be scored
+    lengths = set(map(len, by_key))
     grams = _ngram_counts(ref_tokens, lengths)
-    in_ref = [grams.get(k, 0) if k else 0 for k in keys]
-    if convention == "reference-rare":
-        biased = {w for k, c in zip(keys, in_ref) if c for w in k}
-    else:
-        biased = {w for k in keys for w in k}
-    return _Terms(raw, keys, in_ref, biased)
+    present = {k: grams[k] for k in by_key.keys() & grams.keys()}
+    source = present if convention == "reference-rare" else by_key
+    return _Terms(list(dict.fromkeys(raw_terms)), by_key, present, {w for k in source for w in k}, lengths)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -314,10 +322,10 @@ class BiasScore:
         listed: Counter = Counter()
         absent: Counter = Counter()
         for t in self.term_lists:
-            for key, c in zip(t.keys, t.in_ref):
+            for key in t.by_key:
                 name = " ".join(key)
                 listed[name] += 1
-                absent[name] += c == 0
+                absent[name] += key not in t.present
         hits = self.term_hits
         agg = hits.groupby("term", observed=True)[
             ["gt", "tp", "fp", "spell_total", "spell_correct", "absent_inserted"]
@@ -526,7 +534,7 @@ def score(refs, hyps, bias=None, *, convention: str = "reference-rare", normaliz
     raw_hyps = [_text_of(h) for h in hyps]
 
     norm = resolve_normalizer(normalizer)
-    key_of = functools.lru_cache(maxsize=None)(lambda term: tuple(norm(term.replace("_", " ")).split()))
+    key_of = {term: tuple(norm(term.replace("_", " ")).split()) for term in set().union(*bias)}
     ref_tokens = [norm(r).split() for r in raw_refs]
     hyp_tokens = [norm(h).split() for h in raw_hyps]
     term_lists = [_prepare_terms(b, r, key_of, convention) for b, r in zip(bias, ref_tokens)]
@@ -580,30 +588,32 @@ def _term_measures(u, uid, terms: _Terms, al: Alignment, lo, hi, ref_tokens, hyp
     ops = al.op[lo:hi]
     # alignment step of each reference word (matches, substitutions and deletions carry one)
     ref_step = np.flatnonzero(ops != INS)
-    hyp_grams = _ngram_counts(hyp_tokens, {len(k) for k in terms.keys if k})
-
-    rows, seen = [], set()
-    totals = Counter()
-    for raw, key, gt in zip(terms.raw, terms.keys, terms.in_ref):
-        if not key or key in seen:
-            continue  # a term that normalises to nothing, or to a key already counted
-        seen.add(key)
-        n = len(key)
-        tp = s_correct = inserted = 0
-        if gt:
-            for p in range(len(ref_tokens) - n + 1):
-                if tuple(ref_tokens[p : p + n]) == key:
-                    first, last = ref_step[p], ref_step[p + n - 1]
-                    # every word matched, nothing inserted inside the phrase
-                    tp += last - first == n - 1 and bool((ops[first : last + 1] == MATCH).all())
-            s_correct = min(gt, _count_raw(raw.replace("_", " "), raw_hyp))
-        else:
-            inserted = int(key in hyp_grams)
+    hyp_grams = _ngram_counts(hyp_tokens, terms.lengths)
+    rows = []
+    gt_sum = tp_sum = fp_sum = spelled = 0
+    for key, gt in terms.present.items():
+        n, tp = len(key), 0
+        for p in range(len(ref_tokens) - n + 1):
+            if tuple(ref_tokens[p : p + n]) == key:
+                first, last = ref_step[p], ref_step[p + n - 1]
+                # every word matched, nothing inserted inside the phrase
+                tp += last - first == n - 1 and bool((ops[first : last + 1] == MATCH).all())
+        raw = terms.by_key[key]
+        correct = min(gt, _count_raw(raw.replace("_", " "), raw_hyp))
         fp = hyp_grams.get(key, 0) - tp
-        totals.update(term_gt=gt, term_tp=tp, term_fp=fp, spell_total=gt, spell_correct=s_correct,
-                      absent_terms=int(not gt), absent_inserted=inserted)  # fmt: skip
-        if gt or fp:
-            rows.append((uid, " ".join(key), raw, gt, tp, fp, gt, s_correct, inserted))
-    for col, value in totals.items():
-        counts[u, _COL[col]] = value
+        rows.append((uid, " ".join(key), raw, gt, tp, fp, gt, correct, 0))
+        gt_sum, tp_sum, fp_sum, spelled = gt_sum + gt, tp_sum + tp, fp_sum + fp, spelled + correct
+    # listed but absent from the reference: every occurrence in the hypothesis is a false insertion
+    inserted = (terms.by_key.keys() & hyp_grams.keys()) - terms.present.keys()
+    for key in inserted:
+        fp = hyp_grams[key]
+        rows.append((uid, " ".join(key), terms.by_key[key], 0, 0, fp, 0, 0, 1))
+        fp_sum += fp
+    counts[u, _COL["term_gt"]] = gt_sum
+    counts[u, _COL["term_tp"]] = tp_sum
+    counts[u, _COL["term_fp"]] = fp_sum
+    counts[u, _COL["spell_total"]] = gt_sum
+    counts[u, _COL["spell_correct"]] = spelled
+    counts[u, _COL["absent_terms"]] = len(terms.by_key) - len(terms.present)
+    counts[u, _COL["absent_inserted"]] = len(inserted)
     return rows

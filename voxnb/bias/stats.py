@@ -137,7 +137,8 @@ def bootstrap(results, *, measures: Sequence[str] | None = None, n_boot: int = 1
         counts, these_ids = _counts_of(res)
         if ids is None:
             ids = these_ids
-            weights = bootstrap_weights(len(ids), n_boot=n_boot, seed=seed, blocks=blocks)
+            # float weights: the products below then run in BLAS
+            weights = bootstrap_weights(len(ids), n_boot=n_boot, seed=seed, blocks=blocks).astype(float)
         elif these_ids != ids:
             raise ParameterError(f"{system!r} was scored on different utterances; bootstrap needs the same ones")
         num, den = counts @ num_w, counts @ den_w
@@ -191,7 +192,7 @@ def compare(a, b, *, measures: Sequence[str] | None = None, n_boot: int = 1000, 
         raise ParameterError("a paired comparison needs both results scored on the same utterances in the same order")
     measure_names = list(measures or DEFAULT_MEASURES)
     num_w, den_w = measure_matrices(measure_names)
-    weights = bootstrap_weights(len(ids_a), n_boot=n_boot, seed=seed, blocks=blocks)
+    weights = bootstrap_weights(len(ids_a), n_boot=n_boot, seed=seed, blocks=blocks).astype(float)
     sign = np.array([1.0 if MEASURES[m].lower_is_better else -1.0 for m in measure_names])
 
     est_a = ratio((ca @ num_w).sum(axis=0), (ca @ den_w).sum(axis=0))

@@ -1,0 +1,109 @@
+"""Paired bootstrap: reproducible with a seed, blockwise, ratios of sums, paired differences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from voxnb.bias import bootstrap, bootstrap_weights, compare, score
+from voxnb.errors import ParameterError
+
+
+def _corpus(n=120, error_every=4, seed=0):
+    rng = np.random.default_rng(seed)
+    refs, hyps = [], []
+    for k in range(n):
+        words = [f"w{v}" for v in rng.integers(0, 300, size=rng.integers(4, 20))]
+        words[0] = "oban"  # one biased word per utterance
+        hyp = list(words)
+        if k % error_every == 0:
+            hyp[0] = "open"
+        if k % 7 == 0:
+            hyp[-1] = "xx"
+        refs.append(" ".join(words))
+        hyps.append(" ".join(hyp))
+    return refs, hyps
+
+
+def test_weights_are_reproducible_and_resample_whole_blocks():
+    a = bootstrap_weights(50, n_boot=300, seed=4)
+    assert np.array_equal(a, bootstrap_weights(50, n_boot=300, seed=4))
+    assert not np.array_equal(a, bootstrap_weights(50, n_boot=300, seed=5))
+    assert (a.sum(axis=1) == 50).all()
+    blocks = [k // 5 for k in range(50)]  # 10 blocks of 5
+    b = bootstrap_weights(50, n_boot=300, seed=4, blocks=blocks)
+    per_block = b.reshape(300, 10, 5)
+    assert (per_block == per_block[:, :, :1]).all()  # an utterance takes its block's multiplicity
+    assert (per_block[:, :, 0].sum(axis=1) == 10).all()  # as many blocks drawn as there are
+    with pytest.raises(ParameterError, match="one label per utterance"):
+        bootstrap_weights(50, blocks=[1, 2])
+
+
+def test_bootstrap_is_seeded_and_brackets_the_estimate():
+    refs, hyps = _corpus()
+    res = score(refs, hyps, ["Oban"])
+    t1 = bootstrap(res, n_boot=1000, seed=1)
+    t2 = res.bootstrap(n_boot=1000, seed=1)
+    assert t1.equals(t2)
+    t3 = bootstrap(res, n_boot=1000, seed=2)
+    assert not np.allclose(t1["low"].to_numpy(float), t3["low"].to_numpy(float), equal_nan=True)
+    wer = t1.set_index("measure").loc["wer"]
+    assert wer["low"] <= res.wer <= wer["high"]
+    assert wer["estimate"] == pytest.approx(res.wer)
+    # B-WER rests on far fewer words than WER: its interval is wider
+    b = t1.set_index("measure").loc["b_wer"]
+    assert (b["high"] - b["low"]) > 2 * (wer["high"] - wer["low"])
+    assert set(t1.columns) >= {"backend", "model", "normalizer", "convention", "n_boot", "blocks"}
+
+
+def test_replicates_recompute_corpus_ratios_not_means_of_utterance_rates():
+    # one long perfect utterance and one short wrong one: corpus WER 1/11, mean of rates 0.5
+    res = score(["a b c d e f g h i j", "k"], ["a b c d e f g h i j", "x"])
+    table = bootstrap(res, measures=["wer"], n_boot=2000, seed=0)
+    assert table.loc[0, "estimate"] == pytest.approx(1 / 11)
+    # every replicate is a ratio of sums: 0, 1/11, 2/12 (two copies of the short one), 1 (never 10 long)
+    assert table.loc[0, "low"] == 0.0 and table.loc[0, "high"] <= 1.0
+
+
+def test_paired_difference_identical_and_better_systems():
+    refs, hyps = _corpus()
+    res = score(refs, hyps, ["Oban"])
+    same = compare(res, res, n_boot=500, seed=0).set_index("measure")
+    assert (same["difference"].dropna() == 0).all()
+    assert same.loc["wer", "p_improvement"] == 0 and same.loc["wer", "p_tie"] == 1
+    perfect = score(refs, refs, ["Oban"])
+    better = compare(res, perfect, n_boot=500, seed=0, names=("none", "oracle")).set_index("measure")
+    assert better.loc["b_wer", "difference"] == pytest.approx(-res.b_wer)
+    assert better.loc["b_wer", "high"] < 0 and better.loc["b_wer", "p_improvement"] == 1.0
+    assert better.loc["term_recall", "difference"] > 0 and better.loc["term_recall", "p_improvement"] == 1.0
+    assert better.loc["wer", "none"] == pytest.approx(res.wer) and better.loc["wer", "oracle"] == 0
+    again = compare(res, perfect, n_boot=500, seed=0, names=("none", "oracle")).set_index("measure")
+    assert better.equals(again)
+
+
+def test_paired_comparison_refuses_mismatched_results():
+    refs, hyps = _corpus(n=10)
+    res = score(refs, hyps, ["Oban"])
+    with pytest.raises(ParameterError, match="same utterances"):
+        compare(res, score(refs[:5], hyps[:5], ["Oban"]))
+    with pytest.raises(ParameterError, match="same convention"):
+        compare(res, score(refs, hyps, ["Oban"], convention="full-list"))
+    with pytest.raises(ParameterError, match="unknown measure"):
+        compare(res, res, measures=["accuracy"])
+    with pytest.raises(ParameterError, match="BiasScore"):
+        bootstrap({"a": "not a result"})
+
+
+def test_blockwise_intervals_are_wider_when_errors_cluster_in_blocks():
+    # all errors of a "speaker" together: resampling speakers sees that variance, utterances don't
+    refs, hyps = [], []
+    for spk in range(12):
+        for _ in range(10):
+            refs.append("oban is near the harbour")
+            hyps.append("open is near the harbour" if spk < 3 else "oban is near the harbour")
+    res = score(refs, hyps, ["Oban"])
+    speakers = [k // 10 for k in range(len(refs))]
+    by_utt = bootstrap(res, measures=["wer"], n_boot=2000, seed=0).iloc[0]
+    by_spk = bootstrap(res, measures=["wer"], n_boot=2000, seed=0, blocks=speakers).iloc[0]
+    assert (by_spk["high"] - by_spk["low"]) > 1.5 * (by_utt["high"] - by_utt["low"])
+    assert by_spk["blocks"] == "block"
