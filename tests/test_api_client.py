@@ -182,3 +182,13 @@ def test_missing_key_for_mistral_is_explained_before_sending(monkeypatch):
     with pytest.raises(voxnb.AuthenticationError, match="MISTRAL_API_KEY"):
         client.transcribe("https://example.org/a.mp3")
     assert client.requests_sent == 0
+
+
+def test_a_misspelt_option_is_a_parameter_error_naming_the_options(client, server, tiny_wav):
+    with pytest.raises(voxnb.ParameterError, match=r"\['timestamp'\].*timestamps"):
+        list(client.transcribe_stream(tiny_wav(1), timestamp="segment"))
+    with pytest.raises(voxnb.ParameterError, match=r"\['timestamp'\].*timestamps"):
+        client.transcribe_many([tiny_wav(1)], timestamp="segment")
+    with pytest.raises(TypeError, match="transcribe"):
+        client.transcribe(tiny_wav(1), timestamp="segment")
+    assert len(server.recorder) == 0

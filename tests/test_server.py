@@ -222,3 +222,23 @@ def test_python_m_voxnb_serve_answers_over_http(tiny_wav, guarded_api_key):
         process.terminate()
         output = process.communicate(timeout=10)[0].decode()
     assert guarded_api_key not in output
+
+
+def test_the_mistralai_sdk_and_voxnb_send_the_same_fields(start_voxnb_server, tiny_wav):
+    """The official SDK works against `voxnb serve`, and voxnb's multipart matches the SDK's."""
+    client_module = pytest.importorskip("mistralai.client")
+    server = start_voxnb_server()
+    wav = tiny_wav(12, seconds=1.0)
+    options = {"timestamp_granularities": ["segment"], "diarize": True, "context_bias": ["Joplin", "Jupyter"]}
+    sdk = client_module.Mistral(api_key="sdk-key-not-secret", server_url=server.url)
+    sdk_answer = sdk.audio.transcriptions.complete(
+        model="voxtral-mini-latest", file={"content": wav, "file_name": "a.wav"}, **options)
+    with voxnb.Client(base_url=server.url) as client:
+        ours = client.transcribe(wav, timestamps="segment", diarize=True, context_bias=["Joplin", "Jupyter"])
+    sdk_request, our_request = server.recorder.requests
+
+    def parts(record):
+        return sorted((name, value if name != "file" else value["sha256"]) for name, value in record.fields)
+
+    assert parts(our_request) == parts(sdk_request)
+    assert sdk_answer.text == ours.text and sdk_answer.segments[0].speaker_id == "speaker_1"

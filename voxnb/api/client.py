@@ -284,7 +284,12 @@ class AsyncClient:
 
     def _params(self, *, model: str = DEFAULT_MODEL, timestamps: Any = None, diarize: bool = False,
                 context_bias: Any = None, language: str | None = None,
-                temperature: float | None = None) -> TranscriptionParams:
+                temperature: float | None = None, **unknown: Any) -> TranscriptionParams:
+        if unknown:
+            raise ParameterError(
+                f"unknown transcription option(s) {sorted(unknown)}; the options are model, timestamps, "
+                "diarize, context_bias, language and temperature"
+            )
         return TranscriptionParams.create(
             model=model, timestamps=timestamps, diarize=diarize, context_bias=context_bias,
             language=language, temperature=temperature, dialect=self.dialect,
@@ -382,20 +387,12 @@ class AsyncClient:
         return self._transcript(response, source, params)
 
     async def transcribe_stream(
-        self,
-        audio: Any,
-        *,
-        model: str = DEFAULT_MODEL,
-        timestamps: Any = None,
-        diarize: bool = False,
-        context_bias: Any = None,
-        language: str | None = None,
-        temperature: float | None = None,
-        sr: int | None = None,
+        self, audio: Any, *, sr: int | None = None, **options: Any
     ) -> AsyncIterator[StreamEvent | Transcript]:
         """Transcribe with server-sent events: yield each event as it arrives, then the Transcript.
 
-        Takes the same arguments as :meth:`transcribe`. The events are
+        Takes the same arguments as :meth:`transcribe` (``model``, ``timestamps``, ``diarize``,
+        ``context_bias``, ``language``, ``temperature``, ``sr``). The events are
         :class:`~voxnb.api.sse.TranscriptionLanguage`, :class:`~voxnb.api.sse.TranscriptionTextDelta`,
         :class:`~voxnb.api.sse.TranscriptionSegment` and :class:`~voxnb.api.sse.TranscriptionDone`;
         the last item yielded is the :class:`voxnb.Transcript`. A request that fails before its
@@ -407,8 +404,7 @@ class AsyncClient:
         ...     if isinstance(item, voxnb.api.sse.TranscriptionTextDelta):
         ...         print(item.text, end="")
         """
-        params = self._params(model=model, timestamps=timestamps, diarize=diarize,
-                              context_bias=context_bias, language=language, temperature=temperature)
+        params = self._params(**options)
         source = self._source(audio, sr)
         what = f"POST {TRANSCRIPTIONS} (stream)"
         request = self._transcription_request(source, params, stream=True)
