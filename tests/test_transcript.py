@@ -232,12 +232,24 @@ def test_whisperx_json_with_missing_word_times():
     check_contract(t)
     assert t.source == "whisperx"
     w = t.words
-    assert w["timing"].tolist() == ["api", "api", "none", "api"]
-    assert np.isnan(w["start"][2])
+    # the unaligned number gets the gap between its neighbours, and says so
+    assert w["timing"].tolist() == ["api", "api", "interpolated", "api"]
+    assert (w["start"][2], w["end"][2]) == (0.7, 1.2)
     assert w["speaker"].tolist() == ["SPEAKER_00"] * 4  # the segment's speaker fills in
 
 
 # ---------------------------------------------------------------- odd but valid input
+
+
+def test_runs_of_untimed_words_share_their_gap():
+    resp = {"segments": [{"start": 10.0, "end": 20.0, "text": "a 12 345 b 6", "words": [
+        {"word": "a", "start": 10.0, "end": 11.0}, {"word": "12"}, {"word": "345"},
+        {"word": "b", "start": 16.0, "end": 17.0}, {"word": "6"}]},
+        {"start": None, "end": None, "text": "x", "words": [{"word": "x"}]}]}
+    w = Transcript.from_response(resp).words
+    assert w["start"].tolist()[:5] == [10.0, 11.0, 13.0, 16.0, 17.0]
+    assert w["end"].tolist()[:5] == [11.0, 13.0, 16.0, 17.0, 20.0]
+    assert w["timing"].tolist() == ["api", "interpolated", "interpolated", "api", "interpolated", "none"]
 
 
 def test_unsorted_overlapping_zero_length_and_missing():

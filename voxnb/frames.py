@@ -179,6 +179,36 @@ def _interpolated_words(seg_start, seg_end, seg_text, seg_speaker):
     return start, end, flat, speaker, seg_of_word, timing
 
 
+def _fill_untimed_words(start, end, text, segment, timing, seg_start, seg_end) -> None:
+    """Give backend words without times (numbers, symbols: whisperX leaves them) the gap they sit in.
+
+    Each run of untimed words inside a timed segment shares the time between the previous timed
+    word (or the segment start) and the next one (or the segment end), by character count, and
+    is marked ``interpolated``. Words of untimed segments stay ``none``. Works in place.
+    """
+    untimed = ~(np.isfinite(start) & np.isfinite(end))
+    n = len(start)
+    i = 0
+    missing = np.flatnonzero(untimed)
+    while i < len(missing):
+        first = last = missing[i]
+        g = segment[first]
+        while i + 1 < len(missing) and missing[i + 1] == last + 1 and segment[missing[i + 1]] == g:
+            i += 1
+            last = missing[i]
+        i += 1
+        left = end[first - 1] if first > 0 and segment[first - 1] == g else seg_start[g]
+        right = start[last + 1] if last + 1 < n and segment[last + 1] == g else seg_end[g]
+        if not (np.isfinite(left) and np.isfinite(right)):
+            continue
+        right = max(right, left)
+        weights = np.array([max(len(t), 1) for t in text[first:last + 1]], dtype=np.float64)
+        edges = left + (right - left) * np.r_[0.0, np.cumsum(weights)] / weights.sum()
+        start[first:last + 1] = edges[:-1]
+        end[first:last + 1] = edges[1:]
+        timing[first:last + 1] = TIMINGS.index("interpolated")
+
+
 def _assign_by_time(word_start, word_end, seg_start, seg_end) -> np.ndarray:
     """The segment each word's midpoint falls in (else the closest one before it)."""
     mid = np.where(np.isfinite(word_end), (word_start + word_end) / 2, word_start)
@@ -237,6 +267,8 @@ def layout(c: Canonical) -> Layout:
         w_score = words.score[w_order]
         timed = np.isfinite(w_start) & np.isfinite(w_end)
         w_timing = np.where(timed, TIMINGS.index("api"), TIMINGS.index("none"))
+        if not timed.all():
+            _fill_untimed_words(w_start, w_end, w_text, word_segment, w_timing, seg_start, seg_end)
     else:
         w_start, w_end, w_text, w_speaker, word_segment, w_timing = _interpolated_words(
             seg_start, seg_end, seg_text, seg_speaker)
