@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
 import warnings
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -265,28 +266,29 @@ class Experiment:
             bar.update(1)
 
     def _local_transcriber(self, cache: Any) -> Callable[..., Any]:
-        """The embedded engine, with the same response cache the HTTP batch runner uses."""
+        """``voxnb.transcribe(backend="local")`` behind the response cache the HTTP batch runner uses."""
         from voxnb.api.cache import cache_key, open_cache
         from voxnb.audio import as_audio
+        from voxnb.backend import transcribe as transcribe_any
         from voxnb.local.engine import get_engine
         from voxnb.transcript import Transcript
 
         store = open_cache(cache)
-        engine = get_engine()
+        model = get_engine().model
+        print(f"voxnb.bias.Experiment: backend=local (no client given), model={model}", file=sys.stderr)
 
         def transcribe(audio: Any, **params: Any):
             audio = as_audio(audio)
-            request = {"model": engine.model, **{k: v for k, v in params.items() if v is not None}}
+            request = {"model": model, **{k: v for k, v in params.items() if v is not None}}
             key = cache_key(audio_sha256=audio.sha256, backend="local", base_url="", request=request)
             entry = store.get(key) if store is not None else None
             if entry is not None:
-                response = entry["response"]
-            else:
-                response = engine.transcribe(audio.y, **params)
-                if store is not None:
-                    store.put(key, response, {"backend": "local", "request": request, "audio_sha256": audio.sha256})
-            return Transcript.from_response(response, backend="local", model=engine.model, request=request,
-                                            audio_sha256=audio.sha256)  # fmt: skip
+                return Transcript.from_response(entry["response"], granularity="segment", backend="local",
+                                                model=model, request=request, audio_sha256=audio.sha256)  # fmt: skip
+            t = transcribe_any(audio, backend="local", quiet=True, **params)
+            if store is not None:
+                store.put(key, t.raw, {"backend": "local", "request": request, "audio_sha256": audio.sha256})
+            return t
 
         return transcribe
 

@@ -1,0 +1,65 @@
+"""The LibriSpeech biasing TSV loader and the bundled TTS set."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from voxnb import Audio, bias
+from voxnb.bias.data import BUNDLED_DIR
+from voxnb.errors import ParameterError
+
+
+def _write_tsv(path, rows):
+    path.write_text("".join("\t".join([u, r, json.dumps(a), json.dumps(b)]) + "\n" for u, r, a, b in rows))
+    return path
+
+
+def test_read_biasing_tsv_columns_audio_paths_and_blocks(tmp_path):
+    tsv = _write_tsv(tmp_path / "test-clean.biasing_100.tsv", [
+        ("1089-134686-0000", "he hoped there would be stew", ["stew"], ["stew", "quillara", "abernethy"]),
+        ("121-121726-0001", "mister quilter is the apostle", ["quilter"], ["quilter", "zanzibar"]),
+    ])  # fmt: skip
+    items = bias.read_biasing_tsv(tsv, audio_dir=tmp_path / "LibriSpeech" / "test-clean")
+    assert [it.name for it in items] == ["1089-134686-0000", "121-121726-0001"]
+    assert items[0].rare_words == ("stew",) and items[0].biasing_list == ("stew", "quillara", "abernethy")
+    assert items[1].block == "121"
+    assert items[0].audio == tmp_path / "LibriSpeech" / "test-clean" / "1089" / "134686" / "1089-134686-0000.flac"
+    assert bias.read_biasing_tsv(tsv)[0].audio is None
+    # the benchmark's two conventions from the file's own columns
+    res = bias.score([it.reference for it in items], ["he hoped there would be stu quillara",
+                                                       "mister quilter is the apostle"],
+                     [it.biasing_list for it in items], normalizer=None)  # fmt: skip
+    assert (res.b_sub, res.b_ins, res.u_ins) == (1, 0, 1)
+
+
+def test_read_biasing_tsv_rejects_malformed_files(tmp_path):
+    with pytest.raises(ParameterError, match="no biasing TSV"):
+        bias.read_biasing_tsv(tmp_path / "absent.tsv")
+    bad = tmp_path / "bad.tsv"
+    bad.write_text("u1\tsome text\n")
+    with pytest.raises(ParameterError, match="4 tab-separated columns"):
+        bias.read_biasing_tsv(bad)
+    bad.write_text("u1\tsome text\t[stew\t[]\n")
+    with pytest.raises(ParameterError, match="JSON lists"):
+        bias.read_biasing_tsv(bad)
+
+
+def test_bundled_set_is_small_decodable_and_consistent():
+    items = bias.load_bundled()
+    pool = bias.bundled_distractors()
+    assert len(items) == 20 and len(pool) >= 60
+    total = sum(p.stat().st_size for p in (BUNDLED_DIR / "audio").glob("*.ogg"))
+    assert total < 400 * 1024
+    assert len({it.block for it in items}) >= 6  # several TTS voices
+    refs = " ".join(bias.normalize(it.reference) for it in items)
+    for it in items:
+        ref = f" {bias.normalize(it.reference)} "
+        for term in it.rare_words:
+            assert f" {bias.normalize_term(term)} " in ref, (it.name, term)
+    for term in pool:
+        assert f" {bias.normalize_term(term)} " not in f" {refs} ", term
+    audio = Audio.load(items[0].audio)
+    assert audio.sr == 16000 and audio.y.ndim == 1 and 2.0 < audio.duration < 10.0
+    assert (BUNDLED_DIR / "make_bias_set.py").is_file()

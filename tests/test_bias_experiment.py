@@ -1,0 +1,166 @@
+"""Experiments: condition lists, runs through real HTTP (voxnb serve) and the offline engine, resume, tables."""
+
+from __future__ import annotations
+
+import json
+import string
+
+import matplotlib
+import pytest
+
+import voxnb
+from voxnb import bias
+from voxnb.bias.data import BiasItem
+from voxnb.errors import ParameterError
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(scope="module")
+def bundled():
+    return bias.load_bundled()
+
+
+def test_condition_lists_oracle_distractors_and_caps(bundled):
+    pool = bias.bundled_distractors()
+    exp = bias.Experiment(bundled, ["none", "oracle", "oracle+5", "oracle + 20 distractors"], distractors=pool, seed=3)
+    b01 = exp.lists
+    assert b01["none"]["b01"] == []
+    assert b01["oracle"]["b01"] == ["Janis_Joplin", "Sausalito"]
+    five, twenty = b01["oracle+5"]["b01"], b01["oracle + 20 distractors"]["b01"]
+    assert len(five) == 7 and len(twenty) == 22
+    assert twenty[:7] == five  # nested: the N-distractor list is a prefix of the larger one
+    assert set(five[2:]) <= set(pool)
+    # reproducible with the seed, different with another
+    again = bias.Experiment(bundled, ["oracle+5"], distractors=pool, seed=3)
+    assert again.lists["oracle+5"] == exp.lists["oracle+5"]
+    other = bias.Experiment(bundled, ["oracle+5"], distractors=pool, seed=4)
+    assert other.lists["oracle+5"] != exp.lists["oracle+5"]
+    # every condition is scored against the same per-item list: the union
+    assert exp.scoring_lists["b01"][:2] == ["Janis_Joplin", "Sausalito"] and len(exp.scoring_lists["b01"]) == 22
+
+
+def test_distractors_never_occur_in_the_reference_and_the_cap_holds():
+    item = BiasItem("x", None, "We met Oban and Lerwick", (*[f"Rare{k}" for k in range(95)], "Oban"))
+    exp = bias.Experiment([item], {"big": "oracle+50"}, distractors=["Lerwick", "Oban", *[f"D{k}" for k in range(60)]])
+    terms = exp.lists["big"]["x"]
+    assert len(terms) == 100  # 96 rare words + only 4 distractors fit under context_bias's cap
+    assert "Lerwick" not in terms and terms.count("Oban") == 1
+
+
+@pytest.mark.parametrize(
+    ("conditions", "kwargs", "message"),
+    [
+        (["oracle+3"], {}, "needs distractors"),
+        (["sometimes"], {}, "unknown condition"),
+        ([[f"T{k}" for k in range(101)]], {}, "at most 100"),
+        ("none", {}, "must be a list"),
+        (["none"], {"convention": "mine"}, "convention must be"),
+        (["none"], {"params": {"context_bias": ["x"]}}, "set per condition"),
+        ([], {}, "at least one condition"),
+    ],
+)
+def test_bad_experiments_fail_before_any_transcription(bundled, conditions, kwargs, message):
+    with pytest.raises(ParameterError, match=message):
+        bias.Experiment(bundled[:2], conditions, **kwargs)
+
+
+def test_items_accept_tuples_and_dicts_and_names_must_be_unique(tmp_path):
+    exp = bias.Experiment(
+        [("a.ogg", "Hello Oban", ["Oban"]), {"name": "b", "audio": "b.ogg", "reference": "Hi", "rare_words": []}],
+        ["none", ["Oban", "Janis Joplin"]],
+    )
+    assert [it.name for it in exp.items] == ["a", "b"]
+    assert exp.lists["list1"]["a"] == ["Oban", "Janis_Joplin"]  # context_bias format: phrases joined by _
+    with pytest.raises(ParameterError, match="unique name"):
+        bias.Experiment([("x/a.ogg", "1"), ("y/a.ogg", "2")], ["none"])
+
+
+def _letters_list(item):
+    # the deterministic engine replaces a code word by the first listed term with its initial letter
+    return [f"{c.upper()}zzword" for c in string.ascii_lowercase]
+
+
+def test_experiment_over_http_with_cache_resume_and_failures(voxnb_server, bundled, tmp_path):
+    client = voxnb.Client(base_url=voxnb_server)
+    missing = BiasItem("missing", tmp_path / "nope.ogg", "nothing here", ("Oban",))
+    items = [*bundled[:3], missing]
+    exp = bias.Experiment(items, {"none": "none", "oracle": "oracle", "letters": _letters_list}, client=client)
+    exp.run(progress=False, cache=tmp_path / "cache")
+    assert len(exp.transcripts) == 9
+    assert set(exp.errors) == {("missing", "none"), ("missing", "oracle"), ("missing", "letters")}
+    assert all(isinstance(e, voxnb.VoxnbError) for e in exp.errors.values())
+    t = exp.transcripts[("b01", "oracle")]
+    assert t.request["context_bias"] == ["Janis_Joplin", "Sausalito"] and t.backend == "mistral"
+    with pytest.warns(UserWarning, match="left out"):
+        scores = exp.scores
+    assert [it.name for it in exp.complete_items] == ["b01", "b02", "b03"]
+    # the lists reached the engine: under "letters" the listed (absent) terms appear in the output
+    assert scores["letters"].distractor_insertion_rate > 0
+    assert scores["none"].distractor_insertion_rate == 0
+    results = exp.results
+    assert len(results) == 9 and set(results["condition"]) == {"none", "oracle", "letters"}
+    assert set(results["model"]) == {"voxnb-deterministic-test-engine"}
+    assert results.loc[results["condition"] == "letters", "bias_list_size"].eq(26).all()
+    assert {"normalizer", "convention", "backend"} <= set(results.columns)
+
+    # a second run sends nothing for what is done (resume) and retries only the failures
+    sent = client.requests_sent
+    exp.run(progress=False, cache=tmp_path / "cache")
+    assert client.requests_sent == sent
+    assert len(exp.errors) == 3
+
+    # a fresh experiment on the same cache transcribes from it without a request
+    fresh = bias.Experiment(bundled[:3], {"none": "none", "oracle": "oracle"}, client=client)
+    fresh.run(progress=False, cache=tmp_path / "cache")
+    assert client.requests_sent == sent
+    assert fresh.transcripts[("b02", "none")].text == exp.transcripts[("b02", "none")].text
+
+
+class TranscribeOnly:
+    """A client with only ``transcribe(audio, **params)``: the one-by-one path."""
+
+    def __init__(self, client):
+        self.client = client
+        self.calls = []
+
+    def transcribe(self, audio, **params):
+        self.calls.append(params)
+        return self.client.transcribe(audio, **params)
+
+
+def test_experiment_with_a_transcribe_only_client_and_tables(voxnb_server, bundled):
+    wrapper = TranscribeOnly(voxnb.Client(base_url=voxnb_server))
+    exp = bias.Experiment(bundled[:4], ["none", "oracle"], client=wrapper, params={"language": "en"})
+    exp.run(progress=False)
+    assert len(wrapper.calls) == 8
+    assert all(call["temperature"] == 0.0 and call["language"] == "en" for call in wrapper.calls)
+    summary = exp.summary(n_boot=200, seed=1)
+    assert set(summary["condition"]) == {"none", "oracle"}
+    assert summary.equals(exp.summary(n_boot=200, seed=1))
+    blocks = exp.summary(measures=["wer"], n_boot=200, blocks="block")
+    assert set(blocks["blocks"]) == {"block"}
+    diff = exp.compare(measures=["wer", "b_wer"], n_boot=200)
+    assert list(diff["condition"]) == ["oracle", "oracle"] and set(diff["baseline"]) == {"none"}
+    hits = exp.term_hits()
+    assert {"condition", "term", "gt", "tp"} <= set(hits.columns)
+    ax1 = exp.plot_measures(n_boot=100)
+    ax2 = exp.plot_terms()
+    ax3 = exp.plot_forest(n_boot=100)
+    assert len(ax1.patches) == 6  # 3 measures × 2 conditions
+    assert [t.get_text() for t in ax2.get_xticklabels()] == ["none", "oracle"]
+    assert len(ax3.get_yticklabels()) == 3
+    assert "2 conditions" in repr(exp) and "8/8 transcribed" in repr(exp)
+
+
+@pytest.mark.slow
+def test_experiment_offline_with_the_local_engine(bundled, tmp_path):
+    """The real offline engine (Whisper tiny.en + hotwords) on two bundled utterances."""
+    exp = bias.Experiment(bundled[:1] + bundled[3:4], ["none", "oracle"])  # Janis Joplin..., Tobermory/Oban
+    exp.run(progress=False, cache=tmp_path)
+    scores = exp.scores
+    assert scores["oracle"].info["backend"] == "local"
+    assert "tiny.en" in scores["oracle"].info["model"]
+    assert scores["oracle"].b_wer < scores["none"].b_wer  # hotwords fix these names (measured in the spec)
+    cached = json.dumps(sorted(p.name for p in tmp_path.rglob("*.json")))
+    assert cached.count(".json") == 4
