@@ -120,3 +120,13 @@ def test_backoff_grows_exponentially_with_bounded_jitter():
     assert policy.backoff(3, retry_after=7.0) == 7.0
     with pytest.raises(voxnb.ParameterError):
         RetryPolicy(max_retries=-1)
+
+
+@pytest.mark.parametrize("module", ["voxnb.api.params", "voxnb.api.retry", "voxnb.api.client",
+                                    "voxnb.local.server", "voxnb.local.fake"])
+def test_doctests(module):
+    import doctest
+    import importlib
+
+    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
