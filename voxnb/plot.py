@@ -249,6 +249,8 @@ def transcript_figure(transcript: Any, audio: Any, *, start: float | None = None
     Returns
     -------
     matplotlib.figure.Figure
+        With the inline backend the figure is shown once, as the cell's value (a figure
+        assigned to a name is shown by displaying it, e.g. ending the cell with ``fig``).
 
     Examples
     --------
@@ -527,16 +529,21 @@ def _table(transcript: Any, level: str) -> Any:
     return getattr(transcript, level)
 
 
-def _speaker_spans(table: Any, colors: dict[str, str], *, level: str) -> list[_Lane]:
-    """One :class:`_Lane` per speaker present (in colour-map order), for rows with times."""
+def _columns(table: Any, *, level: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``start``, ``end``, ``text`` (``""`` when missing) and a mask of rows with both times."""
     missing = {"start", "end"} - set(table.columns)
     if missing:
         raise ParameterError(f"a {level} table needs columns start and end; it lacks {sorted(missing)}")
     starts = table["start"].to_numpy(dtype=float, na_value=np.nan)
     ends = table["end"].to_numpy(dtype=float, na_value=np.nan)
-    timed = np.isfinite(starts) & np.isfinite(ends)
     texts = (table["text"].astype(object).fillna("").to_numpy() if "text" in table
              else np.full(len(table), "", dtype=object))
+    return starts, ends, texts, np.isfinite(starts) & np.isfinite(ends)
+
+
+def _speaker_spans(table: Any, colors: dict[str, str], *, level: str) -> list[_Lane]:
+    """One :class:`_Lane` per speaker present (in colour-map order), for rows with times."""
+    starts, ends, texts, timed = _columns(table, level=level)
     speakers = (table["speaker"].astype(object).where(table["speaker"].notna(), NO_SPEAKER).astype(str).to_numpy()
                 if "speaker" in table else np.full(len(table), NO_SPEAKER, dtype=object))
     spans = []
@@ -548,10 +555,8 @@ def _speaker_spans(table: Any, colors: dict[str, str], *, level: str) -> list[_L
 
 
 def _lane_from(label: str, table: Any, flags: np.ndarray) -> _Lane:
-    starts = table["start"].to_numpy(dtype=float, na_value=np.nan)
-    ends = table["end"].to_numpy(dtype=float, na_value=np.nan)
-    timed = np.isfinite(starts) & np.isfinite(ends)
-    texts = table["text"].astype(object).fillna("").to_numpy()
+    """One lane of all the table's timed rows, with per-row highlight flags."""
+    starts, ends, texts, timed = _columns(table, level="words")
     return _Lane(label, starts[timed], ends[timed], texts[timed], _SAME_COLOR, flags[timed])
 
 
