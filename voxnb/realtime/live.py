@@ -175,6 +175,8 @@ class LiveTranscription:
         self._session_options = dict(session_options, target_streaming_delay_ms=target_streaming_delay_ms)
         self._captured = bytearray()
         self._stop_requested = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopped: asyncio.Event | None = None
         self.session: RealtimeSession | None = None
         #: the finished take (after iteration)
         self.transcript: Any = None
@@ -200,24 +202,39 @@ class LiveTranscription:
         return Audio.from_array(np.frombuffer(bytes(self._captured), dtype="<i2"), SAMPLE_RATE)
 
     def stop(self) -> None:
-        """End the take after the chunk being sent; the session flushes and finishes."""
+        """End the take after the chunk being sent; the session flushes and finishes.
+
+        Safe to call from any thread (a widget callback, a signal handler).
+        """
         self._stop_requested = True
+        if self._loop is not None and self._stopped is not None:
+            self._loop.call_soon_threadsafe(self._stopped.set)
 
     # --- async iteration
     def __aiter__(self) -> AsyncIterator[Any]:
         return self._run()
 
     async def _send_all(self, session: RealtimeSession) -> dict[str, Any]:
+        chunks = aiter(self._chunks)
+        stopped = asyncio.ensure_future(self._stopped.wait())
         try:
-            async for chunk in self._chunks:
-                if self._stop_requested:
+            while not self._stop_requested:
+                # a quiet source (a muted microphone) must not keep stop() waiting for its next chunk
+                next_chunk = asyncio.ensure_future(anext(chunks))
+                await asyncio.wait({next_chunk, stopped}, return_when=asyncio.FIRST_COMPLETED)
+                if not next_chunk.done():
+                    next_chunk.cancel()
+                    await asyncio.wait({next_chunk})  # let the source unwind before closing it
+                    break
+                try:
+                    chunk = next_chunk.result()
+                except StopAsyncIteration:
                     break
                 self._captured += chunk
                 await session.send_audio(bytes(chunk))
-                if self._stop_requested:
-                    break
         finally:
-            aclose = getattr(self._chunks, "aclose", None)
+            stopped.cancel()
+            aclose = getattr(chunks, "aclose", None)
             if aclose is not None and self._stop_requested:
                 await aclose()
         return await session.finish()
@@ -225,6 +242,9 @@ class LiveTranscription:
     async def _run(self) -> AsyncIterator[Any]:
         from voxnb.transcript import Transcript
 
+        self._loop, self._stopped = asyncio.get_running_loop(), asyncio.Event()
+        if self._stop_requested:
+            self._stopped.set()
         session = self.session = self.target.session(**self._session_options)
         await session.connect()
         sender = asyncio.create_task(self._send_all(session))

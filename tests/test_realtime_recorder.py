@@ -1,0 +1,121 @@
+"""The Recorder's browser-kernel boundary, without a browser: messages in, trait updates out."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import voxnb
+from voxnb.errors import ParameterError, RealtimeError
+from voxnb.local.fake import FakeEngine
+
+pytest.importorskip("anywidget")
+from realtime_helpers import serve_app
+
+from voxnb.realtime.recorder import ACK_EVERY, Recorder
+
+
+@pytest.fixture(scope="module")
+def pcm():
+    return voxnb.data.audio("two_voices").slice(0, 4.0).to_pcm16()
+
+
+def expected_text(pcm: bytes) -> str:
+    return FakeEngine().transcribe(np.frombuffer(pcm, "<i2").astype(np.float32) / 32768.0)["text"]
+
+
+def record(rec: Recorder, pcm: bytes, chunk: int = 3200) -> None:
+    rec.handle_message({"type": "ready"})
+    rec.handle_message({"type": "start", "ctx_rate": 44100, "mode": "worklet", "track": {"sampleRate": 44100}})
+    for seq, i in enumerate(range(0, len(pcm), chunk)):
+        rec.handle_message({"type": "chunk", "seq": seq, "level": 0.1}, [memoryview(pcm[i : i + chunk])])
+    rec.handle_message({"type": "stop", "sent": -(-len(pcm) // chunk)})
+
+
+def test_widget_ships_its_js_and_css_as_files():
+    here = Path(voxnb.realtime.recorder.__file__).parent
+    js = (here / "recorder.js").read_text()
+    css = (here / "recorder.css").read_text()
+    assert str(Recorder._esm) == js and str(Recorder._css) == css
+    for cls in ("voxnb-recorder-start", "voxnb-recorder-stop", "voxnb-recorder-text", "voxnb-recorder-status"):
+        assert f'"{cls}"' in js
+    assert ".voxnb-recorder-text" in css and ".voxnb-recorder-status" in css
+    # the worklet reads the context's own rate and never assumes 48 kHz
+    assert "ctx.sampleRate" in js and "48000" not in js
+
+
+def test_take_with_in_process_engine(pcm):
+    sent = []
+    rec = Recorder(engine=FakeEngine())
+    rec.send = lambda content, buffers=None: sent.append(content)  # what the browser would receive
+    assert rec.status == "idle" and "offline engine" in rec.backend
+    record(rec, pcm)
+    transcript = rec.wait(timeout=30)
+    assert rec.rendered and rec.status == "done"
+    assert transcript.text.strip() == expected_text(pcm).strip()
+    assert rec.text.strip() == transcript.text.strip()
+    assert rec.audio.to_pcm16() == pcm and rec.seconds == pytest.approx(4.0)
+    assert transcript.audio.to_pcm16() == pcm
+    assert rec.capture["ctx_rate"] == 44100
+    assert sent[0] == {"type": "started"}
+    assert [m["seq"] for m in sent[1:]] == list(range(0, 40, ACK_EVERY))
+
+
+def test_take_against_the_server_and_retranscribe(pcm):
+    with serve_app(FakeEngine()) as url:
+        rec = Recorder(base_url=url)
+        record(rec, pcm, chunk=1600)
+        assert rec.transcript.text.strip() == expected_text(pcm).strip()
+        assert rec.gaps == []
+    # the batch endpoint of the same system takes context_bias; the in-process engine shows it
+    rec_local = Recorder(engine=FakeEngine())
+    record(rec_local, pcm)
+    first = rec_local.transcript.text.split()[0]
+    term = first[0].upper() + "oxnbterm"  # the test engine swaps a word for a bias term of its initial
+    biased = rec_local.retranscribe(context_bias=[term])
+    assert term in biased.text and term not in rec_local.transcript.text
+    assert biased.request.get("context_bias") == [term]
+
+
+def test_chunk_handling_never_blocks(pcm):
+    # the comm handler only appends and hands over: no network or decoding on the kernel's thread
+    rec = Recorder(engine=FakeEngine())
+    rec.send = lambda *a, **k: None
+    rec.handle_message({"type": "start", "ctx_rate": 48000, "mode": "worklet"})
+    costs = []
+    for seq, i in enumerate(range(0, len(pcm), 3200)):
+        t0 = time.perf_counter()
+        rec.handle_message({"type": "chunk", "seq": seq}, [pcm[i : i + 3200]])
+        costs.append(time.perf_counter() - t0)
+    rec.handle_message({"type": "stop"})
+    rec.wait(timeout=30)
+    assert float(np.median(costs)) < 0.005  # generous: the benchmark measures the real figure
+
+
+def test_boundary_errors_are_clear(pcm):
+    rec = Recorder(engine=FakeEngine())
+    with pytest.raises(RealtimeError, match="nothing recorded yet"):
+        _ = rec.transcript
+    with pytest.raises(ParameterError, match="unknown recorder message"):
+        rec.handle_message({"type": "bogus"})
+    rec.handle_message({"type": "start"})
+    with pytest.raises(ParameterError, match="binary buffer"):
+        rec.handle_message({"type": "chunk", "seq": 0}, [])
+    with pytest.raises(RealtimeError, match="still recording"):
+        _ = rec.transcript
+    rec.handle_message({"type": "error", "message": "Microphone permission was denied."})
+    assert rec.status == "error" and "denied" in rec.message
+    with pytest.raises(ParameterError, match="chunk_ms"):
+        Recorder(engine=FakeEngine(), chunk_ms=5)
+
+
+def test_failed_connection_keeps_the_audio(pcm):
+    rec = Recorder(base_url="http://127.0.0.1:9", open_timeout=1)
+    record(rec, pcm)
+    with pytest.raises(voxnb.TransportError, match="could not reach"):
+        rec.wait(timeout=30)
+    assert rec.status == "error" and "rec.audio" in rec.message
+    assert rec.audio.to_pcm16() == pcm  # nothing captured is lost

@@ -1,0 +1,313 @@
+"""Recorder: the browser's microphone, transcribed live in the notebook, ending in a Transcript.
+
+The browser side (``recorder.js``) captures, resamples to 16 kHz s16le and sends ~100 ms chunks
+as binary comm buffers. This side never blocks the comm handler: each chunk is appended to the
+take and handed to a background event loop, where a
+:class:`~voxnb.realtime.live.LiveTranscription` streams it to the realtime server and the live
+text comes back into a synced trait a few times a second.
+
+The browser → kernel messages (``content`` dicts) are the typed boundary, testable without a
+browser by calling :meth:`Recorder.handle_message`:
+
+=========  =========================================================  =================
+type       fields                                                     buffers
+=========  =========================================================  =================
+ready      (the view rendered)                                        none
+start      ``ctx_rate`` (capture rate), ``mode``, ``track``           none
+chunk      ``seq`` (0, 1, ...), ``level`` (RMS, 0..1)                 one: s16le PCM
+stop       ``sent`` (number of chunks sent)                           none
+error      ``message`` (shown to the user), ``detail``                none
+=========  =========================================================  =================
+
+Kernel → browser: ``started``, ``ack`` (every few chunks: the kernel is responsive), ``stop``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError, VoxnbError
+from voxnb.realtime.live import LiveTranscription, Target
+from voxnb.realtime.protocol import SAMPLE_RATE, SAMPLE_WIDTH, Reconnected
+
+try:
+    import anywidget
+    import traitlets
+except ImportError as _exc:  # pragma: no cover - exercised only without the widgets extra
+    raise MissingDependencyError("anywidget", "widgets", "the Recorder widget") from _exc
+
+__all__ = ["Recorder"]
+
+_HERE = Path(__file__).resolve().parent
+#: live text reaches the browser at most this often (seconds): a few updates per second
+TEXT_INTERVAL = 0.25
+#: the kernel acknowledges every this many chunks so the browser can tell it is responsive
+ACK_EVERY = 5
+
+_loop: asyncio.AbstractEventLoop | None = None
+_loop_lock = threading.Lock()
+
+
+def _background_loop() -> asyncio.AbstractEventLoop:
+    """One event loop in a daemon thread for every recorder: independent of the kernel's loop."""
+    global _loop
+    with _loop_lock:
+        if _loop is None:
+            _loop = asyncio.new_event_loop()
+            threading.Thread(target=_loop.run_forever, name="voxnb-recorder", daemon=True).start()
+        return _loop
+
+
+class _Chunks:
+    """The take's audio as an async iterator, fed from the comm handler's thread."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    def put(self, pcm: bytes | None) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, pcm)
+
+    def __aiter__(self) -> _Chunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        pcm = await self.queue.get()
+        if pcm is None:
+            raise StopAsyncIteration
+        return pcm
+
+
+class Recorder(anywidget.AnyWidget):
+    """Record from the browser's microphone, watch the text appear, get a Transcript.
+
+    Parameters
+    ----------
+    base_url, api_key, model, dialect, engine
+        Where to transcribe, as for :func:`voxnb.transcribe_realtime`: a ``voxnb serve``, vLLM
+        (``dialect="vllm"``) or Mistral server, or the offline engine in this kernel (the
+        default when there is no key). The choice is announced in one line.
+    target_streaming_delay_ms : int, optional
+        Mistral's latency setting.
+    chunk_ms : int
+        Length of the chunks the browser sends (100 ms by default).
+
+    Attributes
+    ----------
+    text : str
+        The live text (synced to the browser).
+    status : str
+        ``idle``, ``recording``, ``finishing``, ``done`` or ``error``.
+    transcript : Transcript
+        After Stop: the take's transcript (waits for the server's last words).
+    audio : Audio
+        The audio captured so far, 16 kHz mono; kept whatever happens to the connection.
+
+    Notes
+    -----
+    Needs a secure page (https, or http on localhost) and microphone permission; the widget says
+    what to do when either is missing. While a cell is running the kernel cannot take the chunks:
+    they queue in the browser-kernel channel (nothing is lost) and the live text resumes when the
+    cell finishes.
+
+    Examples
+    --------
+    >>> rec = voxnb.Recorder(base_url="http://127.0.0.1:8000")  # doctest: +SKIP
+    >>> rec                                   # press Start, speak, press Stop  # doctest: +SKIP
+    >>> rec.transcript.segments               # doctest: +SKIP
+    >>> rec.retranscribe(context_bias=["Voxtral", "Jupyter"]).text  # doctest: +SKIP
+    """
+
+    _esm = _HERE / "recorder.js"
+    _css = _HERE / "recorder.css"
+
+    text = traitlets.Unicode("").tag(sync=True)
+    status = traitlets.Unicode("idle").tag(sync=True)
+    message = traitlets.Unicode("").tag(sync=True)
+    backend = traitlets.Unicode("").tag(sync=True)
+    sample_rate = traitlets.Int(SAMPLE_RATE).tag(sync=True)
+    chunk_ms = traitlets.Int(100).tag(sync=True)
+    #: record with the ScriptProcessor fallback instead of an AudioWorklet (for testing it)
+    force_script_processor = traitlets.Bool(False).tag(sync=True)
+
+    def __init__(self, *, base_url: str | None = None, api_key: str | None = None, model: str | None = None,
+                 dialect: str | None = None, engine: Any = None, target_streaming_delay_ms: int | None = None,
+                 chunk_ms: int = 100, **session_options: Any):
+        if not 20 <= chunk_ms <= 1000:
+            raise ParameterError(f"chunk_ms must be between 20 and 1000 ms, got {chunk_ms}")
+        super().__init__(chunk_ms=chunk_ms)
+        self._target = Target.resolve(base_url=base_url, api_key=api_key, model=model, dialect=dialect,
+                                      engine=engine)
+        self.backend = f"{self._target.backend}: {self._target.base_url or 'offline engine in this kernel'}"
+        self.message = f"Press Start to record ({self.backend})."
+        self._session_options = dict(session_options, target_streaming_delay_ms=target_streaming_delay_ms)
+        self._pcm = bytearray()
+        self._chunks: _Chunks | None = None
+        self._live: LiveTranscription | None = None
+        self._finished = threading.Event()
+        self._finished.set()
+        self._error: BaseException | None = None
+        self._seq = -1
+        self._recording = False
+        self.rendered = False
+        #: what the browser reported when recording started (capture rate, worklet or fallback)
+        self.capture: dict[str, Any] = {}
+        self.on_msg(self._on_msg)
+
+    def __repr__(self) -> str:
+        return f"<voxnb.Recorder {self.status}, {self.seconds:.1f} s captured, {self._target!r}>"
+
+    # ------------------------------------------------------------------------- results
+    @property
+    def seconds(self) -> float:
+        return len(self._pcm) / (SAMPLE_RATE * SAMPLE_WIDTH)
+
+    @property
+    def audio(self) -> Any:
+        """The captured take as a 16 kHz mono :class:`~voxnb.Audio`."""
+        import numpy as np
+
+        from voxnb.audio import Audio
+
+        if not self._pcm:
+            raise RealtimeError("nothing recorded yet: press Start, speak, then press Stop")
+        return Audio.from_array(np.frombuffer(bytes(self._pcm), dtype="<i2"), SAMPLE_RATE)
+
+    @property
+    def transcript(self) -> Any:
+        """The take's :class:`~voxnb.Transcript`, once Stop was pressed (waits up to 2 minutes)."""
+        return self.wait()
+
+    @property
+    def gaps(self) -> list[Reconnected]:
+        """Reconnections during the take (where, how long offline, audio possibly untranscribed)."""
+        return list(self._live.gaps) if self._live is not None else []
+
+    def wait(self, timeout: float = 120.0) -> Any:
+        """Wait for the server's final words after Stop and return the Transcript."""
+        if self._live is None:
+            raise RealtimeError("nothing recorded yet: press Start, speak, then press Stop")
+        if self._recording:
+            raise RealtimeError("still recording: press Stop (or call rec.stop()) before reading the transcript")
+        if not self._finished.wait(timeout):
+            raise RealtimeError(f"the transcript did not arrive within {timeout:.0f} s after Stop; "
+                                "call rec.wait(timeout=...) to wait longer")
+        if self._error is not None:
+            raise self._error
+        return self._live.transcript
+
+    def retranscribe(self, **params: Any) -> Any:
+        """Transcribe the whole take again with the batch endpoint, e.g. ``context_bias=[...]``.
+
+        A realtime session takes no bias list; this sends the captured audio to the same system's
+        batch transcription, which does.
+        """
+        return self._target.transcribe(self.audio, **params)
+
+    def stop(self) -> None:
+        """Ask the browser to stop recording (same as pressing Stop)."""
+        self.send({"type": "stop"})
+
+    # ---------------------------------------------------------------- browser messages
+    def _on_msg(self, widget: Any, content: dict[str, Any], buffers: list[Any]) -> None:
+        self.handle_message(content, buffers)
+
+    def handle_message(self, content: dict[str, Any], buffers: list[Any] | None = None) -> None:
+        """Act on one browser message (see the module docstring); never blocks."""
+        kind = content.get("type") if isinstance(content, dict) else None
+        if kind == "chunk":
+            if not buffers:
+                raise ParameterError("a chunk message must carry one binary buffer of s16le PCM")
+            self._on_chunk(content, bytes(buffers[0]))
+        elif kind == "start":
+            self._on_start(content)
+        elif kind == "stop":
+            self._on_stop()
+        elif kind == "error":
+            self.status = "error"
+            self.message = str(content.get("message") or "recording failed in the browser")
+        elif kind == "ready":
+            self.rendered = True
+        else:
+            raise ParameterError(f"unknown recorder message type {kind!r}")
+
+    def _on_start(self, content: dict[str, Any]) -> None:
+        if self._live is not None and not self._finished.is_set():
+            self._on_stop()  # a new Start while the last take is finishing: end that one first
+        loop = _background_loop()
+        self.capture = {k: content.get(k) for k in ("ctx_rate", "mode", "track")}
+        self._pcm = bytearray()
+        self._seq = -1
+        self._error = None
+        self._finished.clear()
+        self._chunks = _Chunks(loop)
+        self._recording = True
+        self._live = LiveTranscription(self._chunks, target=self._target, chunk_ms=self.chunk_ms,
+                                       on_event=self._on_event, **self._session_options)
+        self.text = ""
+        self.status = "recording"
+        self.message = f"Recording… ({self.backend})"
+        asyncio.run_coroutine_threadsafe(self._run(self._live), loop)
+        self.send({"type": "started"})
+
+    def _on_chunk(self, content: dict[str, Any], pcm: bytes) -> None:
+        if not self._recording:
+            return  # a straggler after Stop: the take is closed
+        seq = int(content.get("seq", self._seq + 1))
+        if seq != self._seq + 1:
+            self.message = f"warning: chunk {self._seq + 1} to {seq - 1} never arrived from the browser"
+        self._seq = seq
+        self._pcm += pcm
+        self._chunks.put(pcm)
+        if seq % ACK_EVERY == 0:
+            self.send({"type": "ack", "seq": seq})
+
+    def _on_stop(self) -> None:
+        if self._recording:
+            self._recording = False
+            self._chunks.put(None)
+            if self.status == "recording":  # not when the session already failed: keep its message
+                self.status = "finishing"
+                self.message = f"Stopped after {self.seconds:.1f} s; waiting for the last words…"
+
+    def _on_event(self, event: Any) -> None:
+        if isinstance(event, Reconnected):
+            self.message = (f"The connection dropped at {event.at:.1f} s ({event.reason}); reconnected after "
+                            f"{event.offline:.1f} s. Recording continues; the gap is in rec.gaps.")
+
+    async def _run(self, live: LiveTranscription) -> None:
+        loop = asyncio.get_running_loop()
+        shown = 0.0
+        pending: asyncio.TimerHandle | None = None
+
+        def show() -> None:
+            nonlocal shown, pending
+            self.text = live.text
+            shown, pending = time.monotonic(), None
+
+        try:
+            async for item in live:
+                if isinstance(item, str) and pending is None:
+                    # throttled: at most one update per TEXT_INTERVAL, the latest text always shown
+                    pending = loop.call_later(max(0.0, TEXT_INTERVAL - (time.monotonic() - shown)), show)
+            if pending is not None:
+                pending.cancel()
+            self.text = live.transcript.text or live.text
+            self.status = "done"
+            self.message = (f"{self.seconds:.1f} s recorded and transcribed: rec.transcript and rec.audio "
+                            "are ready.")
+        except VoxnbError as exc:
+            self._fail(exc)
+        except Exception as exc:  # shown in the widget and re-raised from rec.transcript
+            self._fail(RealtimeError(f"the realtime take failed: {type(exc).__name__}: {exc}"))
+        finally:
+            self._finished.set()
+
+    def _fail(self, exc: BaseException) -> None:
+        self._error = exc
+        self.status = "error"
+        self.message = f"{exc} The captured audio is kept in rec.audio; rec.retranscribe() can transcribe it."
