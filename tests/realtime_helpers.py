@@ -1,56 +1,11 @@
-"""Helpers for the realtime tests: the serve app on a free port, and a TCP proxy that can fail."""
+"""A TCP proxy for the realtime tests whose connections can be cut like a failing network."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import threading
-import time
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlsplit
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def build_app(engine: Any, api_key: str | None = None) -> Any:
-    """``voxnb serve``'s app when it exists, else just its realtime routes."""
-    try:
-        from voxnb.local.server import create_app
-    except ImportError:
-        from starlette.applications import Starlette
-
-        from voxnb.realtime.endpoint import realtime_routes
-
-        return Starlette(routes=realtime_routes(engine, api_key=api_key))
-    return create_app(engine, api_key=api_key)
-
-
-@contextlib.contextmanager
-def serve_app(engine: Any, *, api_key: str | None = None) -> Iterator[str]:
-    """Run the app with uvicorn on 127.0.0.1 in a thread; yields its http:// base URL."""
-    import uvicorn
-
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(build_app(engine, api_key), host="127.0.0.1", port=port,
-                                           log_level="warning", ws="websockets-sansio"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 class TcpProxy:

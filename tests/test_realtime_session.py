@@ -20,7 +20,7 @@ from voxnb.realtime.protocol import MAX_APPEND_BYTES, Done, Reconnected, TextDel
 from voxnb.realtime.session import RealtimeSession
 
 websockets = pytest.importorskip("websockets")
-from realtime_helpers import TcpProxy, serve_app  # noqa: E402
+from realtime_helpers import TcpProxy  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +30,10 @@ def take():
     return audio.to_pcm16(), audio
 
 
-@pytest.fixture(scope="module")
-def server():
-    with serve_app(FakeEngine()) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def locked_server():
-    with serve_app(FakeEngine(), api_key="sk-test-realtime-0123456789") as url:
-        yield url
+@pytest.fixture
+def server(voxnb_server):
+    """``voxnb serve`` over the deterministic engine (the suite's shared server)."""
+    return voxnb_server
 
 
 def batch_text(pcm: bytes) -> str:
@@ -142,13 +136,13 @@ class BrokenEngine(FakeEngine):
         yield from ()
 
 
-def test_error_event_raises_realtime_error_with_server_message(take):
+def test_error_event_raises_realtime_error_with_server_message(start_voxnb_server, take):
     pcm, _ = take
+    url = start_voxnb_server(BrokenEngine()).url
 
     async def main():
-        with serve_app(BrokenEngine()) as url:
-            async with RealtimeSession(url) as session:
-                return await stream_take(session, pcm)
+        async with RealtimeSession(url) as session:
+            return await stream_take(session, pcm)
 
     with pytest.raises(RealtimeError, match="CUDA out of memory"):
         asyncio.run(main())
@@ -184,27 +178,27 @@ def test_dropped_socket_reconnects_and_loses_nothing_committed(server, take):
     assert response["text"].split()[len(before.split()):]  # and transcribed after the gap
 
 
-def test_reconnect_gives_up_with_a_clear_error(take):
+def test_reconnect_gives_up_with_a_clear_error(server, take):
     pcm, _ = take
 
     async def main():
-        with serve_app(FakeEngine()) as url:
-            async with TcpProxy(url) as proxy:
-                session = RealtimeSession(proxy.url, max_reconnects=2)
-                await session.connect()
-                await session.send_audio(pcm[:32000])
-                proxy.refuse()  # the server is gone for good
-                proxy.cut()
-                await asyncio.sleep(0.2)
-                await session.send_audio(pcm[32000:64000])
-                await session.finish()
+        async with TcpProxy(server) as proxy:
+            session = RealtimeSession(proxy.url, max_reconnects=2)
+            await session.connect()
+            await session.send_audio(pcm[:32000])
+            proxy.refuse()  # the server is gone for good
+            proxy.cut()
+            await asyncio.sleep(0.2)
+            await session.send_audio(pcm[32000:64000])
+            await session.finish()
 
     with pytest.raises(RealtimeError, match=r"attempts to reconnect failed.*re-transcribe"):
         asyncio.run(main())
 
 
-def test_wrong_key_is_refused_and_never_echoed(locked_server, take):
+def test_wrong_key_is_refused_and_never_echoed(start_voxnb_server, guarded_api_key, take):
     pcm, _ = take
+    locked_server = start_voxnb_server(api_key=guarded_api_key).url
 
     async def run(key):
         async with RealtimeSession(locked_server, api_key=key) as session:
@@ -215,7 +209,7 @@ def test_wrong_key_is_refused_and_never_echoed(locked_server, take):
         asyncio.run(run("sk-wrong-key-abcdef"))
     assert "sk-wrong-key-abcdef" not in str(info.value)
     assert "sk-wrong" not in repr(RealtimeSession(locked_server, api_key="sk-wrong-key-abcdef"))
-    assert asyncio.run(run("sk-test-realtime-0123456789"))["text"] == batch_text(pcm[:32000])
+    assert asyncio.run(run(guarded_api_key))["text"] == batch_text(pcm[:32000])
 
 
 def test_unreachable_server_is_a_transport_error():

@@ -10,8 +10,10 @@ to re-transcribe with the batch endpoint (which, unlike a realtime session, take
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import queue
+import sys
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -69,8 +71,9 @@ class Target:
             backend = "openai-compatible" if dialect_name == VLLM.name else "mistral"
             target = cls(backend, base_url=base_url, api_key=api_key, model=model, dialect=dialect_name)
         if announce:
-            where = target.base_url or "in this process (offline engine, no key needed)"
-            print(f"voxnb realtime: backend {target.backend}, {where}, model {target.model or 'default'}")
+            where = f" at {target.base_url}" if target.base_url else " in this process (no key needed)"
+            print(f"voxnb.realtime: backend={target.backend}{where}, dialect={target.dialect}, "
+                  f"model={target.model or 'the server default'}", file=sys.stderr)
         return target
 
     def session(self, **options: Any) -> RealtimeSession:
@@ -81,17 +84,20 @@ class Target:
 
     def transcribe(self, audio: Any, **params: Any) -> Any:
         """Batch-transcribe *audio* on the same system (used by ``retranscribe``)."""
+        if self.engine is None:
+            from voxnb.backend import transcribe
+
+            return transcribe(audio, backend=self.backend, api_key=self.api_key, base_url=self.base_url,
+                              dialect="openai" if self.dialect == VLLM.name else "mistral", quiet=True, **params)
         from voxnb.transcript import Transcript
 
-        if self.engine is not None:
-            response = self.engine.transcribe(audio.y, **params)
-            return Transcript.from_response(response, backend="local", model=self.engine.model,
-                                            request=dict(params), audio=audio)
-        from voxnb.api import Client
-
-        with Client(api_key=self.api_key, base_url=self.base_url,
-                    dialect="openai" if self.dialect == VLLM.name else "mistral") as client:
-            return client.transcribe(audio, **params)
+        context_bias = params.get("context_bias")
+        if isinstance(context_bias, str):
+            params["context_bias"] = [context_bias]
+        response = self.engine.transcribe(audio.y, **params)
+        # the engines nest words inside segments, so segments are segments whatever was asked
+        return Transcript.from_response(response, granularity="segment", backend="local", model=self.engine.model,
+                                        request=dict(params), audio_sha256=audio.sha256, audio=audio)
 
 
 # --------------------------------------------------------------------------------------- sources
@@ -208,7 +214,8 @@ class LiveTranscription:
         """
         self._stop_requested = True
         if self._loop is not None and self._stopped is not None:
-            self._loop.call_soon_threadsafe(self._stopped.set)
+            with contextlib.suppress(RuntimeError):  # the take's loop already closed: it is over
+                self._loop.call_soon_threadsafe(self._stopped.set)
 
     # --- async iteration
     def __aiter__(self) -> AsyncIterator[Any]:
@@ -300,8 +307,9 @@ class LiveTranscription:
                     raise item
                 yield item
         finally:
-            self.stop()
-            thread.join(timeout=5)
+            if thread.is_alive():  # the caller left the loop early
+                self.stop()
+                thread.join(timeout=5)
 
     def retranscribe(self, **params: Any) -> Any:
         """Transcribe the whole take again with the batch endpoint, e.g. with ``context_bias=[...]``."""
