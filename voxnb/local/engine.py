@@ -146,7 +146,7 @@ class Engine:
 
     def decode(self, samples: np.ndarray, *, words: bool, context_bias=None, language=None,
                temperature: float | None = None, beam_size: int | None = None, vad: bool = True,
-               condition_on_previous_text: bool = True) -> tuple[list, Any]:
+               prompt: str | None = None) -> tuple[list, Any]:
         """Run faster-whisper; return its segments (materialised) and its info object."""
         options: dict[str, Any] = {}
         if temperature is not None:
@@ -155,7 +155,7 @@ class Engine:
             segments, info = self.whisper.transcribe(
                 samples, language=self._language(language), beam_size=beam_size or self.beam_size,
                 word_timestamps=words, vad_filter=vad, hotwords=hotwords(context_bias),
-                condition_on_previous_text=condition_on_previous_text, **options)
+                initial_prompt=prompt or None, **options)
             return list(segments), info
 
     def transcribe(self, samples: np.ndarray, *, timestamps: list[str] | None = None, diarize: bool = False,
