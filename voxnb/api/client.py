@@ -698,8 +698,8 @@ class Client:
 
     def close(self) -> None:
         """Close the connections (and the private event loop)."""
+        self._run(self._async.aclose())
         if self._loop is not None and not self._loop.is_closed():
-            self._loop.run_until_complete(self._async.aclose())
             self._loop.close()
         self._loop = None
 
