@@ -339,3 +339,37 @@ def test_docstring_examples_run():
     import voxnb.audio
 
     assert doctest.testmod(voxnb.audio, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+
+
+@pytest.fixture
+def http_folder(tmp_path):
+    """A real HTTP server on 127.0.0.1 serving tmp_path."""
+    import functools
+    import http.server
+    import threading
+
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(tmp_path))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield tmp_path, f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_load_from_url(http_folder):
+    folder, base = http_folder
+    sf.write(folder / "tone.flac", tone(), SR)
+    audio = Audio.load(f"{base}/tone.flac")
+    assert audio.source == f"{base}/tone.flac"
+    assert audio == Audio.load(folder / "tone.flac")
+    with pytest.raises(AudioError, match="could not download"):
+        Audio.load(f"{base}/missing.wav")
+
+
+def test_notebook_display_embeds_a_player_only_for_short_audio():
+    pytest.importorskip("IPython")
+    short = Audio.from_array(tone(2.0), SR)
+    assert "<audio" in short._repr_html_() and "2.00 s" in short._repr_html_()
+    long = Audio.from_array(np.zeros(SR * 61, np.float32), SR)
+    assert "<audio" not in long._repr_html_() and ".play(start, end)" in long._repr_html_()

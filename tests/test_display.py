@@ -224,3 +224,13 @@ def test_table_in_a_real_browser_pages_filters_and_plays(browser_page, audio):
     page.evaluate("window.__sent.push({type: 'play', segment: 160})")  # as if forced
     bridge(page, table)
     assert "after the audio ends" in page.locator(".voxnb-status").inner_text()
+
+
+def test_widget_carries_a_static_table_for_frontends_without_widgets(audio):
+    table = display.segment_table(make_transcript(120, 0.2), audio, page_size=10)
+    table.page = 2
+    bundle = table._repr_mimebundle_()
+    data = bundle[0] if isinstance(bundle, tuple) else bundle
+    assert "application/vnd.jupyter.widget-view+json" in data
+    page = data["text/html"]
+    assert "10 of 120 segments (page 3)" in page and "Segment 20 says" in page and "<audio" not in page

@@ -45,6 +45,9 @@ _BLOCK_FRAMES = 1 << 20
 # minutes is ~19 MB, base64-encoded into the notebook file).
 _PLAY_MAX_SECONDS = 600.0
 
+# Longest audio whose notebook display embeds a player (as base64 WAV) without being asked.
+_REPR_PLAYER_SECONDS = 60.0
+
 # Frames averaged into one spectrogram column at most (see _spectrogram).
 _SPEC_FRAMES_PER_COLUMN = 8
 
@@ -582,6 +585,19 @@ class Audio:
         layout = "mono" if self.channels == 1 else f"{self.channels} channels"
         origin = f", {self.source!r}" if self.source else ""
         return f"<Audio {self.duration:.2f} s, {self.sr} Hz, {layout}{origin}>"
+
+    def _repr_html_(self) -> str:
+        """The summary, with a player when the audio is short enough to embed."""
+        import html
+
+        summary = f"<code>{html.escape(repr(self))}</code>"
+        if self.duration > _REPR_PLAYER_SECONDS:
+            return f"{summary}<div>too long to embed here: play an excerpt with <code>.play(start, end)</code></div>"
+        try:
+            player = self.play()._repr_html_()
+        except MissingDependencyError:
+            return summary
+        return f"{summary}{player}"
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Audio):

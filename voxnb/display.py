@@ -230,6 +230,15 @@ def _widget_class() -> type:
             return (f"<voxnb SegmentTable {self.total} of {len(self._data)} segments, "
                     f"page {self.page + 1}/{self.pages}>")
 
+        def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+            # where widgets do not render (nbconvert, GitHub), the current page as a plain table
+            bundle = super()._repr_mimebundle_(**kwargs)
+            data = bundle[0] if isinstance(bundle, tuple) else bundle
+            if isinstance(data, dict):
+                data["text/html"] = _table_html(self._data, self.rows, self.total, self.page, self.page_size,
+                                                players=False)
+            return bundle
+
     _WIDGET = SegmentTable
     return SegmentTable
 
@@ -265,10 +274,15 @@ def segments_html(transcript: Any, audio: Any, *, speaker: str | None = None, qu
     data = _SegmentRows(transcript, audio)
     selected = data.select(speaker=speaker or "", query=query)
     rows = data.rows(selected[page * page_size : (page + 1) * page_size])
+    return _table_html(data, rows, int(selected.size), page, page_size, players=True)
+
+
+def _table_html(data: _SegmentRows, rows: list[dict[str, Any]], total: int, page: int, page_size: int, *,
+                players: bool) -> str:
     body = []
     for row in rows:
         player = ""
-        if row["playable"]:
+        if players and row["playable"]:
             wav = base64.b64encode(data.excerpt(row["segment"]).to_wav()).decode("ascii")
             player = f'<audio controls preload="none" src="data:audio/wav;base64,{wav}"></audio>'
         times = "–" if row["start"] is None else f"{row['start']:.2f}–{row['end']:.2f}"
@@ -278,7 +292,7 @@ def segments_html(transcript: Any, audio: Any, *, speaker: str | None = None, qu
             f'<td><span style="border-left:4px solid {color};padding-left:4px">{html.escape(row["speaker"])}</span></td>'
             f'<td style="text-align:left">{html.escape(row["text"])}</td></tr>'
         )
-    shown = f"{len(rows)} of {selected.size} segments" + (f" (page {page + 1})" if selected.size > page_size else "")
+    shown = f"{len(rows)} of {total} segments" + (f" (page {page + 1})" if total > page_size else "")
     return ('<div class="voxnb-segments"><div>' + shown + "</div><table><thead><tr><th></th><th>#</th>"
             "<th>time (s)</th><th>speaker</th><th>text</th></tr></thead><tbody>" + "".join(body)
             + "</tbody></table></div>")
