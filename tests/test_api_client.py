@@ -192,3 +192,53 @@ def test_a_misspelt_option_is_a_parameter_error_naming_the_options(client, serve
     with pytest.raises(TypeError, match="transcribe"):
         client.transcribe(tiny_wav(1), timestamp="segment")
     assert len(server.recorder) == 0
+
+
+@pytest.fixture
+def vllm_like_server():
+    """A stand-in for vLLM's transcription endpoint (spec §9 shapes), on a real socket."""
+    import json as json_module
+
+    from starlette.applications import Starlette
+    from starlette.responses import JSONResponse, StreamingResponse
+    from starlette.routing import Route
+
+    from voxnb.local.server import RequestRecorder, ServerThread
+
+    recorder = RequestRecorder()
+
+    async def transcriptions(request):
+        from voxnb.local.server import RecordedRequest
+
+        form = await request.form()
+        recorder.add(RecordedRequest("POST", request.url.path, {}, [(k, v if isinstance(v, str) else "<file>")
+                                                                     for k, v in form.multi_items()]))
+        if form.get("stream") != "true":
+            return JSONResponse({"text": " Bonjour tout le monde.", "usage": {"type": "duration", "seconds": 2}})
+
+        async def chunks():
+            for piece in (" Bonjour", " tout le", " monde."):
+                chunk = {"id": "trsc-1", "object": "transcription.chunk", "created": 0, "model": "m",
+                         "choices": [{"delta": {"content": piece}, "finish_reason": None}]}
+                yield f"data: {json_module.dumps(chunk)}\n\n"
+            yield "data: [DONE]\n\n"
+
+        return StreamingResponse(chunks(), media_type="text/event-stream")
+
+    app = Starlette(routes=[Route("/v1/audio/transcriptions", transcriptions, methods=["POST"])])
+    app.state.recorder = recorder
+    with ServerThread(app) as server:
+        yield server
+
+
+def test_openai_dialect_reads_vllm_json_and_streams(vllm_like_server, tiny_wav):
+    with voxnb.Client(base_url=vllm_like_server.url, dialect="openai") as client:
+        t = client.transcribe(tiny_wav(1), model="mistralai/Voxtral-Mini-3B-2507", language="fr")
+        items = list(client.transcribe_stream(tiny_wav(1), model="mistralai/Voxtral-Mini-3B-2507"))
+    assert (t.text, t.source, t.backend, t.duration) == (" Bonjour tout le monde.", "vllm-json",
+                                                         "openai-compatible", 2.0)
+    assert [e.text for e in items if isinstance(e, TranscriptionTextDelta)] == [" Bonjour", " tout le", " monde."]
+    assert isinstance(items[-2], TranscriptionDone) and items[-1].text == " Bonjour tout le monde."
+    first, streamed = vllm_like_server.recorder.requests
+    assert first.fields == [("model", "mistralai/Voxtral-Mini-3B-2507"), ("language", "fr"), ("file", "<file>")]
+    assert ("stream", "true") in streamed.fields

@@ -242,3 +242,19 @@ def test_the_mistralai_sdk_and_voxnb_send_the_same_fields(start_voxnb_server, ti
 
     assert parts(our_request) == parts(sdk_request)
     assert sdk_answer.text == ours.text and sdk_answer.segments[0].speaker_id == "speaker_1"
+
+
+@pytest.mark.slow
+def test_voxnb_serve_with_the_offline_engine_transcribes_real_speech(start_voxnb_server):
+    """The classroom setup: no key, the local engine behind Mistral's protocol."""
+    pytest.importorskip("faster_whisper")
+    from voxnb.data import audio as sample_audio
+
+    engine = load_engine("local")
+    assert engine.model != FakeEngine.model
+    server = start_voxnb_server(engine)
+    speech = sample_audio("words").slice(0, 6.0)
+    with voxnb.Client(base_url=server.url) as client:
+        t = client.transcribe(speech, timestamps="segment")
+    assert t.model == engine.model and len(t.text.split()) >= 3 and len(t.segments) >= 1
+    assert float(t.segments["end"].max()) <= 6.5

@@ -110,6 +110,11 @@ class BatchResult(Mapping):
     def __repr__(self) -> str:
         return f"<BatchResult {self.summary()}>"
 
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<p><b>BatchResult</b> {html.escape(self.summary())}</p>" + self.to_frame()._repr_html_()
+
     def to_frame(self) -> pd.DataFrame:
         """One row per item: name, status, error, text, model, language, duration, segments, seconds."""
         import pandas as pd

@@ -53,6 +53,8 @@ class FakeEngine:
     """
 
     model = "voxnb-deterministic-test-engine"
+    #: no shared state: the server may call it from several threads at once
+    thread_safe = True
 
     def __init__(self, *, can_chat: bool = True):
         self.can_chat = can_chat

@@ -205,9 +205,9 @@ def load_engine(name: str = "auto") -> Any:
         raise ParameterError(f"engine must be 'auto', 'local' or 'fake'; got {name!r}")
     if name in ("auto", "local"):
         try:
-            from voxnb.local.engine import Engine
+            from voxnb.local.engine import get_engine
 
-            engine = Engine()
+            engine = get_engine()  # shared with in-process users of the local backend
         except Exception as err:
             if name == "local":
                 raise EngineError(
