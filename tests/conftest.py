@@ -33,5 +33,13 @@ def mistral_diarized() -> dict:
     }
 
 
+@pytest.fixture(scope="session")
+def offline_engine():
+    """The embedded faster-whisper engine (tiny.en), loaded once for the whole session."""
+    from voxnb.local.engine import get_engine
+
+    return get_engine()
+
+
 # `voxnb serve` on a free 127.0.0.1 port, and the suite-wide API-key leak guard
 from voxnb_serve_fixtures import *  # noqa: E402, F403
