@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 
 import jiwer
@@ -176,7 +177,7 @@ def test_stream_commits_text_before_the_end_and_finishes_with_the_whole_response
     assert wer("words", done["text"]) <= 0.25
     assert done["usage"]["prompt_audio_seconds"] == math.ceil(len(pcm) / 32000)
     words = [w for s in done["segments"] for w in s["words"]]
-    assert all(a["end"] <= b["start"] + 1e-6 for a, b in zip(words, words[1:]))
+    assert all(a["end"] <= b["start"] + 1e-6 for a, b in itertools.pairwise(words))
 
 
 def test_engine_stream_over_an_iterator(offline_engine):
