@@ -19,20 +19,16 @@ Run: ``python benchmarks/batch.py [--files 200] [--latency 0.3] [--concurrency 1
 from __future__ import annotations
 
 import argparse
-import contextlib
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import numpy as np
 
 import voxnb
+from voxnb.local.server import ServerProcess
 
 
 def write_files(directory: Path, n: int, seconds: float) -> list[Path]:
@@ -44,33 +40,6 @@ def write_files(directory: Path, n: int, seconds: float) -> list[Path]:
         voxnb.Audio.from_array(samples, 16000).save(path)
         paths.append(path)
     return paths
-
-
-@contextlib.contextmanager
-def serve_process(latency: float) -> Iterator[str]:
-    """``voxnb serve`` in a subprocess; yields its base URL."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "voxnb", "serve", "--port", str(port), "--engine", "fake",
-         "--faults", f"latency:{latency}", "--log-level", "warning"],
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(url + "/health", timeout=1)
-                break
-            except httpx.TransportError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("voxnb serve did not start") from None
-                time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
 
 
 def timed(fn):
@@ -107,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs of the concurrent batch (median taken)")
     args = parser.parse_args(argv)
 
-    with tempfile.TemporaryDirectory() as tmp, serve_process(args.latency) as url:
+    with tempfile.TemporaryDirectory() as tmp, \
+            ServerProcess(engine="fake", faults=f"latency:{args.latency}") as server:
+        url = server.url
         paths = write_files(Path(tmp), args.files, args.seconds)
         with voxnb.Client(base_url=url) as client:
             client.transcribe(paths[0])  # warm up the connection pool and imports

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 
 import httpx
 import pytest
@@ -14,7 +10,7 @@ import pytest
 import voxnb
 from voxnb.cli import build_parser
 from voxnb.local.fake import FakeEngine
-from voxnb.local.server import FaultPlan, load_engine
+from voxnb.local.server import FaultPlan, ServerProcess, load_engine
 
 TRANSCRIPTIONS = "/v1/audio/transcriptions"
 
@@ -195,33 +191,13 @@ def test_cli_parser_has_serve_with_its_options():
 
 @pytest.mark.slow
 def test_python_m_voxnb_serve_answers_over_http(tiny_wav, guarded_api_key):
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    env = {**os.environ, "VOXNB_SERVE_API_KEY": guarded_api_key}  # not on the command line, where ps shows it
-    process = subprocess.Popen(
-        [sys.executable, "-m", "voxnb", "serve", "--port", str(port), "--engine", "fake", "--log-level", "warning"],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(url + "/health", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None and time.monotonic() < deadline, "voxnb serve did not start"
-                time.sleep(0.1)
-        with voxnb.Client(base_url=url, api_key=guarded_api_key) as client:
+    # the key travels as $VOXNB_SERVE_API_KEY, not on the command line where ps shows it
+    server = ServerProcess(engine="fake", api_key=guarded_api_key)
+    with server:
+        with voxnb.Client(base_url=server.url, api_key=guarded_api_key) as client:
             assert client.transcribe(tiny_wav(11, seconds=0.5)).model == "voxnb-deterministic-test-engine"
-        assert post(url, tiny_wav(11), fields=[("model", "m")]).status_code == 401
-    finally:
-        process.terminate()
-        output = process.communicate(timeout=10)[0].decode()
-    assert guarded_api_key not in output
+        assert post(server.url, tiny_wav(11), fields=[("model", "m")]).status_code == 401
+    assert guarded_api_key not in server.output
 
 
 def test_the_mistralai_sdk_and_voxnb_send_the_same_fields(start_voxnb_server, tiny_wav):

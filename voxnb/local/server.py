@@ -41,6 +41,7 @@ __all__ = [
     "FaultPlan",
     "RecordedRequest",
     "RequestRecorder",
+    "ServerProcess",
     "ServerThread",
     "create_app",
     "load_engine",
@@ -780,6 +781,80 @@ class ServerThread:
             self._thread.join(timeout=5)
 
     def __enter__(self) -> ServerThread:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+
+class ServerProcess:
+    """``python -m voxnb serve`` in a subprocess on a free loopback port, ready when entered.
+
+    A process of its own, as a real server is (benchmarks measure the client without sharing
+    its GIL). The key, if any, goes through the environment, not the command line.
+
+    Parameters
+    ----------
+    engine : {"fake", "local", "auto"}
+        The ``--engine``.
+    faults : str, optional
+        The ``--faults`` spec.
+    api_key : str, optional
+        Passed as ``$VOXNB_SERVE_API_KEY``.
+
+    Examples
+    --------
+    >>> with ServerProcess(engine="fake", faults="latency:0.3") as server:  # doctest: +SKIP
+    ...     voxnb.Client(base_url=server.url).transcribe("a.wav")
+    """
+
+    def __init__(self, *, engine: str = "fake", faults: str | None = None, api_key: str | None = None,
+                 startup_timeout: float = 60.0):
+        self.engine = engine
+        self.faults = faults
+        self._api_key = api_key
+        self.startup_timeout = startup_timeout
+        self.url = ""
+        self.output = ""
+        self._process: Any = None
+
+    def start(self) -> ServerProcess:
+        import os
+        import subprocess
+        import sys
+
+        import httpx
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        command = [sys.executable, "-m", "voxnb", "serve", "--port", str(port), "--engine", self.engine,
+                   "--log-level", "warning"]
+        if self.faults:
+            command += ["--faults", self.faults]
+        env = {**os.environ, "VOXNB_SERVE_API_KEY": self._api_key or ""}
+        self._process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        self.url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            try:
+                httpx.get(self.url + "/health", timeout=1)
+                return self
+            except httpx.TransportError:
+                if self._process.poll() is not None or time.monotonic() > deadline:
+                    self.stop()
+                    raise EngineError(f"voxnb serve did not start: {self.output[-2000:]}") from None
+                time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Terminate the server; what it printed is then in :attr:`output`."""
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.terminate()
+            self.output = self._process.communicate(timeout=10)[0].decode("utf-8", "replace")
+            self._process = None
+
+    def __enter__(self) -> ServerProcess:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
