@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from voxnb.api.cache import cache_key, open_cache
-from voxnb.api.source import resolve_audio
 from voxnb.errors import ParameterError, VoxnbError
 
 if TYPE_CHECKING:
@@ -198,7 +197,7 @@ async def run_batch(
     async def transcribe_one(name: str, audio: Any) -> None:
         started = time.perf_counter()
         try:
-            source = await asyncio.to_thread(resolve_audio, audio, sr=sr, allow_remote=client.dialect == "mistral")
+            source = await client._source(audio, sr)
             key = None
             if store is not None:
                 key = cache_key(audio_sha256=source.sha256, backend=client.backend,

@@ -295,8 +295,9 @@ class AsyncClient:
             language=language, temperature=temperature, dialect=self.dialect,
         )
 
-    def _source(self, audio: Any, sr: int | None) -> AudioSource:
-        return resolve_audio(audio, sr=sr, allow_remote=self.dialect == "mistral")
+    async def _source(self, audio: Any, sr: int | None) -> AudioSource:
+        # reading and checking a file is blocking work: keep it off the event loop
+        return await asyncio.to_thread(resolve_audio, audio, sr=sr, allow_remote=self.dialect == "mistral")
 
     def _transcription_request(self, source: AudioSource, params: TranscriptionParams,
                                *, stream: bool) -> dict[str, Any]:
@@ -382,7 +383,7 @@ class AsyncClient:
         """
         params = self._params(model=model, timestamps=timestamps, diarize=diarize,
                               context_bias=context_bias, language=language, temperature=temperature)
-        source = self._source(audio, sr)
+        source = await self._source(audio, sr)
         response = await self._post_transcription(source, params)
         return self._transcript(response, source, params)
 
@@ -405,7 +406,7 @@ class AsyncClient:
         ...         print(item.text, end="")
         """
         params = self._params(**options)
-        source = self._source(audio, sr)
+        source = await self._source(audio, sr)
         what = f"POST {TRANSCRIPTIONS} (stream)"
         request = self._transcription_request(source, params, stream=True)
         attempts_left = self.retry.max_retries
@@ -545,7 +546,7 @@ class AsyncClient:
         """
         if not isinstance(prompt, str) or not prompt.strip():
             raise ParameterError("prompt must be a non-empty string saying what to do with the audio")
-        source = self._source(audio, sr)
+        source = await self._source(audio, sr)
         if source.file_id:
             raise ParameterError(
                 "chat() cannot take a file id; pass client.signed_url(file_id) (a URL) instead"
@@ -577,7 +578,7 @@ class AsyncClient:
         >>> file_id = client.upload("long_meeting.flac")  # doctest: +SKIP
         >>> client.transcribe(file_id)  # doctest: +SKIP
         """
-        source = resolve_audio(audio, sr=sr, allow_remote=False)
+        source = await asyncio.to_thread(resolve_audio, audio, sr=sr, allow_remote=False)
         response = await self._request("POST", "/v1/files", data={"purpose": "audio"},
                                        files=[("file", source.file_part())])
         body = self._json(response, "POST /v1/files")
@@ -702,6 +703,14 @@ class Client:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.close()
         self._loop = None
+
+    def __del__(self) -> None:
+        # a Client dropped without close() must not leave its private loop and sockets open
+        loop = getattr(self, "_loop", None)
+        if loop is not None and not loop.is_closed() and not loop.is_running():
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(self._async.aclose())
+            loop.close()
 
     def __enter__(self) -> Client:
         return self

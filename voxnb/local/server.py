@@ -422,6 +422,8 @@ class _Server:
                 response = await fn(request, record)
             except _RequestFailed as failure:
                 return self._respond_error(failure, record)
+            finally:
+                await request.close()  # the uploaded files' spooled temporary files
             record.status = response.status_code
             response.headers.setdefault("x-request-id", uuid.uuid4().hex)
             return response
