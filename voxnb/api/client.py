@@ -240,12 +240,16 @@ class AsyncClient:
                     f"(now {self.timeout:g} s) for long audio, or check that the server is up"
                 )
                 cause: BaseException = err
-            except httpx.TransportError as err:
+            except (httpx.NetworkError, httpx.RemoteProtocolError) as err:
                 failure = TransportError(
                     f"could not reach {self.base_url} for {what} ({type(err).__name__}: {err}); check "
                     "base_url= and your connection, or that `voxnb serve` is running"
                 )
                 cause = err
+            except httpx.HTTPError as err:  # a request that cannot be sent as configured: no retry helps
+                raise TransportError(
+                    f"{what} to {self.base_url} cannot be sent ({type(err).__name__}: {err}); check base_url="
+                ) from err
             else:
                 if response.status_code < 400:
                     return response
