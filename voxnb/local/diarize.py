@@ -161,6 +161,12 @@ def _speaker_at(start: float, end: float, turns: list[Turn]) -> str | None:
     return turns[int(distance.argmin())].speaker
 
 
+def _runs(labels: list) -> list[tuple[int, int]]:
+    """(first, last + 1) index ranges of consecutive equal labels."""
+    edges = [i for i in range(1, len(labels)) if labels[i] != labels[i - 1]]
+    return list(zip([0, *edges], [*edges, len(labels)]))
+
+
 def label_segments(segments: list[dict[str, Any]], turns: list[Turn], *, min_words: int = 2) -> list[dict[str, Any]]:
     """Give each Mistral-shaped segment a ``speaker_id``; split segments whose words change speaker.
 
@@ -174,27 +180,18 @@ def label_segments(segments: list[dict[str, Any]], turns: list[Turn], *, min_wor
             out.append({**segment, "speaker_id": _speaker_at(segment["start"], segment["end"], turns)})
             continue
         speakers = [_speaker_at(w["start"], w["end"], turns) for w in words]
-        runs: list[list[int]] = []
-        for i, speaker in enumerate(speakers):
-            if runs and speakers[runs[-1][0]] == speaker:
-                runs[-1].append(i)
-            else:
-                runs.append([i])
-        merged: list[list[int]] = []
-        for run in runs:
-            if merged and len(run) < min_words:
-                merged[-1] += run
-            elif merged and len(merged[-1]) < min_words:
-                merged[-1] = merged[-1] + run
-                for i in merged[-1]:
-                    speakers[i] = speakers[run[0]]
-            else:
-                merged.append(run)
-        if len(merged) == 1:
-            out.append({**segment, "speaker_id": speakers[merged[0][0]]})
+        runs = _runs(speakers)
+        if len(runs) > 1:
+            for k, (first, last) in enumerate(runs):
+                if last - first < min_words:  # too short to trust: the neighbour's speaker
+                    neighbour = runs[k - 1] if k > 0 else runs[k + 1]
+                    speakers[first:last] = [speakers[neighbour[0]]] * (last - first)
+            runs = _runs(speakers)
+        if len(runs) == 1:
+            out.append({**segment, "speaker_id": speakers[0]})
             continue
-        for run in merged:
-            part = [words[i] for i in run]
+        for first, last in runs:
+            part = words[first:last]
             out.append({**segment, "text": "".join(w["text"] for w in part).strip(), "start": part[0]["start"],
-                        "end": part[-1]["end"], "words": part, "speaker_id": speakers[run[0]]})
+                        "end": part[-1]["end"], "words": part, "speaker_id": speakers[first]})
     return out
