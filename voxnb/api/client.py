@@ -712,8 +712,11 @@ class Client:
         # a Client dropped without close() must not leave its private loop and sockets open
         loop = getattr(self, "_loop", None)
         if loop is not None and not loop.is_closed() and not loop.is_running():
-            with contextlib.suppress(Exception):
-                loop.run_until_complete(self._async.aclose())
+            closing = self._async.aclose()
+            try:
+                loop.run_until_complete(closing)
+            except Exception:  # e.g. collected while another loop runs in this thread
+                closing.close()
             loop.close()
 
     def __enter__(self) -> Client:
