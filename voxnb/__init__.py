@@ -47,6 +47,7 @@ _EXPORTS = {
     # submodules
     "errors": "",
     "plot": "",
+    "display": "",
     "bias": "",
     "data": "",
     "local": "",
