@@ -14,6 +14,7 @@ import asyncio
 import base64
 import contextlib
 import functools
+import inspect
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -651,6 +652,9 @@ class Client:
     def __init__(self, **options: Any):
         self._async = AsyncClient(**options)
         self._loop: asyncio.AbstractEventLoop | None = None
+
+    # help() and tab completion show AsyncClient's keyword arguments
+    __init__.__signature__ = inspect.signature(AsyncClient.__init__)  # type: ignore[attr-defined]
 
     def __repr__(self) -> str:
         return repr(self._async).replace("AsyncClient(", "Client(", 1)
