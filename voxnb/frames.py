@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from itertools import repeat
+from itertools import chain, repeat
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -49,6 +49,7 @@ _SENTENCE_END = tuple(".?!…。？！")
 _CJK_LETTER = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
 _CJK_PUNCT = "\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65"
 _TOKEN = re.compile(f"[{_CJK_LETTER}][{_CJK_PUNCT}]*|[^\\s{_CJK_LETTER}]+")
+_HAS_CJK = re.compile(f"[{_CJK_LETTER}]")
 
 
 def tokenize(text: str) -> list[str]:
@@ -157,11 +158,12 @@ def _segments_from_words(words: Columns) -> tuple[Columns, np.ndarray]:
 
 def _interpolated_words(seg_start, seg_end, seg_text, seg_speaker):
     """Split each segment's text into words and spread them over it by character count."""
-    tokens = [tokenize(t) for t in seg_text]
-    counts = np.fromiter((len(t) for t in tokens), dtype=np.int64, count=len(tokens))
-    flat = [w for ws in tokens for w in ws]
+    spaced_only = not any(map(_HAS_CJK.search, seg_text))
+    tokens = list(map(str.split if spaced_only else _TOKEN.findall, seg_text))
+    counts = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
+    flat = list(chain.from_iterable(tokens))
     seg_of_word = np.repeat(np.arange(len(tokens)), counts)
-    lengths = np.fromiter((len(w) for w in flat), dtype=np.float64, count=len(flat))
+    lengths = np.fromiter(map(len, flat), dtype=np.float64, count=len(flat))
     seg_total = np.bincount(seg_of_word, weights=lengths, minlength=len(tokens))
     seg_offset = np.r_[0.0, np.cumsum(seg_total)[:-1]]
     before = np.cumsum(lengths) - lengths - seg_offset[seg_of_word]
@@ -334,7 +336,7 @@ def turns_frame(segments: pd.DataFrame) -> pd.DataFrame:
         "speaker": segments["speaker"].iloc[bounds[:-1]].reset_index(drop=True),
         "start": grouped["start"].min().to_numpy(),
         "end": grouped["end"].max().to_numpy(),
-        "text": _string_column([" ".join(t for t in texts[a:b] if t)
+        "text": _string_column([" ".join(filter(None, texts[a:b]))
                                 for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]),
         "n_segments": np.diff(bounds).astype(np.int64),
     })
