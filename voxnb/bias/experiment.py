@@ -8,6 +8,7 @@ conditions differ only by their transcripts and compare pair by pair.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import re
 import sys
@@ -322,6 +323,30 @@ class Experiment:
                 for c in self.conditions
             }
         return self._scores
+
+    def rescored(self, *, convention: str | None = None, normalizer: Normalizer | str = "keep") -> Experiment:
+        """The same transcripts scored another way (a copy; nothing is transcribed again).
+
+        Examples
+        --------
+        >>> full = exp.rescored(convention="full-list")      # doctest: +SKIP
+        >>> full.summary(measures=["b_wer"])                   # doctest: +SKIP
+        """
+        from voxnb.bias.scoring import CONVENTIONS
+        from voxnb.bias.textnorm import resolve_normalizer
+
+        other = copy.copy(self)
+        if convention is not None:
+            if convention not in CONVENTIONS:
+                raise ParameterError(f"convention must be one of {CONVENTIONS}, not {convention!r}")
+            other.convention = convention
+        if not (isinstance(normalizer, str) and normalizer == "keep"):
+            resolve_normalizer(normalizer)
+            other.normalizer = normalizer
+        other.transcripts = dict(self.transcripts)
+        other.errors = dict(self.errors)
+        other._scores = None
+        return other
 
     @property
     def results(self):
