@@ -118,11 +118,14 @@ def plot_term_heatmap(term_hits, *, ax=None, max_terms: int = 60):
     tp = sums["tp"].unstack("condition")
     order = gt.max(axis=1).sort_values(ascending=False, kind="stable").index[:max_terms]
     gt, tp = gt.loc[order], tp.loc[order]
+    # rows are normalised terms; label them as the list spells them
+    spelled = present.groupby("term", observed=True)["listed_as"].first() if "listed_as" in present else {}
+    labels = [str(spelled.get(t, t)).replace("_", " ") for t in gt.index]
     with np.errstate(invalid="ignore", divide="ignore"):
         recall = np.where(gt.to_numpy(float) > 0, tp.to_numpy(float) / gt.to_numpy(float), np.nan)
     image = ax.imshow(recall, aspect="auto", cmap="RdYlGn", vmin=0, vmax=1, interpolation="nearest")
     ax.set_xticks(range(gt.shape[1]), [str(c) for c in gt.columns])
-    ax.set_yticks(range(gt.shape[0]), [str(t) for t in gt.index], fontsize="small")
+    ax.set_yticks(range(gt.shape[0]), labels, fontsize="small")
     for i in range(gt.shape[0]):
         for j in range(gt.shape[1]):
             if gt.iat[i, j] > 0:
@@ -171,4 +174,6 @@ def plot_forest(comparison, *, ax=None, percent: bool = True):
                         va="center", fontsize="x-small")  # fmt: skip
     ax.set_xlabel("difference (percentage points)" if percent else "difference")
     ax.set_title("Paired differences, 95 % bootstrap intervals (grey: interval includes 0)", fontsize="medium")
+    ax.annotate(_caption(table), (0, 0), xycoords="axes fraction", xytext=(0, -36), textcoords="offset points",
+                fontsize="x-small", va="top")  # fmt: skip
     return ax
