@@ -14,6 +14,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from voxnb.demo import add_demo, add_transcribe
 from voxnb.errors import VoxnbError
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
@@ -57,7 +58,7 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 #: the subcommands, in the order ``voxnb --help`` lists them
-SUBCOMMANDS: list[Callable[[Any], None]] = [add_serve]
+SUBCOMMANDS: list[Callable[[Any], None]] = [add_serve, add_transcribe, add_demo]
 
 
 def build_parser() -> argparse.ArgumentParser:
