@@ -319,3 +319,11 @@ def test_docstring_examples_run():
 def test_clock_labels():
     assert [plot._clock(x, 3) for x in (0, 12.5, 245, 3723.5, -1.25)] == ["0", "12.5", "4:05", "1:02:03.5", "-1.25"]
     assert plot._clock(59.9996, 3) == "1:00"
+
+
+def test_time_ticks_fall_on_clock_steps():
+    locator = plot._ClockLocator()
+    assert locator.tick_values(0, 10800).tolist() == [0, 1800, 3600, 5400, 7200, 9000, 10800]
+    assert locator.tick_values(10370, 10380).tolist() == list(range(10370, 10381, 2))
+    np.testing.assert_allclose(locator.tick_values(1.0, 1.004), [1.0, 1.0005, 1.001, 1.0015, 1.002, 1.0025,
+                                                                 1.003, 1.0035, 1.004])

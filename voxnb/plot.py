@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 import numpy as np
-from matplotlib.ticker import Formatter
+from matplotlib.ticker import Formatter, Locator
 
 from voxnb.audio import Audio, as_audio
 from voxnb.errors import ParameterError
@@ -625,7 +625,31 @@ def _lane_axis(ax: Any, names: list[str]) -> None:
 
 
 def _time_axis(ax: Any) -> None:
+    ax.xaxis.set_major_locator(_ClockLocator())
     ax.xaxis.set_major_formatter(_ClockFormatter())
+
+
+class _ClockLocator(Locator):
+    """About eight ticks at clock-friendly steps: 1/2/5 × 10ⁿ s below a second, then 1, 2, 5, 10,
+    15, 30 s, 1, 2, 5, 10, 15, 30 min, 1, 2, 3, 6 h."""
+
+    _STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
+
+    def __call__(self) -> Any:
+        lo, hi = self.axis.get_view_interval()
+        return self.tick_values(lo, hi)
+
+    def tick_values(self, vmin: float, vmax: float) -> Any:
+        lo, hi = sorted((float(vmin), float(vmax)))
+        target = max(hi - lo, 1e-9) / 8
+        if target < 1:
+            decade = 10 ** np.floor(np.log10(target))
+            step = next(decade * m for m in (1, 2, 5, 10) if decade * m >= target * (1 - 1e-9))
+        else:
+            step = next((s for s in self._STEPS if s >= target * (1 - 1e-9)),
+                        self._STEPS[-1] * np.ceil(target / self._STEPS[-1]))
+        first = np.ceil(lo / step) * step
+        return np.arange(first, hi + step * 1e-6, step)
 
 
 def _clock(seconds: float, decimals: int = 3) -> str:
