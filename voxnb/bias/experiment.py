@@ -9,6 +9,7 @@ conditions differ only by their transcripts and compare pair by pair.
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import re
 import sys
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from voxnb.bias.data import BiasItem, as_items
+from voxnb.bias.scoring import ngram_counts
 from voxnb.bias.textnorm import Normalizer, normalize, normalize_term
 from voxnb.errors import ParameterError, VoxnbError
 
@@ -108,6 +110,7 @@ class Experiment:
         from voxnb.bias.textnorm import resolve_normalizer
 
         self.items: list[BiasItem] = as_items(items)
+        self._by_name = {it.name: it for it in self.items}
         if isinstance(conditions, (str, bytes)):
             raise ParameterError("conditions must be a list (or dict name -> spec), e.g. ['none', 'oracle']")
         if isinstance(conditions, Mapping):
@@ -144,17 +147,30 @@ class Experiment:
         self._scores: dict[str, Any] | None = None
 
     # -- lists -----------------------------------------------------------------------------
-    def _distractor_order(self, item: BiasItem) -> list[str]:
-        """The item's distractors in a fixed random order: pool terms absent from its reference."""
+    @functools.cached_property
+    def _pool_keys(self) -> list[tuple[str, ...]]:
+        return [tuple(normalize_term(t, self.normalizer).split()) for t in self.distractors]
+
+    def _distractors_for(self, item: BiasItem, n: int) -> list[str]:
+        """The first *n* of the item's distractors in a fixed random order (pool terms absent from it).
+
+        The order depends on the seed and the item's name only, so smaller draws are prefixes
+        of larger ones.
+        """
         if self.distractors is None:
             raise ParameterError("an 'oracle+N' condition needs distractors=[...] (e.g. voxnb.bias.bundled_distractors())")
-        norm = self.normalizer
-        ref = f" {normalize(item.reference, norm)} "
-        own = {normalize_term(t, norm) for t in item.rare_words}
-        pool = [t for t in self.distractors
-                if normalize_term(t, norm) not in own and f" {normalize_term(t, norm)} " not in ref]  # fmt: skip
+        keys = self._pool_keys
+        ref = normalize(item.reference, self.normalizer).split()
+        excluded = set(ngram_counts(ref, set(map(len, keys))))
+        excluded.update(tuple(normalize_term(t, self.normalizer).split()) for t in item.rare_words)
         rng = np.random.default_rng([self.seed, zlib.crc32(item.name.encode())])
-        return [pool[k] for k in rng.permutation(len(pool))]
+        chosen: list[str] = []
+        for k in rng.permutation(len(keys)):
+            if len(chosen) >= n:
+                break
+            if keys[k] not in excluded:
+                chosen.append(self.distractors[k])
+        return chosen
 
     def _build(self, spec: ConditionSpec, item: BiasItem, name: str) -> list[str]:
         where = f"condition {name!r}, item {item.name!r}"
@@ -171,7 +187,7 @@ class Experiment:
                     "or a function item -> list"
                 )
             room = _max_terms() - len(oracle)  # context_bias's cap: distractors give way
-            return oracle + self._distractor_order(item)[: min(int(match.group(1)), room)]
+            return oracle + self._distractors_for(item, min(int(match.group(1)), room))
         if callable(spec):
             return _as_terms(spec(item), where)
         return _as_terms(spec, where)
@@ -227,7 +243,7 @@ class Experiment:
         return self
 
     def _item(self, name: str) -> BiasItem:
-        return next(it for it in self.items if it.name == name)
+        return self._by_name[name]
 
     def _record(self, key: tuple[str, str], transcript: Any = None, error: Exception | None = None) -> None:
         if error is None:

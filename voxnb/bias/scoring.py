@@ -176,7 +176,7 @@ def _meta_of(hyps: list[Any], attr: str) -> str | None:
 # per-utterance term bookkeeping
 
 
-def _ngram_counts(tokens: list[str], lengths: set[int]) -> Counter:
+def ngram_counts(tokens: list[str], lengths: set[int]) -> Counter:
     """Counts of the token n-grams (as tuples) for each n in *lengths*."""
     grams: Counter = Counter()
     for n in lengths:
@@ -214,7 +214,7 @@ def _prepare_terms(raw_terms: list[str], ref_tokens: list[str], key_of: dict, co
     by_key = dict(zip(reversed(keys), reversed(raw_terms)))
     by_key.pop((), None)  # a term that normalises to nothing cannot be scored
     lengths = set(map(len, by_key))
-    grams = _ngram_counts(ref_tokens, lengths)
+    grams = ngram_counts(ref_tokens, lengths)
     present = {k: grams[k] for k in by_key.keys() & grams.keys()}
     source = present if convention == "reference-rare" else by_key
     return _Terms(list(dict.fromkeys(raw_terms)), by_key, present, {w for k in source for w in k}, lengths)
@@ -588,7 +588,7 @@ def _term_measures(u, uid, terms: _Terms, al: Alignment, lo, hi, ref_tokens, hyp
     ops = al.op[lo:hi]
     # alignment step of each reference word (matches, substitutions and deletions carry one)
     ref_step = np.flatnonzero(ops != INS)
-    hyp_grams = _ngram_counts(hyp_tokens, terms.lengths)
+    hyp_grams = ngram_counts(hyp_tokens, terms.lengths)
     rows = []
     gt_sum = tp_sum = fp_sum = spelled = 0
     for key, gt in terms.present.items():
