@@ -20,11 +20,11 @@ $(STAMP): pyproject.toml | $(PY)
 
 venv: $(STAMP)
 
-# Debian packages the tests use (a browser for the recorder test); only when we may install them.
+# Debian packages the tests use (a browser for the widget tests, ffmpeg for m4a/webm decoding); only when we may install them.
 system-packages:
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	  missing=""; \
-	  for p in chromium; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  for p in chromium ffmpeg; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing Debian packages:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \

@@ -373,3 +373,18 @@ def test_notebook_display_embeds_a_player_only_for_short_audio():
     assert "<audio" in short._repr_html_() and "2.00 s" in short._repr_html_()
     long = Audio.from_array(np.zeros(SR * 61, np.float32), SR)
     assert "<audio" not in long._repr_html_() and ".play(start, end)" in long._repr_html_()
+
+
+@pytest.mark.parametrize(("ext", "codec"), [("m4a", "aac"), ("webm", "libopus")])
+def test_containers_libsndfile_cannot_read_go_through_ffmpeg(files, tmp_path, ext, codec):
+    import shutil
+    import subprocess
+
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed (make system-packages installs it)")
+    path = tmp_path / f"tone.{ext}"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(files["wav"]), "-c:a", codec, str(path)],
+                   check=True)
+    for audio in (Audio.load(path), Audio.load(path.read_bytes())):
+        assert audio.sr == SR and audio.duration == pytest.approx(1.0, abs=0.1)
+        assert dominant_frequency(audio.y, SR) == pytest.approx(440, abs=3)
