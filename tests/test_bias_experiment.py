@@ -164,3 +164,25 @@ def test_experiment_offline_with_the_local_engine(bundled, tmp_path):
     assert scores["oracle"].b_wer < scores["none"].b_wer  # hotwords fix these names (measured in the spec)
     cached = json.dumps(sorted(p.name for p in tmp_path.rglob("*.json")))
     assert cached.count(".json") == 4
+
+
+def test_arun_with_an_async_client(voxnb_server, bundled, tmp_path):
+    import asyncio
+
+    async def main():
+        async with voxnb.AsyncClient(base_url=voxnb_server) as client:
+            exp = bias.Experiment(bundled[:6], ["none", "oracle"], client=client)
+            with pytest.raises(ParameterError, match="asynchronous"):
+                exp.run()
+            await exp.arun(concurrency=3, cache=tmp_path, progress=False)
+            sent = client.requests_sent
+            await exp.arun(concurrency=3, cache=tmp_path, progress=False)  # nothing left to do
+            return exp, sent, client.requests_sent
+
+    exp, sent, sent_after = asyncio.run(main())
+    assert len(exp.transcripts) == 12 and not exp.errors
+    assert sent == sent_after == 12
+    assert exp.transcripts[("b02", "oracle")].request["context_bias"] == ["Voxtral", "Jupyter"]
+    assert exp.transcripts[("b02", "none")].request.get("context_bias") in (None, [])
+    with pytest.raises(ParameterError, match="asynchronous client"):
+        asyncio.run(bias.Experiment(bundled[:1], ["none"]).arun())

@@ -8,6 +8,8 @@ conditions differ only by their transcripts and compare pair by pair.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import functools
 import inspect
@@ -215,6 +217,8 @@ class Experiment:
         ----------
         concurrency : int, default 4
             Requests in flight at once (HTTP clients; the offline engine runs one at a time).
+            With a synchronous client, items whose lists differ (``oracle``) go one by one;
+            :meth:`arun` with a :class:`voxnb.AsyncClient` sends them concurrently too.
         cache : bool or path, default True
             The transcription cache (see :meth:`voxnb.Client.transcribe_many`): a re-run, or a
             run after an interruption, only transcribes what is missing.
@@ -226,21 +230,61 @@ class Experiment:
         Experiment
             ``self``, so that ``exp.run().summary()`` reads naturally.
         """
-        todo = self.pending()
+        if self.client is not None and inspect.iscoroutinefunction(getattr(self.client, "transcribe_many", None)):
+            raise ParameterError("this client is asynchronous: use `await exp.arun()` (or pass voxnb.Client)")
+        with self._progress(progress) as bar:
+            if bar is None:
+                return self
+            if self.client is not None and hasattr(self.client, "transcribe_many"):
+                for cond, terms, names in self._groups():
+                    self._batch(cond, terms, names, concurrency, cache, self.client.transcribe_many, bar)
+            else:
+                self._run_one_by_one(self.pending(), bar, cache=cache)
+        return self
+
+    async def arun(self, *, concurrency: int = 4, cache: Any = True, progress: bool = True) -> Experiment:
+        """:meth:`run` for a :class:`voxnb.AsyncClient`: every list's requests in flight together.
+
+        Groups of items sharing a list run one after another with *concurrency* requests each;
+        items with lists of their own (``oracle``, ``oracle+N``) run *concurrency* at a time.
+
+        Examples
+        --------
+        >>> exp = bias.Experiment(items, ["none", "oracle"], client=voxnb.AsyncClient())  # doctest: +SKIP
+        >>> await exp.arun(concurrency=8)                                                 # doctest: +SKIP
+        """
+        if self.client is None or not inspect.iscoroutinefunction(getattr(self.client, "transcribe_many", None)):
+            raise ParameterError("arun() needs an asynchronous client such as voxnb.AsyncClient; use run() otherwise")
+        with self._progress(progress) as bar:
+            if bar is None:
+                return self
+            groups = self._groups()
+            slots = asyncio.Semaphore(concurrency)
+
+            async def single(cond, terms, names):
+                async with slots:
+                    await self._abatch(cond, terms, names, 1, cache, bar)
+
+            for cond, terms, names in groups:
+                if len(names) > 1:
+                    await self._abatch(cond, terms, names, concurrency, cache, bar)
+            await asyncio.gather(*(single(*g) for g in groups if len(g[2]) == 1))
+        return self
+
+    @contextlib.contextmanager
+    def _progress(self, progress: bool):
         self._scores = None
-        if not todo:
-            return self
+        total = len(self.pending())
+        if not total:
+            yield None
+            return
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=len(todo), disable=not progress, desc="experiment", unit="transcript")
+        bar = tqdm(total=total, disable=not progress, desc="experiment", unit="transcript")
         try:
-            if self.client is not None and hasattr(self.client, "transcribe_many"):
-                self._run_batches(todo, bar, concurrency=concurrency, cache=cache)
-            else:
-                self._run_one_by_one(todo, bar, cache=cache)
+            yield bar
         finally:
             bar.close()
-        return self
 
     def _item(self, name: str) -> BiasItem:
         return self._by_name[name]
@@ -252,25 +296,39 @@ class Experiment:
         else:
             self.errors[key] = error
 
-    def _run_batches(self, todo, bar, *, concurrency: int, cache: Any) -> None:
-        # requests sharing a list go through the client's batch runner together
+    def _groups(self) -> list[tuple[str, tuple[str, ...], list[str]]]:
+        """Pending work as (condition, list, item names): items sharing a list share a batch."""
         groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
-        for name, cond in todo:
+        for name, cond in self.pending():
             groups.setdefault((cond, tuple(self.lists[cond][name])), []).append(name)
-        for (cond, terms), names in groups.items():
-            result = self.client.transcribe_many(
-                {n: self._item(n).audio for n in names}, concurrency=concurrency, cache=cache, progress=False,
-                context_bias=list(terms) or None, **self.params,
-            )
-            if inspect.isawaitable(result):
-                raise ParameterError("Experiment runs synchronously: pass voxnb.Client, not voxnb.AsyncClient")
-            failed = getattr(result, "errors", {}) or {}
-            for n in names:
-                if n in failed:
-                    self._record((n, cond), error=failed[n])
-                elif n in result:
-                    self._record((n, cond), result[n])
-            bar.update(len(names))
+        return [(cond, terms, names) for (cond, terms), names in groups.items()]
+
+    def _batch_call(self, terms, names, concurrency, cache, transcribe_many):
+        return transcribe_many({n: self._item(n).audio for n in names}, concurrency=concurrency, cache=cache,
+                               progress=False, context_bias=list(terms) or None, **self.params)  # fmt: skip
+
+    def _batch_done(self, cond, names, result, bar) -> None:
+        failed = getattr(result, "errors", {}) or {}
+        for n in names:
+            if n in failed:
+                self._record((n, cond), error=failed[n])
+            elif n in result:
+                self._record((n, cond), result[n])
+        bar.update(len(names))
+
+    def _batch(self, cond, terms, names, concurrency, cache, transcribe_many, bar) -> None:
+        try:
+            result = self._batch_call(terms, names, concurrency, cache, transcribe_many)
+        except VoxnbError as err:  # refused before sending (e.g. a parameter): the group fails, not the run
+            result = _Failed(names, err)
+        self._batch_done(cond, names, result, bar)
+
+    async def _abatch(self, cond, terms, names, concurrency, cache, bar) -> None:
+        try:
+            result = await self._batch_call(terms, names, concurrency, cache, self.client.transcribe_many)
+        except VoxnbError as err:
+            result = _Failed(names, err)
+        self._batch_done(cond, names, result, bar)
 
     def _run_one_by_one(self, todo, bar, *, cache: Any) -> None:
         transcribe = self._local_transcriber(cache) if self.client is None else self.client.transcribe
@@ -479,6 +537,14 @@ class Experiment:
             f"({', '.join(self.conditions)}): {done}/{total} transcribed, {len(self.errors)} failed; "
             f"{backend}, normalizer={self.normalizer}, convention={self.convention}>"
         )
+
+
+class _Failed(dict):
+    """A batch refused as a whole: every item carries the same error."""
+
+    def __init__(self, names, error):
+        super().__init__()
+        self.errors = dict.fromkeys(names, error)
 
 
 def _as_terms_pool(pool: Sequence[str]) -> list[str]:
