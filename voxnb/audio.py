@@ -849,7 +849,11 @@ def _decode_with_ffmpeg(opened: Any, name: str | None, *, sr: int | None, mono: 
                 warnings.simplefilter("ignore")
                 y, native_sr = librosa.load(path, sr=sr, mono=mono)
         except Exception as err:
-            raise AudioError(f"ffmpeg could not decode {label} either ({err}); is it really audio?") from err
+            detail = str(err) or type(err).__name__
+            raise AudioError(
+                f"cannot decode {label}: neither libsndfile ({cause}) nor ffmpeg ({detail}) reads it; "
+                "is it really audio? Check the file, or convert it to wav or flac"
+            ) from err
     return np.ascontiguousarray(y, dtype=np.float32), int(native_sr)
 
 
