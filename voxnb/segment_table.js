@@ -133,6 +133,9 @@ function render({ model, el: root }) {
   model.on("change:total", drawRows);
   model.on("change:speakers", fillSpeakers);
   model.on("change:speaker", () => { speakerSelect.value = model.get("speaker"); });
+  model.on("change:query", () => {
+    if (search.value !== model.get("query")) search.value = model.get("query");
+  });
   fillSpeakers();
   drawRows();
   return () => stop();
