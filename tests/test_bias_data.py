@@ -63,3 +63,13 @@ def test_bundled_set_is_small_decodable_and_consistent():
     audio = Audio.load(items[0].audio)
     assert audio.sr == 16000 and audio.y.ndim == 1 and 2.0 < audio.duration < 10.0
     assert (BUNDLED_DIR / "make_bias_set.py").is_file()
+
+
+def test_importing_the_lab_loads_no_heavy_library():
+    import subprocess
+    import sys
+
+    code = ("import sys, voxnb, voxnb.bias; dir(voxnb.bias); "
+            "print(sorted(m for m in ('numpy', 'pandas', 'matplotlib', 'whisper_normalizer', 'jiwer') if m in sys.modules))")  # fmt: skip
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

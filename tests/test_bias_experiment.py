@@ -104,6 +104,15 @@ def test_experiment_over_http_with_cache_resume_and_failures(voxnb_server, bundl
     assert results.loc[results["condition"] == "letters", "bias_list_size"].eq(26).all()
     assert {"normalizer", "convention", "backend"} <= set(results.columns)
 
+    # the same transcripts under the other convention: the inserted listed terms become biased errors
+    with pytest.warns(UserWarning, match="left out"):
+        full = exp.rescored(convention="full-list").scores
+    assert full["letters"].b_ins > 0 and scores["letters"].b_ins == 0
+    assert full["letters"].wer == scores["letters"].wer
+    assert exp.convention == "reference-rare"  # the original is untouched
+    with pytest.raises(ParameterError, match="convention must be"):
+        exp.rescored(convention="both")
+
     # a second run sends nothing for what is done (resume) and retries only the failures
     sent = client.requests_sent
     exp.run(progress=False, cache=tmp_path / "cache")
