@@ -360,13 +360,7 @@ class Audio:
         -------
         bytes
         """
-        out = np.empty(self.n_samples * self.channels, dtype="<i2")
-        pos = 0
-        for block in self._frames_blocks():
-            flat = _float_to_pcm16(block).reshape(-1)
-            out[pos : pos + flat.size] = flat
-            pos += flat.size
-        return out.tobytes()
+        return self._pcm16_after(b"")
 
     def to_wav(self) -> bytes:
         """A lossless 16-bit PCM WAV file of this audio, as bytes (what the backends upload).
@@ -375,15 +369,24 @@ class Audio:
         -------
         bytes
         """
-        import wave
+        size = self.n_samples * self.channels * 2
+        block_align = self.channels * 2
+        header = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + size, b"WAVE", b"fmt ", 16, 1, self.channels,
+                             self.sr, self.sr * block_align, block_align, 16, b"data", size)
+        return self._pcm16_after(header)
 
-        buffer = io.BytesIO()
-        with wave.open(buffer, "wb") as w:
-            w.setnchannels(self.channels)
-            w.setsampwidth(2)
-            w.setframerate(self.sr)
-            w.writeframes(self.to_pcm16())
-        return buffer.getvalue()
+    def _pcm16_after(self, header: bytes) -> bytes:
+        """``header`` followed by the s16le samples, converted block by block into one buffer."""
+        out = bytearray(len(header) + self.n_samples * self.channels * 2)
+        out[: len(header)] = header
+        pcm = np.frombuffer(out, dtype="<i2", offset=len(header))
+        pos = 0
+        for block in self._frames_blocks():
+            flat = _float_to_pcm16(block).reshape(-1)
+            pcm[pos : pos + flat.size] = flat
+            pos += flat.size
+        del pcm  # release the export of the buffer before it is copied out
+        return bytes(out)
 
     def save(self, path: str | os.PathLike, *, subtype: str | None = None) -> Path:
         """Write the audio to a file; the format follows the extension (wav, flac, ogg, mp3...).
