@@ -327,3 +327,13 @@ def test_time_ticks_fall_on_clock_steps():
     assert locator.tick_values(10370, 10380).tolist() == list(range(10370, 10381, 2))
     np.testing.assert_allclose(locator.tick_values(1.0, 1.004), [1.0, 1.0005, 1.001, 1.0015, 1.002, 1.0025,
                                                                  1.003, 1.0035, 1.004])
+
+
+def test_transcript_without_speakers_draws_one_unnamed_lane(audio):
+    t = voxnb.Transcript.from_response({"text": "a b", "segments": [
+        {"text": " one two", "start": 1.0, "end": 2.0}, {"text": " three", "start": 3.0, "end": 4.0}]})
+    fig = plot.transcript_figure(t, audio)
+    for lane_ax in fig.axes[2:]:
+        assert [label.get_text() for label in lane_ax.get_yticklabels()] == [plot.NO_SPEAKER]
+    (bars,) = fig.axes[2].collections
+    assert matplotlib.colors.to_hex(bars.get_facecolor()[0]) == plot.speaker_colors(t)[plot.NO_SPEAKER]
