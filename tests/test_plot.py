@@ -337,3 +337,15 @@ def test_transcript_without_speakers_draws_one_unnamed_lane(audio):
         assert [label.get_text() for label in lane_ax.get_yticklabels()] == [plot.NO_SPEAKER]
     (bars,) = fig.axes[2].collections
     assert matplotlib.colors.to_hex(bars.get_facecolor()[0]) == plot.speaker_colors(t)[plot.NO_SPEAKER]
+
+
+def test_interpolated_word_times_are_drawn_faint(audio):
+    guessed = voxnb.Transcript.from_response({"text": "x", "segments": [
+        {"text": " times spread by characters", "start": 1.0, "end": 3.0, "speaker_id": "speaker_1"}]})
+    assert set(guessed.words["timing"]) == {"interpolated"}
+    fig = plot.transcript_figure(guessed, audio)
+    words_ax = fig.axes[3]
+    assert [c.get_alpha() for c in words_ax.collections] == [plot._FAINT_ALPHA]
+    assert "words (faint: times interpolated, not measured)" in visible_texts(words_ax)
+    measured = plot.transcript_figure(make_transcript(DIALOGUE), audio).axes[3]
+    assert {c.get_alpha() for c in measured.collections} == {1.0}

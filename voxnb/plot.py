@@ -41,6 +41,7 @@ _DIFF_COLOR = "#d62728"
 _SAME_COLOR = "#c6dbef"
 _WAVE_COLOR = "#3a6ea5"
 _BEYOND_AUDIO = "#f2f2f2"
+_FAINT_ALPHA = 0.45
 
 _LEVELS = ("segments", "words", "turns")
 _LANE_FONT = 7.0  # points
@@ -183,7 +184,8 @@ def lanes(transcript: Any, *, level: str = "segments", start: float | None = Non
     """Draw one lane per speaker with the transcript's segments, words or turns as boxes.
 
     Text is written inside a box when it fits (segments are shortened with "…"); boxes
-    narrower than a pixel are merged, so 50,000 words draw as fast as 500.
+    narrower than a pixel are merged, so 50,000 words draw as fast as 500. Words whose times
+    were interpolated over their segment (``timing == "interpolated"``) are drawn faint.
 
     Parameters
     ----------
@@ -276,7 +278,10 @@ def transcript_figure(transcript: Any, audio: Any, *, start: float | None = None
             spectrogram(audio, kind=kind, start=x0, end=x1, ax=ax)
         else:
             lanes(transcript, level=row, start=x0, end=x1, ax=ax, colors=colors)
-            ax.text(1.0, 1.0, row, transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="0.4")
+            name = row
+            if row == "words" and _interpolated(word_table).any():
+                name = "words (faint: times interpolated, not measured)"
+            ax.text(1.0, 1.0, name, transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="0.4")
         _shade_beyond(ax, audio.duration, total)
     axes[-1].set_xlabel("time")
     axes[0].set_xlim(x0, x1)
@@ -435,16 +440,18 @@ class _SpectrogramLayer:
 
 
 class _Lane:
-    """One lane's items sorted by start: times, texts, and which ones are highlighted."""
+    """One lane's items sorted by start: times, texts, which ones are highlighted (differing
+    words) and which ones are faint (times interpolated, not measured)."""
 
-    __slots__ = ("color", "ends", "flags", "name", "starts", "texts")
+    __slots__ = ("color", "ends", "faint", "flags", "name", "starts", "texts")
 
     def __init__(self, name: str, starts: np.ndarray, ends: np.ndarray, texts: np.ndarray, color: str,
-                 flags: np.ndarray | None = None):
+                 flags: np.ndarray | None = None, faint: np.ndarray | None = None):
         order = np.argsort(starts, kind="stable")
         self.name, self.color = name, color
         self.starts, self.ends, self.texts = starts[order], ends[order], texts[order]
         self.flags = None if flags is None else flags[order]
+        self.faint = None if faint is None or not faint.any() else faint[order]
 
 
 class _LaneLayer:
@@ -488,16 +495,13 @@ class _LaneLayer:
         for row, lane in enumerate(self.spans):
             visible = (lane.ends > x0) & (lane.starts < x1)
             starts, ends = lane.starts[visible], lane.ends[visible]
-            flags = None if lane.flags is None else lane.flags[visible]
-            groups = [(starts, ends, lane.color)] if flags is None else [
-                (starts[~flags], ends[~flags], _SAME_COLOR), (starts[flags], ends[flags], _DIFF_COLOR)]
             # few enough boxes to see each one: outline them so touching words stay apart
             separate = starts.size * 3 <= pixels
-            for s, e, color in groups:
+            for s, e, color, alpha in _groups(lane, visible):
                 if s.size:
                     bars = (list(zip(s.tolist(), (e - s).tolist())) if separate
                             else _merge_spans(s, e, per_pixel))
-                    self.artists.append(ax.broken_barh(bars, (row - 0.4, 0.8), facecolors=color,
+                    self.artists.append(ax.broken_barh(bars, (row - 0.4, 0.8), facecolors=color, alpha=alpha,
                                                        edgecolors="white", lw=0.6 if separate else 0))
             if self.text and budget > 0:
                 texts = lane.texts[visible]
@@ -510,6 +514,19 @@ class _LaneLayer:
                         self._label(used, (max(starts[k], x0) + min(ends[k], x1)) / 2, row, label)
                         used += 1
         return used
+
+
+def _groups(lane: _Lane, visible: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, str, float]]:
+    """The visible items split by how they are drawn: ``(starts, ends, colour, alpha)``."""
+    starts, ends = lane.starts[visible], lane.ends[visible]
+    if lane.flags is not None:
+        flags = lane.flags[visible]
+        return [(starts[~flags], ends[~flags], _SAME_COLOR, 1.0), (starts[flags], ends[flags], _DIFF_COLOR, 1.0)]
+    if lane.faint is not None:
+        faint = lane.faint[visible]
+        return [(starts[~faint], ends[~faint], lane.color, 1.0),
+                (starts[faint], ends[faint], lane.color, _FAINT_ALPHA)]
+    return [(starts, ends, lane.color, 1.0)]
 
 
 # -- helpers -------------------------------------------------------------------------------------------
@@ -546,12 +563,21 @@ def _speaker_spans(table: Any, colors: dict[str, str], *, level: str) -> list[_L
     starts, ends, texts, timed = _columns(table, level=level)
     speakers = (table["speaker"].astype(object).where(table["speaker"].notna(), NO_SPEAKER).astype(str).to_numpy()
                 if "speaker" in table else np.full(len(table), NO_SPEAKER, dtype=object))
+    faint = _interpolated(table)
     spans = []
     for name in [*colors, *sorted(set(speakers[timed]) - set(colors))]:
         mask = timed & (speakers == name)
         if mask.any():
-            spans.append(_Lane(name, starts[mask], ends[mask], texts[mask], colors.get(name, _UNKNOWN_COLOR)))
+            spans.append(_Lane(name, starts[mask], ends[mask], texts[mask], colors.get(name, _UNKNOWN_COLOR),
+                               faint=faint[mask]))
     return spans
+
+
+def _interpolated(table: Any) -> np.ndarray:
+    """Rows whose times were spread over their segment rather than measured (words ``timing``)."""
+    if "timing" not in table:
+        return np.zeros(len(table), dtype=bool)
+    return (table["timing"].astype(object) == "interpolated").to_numpy(dtype=bool)
 
 
 def _lane_from(label: str, table: Any, flags: np.ndarray) -> _Lane:
