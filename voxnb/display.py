@@ -91,7 +91,8 @@ class _SegmentRows:
         self.end = segments["end"].to_numpy(dtype=float, na_value=np.nan)
         self.text = segments["text"].astype(object).fillna("").astype(str).to_numpy()
         self.speaker = segments["speaker"].astype(object).where(segments["speaker"].notna(), "").astype(str).to_numpy()
-        self._folded = np.char.lower(self.text.astype(str)) if len(self.text) else self.text
+        # casefolded once; an object Series, not a fixed-width numpy string array sized by the longest text
+        self._folded = segments["text"].astype(object).fillna("").astype(str).str.casefold()
         self.colors = {k: v for k, v in speaker_colors(transcript).items() if k != NO_SPEAKER}
 
     def __len__(self) -> int:
@@ -105,7 +106,7 @@ class _SegmentRows:
         if speaker:
             keep &= self.speaker == speaker
         if query.strip():
-            keep &= np.char.find(self._folded, query.strip().lower()) >= 0
+            keep &= self._folded.str.contains(query.strip().casefold(), regex=False).to_numpy(dtype=bool)
         return np.flatnonzero(keep)
 
     def rows(self, indices: Any) -> list[dict[str, Any]]:
