@@ -722,16 +722,16 @@ class _PlainTextDraw:
     figure keeps the user's settings.
     """
 
-    __slots__ = ("draw",)
+    __slots__ = ("figure",)
 
-    def __init__(self, draw: Callable[[Any], None]):
-        self.draw = draw
+    def __init__(self, figure: Any):
+        self.figure = figure
 
     def __call__(self, renderer: Any) -> None:
         import matplotlib
 
         with matplotlib.rc_context({"text.hinting": "no_hinting"}):
-            self.draw(renderer)
+            type(self.figure).draw(self.figure, renderer)
 
 
 def _new_axes(size: tuple[float, float]) -> Any:
@@ -750,7 +750,7 @@ def _new_figure(width: float, heights: list[float], *, returned: bool = False) -
                              gridspec_kw={"height_ratios": heights, "hspace": 0.12})
     total = sum(heights) + top_bottom
     fig.subplots_adjust(left=1.1 / width, right=1 - 0.2 / width, top=1 - 0.2 / total, bottom=0.4 / total)
-    fig.draw = _PlainTextDraw(fig.draw)
+    fig.draw = _PlainTextDraw(fig)
     if returned and "inline" in matplotlib.get_backend().lower():
         # the notebook shows the returned figure once; left open, the inline backend would show it twice
         plt.close(fig)
