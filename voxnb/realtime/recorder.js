@@ -17,6 +17,7 @@ class Pcm16Resampler {
     this.buf = new Float32Array(16384);
     this.len = 0;
     this.t = this.half; // position of the next output sample in buf (input samples)
+    this.chunkSamples = chunkSamples;
     this.chunk = new Int16Array(chunkSamples);
     this.n = 0;
     this.sumSq = 0;
@@ -55,14 +56,15 @@ class Pcm16Resampler {
     const s = Math.max(-1, Math.min(1, v));
     this.sumSq += s * s;
     this.chunk[this.n++] = s < 0 ? s * 0x8000 : s * 0x7fff;
-    if (this.n === this.chunk.length) this.flush();
+    if (this.n === this.chunkSamples) this.flush();
   }
   flush() {
     if (this.n === 0) return;
-    const pcm = this.n === this.chunk.length ? this.chunk : this.chunk.slice(0, this.n);
+    const pcm = this.n === this.chunkSamples ? this.chunk : this.chunk.slice(0, this.n);
     const level = Math.sqrt(this.sumSq / this.n);
     this.onChunk(pcm.buffer, level);
-    this.chunk = new Int16Array(this.chunk.length);
+    // a fresh array: the sent one's buffer was transferred (detached, length 0) by postMessage
+    this.chunk = new Int16Array(this.chunkSamples);
     this.n = 0;
     this.sumSq = 0;
   }
@@ -207,6 +209,7 @@ function render({ model, el: root }) {
     const onChunk = (pcm, level) => {
       if (!rec) return;
       model.send({ type: "chunk", seq: rec.seq++, level }, undefined, [pcm]);
+      root.dataset.chunks = String(rec.seq); // for automation: chunks sent so far
       meterFill.style.width = `${Math.min(100, Math.round(Math.sqrt(level) * 180))}%`;
     };
     let cspBlocked = false;
@@ -224,6 +227,7 @@ function render({ model, el: root }) {
         if (e.data.pcm) onChunk(e.data.pcm, e.data.level);
         else if (e.data.flushed && rec && rec.onFlushed) rec.onFlushed();
       };
+      node.onprocessorerror = (e) => fail(`The audio capture stopped (AudioWorklet error: ${e.message || e}).`, "processorerror");
       source.connect(node);
       rec.node = node;
     } catch (err) {

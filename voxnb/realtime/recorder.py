@@ -296,18 +296,21 @@ class Recorder(anywidget.AnyWidget):
                     pending = loop.call_later(max(0.0, TEXT_INTERVAL - (time.monotonic() - shown)), show)
             if pending is not None:
                 pending.cancel()
-            self.text = live.transcript.text or live.text
-            self.status = "done"
-            self.message = (f"{self.seconds:.1f} s recorded and transcribed: rec.transcript and rec.audio "
-                            "are ready.")
         except VoxnbError as exc:
             self._fail(exc)
+            return
         except Exception as exc:  # shown in the widget and re-raised from rec.transcript
             self._fail(RealtimeError(f"the realtime take failed: {type(exc).__name__}: {exc}"))
+            return
         finally:
+            # before the traits change: an observer of ``status`` may read rec.transcript at once
             self._finished.set()
+        self.text = live.transcript.text or live.text
+        self.status = "done"
+        self.message = f"{self.seconds:.1f} s recorded and transcribed: rec.transcript and rec.audio are ready."
 
     def _fail(self, exc: BaseException) -> None:
         self._error = exc
+        self._finished.set()
         self.status = "error"
         self.message = f"{exc} The captured audio is kept in rec.audio; rec.retranscribe() can transcribe it."
