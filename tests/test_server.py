@@ -17,7 +17,7 @@ TRANSCRIPTIONS = "/v1/audio/transcriptions"
 
 def post(url, wav, *, fields=(), **kwargs):
     """A multipart POST with explicit (name, value) parts, so tests control repetition exactly."""
-    with httpx.Client(base_url=url) as http:
+    with httpx.Client(base_url=url, timeout=60) as http:  # undecodable audio goes through ffmpeg: slow
         return http.post(TRANSCRIPTIONS, data=None, files=[*((k, (None, v)) for k, v in fields),
                                                            ("file", ("a.wav", wav, "audio/wav"))], **kwargs)
 

@@ -373,11 +373,14 @@ class _Server:
             raise _RequestFailed(500 if isinstance(err, EngineError) else 400, str(err), "server_error") from err
 
     @staticmethod
-    def _decode(data: bytes) -> Any:
+    async def _decoded(data: bytes) -> Any:
+        """Samples at 16 kHz, decoded in a worker thread (long files, or an ffmpeg fallback, take seconds)."""
+        from starlette.concurrency import run_in_threadpool
+
         from voxnb.audio import Audio
 
         try:
-            return Audio.load(data, sr=16000).y
+            return (await run_in_threadpool(Audio.load, data, sr=16000)).y
         except AudioError as err:
             raise _RequestFailed(400, f"Could not decode the audio file: {err}") from err
 
@@ -479,7 +482,7 @@ class _Server:
             data = self._stored(form["file_id"]).data
         else:
             data = self._file_from_url(form["file_url"])
-        samples = self._decode(data)
+        samples = await self._decoded(data)
         await self._inject(record)
         result = await self._engine_call(
             self.engine.transcribe, samples, timestamps=granularities or None, diarize=diarize,
@@ -552,7 +555,7 @@ class _Server:
         if audio is None:
             raise _RequestFailed(400, "no audio part in the messages: add {'type': 'input_audio', 'input_audio': "
                                       "'<base64 or URL>'}")
-        samples = self._decode(audio)
+        samples = await self._decoded(audio)
         await self._inject(record)
         answer = await self._engine_call(self.engine.chat, samples, prompt)
         return JSONResponse({
