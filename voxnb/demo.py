@@ -9,6 +9,7 @@ and says where everything is.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -89,8 +90,17 @@ def execute_notebook(path: Path, html: Path, *, timeout: int = 600) -> Path:
     except ImportError as err:
         raise MissingDependencyError(err.name or "nbclient", "dev", "executing the quickstart notebook") from None
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                   resources={"metadata": {"path": str(html.parent)}}).execute()
+    # figures must render inline as in Jupyter, whatever backend this process was told to use
+    saved = os.environ.get("MPLBACKEND")
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    try:
+        NotebookClient(notebook, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(html.parent)}}).execute()
+    finally:
+        if saved is None:
+            del os.environ["MPLBACKEND"]
+        else:
+            os.environ["MPLBACKEND"] = saved
     nbformat.write(notebook, html.with_suffix(".ipynb"))
     body, _ = HTMLExporter().from_notebook_node(notebook)
     html.write_text(body, encoding="utf-8")
