@@ -319,3 +319,24 @@ def test_microphone_source_uses_sounddevice(monkeypatch, server, take):
     assert opened == {"samplerate": 16000, "channels": 1, "dtype": "int16", "blocksize": 1600}
     assert live.seconds >= 1.9
     assert live.transcript.text.strip() == batch_text(live.audio.to_pcm16()).strip()
+
+
+@pytest.mark.slow
+def test_offline_engine_behind_voxnb_serve_hears_the_words(start_voxnb_server):
+    """A real recogniser: the streamed take's final text holds the spoken words."""
+    from voxnb.local.engine import get_engine
+
+    try:
+        engine = get_engine()
+    except voxnb.VoxnbError as exc:
+        pytest.skip(f"the offline engine is not installed: {exc}")
+    url = start_voxnb_server(engine).url
+    clip = voxnb.data.audio("two_voices").slice(0, 6.6)  # "Can you hear me clearly on the recording? ..."
+    live = voxnb.transcribe_realtime(clip, base_url=url, speed=None)
+    items = list(live)
+    deltas = [item for item in items if isinstance(item, str)]
+    text = live.transcript.text.lower()
+    assert len(deltas) >= 2  # committed piece by piece, not in one block at the end
+    assert sum(word in text for word in ["hear", "clearly", "recording", "sound", "fine", "room"]) >= 5, text
+    assert live.transcript.model == engine.model and live.transcript.segments.shape[0] >= 1
+    assert live.transcript.segments["end"].max() <= clip.duration + 0.5

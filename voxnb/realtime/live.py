@@ -91,9 +91,9 @@ class Target:
                               dialect="openai" if self.dialect == VLLM.name else "mistral", quiet=True, **params)
         from voxnb.transcript import Transcript
 
-        context_bias = params.get("context_bias")
-        if isinstance(context_bias, str):
-            params["context_bias"] = [context_bias]
+        for key in ("context_bias", "timestamps"):  # one string means a list of one, as for the APIs
+            if isinstance(params.get(key), str):
+                params[key] = [params[key]]
         response = self.engine.transcribe(audio.y, **params)
         # the engines nest words inside segments, so segments are segments whatever was asked
         return Transcript.from_response(response, granularity="segment", backend="local", model=self.engine.model,
