@@ -340,3 +340,16 @@ def test_offline_engine_behind_voxnb_serve_hears_the_words(start_voxnb_server):
     assert sum(word in text for word in ["hear", "clearly", "recording", "sound", "fine", "room"]) >= 5, text
     assert live.transcript.model == engine.model and live.transcript.segments.shape[0] >= 1
     assert live.transcript.segments["end"].max() <= clip.duration + 0.5
+
+
+def test_microphone_without_sounddevice_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sounddevice", None)  # as if not installed
+
+    async def main():
+        async for _ in voxnb.realtime.microphone():
+            pass
+
+    with pytest.raises(voxnb.MissingDependencyError, match=r"voxnb\[widgets\]"):
+        asyncio.run(main())

@@ -19,7 +19,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from voxnb.errors import MissingDependencyError, ParameterError
+from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError
 from voxnb.realtime.protocol import SAMPLE_RATE, SAMPLE_WIDTH, VLLM, Reconnected, TextDelta, get_dialect
 from voxnb.realtime.session import RealtimeSession
 
@@ -133,8 +133,10 @@ async def microphone(*, device: Any = None, chunk_ms: int = 100) -> AsyncIterato
     except ImportError:
         raise MissingDependencyError("sounddevice", "widgets", "recording from the kernel's microphone") from None
     except OSError as exc:  # the wheel is there but the PortAudio library is not
-        raise MissingDependencyError("libportaudio2 (system library)", "widgets",
-                                     f"recording from the kernel's microphone ({exc})") from None
+        raise RealtimeError(
+            f"recording from the kernel's microphone needs the PortAudio library ({exc}): install it "
+            "(Debian/Ubuntu: apt-get install libportaudio2; macOS: brew install portaudio), or record "
+            "in the browser with voxnb.Recorder()") from None
     loop = asyncio.get_running_loop()
     chunks: asyncio.Queue[bytes] = asyncio.Queue()
 
@@ -161,6 +163,20 @@ def _as_chunks(source: Any, *, speed: float | None, chunk_ms: int) -> tuple[Asyn
 
 
 # ------------------------------------------------------------------------------------- the take
+
+
+def pcm_seconds(pcm: bytes | bytearray) -> float:
+    """Duration of s16le 16 kHz mono *pcm*."""
+    return len(pcm) / (SAMPLE_RATE * SAMPLE_WIDTH)
+
+
+def pcm_audio(pcm: bytes | bytearray) -> Any:
+    """s16le 16 kHz mono *pcm* as a :class:`~voxnb.Audio`."""
+    import numpy as np
+
+    from voxnb.audio import Audio
+
+    return Audio.from_array(np.frombuffer(bytes(pcm), dtype="<i2"), SAMPLE_RATE)
 
 
 class LiveTranscription:
@@ -196,16 +212,12 @@ class LiveTranscription:
 
     @property
     def seconds(self) -> float:
-        return len(self._captured) / (SAMPLE_RATE * SAMPLE_WIDTH)
+        return pcm_seconds(self._captured)
 
     @property
     def audio(self) -> Any:
         """Everything that was sent, as a 16 kHz :class:`~voxnb.Audio` (never lost on a drop)."""
-        import numpy as np
-
-        from voxnb.audio import Audio
-
-        return Audio.from_array(np.frombuffer(bytes(self._captured), dtype="<i2"), SAMPLE_RATE)
+        return pcm_audio(self._captured)
 
     def stop(self) -> None:
         """End the take after the chunk being sent; the session flushes and finishes.

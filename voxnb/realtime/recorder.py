@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError, VoxnbError
-from voxnb.realtime.live import LiveTranscription, Target
-from voxnb.realtime.protocol import SAMPLE_RATE, SAMPLE_WIDTH, Reconnected
+from voxnb.realtime.live import LiveTranscription, Target, pcm_audio, pcm_seconds
+from voxnb.realtime.protocol import SAMPLE_RATE, Reconnected
 
 try:
     import anywidget
@@ -164,18 +164,14 @@ class Recorder(anywidget.AnyWidget):
     # ------------------------------------------------------------------------- results
     @property
     def seconds(self) -> float:
-        return len(self._pcm) / (SAMPLE_RATE * SAMPLE_WIDTH)
+        return pcm_seconds(self._pcm)
 
     @property
     def audio(self) -> Any:
         """The captured take as a 16 kHz mono :class:`~voxnb.Audio`."""
-        import numpy as np
-
-        from voxnb.audio import Audio
-
         if not self._pcm:
             raise RealtimeError("nothing recorded yet: press Start, speak, then press Stop")
-        return Audio.from_array(np.frombuffer(bytes(self._pcm), dtype="<i2"), SAMPLE_RATE)
+        return pcm_audio(self._pcm)
 
     @property
     def transcript(self) -> Any:
