@@ -353,3 +353,12 @@ def test_microphone_without_sounddevice_says_what_to_install(monkeypatch):
 
     with pytest.raises(voxnb.MissingDependencyError, match=r"voxnb\[widgets\]"):
         asyncio.run(main())
+
+
+def test_finishing_without_audio_gives_an_empty_take(server):
+    async def main():
+        session = RealtimeSession(server)
+        return await session.finish()  # never connected, never sent: still a valid response
+
+    response = asyncio.run(main())
+    assert response["text"].strip() == "" and response["realtime"]["sessions"] == 1

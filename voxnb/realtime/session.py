@@ -298,6 +298,8 @@ class RealtimeSession:
         """
         async with self._lock:
             self._finishing = True
+            if not self.parts:
+                await self._open()
             await self._drain()
             while True:
                 part = self.parts[-1]
@@ -378,6 +380,19 @@ class RealtimeSession:
     async def _open(self) -> None:
         transport = await self._connect_transport()
         try:
+            await self._start_session(transport)
+        except BaseException:
+            with contextlib.suppress(Exception):  # a half-open session is of no use: free the socket
+                await transport.close()
+            raise
+        part = _Part(audio_start=self.bytes_sent)
+        self.parts.append(part)
+        self._transport = transport
+        self._receiver = asyncio.create_task(self._receive(transport, part))
+
+    async def _start_session(self, transport: Any) -> None:
+        """Wait for ``session.created`` and configure the session."""
+        try:
             first = self.dialect.parse(await asyncio.wait_for(transport.recv(), self.open_timeout))
         except (asyncio.TimeoutError, _Dropped) as exc:
             raise TransportError(f"the realtime server at {self._where()} did not start a session "
@@ -390,10 +405,6 @@ class RealtimeSession:
             for message in self.dialect.configure(model=self.model,
                                                   target_streaming_delay_ms=self.target_streaming_delay_ms):
                 await transport.send(message)
-        part = _Part(audio_start=self.bytes_sent)
-        self.parts.append(part)
-        self._transport = transport
-        self._receiver = asyncio.create_task(self._receive(transport, part))
 
     async def _connect_transport(self) -> Any:
         if self.engine is not None:
