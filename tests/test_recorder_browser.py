@@ -8,6 +8,7 @@ captured take that correlates with the WAV that was fed.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from pathlib import Path
@@ -93,7 +95,9 @@ def lab(work):
     process = subprocess.Popen(
         [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
          f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work / 'nb'}",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+         # the insecure-page scenario reaches this loopback server under another host name
+         "--ServerApp.allow_remote_access=True"],
         env=env, stdout=log, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
@@ -117,22 +121,25 @@ def lab(work):
         log.close()
 
 
-def write_notebook(path: Path, server_url: str, out: Path) -> None:
+def write_notebook(path: Path, *cells: str) -> None:
     import nbformat
 
-    record = f"import voxnb\nrec = voxnb.Recorder(base_url={server_url!r})\nrec"
-    save = (
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(cell) for cell in cells]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+
+
+def save_take(out: Path) -> str:
+    """A cell that waits for the take and writes its audio and a summary into *out*."""
+    return (
         "import json\n"
         "t = rec.wait(timeout=240)\n"
         f"rec.audio.save({str(out / 'captured.wav')!r})\n"
-        f"json.dump({{'text': t.text, 'status': rec.status, 'capture': rec.capture, 'seconds': rec.seconds,\n"
-        f"           'gaps': [g.as_dict() for g in rec.gaps], 'model': t.model}},\n"
+        "json.dump({'text': t.text, 'status': rec.status, 'capture': rec.capture, 'seconds': rec.seconds,\n"
+        "           'gaps': [g.as_dict() for g in rec.gaps], 'model': t.model},\n"
         f"          open({str(out / 'summary.json')!r}, 'w'))"
     )
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(record), nbformat.v4.new_code_cell(save)]
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nbformat.write(nb, path)
 
 
 def ncc_best(captured: np.ndarray, reference: np.ndarray) -> float:
@@ -163,62 +170,95 @@ def run_cell(page, index: int) -> None:
     raise AssertionError(f"cell {index} never started running: is the kernel up?")
 
 
-def test_recorder_in_jupyterlab_with_a_fake_microphone(work, server, lab):
+@contextlib.contextmanager
+def lab_page(work: Path, url: str, *, microphone: bool = True, args: tuple[str, ...] = ()):
+    """A headless Chromium page on *url*; the WAV is the microphone when *microphone* is set.
+
+    On failure, a screenshot and the browser console are left in ``work/out``.
+    """
     from playwright.sync_api import sync_playwright
 
-    server_url, engine = server
-    base, token = lab
-    write_notebook(work / "nb" / "rec.ipynb", server_url, work / "out")
-    live_samples: list[tuple[float, str]] = []
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={work / 'mic.wav'}",
+             "--autoplay-policy=no-user-gesture-required", *args]
+    if microphone:  # allowed without a prompt; headless without it means NotAllowedError
+        flags.append("--use-fake-ui-for-media-stream")
+    profile = Path(tempfile.mkdtemp(dir=work / "browser"))
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(work / "browser"), executable_path=chromium(), headless=True, permissions=["microphone"],
-            viewport={"width": 1280, "height": 900},
-            args=["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                  f"--use-file-for-fake-audio-capture={work / 'mic.wav'}",
-                  "--autoplay-policy=no-user-gesture-required"])
+            str(profile), executable_path=chromium(), headless=True,
+            permissions=["microphone"] if microphone else [], viewport={"width": 1280, "height": 900}, args=flags)
+        page = context.pages[0] if context.pages else context.new_page()
+        console: list[str] = []
+        page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
         try:
-            page = context.pages[0] if context.pages else context.new_page()
-            console: list[str] = []
-            page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
-            page.goto(f"{base}/lab/tree/rec.ipynb?reset&token={token}")
+            page.goto(url)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=90_000)
-            run_cell(page, 0)
-            start = page.locator(".voxnb-recorder-start")
-            start.wait_for(timeout=60_000)
-            start.click()
-            t0 = time.monotonic()
-            text = page.locator(".voxnb-recorder-text")
-            # record at least 8 s, and until live text has shown up (a loaded 2-core CI box is slow)
-            while time.monotonic() - t0 < 8 or (not any(s for _, s in live_samples) and time.monotonic() - t0 < 60):
-                live_samples.append((time.monotonic() - t0, text.inner_text()))
-                page.wait_for_timeout(500)
-            status_while_recording = page.locator(".voxnb-recorder-status").inner_text()
-            page.locator(".voxnb-recorder-stop").click()
-            clicked = time.monotonic() - t0
-            page.wait_for_function(
-                "() => { const s = document.querySelector('.voxnb-recorder-status');"
-                " return s && /transcribed|error|failed/i.test(s.textContent); }", timeout=240_000)
-            final_status = page.locator(".voxnb-recorder-status").inner_text()
-            page.screenshot(path=str(work / "out" / "recorder.png"))
-            assert "transcribed" in final_status, final_status
-            run_cell(page, 1)
-            summary_path = work / "out" / "summary.json"
-            deadline = time.monotonic() + 120
-            while not summary_path.exists() and time.monotonic() < deadline:
-                page.wait_for_timeout(250)
-            assert summary_path.exists(), "the notebook's second cell did not write its summary"
+            yield page
         except Exception:
-            page.screenshot(path=str(work / "out" / "failure.png"))
-            (work / "out" / "console.txt").write_text("\n".join(console))
+            name = url.split("/lab/tree/")[1].split(".ipynb")[0]
+            page.screenshot(path=str(work / "out" / f"failure-{name}.png"))
+            (work / "out" / f"console-{name}.txt").write_text("\n".join(console))
             print(f"screenshot and browser console in {work / 'out'}")
             raise
         finally:
             context.close()
 
-    summary = json.loads((work / "out" / "summary.json").read_text())
+
+def status_text(page) -> str:
+    return page.locator(".voxnb-recorder-status").inner_text()
+
+
+def wait_for_status(page, pattern: str, timeout: float) -> str:
+    """Wait until the widget's status line matches *pattern* (a regex); return it."""
+    deadline = time.monotonic() + timeout
+    while not re.search(pattern, status := status_text(page), re.I):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"status never matched {pattern!r}; it says {status!r}")
+        page.wait_for_timeout(250)
+    return status
+
+
+def wait_for_file(page, path: Path, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists() and time.monotonic() < deadline:
+        page.wait_for_timeout(250)
+    assert path.exists(), f"the notebook did not write {path.name}"
+
+
+def output_text(page, index: int) -> str:
+    return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea").inner_text()
+
+
+def test_recorder_in_jupyterlab_with_a_fake_microphone(work, server, lab):
+    server_url, engine = server
+    base, token = lab
+    out = work / "out"
+    write_notebook(work / "nb" / "rec.ipynb", f"import voxnb\nrec = voxnb.Recorder(base_url={server_url!r})\nrec",
+                   save_take(out))
+    live_samples: list[tuple[float, str]] = []
+    with lab_page(work, f"{base}/lab/tree/rec.ipynb?reset&token={token}") as page:
+        run_cell(page, 0)
+        start = page.locator(".voxnb-recorder-start")
+        start.wait_for(timeout=60_000)
+        start.click()
+        t0 = time.monotonic()
+        text = page.locator(".voxnb-recorder-text")
+        # record at least 8 s, and until live text has shown up (a loaded 2-core CI box is slow)
+        while time.monotonic() - t0 < 8 or (not any(s for _, s in live_samples) and time.monotonic() - t0 < 60):
+            live_samples.append((time.monotonic() - t0, text.inner_text()))
+            page.wait_for_timeout(500)
+        status_while_recording = status_text(page)
+        page.locator(".voxnb-recorder-stop").click()
+        clicked = time.monotonic() - t0
+        final_status = wait_for_status(page, "transcribed|error|failed", 240)
+        page.screenshot(path=str(out / "recorder.png"))
+        assert "transcribed" in final_status, final_status
+        run_cell(page, 1)
+        wait_for_file(page, out / "summary.json")
+
+    summary = json.loads((out / "summary.json").read_text())
     # live text appeared in the page while recording
     live = [s for _, s in live_samples if s.strip()]
     assert live, f"no live text while recording; status was {status_while_recording!r}"
@@ -226,7 +266,7 @@ def test_recorder_in_jupyterlab_with_a_fake_microphone(work, server, lab):
     assert summary["capture"]["mode"] == "worklet" and summary["capture"]["ctx_rate"] in (44100, 48000)
     assert abs(summary["seconds"] - clicked) < 1.5
     # the captured take is the fed WAV: non-silent and correlated
-    captured = voxnb.Audio.load(work / "out" / "captured.wav").y
+    captured = voxnb.Audio.load(out / "captured.wav").y
     reference = voxnb.Audio.load(work / "mic.wav").y
     rms = float(np.sqrt(np.mean((captured * 32768.0) ** 2)))
     assert rms > 100, f"the capture is silent (RMS {rms:.0f}): the fake microphone file was not used"
@@ -243,3 +283,64 @@ def test_recorder_in_jupyterlab_with_a_fake_microphone(work, server, lab):
         words = summary["text"].lower()
         found = [w for w in SPOKEN if w in words]
         assert len(found) >= 4, f"spoken words missing from {summary['text']!r}"
+
+
+def test_recorder_fallback_and_busy_kernel_lose_nothing(work, server, lab):
+    """The ScriptProcessor path, and a cell running mid-take: the widget says the kernel is
+    busy, the chunks queue, and the whole take still arrives."""
+    server_url, _ = server
+    base, token = lab
+    out = work / "out" / "fallback"
+    out.mkdir(parents=True)
+    write_notebook(work / "nb" / "fallback.ipynb",
+                   f"import voxnb\nrec = voxnb.Recorder(base_url={server_url!r})\n"
+                   "rec.force_script_processor = True\nrec",
+                   # ipykernel 7 keeps taking comm messages while a cell merely waits; a C call that
+                   # holds the GIL (as a long numeric routine can) is what really stalls the kernel
+                   "import ctypes\nctypes.PyDLL(None).sleep(4)",
+                   save_take(out))
+    with lab_page(work, f"{base}/lab/tree/fallback.ipynb?reset&token={token}") as page:
+        run_cell(page, 0)
+        page.locator(".voxnb-recorder-start").click()
+        t0 = time.monotonic()
+        page.wait_for_timeout(1500)
+        run_cell(page, 1)  # the kernel is stuck for 4 s while the browser keeps recording
+        busy = wait_for_status(page, "kernel is busy", 10)
+        page.wait_for_timeout(5000)
+        page.locator(".voxnb-recorder-stop").click()
+        clicked = time.monotonic() - t0
+        assert "transcribed" in wait_for_status(page, "transcribed|error|failed", 240)
+        run_cell(page, 2)
+        wait_for_file(page, out / "summary.json")
+    summary = json.loads((out / "summary.json").read_text())
+    assert "nothing is lost" in busy
+    assert summary["capture"]["mode"] == "scriptprocessor" and summary["status"] == "done"
+    assert abs(summary["seconds"] - clicked) < 1.5  # the queued chunks all arrived
+    captured = voxnb.Audio.load(out / "captured.wav").y
+    assert ncc_best(captured, voxnb.Audio.load(work / "mic.wav").y) > 0.5
+
+
+def test_recorder_explains_denied_permission_and_insecure_pages(work, server, lab):
+    server_url, _ = server
+    base, token = lab
+    port = base.rsplit(":", 1)[1]
+    write_notebook(work / "nb" / "denied.ipynb",
+                   f"import voxnb\nrec = voxnb.Recorder(base_url={server_url!r})\nrec",
+                   "print(rec.status, '|', rec.message)")
+    # no microphone permission (headless has no prompt to grant it)
+    with lab_page(work, f"{base}/lab/tree/denied.ipynb?reset&token={token}", microphone=False) as page:
+        run_cell(page, 0)
+        page.locator(".voxnb-recorder-start").click()
+        denied = wait_for_status(page, "permission", 20)
+        run_cell(page, 1)
+        page.wait_for_function("(n) => document.querySelectorAll('.jp-OutputArea-output').length >= n", arg=2)
+        kernel_side = output_text(page, 1)
+    assert "Allow the microphone" in denied
+    assert kernel_side.startswith("error |") and "permission was denied" in kernel_side
+    # the same server under a non-loopback name over plain http: no secure context, no microphone
+    insecure = f"http://voxnb-lab.test:{port}/lab/tree/denied.ipynb?reset&token={token}"
+    with lab_page(work, insecure, args=("--host-resolver-rules=MAP voxnb-lab.test 127.0.0.1",)) as page:
+        run_cell(page, 0)
+        page.locator(".voxnb-recorder-start").click()
+        message = wait_for_status(page, "secure page", 20)
+    assert "https://" in message and "localhost" in message

@@ -110,9 +110,11 @@ class Recorder(anywidget.AnyWidget):
     Notes
     -----
     Needs a secure page (https, or http on localhost) and microphone permission; the widget says
-    what to do when either is missing. While a cell is running the kernel cannot take the chunks:
-    they queue in the browser-kernel channel (nothing is lost) and the live text resumes when the
-    cell finishes.
+    what to do when either is missing. A cell that merely waits (sleep, I/O) does not disturb a
+    take on ipykernel 7; one that keeps the kernel from taking messages (older ipykernels while
+    any cell runs, or a long C call holding the GIL) makes the chunks queue in the browser-kernel
+    channel: the widget says the kernel is busy, nothing is lost, and the live text catches up
+    when the cell finishes.
 
     Examples
     --------
