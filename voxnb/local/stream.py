@@ -53,18 +53,22 @@ class LocalAgreement:
     max_buffer : float
         Past this many seconds of uncommitted audio the buffer is cut at the last committed
         word even without a sentence end.
+    max_delay : float
+        A word that ended this many seconds ago is committed even if two decodes have not
+        agreed on it yet (tiny models churn), which bounds the delay.
     context_bias, language : optional
         As for :meth:`Engine.transcribe`.
     beam_size : int
         Decoder beam; greedy (1) keeps the delay down.
     """
 
-    def __init__(self, engine: Engine, *, hop: float = 1.0, max_buffer: float = 15.0,
+    def __init__(self, engine: Engine, *, hop: float = 1.0, max_buffer: float = 15.0, max_delay: float = 5.0,
                  context_bias: list[str] | None = None, language: str | None = None, beam_size: int = 1):
-        if hop <= 0 or max_buffer <= hop:
-            raise ParameterError(f"need 0 < hop < max_buffer, got hop={hop}, max_buffer={max_buffer}")
+        if hop <= 0 or max_buffer <= hop or max_delay <= hop:
+            raise ParameterError(f"need 0 < hop < max_buffer and hop < max_delay, got hop={hop}, "
+                                 f"max_buffer={max_buffer}, max_delay={max_delay}")
         self.engine = engine
-        self.hop, self.max_buffer = hop, max_buffer
+        self.hop, self.max_buffer, self.max_delay = hop, max_buffer, max_delay
         self.context_bias, self.language, self.beam_size = context_bias, language, beam_size
         self.buffer = np.zeros(0, np.float32)
         self.offset = 0.0  # seconds of audio cut from the buffer's front
@@ -153,8 +157,9 @@ class LocalAgreement:
             if _key(old.word) != _key(new.word) or new.end > settled:
                 break
             agreed += 1
-        if agreed == 0 and len(self.buffer) / SAMPLE_RATE > 2 * self.max_buffer and words:
-            agreed = max(len(words) - 2, 1)  # never agreeing: commit rather than let the buffer grow
+        # a churning decoder may not agree for long: words older than max_delay are committed as heard now
+        while agreed < len(words) and words[agreed].end < settled + GUARD - self.max_delay:
+            agreed += 1
         self.hypothesis = words[agreed:]
         yield from self._commit(words[:agreed])
         self._trim()
@@ -193,7 +198,7 @@ def stream(engine: Engine, pcm_chunks: Iterable[bytes], **options: Any) -> Itera
     pcm_chunks : iterable of bytes
         Audio as it arrives (any chunk size); the iteration may block between chunks.
     **options
-        ``hop``, ``max_buffer``, ``context_bias``, ``language``, ``beam_size``: see
+        ``hop``, ``max_buffer``, ``max_delay``, ``context_bias``, ``language``, ``beam_size``: see
         :class:`LocalAgreement`.
 
     Yields

@@ -1,0 +1,248 @@
+"""Benchmark of the embedded offline engine on voxnb's bundled samples.
+
+Prints, each against a named baseline:
+
+* real-time factor (compute seconds / audio seconds; baseline: real time, goal ≤ 0.2) of batch
+  transcription on the 45 s sample and on a 10-minute file built from the samples, for text
+  only, with segment+word timestamps, and with speakers; and voxnb's overhead against calling
+  faster-whisper directly with the same options;
+* word error rate on the sample (jiwer on Whisper-normalised text) without and with
+  ``context_bias`` (goal ≤ 10 %), and the biased terms' error (B-WER, voxnb.bias.score);
+* forced-alignment boundary error on the word-by-word fixtures (exact boundaries) and on the
+  dialogues' turn edges, against character-count interpolation and the raw Whisper aligner
+  (goal: median ≤ 60 ms);
+* diarization error rate (pyannote.metrics, no collar) on two-, three-voice fixtures and the
+  sample, with the speaker count estimated and given (goal ≤ 15 %);
+* streaming: delay from the end of a word in the audio to its committed text, and the
+  decoder's share of real time, with audio fed at real-time pace.
+
+The machine this runs on may be shared: medians of ``--runs`` repetitions are quoted.
+
+    python benchmarks/engine.py                 # everything (about 5-10 minutes on 2 busy cores)
+    python benchmarks/engine.py --skip-long --skip-stream
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import time
+
+import numpy as np
+
+import voxnb
+from voxnb.local.engine import SAMPLE_RATE, get_engine
+
+
+def timed(fn, runs: int) -> tuple[float, object]:
+    """Median seconds of *runs* calls, and the last result."""
+    times, result = [], None
+    for _ in range(runs):
+        began = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - began)
+    return statistics.median(times), result
+
+
+def long_file(seconds: float = 600.0) -> np.ndarray:
+    """The bundled dialogues and word clips joined (with 0.7 s pauses) until *seconds* long."""
+    clips = [voxnb.data.audio(name).y for name in ("dialogue", "two_voices", "three_voices", "words", "words_slt")]
+    pause = np.zeros(int(0.7 * SAMPLE_RATE), np.float32)
+    pieces, total, i = [], 0, 0
+    while total < seconds * SAMPLE_RATE:
+        clip = clips[i % len(clips)]
+        pieces += [clip, pause]
+        total += len(clip) + len(pause)
+        i += 1
+    return np.concatenate(pieces)[: int(seconds * SAMPLE_RATE)]
+
+
+def section(title: str) -> None:
+    print(f"\n## {title}")
+
+
+def bench_rtf(engine, runs: int, skip_long: bool) -> None:
+    from faster_whisper import WhisperModel
+
+    section("real-time factor (compute / audio duration; baseline: real time = 1.0; goal <= 0.2)")
+    sample = voxnb.data.audio("dialogue").y
+    bias = voxnb.data.reference("dialogue")["context_bias"]
+    cases = {
+        "text only": {},
+        "segments + words": {"timestamps": ["segment", "word"]},
+        "segments + words + speakers": {"timestamps": ["segment", "word"], "diarize": True},
+        "... + context_bias": {"timestamps": ["segment", "word"], "diarize": True, "context_bias": bias},
+    }
+    inputs = {"sample (45 s)": (sample, runs)}
+    if not skip_long:
+        inputs["10-minute file"] = (long_file(), 1)
+    for label, (y, n) in inputs.items():
+        duration = len(y) / SAMPLE_RATE
+        for case, params in cases.items():
+            if label != "sample (45 s)" and case == "... + context_bias":
+                continue
+            seconds, _ = timed(lambda y=y, params=params: engine.transcribe(y, **params), n)
+            print(f"{label:15} {case:30} {seconds:7.2f} s   RTF {seconds / duration:.3f}")
+
+    # voxnb's overhead: the same decode through faster-whisper directly (its own model instance)
+    plain = WhisperModel(engine.path, device="cpu", compute_type="int8", cpu_threads=os.cpu_count() or 1)
+    direct, ours = [], []
+    for _ in range(runs):  # interleaved, so that the machine's load hits both alike
+        direct.append(timed(lambda: list(plain.transcribe(sample, language="en", beam_size=5, vad_filter=True,
+                                                          word_timestamps=True)[0]), 1)[0])
+        ours.append(timed(lambda: engine.transcribe(sample, timestamps=["segment", "word"]), 1)[0])
+    direct, ours = statistics.median(direct), statistics.median(ours)
+    print(f"segments + words: voxnb {ours:.2f} s vs faster-whisper directly {direct:.2f} s "
+          f"(ratio {ours / direct:.2f}; baseline: faster-whisper)")
+
+
+def bench_wer(engine) -> None:
+    import jiwer
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    from voxnb.bias import score
+
+    section("word error rate on the sample (goal <= 10 %)")
+    normalize = EnglishTextNormalizer()
+    reference = voxnb.data.reference("dialogue")
+    y = voxnb.data.audio("dialogue").y
+    for label, bias in (("without context_bias", None), ("with context_bias", reference["context_bias"])):
+        text = engine.transcribe(y, context_bias=bias)["text"]
+        wer = jiwer.wer(normalize(reference["text"]), normalize(text))
+        b_wer = score([reference["text"]], [text], [reference["context_bias"]]).b_wer
+        print(f"{label:22} WER {wer:6.1%}   B-WER (the {len(reference['context_bias'])} terms) {b_wer:6.1%}")
+
+
+def segment_only(name: str) -> voxnb.Transcript:
+    ref = voxnb.data.reference(name)
+    segments = [{"text": t["text"], "start": math.floor(t["start"] * 10) / 10, "end": math.ceil(t["end"] * 10) / 10}
+                for t in ref["turns"]]
+    return voxnb.Transcript.from_response({"model": "reference", "text": ref["text"], "language": "en",
+                                           "segments": segments, "usage": {}})
+
+
+def bench_alignment(engine) -> None:
+    section("forced alignment: boundary error (goal: median <= 60 ms; baseline: interpolation by characters)")
+    for name in ("words", "words_slt"):
+        truth = voxnb.data.words(name)[["start", "end"]].to_numpy(float)
+        t = segment_only(name)
+        audio = voxnb.data.audio(name)
+        seconds, aligned = timed(lambda t=t, audio=audio: voxnb.align(t, audio, engine=engine), 1)
+        variants = {"interpolation": t.words, "Whisper aligner": voxnb.align(t, audio, engine=engine, snap=False).words,
+                    "aligner + snapping": aligned.words}
+        for label, words in variants.items():
+            err = np.abs(words[["start", "end"]].to_numpy(float) - truth).ravel()
+            print(f"{name:10} {label:20} median {np.median(err) * 1000:5.0f} ms   within 100 ms {np.mean(err <= 0.1):5.0%}"
+                  f"   ({len(err)} boundaries)")
+        print(f"{name:10} alignment took {seconds:.2f} s for {audio.duration:.1f} s of audio")
+    for name in ("dialogue", "two_voices", "three_voices"):
+        truth = voxnb.data.turns(name)[["start", "end"]].to_numpy(float)
+        t = segment_only(name)
+        for label, snap in (("Whisper aligner", False), ("aligner + snapping", True)):
+            words = voxnb.align(t, voxnb.data.audio(name), engine=engine, snap=snap).words
+            edges = words.groupby("segment").agg(start=("start", "min"), end=("end", "max")).to_numpy(float)
+            err = np.abs(edges - truth).ravel()
+            print(f"{name:12} turn edges, {label:20} median {np.median(err) * 1000:5.0f} ms   "
+                  f"within 100 ms {np.mean(err <= 0.1):5.0%}   ({len(err)} edges)")
+
+
+def bench_der() -> None:
+    from pyannote.core import Annotation, Segment
+    from pyannote.metrics.diarization import DiarizationErrorRate
+
+    from voxnb.local.diarize import diarize
+
+    section("diarization error rate (pyannote.metrics, no collar; goal <= 15 %)")
+    for name in ("two_voices", "three_voices", "dialogue"):
+        ref = Annotation()
+        for turn in voxnb.data.reference(name)["turns"]:
+            ref[Segment(turn["start"], turn["end"])] = turn["speaker"]
+        n = len(ref.labels())
+        y = voxnb.data.audio(name).y
+        for given in (None, n):
+            seconds, turns = timed(lambda given=given, y=y: diarize(y, num_speakers=given), 1)
+            hyp = Annotation()
+            for turn in turns:
+                hyp[Segment(turn.start, turn.end)] = turn.speaker
+            detail = DiarizationErrorRate()(ref, hyp, uem=ref.get_timeline().extent(), detailed=True)
+            total = detail["total"]
+            print(f"{name:12} num_speakers={given!s:4} found {len(hyp.labels())}/{n}  "
+                  f"DER {detail['diarization error rate']:6.1%}  (confusion {detail['confusion'] / total:.1%}, "
+                  f"missed {detail['missed detection'] / total:.1%}, false alarm {detail['false alarm'] / total:.1%})"
+                  f"  {seconds:.2f} s")
+
+
+def bench_stream(engine) -> None:
+    section("streaming at real-time pace (LocalAgreement-2, 1 s hop, greedy)")
+    audio = voxnb.data.audio("dialogue")
+    pcm = audio.to_pcm16()
+    chunk = 3200  # 100 ms
+    decode_seconds = []
+    original = engine.decode
+
+    def counted(*args, **kwargs):
+        began = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            decode_seconds.append(time.perf_counter() - began)
+
+    engine.decode = counted
+    began = time.perf_counter()
+
+    def paced():
+        for i in range(0, len(pcm), chunk):
+            wait = began + i / 32000 - time.perf_counter()
+            if wait > 0:
+                time.sleep(wait)
+            yield pcm[i : i + chunk]
+
+    deltas = []
+    try:
+        for event in engine.stream(paced()):
+            if event["type"] == "transcription.text.delta":
+                deltas.append((time.perf_counter() - began, event["text"]))
+            done = event
+    finally:
+        del engine.decode
+    ends = [w["end"] for s in done["segments"] for w in s["words"]]
+    delays, k = [], 0
+    for emitted, text in deltas:
+        k += len(text.split())
+        if 0 < k <= len(ends):
+            delays.append(emitted - ends[k - 1])
+    print(f"{len(deltas)} deltas for {len(ends)} words; words counted {k} (must equal {len(ends)})")
+    print(f"delay from a word's end to its commit: median {statistics.median(delays):.2f} s, "
+          f"90th percentile {np.percentile(delays, 90):.2f} s, max {max(delays):.2f} s")
+    print(f"decoder busy {sum(decode_seconds):.1f} s over {audio.duration:.1f} s of audio: "
+          f"RTF {sum(decode_seconds) / audio.duration:.2f} in {len(decode_seconds)} decodes "
+          f"(median {statistics.median(decode_seconds):.2f} s each)")
+    import jiwer
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    normalize = EnglishTextNormalizer()
+    wer = jiwer.wer(normalize(voxnb.data.reference("dialogue")["text"]), normalize(done["text"]))
+    print(f"streamed text WER {wer:.1%} (no context_bias)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3, help="repetitions for the medians (default 3)")
+    parser.add_argument("--skip-long", action="store_true", help="skip the 10-minute file")
+    parser.add_argument("--skip-stream", action="store_true", help="skip the 45 s real-time streaming run")
+    parser.add_argument("--only", choices=("rtf", "wer", "align", "der", "stream"), default=None)
+    args = parser.parse_args()
+    began = time.perf_counter()
+    engine = get_engine()
+    print(f"engine: {engine.model} ({engine.path}); model loaded in {time.perf_counter() - began:.2f} s")
+    runs = {"rtf": lambda: bench_rtf(engine, args.runs, args.skip_long), "wer": lambda: bench_wer(engine),
+            "align": lambda: bench_alignment(engine), "der": bench_der, "stream": lambda: bench_stream(engine)}
+    for name, run in runs.items():
+        if args.only in (None, name) and not (name == "stream" and args.skip_stream):
+            run()
+
+
+if __name__ == "__main__":
+    main()
