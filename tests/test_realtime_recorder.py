@@ -119,3 +119,47 @@ def test_failed_connection_keeps_the_audio(pcm):
         rec.wait(timeout=30)
     assert rec.status == "error" and "rec.audio" in rec.message
     assert rec.audio.to_pcm16() == pcm  # nothing captured is lost
+
+
+def run_resampler(samples: np.ndarray, in_rate: int, tmp_path: Path) -> np.ndarray:
+    """Run recorder.js's resampler under Node on float32 *samples*; returns the 16 kHz int16 output."""
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed (the resampler is also exercised by the browser test)")
+    js = (Path(voxnb.realtime.recorder.__file__).parent / "recorder.js").read_text()
+    resampler = js[js.index("class Pcm16Resampler") : js.index("function mixToMono")]
+    samples.astype("<f4").tofile(tmp_path / "in.f32")
+    script = resampler + f"""
+const fs = require("fs");
+const raw = fs.readFileSync({str(tmp_path / "in.f32")!r});
+const x = new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4);
+const out = [];
+const rs = new Pcm16Resampler({in_rate}, 16000, 1600, (ab) => out.push(Buffer.from(ab)));
+for (let i = 0; i < x.length; i += 128) rs.push(x.subarray(i, i + 128));  // render quanta
+rs.end();
+fs.writeFileSync({str(tmp_path / "out.s16")!r}, Buffer.concat(out));
+"""
+    (tmp_path / "run.js").write_text(script)
+    subprocess.run([node, str(tmp_path / "run.js")], check=True, timeout=60)
+    return np.fromfile(tmp_path / "out.s16", "<i2").astype(np.float64) / 32768.0
+
+
+@pytest.mark.parametrize("in_rate", [44100, 48000])
+def test_browser_resampler_keeps_speech_and_rejects_aliases(in_rate, tmp_path):
+    import soxr
+
+    speech = voxnb.data.audio("two_voices").slice(0, 3.0).y.astype(np.float64)
+    captured = soxr.resample(speech, 16000, in_rate, quality="VHQ")  # what the microphone delivers
+    out = run_resampler(captured, in_rate, tmp_path)
+    assert abs(len(out) - len(speech)) <= 2  # no samples lost or invented, no offset at the start
+    n = min(len(out), len(speech)) - 40
+    ncc = float(out[:n] @ speech[:n] / (np.linalg.norm(out[:n]) * np.linalg.norm(speech[:n])))
+    assert ncc > 0.99
+    # a 10 kHz tone is above the 8 kHz Nyquist of 16 kHz: a proper low-pass removes it, a box
+    # filter or plain decimation would fold it down to 6 kHz
+    t = np.arange(in_rate) / in_rate
+    tone = run_resampler(0.5 * np.sin(2 * np.pi * 10_000 * t), in_rate, tmp_path)
+    assert np.sqrt(np.mean(tone[100:-100] ** 2)) < 0.01 * 0.5 / np.sqrt(2)

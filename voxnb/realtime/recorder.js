@@ -15,7 +15,8 @@ class Pcm16Resampler {
     this.cut = Math.min(1, outRate / inRate) * 0.9;
     this.half = Math.ceil(8 / this.cut); // 8 zero crossings each side
     this.buf = new Float32Array(16384);
-    this.len = 0;
+    // primed with `half` zeros, so the first output sample is centred on the first input sample
+    this.len = this.half;
     this.t = this.half; // position of the next output sample in buf (input samples)
     this.chunkSamples = chunkSamples;
     this.chunk = new Int16Array(chunkSamples);
@@ -58,6 +59,11 @@ class Pcm16Resampler {
     this.chunk[this.n++] = s < 0 ? s * 0x8000 : s * 0x7fff;
     if (this.n === this.chunkSamples) this.flush();
   }
+  end() {
+    // the filter looks `half` samples ahead: zeros let the last real samples out, then send the rest
+    this.push(new Float32Array(this.half + 1));
+    this.flush();
+  }
   flush() {
     if (this.n === 0) return;
     const pcm = this.n === this.chunkSamples ? this.chunk : this.chunk.slice(0, this.n);
@@ -86,7 +92,7 @@ class VoxnbPcm16 extends AudioWorkletProcessor {
     this.rs = new Pcm16Resampler(sampleRate, targetRate, chunkSamples,
       (pcm, level) => this.port.postMessage({ pcm, level }, [pcm]));
     this.port.onmessage = (e) => {
-      if (e.data === "flush") { this.rs.flush(); this.port.postMessage({ flushed: true }); }
+      if (e.data === "flush") { this.rs.end(); this.port.postMessage({ flushed: true }); }
     };
   }
   process(inputs) {
@@ -266,7 +272,7 @@ function render({ model, el: root }) {
         setTimeout(resolve, 500);
       });
     } else {
-      r.resampler.flush();
+      r.resampler.end();
     }
     r.source.disconnect();
     r.node.disconnect();
