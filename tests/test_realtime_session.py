@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 
 import numpy as np
 import pytest
@@ -210,6 +211,21 @@ def test_wrong_key_is_refused_and_never_echoed(start_voxnb_server, guarded_api_k
     assert "sk-wrong-key-abcdef" not in str(info.value)
     assert "sk-wrong" not in repr(RealtimeSession(locked_server, api_key="sk-wrong-key-abcdef"))
     assert asyncio.run(run(guarded_api_key))["text"] == batch_text(pcm[:32000])
+
+
+def test_debug_logs_never_show_the_key(start_voxnb_server, guarded_api_key, caplog):
+    url = start_voxnb_server(api_key=guarded_api_key).url
+
+    async def main():
+        async with RealtimeSession(url, api_key=guarded_api_key) as session:
+            await session.send_audio(bytes(3200))
+            await session.finish()
+
+    with caplog.at_level(logging.DEBUG, logger="websockets"):
+        asyncio.run(main())
+    text = "\n".join(record.getMessage() for record in caplog.records)
+    assert "Authorization: Bearer <redacted>" in text  # the handshake was logged, without the key
+    assert guarded_api_key not in text
 
 
 def test_unreachable_server_is_a_transport_error():

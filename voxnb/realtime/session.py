@@ -17,6 +17,7 @@ import base64
 import collections
 import contextlib
 import json
+import logging
 import os
 import time
 from dataclasses import dataclass, field
@@ -52,6 +53,18 @@ DEFAULT_BASE_URL = "https://api.mistral.ai"
 DEFAULT_REALTIME_MODEL = "voxtral-mini-transcribe-realtime-2602"
 _BYTES_PER_SECOND = SAMPLE_RATE * SAMPLE_WIDTH
 _END = object()
+
+
+class _RedactingLogger(logging.LoggerAdapter):
+    """websockets' logger, minus the key: its debug log prints every handshake header."""
+
+    def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
+        if len(args) >= 2 and str(args[0]).lower() == "authorization":
+            args = (args[0], "Bearer <redacted>", *args[2:])
+        super().log(level, msg, *args, **kwargs)
+
+
+_WS_LOGGER = _RedactingLogger(logging.getLogger("websockets.client"), {})
 
 
 class _Dropped(Exception):
@@ -419,7 +432,8 @@ class RealtimeSession:
         loopback = urlsplit(url).hostname in {"127.0.0.1", "localhost", "::1"}
         try:
             ws = await connect(url, additional_headers=headers, open_timeout=self.open_timeout,
-                               compression=None, max_size=None, proxy=None if loopback else True)
+                               compression=None, max_size=None, proxy=None if loopback else True,
+                               logger=_WS_LOGGER)
         except InvalidStatus as exc:
             status = exc.response.status_code
             if status in (401, 403):
