@@ -163,3 +163,13 @@ def test_browser_resampler_keeps_speech_and_rejects_aliases(in_rate, tmp_path):
     t = np.arange(in_rate) / in_rate
     tone = run_resampler(0.5 * np.sin(2 * np.pi * 10_000 * t), in_rate, tmp_path)
     assert np.sqrt(np.mean(tone[100:-100] ** 2)) < 0.01 * 0.5 / np.sqrt(2)
+
+
+def test_take_in_the_vllm_dialect(voxnb_server, pcm):
+    with pytest.raises(ParameterError, match="model="):
+        Recorder(base_url=voxnb_server, dialect="vllm")
+    rec = Recorder(base_url=voxnb_server, dialect="vllm", model="mistralai/Voxtral-Mini-4B-Realtime-2602")
+    record(rec, pcm)
+    transcript = rec.wait(timeout=30)
+    assert transcript.backend == "openai-compatible" and transcript.request["dialect"] == "vllm"
+    assert transcript.text.strip() == expected_text(pcm).strip()

@@ -57,6 +57,9 @@ class Target:
         if engine is not None and base_url is not None:
             raise ParameterError("give either engine= (in process) or base_url= (a server), not both")
         dialect_name = get_dialect(dialect or "mistral").name
+        if dialect_name == VLLM.name and not model and engine is None:
+            raise ParameterError("the vLLM dialect needs model= (the name the server was started with, "
+                                 "e.g. 'mistralai/Voxtral-Mini-4B-Realtime-2602')")
         if engine is None and base_url is None:
             api_key = api_key or os.environ.get("MISTRAL_API_KEY")
             if api_key:
