@@ -173,3 +173,39 @@ def test_take_in_the_vllm_dialect(voxnb_server, pcm):
     transcript = rec.wait(timeout=30)
     assert transcript.backend == "openai-compatible" and transcript.request["dialect"] == "vllm"
     assert transcript.text.strip() == expected_text(pcm).strip()
+
+
+def test_dropped_connection_mid_take_is_recorded_and_loses_no_audio(voxnb_server, pcm):
+    import asyncio
+
+    from realtime_helpers import TcpProxy
+
+    from voxnb.realtime.recorder import _background_loop
+
+    loop = _background_loop()
+    proxy = TcpProxy(voxnb_server)
+    asyncio.run_coroutine_threadsafe(proxy.__aenter__(), loop).result(timeout=10)
+    try:
+        rec = Recorder(base_url=proxy.url)
+        rec.send = lambda *args, **kwargs: None
+        rec.handle_message({"type": "start", "ctx_rate": 44100, "mode": "worklet"})
+        half = len(pcm) // 2 // 3200 * 3200
+        for seq, i in enumerate(range(0, half, 3200)):
+            rec.handle_message({"type": "chunk", "seq": seq}, [pcm[i : i + 3200]])
+        deadline = time.monotonic() + 10
+        while not rec._live.text and time.monotonic() < deadline:  # the first words came back
+            time.sleep(0.05)
+        committed = rec._live.text.strip()
+        loop.call_soon_threadsafe(proxy.cut)
+        time.sleep(0.3)
+        for seq, i in enumerate(range(half, len(pcm), 3200), start=half // 3200):
+            rec.handle_message({"type": "chunk", "seq": seq}, [pcm[i : i + 3200]])
+        rec.handle_message({"type": "stop"})
+        transcript = rec.wait(timeout=30)
+    finally:
+        asyncio.run_coroutine_threadsafe(proxy.__aexit__(None, None, None), loop).result(timeout=10)
+    assert committed and transcript.text.strip().startswith(committed)
+    assert len(rec.gaps) == 1 and transcript.raw["realtime"]["sessions"] == 2
+    assert transcript.raw["realtime"]["gaps"][0]["reason"]
+    assert rec.audio.to_pcm16() == pcm  # every captured chunk kept, across the drop
+    assert proxy.connections == 2

@@ -378,3 +378,40 @@ def test_finishing_without_audio_gives_an_empty_take(server):
 
     response = asyncio.run(main())
     assert response["text"].strip() == "" and response["realtime"]["sessions"] == 1
+
+
+class ChattyEngine(FakeEngine):
+    """Also emits an event type this voxnb does not know, as a newer server might."""
+
+    def stream(self, pcm_chunks):
+        yield {"type": "transcription.future_feature", "detail": {"x": 1}}
+        yield from super().stream(pcm_chunks)
+
+
+def test_unknown_server_events_are_ignored(start_voxnb_server, take):
+    pcm, _ = take
+    url = start_voxnb_server(ChattyEngine()).url
+
+    async def main():
+        async with RealtimeSession(url) as session:
+            return await stream_take(session, pcm)
+
+    response, events = asyncio.run(main())
+    from voxnb.realtime.protocol import UnknownEvent
+
+    assert [e.type_name for e in events if isinstance(e, UnknownEvent)] == ["transcription.future_feature"]
+    assert response["text"] == batch_text(pcm)
+
+
+@pytest.mark.network_key
+def test_mistral_realtime_with_a_real_key():
+    """Opt-in: the real Mistral realtime endpoint (needs MISTRAL_API_KEY and the internet)."""
+    import os
+
+    if not os.environ.get("MISTRAL_API_KEY"):
+        pytest.skip("MISTRAL_API_KEY is not set (opt-in test against api.mistral.ai)")
+    clip = voxnb.data.audio("two_voices").slice(0, 6.6)
+    live = voxnb.transcribe_realtime(clip, speed=4, target_streaming_delay_ms=480)
+    list(live)
+    text = live.transcript.text.lower()
+    assert sum(word in text for word in ["hear", "clearly", "recording", "sound", "fine", "room"]) >= 5, text
