@@ -97,8 +97,11 @@ def test_chunk_handling_never_blocks(pcm):
 
 def test_boundary_errors_are_clear(pcm):
     rec = Recorder(engine=FakeEngine())
-    with pytest.raises(RealtimeError, match="nothing recorded yet"):
-        _ = rec.transcript
+    with pytest.raises(RealtimeError, match=r"nothing recorded yet.*Content-Security-Policy allows blob:"):
+        _ = rec.transcript  # never rendered: the message says why the widget may be missing
+    rec.handle_message({"type": "ready"})
+    with pytest.raises(RealtimeError, match=r"press Start, speak, then press Stop$"):
+        _ = rec.audio
     with pytest.raises(ParameterError, match="unknown recorder message"):
         rec.handle_message({"type": "bogus"})
     rec.handle_message({"type": "start"})

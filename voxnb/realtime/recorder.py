@@ -172,7 +172,7 @@ class Recorder(anywidget.AnyWidget):
     def audio(self) -> Any:
         """The captured take as a 16 kHz mono :class:`~voxnb.Audio`."""
         if not self._pcm:
-            raise RealtimeError("nothing recorded yet: press Start, speak, then press Stop")
+            raise RealtimeError(self._nothing_recorded())
         return pcm_audio(self._pcm)
 
     @property
@@ -188,7 +188,7 @@ class Recorder(anywidget.AnyWidget):
     def wait(self, timeout: float = 120.0) -> Any:
         """Wait for the server's final words after Stop and return the Transcript."""
         if self._live is None:
-            raise RealtimeError("nothing recorded yet: press Start, speak, then press Stop")
+            raise RealtimeError(self._nothing_recorded())
         if self._recording:
             raise RealtimeError("still recording: press Stop (or call rec.stop()) before reading the transcript")
         if not self._finished.wait(timeout):
@@ -197,6 +197,14 @@ class Recorder(anywidget.AnyWidget):
         if self._error is not None:
             raise self._error
         return self._live.transcript
+
+    def _nothing_recorded(self) -> str:
+        message = "nothing recorded yet: press Start, speak, then press Stop"
+        if not self.rendered:
+            message += (". No Start button? The widget's script never ran in this page: display `rec` in a "
+                        "notebook cell; with JupyterLab or Voila check that anywidget is installed and that "
+                        "the page's Content-Security-Policy allows blob: scripts (script-src ... blob:)")
+        return message
 
     def retranscribe(self, **params: Any) -> Any:
         """Transcribe the whole take again with the batch endpoint, e.g. ``context_bias=[...]``.
