@@ -174,8 +174,8 @@ def bench_der() -> None:
                   f"  {seconds:.2f} s")
 
 
-def bench_stream(engine) -> None:
-    section("streaming at real-time pace (LocalAgreement-2, 1 s hop, greedy)")
+def bench_stream(engine, **options) -> None:
+    section(f"streaming at real-time pace (LocalAgreement-2, greedy; {options or 'default options'})")
     audio = voxnb.data.audio("dialogue")
     pcm = audio.to_pcm16()
     chunk = 3200  # 100 ms
@@ -201,7 +201,7 @@ def bench_stream(engine) -> None:
 
     deltas = []
     try:
-        for event in engine.stream(paced()):
+        for event in engine.stream(paced(), **options):
             if event["type"] == "transcription.text.delta":
                 deltas.append((time.perf_counter() - began, event["text"]))
             done = event
@@ -233,12 +233,15 @@ def main() -> None:
     parser.add_argument("--skip-long", action="store_true", help="skip the 10-minute file")
     parser.add_argument("--skip-stream", action="store_true", help="skip the 45 s real-time streaming run")
     parser.add_argument("--only", choices=("rtf", "wer", "align", "der", "stream"), default=None)
+    parser.add_argument("--hop", type=float, default=None, help="streaming: seconds between decodes")
+    parser.add_argument("--max-delay", type=float, default=None, help="streaming: commit words older than this")
     args = parser.parse_args()
     began = time.perf_counter()
     engine = get_engine()
     print(f"engine: {engine.model} ({engine.path}); model loaded in {time.perf_counter() - began:.2f} s")
+    stream_options = {k: v for k, v in (("hop", args.hop), ("max_delay", args.max_delay)) if v is not None}
     runs = {"rtf": lambda: bench_rtf(engine, args.runs, args.skip_long), "wer": lambda: bench_wer(engine),
-            "align": lambda: bench_alignment(engine), "der": bench_der, "stream": lambda: bench_stream(engine)}
+            "align": lambda: bench_alignment(engine), "der": bench_der, "stream": lambda: bench_stream(engine, **stream_options)}
     for name, run in runs.items():
         if args.only in (None, name) and not (name == "stream" and args.skip_stream):
             run()
