@@ -196,3 +196,17 @@ def test_stream_reports_a_failing_source():
 
     with pytest.raises(OSError, match="unplugged"):
         list(stream(object(), broken()))
+
+
+def test_cli_transcribe_prints_segments_and_saves_subtitles(offline_engine, tmp_path, capsys, monkeypatch):
+    from voxnb.cli import main
+
+    monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
+    out = tmp_path / "words.srt"
+    assert main(["transcribe", str(voxnb.data.path("words")), "--context-bias", "Janis_Joplin", "Charleston",
+                 "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "Janis Joplin recorded" in printed and f"saved {out}" in printed
+    assert out.read_text().startswith("1\n00:00:00,")
+    assert main(["transcribe", str(voxnb.data.path("words")), "--out", str(tmp_path / "x.docx")]) == 2
+    assert "--out must end in one of" in capsys.readouterr().err

@@ -63,20 +63,22 @@ def _segments_table(t) -> str:
     return table.to_string(float_format=lambda x: f"{x:6.2f}")
 
 
+SAVERS = (".json", ".srt", ".vtt", ".rttm")
+
+
 def run_transcribe(args: argparse.Namespace) -> int:
     import voxnb
 
-    timestamps = args.timestamps or (["segment"] if args.diarize or args.out else None)
+    out = Path(args.out) if args.out else None
+    if out is not None and out.suffix not in SAVERS:  # before spending the transcription
+        raise ParameterError(f"--out must end in one of {', '.join(SAVERS)}; got {out.name!r}")
+    timestamps = args.timestamps or (["segment"] if args.diarize or out else None)
     t = voxnb.transcribe(args.audio, backend=args.backend, model=args.model, base_url=args.base_url,
                          timestamps=timestamps, diarize=args.diarize, num_speakers=args.num_speakers,
                          context_bias=args.context_bias, language=args.language)
     print(_segments_table(t) if len(t.segments) else t.text)
-    if args.out:
-        out = Path(args.out)
-        writers = {".json": t.save, ".srt": t.to_srt, ".vtt": t.to_vtt, ".rttm": t.to_rttm}
-        if out.suffix not in writers:
-            raise ParameterError(f"--out must end in one of {', '.join(writers)}; got {out.name!r}")
-        writers[out.suffix](out)
+    if out is not None:
+        {".json": t.save, ".srt": t.to_srt, ".vtt": t.to_vtt, ".rttm": t.to_rttm}[out.suffix](out)
         print(f"saved {out}")
     return 0
 
