@@ -192,9 +192,9 @@ class _RealtimeConnection:
             await self.error(f"this server takes pcm_s16le at {SAMPLE_RATE} Hz only, got {audio_format}",
                              "unsupported_audio_format")
             return
-        updated = self._session()
-        updated["target_streaming_delay_ms"] = session.get("target_streaming_delay_ms")
-        await self.send({"type": "session.updated", "session": updated})
+        # the local engine commits on its own schedule (its hop), so the requested delay is not
+        # applied; session.updated says so with null rather than echoing the request
+        await self.send({"type": "session.updated", "session": self._session()})
 
     async def _append(self, audio: Any) -> None:
         if self.dialect is VLLM and not self.model_validated:
