@@ -63,15 +63,20 @@ async def stream_take(session: RealtimeSession, pcm: bytes, *, chunk: int = 3200
     return response, events
 
 
+def take_through(url: str, pcm: bytes, **options) -> tuple[dict, list]:
+    """Stream *pcm* through a new session on *url*; the response and every event."""
+
+    async def main():
+        async with RealtimeSession(url, **options) as session:
+            return await stream_take(session, pcm)
+
+    return asyncio.run(main())
+
+
 @pytest.mark.parametrize("dialect", ["mistral", "vllm"])
 def test_streamed_take_matches_batch_text(server, take, dialect):
     pcm, _ = take
-
-    async def main():
-        async with RealtimeSession(server, dialect=dialect, model="any-model") as session:
-            return await stream_take(session, pcm)
-
-    response, events = asyncio.run(main())
+    response, events = take_through(server, pcm, dialect=dialect, model="any-model")
     expected = batch_text(pcm)
     assert expected.strip()  # the fixture is speech, not silence
     assert response["text"] == expected
@@ -139,14 +144,8 @@ class BrokenEngine(FakeEngine):
 
 def test_error_event_raises_realtime_error_with_server_message(start_voxnb_server, take):
     pcm, _ = take
-    url = start_voxnb_server(BrokenEngine()).url
-
-    async def main():
-        async with RealtimeSession(url) as session:
-            return await stream_take(session, pcm)
-
     with pytest.raises(RealtimeError, match="CUDA out of memory"):
-        asyncio.run(main())
+        take_through(start_voxnb_server(BrokenEngine()).url, pcm)
 
 
 def test_dropped_socket_reconnects_and_loses_nothing_committed(server, take):
@@ -390,13 +389,7 @@ class ChattyEngine(FakeEngine):
 
 def test_unknown_server_events_are_ignored(start_voxnb_server, take):
     pcm, _ = take
-    url = start_voxnb_server(ChattyEngine()).url
-
-    async def main():
-        async with RealtimeSession(url) as session:
-            return await stream_take(session, pcm)
-
-    response, events = asyncio.run(main())
+    response, events = take_through(start_voxnb_server(ChattyEngine()).url, pcm)
     from voxnb.realtime.protocol import UnknownEvent
 
     assert [e.type_name for e in events if isinstance(e, UnknownEvent)] == ["transcription.future_feature"]
