@@ -94,3 +94,19 @@ def test_num_speakers_must_be_positive():
 
 def test_silence_has_no_speakers():
     assert dz.diarize(np.zeros(16000, np.float32)) == []
+
+
+def test_one_voice_is_one_speaker():
+    audio = voxnb.data.audio("dialogue")
+    pause = np.zeros(int(0.4 * audio.sr), np.float32)
+    ada = [t for t in voxnb.data.reference("dialogue")["turns"] if t["speaker"] == "Ada"]
+    samples = np.concatenate([piece for t in ada for piece in (audio.slice(t["start"], t["end"]).y, pause)])
+    assert {t.speaker for t in dz.diarize(samples)} == {"speaker_1"}
+
+
+def test_short_chunks_follow_the_clusters_they_resemble():
+    a, b = np.eye(4)[0], np.eye(4)[1]
+    emb = np.stack([a, a, b, b, 0.9 * b + 0.1 * a]) + 0.01
+    emb /= np.linalg.norm(emb, axis=1, keepdims=True)
+    labels = dz.cluster(emb, durations=np.array([2.0, 2.0, 2.0, 2.0, 0.3]))
+    assert labels.tolist() == [0, 0, 1, 1, 1]

@@ -23,8 +23,10 @@ from voxnb.local.voice_encoder import HOP, PARTIAL_FRAMES, SR, VoiceEncoder
 __all__ = ["Turn", "diarize", "label_segments"]
 
 MAX_CHUNK = 2.0  # seconds of speech per embedding: long enough for a voice, short enough for one turn
-MIN_SILHOUETTE = 0.12  # below it, splitting the chunks into groups explains nothing: one speaker
+MIN_SILHOUETTE = 0.4  # below it one voice is assumed (single TTS voices reach 0.31, pairs 0.54+)
 MAX_SPEAKERS = 8
+MIN_CHUNK = 0.6  # seconds: shorter chunks' embeddings are noise; they follow the clusters, not shape them
+MIN_TALK = 2.0  # seconds of speech a speaker needs before the count estimate believes in them
 
 
 @dataclass(frozen=True)
@@ -84,31 +86,51 @@ def _silhouette(distances: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(scores))
 
 
-def cluster(embeddings: np.ndarray, *, num_speakers: int | None = None) -> np.ndarray:
-    """Cluster labels 0..k-1, numbered in order of first appearance."""
+def cluster(embeddings: np.ndarray, *, num_speakers: int | None = None,
+            durations: np.ndarray | None = None) -> np.ndarray:
+    """Cluster labels 0..k-1, numbered in order of first appearance.
+
+    With *durations* (seconds of speech per embedding), embeddings of chunks shorter than
+    MIN_CHUNK are too noisy to shape the clusters: they join the nearest cluster afterwards, and
+    when the count is estimated every speaker must hold MIN_TALK seconds of speech.
+    """
+    n = len(embeddings)
+    if n == 1 or num_speakers == 1:
+        return np.zeros(n, dtype=int)
+    durations = np.full(n, MIN_TALK, float) if durations is None else np.asarray(durations, float)
+    long = durations >= MIN_CHUNK
+    if long.sum() < 2:
+        long[:] = True
+    labels = np.full(n, -1)
+    labels[long] = _cluster(embeddings[long], durations[long], num_speakers)
+    centroids = np.stack([embeddings[labels == k].mean(axis=0) for k in range(labels.max() + 1)])
+    labels[~long] = np.argmax(embeddings[~long] @ centroids.T, axis=1)
+    _, first = np.unique(labels, return_index=True)
+    order = {label: rank for rank, label in enumerate(labels[np.sort(first)])}
+    return np.array([order[label] for label in labels])
+
+
+def _cluster(embeddings: np.ndarray, durations: np.ndarray, num_speakers: int | None) -> np.ndarray:
+    """Average-linkage cosine clustering, labels 0..k-1; k given or chosen by silhouette."""
     from scipy.cluster.hierarchy import fcluster, linkage
     from scipy.spatial.distance import pdist, squareform
 
     n = len(embeddings)
-    if n == 1 or num_speakers == 1:
-        return np.zeros(n, dtype=int)
     condensed = np.clip(pdist(embeddings, metric="cosine"), 0, None)
     tree = linkage(condensed, method="average")
     if num_speakers is not None:
-        labels = fcluster(tree, t=min(num_speakers, n), criterion="maxclust")
-    else:
-        distances = squareform(condensed)
-        best, labels = MIN_SILHOUETTE, np.ones(n, dtype=int)
-        for k in range(2, min(MAX_SPEAKERS, n - 1) + 1):
-            candidate = fcluster(tree, t=k, criterion="maxclust")
-            if len(set(candidate.tolist())) < 2:
-                continue
-            score = _silhouette(distances, candidate)
-            if score > best:
-                best, labels = score, candidate
-    _, first = np.unique(labels, return_index=True)
-    order = {label: rank for rank, label in enumerate(labels[np.sort(first)])}
-    return np.array([order[label] for label in labels])
+        return fcluster(tree, t=min(num_speakers, n), criterion="maxclust") - 1
+    distances = squareform(condensed)
+    best, labels = MIN_SILHOUETTE, np.ones(n, dtype=int)
+    for k in range(2, min(MAX_SPEAKERS, n - 1) + 1):
+        candidate = fcluster(tree, t=k, criterion="maxclust")
+        talk = np.bincount(candidate, weights=durations)[1:]
+        if len(set(candidate.tolist())) < 2 or talk.min() < MIN_TALK:
+            continue
+        score = _silhouette(distances, candidate)
+        if score > best:
+            best, labels = score, candidate
+    return labels - 1
 
 
 def diarize(samples: np.ndarray, *, num_speakers: int | None = None) -> list[Turn]:
@@ -139,7 +161,8 @@ def diarize(samples: np.ndarray, *, num_speakers: int | None = None) -> list[Tur
     chunks = _chunks(speech_regions(samples))
     if not chunks:
         return []
-    labels = cluster(embed_chunks(samples, chunks), num_speakers=num_speakers)
+    durations = np.array([end - start for start, end in chunks])
+    labels = cluster(embed_chunks(samples, chunks), num_speakers=num_speakers, durations=durations)
     turns: list[Turn] = []
     for (start, end), label in zip(chunks, labels.tolist()):
         speaker = f"speaker_{label + 1}"
