@@ -23,7 +23,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from voxnb.errors import ParameterError
-from voxnb.local.engine import SAMPLE_RATE, SENTENCE_END, sentences
+from voxnb.local.engine import SAMPLE_RATE, SENTENCE_END, drop_outside_speech, sentences
+from voxnb.local.vad import speech_regions
 
 if TYPE_CHECKING:
     from voxnb.local.engine import Engine
@@ -105,10 +106,11 @@ class LocalAgreement:
         before = [w.word for w in self.committed if w.end <= self.offset + 0.01]
         prompt = "".join(before)[-PROMPT_CHARS:].strip()
         segments, _ = self.engine.decode(self.buffer, words=True, context_bias=self.context_bias,
-                                         language=self.language, beam_size=self.beam_size, temperature=0.0,
-                                         prompt=prompt)
-        words = [replace(w, start=w.start + self.offset, end=w.end + self.offset)
-                 for s in segments for w in (s.words or [])]
+                                         language=self.language, beam_size=self.beam_size, prompt=prompt)
+        # words decoded from silence (a prompt invites "Thank you for joining us." loops) go
+        words = drop_outside_speech([w for s in segments for w in (s.words or [])],
+                                    speech_regions(self.buffer, min_silence=0.3, pad=0.1))
+        words = [replace(w, start=w.start + self.offset, end=w.end + self.offset) for w in words]
         words = [w for w in words if (w.start + w.end) / 2 > self.committed_end]
         # the decoder may repeat the last committed words from the buffer's front: drop the repeat
         tail = [_key(w.word) for w in self.committed[-5:]]
