@@ -159,6 +159,16 @@ def test_transcribe_with_a_key_goes_to_the_server_over_http(offline_engine, star
         voxnb.transcribe(voxnb.data.path("words"), api_key=guarded_api_key, base_url=server.url, num_speakers=2)
 
 
+def test_transcribe_with_only_a_base_url_speaks_the_openai_dialect(offline_engine, start_voxnb_server, capsys,
+                                                                   monkeypatch):
+    monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
+    server = start_voxnb_server(offline_engine)
+    t = voxnb.transcribe(voxnb.data.path("words"), base_url=server.url, timestamps="segment")
+    assert f"backend=openai-compatible at {server.url} (base_url= given)" in capsys.readouterr().err
+    assert t.backend == "openai-compatible" and t.model == offline_engine.model
+    assert wer("words", t.text) <= 0.1
+
+
 def test_stream_commits_text_before_the_end_and_finishes_with_the_whole_response(offline_engine):
     pcm = voxnb.data.audio("words").to_pcm16()
     state = LocalAgreement(offline_engine, hop=2.0)
