@@ -124,6 +124,11 @@ def test_nested_words_in_mistral_segments():
     assert w["score"].tolist() == [0.9, 0.8, 0.7]
     assert (w["timing"] == "api").all()
     assert t.segments["n_words"].tolist() == [2, 1]
+    # asking for word timestamps does not turn segments that carry their words into words
+    for wanted in (["word"], ["segment", "word"]):
+        u = Transcript.from_response(resp, request={"timestamp_granularities": wanted})
+        assert u.words["text"].tolist() == ["Hi", "Bob.", "Yes."] and len(u.segments) == 2
+        assert (u.words["timing"] == "api").all()
 
 
 def test_sdk_objects():

@@ -187,8 +187,8 @@ def _columns(entries: list[dict], where: str, *, text_keys=("text",), score_keys
 
 def _nested_words(segments: list[dict], where: str) -> Columns | None:
     """Words nested in each segment (faster-whisper, whisperX, the local engine)."""
-    lists = [s.get("words") for s in segments]
-    if not any(lists):
+    lists = list(map(dict.get, segments, repeat("words")))
+    if lists.count(None) == len(lists) or not any(lists):
         return None
     flat: list[dict] = []
     owner: list[int] = []
@@ -231,7 +231,13 @@ def _read_mistral(d: dict, source: str, granularity: str | None) -> Canonical:
     )
     if "text" in d and not isinstance(d["text"], str) and d["text"] is not None:
         raise ResponseFormatError(f"text: expected a string, got {d['text']!r}")
-    if granularity == "word":
+    nested = _nested_words(segments, "segments")
+    if nested is not None:
+        # segments that carry their own words (the local engine, voxnb serve) are segments,
+        # whatever granularity was asked for
+        c.segments = _columns(segments, "segments")
+        c.words = nested
+    elif granularity == "word":
         c.words = _columns(segments, "segments")
         c.words.segment = np.full(len(segments), -1, dtype=np.int64)
     elif granularity == "mixed":
@@ -243,7 +249,6 @@ def _read_mistral(d: dict, source: str, granularity: str | None) -> Canonical:
         c.words.segment = np.full(len(words), -1, dtype=np.int64)
     else:
         c.segments = _columns(segments, "segments")
-        c.words = _nested_words(segments, "segments")
     return c
 
 
