@@ -91,3 +91,12 @@ def test_tokenize(text, expected):
 def test_interpolation_spreads_by_characters():
     t = Transcript.from_response({"text": "a bbb", "segments": [{"text": "a bbb", "start": 10.0, "end": 14.0}]})
     assert t.words[["start", "end"]].values.tolist() == [[10.0, 11.0], [11.0, 14.0]]
+
+
+def test_sentence_ends_fast_path_and_odd_texts():
+    from voxnb.frames import _ends_sentence
+
+    texts = ["a.", "", "b", "c?", "今日は。", "x\x00", "…"]
+    assert _ends_sentence(texts).tolist() == [True, False, False, True, True, False, True]
+    assert _ends_sentence(texts[:5]).tolist() == [True, False, False, True, True]
+    assert _ends_sentence([]).tolist() == []

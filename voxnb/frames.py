@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from itertools import chain, repeat
+from itertools import chain
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -43,7 +43,8 @@ SPEAKER_COLUMNS = ["speaker", "turns", "talk_time", "share", "words", "words_per
 
 #: a pause longer than this (seconds) ends a segment built from bare word entries
 SEGMENT_GAP = 1.0
-_SENTENCE_END = tuple(".?!…。？！")
+_SENTENCE_END = frozenset(".?!…。？！")
+_SENTENCE_END_CODES = np.array(sorted(map(ord, _SENTENCE_END)), dtype=np.uint32)
 
 # Scripts written without spaces: each character is a word; their punctuation sticks to it.
 _CJK_LETTER = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
@@ -128,11 +129,27 @@ def _join_words(texts: list[str], bounds: np.ndarray) -> list[str]:
     return [joiner.join(texts[a:b]).strip() for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]
 
 
+def _ends_sentence(texts: list[str]) -> np.ndarray:
+    """Which texts end with sentence punctuation, for a million words at numpy speed.
+
+    The texts are joined with NUL separators into one UTF-32 buffer; the code point before each
+    separator is each text's last character.
+    """
+    if not texts:
+        return np.zeros(0, dtype=bool)
+    codes = np.frombuffer(("\0".join(texts) + "\0").encode("utf-32-le"), dtype=np.uint32)
+    last = np.flatnonzero(codes == 0) - 1
+    if len(last) != len(texts):  # a text holds a NUL itself: take the plain way
+        return np.array([t[-1:] in _SENTENCE_END for t in texts], dtype=bool)  # a set: "" is in no set
+    last_char = np.where(last >= 0, codes[np.maximum(last, 0)], 0)
+    return np.isin(last_char, _SENTENCE_END_CODES)
+
+
 def _segments_from_words(words: Columns) -> tuple[Columns, np.ndarray]:
     """Group bare word entries into segments at sentence ends, long pauses and speaker changes."""
     n = len(words)
     texts = words.text
-    ends_sentence = np.fromiter(map(str.endswith, texts, repeat(_SENTENCE_END)), dtype=bool, count=n)
+    ends_sentence = _ends_sentence(texts)
     gap = np.zeros(n, dtype=bool)
     gap[:-1] = (words.start[1:] - words.end[:-1]) > SEGMENT_GAP
     speaker_change = np.zeros(n, dtype=bool)

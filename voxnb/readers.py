@@ -120,20 +120,24 @@ def to_plain(obj: Any) -> Any:
     )
 
 
-def _get(entries: list[dict], keys: tuple[str, ...]) -> tuple[str, list]:
-    """The values of the first of *keys* that any entry uses (each a C-speed pass)."""
-    values: list = []
+def _get(entries: list[dict], keys: tuple[str, ...]) -> tuple[str, list | None]:
+    """The values of the first of *keys* that any entry uses (each a C-speed pass).
+
+    None when no entry has any of them, so that callers skip converting a column of nulls.
+    """
     for key in keys:
         values = list(map(dict.get, entries, repeat(key)))
         if values.count(None) != len(values):
             return key, values
-    return keys[0], values
+    return keys[0], None
 
 
 def _floats(entries: list[dict], keys: tuple[str, ...], where: str) -> np.ndarray:
     key, values = _get(entries, keys)
+    if values is None:
+        return np.full(len(entries), np.nan)
     try:
-        return np.array(values, dtype=np.float64) if values else np.empty(0)
+        return np.array(values, dtype=np.float64)
     except (TypeError, ValueError):
         for i, v in enumerate(values):
             if v is not None and not isinstance(v, (int, float)):
@@ -145,6 +149,8 @@ def _floats(entries: list[dict], keys: tuple[str, ...], where: str) -> np.ndarra
 
 def _texts(entries: list[dict], keys: tuple[str, ...], where: str) -> list[str]:
     key, texts = _get(entries, keys)
+    if texts is None:
+        return [""] * len(entries)
     if set(map(type, texts)) <= {str}:
         return texts
     for i, t in enumerate(texts):
@@ -158,6 +164,8 @@ def _texts(entries: list[dict], keys: tuple[str, ...], where: str) -> list[str]:
 
 def _speakers(entries: list[dict], keys: tuple[str, ...]) -> list[str | None]:
     _, speakers = _get(entries, keys)
+    if speakers is None:
+        return [None] * len(entries)
     if set(map(type, speakers)) <= {str, type(None)} and "" not in speakers:
         return speakers
     return [None if s is None or s == "" else str(s) for s in speakers]
