@@ -390,3 +390,10 @@ def test_dataclass_sanity():
 
     _, c = read_response({"text": "a", "segments": [{"text": "a", "start": 0, "end": 1}]})
     assert dataclasses.is_dataclass(c) and isinstance(c.segments.start, np.ndarray)
+
+
+def test_dict_subclasses_and_ordered_entries_are_read():
+    from collections import OrderedDict
+
+    resp = {"text": "a", "segments": [OrderedDict(text="a", start=0.0, end=1.0)]}
+    assert Transcript.from_response(resp).segments["end"].tolist() == [1.0]

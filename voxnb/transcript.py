@@ -172,7 +172,8 @@ class Transcript:
 
     @property
     def duration(self) -> float | None:
-        """Audio duration in seconds: as reported, else the audio's, else the last end time."""
+        """Audio duration in seconds: as reported, else the kept audio's, else the last end time,
+        else the billed audio seconds (``usage``); None when nothing tells."""
         if self._canonical.duration is not None:
             return self._canonical.duration
         if self.audio is not None:
@@ -415,8 +416,7 @@ class Transcript:
         """This transcript's words above *other*'s over the waveform, differing words highlighted."""
         from voxnb.plot import compare
 
-        return compare(self, other, self._audio_or(audio) if audio is not None or self.audio is not None
-                       else None, **kwargs)
+        return compare(self, other, audio if audio is not None else self.audio, **kwargs)
 
     def align(self, audio=None, **kwargs) -> Transcript:
         """Word times from the audio by forced alignment (``timing="aligned"``). See :func:`voxnb.align`."""
