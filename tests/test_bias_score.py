@@ -59,6 +59,24 @@ def test_biased_word_deletion_and_substitution_go_by_the_reference_word():
     assert (res.u_sub, res.b_sub, res.b_ins) == (1, 0, 0)
 
 
+def test_tie_order_decides_which_word_an_error_is_charged_to():
+    """Hand-worked: equal-cost alignments the scorer resolves diagonal first, then insertion, then deletion."""
+    # ref "lerwick a" / hyp "c": del+sub and sub+del both cost 7; at the last cell the diagonal wins,
+    # so "a" is substituted and the biased "lerwick" deleted (not substituted)
+    res = score(["lerwick a"], ["c"], ["lerwick"], normalizer=None)
+    assert (res.b_del, res.b_sub, res.u_sub, res.u_del) == (1, 0, 1, 0)
+    # ref "oban a" / hyp "oban lerwick c": after the match, ins+sub and sub+ins both cost 7; the
+    # diagonal wins at the last cell, so "lerwick" is the inserted word and "a" -> "c" the substitution
+    refs, hyps, terms = ["oban a"], ["oban lerwick c"], ["oban", "lerwick"]
+    full = score(refs, hyps, terms, normalizer=None, convention="full-list")
+    assert (full.b_ref, full.b_ins, full.u_ref, full.u_sub, full.u_ins) == (1, 1, 1, 1, 0)
+    assert (full.wer, full.b_wer, full.u_wer) == (1.0, 1.0, 1.0)
+    # the shipped scorer's set holds only reference words: the same insertion is unbiased
+    rare = score(refs, hyps, terms, normalizer=None)
+    assert (rare.b_ins, rare.u_sub, rare.u_ins) == (0, 1, 1)
+    assert (rare.wer, rare.b_wer, rare.u_wer) == (1.0, 0.0, 2.0)
+
+
 def test_multi_word_terms_are_one_unit_for_term_measures():
     refs = ["janis joplin sang"] * 3
     hyps = ["Janis Joplin sang", "Janice Joplin sang", "janis la joplin sang"]
@@ -136,7 +154,9 @@ def test_counts_match_a_literal_reading_of_the_scorer():
     vocab = ["oban", "lerwick", "the", "a", "ferry", "to", "left", "dunedin"]
     refs = [" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 10))) for _ in range(200)]
     hyps = [" ".join(rng.choice(vocab) for _ in range(rng.randint(0, 10))) for _ in range(200)]
-    lists = [rng.sample(["Oban", "Lerwick", "Dunedin"], rng.randint(0, 3)) for _ in range(200)]
+    # lowercase terms: with normalizer=None they must match the lowercase texts to be biased at all
+    lists = [rng.sample(["oban", "lerwick", "dunedin"], rng.randint(0, 3)) for _ in range(200)]
+    biased = {}
     for convention in ("reference-rare", "full-list"):
         res = score(refs, hyps, lists, convention=convention, normalizer=None)
         totals = dict.fromkeys(["ref_words", "sub", "del", "ins", "b_ref", "b_sub", "b_del", "b_ins",
@@ -154,6 +174,10 @@ def test_counts_match_a_literal_reading_of_the_scorer():
                     totals[short] += 1
                     totals[cls + short] += 1
         assert {k: getattr(res, k) for k in totals} == totals
+        biased[convention] = (totals["b_ref"], totals["b_sub"], totals["b_del"], totals["b_ins"])
+    # the corpus exercises every biased class, and the conventions differ on insertions only
+    assert all(n > 0 for n in biased["reference-rare"][:3]) and biased["full-list"][3] > biased["reference-rare"][3]
+    assert biased["full-list"][:3] == biased["reference-rare"][:3]
 
 
 def test_result_tables_and_views():
