@@ -253,6 +253,7 @@ def test_transcript_figure_zoom_redraws_every_row(transcript, audio):
     assert image.get_extent()[:2] == pytest.approx((8.0, 8.2))
     assert visible_texts(words_ax) == {"revenue", "words"}  # the word, the row name
     assert wave_ax.collections or wave_ax.lines
+    assert words_ax.get_xlabel() == "time (s)" and not wave_ax.get_xlabel()  # one label, under the last row
 
 
 def test_compare_flags_the_words_that_differ(transcript, audio):
@@ -267,8 +268,9 @@ def test_compare_flags_the_words_that_differ(transcript, audio):
     assert len(red) == 2
     labels = [t.get_text() for t in lane_ax.get_yticklabels()]
     assert labels == ["plain\n1 of 22 differ", "biased\n1 of 22 differ"]
+    assert lane_ax.get_xlabel() == "time (s)"
     without_audio = plot.compare(transcript, other)
-    assert len(without_audio.axes) == 1
+    assert len(without_audio.axes) == 1 and without_audio.axes[0].get_xlabel() == "time (s)"
 
 
 def test_bad_parameters_raise_parameter_error(transcript, audio):

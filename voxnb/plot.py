@@ -282,9 +282,7 @@ def transcript_figure(transcript: Any, audio: Any, *, start: float | None = None
             if row == "words" and _interpolated(word_table).any():
                 name = "words (faint: times interpolated, not measured)"
             ax.text(1.0, 1.0, name, transform=ax.transAxes, ha="right", va="bottom", fontsize=7, color="0.4")
-        _shade_beyond(ax, audio.duration, total)
-    axes[-1].set_xlabel("time")
-    axes[0].set_xlim(x0, x1)
+    _finish_rows(axes, x0, x1, audio_end=audio.duration, total=total)
     return fig
 
 
@@ -338,11 +336,7 @@ def compare(first: Any, second: Any, audio: Any = None, *, labels: tuple[str, st
     _follow_xlim(ax, x0, x1, layer.draw)
     _lane_axis(ax, [f"{label}\n{int(f.sum())} of {f.size} differ" for label, f in zip(labels, differs)])
     _time_axis(ax)
-    if audio is not None:
-        for a in axes:
-            _shade_beyond(a, audio.duration, total)
-    ax.set_xlabel("time")
-    axes[0].set_xlim(x0, x1)
+    _finish_rows(axes, x0, x1, audio_end=total if audio is None else audio.duration, total=total)
     return fig
 
 
@@ -708,9 +702,14 @@ class _ClockFormatter(Formatter):
         return _clock(x, self.decimals)
 
 
-def _shade_beyond(ax: Any, audio_end: float, total: float) -> None:
-    if total > audio_end:
-        ax.axvspan(audio_end, total, color=_BEYOND_AUDIO, zorder=0, lw=0)
+def _finish_rows(axes: list[Any], x0: float, x1: float, *, audio_end: float, total: float) -> None:
+    """The rows of a figure on one time axis: shaded where the transcript outlasts the audio,
+    the time labelled under the last row, the window set."""
+    for ax in axes:
+        if total > audio_end:
+            ax.axvspan(audio_end, total, color=_BEYOND_AUDIO, zorder=0, lw=0)
+    axes[-1].set_xlabel("time (s)")
+    axes[0].set_xlim(x0, x1)
 
 
 class _PlainTextDraw:
