@@ -10,6 +10,7 @@ import pytest
 
 from voxnb.bias.align import align_batch, align_pair
 from voxnb.bias.scoring import score
+from voxnb.errors import ParameterError
 
 
 @pytest.mark.parametrize(
@@ -114,3 +115,18 @@ def test_alignment_counts_and_long_utterances():
     assert counts[:, 0].tolist() == [0, 1, 5, 119, 297]
     assert counts[3].tolist() == [119, 1, 0, 0]
     assert counts[4].tolist() == [297, 0, 0, 3]
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: align_batch([["a"]], []), "1 references but 0 hypotheses"),
+        (lambda: align_batch(["a b"], ["a c"]), "list of tokens"),  # would align letters
+        (lambda: align_batch("a b", "a c"), "not a string"),
+        (lambda: align_pair("ab", "ac"), "list of tokens"),
+        (lambda: align_batch([["a"]], [None]), "list of tokens"),
+    ],
+)
+def test_bad_alignment_inputs_raise_parameter_errors(call, message):
+    with pytest.raises(ParameterError, match=message):
+        call()

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from voxnb.errors import ParameterError
+
 __all__ = ["DEL", "INS", "MATCH", "OP_NAMES", "SUB", "Alignment", "align_batch", "align_pair"]
 
 MATCH, SUB, INS, DEL = 0, 1, 2, 3
@@ -69,6 +71,15 @@ class Alignment:
         ]
 
 
+def _require_tokens(*utterances: Sequence[str]) -> None:
+    # a string is a sequence too: aligned as is, it would silently be scored letter by letter
+    if any(isinstance(u, str) or not isinstance(u, Sequence) for u in utterances):
+        raise ParameterError(
+            "align takes each utterance as a list of tokens (e.g. text.split()), not a string; "
+            "to score texts use voxnb.bias.score"
+        )
+
+
 def align_pair(ref: Sequence[str], hyp: Sequence[str]) -> list[tuple[str, int, int]]:
     """Align one utterance cell by cell, exactly as the biasing scorer does.
 
@@ -89,6 +100,7 @@ def align_pair(ref: Sequence[str], hyp: Sequence[str]) -> list[tuple[str, int, i
     >>> align_pair(["a", "b"], ["b", "c"])  # 2 indels (cost 6) beat 2 substitutions (cost 8)
     [('deletion', 0, -1), ('match', 1, 0), ('insertion', -1, 1)]
     """
+    _require_tokens(ref, hyp)
     rows, cols = len(ref) + 1, len(hyp) + 1
     score = [[0] * cols for _ in range(rows)]
     back = [[MATCH] * cols for _ in range(rows)]
@@ -206,8 +218,11 @@ def align_batch(refs: Sequence[Sequence[str]], hyps: Sequence[Sequence[str]]) ->
     >>> al.counts()[:, 1:].sum(axis=1)  # errors per utterance
     array([2, 1])
     """
+    if isinstance(refs, str) or isinstance(hyps, str):
+        raise ParameterError("align_batch takes a list of token lists per side, not a string")
     if len(refs) != len(hyps):
-        raise ValueError(f"{len(refs)} references but {len(hyps)} hypotheses")
+        raise ParameterError(f"{len(refs)} references but {len(hyps)} hypotheses; give one hypothesis per reference")
+    _require_tokens(*refs, *hyps)
     n = len(refs)
     ref_ids, hyp_ids = _token_ids(refs, hyps)
     # similar lengths share a block, so padding stays small
