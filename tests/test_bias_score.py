@@ -221,7 +221,14 @@ def test_transcripts_as_hypotheses_carry_backend_and_model():
         (lambda: score(["a"], ["a"], convention="everything"), "convention must be"),
         (lambda: score(["a"], ["a"], "Oban"), "not a single string"),
         (lambda: score({"u1": "a"}, {"u2": "a"}), "no hypothesis"),
-        (lambda: score(["a"], [3]), "must be a str or a Transcript"),
+        (lambda: score(["a"], [3]), "a hypothesis must be a str or a Transcript"),
+        (lambda: score([3], ["a"]), "a reference must be a str or a Transcript"),
+        (lambda: score(None, ["x"]), "refs must be a list"),
+        (lambda: score(["a"], None), "hypothesis collection must be a list"),
+        (lambda: score(["a"], ["a"], 5), "bias must be a list"),
+        (lambda: score(["a"], ["a"], [5]), "bias list must be a list of strings"),
+        (lambda: score(["a", "b"], ["a", "b"], [["x"], 5]), "bias list must be a list of strings"),
+        (lambda: score(["a"], ["a"], normalizer=lambda text: None), "returned NoneType, not str"),
     ],
 )
 def test_bad_inputs_raise_parameter_errors(call, message):

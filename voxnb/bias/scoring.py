@@ -34,7 +34,7 @@ from __future__ import annotations
 import functools
 import html
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -120,18 +120,25 @@ def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 # inputs
 
 
-def _text_of(h: Any) -> str:
-    if h is None:
+def _text_of(obj: Any, what: str) -> str:
+    if obj is None:
         return ""
-    if isinstance(h, str):
-        return h
-    text = getattr(h, "text", None)
+    if isinstance(obj, str):
+        return obj
+    text = getattr(obj, "text", None)
     if isinstance(text, str):
         return text
-    raise ParameterError(f"a hypothesis must be a str or a Transcript, not {type(h).__name__}")
+    raise ParameterError(f"a {what} must be a str or a Transcript, not {type(obj).__name__}")
 
 
-def _by_id(obj: Any, ids: list[str], what: str) -> list[Any]:
+def _listed(obj: Any, what: str) -> list[Any]:
+    """*obj* (a collection other than a string) as a list."""
+    if isinstance(obj, (str, bytes)) or not isinstance(obj, Iterable):
+        raise ParameterError(f"{what} must be a list (or a mapping id -> item), not {type(obj).__name__}")
+    return list(obj)
+
+
+def _by_id(obj: Any, ids: list[Any], what: str) -> list[Any]:
     if isinstance(obj, Mapping):
         missing = [i for i in ids if i not in obj]
         if missing:
@@ -140,10 +147,20 @@ def _by_id(obj: Any, ids: list[str], what: str) -> list[Any]:
                 f"give one {what} per reference id"
             )
         return [obj[i] for i in ids]
-    seq = list(obj)
+    seq = _listed(obj, f"the {what} collection")
     if len(seq) != len(ids):
         raise ParameterError(f"{len(ids)} references but {len(seq)} {what}s; give one per reference")
     return seq
+
+
+def _term_list(terms: Any) -> list[str]:
+    if terms is None:
+        return []
+    if not isinstance(terms, str) and isinstance(terms, Iterable):
+        terms = list(terms)
+        if all(isinstance(t, str) for t in terms):
+            return terms
+    raise ParameterError("each utterance's bias list must be a list of strings")
 
 
 def _bias_lists(bias: Any, ids: list[str]) -> list[list[str]]:
@@ -152,18 +169,10 @@ def _bias_lists(bias: Any, ids: list[str]) -> list[list[str]]:
     if isinstance(bias, str):
         raise ParameterError("bias must be a list of terms (or one list per utterance), not a single string")
     if not isinstance(bias, Mapping):
-        bias = list(bias)
+        bias = _listed(bias, "bias")
         if all(isinstance(t, str) for t in bias):  # one list for every utterance
             return [list(bias) for _ in ids]
-    lists = _by_id(bias, ids, "bias list")
-    out = []
-    for terms in lists:
-        if terms is None:
-            terms = []
-        if isinstance(terms, str) or not set(map(type, terms)) <= {str}:
-            raise ParameterError("each utterance's bias list must be a list of strings")
-        out.append(list(terms))
-    return out
+    return [_term_list(terms) for terms in _by_id(bias, ids, "bias list")]
 
 
 def _meta_of(hyps: list[Any], attr: str) -> str | None:
@@ -521,17 +530,18 @@ def score(refs, hyps, bias=None, *, convention: str = "reference-rare", normaliz
     if isinstance(refs, str):
         raise ParameterError("refs must be a list of reference texts (or a mapping id -> text), not one string")
     if isinstance(refs, Mapping):
-        ids = [str(k) for k in refs]
-        raw_refs = [_text_of(refs[k]) for k in refs]
         keys = list(refs)
-        hyps = _by_id(hyps, keys, "hypothesis") if isinstance(hyps, Mapping) else _by_id(hyps, ids, "hypothesis")
-        bias = _bias_lists({str(k): v for k, v in bias.items()} if isinstance(bias, Mapping) else bias, ids)
+        ref_values = [refs[k] for k in keys]
+        if isinstance(bias, Mapping):
+            bias = {str(k): v for k, v in bias.items()}
     else:
-        raw_refs = [_text_of(r) for r in refs]
-        ids = [str(k) for k in range(len(raw_refs))]
-        hyps = _by_id(hyps, ids, "hypothesis")
-        bias = _bias_lists(bias, ids)
-    raw_hyps = [_text_of(h) for h in hyps]
+        ref_values = _listed(refs, "refs")
+        keys = [str(k) for k in range(len(ref_values))]
+    ids = [str(k) for k in keys]
+    raw_refs = [_text_of(r, "reference") for r in ref_values]
+    hyps = _by_id(hyps, keys, "hypothesis")
+    bias = _bias_lists(bias, ids)
+    raw_hyps = [_text_of(h, "hypothesis") for h in hyps]
 
     norm = resolve_normalizer(normalizer)
     key_of = {term: tuple(norm(term.replace("_", " ")).split()) for term in set().union(*bias)}

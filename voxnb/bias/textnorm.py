@@ -41,6 +41,16 @@ def _whitespace_only(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+def _checked(normalizer: Callable[[str], str], text: str) -> str:
+    out = normalizer(text)
+    if not isinstance(out, str):
+        raise ParameterError(
+            f"the normalizer {normalizer_name(normalizer)} returned {type(out).__name__}, not str; "
+            "a normalizer takes a text and returns the normalised text"
+        )
+    return out
+
+
 def resolve_normalizer(normalizer: Normalizer) -> Callable[[str], str]:
     """Return the callable behind a normaliser name (or the callable itself).
 
@@ -50,7 +60,8 @@ def resolve_normalizer(normalizer: Normalizer) -> Callable[[str], str]:
         ``"whisper-en"``: Whisper's ``EnglishTextNormalizer`` (lowercase, no punctuation or
         diacritics, numbers as digits, American spelling, "Dr" → "doctor", fillers dropped).
         ``"basic"``: Whisper's ``BasicTextNormalizer`` (lowercase, symbols removed, diacritics
-        kept). ``None``: whitespace collapsed, nothing else. A callable ``str -> str`` is used as is.
+        kept). ``None``: whitespace collapsed, nothing else. A callable ``str -> str`` is used as is
+        (a result that is not a string raises :class:`~voxnb.errors.ParameterError`).
 
     Examples
     --------
@@ -58,7 +69,7 @@ def resolve_normalizer(normalizer: Normalizer) -> Callable[[str], str]:
     'zoë hello'
     """
     if callable(normalizer):
-        return normalizer
+        return functools.partial(_checked, normalizer)
     if normalizer is None:
         return _whitespace_only
     if normalizer in ("whisper-en", "basic"):
