@@ -112,6 +112,49 @@ def test_item_names(start_voxnb_server, tiny_wav, tmp_path):
     assert len(server.recorder) == 3
 
 
+def test_items_carry_their_own_parameters(start_voxnb_server, tiny_wav, tmp_path):
+    server = start_voxnb_server()
+    path = tmp_path / "p.wav"
+    path.write_bytes(tiny_wav(4))
+    items = {
+        "a": {"audio": tiny_wav(1), "context_bias": ["Oban"]},
+        "b": {"audio": tiny_wav(2), "context_bias": ["Joplin", "Sausalito"], "timestamps": "segment"},
+        "c": tiny_wav(3),
+    }
+    with voxnb.Client(base_url=server.url) as client:
+        result = client.transcribe_many(items, cache=tmp_path / "cache", progress=False, temperature=0.0)
+        assert not result.errors and list(result) == ["a", "b", "c"]
+        assert result["a"].request["context_bias"] == ["Oban"] and result["a"].request["temperature"] == 0.0
+        assert result["b"].request["timestamp_granularities"] == ["segment"] and len(result["b"].segments) > 0
+        assert result["c"].request["context_bias"] == [] and result["c"].request["timestamp_granularities"] == []
+        sent = {r.file_sha256: r.field_values("context_bias") for r in server.recorder.matching(status=200)}
+        assert sorted(sent.values()) == [[], ["Joplin", "Sausalito"], ["Oban"]]
+        assert sent[result["a"].audio_sha256] == ["Oban"]
+
+        # an item's cache key holds its own parameters: another list for "a" is a new request
+        again = client.transcribe_many({**items, "a": {"audio": tiny_wav(1), "context_bias": ["Tobermory"]}},
+                                       cache=tmp_path / "cache", progress=False, temperature=0.0)
+        assert again.from_cache == ["b", "c"] and again.requests == 1
+        assert again["a"].request["context_bias"] == ["Tobermory"]
+
+        # in a list, a mapping item is named by its audio like a bare path
+        listed = client.transcribe_many([{"audio": path, "language": "en"}, ("n", {"audio": tiny_wav(5)})],
+                                        cache=False, progress=False)
+        assert listed.names == [str(path), "n"] and listed[str(path)].request["language"] == "en"
+
+        # every item is checked before anything is sent
+        before = len(server.recorder)
+        with pytest.raises(voxnb.ParameterError, match=r"item 'b'.*whitespace"):
+            client.transcribe_many({"a": tiny_wav(1), "b": {"audio": tiny_wav(2), "context_bias": ["two words"]}})
+        with pytest.raises(voxnb.ParameterError, match=r"item 'b'.*\['bias'\]"):
+            client.transcribe_many({"a": tiny_wav(1), "b": {"audio": tiny_wav(2), "bias": ["Oban"]}})
+        with pytest.raises(voxnb.ParameterError, match=r"item 'a'.*diarize=True"):
+            client.transcribe_many({"a": {"audio": tiny_wav(1), "diarize": True}})
+        with pytest.raises(voxnb.ParameterError, match="without 'audio'"):
+            client.transcribe_many({"a": {"file": tiny_wav(1)}})
+        assert len(server.recorder) == before
+
+
 def test_cancelled_batch_resumes_without_resending_finished_items(start_voxnb_server, tiny_wav, tmp_path):
     server = start_voxnb_server(faults="latency:0.05")
     items = {f"c{i}": tiny_wav(200 + i) for i in range(30)}

@@ -153,12 +153,11 @@ def _named(items: Any) -> list[tuple[str, Any]]:
     else:
         named = []
         for i, item in enumerate(items):
-            if isinstance(item, (str, Path)):
-                named.append((str(item), item))
-            elif isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
+            if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], str):
                 named.append(item)
-            else:
-                named.append((f"item{i}", item))
+                continue
+            audio = item.get("audio") if isinstance(item, Mapping) else item
+            named.append((str(audio) if isinstance(audio, (str, Path)) else f"item{i}", item))
     names = [n for n, _ in named]
     if len(set(names)) != len(names):
         duplicated = sorted({n for n in names if names.count(n) > 1})[:3]
@@ -169,6 +168,33 @@ def _named(items: Any) -> list[tuple[str, Any]]:
     return named
 
 
+def _plan(client: AsyncClient, named: list[tuple[str, Any]], *, sr: int | None,
+          options: dict[str, Any]) -> list[tuple[str, Any, int | None, TranscriptionParams]]:
+    """Each item as (name, audio, sr, its validated parameters), all checked before anything is sent.
+
+    An item given as a mapping ``{"audio": ..., **options}`` overrides the call's options (and
+    ``sr``) for itself; the other items share the call's parameters, validated once.
+    """
+    shared = client._params(**options)
+    plan = []
+    for name, item in named:
+        if not isinstance(item, Mapping):
+            plan.append((name, item, sr, shared))
+            continue
+        if "audio" not in item:
+            raise ParameterError(
+                f"transcribe_many() item {name!r} is a mapping without 'audio'; write it as "
+                "{'audio': recording, 'context_bias': [...], ...}"
+            )
+        own = {k: v for k, v in item.items() if k not in ("audio", "sr")}
+        try:
+            params = client._params(**{**options, **own}) if own else shared
+        except ParameterError as err:
+            raise ParameterError(f"transcribe_many() item {name!r}: {err}") from None
+        plan.append((name, item["audio"], item.get("sr", sr), params))
+    return plan
+
+
 async def run_batch(
     client: AsyncClient,
     items: Any,
@@ -177,27 +203,27 @@ async def run_batch(
     cache: Any,
     progress: bool,
     sr: int | None,
-    params: TranscriptionParams,
+    options: dict[str, Any],
 ) -> BatchResult:
     """Transcribe *items* with at most *concurrency* requests in flight (see ``transcribe_many``)."""
     if not isinstance(concurrency, int) or concurrency < 1:
         raise ParameterError(f"concurrency must be a positive integer; got {concurrency!r}")
-    named = _named(items)
+    plan = _plan(client, _named(items), sr=sr, options=options)
     store = open_cache(cache)
-    result = BatchResult([n for n, _ in named])
+    result = BatchResult([name for name, *_ in plan])
     client.last_batch = result
-    request = params.to_dict()
     requests_before = client.requests_sent
-    queue = iter(named)
+    queue = iter(plan)
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(named), disable=not progress, desc="transcribing", unit="file")
+    bar = tqdm(total=len(plan), disable=not progress, desc="transcribing", unit="file")
 
-    async def transcribe_one(name: str, audio: Any) -> None:
+    async def transcribe_one(name: str, audio: Any, sr: int | None, params: TranscriptionParams) -> None:
         started = time.perf_counter()
         try:
             source = await client._source(audio, sr)
+            request = params.to_dict()
             key = None
             if store is not None:
                 key = cache_key(audio_sha256=source.sha256, backend=client.backend,
@@ -225,14 +251,14 @@ async def run_batch(
                 bar.set_postfix(failed=len(result.errors), cached=len(result._cached), refresh=False)
 
     async def worker() -> None:
-        for name, audio in queue:
-            await transcribe_one(name, audio)
+        for job in queue:
+            await transcribe_one(*job)
 
     try:
-        await asyncio.gather(*(worker() for _ in range(min(concurrency, max(len(named), 1)))))
+        await asyncio.gather(*(worker() for _ in range(min(concurrency, max(len(plan), 1)))))
     finally:
         result.requests = client.requests_sent - requests_before
         bar.close()
     if result.errors:
-        log.warning("transcribe_many: %d of %d items failed; see result.errors", len(result.errors), len(named))
+        log.warning("transcribe_many: %d of %d items failed; see result.errors", len(result.errors), len(plan))
     return result

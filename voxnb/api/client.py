@@ -481,8 +481,12 @@ class AsyncClient:
 
         Parameters
         ----------
-        items : mapping of name → audio, or iterable of audio
-            What to transcribe; paths and URLs are named by themselves, other inputs by position.
+        items : mapping of name → item, or iterable of items or ``(name, item)`` pairs
+            What to transcribe. An item is a recording (any *audio* :meth:`transcribe`
+            takes) or, when it needs parameters of its own, a mapping
+            ``{"audio": recording, "context_bias": [...], ...}`` whose other keys (any option
+            below, and ``sr``) override the call's for that item. In a list, paths and URLs
+            are named by themselves, other items by position.
         concurrency : int
             Requests in flight at once.
         cache : bool or path
@@ -493,8 +497,9 @@ class AsyncClient:
         sr : int, optional
             Sample rate of items that are numpy arrays.
         **params
-            Transcription options, as for :meth:`transcribe` (validated once, before anything
-            is sent).
+            Transcription options, as for :meth:`transcribe`. Every item's parameters are
+            validated before anything is sent; the cache key of an item holds the parameters
+            it was sent with.
 
         Returns
         -------
@@ -506,11 +511,18 @@ class AsyncClient:
         >>> from pathlib import Path
         >>> result = client.transcribe_many(sorted(Path("calls").glob("*.flac")), concurrency=16)  # doctest: +SKIP
         >>> result.to_frame()  # doctest: +SKIP
+
+        Each recording with its own bias list, all in flight together:
+
+        >>> result = client.transcribe_many({  # doctest: +SKIP
+        ...     "ep1": {"audio": "ep1.mp3", "context_bias": ["Joplin", "Sausalito"]},
+        ...     "ep2": {"audio": "ep2.mp3", "context_bias": ["Tobermory"]},
+        ... }, timestamps="segment")
         """
         from voxnb.api.batch import run_batch
 
         return await run_batch(self, items, concurrency=concurrency, cache=cache, progress=progress,
-                               sr=sr, params=self._params(**params))
+                               sr=sr, options=params)
 
     # -- chat and files ------------------------------------------------------------------------
 
