@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import string
+import threading
+import time
 
 import matplotlib
 import pytest
@@ -124,6 +126,46 @@ def test_experiment_over_http_with_cache_resume_and_failures(voxnb_server, bundl
     fresh.run(progress=False, cache=tmp_path / "cache")
     assert client.requests_sent == sent
     assert fresh.transcripts[("b02", "none")].text == exp.transcripts[("b02", "none")].text
+
+
+class InFlightProbe:
+    """The deterministic engine, slowed down, counting how many requests it answers at once."""
+
+    def __init__(self):
+        from voxnb.local.fake import FakeEngine
+
+        self.engine = FakeEngine()
+        self.model, self.can_chat, self.thread_safe = self.engine.model, self.engine.can_chat, True
+        self.most = self.now = 0
+        self.lock = threading.Lock()
+
+    def transcribe(self, samples, **options):
+        with self.lock:
+            self.now += 1
+            self.most = max(self.most, self.now)
+        try:
+            time.sleep(0.1)
+            return self.engine.transcribe(samples, **options)
+        finally:
+            with self.lock:
+                self.now -= 1
+
+    def stream(self, pcm_chunks):
+        return self.engine.stream(pcm_chunks)
+
+
+def test_a_sync_client_sends_items_with_their_own_lists_concurrently(start_voxnb_server, bundled, tmp_path):
+    probe = InFlightProbe()
+    server = start_voxnb_server(probe)
+    with voxnb.Client(base_url=server.url) as client:
+        exp = bias.Experiment(bundled[:4], ["oracle"], client=client)
+        exp.run(concurrency=4, cache=False, progress=False)
+    assert len(exp.transcripts) == 4 and not exp.errors
+    assert probe.most > 1  # every item has a list of its own, yet they were in flight together
+    sent = {r.file_sha256: r.field_values("context_bias") for r in server.recorder.matching(status=200)}
+    for item in bundled[:4]:
+        t = exp.transcripts[(item.name, "oracle")]
+        assert sent[t.audio_sha256] == exp.lists["oracle"][item.name] == t.request["context_bias"]
 
 
 class TranscribeOnly:

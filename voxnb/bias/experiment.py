@@ -8,7 +8,6 @@ conditions differ only by their transcripts and compare pair by pair.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import copy
 import functools
@@ -79,8 +78,9 @@ class Experiment:
         (phrases are joined with ``_``; see :func:`voxnb.bias_terms`).
     client : object, optional
         What transcribes. Default: the embedded offline engine (``backend="local"``). Otherwise
-        any object with ``transcribe_many(items, *, concurrency, cache, progress, **params)``
-        (e.g. :class:`voxnb.Client`) or ``transcribe(audio, **params) -> Transcript``.
+        a :class:`voxnb.Client` or :class:`voxnb.AsyncClient` (each condition is one
+        ``transcribe_many`` call whose items carry their own ``context_bias``), or any object
+        with ``transcribe(audio, **params) -> Transcript`` (called one item at a time).
     distractors : sequence of str, optional
         The pool ``oracle+N`` draws from (e.g. :func:`voxnb.bias.bundled_distractors`).
     seed : int, default 0
@@ -216,9 +216,8 @@ class Experiment:
         Parameters
         ----------
         concurrency : int, default 4
-            Requests in flight at once (HTTP clients; the offline engine runs one at a time).
-            With a synchronous client, items whose lists differ (``oracle``) go one by one;
-            :meth:`arun` with a :class:`voxnb.AsyncClient` sends them concurrently too.
+            Requests in flight at once (HTTP clients, one condition after another, even when
+            every item has a list of its own; the offline engine runs one at a time).
         cache : bool or path, default True
             The transcription cache (see :meth:`voxnb.Client.transcribe_many`): a re-run, or a
             run after an interruption, only transcribes what is missing.
@@ -236,17 +235,14 @@ class Experiment:
             if bar is None:
                 return self
             if self.client is not None and hasattr(self.client, "transcribe_many"):
-                for cond, terms, names in self._groups():
-                    self._batch(cond, terms, names, concurrency, cache, self.client.transcribe_many, bar)
+                for cond, names in self._pending_by_condition().items():
+                    self._batch(cond, names, concurrency, cache, bar)
             else:
                 self._run_one_by_one(self.pending(), bar, cache=cache)
         return self
 
     async def arun(self, *, concurrency: int = 4, cache: Any = True, progress: bool = True) -> Experiment:
-        """:meth:`run` for a :class:`voxnb.AsyncClient`: every list's requests in flight together.
-
-        Groups of items sharing a list run one after another with *concurrency* requests each;
-        items with lists of their own (``oracle``, ``oracle+N``) run *concurrency* at a time.
+        """:meth:`run` for a :class:`voxnb.AsyncClient`: *concurrency* requests in flight per condition.
 
         Examples
         --------
@@ -258,17 +254,8 @@ class Experiment:
         with self._progress(progress) as bar:
             if bar is None:
                 return self
-            groups = self._groups()
-            slots = asyncio.Semaphore(concurrency)
-
-            async def single(cond, terms, names):
-                async with slots:
-                    await self._abatch(cond, terms, names, 1, cache, bar)
-
-            for cond, terms, names in groups:
-                if len(names) > 1:
-                    await self._abatch(cond, terms, names, concurrency, cache, bar)
-            await asyncio.gather(*(single(*g) for g in groups if len(g[2]) == 1))
+            for cond, names in self._pending_by_condition().items():
+                await self._abatch(cond, names, concurrency, cache, bar)
         return self
 
     @contextlib.contextmanager
@@ -296,16 +283,17 @@ class Experiment:
         else:
             self.errors[key] = error
 
-    def _groups(self) -> list[tuple[str, tuple[str, ...], list[str]]]:
-        """Pending work as (condition, list, item names): items sharing a list share a batch."""
-        groups: dict[tuple[str, tuple[str, ...]], list[str]] = {}
+    def _pending_by_condition(self) -> dict[str, list[str]]:
+        """Pending work as condition -> item names: each condition is one batch."""
+        by_condition: dict[str, list[str]] = {}
         for name, cond in self.pending():
-            groups.setdefault((cond, tuple(self.lists[cond][name])), []).append(name)
-        return [(cond, terms, names) for (cond, terms), names in groups.items()]
+            by_condition.setdefault(cond, []).append(name)
+        return by_condition
 
-    def _batch_call(self, terms, names, concurrency, cache, transcribe_many):
-        return transcribe_many({n: self._item(n).audio for n in names}, concurrency=concurrency, cache=cache,
-                               progress=False, context_bias=list(terms) or None, **self.params)  # fmt: skip
+    def _batch_call(self, cond, names, concurrency, cache):
+        # every item carries its own list, so items with different lists share the batch
+        items = {n: {"audio": self._item(n).audio, "context_bias": self.lists[cond][n] or None} for n in names}
+        return self.client.transcribe_many(items, concurrency=concurrency, cache=cache, progress=False, **self.params)
 
     def _batch_done(self, cond, names, result, bar) -> None:
         failed = getattr(result, "errors", {}) or {}
@@ -316,16 +304,16 @@ class Experiment:
                 self._record((n, cond), result[n])
         bar.update(len(names))
 
-    def _batch(self, cond, terms, names, concurrency, cache, transcribe_many, bar) -> None:
+    def _batch(self, cond, names, concurrency, cache, bar) -> None:
         try:
-            result = self._batch_call(terms, names, concurrency, cache, transcribe_many)
+            result = self._batch_call(cond, names, concurrency, cache)
         except VoxnbError as err:  # refused before sending (e.g. a parameter): the group fails, not the run
             result = _Failed(names, err)
         self._batch_done(cond, names, result, bar)
 
-    async def _abatch(self, cond, terms, names, concurrency, cache, bar) -> None:
+    async def _abatch(self, cond, names, concurrency, cache, bar) -> None:
         try:
-            result = await self._batch_call(terms, names, concurrency, cache, self.client.transcribe_many)
+            result = await self._batch_call(cond, names, concurrency, cache)
         except VoxnbError as err:
             result = _Failed(names, err)
         self._batch_done(cond, names, result, bar)
