@@ -7,6 +7,8 @@ the plots draw :meth:`Audio.envelope` and :meth:`Audio.spectrogram`.
 Decoding is block-wise (libsndfile through soundfile, resampling through soxr's streaming
 resampler) into one preallocated array, so a three-hour file costs the decoded float32 signal and
 a few megabytes, not the several full copies that ``librosa.load`` holds while it resamples.
+Containers libsndfile cannot read (m4a, webm) take the same path after ffmpeg has converted them
+to a temporary WAV.
 
 Silence is not an error when loading: a silent file can be plotted, sliced and saved. Transcribing
 it is pointless, so the backends call :meth:`Audio.check_audible`, which raises
@@ -15,11 +17,13 @@ it is pointless, so the backends call :meth:`Audio.check_audible`, which raises
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
 import shutil
 import struct
+import subprocess
 import tempfile
 import warnings
 from collections.abc import Iterator
@@ -113,7 +117,8 @@ class Audio:
         """Decode audio from a path, URL, bytes or a binary file object.
 
         wav, flac, ogg/vorbis/opus, mp3 and the other libsndfile formats are decoded in-process;
-        other containers (m4a, webm, ...) go through ffmpeg when it is installed.
+        other containers (m4a, webm, ...) are converted by ffmpeg, when it is installed, to a
+        temporary WAV that is decoded the same way.
 
         Parameters
         ----------
@@ -706,25 +711,27 @@ def _decode(opened: Any, name: str | None, *, sr: int | None, mono: bool,
     import soundfile as sf
 
     label = repr(name) if name else "the audio"
-    try:
-        f = sf.SoundFile(opened)
-    except sf.LibsndfileError as err:
-        if "malformed" in str(err).lower():
-            raise AudioError(
-                f"{label} looks like a supported format but is malformed or truncated ({err}); "
-                "re-export or re-download it"
-            ) from err
-        return _decode_with_ffmpeg(opened, name, sr=sr, mono=mono, cause=err)
-    with f:
-        native_sr = f.samplerate
-        declared = _declared_frames(f, opened)
+    with contextlib.ExitStack() as cleanup:
         try:
-            y, read = _read_all(f, sr=sr, mono=mono)
-        except (sf.LibsndfileError, RuntimeError) as err:
-            raise AudioError(
-                f"{label} is corrupt or truncated: decoding failed after the start ({err}); "
-                "re-export or re-download it"
-            ) from err
+            f = sf.SoundFile(opened)
+        except sf.LibsndfileError as err:
+            if "malformed" in str(err).lower():
+                raise AudioError(
+                    f"{label} looks like a supported format but is malformed or truncated ({err}); "
+                    "re-export or re-download it"
+                ) from err
+            opened = cleanup.enter_context(_converted_by_ffmpeg(opened, label, cause=err))
+            f = sf.SoundFile(opened)
+        with f:
+            native_sr = f.samplerate
+            declared = _declared_frames(f, opened)
+            try:
+                y, read = _read_all(f, sr=sr, mono=mono)
+            except (sf.LibsndfileError, RuntimeError) as err:
+                raise AudioError(
+                    f"{label} is corrupt or truncated: decoding failed after the start ({err}); "
+                    "re-export or re-download it"
+                ) from err
     if declared and read < declared * 0.99 and not allow_truncated:
         raise AudioError(
             f"{label} is truncated: its header promises {declared / native_sr:.2f} s but only "
@@ -732,6 +739,46 @@ def _decode(opened: Any, name: str | None, *, sr: int | None, mono: bool,
             "or copied); re-export it, or load what is there with Audio.load(..., allow_truncated=True)"
         )
     return y, native_sr
+
+
+@contextlib.contextmanager
+def _converted_by_ffmpeg(opened: Any, label: str, *, cause: Exception) -> Iterator[Path]:
+    """A temporary 16-bit WAV of a container libsndfile cannot read (m4a, webm, ...), made by ffmpeg.
+
+    The WAV is then decoded like any other file, block by block into one array: the price of
+    these formats is a temporary file, not several copies of the signal in memory.
+    """
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        raise AudioError(
+            f"cannot decode {label}: it is not a format libsndfile reads (wav, flac, ogg, mp3, ...) "
+            f"and ffmpeg, needed for m4a/webm/aac, is not installed. Install ffmpeg (apt-get install "
+            f"ffmpeg / conda install ffmpeg) or convert the file to wav or flac. Decoder said: {cause}"
+        ) from cause
+    with tempfile.TemporaryDirectory(prefix="voxnb-") as tmp:
+        if isinstance(opened, Path):
+            encoded = opened
+        else:
+            encoded = Path(tmp) / "encoded"
+            opened.seek(0)
+            with open(encoded, "wb") as fh:
+                shutil.copyfileobj(opened, fh)
+        wav = Path(tmp) / "decoded.wav"
+        # the first audio stream only, as 16-bit PCM (what ffmpeg-based decoders such as audioread
+        # give); RF64 past WAV's 4 GB limit
+        done = subprocess.run(
+            [ffmpeg, "-nostdin", "-loglevel", "error", "-i", str(encoded), "-map", "0:a:0",
+             "-c:a", "pcm_s16le", "-rf64", "auto", str(wav)],
+            capture_output=True, text=True, errors="replace", check=False,
+        )
+        if done.returncode != 0:
+            lines = done.stderr.strip().splitlines()
+            detail = lines[-1].removeprefix(f"{encoded}: ") if lines else f"exit status {done.returncode}"
+            raise AudioError(
+                f"cannot decode {label}: neither libsndfile ({cause}) nor ffmpeg ({detail}) reads it; "
+                "is it really audio? Check the file, or convert it to wav or flac"
+            ) from cause
+        yield wav
 
 
 def _declared_frames(f: Any, opened: Any) -> int:
@@ -826,38 +873,6 @@ def _collect(blocks: Iterator[np.ndarray], expected: int, channels: int) -> np.n
         # a view would pin the whole buffer; copy only when the waste is worth it
         out = out[..., :pos].copy() if out.shape[-1] - pos > _BLOCK_FRAMES else out[..., :pos]
     return out
-
-
-def _decode_with_ffmpeg(opened: Any, name: str | None, *, sr: int | None, mono: bool,
-                        cause: Exception) -> tuple[np.ndarray, int]:
-    """Formats libsndfile cannot read (m4a, webm, ...) through librosa/audioread and ffmpeg."""
-    label = repr(name) if name else "the audio"
-    if shutil.which("ffmpeg") is None:
-        raise AudioError(
-            f"cannot decode {label}: it is not a format libsndfile reads (wav, flac, ogg, mp3, ...) "
-            f"and ffmpeg, needed for m4a/webm/aac, is not installed. Install ffmpeg (apt-get install "
-            f"ffmpeg / conda install ffmpeg) or convert the file to wav or flac. Decoder said: {cause}"
-        ) from cause
-    import librosa
-
-    with tempfile.TemporaryDirectory() as tmp:
-        if isinstance(opened, Path):
-            path = opened
-        else:
-            path = Path(tmp) / "audio"
-            opened.seek(0)
-            path.write_bytes(opened.read())
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                y, native_sr = librosa.load(path, sr=sr, mono=mono)
-        except Exception as err:
-            detail = str(err) or type(err).__name__
-            raise AudioError(
-                f"cannot decode {label}: neither libsndfile ({cause}) nor ffmpeg ({detail}) reads it; "
-                "is it really audio? Check the file, or convert it to wav or flac"
-            ) from err
-    return np.ascontiguousarray(y, dtype=np.float32), int(native_sr)
 
 
 # -- helpers ---------------------------------------------------------------------------------------
