@@ -816,25 +816,23 @@ def _wav_data_chunk_size(opened: Any) -> int:
 def _read_all(f: Any, *, sr: int | None, mono: bool) -> tuple[np.ndarray, int]:
     """Decode block by block (downmixing and resampling on the way) into one array."""
     channels = 1 if mono else f.channels
+    read = 0  # frames at the file's rate, for the truncation check
 
     def native_blocks() -> Iterator[np.ndarray]:
-        while True:
-            block = f.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)
-            if len(block) == 0:
-                return
-            native_blocks.read += len(block)  # type: ignore[attr-defined]
+        nonlocal read
+        while len(block := f.read(_BLOCK_FRAMES, dtype="float32", always_2d=True)):
+            read += len(block)
             if mono:
                 yield block[:, 0] if block.shape[1] == 1 else block.mean(axis=1, dtype=np.float32)
             else:
                 yield block
 
-    native_blocks.read = 0  # type: ignore[attr-defined]
     expected = max(int(f.frames), 0)
     if sr is None or sr == f.samplerate:
         y = _collect(native_blocks(), expected, channels)
     else:
         y = _resample_blocks(native_blocks(), f.samplerate, sr, channels, expected)
-    return y, native_blocks.read  # type: ignore[attr-defined]
+    return y, read
 
 
 def _resample_blocks(blocks: Iterator[np.ndarray], sr_in: int, sr_out: int, channels: int,
