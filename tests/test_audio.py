@@ -365,6 +365,8 @@ def test_load_from_url(http_folder):
     assert audio == Audio.load(folder / "tone.flac")
     with pytest.raises(AudioError, match="could not download"):
         Audio.load(f"{base}/missing.wav")
+    with pytest.raises(AudioError, match="could not download"):
+        Audio.load("http://[::1/tone.flac")  # httpx.InvalidURL, not an httpx.HTTPError
 
 
 def test_notebook_display_embeds_a_player_only_for_short_audio():

@@ -699,7 +699,7 @@ def _download(url: str) -> bytes:
     try:
         response = httpx.get(url, follow_redirects=True, timeout=60.0)
         response.raise_for_status()
-    except httpx.HTTPError as err:
+    except (httpx.HTTPError, httpx.InvalidURL) as err:  # InvalidURL is not an HTTPError
         raise AudioError(f"could not download audio from {url}: {err}; check the URL and your connection") from err
     if not response.content:
         raise AudioError(f"{url} answered with no bytes; check the URL")
