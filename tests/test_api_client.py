@@ -242,3 +242,23 @@ def test_openai_dialect_reads_vllm_json_and_streams(vllm_like_server, tiny_wav):
     first, streamed = vllm_like_server.recorder.requests
     assert first.fields == [("model", "mistralai/Voxtral-Mini-3B-2507"), ("language", "fr"), ("file", "<file>")]
     assert ("stream", "true") in streamed.fields
+
+
+def test_voxnb_transcribe_reuses_one_client_per_configuration(start_voxnb_server, tiny_wav, guarded_api_key,
+                                                              monkeypatch):
+    from voxnb import backend
+
+    server = start_voxnb_server(api_key=guarded_api_key)
+    monkeypatch.setenv("MISTRAL_API_KEY", guarded_api_key)
+    first = voxnb.transcribe(tiny_wav(1), base_url=server.url, quiet=True)
+    second = voxnb.transcribe(tiny_wav(2), base_url=server.url, quiet=True)
+    assert first.text != second.text and len(server.recorder.matching(status=200)) == 2
+    client = backend._client(api_key=None, base_url=server.url, dialect="mistral")
+    assert backend._client(api_key=None, base_url=server.url, dialect="mistral") is client
+    assert client.requests_sent == 2  # both calls went through the one client (and its connections)
+    # the cache tells configurations apart without holding the key; a new key means a new client
+    assert guarded_api_key not in repr(backend._clients.__dict__)
+    monkeypatch.setenv("MISTRAL_API_KEY", "another-key")
+    assert backend._client(api_key=None, base_url=server.url, dialect="mistral") is not client
+    with pytest.raises(voxnb.AuthenticationError):
+        voxnb.transcribe(tiny_wav(1), base_url=server.url, quiet=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from typing import Any
 
 from voxnb.errors import ParameterError
@@ -98,10 +99,8 @@ def transcribe(audio: Any, *, backend: str | None = None, model: str | None = No
                                  num_speakers=num_speakers, sr=sr, announce=None if quiet else reason)
     if num_speakers is not None:
         raise ParameterError("num_speakers= only works with the local backend; the APIs find the count themselves")
-    from voxnb.api.client import Client
-
     dialect = client_options.pop("dialect", "mistral" if name == "mistral" else "openai")
-    client = Client(api_key=api_key, base_url=base_url, dialect=dialect, **client_options)
+    client = _client(api_key=api_key, base_url=base_url, dialect=dialect, **client_options)
     params: dict[str, Any] = {"timestamps": timestamps, "diarize": diarize, "context_bias": context_bias,
                               "language": language, "temperature": temperature, "sr": sr}
     if model is not None:
@@ -109,6 +108,36 @@ def transcribe(audio: Any, *, backend: str | None = None, model: str | None = No
     if not quiet:
         _announce(name, reason, model or "the server's default model", client.base_url)
     return client.transcribe(audio, **params)
+
+
+_clients = threading.local()  # a sync Client drives its own event loop: one set of clients per thread
+_MAX_CLIENTS = 4
+
+
+def _client(*, api_key: str | None, **options: Any):
+    """A :class:`voxnb.Client` for this configuration, reused across calls (its connections too).
+
+    The configuration is told apart without the key: a cached client whose key differs from
+    the one now in effect (``api_key=`` or ``$MISTRAL_API_KEY``) is replaced, so the key stays
+    only inside the client, where no repr shows it.
+    """
+    from voxnb.api.client import Client
+
+    config = (api_key is None, *sorted(options.items()))
+    try:
+        hash(config)
+    except TypeError:  # an unhashable option value: nothing to reuse by
+        return Client(api_key=api_key, **options)
+    cached: dict[Any, Client] = _clients.__dict__.setdefault("by_config", {})
+    key = api_key if api_key is not None else os.environ.get("MISTRAL_API_KEY")
+    client = cached.get(config)
+    if client is None or client._async._key.reveal() != (key or None):
+        if client is not None:
+            client.close()
+        client = cached[config] = Client(api_key=api_key, **options)
+        while len(cached) > _MAX_CLIENTS:
+            cached.pop(next(iter(cached))).close()
+    return client
 
 
 def _announce(backend: str, reason: str, model: str, where: str | None = None) -> None:
