@@ -107,3 +107,38 @@ def test_blockwise_intervals_are_wider_when_errors_cluster_in_blocks():
     by_spk = bootstrap(res, measures=["wer"], n_boot=2000, seed=0, blocks=speakers).iloc[0]
     assert (by_spk["high"] - by_spk["low"]) > 1.5 * (by_utt["high"] - by_utt["low"])
     assert by_spk["blocks"] == "block"
+
+
+def test_paired_difference_is_read_off_one_resample_of_both_systems():
+    """Recompute compare()'s interval by hand: the same multiplicities weight both systems' counts."""
+    refs, hyps = _corpus(n=80)
+    a = score(refs, hyps, ["oban"], normalizer=None)
+    b = score(refs, [h + " extra" for h in hyps], ["oban"], normalizer=None)  # a's errors and one insertion each
+    assert b.ins == a.ins + 80
+    table = compare(a, b, measures=["wer"], n_boot=400, seed=9, ci=0.9).iloc[0]
+    w = bootstrap_weights(80, n_boot=400, seed=9)
+    rates = [(w @ res.utterances["errors"].to_numpy()) / (w @ res.utterances["ref_words"].to_numpy()) for res in (a, b)]
+    low, high = np.quantile(rates[1] - rates[0], [0.05, 0.95])
+    assert (table["low"], table["high"]) == (pytest.approx(low), pytest.approx(high))
+    assert table["p_improvement"] == pytest.approx(np.mean(rates[1] < rates[0]))
+    # pairing cancels the variance both systems share; resampling them apart would not
+    w_other = bootstrap_weights(80, n_boot=400, seed=10)
+    rate_b_apart = (w_other @ b.utterances["errors"].to_numpy()) / (w_other @ b.utterances["ref_words"].to_numpy())
+    apart_low, apart_high = np.quantile(rate_b_apart - rates[0], [0.05, 0.95])
+    assert high - low < 0.5 * (apart_high - apart_low)
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda res: bootstrap(res, n_boot=0), "n_boot must be"),
+        (lambda res: bootstrap(res, n_boot=99.5), "n_boot must be"),
+        (lambda res: bootstrap(res, ci=95), "ci must be between 0 and 1"),
+        (lambda res: compare(res, res, ci=0), "ci must be between 0 and 1"),
+        (lambda res: bootstrap({}), "at least one result"),
+    ],
+)
+def test_bad_bootstrap_options_raise_parameter_errors(call, message):
+    res = score(["oban is near"], ["open is near"], ["Oban"])
+    with pytest.raises(ParameterError, match=message):
+        call(res)

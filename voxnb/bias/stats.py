@@ -14,6 +14,7 @@ multiplicities, and every measure of every system is one matrix product away.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -57,8 +58,8 @@ def bootstrap_weights(n_units: int, *, n_boot: int = 1000, seed: int = 0, blocks
     >>> bool((w2[:, 0] == w2[:, 1]).all())
     True
     """
-    if n_boot < 1:
-        raise ParameterError(f"n_boot must be at least 1, not {n_boot}")
+    if isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral) or n_boot < 1:
+        raise ParameterError(f"n_boot must be a whole number of replicates, at least 1 (e.g. 1000), not {n_boot!r}")
     rng = np.random.default_rng(seed)
     if blocks is None:
         units = np.arange(n_units)
@@ -84,9 +85,18 @@ def _counts_of(result: Any) -> tuple[np.ndarray, list[str]]:
     raise ParameterError(f"expected a BiasScore from voxnb.bias.score(), got {type(result).__name__}")
 
 
+def _check_ci(ci: float) -> None:
+    if isinstance(ci, bool) or not isinstance(ci, numbers.Real) or not 0 < ci < 1:
+        raise ParameterError(f"ci must be between 0 and 1 (e.g. 0.95), not {ci!r}")
+
+
+def _estimate_and_replicates(counts: np.ndarray, num_w: np.ndarray, den_w: np.ndarray, weights: np.ndarray):
+    """Each measure on the corpus and in every replicate: always a ratio of (weighted) sums."""
+    num, den = counts @ num_w, counts @ den_w
+    return ratio(num.sum(axis=0), den.sum(axis=0)), ratio(weights @ num, weights @ den)
+
+
 def _interval(reps: np.ndarray, ci: float) -> tuple[np.ndarray, np.ndarray]:
-    if not 0 < ci < 1:
-        raise ParameterError(f"ci must be between 0 and 1 (e.g. 0.95), not {ci}")
     alpha = (1 - ci) / 2
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # an all-NaN column: the measure is undefined
@@ -128,22 +138,22 @@ def bootstrap(results, *, measures: Sequence[str] | None = None, n_boot: int = 1
     import pandas as pd
 
     named = dict(results) if isinstance(results, Mapping) else {"": results}
+    if not named:
+        raise ParameterError("bootstrap needs at least one result of voxnb.bias.score()")
+    _check_ci(ci)
     names = list(measures or DEFAULT_MEASURES)
     num_w, den_w = measure_matrices(names)
-    ids = None
-    rows = []
-    weights = None
-    for system, res in named.items():
-        counts, these_ids = _counts_of(res)
-        if ids is None:
-            ids = these_ids
-            # float weights: the products below then run in BLAS
-            weights = bootstrap_weights(len(ids), n_boot=n_boot, seed=seed, blocks=blocks).astype(float)
-        elif these_ids != ids:
+    counts = {system: _counts_of(res) for system, res in named.items()}
+    ids = next(iter(counts.values()))[1]
+    for system, (_, these_ids) in counts.items():
+        if these_ids != ids:
             raise ParameterError(f"{system!r} was scored on different utterances; bootstrap needs the same ones")
-        num, den = counts @ num_w, counts @ den_w
-        estimate = ratio(num.sum(axis=0), den.sum(axis=0))
-        low, high = _interval(ratio(weights @ num, weights @ den), ci)
+    # one set of replicates for every system; float weights, so the products run in BLAS
+    weights = bootstrap_weights(len(ids), n_boot=n_boot, seed=seed, blocks=blocks).astype(float)
+    rows = []
+    for system, res in named.items():
+        estimate, reps = _estimate_and_replicates(counts[system][0], num_w, den_w, weights)
+        low, high = _interval(reps, ci)
         for k, m in enumerate(names):
             rows.append({"system": system, "measure": m, "estimate": estimate[k], "low": low[k], "high": high[k],
                          "n_boot": n_boot, "blocks": "utterance" if blocks is None else "block", **res.info})  # fmt: skip
@@ -190,15 +200,18 @@ def compare(a, b, *, measures: Sequence[str] | None = None, n_boot: int = 1000, 
     cb, ids_b = _counts_of(b)
     if ids_a != ids_b:
         raise ParameterError("a paired comparison needs both results scored on the same utterances in the same order")
+    for key in ("normalizer", "convention"):
+        if a.info[key] != b.info[key]:
+            raise ParameterError(f"both results must use the same {key} (got {a.info[key]!r} and {b.info[key]!r})")
+    _check_ci(ci)
     measure_names = list(measures or DEFAULT_MEASURES)
     num_w, den_w = measure_matrices(measure_names)
+    # the same replicates for both systems: the interval is on the paired difference
     weights = bootstrap_weights(len(ids_a), n_boot=n_boot, seed=seed, blocks=blocks).astype(float)
     sign = np.array([1.0 if MEASURES[m].lower_is_better else -1.0 for m in measure_names])
 
-    est_a = ratio((ca @ num_w).sum(axis=0), (ca @ den_w).sum(axis=0))
-    est_b = ratio((cb @ num_w).sum(axis=0), (cb @ den_w).sum(axis=0))
-    rep_a = ratio(weights @ (ca @ num_w), weights @ (ca @ den_w))
-    rep_b = ratio(weights @ (cb @ num_w), weights @ (cb @ den_w))
+    est_a, rep_a = _estimate_and_replicates(ca, num_w, den_w, weights)
+    est_b, rep_b = _estimate_and_replicates(cb, num_w, den_w, weights)
     diff = rep_b - rep_a
     low, high = _interval(diff, ci)
     valid = ~np.isnan(diff)
@@ -206,9 +219,6 @@ def compare(a, b, *, measures: Sequence[str] | None = None, n_boot: int = 1000, 
     better = ((sign * diff) < 0) & valid
     tie = (diff == 0) & valid
     info = dict(b.info)
-    for key in ("normalizer", "convention"):
-        if a.info[key] != b.info[key]:
-            raise ParameterError(f"both results must use the same {key} (got {a.info[key]!r} and {b.info[key]!r})")
     for key in ("backend", "model"):
         if a.info[key] != b.info[key]:
             info[f"{names[0]}_{key}"] = a.info[key]
