@@ -885,10 +885,12 @@ def _check_rate(sr: Any) -> int:
 def _to_float32(arr: np.ndarray) -> np.ndarray:
     if arr.dtype.kind == "f":
         return arr.astype(np.float32, copy=False)
+    half = float(2 ** (8 * arr.dtype.itemsize - 1))
+    out = arr.astype(np.float32)  # the one copy; scaled in place
     if arr.dtype.kind == "u":  # unsigned PCM is centred on half scale
-        half = float(2 ** (8 * arr.dtype.itemsize - 1))
-        return ((arr.astype(np.float32) - half) / half).astype(np.float32, copy=False)
-    return (arr.astype(np.float32) / float(2 ** (8 * arr.dtype.itemsize - 1))).astype(np.float32, copy=False)
+        out -= half
+    out /= half
+    return out
 
 
 def _float_to_pcm16(block: np.ndarray) -> np.ndarray:
