@@ -137,7 +137,6 @@ class AsyncClient:
         if retry is not None and not isinstance(retry, RetryPolicy):
             raise ParameterError("retry= takes a voxnb.api.retry.RetryPolicy(max_retries=..., ...)")
         self._key = _Secret(api_key if api_key is not None else os.environ.get("MISTRAL_API_KEY"))
-        self._key_from_env = api_key is None and bool(self._key)
         self.base_url = _clean_base_url(base_url or DEFAULT_BASE_URL)
         self.dialect = dialect
         self.timeout = float(timeout)
