@@ -44,6 +44,12 @@ def test_read_biasing_tsv_rejects_malformed_files(tmp_path):
     bad.write_text("u1\tsome text\t[stew\t[]\n")
     with pytest.raises(ParameterError, match="JSON lists"):
         bias.read_biasing_tsv(bad)
+    bad.write_text('u1\tsome text\t["stew"]\t5\n')  # valid JSON, but not a list
+    with pytest.raises(ParameterError, match=r"bad.tsv:1: the word lists must be a list of strings"):
+        bias.read_biasing_tsv(bad)
+    with pytest.raises(ParameterError, match="item 0: rare_words / biasing_list must be a list of strings"):
+        bias.BiasItem.coerce({"audio": "a.ogg", "reference": "hi", "rare_words": 5}, 0)
+    assert bias.BiasItem.coerce({"audio": "a.ogg", "reference": "hi", "rare_words": {"Oban"}}, 0).rare_words == ("Oban",)
 
 
 def test_bundled_set_is_small_decodable_and_consistent():

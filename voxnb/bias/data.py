@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -79,16 +79,20 @@ class BiasItem:
             raise ParameterError(f"item {index}: the reference must be a string")
         if name is None:
             name = Path(audio).stem if isinstance(audio, (str, Path)) else f"item{index}"
-        return cls(str(name), audio, reference, _terms(rare, index), _terms(listed, index),
+        what = f"item {index}: rare_words / biasing_list"
+        return cls(str(name), audio, reference, term_tuple(rare, what), term_tuple(listed, what),
                    None if block is None else str(block))  # fmt: skip
 
 
-def _terms(value: Any, index: int) -> tuple[str, ...]:
+def term_tuple(value: Any, what: str) -> tuple[str, ...]:
+    """*value* (None, or a collection of strings other than one string) as a tuple of terms."""
     if value is None:
         return ()
-    if isinstance(value, str) or not all(isinstance(t, str) for t in value):
-        raise ParameterError(f"item {index}: rare_words / biasing_list must be lists of strings")
-    return tuple(value)
+    if not isinstance(value, (str, bytes)) and isinstance(value, Iterable):
+        value = tuple(value)
+        if all(isinstance(t, str) for t in value):
+            return value
+    raise ParameterError(f"{what} must be a list of strings")
 
 
 def read_biasing_tsv(path: str | Path, *, audio_dir: str | Path | None = None) -> list[BiasItem]:
@@ -136,7 +140,8 @@ def read_biasing_tsv(path: str | Path, *, audio_dir: str | Path | None = None) -
             utt = cols[0]
             speaker, chapter = [*utt.split("-"), "", ""][:2]
             audio = Path(audio_dir) / speaker / chapter / f"{utt}.flac" if audio_dir is not None else None
-            items.append(BiasItem(utt, audio, cols[1], _terms(rare, line_no), _terms(listed, line_no), speaker))
+            what = f"{path}:{line_no}: the word lists"
+            items.append(BiasItem(utt, audio, cols[1], term_tuple(rare, what), term_tuple(listed, what), speaker))
     return items
 
 

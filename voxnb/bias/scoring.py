@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from voxnb.bias.align import DEL, INS, MATCH, OP_NAMES, SUB, Alignment, align_batch
+from voxnb.bias.data import term_tuple
 from voxnb.bias.textnorm import Normalizer, normalizer_name, resolve_normalizer
 from voxnb.errors import ParameterError
 
@@ -153,16 +154,6 @@ def _by_id(obj: Any, ids: list[Any], what: str) -> list[Any]:
     return seq
 
 
-def _term_list(terms: Any) -> list[str]:
-    if terms is None:
-        return []
-    if not isinstance(terms, str) and isinstance(terms, Iterable):
-        terms = list(terms)
-        if all(isinstance(t, str) for t in terms):
-            return terms
-    raise ParameterError("each utterance's bias list must be a list of strings")
-
-
 def _bias_lists(bias: Any, ids: list[str]) -> list[list[str]]:
     if bias is None:
         return [[] for _ in ids]
@@ -172,7 +163,7 @@ def _bias_lists(bias: Any, ids: list[str]) -> list[list[str]]:
         bias = _listed(bias, "bias")
         if all(isinstance(t, str) for t in bias):  # one list for every utterance
             return [list(bias) for _ in ids]
-    return [_term_list(terms) for terms in _by_id(bias, ids, "bias list")]
+    return [list(term_tuple(terms, "each utterance's bias list")) for terms in _by_id(bias, ids, "bias list")]
 
 
 def _meta_of(hyps: list[Any], attr: str) -> str | None:
