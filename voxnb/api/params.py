@@ -18,13 +18,14 @@ from typing import Any
 
 from voxnb.errors import ParameterError
 
-__all__ = ["DIALECTS", "MAX_CONTEXT_BIAS", "TranscriptionParams", "bias_terms"]
+__all__ = ["BIAS_TERM", "DIALECTS", "LANGUAGE_CODE", "MAX_CONTEXT_BIAS", "TranscriptionParams", "bias_terms"]
 
 DIALECTS = ("mistral", "openai")
+#: the API's limits on ``context_bias`` and ``language`` (``voxnb serve`` enforces the same)
 MAX_CONTEXT_BIAS = 100
+BIAS_TERM = re.compile(r"^[^,\s]+$")
+LANGUAGE_CODE = re.compile(r"^\w{2}$")
 _GRANULARITIES = ("segment", "word")
-_BIAS_TERM = re.compile(r"^[^,\s]+$")
-_LANGUAGE = re.compile(r"^\w{2}$")
 _SEPARATORS = re.compile(r"[\s,]+")
 
 
@@ -95,7 +96,7 @@ def _as_bias(context_bias: Any) -> tuple[str, ...]:
             "Keep the terms most likely to be misrecognised."
         )
     for term in terms:
-        if not isinstance(term, str) or not _BIAS_TERM.match(term):
+        if not isinstance(term, str) or not BIAS_TERM.match(term):
             fixed = bias_terms([term]) if isinstance(term, str) and term.strip(" ,") else None
             hint = (
                 f"write it as {fixed[0]!r}, or convert the whole list with voxnb.bias_terms([...])"
@@ -145,7 +146,7 @@ class TranscriptionParams:
             raise ParameterError(f"diarize must be True or False; got {diarize!r}")
         granularities = _as_granularities(timestamps)
         bias = _as_bias(context_bias)
-        if language is not None and (not isinstance(language, str) or not _LANGUAGE.match(language)):
+        if language is not None and (not isinstance(language, str) or not LANGUAGE_CODE.match(language)):
             raise ParameterError(
                 f"language must be a two-letter ISO-639-1 code such as 'en' or 'fr'; got {language!r}"
             )

@@ -34,6 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from voxnb.api.params import BIAS_TERM, LANGUAGE_CODE, MAX_CONTEXT_BIAS
 from voxnb.errors import AudioError, EngineError, ParameterError
 
 __all__ = [
@@ -53,8 +54,6 @@ log = logging.getLogger("voxnb.serve")
 #: the API's 512 MB file limit plus room for the other multipart fields
 DEFAULT_MAX_BODY_BYTES = 512 * 1024 * 1024 + 1024 * 1024
 _BOOL = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
-_BIAS_TERM = re.compile(r"^[^,\s]+$")
-_LANGUAGE = re.compile(r"^\w{2}$")
 _DIARIZE_MESSAGE = (
     "Assertion failed, When diarize is set to True and streaming is disabled, the timestamp granularity "
     "must be set to ['segment'], got {got}"
@@ -454,13 +453,14 @@ class _Server:
                 raise _validation("timestamp_granularities", "Input should be 'segment' or 'word'", g, "enum")
         bias = form.getlist("context_bias")
         for term in bias:
-            if not _BIAS_TERM.match(term):
+            if not BIAS_TERM.match(term):
                 raise _validation("context_bias", "String should match pattern '^[^,\\s]+$'", term,
                                   "string_pattern_mismatch")
-        if len(bias) > 100:
-            raise _validation("context_bias", "List should have at most 100 items", len(bias), "too_long")
+        if len(bias) > MAX_CONTEXT_BIAS:
+            raise _validation("context_bias", f"List should have at most {MAX_CONTEXT_BIAS} items", len(bias),
+                              "too_long")
         language = form.get("language")
-        if language is not None and not _LANGUAGE.match(language):
+        if language is not None and not LANGUAGE_CODE.match(language):
             raise _validation("language", "String should match pattern '^\\w{2}$'", language,
                               "string_pattern_mismatch")
         temperature = None
