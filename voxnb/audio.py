@@ -298,10 +298,27 @@ class Audio:
     def sample_range(self, start: float | None = None, end: float | None = None) -> tuple[int, int]:
         """Sample indices ``(i, j)`` of a time window, clipped to the audio.
 
+        Parameters
+        ----------
+        start, end : float, optional
+            Seconds from the beginning; ``None`` means the audio's start / end.
+
+        Returns
+        -------
+        tuple of int
+            ``y[..., i:j]`` is the window.
+
         Raises
         ------
         ParameterError
             ``end`` before ``start``, or a non-finite time.
+
+        Examples
+        --------
+        >>> import numpy as np, voxnb
+        >>> a = voxnb.Audio.from_array(np.zeros(16000, dtype="float32"), 16000)
+        >>> a.sample_range(0.25, 2.0)
+        (4000, 16000)
         """
         for name, value in (("start", start), ("end", end)):
             if value is not None and not np.isfinite(value):
@@ -324,6 +341,13 @@ class Audio:
         Returns
         -------
         Audio
+
+        Examples
+        --------
+        >>> import numpy as np, voxnb
+        >>> a = voxnb.Audio.from_array(np.zeros(16000, dtype="float32"), 16000)
+        >>> a.resample(8000).n_samples
+        8000
         """
         sr = _check_rate(sr)
         if sr == self.sr:
@@ -364,6 +388,13 @@ class Audio:
         Returns
         -------
         bytes
+
+        Examples
+        --------
+        >>> import numpy as np, voxnb
+        >>> pcm = voxnb.Audio.from_array(np.array([0.0, 0.5, -1.0], dtype="float32"), 16000).to_pcm16()
+        >>> np.frombuffer(pcm, dtype="<i2").tolist()
+        [0, 16384, -32768]
         """
         return self._pcm16_after(b"")
 
@@ -373,6 +404,13 @@ class Audio:
         Returns
         -------
         bytes
+
+        Examples
+        --------
+        >>> import numpy as np, voxnb
+        >>> wav = voxnb.Audio.from_array(np.zeros(16000, dtype="float32"), 16000).to_wav()
+        >>> wav[:4], len(wav)  # a 44-byte header, then two bytes a sample
+        (b'RIFF', 32044)
         """
         size = self.n_samples * self.channels * 2
         block_align = self.channels * 2
@@ -413,6 +451,11 @@ class Audio:
         ------
         AudioError
             The extension names no format libsndfile can write.
+
+        Examples
+        --------
+        >>> audio.slice(60, 90).save("excerpt.flac")  # doctest: +SKIP
+        PosixPath('excerpt.flac')
         """
         import soundfile as sf
 
@@ -497,6 +540,14 @@ class Audio:
             ``k+1`` column edges in seconds (``k = min(n, m)``).
         lo, hi : np.ndarray
             ``k`` minima and maxima (float32).
+
+        Examples
+        --------
+        >>> import numpy as np, voxnb
+        >>> a = voxnb.Audio.from_array(np.array([0.0, 1.0, -1.0, 0.5], dtype="float32"), 4)
+        >>> edges, lo, hi = a.envelope(2)
+        >>> edges.tolist(), lo.tolist(), hi.tolist()
+        ([0.0, 0.5, 1.0], [0.0, -1.0], [1.0, 0.5])
         """
         if n < 1:
             raise ParameterError(f"n={n} columns: pass a positive number of columns")
@@ -545,6 +596,18 @@ class Audio:
             ``frames + 1`` frame edges in seconds.
         freqs : np.ndarray
             ``bins + 1`` band edges in Hz.
+
+        Examples
+        --------
+        >>> import numpy as np, voxnb
+        >>> t = np.arange(16000) / 16000
+        >>> a = voxnb.Audio.from_array(np.sin(2 * np.pi * 1000 * t).astype("float32"), 16000)
+        >>> s_db, times, freqs = a.spectrogram(kind="linear", n_frames=10)
+        >>> s_db.shape, times.size
+        ((257, 10), 11)
+        >>> loudest = s_db.mean(axis=1).argmax()
+        >>> bool(freqs[loudest] <= 1000 <= freqs[loudest + 1])
+        True
         """
         if kind not in ("mel", "linear"):
             raise ParameterError(f"kind={kind!r}: use 'mel' or 'linear'")

@@ -26,7 +26,7 @@ from matplotlib.ticker import Formatter, Locator
 from voxnb.audio import Audio, as_audio
 from voxnb.errors import ParameterError
 
-__all__ = ["compare", "lanes", "speaker_colors", "spectrogram", "transcript_figure", "waveform"]
+__all__ = ["compare", "lanes", "speaker_colors", "spectrogram", "transcript_figure", "waveform", "word_differences"]
 
 #: lane name for items whose speaker is unknown
 NO_SPEAKER = "(no speaker)"
@@ -355,6 +355,14 @@ def word_differences(first: Any, second: Any, *, normalizer: Any = "basic") -> t
     tuple of np.ndarray
         Two boolean arrays, one per table row: True where the word is substituted, inserted or
         deleted.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> plain = pd.DataFrame({"text": ["Revenue", "grew", "twelve", "percent"]})
+    >>> biased = pd.DataFrame({"text": ["revenue", "grew", "12", "percent"]})
+    >>> [flags.tolist() for flags in word_differences(plain, biased)]
+    [[False, False, True, False], [False, False, True, False]]
     """
     from voxnb.bias.align import MATCH, align_batch
     from voxnb.bias.textnorm import resolve_normalizer
