@@ -144,3 +144,26 @@ def test_stream_broken_after_its_first_event_is_not_retried(start_voxnb_server, 
         with pytest.raises(voxnb.TransportError, match=r"without transcription\.done"):
             list(events)
     assert len(server.recorder) == 1
+
+
+def test_a_malformed_stream_segment_is_a_response_format_error(tiny_wav):
+    from starlette.applications import Starlette
+    from starlette.responses import StreamingResponse
+    from starlette.routing import Route
+
+    from voxnb.local.server import ServerThread
+
+    async def transcriptions(request):
+        async def frames():
+            yield 'event: transcription.text.delta\ndata: {"type": "transcription.text.delta", "text": " hi"}\n\n'
+            yield 'event: transcription.segment\ndata: {"type": "transcription.segment", "text": " hi"}\n\n'
+
+        return StreamingResponse(frames(), media_type="text/event-stream")
+
+    app = Starlette(routes=[Route("/v1/audio/transcriptions", transcriptions, methods=["POST"])])
+    with ServerThread(app) as server, client_for(server) as client:
+        received = []
+        with pytest.raises(voxnb.ResponseFormatError, match="without numeric start and end"):
+            for item in client.transcribe_stream(tiny_wav(1)):
+                received.append(item)
+    assert [item.text for item in received] == [" hi"]

@@ -111,12 +111,15 @@ def parse_event(event: str | None, data: str) -> StreamEvent | None:
     if kind == "transcription.text.delta":
         return TranscriptionTextDelta(str(payload.get("text", "")))
     if kind == "transcription.segment":
-        return TranscriptionSegment(
-            text=str(payload.get("text", "")),
-            start=float(payload["start"]),
-            end=float(payload["end"]),
-            speaker_id=payload.get("speaker_id"),
-        )
+        try:
+            start, end = float(payload["start"]), float(payload["end"])
+        except (KeyError, TypeError, ValueError) as err:
+            raise ResponseFormatError(
+                f"the server sent a transcription.segment without numeric start and end ({data[:80]!r}); "
+                "use transcribe() instead of streaming, or report it to the server's maintainers"
+            ) from err
+        return TranscriptionSegment(text=str(payload.get("text", "")), start=start, end=end,
+                                    speaker_id=payload.get("speaker_id"))
     if kind == "transcription.done":
         return TranscriptionDone(payload)
     if kind == "transcription.chunk":
