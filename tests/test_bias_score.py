@@ -198,7 +198,9 @@ def test_result_tables_and_views():
     assert "u1" in view.html and "<code>u2</code>" not in view.html
     assert "u2" in res.alignment_html().html
     assert "B-WER" in res._repr_html_() and "convention=reference-rare" in repr(res)
-    assert res.to_frame().loc["b_wer", "value"] == pytest.approx(res.b_wer)
+    frame = res.to_frame()
+    assert frame.loc["b_wer", "value"] == pytest.approx(res.b_wer)
+    assert frame.loc["b_wer", ["normalizer", "convention"]].tolist() == ["whisper-en", "reference-rare"]
     assert set(res.term_hits["term"]) == {"janis joplin", "sausalito", "oban"}
 
 

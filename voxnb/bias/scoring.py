@@ -368,19 +368,34 @@ class BiasScore:
 
     # -- statistics ------------------------------------------------------------------------
     def bootstrap(self, *, measures=None, n_boot: int = 1000, seed: int = 0, blocks=None, ci: float = 0.95):
-        """Bootstrap confidence intervals of each measure; see :func:`voxnb.bias.stats.bootstrap`."""
+        """Bootstrap confidence intervals of each measure; see :func:`voxnb.bias.stats.bootstrap`.
+
+        Examples
+        --------
+        >>> res = score(["oban is near", "the ferry left"], ["open is near", "the ferry left"], ["Oban"])
+        >>> res.bootstrap(measures=["b_wer"], n_boot=200)[["measure", "estimate", "convention"]]
+          measure  estimate      convention
+        0   b_wer       1.0  reference-rare
+        """
         from voxnb.bias.stats import bootstrap
 
         return bootstrap(self, measures=measures, n_boot=n_boot, seed=seed, blocks=blocks, ci=ci)
 
     # -- views -----------------------------------------------------------------------------
     def to_frame(self):
-        """The corpus measures as a one-column DataFrame, labelled with :attr:`info`."""
+        """The corpus measures as a DataFrame: ``value``, ``label`` and the :attr:`info` labels.
+
+        Examples
+        --------
+        >>> res = score(["oban is near"], ["open is near"], ["Oban"], backend="local")
+        >>> res.to_frame().loc["b_wer", ["backend", "model", "normalizer", "convention"]].tolist()
+        ['local', None, 'whisper-en', 'reference-rare']
+        """
         import pandas as pd
 
         df = pd.DataFrame({"value": pd.Series(self.measures)}).rename_axis("measure")
         df["label"] = [MEASURES[m].label for m in df.index]
-        return df
+        return df.assign(**self.info)
 
     def _describe(self) -> str:
         i = self.info
