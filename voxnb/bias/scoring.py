@@ -441,7 +441,8 @@ class BiasScore:
         """
         al = self._alignment
         bias = self._step_is_bias
-        errors = self.utterances["errors"].to_numpy()
+        sub, dels, ins = (self.counts[:, _COL[op]] for op in ("sub", "del", "ins"))
+        errors = sub + dels + ins
         starts = np.searchsorted(al.utt, np.arange(len(self.ids) + 1))
         parts, shown = [], 0
         for u in range(len(self.ids)):
@@ -466,10 +467,9 @@ class BiasScore:
                     words.append(f"<span style='{style}background:#fdd'><s>{ref}</s></span>")
                 else:
                     words.append(f"<span style='{style}background:#dfd'>+{hyp}</span>")
-            row = self.utterances.iloc[u]
             parts.append(
                 f"<div style='margin:2px 0'><code>{html.escape(self.ids[u])}</code> "
-                f"<small>(S{row['sub']} D{row['del']} I{row['ins']})</small> {' '.join(words)}</div>"
+                f"<small>(S{sub[u]} D{dels[u]} I{ins[u]})</small> {' '.join(words)}</div>"
             )
         legend = (
             "<small>struck: reference word missed; &#8594; substitution; +: insertion; "
@@ -588,8 +588,8 @@ def score(refs, hyps, bias=None, *, convention: str = "reference-rare", normaliz
         counts[:, _COL[op_name]] = counts[:, _COL["u_" + op_name]] + counts[:, _COL["b_" + op_name]]
 
     info = {
-        "backend": backend or _meta_of(list(hyps), "backend"),
-        "model": model or _meta_of(list(hyps), "model"),
+        "backend": backend or _meta_of(hyps, "backend"),
+        "model": model or _meta_of(hyps, "model"),
         "normalizer": normalizer_name(normalizer),
         "convention": convention,
     }
