@@ -167,7 +167,14 @@ def load_bundled() -> list[BiasItem]:
 
 
 def bundled_distractors() -> list[str]:
-    """The bundled distractor pool: rare names and terms that occur in none of the bundled utterances."""
+    """The bundled distractor pool: rare names and terms that occur in none of the bundled utterances.
+
+    Examples
+    --------
+    >>> pool = bundled_distractors()
+    >>> len(pool) >= 60, all(" " not in t for t in pool)  # context_bias terms: phrases joined by _
+    (True, True)
+    """
     text = (BUNDLED_DIR / "distractors.txt").read_text(encoding="utf-8")
     return [t.strip() for t in text.splitlines() if t.strip()]
 

@@ -106,6 +106,10 @@ def plot_term_heatmap(term_hits, *, ax=None, max_terms: int = 60):
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> ax = plot_term_heatmap(exp.term_hits())  # doctest: +SKIP
     """
     _require(term_hits, ["condition", "term", "gt", "tp"], "Experiment.term_hits()")
     present = term_hits[term_hits["gt"] > 0]
@@ -150,6 +154,14 @@ def plot_forest(comparison, *, ax=None, percent: bool = True):
     Returns
     -------
     matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> from voxnb.bias import compare, score
+    >>> refs = ["janis joplin sang", "in sausalito"]
+    >>> none = score(refs, ["janice joplin sang", "in saw salito"], ["Janis", "Sausalito"])
+    >>> oracle = score(refs, ["janis joplin sang", "in sausalito"], ["Janis", "Sausalito"])
+    >>> ax = plot_forest(compare(none, oracle, measures=["wer", "b_wer"], n_boot=200))  # doctest: +SKIP
     """
     table = comparison.copy()
     if "condition" not in table.columns:
