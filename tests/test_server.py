@@ -170,6 +170,7 @@ def test_fake_engine_is_deterministic_content_derived_and_streams_the_same_text(
     pcm = audio.to_pcm16()
     events = list(engine.stream(pcm[i:i + 3200] for i in range(0, len(pcm), 3200)))
     assert "".join(e["text"] for e in events[:-1]) == events[-1]["text"] == one["text"]
+    assert list(engine.stream(pcm[i:i + 1001] for i in range(0, len(pcm), 1001))) == events  # chunking is irrelevant
     biased = engine.transcribe(audio.y, context_bias=[w.capitalize() + "Term" for w in words[:1]])
     assert biased["text"].split()[0] == words[0].capitalize() + "Term"
 

@@ -142,24 +142,21 @@ class FakeEngine:
     def stream(self, pcm_chunks: Iterable[bytes]) -> Iterator[dict[str, Any]]:
         """Realtime events over s16le 16 kHz chunks: one text delta per finished window, then done."""
         step_bytes = int(WINDOW_SECONDS * SAMPLE_RATE) * 2
-        buffered = bytearray()
         received = bytearray()
+        read = 0  # bytes of *received* already turned into words
         for chunk in pcm_chunks:
-            buffered += chunk
             received += chunk
-            while len(buffered) >= step_bytes:
-                window = np.frombuffer(bytes(buffered[:step_bytes]), "<i2").astype(np.float32) / 32768.0
-                del buffered[:step_bytes]
-                word = self._window_word(window)
-                if word is not None:
-                    yield {"type": "transcription.text.delta", "text": f" {word}"}
-        if len(buffered) >= 2:
-            window = np.frombuffer(bytes(buffered[: len(buffered) // 2 * 2]), "<i2").astype(np.float32) / 32768.0
-            word = self._window_word(window)
-            if word is not None:
-                yield {"type": "transcription.text.delta", "text": f" {word}"}
-        samples = np.frombuffer(bytes(received[: len(received) // 2 * 2]), "<i2").astype(np.float32) / 32768.0
-        yield self.transcribe(samples)
+            while len(received) - read >= step_bytes:
+                yield from self._delta(received[read : read + step_bytes])
+                read += step_bytes
+        if len(received) - read >= 2:
+            yield from self._delta(received[read:])
+        yield self.transcribe(_samples(received))
+
+    def _delta(self, pcm: bytes | bytearray) -> Iterator[dict[str, Any]]:
+        word = self._window_word(_samples(pcm))
+        if word is not None:
+            yield {"type": "transcription.text.delta", "text": f" {word}"}
 
     def chat(self, samples: np.ndarray, prompt: str) -> str:
         """An honest answer: this engine cannot understand audio; it reports what it computed."""
@@ -170,6 +167,11 @@ class FakeEngine:
             f"The audio lasts {len(samples) / SAMPLE_RATE:.2f} s; my code-word transcription is "
             f"{text!r}. Your prompt was {prompt!r}."
         )
+
+
+def _samples(pcm: bytes | bytearray) -> np.ndarray:
+    """float32 samples of s16le bytes (an odd trailing byte is dropped)."""
+    return np.frombuffer(bytes(pcm[: len(pcm) // 2 * 2]), "<i2").astype(np.float32) / 32768.0
 
 
 def _group(words: list[tuple[str, float, float, np.ndarray]]) -> list[list[tuple[str, float, float, np.ndarray]]]:
