@@ -96,15 +96,22 @@ def _check_header(data: bytes, label: str, ext: str) -> None:
         raise AudioError(f"{label} holds no audio samples; re-export or re-record it")
 
 
+def _check_upload_size(size: int, label: str) -> None:
+    if size > MAX_UPLOAD_BYTES:
+        raise AudioError(
+            f"{label} is {size / 2**20:.0f} MB; the API accepts at most {MAX_UPLOAD_BYTES // 2**20} MB per "
+            "file. Split it (voxnb.Audio.load(...).slice(start, end)) or re-encode it compressed (FLAC, MP3)"
+        )
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def _from_bytes(data: bytes, label: str, filename: str | None) -> AudioSource:
     if len(data) == 0:
         raise AudioError(f"{label} is empty (0 bytes); pass the encoded audio file's content")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise AudioError(
-            f"{label} is {len(data) / 2**20:.0f} MB; the API accepts at most "
-            f"{MAX_UPLOAD_BYTES // 2**20} MB per file. Split it (voxnb.Audio.load(...).slice(start, end)) "
-            "or re-encode it compressed (FLAC, MP3)"
-        )
+    _check_upload_size(len(data), label)
     sniffed = _sniff(data)
     if sniffed is None:
         raise AudioError(
@@ -114,7 +121,7 @@ def _from_bytes(data: bytes, label: str, filename: str | None) -> AudioSource:
     ext, mime = sniffed
     _check_header(data, label, ext)
     name = filename or f"audio.{ext}"
-    return AudioSource(sha256=hashlib.sha256(data).hexdigest(), data=data, filename=name, content_type=mime)
+    return AudioSource(sha256=_sha256(data), data=data, filename=name, content_type=mime)
 
 
 def _encode_signal(audio: Any) -> AudioSource:
@@ -126,7 +133,7 @@ def _encode_signal(audio: Any) -> AudioSource:
             f"{MAX_UPLOAD_BYTES // 2**20} MB upload limit; transcribe it in slices with audio.slice(start, end)"
         )
     return AudioSource(
-        sha256=hashlib.sha256(wav).hexdigest(), data=wav, filename="audio.wav",
+        sha256=_sha256(wav), data=wav, filename="audio.wav",
         content_type="audio/wav", audio=audio,
     )
 
@@ -172,21 +179,15 @@ def resolve_audio(audio: Any, *, sr: int | None = None, allow_remote: bool = Tru
         if audio.startswith("http"):
             if len(audio) > 2083:
                 raise ParameterError("file_url is longer than the API's 2083 characters; shorten it")
-            return AudioSource(sha256=hashlib.sha256(audio.encode()).hexdigest(), file_url=audio)
+            return AudioSource(sha256=_sha256(audio.encode()), file_url=audio)
         if not Path(audio).exists():
-            return AudioSource(sha256=hashlib.sha256(audio.encode()).hexdigest(), file_id=audio)
+            return AudioSource(sha256=_sha256(audio.encode()), file_id=audio)
     if isinstance(audio, (str, os.PathLike)):
         path = Path(audio).expanduser()
         if not path.is_file():
             what = "is a directory" if path.is_dir() else "does not exist"
             raise AudioError(f"audio file {str(path)!r} {what}; check the path")
-        size = path.stat().st_size
-        if size > MAX_UPLOAD_BYTES:
-            raise AudioError(
-                f"audio file {str(path)!r} is {size / 2**20:.0f} MB; the API accepts at most "
-                f"{MAX_UPLOAD_BYTES // 2**20} MB per file. Split it (voxnb.Audio.load(path).slice(start, end)) "
-                "or re-encode it compressed (FLAC, MP3)"
-            )
+        _check_upload_size(path.stat().st_size, f"audio file {str(path)!r}")  # before reading it all
         try:
             data = path.read_bytes()
         except OSError as err:
