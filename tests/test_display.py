@@ -226,6 +226,18 @@ def test_table_in_a_real_browser_pages_filters_and_plays(browser_page, audio):
     assert "after the audio ends" in page.locator(".voxnb-status").inner_text()
 
 
+@pytest.mark.browser
+def test_row_times_in_the_browser_round_before_carrying_into_minutes(browser_page, audio):
+    page = browser_page
+    segments = [{"text": " x", "start": start, "end": end, "speaker_id": "speaker_1"}
+                for start, end in [(12.5, 59.999), (119.996, 3599.999), (3723.5, 3723.504)]]
+    table = display.segment_table(voxnb.Transcript.from_response({"text": "x", "segments": segments}), audio)
+    page.evaluate("([src, state]) => window.__setup(src, state)",
+                  [table._esm, {name: getattr(table, name) for name in SYNCED}])
+    times = page.locator(".voxnb-segments").last.locator(".voxnb-time").all_inner_texts()
+    assert times == ["12.50–1:00.00", "2:00.00–1:00:00.00", "1:02:03.50–1:02:03.50"]
+
+
 def test_widget_carries_a_static_table_for_frontends_without_widgets(audio):
     table = display.segment_table(make_transcript(120, 0.2), audio, page_size=10)
     table.page = 2

@@ -15,10 +15,12 @@ function el(tag, attrs = {}, children = []) {
 
 function clock(seconds) {
   if (seconds === null || seconds === undefined) return "–";
-  const h = Math.floor(seconds / 3600);
-  const m = Math.floor((seconds % 3600) / 60);
-  const s = (seconds % 60).toFixed(2).padStart(5, "0");
-  return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : m ? `${m}:${s}` : (seconds % 60).toFixed(2);
+  // rounded once, to the hundredths shown, before splitting: 119.996 s reads 2:00.00, not 1:60.00
+  const hundredths = Math.round(seconds * 100);
+  const h = Math.floor(hundredths / 360000);
+  const m = Math.floor((hundredths % 360000) / 6000);
+  const s = ((hundredths % 6000) / 100).toFixed(2);
+  return h ? `${h}:${String(m).padStart(2, "0")}:${s.padStart(5, "0")}` : m ? `${m}:${s.padStart(5, "0")}` : s;
 }
 
 function pcmToAudioBuffer(context, view, sr, channels) {
