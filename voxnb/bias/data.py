@@ -16,6 +16,7 @@ import csv
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -90,7 +91,7 @@ def term_tuple(value: Any, what: str) -> tuple[str, ...]:
         return ()
     if not isinstance(value, (str, bytes)) and isinstance(value, Iterable):
         value = tuple(value)
-        if all(isinstance(t, str) for t in value):
+        if all(map(isinstance, value, repeat(str))):  # map: this runs for every list of a corpus
             return value
     raise ParameterError(f"{what} must be a list of strings")
 
