@@ -94,6 +94,10 @@ def test_bad_arguments(audio):
         display.segment_table(make_transcript(3), audio, speaker="speaker_9")
     with pytest.raises(voxnb.ParameterError, match="page_size"):
         display.segment_table(make_transcript(3), audio, page_size=0)
+    with pytest.raises(voxnb.ParameterError, match="speaker_9"):  # the static table checks the same
+        display.segments_html(make_transcript(3), audio, speaker="speaker_9")
+    with pytest.raises(voxnb.ParameterError, match="page_size"):
+        display.segments_html(make_transcript(3), audio, page_size=0)
 
 
 def test_transcript_show_returns_the_widget(audio):

@@ -21,6 +21,8 @@ import html
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from voxnb.audio import Audio, as_audio
 from voxnb.errors import MissingDependencyError, ParameterError
 
@@ -61,6 +63,8 @@ def segment_table(transcript: Any, audio: Any, *, page_size: int = 50, speaker: 
     ------
     MissingDependencyError
         anywidget is not installed (``pip install 'voxnb[widgets]'``).
+    ParameterError
+        ``page_size`` under 1, or a ``speaker`` the transcript does not have.
 
     Examples
     --------
@@ -81,27 +85,33 @@ class _SegmentRows:
     """The table's data and every kernel-side operation on it, independent of any widget."""
 
     def __init__(self, transcript: Any, audio: Any):
-        import numpy as np
-
         from voxnb.plot import NO_SPEAKER, speaker_colors
 
         self.audio: Audio = as_audio(audio, sr=None)
         segments = transcript.segments
         self.start = segments["start"].to_numpy(dtype=float, na_value=np.nan)
         self.end = segments["end"].to_numpy(dtype=float, na_value=np.nan)
-        self.text = segments["text"].astype(object).fillna("").astype(str).to_numpy()
+        self.timed = np.isfinite(self.start) & np.isfinite(self.end)
+        text = segments["text"].astype(object).fillna("").astype(str)
+        self.text = text.to_numpy()
         self.speaker = segments["speaker"].astype(object).where(segments["speaker"].notna(), "").astype(str).to_numpy()
         # casefolded once; an object Series, not a fixed-width numpy string array sized by the longest text
-        self._folded = segments["text"].astype(object).fillna("").astype(str).str.casefold()
+        self._folded = text.str.casefold()
         self.colors = {k: v for k, v in speaker_colors(transcript).items() if k != NO_SPEAKER}
+
+    def check_filters(self, *, speaker: str | None, page_size: int) -> None:
+        """Raise :class:`ParameterError` for a page size or a speaker this table cannot show."""
+        if page_size < 1:
+            raise ParameterError(f"page_size={page_size}: pass a positive number of rows")
+        if speaker and speaker not in self.colors:
+            raise ParameterError(f"speaker {speaker!r} is not in this transcript; "
+                                 f"its speakers are {sorted(self.colors) or 'none'}")
 
     def __len__(self) -> int:
         return len(self.text)
 
     def select(self, *, speaker: str = "", query: str = "") -> Any:
         """Indices of the segments passing the filters, in order."""
-        import numpy as np
-
         keep = np.ones(len(self), dtype=bool)
         if speaker:
             keep &= self.speaker == speaker
@@ -111,12 +121,9 @@ class _SegmentRows:
 
     def rows(self, indices: Any) -> list[dict[str, Any]]:
         """JSON-ready rows for the browser."""
-        import math
-
         out = []
         for i in indices.tolist():
-            start, end = float(self.start[i]), float(self.end[i])
-            timed = math.isfinite(start) and math.isfinite(end)
+            start, end, timed = float(self.start[i]), float(self.end[i]), bool(self.timed[i])
             out.append({
                 "segment": i,
                 "start": start if timed else None,
@@ -132,7 +139,7 @@ class _SegmentRows:
         if not 0 <= i < len(self):
             raise ParameterError(f"segment {i} does not exist: the transcript has {len(self)} segments")
         start, end = float(self.start[i]), float(self.end[i])
-        if not (start == start and end == end):
+        if not self.timed[i]:
             raise ParameterError(f"segment {i} has no timestamps, so it cannot be played; "
                                  "transcribe with timestamp_granularities=['segment']")
         if start >= self.audio.duration:
@@ -169,12 +176,8 @@ def _widget_class() -> type:
 
         def __init__(self, transcript: Any, audio: Any, *, page_size: int = 50, speaker: str | None = None,
                      query: str = ""):
-            if page_size < 1:
-                raise ParameterError(f"page_size={page_size}: pass a positive number of rows")
             data = _SegmentRows(transcript, audio)
-            if speaker and speaker not in data.colors:
-                raise ParameterError(f"speaker {speaker!r} is not in this transcript; "
-                                     f"its speakers are {sorted(data.colors) or 'none'}")
+            data.check_filters(speaker=speaker, page_size=page_size)
             super().__init__(page_size=page_size, speaker=speaker or "", query=query,
                              speakers=list(data.colors), colors=data.colors)
             self._data = data
@@ -267,12 +270,18 @@ def segments_html(transcript: Any, audio: Any, *, speaker: str | None = None, qu
     str
         An HTML fragment.
 
+    Raises
+    ------
+    ParameterError
+        ``page_size`` under 1, or a ``speaker`` the transcript does not have.
+
     Examples
     --------
     >>> from IPython.display import HTML  # doctest: +SKIP
     >>> HTML(voxnb.display.segments_html(t, audio, query="budget"))  # doctest: +SKIP
     """
     data = _SegmentRows(transcript, audio)
+    data.check_filters(speaker=speaker, page_size=page_size)
     selected = data.select(speaker=speaker or "", query=query)
     rows = data.rows(selected[page * page_size : (page + 1) * page_size])
     return _table_html(data, rows, int(selected.size), page, page_size, players=True)
