@@ -72,7 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (2 for a voxnb error, with its message)."""
+    """Run the command line; returns the exit status (2 for a voxnb error, with its message).
+
+    Examples
+    --------
+    >>> from voxnb.cli import main
+    >>> main(["transcribe", "talk.wav", "--out", "talk.srt"])  # doctest: +SKIP
+    0
+    """
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args) or 0)

@@ -84,7 +84,16 @@ def run_transcribe(args: argparse.Namespace) -> int:
 
 
 def execute_notebook(path: Path, html: Path, *, timeout: int = 600) -> Path:
-    """Run the notebook at *path* top to bottom (working directory: *html*'s folder) and save it as HTML."""
+    """Run the notebook at *path* top to bottom (working directory: *html*'s folder) and save it as HTML.
+
+    The executed notebook is saved beside the HTML (same name, ``.ipynb``).
+
+    Examples
+    --------
+    >>> from voxnb.demo import QUICKSTART, execute_notebook
+    >>> execute_notebook(QUICKSTART, Path("out/01_quickstart.html"))  # doctest: +SKIP
+    PosixPath('out/01_quickstart.html')
+    """
     try:
         import nbformat
         from nbclient import NotebookClient

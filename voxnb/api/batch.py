@@ -100,6 +100,13 @@ class BatchResult(Mapping):
         self._seconds[name] = seconds
 
     def summary(self) -> str:
+        """One line: how many items are in each status, and the requests sent.
+
+        Examples
+        --------
+        >>> BatchResult(["a", "b"]).summary()
+        '2 items: 0 transcribed, 0 failed, 2 pending; 0 requests'
+        """
         counts = {"transcribed": 0, "cached": 0, "failed": 0, "pending": 0}
         for name in self.names:
             counts[self.status(name)] += 1

@@ -36,7 +36,16 @@ def default_cache_dir() -> Path:
 
 
 def cache_key(*, audio_sha256: str, backend: str, base_url: str, request: dict[str, Any]) -> str:
-    """The entry name for one request: sha256 of its canonical JSON description."""
+    """The entry name for one request: sha256 of its canonical JSON description.
+
+    Examples
+    --------
+    >>> key = cache_key(audio_sha256="ab" * 32, backend="mistral", base_url="https://api.mistral.ai",
+    ...                 request={"model": "voxtral-mini-latest", "context_bias": []})
+    >>> len(key), key == cache_key(audio_sha256="ab" * 32, backend="mistral", base_url="https://api.mistral.ai",
+    ...                            request={"context_bias": [], "model": "voxtral-mini-latest"})
+    (64, True)
+    """
     canonical = json.dumps(
         {"audio_sha256": audio_sha256, "backend": backend, "base_url": base_url, "request": request},
         sort_keys=True,
@@ -52,6 +61,14 @@ class TranscriptCache:
     ----------
     directory : str or os.PathLike
         Where entries live; created on first write.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> cache = TranscriptCache(tempfile.mkdtemp())
+    >>> path = cache.put("ab" * 32, {"text": " hello"}, {"backend": "mistral"})
+    >>> cache.get("ab" * 32)["response"], len(cache)
+    ({'text': ' hello'}, 1)
     """
 
     def __init__(self, directory: str | os.PathLike):

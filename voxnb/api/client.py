@@ -179,7 +179,13 @@ class AsyncClient:
         return self._http
 
     async def aclose(self) -> None:
-        """Close the connections."""
+        """Close the connections (``async with`` does it on exit).
+
+        Examples
+        --------
+        >>> client = voxnb.AsyncClient(base_url="http://127.0.0.1:8000")  # doctest: +SKIP
+        >>> await client.aclose()  # doctest: +SKIP
+        """
         if self._http is not None and self._http_loop is asyncio.get_running_loop():
             await self._http.aclose()
         self._http = None
@@ -603,7 +609,13 @@ class AsyncClient:
         return str(body["id"])
 
     async def signed_url(self, file_id: str, *, expiry: int = 24) -> str:
-        """A temporary download URL of an uploaded file, valid for *expiry* hours (1–168)."""
+        """A temporary download URL of an uploaded file, valid for *expiry* hours (1–168).
+
+        Examples
+        --------
+        >>> url = client.signed_url(client.upload("long_meeting.flac"), expiry=2)  # doctest: +SKIP
+        >>> client.chat(url, "Who speaks first?")  # doctest: +SKIP
+        """
         if not isinstance(expiry, int) or not 1 <= expiry <= 168:
             raise ParameterError(f"expiry is in hours, from 1 to 168; got {expiry!r}")
         response = await self._request("GET", f"/v1/files/{file_id}/url", params={"expiry": expiry})

@@ -82,6 +82,12 @@ def api_error(status: int, content: bytes, headers: Any, *, what: str) -> APIErr
         The response headers (case-insensitive lookup, as httpx gives them).
     what : str
         What was being done, e.g. ``"POST /v1/audio/transcriptions"``.
+
+    Examples
+    --------
+    >>> err = api_error(429, b'{"message": "Too many requests"}', {"x-request-id": "r1"}, what="POST /v1/x")
+    >>> type(err).__name__, err.status, err.request_id
+    ('RateLimitError', 429, 'r1')
     """
     try:
         body: Any = json.loads(content) if content else None

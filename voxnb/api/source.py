@@ -158,6 +158,12 @@ def resolve_audio(audio: Any, *, sr: int | None = None, allow_remote: bool = Tru
         Missing, empty, oversized or unrecognisable audio.
     ParameterError
         A URL or file id where the server only takes uploads, or an array without ``sr=``.
+
+    Examples
+    --------
+    >>> source = resolve_audio("https://example.org/talk.mp3")
+    >>> source.kind, source.file_url
+    ('file_url', 'https://example.org/talk.mp3')
     """
     from voxnb.audio import Audio
 

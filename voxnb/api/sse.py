@@ -93,6 +93,11 @@ def parse_event(event: str | None, data: str) -> StreamEvent | None:
 
     A vLLM ``transcription.chunk`` becomes a :class:`TranscriptionTextDelta`; its final
     ``[DONE]`` frame is returned as None and handled by the caller.
+
+    Examples
+    --------
+    >>> parse_event("transcription.text.delta", '{"type": "transcription.text.delta", "text": " Hi"}')
+    TranscriptionTextDelta(text=' Hi')
     """
     if data.strip() == "[DONE]":
         return None

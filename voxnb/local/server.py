@@ -200,6 +200,11 @@ def load_engine(name: str = "auto") -> Any:
 
     ``auto`` takes the local engine when it can be loaded and the deterministic fake engine
     otherwise, and logs which one answers.
+
+    Examples
+    --------
+    >>> load_engine("fake").model
+    'voxnb-deterministic-test-engine'
     """
     if name not in ("auto", "local", "fake"):
         raise ParameterError(f"engine must be 'auto', 'local' or 'fake'; got {name!r}")
@@ -868,7 +873,15 @@ class ServerProcess:
 
 def serve(*, host: str = "127.0.0.1", port: int = 8000, engine: str | Any = "auto", api_key: str | None = None,
           faults: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, log_level: str = "info") -> None:
-    """Run ``voxnb serve`` in the foreground until interrupted."""
+    """Run ``voxnb serve`` in the foreground until interrupted (what ``voxnb serve`` calls).
+
+    Parameters are the command's options: see ``voxnb serve --help`` and :func:`create_app`.
+
+    Examples
+    --------
+    >>> from voxnb.local.server import serve
+    >>> serve(port=8000, engine="fake", faults="429:0.1")  # doctest: +SKIP
+    """
     import uvicorn
 
     if not _is_loopback(host) and not api_key:
