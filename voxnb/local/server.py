@@ -858,10 +858,17 @@ class ServerProcess:
 
     def stop(self) -> None:
         """Terminate the server; what it printed is then in :attr:`output`."""
+        import subprocess
+
         if self._process is not None:
             if self._process.poll() is None:
                 self._process.terminate()
-            self.output = self._process.communicate(timeout=10)[0].decode("utf-8", "replace")
+            try:
+                output = self._process.communicate(timeout=10)[0]
+            except subprocess.TimeoutExpired:  # stuck in shutdown: do not leave it running
+                self._process.kill()
+                output = self._process.communicate()[0]
+            self.output = output.decode("utf-8", "replace")
             self._process = None
 
     def __enter__(self) -> ServerProcess:
