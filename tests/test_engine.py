@@ -208,6 +208,27 @@ def test_stream_reports_a_failing_source():
         list(stream(object(), broken()))
 
 
+def test_decoder_failures_are_engine_errors_that_say_what_to_do(offline_engine):
+    pcm = voxnb.data.audio("words").to_pcm16()
+    with pytest.raises(EngineError, match=r"failed to decode .*beam_size >= 1") as caught:
+        list(offline_engine.stream(iter([pcm]), beam_size=-3))  # CTranslate2 raises a bare TypeError
+    assert isinstance(caught.value.__cause__, TypeError)
+    assert "\n" not in str(caught.value)  # not CTranslate2's whole signature dump
+
+
+def test_speech_detection_checks_its_input():
+    from voxnb.local.diarize import diarize
+    from voxnb.local.vad import speech_regions
+
+    with pytest.raises(AudioError, match="1-D"):
+        speech_regions(np.zeros((2, 16000), np.float32))
+    # float64 and integer PCM are converted instead of failing inside onnxruntime
+    y = voxnb.data.audio("words").y
+    assert speech_regions(y.astype(np.float64)) == speech_regions(y)
+    assert speech_regions((y * 32767).astype(np.int16))
+    assert diarize(y.astype(np.float64), num_speakers=1)
+
+
 def test_cli_transcribe_prints_segments_and_saves_subtitles(offline_engine, tmp_path, capsys, monkeypatch):
     from voxnb.cli import main
 

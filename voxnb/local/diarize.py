@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from voxnb.errors import ParameterError
+from voxnb.local.engine import as_samples
 from voxnb.local.vad import speech_regions
 from voxnb.local.voice_encoder import HOP, PARTIAL_FRAMES, SR, VoiceEncoder
 
@@ -158,6 +159,7 @@ def diarize(samples: np.ndarray, *, num_speakers: int | None = None) -> list[Tur
     """
     if num_speakers is not None and num_speakers < 1:
         raise ParameterError(f"num_speakers must be at least 1, got {num_speakers}")
+    samples = as_samples(samples)
     chunks = _chunks(speech_regions(samples))
     if not chunks:
         return []

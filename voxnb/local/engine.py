@@ -145,18 +145,29 @@ class Engine:
         return language
 
     def decode(self, samples: np.ndarray, *, words: bool, context_bias=None, language=None,
-               temperature: float | None = None, beam_size: int | None = None, vad: bool = True,
+               temperature: float | None = None, beam_size: int | None = None,
                prompt: str | None = None) -> tuple[list, Any]:
-        """Run faster-whisper; return its segments (materialised) and its info object."""
-        options: dict[str, Any] = {}
+        """Run faster-whisper; return its segments (materialised) and its info object.
+
+        Any failure inside faster-whisper or CTranslate2 (they raise bare ``RuntimeError``,
+        ``TypeError``, ``ValueError``...) becomes an :class:`~voxnb.errors.EngineError`.
+        """
+        options: dict[str, Any] = {"language": self._language(language), "hotwords": hotwords(context_bias),
+                                   "beam_size": beam_size or self.beam_size}
         if temperature is not None:
             options["temperature"] = float(temperature)
         with self.lock:
-            segments, info = self.whisper.transcribe(
-                samples, language=self._language(language), beam_size=beam_size or self.beam_size,
-                word_timestamps=words, vad_filter=vad, hotwords=hotwords(context_bias),
-                initial_prompt=prompt or None, **options)
-            return list(segments), info
+            try:
+                segments, info = self.whisper.transcribe(samples, word_timestamps=words, vad_filter=True,
+                                                         initial_prompt=prompt or None, **options)
+                return list(segments), info  # the segments are lazy: decoding happens here
+            except Exception as exc:
+                reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+                raise EngineError(
+                    f"{self.model} failed to decode {len(samples) / SAMPLE_RATE:.1f} s of audio "
+                    f"({type(exc).__name__}: {reason}); check the decoding options (beam_size >= 1, "
+                    "temperature >= 0, language=), and transcribe shorter pieces if memory ran out"
+                ) from exc
 
     def transcribe(self, samples: np.ndarray, *, timestamps: list[str] | None = None, diarize: bool = False,
                    context_bias: list[str] | None = None, language: str | None = None,

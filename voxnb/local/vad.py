@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from voxnb.errors import EngineError, MissingDependencyError, VoxnbError
+from voxnb.local.engine import as_samples
+
 __all__ = ["speech_regions"]
 
 SR = 16000
@@ -31,8 +34,18 @@ def speech_regions(samples: np.ndarray, *, min_silence: float = 0.15, pad: float
     >>> len(regions) >= 5
     True
     """
-    from faster_whisper.vad import VadOptions, get_speech_timestamps
+    try:
+        from faster_whisper.vad import VadOptions, get_speech_timestamps
+    except ImportError:
+        raise MissingDependencyError("faster-whisper", "offline", "speech detection (Silero VAD)") from None
 
     options = VadOptions(min_silence_duration_ms=round(min_silence * 1000), speech_pad_ms=round(pad * 1000),
                          min_speech_duration_ms=round(min_speech * 1000))
-    return [(r["start"] / SR, r["end"] / SR) for r in get_speech_timestamps(samples, options)]
+    try:
+        regions = get_speech_timestamps(as_samples(samples), options)
+    except VoxnbError:
+        raise
+    except Exception as exc:  # onnxruntime raises its own untyped errors
+        raise EngineError(f"speech detection (Silero VAD) failed ({type(exc).__name__}: {exc}); "
+                          "reinstall the offline extra: pip install 'voxnb[offline]'") from exc
+    return [(r["start"] / SR, r["end"] / SR) for r in regions]
