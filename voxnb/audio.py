@@ -609,8 +609,7 @@ class Audio:
         >>> bool(freqs[loudest] <= 1000 <= freqs[loudest + 1])
         True
         """
-        if kind not in ("mel", "linear"):
-            raise ParameterError(f"kind={kind!r}: use 'mel' or 'linear'")
+        _check_spectrogram_kind(kind)
         if n_frames < 1:
             raise ParameterError(f"n_frames={n_frames}: pass a positive number of frames")
         i, j = self.sample_range(start, end)
@@ -943,6 +942,11 @@ def _check_rate(sr: Any) -> int:
     if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
         raise ParameterError(f"sample rate sr={sr!r} must be a positive integer number of Hz, e.g. 16000")
     return int(sr)
+
+
+def _check_spectrogram_kind(kind: str) -> None:
+    if kind not in ("mel", "linear"):
+        raise ParameterError(f"kind={kind!r}: use 'mel' or 'linear'")
 
 
 def _to_float32(arr: np.ndarray) -> np.ndarray:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from matplotlib.ticker import Formatter, Locator
 
-from voxnb.audio import Audio, as_audio
+from voxnb.audio import Audio, _check_spectrogram_kind, as_audio
 from voxnb.errors import ParameterError
 
 __all__ = ["compare", "lanes", "speaker_colors", "spectrogram", "transcript_figure", "waveform", "word_differences"]
@@ -167,8 +167,7 @@ def spectrogram(audio: Any, *, kind: str = "mel", start: float | None = None, en
     >>> ax = voxnb.plot.spectrogram(audio, kind="linear", start=0, end=5)  # doctest: +SKIP
     """
     audio = as_audio(audio, sr=None)
-    if kind not in ("mel", "linear"):
-        raise ParameterError(f"kind={kind!r}: use 'mel' or 'linear'")
+    _check_spectrogram_kind(kind)  # before a figure is made
     x0, x1 = _window(start, end, audio.duration)
     ax = ax if ax is not None else _new_axes((12, 2.5))
     layer = _SpectrogramLayer(ax, audio, kind=kind, cmap=cmap, n_mels=n_mels, n_fft=n_fft, top_db=top_db)
@@ -268,7 +267,7 @@ def transcript_figure(transcript: Any, audio: Any, *, start: float | None = None
     x0, x1 = _window(start, end, total)
     n_lanes = max(1, len(_speaker_spans(turns, colors, level="turns")))
     rows: list[tuple[str, float]] = [("waveform", 1.1), ("spectrogram", 1.5), ("turns", 0.3 + 0.3 * n_lanes)]
-    if word_table is not None and np.isfinite(word_table["start"].to_numpy(float)).any():
+    if word_table is not None and _columns(word_table, level="words")[3].any():  # any timed word
         rows.append(("words", 0.3 + 0.3 * n_lanes))
     fig, axes = _new_figure(width, [h for _, h in rows], returned=True)
     for (row, _), ax in zip(rows, axes):
