@@ -122,8 +122,9 @@ def test_backoff_grows_exponentially_with_bounded_jitter():
         RetryPolicy(max_retries=-1)
 
 
-@pytest.mark.parametrize("module", ["voxnb.api.params", "voxnb.api.retry", "voxnb.api.client",
-                                    "voxnb.local.server", "voxnb.local.fake"])
+@pytest.mark.parametrize("module", ["voxnb.api.params", "voxnb.api.retry", "voxnb.api.client", "voxnb.api.batch",
+                                    "voxnb.api.cache", "voxnb.api.errors", "voxnb.api.sse", "voxnb.api.source",
+                                    "voxnb.backend", "voxnb.local.server", "voxnb.local.fake"])
 def test_doctests(module):
     import doctest
     import importlib
