@@ -11,9 +11,10 @@ scorer (Le et al., Interspeech 2021, ``facebookresearch/fbai-speech: is21_deep_b
   set; both denominators count reference words only, so U-WER and B-WER can exceed 1;
 * the biased set is, per utterance, the words of the bias terms, under one of two conventions:
   ``"reference-rare"`` keeps the terms that occur in the reference (what the benchmark's shipped
-  scorer uses: its third TSV column, so an inserted distractor counts towards U-WER and B-WER
-  insertions read 0 when every listed term is a single word), ``"full-list"`` keeps every term of
-  the list (an inserted distractor then counts towards B-WER).
+  scorer uses: its third TSV column, so an inserted distractor counts towards U-WER and only an
+  extra copy of a reference rare word is a B-WER insertion, which is why the benchmark's
+  published B-WER insertions read 0), ``"full-list"`` keeps every term of the list (an inserted
+  distractor then counts towards B-WER).
 
 Term measures, independent of the convention:
 
