@@ -63,6 +63,10 @@ def test_replicates_recompute_corpus_ratios_not_means_of_utterance_rates():
     assert table.loc[0, "estimate"] == pytest.approx(1 / 11)
     # every replicate is a ratio of sums: 0, 1/11, 2/12 (two copies of the short one), 1 (never 10 long)
     assert table.loc[0, "low"] == 0.0 and table.loc[0, "high"] <= 1.0
+    # half the replicates hold one copy of each utterance: the central 20 % is exactly the corpus
+    # ratio 1/11 there (a mean of utterance rates would read 0.5)
+    middle = bootstrap(res, measures=["wer"], n_boot=2000, seed=0, ci=0.2)
+    assert middle.loc[0, "low"] == middle.loc[0, "high"] == pytest.approx(1 / 11)
 
 
 def test_paired_difference_identical_and_better_systems():
