@@ -81,7 +81,13 @@ def resolve_normalizer(normalizer: Normalizer) -> Callable[[str], str]:
 
 
 def normalizer_name(normalizer: Normalizer) -> str:
-    """A label for results: the mode's name, ``"none"``, or the callable's qualified name."""
+    """A label for results: the mode's name, ``"none"``, or the callable's qualified name.
+
+    Examples
+    --------
+    >>> normalizer_name(None), normalizer_name("basic"), normalizer_name(str.lower)
+    ('none', 'basic', 'str.lower')
+    """
     if normalizer is None:
         return "none"
     if isinstance(normalizer, str):
