@@ -208,6 +208,23 @@ def test_stream_reports_a_failing_source():
         list(stream(object(), broken()))
 
 
+def test_words_decoded_from_silence_are_dropped(two_voices):
+    from types import SimpleNamespace
+
+    from faster_whisper.transcribe import Word
+
+    from voxnb.local.engine import words_in_speech
+
+    end = two_voices.duration
+    samples = np.concatenate([two_voices.y, np.zeros(3 * 16000, np.float32)])
+    spoken = Word(start=1.0, end=1.4, word=" hear", probability=0.9)
+    invented = Word(start=end + 1.0, end=end + 1.6, word=" Thank you.", probability=0.6)
+    segments = [SimpleNamespace(words=[spoken]), SimpleNamespace(words=[invented]), SimpleNamespace(words=None)]
+    assert words_in_speech(segments, samples) == [spoken]
+    # no speech anywhere: a decode of silence keeps nothing (it used to keep everything)
+    assert words_in_speech(segments, np.zeros(4 * 16000, np.float32)) == []
+
+
 def test_decoder_failures_are_engine_errors_that_say_what_to_do(offline_engine):
     pcm = voxnb.data.audio("words").to_pcm16()
     with pytest.raises(EngineError, match=r"failed to decode .*beam_size >= 1") as caught:

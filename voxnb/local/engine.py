@@ -207,11 +207,7 @@ class Engine:
                                      temperature=temperature)
         out = []
         if timed:
-            from voxnb.local.vad import speech_regions
-
-            words = [w for s in segments for w in (s.words or [])]
-            words = drop_outside_speech(words, speech_regions(y, min_silence=0.3, pad=0.1))
-            out = sentences(snap_words(words, y))
+            out = sentences(snap_words(words_in_speech(segments, y), y))
         if diarize:
             from voxnb.local.diarize import diarize as find_turns
             from voxnb.local.diarize import label_segments
@@ -249,19 +245,25 @@ SENTENCE_END = tuple(".?!")
 MAX_PAUSE = 1.0  # a longer pause inside a sentence still starts a new segment
 
 
-def drop_outside_speech(words: list, regions: list[tuple[float, float]]) -> list:
-    """Whisper's words whose midpoint lies in detected speech; the rest are decoded from silence
-    (tiny models "hear" a "Thank you." in a trailing breath)."""
+def words_in_speech(segments: list, samples: np.ndarray) -> list:
+    """The words of Whisper's *segments* whose midpoint lies in speech that the VAD finds in *samples*.
+
+    The others are decoded from silence: tiny models "hear" a "Thank you." in a trailing breath,
+    and a prompt of earlier text invites whole invented sentences. With no speech found at all,
+    no word is kept.
+    """
+    from voxnb.local.vad import speech_regions
+
+    words = [w for s in segments for w in (s.words or [])]
+    regions = speech_regions(samples, min_silence=0.3, pad=0.1) if words else []
     if not regions:
-        return list(words)
+        return []
     starts = np.array([r[0] for r in regions])
     ends = np.array([r[1] for r in regions])
-    kept = []
-    for w in words:
-        i = np.searchsorted(starts, (w.start + w.end) / 2, side="right") - 1
-        if i >= 0 and (w.start + w.end) / 2 <= ends[i]:
-            kept.append(w)
-    return kept
+    middles = np.array([(w.start + w.end) / 2 for w in words])
+    region = np.searchsorted(starts, middles, side="right") - 1
+    inside = (region >= 0) & (middles <= ends[np.maximum(region, 0)])
+    return [w for w, keep in zip(words, inside) if keep]
 
 
 def snap_words(words: list, samples: np.ndarray) -> list:

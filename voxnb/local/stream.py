@@ -23,8 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from voxnb.errors import ParameterError
-from voxnb.local.engine import SAMPLE_RATE, SENTENCE_END, drop_outside_speech, sentences
-from voxnb.local.vad import speech_regions
+from voxnb.local.engine import SAMPLE_RATE, SENTENCE_END, sentences, words_in_speech
 
 if TYPE_CHECKING:
     from voxnb.local.engine import Engine
@@ -108,9 +107,8 @@ class LocalAgreement:
         segments, _ = self.engine.decode(self.buffer, words=True, context_bias=self.context_bias,
                                          language=self.language, beam_size=self.beam_size, prompt=prompt)
         # words decoded from silence (a prompt invites "Thank you for joining us." loops) go
-        words = drop_outside_speech([w for s in segments for w in (s.words or [])],
-                                    speech_regions(self.buffer, min_silence=0.3, pad=0.1))
-        words = [replace(w, start=w.start + self.offset, end=w.end + self.offset) for w in words]
+        words = [replace(w, start=w.start + self.offset, end=w.end + self.offset)
+                 for w in words_in_speech(segments, self.buffer)]
         words = [w for w in words if (w.start + w.end) / 2 > self.committed_end]
         # the decoder may repeat the last committed words from the buffer's front: drop the repeat
         tail = [_key(w.word) for w in self.committed[-5:]]
