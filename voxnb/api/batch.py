@@ -16,7 +16,7 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from voxnb.api.cache import cache_key, open_cache
+from voxnb.api.cache import open_cache
 from voxnb.errors import ParameterError, VoxnbError
 
 if TYPE_CHECKING:
@@ -230,22 +230,18 @@ async def run_batch(
         started = time.perf_counter()
         try:
             source = await client._source(audio, sr)
-            request = params.to_dict()
-            key = None
+            inputs = {"audio_sha256": source.sha256, "backend": client.backend, "base_url": client.base_url,
+                      "request": params.to_dict()}
             if store is not None:
-                key = cache_key(audio_sha256=source.sha256, backend=client.backend,
-                                base_url=client.base_url, request=request)
-                entry = await asyncio.to_thread(store.get, key)
-                if entry is not None:
-                    transcript = client._transcript(entry["response"], source, params)
+                cached = await asyncio.to_thread(store.lookup, **inputs)
+                if cached is not None:
+                    transcript = client._transcript(cached, source, params)
                     result._done(name, transcript, cached=True, seconds=time.perf_counter() - started)
                     return
             response = await client._post_transcription(source, params)
             transcript = client._transcript(response, source, params)
-            if store is not None and key is not None:
-                meta = {"backend": client.backend, "base_url": client.base_url, "request": request,
-                        "audio_sha256": source.sha256}
-                await asyncio.to_thread(store.put, key, response, meta)
+            if store is not None:
+                await asyncio.to_thread(store.remember, response, **inputs)
             result._done(name, transcript, cached=False, seconds=time.perf_counter() - started)
         except Exception as err:  # one bad item must not stop the others
             if not isinstance(err, VoxnbError):

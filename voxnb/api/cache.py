@@ -69,6 +69,10 @@ class TranscriptCache:
     >>> path = cache.put("ab" * 32, {"text": " hello"}, {"backend": "mistral"})
     >>> cache.get("ab" * 32)["response"], len(cache)
     ({'text': ' hello'}, 1)
+    >>> request = {"audio_sha256": "cd" * 32, "backend": "local", "base_url": "", "request": {"model": "m"}}
+    >>> path = cache.remember({"text": " hi"}, **request)
+    >>> cache.lookup(**request), cache.lookup(**{**request, "request": {"model": "other"}})
+    ({'text': ' hi'}, None)
     """
 
     def __init__(self, directory: str | os.PathLike):
@@ -115,6 +119,17 @@ class TranscriptCache:
             Path(tmp).unlink(missing_ok=True)
             raise
         return path
+
+    def lookup(self, *, audio_sha256: str, backend: str, base_url: str, request: dict[str, Any]) -> dict[str, Any] | None:
+        """The stored response of this request, or None (the key is :func:`cache_key` of the arguments)."""
+        entry = self.get(cache_key(audio_sha256=audio_sha256, backend=backend, base_url=base_url, request=request))
+        return None if entry is None else entry["response"]
+
+    def remember(self, response: dict[str, Any], *, audio_sha256: str, backend: str, base_url: str,
+                 request: dict[str, Any]) -> Path:
+        """Store the response of this request, with the request's description as the entry's meta."""
+        inputs = {"audio_sha256": audio_sha256, "backend": backend, "base_url": base_url, "request": request}
+        return self.put(cache_key(**inputs), response, inputs)
 
     def __len__(self) -> int:
         return sum(1 for _ in self.directory.glob("*/*.json")) if self.directory.exists() else 0

@@ -330,7 +330,7 @@ class Experiment:
 
     def _local_transcriber(self, cache: Any) -> Callable[..., Any]:
         """``voxnb.transcribe(backend="local")`` behind the response cache the HTTP batch runner uses."""
-        from voxnb.api.cache import cache_key, open_cache
+        from voxnb.api.cache import open_cache
         from voxnb.audio import as_audio
         from voxnb.backend import transcribe as transcribe_any
         from voxnb.local.engine import get_engine
@@ -343,14 +343,14 @@ class Experiment:
         def transcribe(audio: Any, **params: Any):
             audio = as_audio(audio)
             request = {"model": model, **{k: v for k, v in params.items() if v is not None}}
-            key = cache_key(audio_sha256=audio.sha256, backend="local", base_url="", request=request)
-            entry = store.get(key) if store is not None else None
-            if entry is not None:
-                return Transcript.from_response(entry["response"], granularity="segment", backend="local",
-                                                model=model, request=request, audio_sha256=audio.sha256)  # fmt: skip
+            inputs = {"audio_sha256": audio.sha256, "backend": "local", "base_url": "", "request": request}
+            cached = store.lookup(**inputs) if store is not None else None
+            if cached is not None:
+                return Transcript.from_response(cached, granularity="segment", backend="local", model=model,
+                                                request=request, audio_sha256=audio.sha256)  # fmt: skip
             t = transcribe_any(audio, backend="local", quiet=True, **params)
             if store is not None:
-                store.put(key, t.raw, {"backend": "local", "request": request, "audio_sha256": audio.sha256})
+                store.remember(t.raw, **inputs)
             return t
 
         return transcribe
