@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 import time
 from pathlib import Path
 
@@ -14,7 +16,7 @@ from voxnb.local.fake import FakeEngine
 
 pytest.importorskip("anywidget")
 
-from voxnb.realtime.recorder import ACK_EVERY, Recorder
+from voxnb.realtime.recorder import ACK_EVERY, Recorder, _background_loop
 
 
 @pytest.fixture(scope="module")
@@ -80,19 +82,69 @@ def test_take_against_the_server_and_retranscribe(voxnb_server, pcm):
     assert biased.request.get("context_bias") == [term]
 
 
-def test_chunk_handling_never_blocks(pcm):
-    # the comm handler only appends and hands over: no network or decoding on the kernel's thread
+class GatedEngine(FakeEngine):
+    """Holds its first take's final response until released, as a slow server finishing a long take."""
+
+    def __init__(self):
+        super().__init__()
+        self.gate = threading.Event()
+        self.takes = 0
+
+    def stream(self, pcm_chunks):
+        self.takes += 1
+        gated = self.takes == 1
+        for event in super().stream(pcm_chunks):
+            if gated and event.get("type") == "transcription.done":
+                self.gate.wait(30)
+            yield event
+
+
+def test_a_take_still_finishing_never_touches_the_next_one(pcm):
+    engine = GatedEngine()
+    rec = Recorder(engine=engine)
+    rec.send = lambda *args, **kwargs: None
+    record(rec, pcm)  # take 1: Stop pressed, its final words held back
+    first = rec._live
+    assert rec.status == "finishing"
+    second_pcm = pcm[: len(pcm) // 2]
+    record(rec, second_pcm)  # Start again at once (the button is enabled after Stop)
+    second = rec.wait(timeout=30)
+    assert rec.status == "done" and second.audio.to_pcm16() == second_pcm
+    engine.gate.set()  # take 1 finishes now, after take 2
+    deadline = time.monotonic() + 30
+    while first.transcript is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert first.transcript is not None and first.transcript.text != second.text
+    loop = _background_loop()
+    for _ in range(3):  # let take 1's recorder task run to its end
+        asyncio.run_coroutine_threadsafe(asyncio.sleep(0.01), loop).result(timeout=5)
+    assert rec.status == "done" and rec.text.strip() == second.text.strip() == expected_text(second_pcm).strip()
+    assert rec.transcript is second and rec.audio.to_pcm16() == second_pcm
+
+
+def test_chunk_handling_never_blocks_even_when_the_take_is_stuck(pcm):
+    # the comm handler only appends and hands over: with the takes' event loop frozen, every
+    # message is still handled at once, and the take then completes with every chunk
     rec = Recorder(engine=FakeEngine())
-    rec.send = lambda *a, **k: None
-    rec.handle_message({"type": "start", "ctx_rate": 48000, "mode": "worklet"})
-    costs = []
-    for seq, i in enumerate(range(0, len(pcm), 3200)):
-        t0 = time.perf_counter()
-        rec.handle_message({"type": "chunk", "seq": seq}, [pcm[i : i + 3200]])
-        costs.append(time.perf_counter() - t0)
-    rec.handle_message({"type": "stop"})
-    rec.wait(timeout=30)
-    assert float(np.median(costs)) < 0.005  # generous: the benchmark measures the real figure
+    sent = []
+    rec.send = lambda content, buffers=None: sent.append(content)
+    loop = _background_loop()
+    frozen, release = threading.Event(), threading.Event()
+
+    def freeze():
+        frozen.set()
+        release.wait(30)
+
+    loop.call_soon_threadsafe(freeze)
+    assert frozen.wait(10)
+    try:
+        record(rec, pcm)
+        assert rec.status == "finishing" and rec.seconds == pytest.approx(4.0)
+        assert sent[0] == {"type": "started"} and len(sent) == 1 + -(-40 // ACK_EVERY)
+    finally:
+        release.set()
+    assert rec.wait(timeout=30).audio.to_pcm16() == pcm
+    assert rec.text.strip() == expected_text(pcm).strip()
 
 
 def test_boundary_errors_are_clear(pcm):

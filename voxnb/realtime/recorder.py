@@ -150,9 +150,12 @@ class Recorder(anywidget.AnyWidget):
         self._pcm = bytearray()
         self._chunks: _Chunks | None = None
         self._live: LiveTranscription | None = None
-        self._finished = threading.Event()
+        self._finished = threading.Event()  # one per take: a finishing take never marks the next one
         self._finished.set()
         self._error: BaseException | None = None
+        # the kernel's thread and the takes' event loop both set synced traits: one at a time, so
+        # a status never regresses (done -> finishing) and each change reaches the browser whole
+        self._sync_lock = threading.RLock()
         self._seq = -1
         self._recording = False
         self.rendered = False
@@ -218,6 +221,12 @@ class Recorder(anywidget.AnyWidget):
         """Ask the browser to stop recording (same as pressing Stop)."""
         self.send({"type": "stop"})
 
+    def _show(self, **traits: Any) -> None:
+        """Set synced traits from either thread, sent to the browser as one update."""
+        with self._sync_lock, self.hold_sync():
+            for name, value in traits.items():
+                setattr(self, name, value)
+
     # ---------------------------------------------------------------- browser messages
     def _on_msg(self, widget: Any, content: dict[str, Any], buffers: list[Any]) -> None:
         self.handle_message(content, buffers)
@@ -234,30 +243,26 @@ class Recorder(anywidget.AnyWidget):
         elif kind == "stop":
             self._on_stop()
         elif kind == "error":
-            self.status = "error"
-            self.message = str(content.get("message") or "recording failed in the browser")
+            self._show(status="error", message=str(content.get("message") or "recording failed in the browser"))
         elif kind == "ready":
             self.rendered = True
         else:
             raise ParameterError(f"unknown recorder message type {kind!r}")
 
     def _on_start(self, content: dict[str, Any]) -> None:
-        if self._live is not None and not self._finished.is_set():
-            self._on_stop()  # a new Start while the last take is finishing: end that one first
+        self._on_stop()  # a Start during a take ends that take first; it finishes on its own
         loop = _background_loop()
         self.capture = {k: content.get(k) for k in ("ctx_rate", "mode", "track")}
         self._pcm = bytearray()
         self._seq = -1
         self._error = None
-        self._finished.clear()
+        finished = self._finished = threading.Event()
         self._chunks = _Chunks(loop)
         self._recording = True
-        self._live = LiveTranscription(self._chunks, target=self._target, chunk_ms=self.chunk_ms,
-                                       on_event=self._on_event, **self._session_options)
-        self.text = ""
-        self.status = "recording"
-        self.message = f"Recording… ({self.backend})"
-        asyncio.run_coroutine_threadsafe(self._run(self._live), loop)
+        live = self._live = LiveTranscription(self._chunks, target=self._target, chunk_ms=self.chunk_ms,
+                                              on_event=self._on_event, **self._session_options)
+        self._show(text="", status="recording", message=f"Recording… ({self.backend})")
+        asyncio.run_coroutine_threadsafe(self._run(live, finished), loop)
         self.send({"type": "started"})
 
     def _on_chunk(self, content: dict[str, Any], pcm: bytes) -> None:
@@ -265,7 +270,7 @@ class Recorder(anywidget.AnyWidget):
             return  # a straggler after Stop: the take is closed
         seq = int(content.get("seq", self._seq + 1))
         if seq != self._seq + 1:
-            self.message = f"warning: chunk {self._seq + 1} to {seq - 1} never arrived from the browser"
+            self._show(message=f"warning: chunk {self._seq + 1} to {seq - 1} never arrived from the browser")
         self._seq = seq
         self._pcm += pcm
         self._chunks.put(pcm)
@@ -273,26 +278,30 @@ class Recorder(anywidget.AnyWidget):
             self.send({"type": "ack", "seq": seq})
 
     def _on_stop(self) -> None:
-        if self._recording:
-            self._recording = False
-            self._chunks.put(None)
+        if not self._recording:
+            return
+        self._recording = False
+        with self._sync_lock:  # before the take can finish, so "done" is never followed by this
             if self.status == "recording":  # not when the session already failed: keep its message
-                self.status = "finishing"
-                self.message = f"Stopped after {self.seconds:.1f} s; waiting for the last words…"
+                self._show(status="finishing",
+                           message=f"Stopped after {self.seconds:.1f} s; waiting for the last words…")
+        self._chunks.put(None)
 
     def _on_event(self, event: Any) -> None:
         if isinstance(event, Reconnected):
-            self.message = (f"The connection dropped at {event.at:.1f} s ({event.reason}); reconnected after "
-                            f"{event.offline:.1f} s. Recording continues; the gap is in rec.gaps.")
+            self._show(message=f"The connection dropped at {event.at:.1f} s ({event.reason}); reconnected after "
+                               f"{event.offline:.1f} s. Recording continues; the gap is in rec.gaps.")
 
-    async def _run(self, live: LiveTranscription) -> None:
+    async def _run(self, live: LiveTranscription, finished: threading.Event) -> None:
         loop = asyncio.get_running_loop()
         shown = 0.0
         pending: asyncio.TimerHandle | None = None
+        error: BaseException | None = None
 
         def show() -> None:
             nonlocal shown, pending
-            self.text = live.text
+            if live is self._live:
+                self._show(text=live.text)
             shown, pending = time.monotonic(), None
 
         try:
@@ -300,23 +309,24 @@ class Recorder(anywidget.AnyWidget):
                 if isinstance(item, str) and pending is None:
                     # throttled: at most one update per TEXT_INTERVAL, the latest text always shown
                     pending = loop.call_later(max(0.0, TEXT_INTERVAL - (time.monotonic() - shown)), show)
+        except VoxnbError as exc:
+            error = exc
+        except Exception as exc:  # shown in the widget and re-raised from rec.transcript
+            error = RealtimeError(f"the realtime take failed: {type(exc).__name__}: {exc}")
+        finally:
             if pending is not None:
                 pending.cancel()
-        except VoxnbError as exc:
-            self._fail(exc)
-            return
-        except Exception as exc:  # shown in the widget and re-raised from rec.transcript
-            self._fail(RealtimeError(f"the realtime take failed: {type(exc).__name__}: {exc}"))
-            return
-        finally:
+            current = live is self._live  # a Start during this take's finish made a newer one current
+            if current:
+                self._error = error
             # before the traits change: an observer of ``status`` may read rec.transcript at once
-            self._finished.set()
-        self.text = live.transcript.text or live.text
-        self.status = "done"
-        self.message = f"{self.seconds:.1f} s recorded and transcribed: rec.transcript and rec.audio are ready."
-
-    def _fail(self, exc: BaseException) -> None:
-        self._error = exc
-        self._finished.set()
-        self.status = "error"
-        self.message = f"{exc} The captured audio is kept in rec.audio; rec.retranscribe() can transcribe it."
+            finished.set()
+        if not current:
+            return
+        if error is not None:
+            self._show(status="error", message=f"{error} The captured audio is kept in rec.audio; "
+                                               "rec.retranscribe() can transcribe it.")
+        else:
+            self._show(text=live.transcript.text or live.text, status="done",
+                       message=f"{self.seconds:.1f} s recorded and transcribed: rec.transcript and rec.audio "
+                               "are ready.")
