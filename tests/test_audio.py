@@ -178,7 +178,7 @@ def test_silence_loads_but_is_refused_for_transcription(tmp_path):
     assert quiet_speech_level.check_audible() is quiet_speech_level
 
 
-def test_from_array_converts_and_validates():
+def test_from_array_converts_and_validates(monkeypatch):
     pcm = (tone() * 32767).astype(np.int16)
     audio = Audio.from_array(pcm, SR)
     assert audio.y.dtype == np.float32
@@ -191,6 +191,12 @@ def test_from_array_converts_and_validates():
 
     with pytest.raises(AudioError, match="NaN"):
         Audio.from_array(np.array([0.0, np.nan]), SR)
+    import voxnb.audio as audio_module
+
+    monkeypatch.setattr(audio_module, "_BLOCK_FRAMES", 4)  # checked block by block: the last one too
+    with pytest.raises(AudioError, match="NaN"):
+        Audio.from_array(np.array([0.0] * 9 + [np.inf]), SR)
+    monkeypatch.undo()
     with pytest.raises(AudioError, match="no audio samples"):
         Audio.from_array(np.zeros(0), SR)
     with pytest.raises(AudioError, match="1-D or 2-D"):

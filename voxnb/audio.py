@@ -206,12 +206,13 @@ class Audio:
         arr = _to_float32(arr)
         if arr.ndim == 2 and (mono or arr.shape[0] == 1):
             arr = arr.mean(axis=0, dtype=np.float32) if arr.shape[0] > 1 else arr[0]
-        if not np.isfinite(arr).all():
+        audio = cls(np.ascontiguousarray(arr), sr)
+        # block by block: a mask of the whole signal would cost a quarter of it
+        if not all(np.isfinite(block).all() for block in audio._blocks()):
             raise AudioError(
                 "audio samples contain NaN or infinite values; clean them first, e.g. "
                 "np.nan_to_num(y), before building an Audio"
             )
-        audio = cls(np.ascontiguousarray(arr), sr)
         audio._check_not_empty()
         return audio
 
