@@ -148,6 +148,47 @@ def test_error_event_raises_realtime_error_with_server_message(start_voxnb_serve
         take_through(start_voxnb_server(BrokenEngine()).url, pcm)
 
 
+def test_no_reconnection_after_the_engine_reported_an_error(take):
+    pcm, _ = take
+
+    async def main():
+        session = RealtimeSession(engine=BrokenEngine())
+        await session.connect()
+        await session.send_audio(pcm[:64000])
+        with pytest.raises(RealtimeError, match="CUDA out of memory"):
+            async for _ in session.events():
+                pass
+        await asyncio.sleep(0.3)  # a reconnection would have been made by now
+        await session.close()
+        return session
+
+    session = asyncio.run(main())
+    assert len(session.parts) == 1 and session.gaps == []
+
+
+def test_a_frame_that_is_not_json_fails_the_take_at_once():
+    from websockets.asyncio.server import serve
+
+    from voxnb.errors import ResponseFormatError
+
+    async def handler(ws):
+        await ws.send(json.dumps({"type": "session.created", "session": {"model": "m"}}))
+        await ws.send("<html>proxy error</html>")
+        await ws.wait_closed()
+
+    async def main():
+        async with serve(handler, "127.0.0.1", 0) as server:
+            port = server.sockets[0].getsockname()[1]
+            session = RealtimeSession(f"http://127.0.0.1:{port}", finish_timeout=10)
+            await session.connect()
+            await asyncio.sleep(0.1)
+            with pytest.raises(ResponseFormatError, match="not JSON"):
+                await session.finish()  # raised at once, not a timeout waiting for a done
+            await session.close()
+
+    asyncio.run(main())
+
+
 def test_dropped_socket_reconnects_and_loses_nothing_committed(server, take):
     pcm, _ = take
     committed_before_drop = []

@@ -327,11 +327,12 @@ class RealtimeSession:
                         raise RealtimeError(
                             f"no transcription.done within {self.finish_timeout:.0f} s after the end of "
                             "the audio; raise finish_timeout= for long takes on a slow server") from None
+                self._raise_failure()
                 if part.error is not None:
                     self._raise_server_error(part.error)
                 if part.done is not None:
                     break
-                await self._wait_dropped(part)
+                await self._wait_dropped()
                 await self._reconnect(part)
         await self._events.put(_END)
         await self.close()
@@ -463,10 +464,13 @@ class RealtimeSession:
             if part.done is None:
                 part.drop_reason = str(exc)
                 part.ended.set()
-                if not self._closed and not self._finishing:
-                    # reconnect even when no audio is being sent, so gaps show up promptly
+                # reconnect even when no audio is being sent, so gaps show up promptly; not after
+                # the server reported an error: it said why it closed, and the take ends with it
+                if not self._closed and not self._finishing and part.error is None:
                     self._healer = asyncio.create_task(self._heal(part))
-        except Exception as exc:  # e.g. a non-JSON frame: surface it to whoever reads events
+        except Exception as exc:  # e.g. a non-JSON frame: nothing more can be read from this session
+            self._failure = exc  # the next send or finish raises it, rather than waiting for a done
+            part.ended.set()
             await self._events.put(exc)
 
     async def _heal(self, part: _Part) -> None:
@@ -499,7 +503,7 @@ class RealtimeSession:
             part.bytes_sent += len(pcm)
             self.bytes_sent += len(pcm)
 
-    async def _wait_dropped(self, part: _Part) -> None:
+    async def _wait_dropped(self) -> None:
         # the receiver notices a drop a moment after a failed send; let it record the reason
         if self._receiver is not None:
             await asyncio.wait([self._receiver], timeout=1.0)
