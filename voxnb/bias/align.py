@@ -17,7 +17,7 @@ readable statement of the rule, the oracle of the tests and the benchmark's base
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Sequence, Sized
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,7 +73,7 @@ class Alignment:
 
 def _require_tokens(*utterances: Sequence[str]) -> None:
     # a string is a sequence too: aligned as is, it would silently be scored letter by letter
-    if any(isinstance(u, str) or not isinstance(u, Sequence) for u in utterances):
+    if any(isinstance(u, (str, bytes)) or not isinstance(u, Sized) for u in utterances):
         raise ParameterError(
             "align takes each utterance as a list of tokens (e.g. text.split()), not a string; "
             "to score texts use voxnb.bias.score"
