@@ -94,14 +94,13 @@ class Audio:
     0.5
     """
 
-    __slots__ = ("_cache", "_sha256", "source", "sr", "y")
+    __slots__ = ("_cache", "source", "sr", "y")
 
     def __init__(self, y: np.ndarray, sr: int, *, source: str | None = None):
         self.y = y
         self.sr = int(sr)
         self.source = source
-        self._sha256: str | None = None
-        self._cache: dict[Any, Any] = {}
+        self._cache: dict[Any, Any] = {}  # what is derived from the samples: peak, sha256, mono, spectrograms
 
     # -- construction -------------------------------------------------------------------------
 
@@ -254,12 +253,12 @@ class Audio:
         The same sound gives the same hash whichever container or path it came from, which
         is what a transcription cache should be keyed on.
         """
-        if self._sha256 is None:
+        if "sha256" not in self._cache:
             digest = hashlib.sha256(struct.pack("<II", self.sr, self.channels))
             for block in self._blocks():
                 digest.update(np.ascontiguousarray(block, dtype="<f4").data)
-            self._sha256 = digest.hexdigest()
-        return self._sha256
+            self._cache["sha256"] = digest.hexdigest()
+        return self._cache["sha256"]
 
     # -- operations ---------------------------------------------------------------------------
 
