@@ -219,7 +219,8 @@ def test_transcripts_as_hypotheses_carry_backend_and_model():
     ("call", "message"),
     [
         (lambda: score("one string", ["x"]), "list of reference texts"),
-        (lambda: score(["a", "b"], ["a"]), "2 references but 1"),
+        (lambda: score(["a", "b"], ["a"]), "2 references but 1 hypothesis entries"),
+        (lambda: score(["a"], ["a"], [["x"], ["y"]]), "1 references but 2 bias list entries"),
         (lambda: score(["a"], ["a"], convention="everything"), "convention must be"),
         (lambda: score(["a"], ["a"], "Oban"), "not a single string"),
         (lambda: score({"u1": "a"}, {"u2": "a"}), "no hypothesis"),

@@ -151,7 +151,7 @@ def _by_id(obj: Any, ids: list[Any], what: str) -> list[Any]:
         return [obj[i] for i in ids]
     seq = _listed(obj, f"the {what} collection")
     if len(seq) != len(ids):
-        raise ParameterError(f"{len(ids)} references but {len(seq)} {what}s; give one per reference")
+        raise ParameterError(f"{len(ids)} references but {len(seq)} {what} entries; give one {what} per reference")
     return seq
 
 
