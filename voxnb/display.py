@@ -216,6 +216,25 @@ def _widget_class() -> type:
             ``{"type": "play", "segment": i}`` → ``{"type": "audio", "segment": i, "sr": sr,
             "channels": c, "start": s, "end": e}`` with the excerpt as s16le PCM (channels
             interleaved), or ``{"type": "error", "segment": i, "message": ...}``.
+
+            Parameters
+            ----------
+            content : dict
+                The message the browser sent.
+
+            Returns
+            -------
+            reply : dict
+                The answer.
+            buffers : list of bytes
+                The excerpt's PCM for an ``"audio"`` answer, else empty.
+
+            Examples
+            --------
+            >>> table = voxnb.display.segment_table(t, audio)  # doctest: +SKIP
+            >>> reply, buffers = table.handle_message({"type": "play", "segment": 0})  # doctest: +SKIP
+            >>> reply["type"], reply["sr"], len(buffers)  # doctest: +SKIP
+            ('audio', 16000, 1)
             """
             kind = content.get("type") if isinstance(content, dict) else None
             if kind != "play":
