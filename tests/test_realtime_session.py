@@ -329,6 +329,29 @@ def test_stop_ends_a_take_early_and_keeps_what_was_sent(server, take):
     assert live.transcript.text.strip() == batch_text(live.audio.to_pcm16()).strip()
 
 
+def test_a_failed_take_releases_its_source_at_once(take):
+    pcm, _ = take
+    state = {"sent": 0, "closed": False}
+
+    async def endless():  # a live source (a microphone) that only its consumer can end
+        try:
+            while True:
+                await asyncio.sleep(0.005)
+                state["sent"] += 1
+                yield pcm[:3200]
+        finally:
+            state["closed"] = True
+
+    async def main():
+        live = voxnb.transcribe_realtime(endless(), engine=BrokenEngine())
+        with pytest.raises(RealtimeError, match="CUDA out of memory"):
+            async for _ in live:
+                pass
+        return state["closed"]  # asked before asyncio.run's own clean-up of generators
+
+    assert asyncio.run(main()) and state["sent"] > 10
+
+
 def pcm_wav(pcm: bytes):
     from voxnb.audio import Audio
 

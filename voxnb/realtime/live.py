@@ -239,14 +239,13 @@ class LiveTranscription:
     async def _send_all(self, session: RealtimeSession) -> dict[str, Any]:
         chunks = aiter(self._chunks)
         stopped = asyncio.ensure_future(self._stopped.wait())
+        next_chunk: asyncio.Future[bytes] | None = None
         try:
             while not self._stop_requested:
                 # a quiet source (a muted microphone) must not keep stop() waiting for its next chunk
                 next_chunk = asyncio.ensure_future(anext(chunks))
                 await asyncio.wait({next_chunk, stopped}, return_when=asyncio.FIRST_COMPLETED)
                 if not next_chunk.done():
-                    next_chunk.cancel()
-                    await asyncio.wait({next_chunk})  # let the source unwind before closing it
                     break
                 try:
                     chunk = next_chunk.result()
@@ -255,9 +254,13 @@ class LiveTranscription:
                 self._captured += chunk
                 await session.send_audio(bytes(chunk))
         finally:
+            # stopped, failed or cancelled: release the source (a microphone stays open otherwise)
             stopped.cancel()
+            if next_chunk is not None and not next_chunk.done():
+                next_chunk.cancel()
+                await asyncio.wait({next_chunk})  # let the source unwind before closing it
             aclose = getattr(chunks, "aclose", None)
-            if aclose is not None and self._stop_requested:
+            if aclose is not None:
                 await aclose()
         return await session.finish()
 
@@ -290,6 +293,7 @@ class LiveTranscription:
         finally:
             if not sender.done():
                 sender.cancel()
+                await asyncio.wait({sender})  # its clean-up releases the source
             await session.close()
         request = {"realtime": True, "dialect": self.target.dialect, "chunk_ms": self.chunk_ms}
         if self._session_options.get("target_streaming_delay_ms") is not None:
