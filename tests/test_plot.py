@@ -280,6 +280,11 @@ def test_bad_parameters_raise_parameter_error(transcript, audio):
         plot.waveform(audio, start=5, end=2)
     with pytest.raises(ParameterError, match="kind"):
         plot.spectrogram(audio, kind="cqt")
+    for width in (1.0, 0, -3, float("nan")):  # matplotlib would fail on the margins or the size
+        with pytest.raises(ParameterError, match="width"):
+            plot.transcript_figure(transcript, audio, width=width)
+    with pytest.raises(ParameterError, match="two names"):  # a lane would be dropped silently
+        plot.compare(transcript, transcript, labels=("only one",))
 
 
 def test_plots_compose_on_given_axes(transcript, audio):

@@ -253,6 +253,12 @@ def transcript_figure(transcript: Any, audio: Any, *, start: float | None = None
         With the inline backend the figure is shown once, as the cell's value (a figure
         assigned to a name is shown by displaying it, e.g. ending the cell with ``fig``).
 
+    Raises
+    ------
+    ParameterError
+        A window that ends before it starts, an unknown ``kind``, or a ``width`` too narrow for
+        the margins.
+
     Examples
     --------
     >>> fig = t.plot(audio, start=30, end=45)  # doctest: +SKIP
@@ -313,10 +319,18 @@ def compare(first: Any, second: Any, audio: Any = None, *, labels: tuple[str, st
     -------
     matplotlib.figure.Figure
 
+    Raises
+    ------
+    ParameterError
+        ``labels`` that are not two names, a window that ends before it starts, or a ``width``
+        too narrow for the margins.
+
     Examples
     --------
     >>> fig = plain.compare(biased, audio, labels=("plain", "context_bias"))  # doctest: +SKIP
     """
+    if labels is not None and (isinstance(labels, str) or len(labels) != 2):
+        raise ParameterError(f"labels={labels!r}: pass two names, one for each transcript")
     words = [_table(t, "words") for t in (first, second)]
     differs = word_differences(words[0], words[1], normalizer=normalizer)
     if labels is None:
@@ -750,12 +764,16 @@ def _new_figure(width: float, heights: list[float], *, returned: bool = False) -
     import matplotlib
     import matplotlib.pyplot as plt
 
+    left, right = 1.1, 0.2  # inches of lane names / y labels, and of the right edge
+    if not width > left + right:
+        raise ParameterError(f"width={width!r} inches leaves no room for the plot beside its {left + right:g}-inch "
+                             "margins; pass a width of a few inches, e.g. width=12")
     top_bottom = 0.55  # inches of title and x labels
     fig, axes = plt.subplots(len(heights), 1, sharex=True, squeeze=False,
                              figsize=(width, sum(heights) + top_bottom),
                              gridspec_kw={"height_ratios": heights, "hspace": 0.12})
     total = sum(heights) + top_bottom
-    fig.subplots_adjust(left=1.1 / width, right=1 - 0.2 / width, top=1 - 0.2 / total, bottom=0.4 / total)
+    fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - 0.2 / total, bottom=0.4 / total)
     fig.draw = _PlainTextDraw(fig)
     if returned and "inline" in matplotlib.get_backend().lower():
         # the notebook shows the returned figure once; left open, the inline backend would show it twice
