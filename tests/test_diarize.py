@@ -36,6 +36,16 @@ def test_weights_ship_with_their_licence():
     assert "Resemblyzer" in (here / "speaker_encoder_NOTICE.txt").read_text()
 
 
+def test_unreadable_weights_are_a_clear_error(tmp_path):
+    from voxnb.errors import ParameterError
+
+    with pytest.raises(ParameterError, match=r"convert_speaker_encoder\.py"):
+        VoiceEncoder(tmp_path / "missing.npz")
+    np.savez(tmp_path / "other.npz", x=np.zeros(3))
+    with pytest.raises(ParameterError, match=r"KeyError.*bundled weights"):
+        VoiceEncoder(tmp_path / "other.npz")
+
+
 def test_embeddings_tell_voices_apart():
     audio = voxnb.data.audio("two_voices")
     turns = voxnb.data.reference("two_voices")["turns"]

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import numpy as np
 
+from voxnb.errors import ParameterError
+
 SR = 16000
 HOP = 160  # 10 ms mel frames
 N_FFT = 400  # 25 ms windows
@@ -36,19 +38,30 @@ class VoiceEncoder:
 
     Examples
     --------
+    >>> import voxnb
+    >>> from voxnb.local import VoiceEncoder
     >>> enc = VoiceEncoder()
-    >>> e = enc.embed(y)            # y: float32 16 kHz mono, a few seconds of one voice
-    >>> float(e @ enc.embed(y2))    # cosine similarity of two voices, in [0, 1]
+    >>> audio = voxnb.data.audio("two_voices")          # Ada, then Ben, then Ada again
+    >>> ada, ben = enc.embed(audio.slice(0.3, 2.3).y), enc.embed(audio.slice(3.0, 6.0).y)
+    >>> ada.shape
+    (256,)
+    >>> bool(ada @ enc.embed(audio.slice(6.5, 9.0).y) > ada @ ben)   # cosine similarity
+    True
     """
 
     def __init__(self, weights: str | Path | None = None):
-        with np.load(weights or WEIGHTS) as npz:
-            self.layers = [
-                (npz[f"w_ih{i}"].astype(np.float32).T, npz[f"w_hh{i}"].astype(np.float32).T, npz[f"b{i}"])
-                for i in range(3)
-            ]
-            self.w_out = npz["w_out"].astype(np.float32).T
-            self.b_out = npz["b_out"]
+        try:
+            with np.load(weights or WEIGHTS) as npz:
+                self.layers = [
+                    (npz[f"w_ih{i}"].astype(np.float32).T, npz[f"w_hh{i}"].astype(np.float32).T, npz[f"b{i}"])
+                    for i in range(3)
+                ]
+                self.w_out = npz["w_out"].astype(np.float32).T
+                self.b_out = npz["b_out"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise ParameterError(f"could not read speaker encoder weights from {weights or WEIGHTS} "
+                                 f"({type(exc).__name__}: {exc}); pass an .npz written by "
+                                 "scripts/convert_speaker_encoder.py, or nothing for the bundled weights") from exc
 
     @staticmethod
     def normalize_volume(y: np.ndarray) -> np.ndarray:
