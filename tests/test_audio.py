@@ -333,6 +333,10 @@ def test_spectrogram_finds_the_tone_and_is_cached():
     assert mel.shape == (40, 50) and times[0] == pytest.approx(1.0) and times[-1] == pytest.approx(2.0)
     with pytest.raises(ParameterError, match="kind"):
         audio.spectrogram(kind="chroma")
+    with pytest.raises(ParameterError, match="n_mels"):
+        audio.spectrogram(n_mels=0)
+    with pytest.raises(ParameterError, match="n_fft"):
+        audio.spectrogram(n_fft=0)
 
 
 def test_exported_from_the_package():

@@ -280,6 +280,9 @@ def test_bad_parameters_raise_parameter_error(transcript, audio):
         plot.waveform(audio, start=5, end=2)
     with pytest.raises(ParameterError, match="kind"):
         plot.spectrogram(audio, kind="cqt")
+    for options in ({"n_mels": 0}, {"n_fft": 0}, {"n_fft": -4}, {"top_db": -5}):  # numpy/matplotlib errors before
+        with pytest.raises(ParameterError, match=next(iter(options))):
+            plot.spectrogram(audio, **options)
     for width in (1.0, 0, -3, float("nan")):  # matplotlib would fail on the margins or the size
         with pytest.raises(ParameterError, match="width"):
             plot.transcript_figure(transcript, audio, width=width)

@@ -609,7 +609,7 @@ class Audio:
         >>> bool(freqs[loudest] <= 1000 <= freqs[loudest + 1])
         True
         """
-        _check_spectrogram_kind(kind)
+        _check_spectrogram_options(kind, n_mels, n_fft)
         if n_frames < 1:
             raise ParameterError(f"n_frames={n_frames}: pass a positive number of frames")
         i, j = self.sample_range(start, end)
@@ -944,9 +944,12 @@ def _check_rate(sr: Any) -> int:
     return int(sr)
 
 
-def _check_spectrogram_kind(kind: str) -> None:
+def _check_spectrogram_options(kind: str, n_mels: int, n_fft: int) -> None:
     if kind not in ("mel", "linear"):
         raise ParameterError(f"kind={kind!r}: use 'mel' or 'linear'")
+    for name, value in (("n_mels", n_mels), ("n_fft", n_fft)):
+        if not value >= 1:
+            raise ParameterError(f"{name}={value!r}: pass a positive number (the defaults are n_mels=80, n_fft=512)")
 
 
 def _to_float32(arr: np.ndarray) -> np.ndarray:

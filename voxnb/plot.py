@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from matplotlib.ticker import Formatter, Locator
 
-from voxnb.audio import Audio, _check_spectrogram_kind, as_audio
+from voxnb.audio import Audio, _check_spectrogram_options, as_audio
 from voxnb.errors import ParameterError
 
 __all__ = ["compare", "lanes", "speaker_colors", "spectrogram", "transcript_figure", "waveform", "word_differences"]
@@ -167,7 +167,9 @@ def spectrogram(audio: Any, *, kind: str = "mel", start: float | None = None, en
     >>> ax = voxnb.plot.spectrogram(audio, kind="linear", start=0, end=5)  # doctest: +SKIP
     """
     audio = as_audio(audio, sr=None)
-    _check_spectrogram_kind(kind)  # before a figure is made
+    _check_spectrogram_options(kind, n_mels, n_fft)  # before a figure is made
+    if not top_db >= 0:
+        raise ParameterError(f"top_db={top_db!r}: pass the dynamic range to show, in dB above 0 (default 80)")
     x0, x1 = _window(start, end, audio.duration)
     ax = ax if ax is not None else _new_axes((12, 2.5))
     layer = _SpectrogramLayer(ax, audio, kind=kind, cmap=cmap, n_mels=n_mels, n_fft=n_fft, top_db=top_db)
