@@ -57,24 +57,52 @@ def reference(name: str = "dialogue") -> dict[str, Any]:
 
     Turns are dicts ``{"speaker", "start", "end", "text"}`` in seconds; the ``"words"`` sample
     also lists every word with its exact ``start`` and ``end``.
+
+    Examples
+    --------
+    >>> import voxnb
+    >>> voxnb.data.reference("two_voices")["turns"][0]["speaker"]
+    'Ada'
     """
     return json.loads(json.dumps(_reference(name)))  # a copy the caller may change
 
 
 def path(name: str = "dialogue") -> Path:
-    """Path of the sample's audio file (16 kHz mono, Ogg Vorbis or FLAC)."""
+    """Path of the sample's audio file (16 kHz mono, Ogg Vorbis or FLAC).
+
+    Examples
+    --------
+    >>> import voxnb
+    >>> voxnb.data.path("words").name
+    'words.flac'
+    """
     return HERE / _reference(name)["audio"]
 
 
 def audio(name: str = "dialogue"):
-    """The sample as a :class:`voxnb.Audio`."""
+    """The sample as a :class:`voxnb.Audio`.
+
+    Examples
+    --------
+    >>> import voxnb
+    >>> audio = voxnb.data.audio("two_voices")
+    >>> audio.sr, round(audio.duration, 1)
+    (16000, 15.8)
+    """
     from voxnb.audio import Audio
 
     return Audio.load(path(name))
 
 
 def turns(name: str = "dialogue"):
-    """Reference speaker turns as a DataFrame (``speaker``, ``start``, ``end``, ``text``)."""
+    """Reference speaker turns as a DataFrame (``speaker``, ``start``, ``end``, ``text``).
+
+    Examples
+    --------
+    >>> import voxnb
+    >>> list(voxnb.data.turns("two_voices").columns)
+    ['speaker', 'start', 'end', 'text']
+    """
     import pandas as pd
 
     frame = pd.DataFrame(_reference(name)["turns"])
@@ -82,7 +110,16 @@ def turns(name: str = "dialogue"):
 
 
 def words(name: str = "words"):
-    """Reference word boundaries as a DataFrame (``text``, ``start``, ``end``); only ``"words"`` and ``"words_slt"`` have them."""
+    """Reference word boundaries as a DataFrame (``text``, ``start``, ``end``).
+
+    Only ``"words"`` and ``"words_slt"`` have them.
+
+    Examples
+    --------
+    >>> import voxnb
+    >>> voxnb.data.words("words")["text"].iloc[0]
+    'Janis'
+    """
     import pandas as pd
 
     ref = _reference(name)
@@ -92,7 +129,14 @@ def words(name: str = "words"):
 
 
 def rttm(name: str = "dialogue") -> str:
-    """Reference speaker turns in RTTM, the format diarization scorers read."""
+    """Reference speaker turns in RTTM, the format diarization scorers read.
+
+    Examples
+    --------
+    >>> import voxnb
+    >>> voxnb.data.rttm("two_voices").splitlines()[0]
+    'SPEAKER two_voices 1 0.300 2.065 <NA> <NA> Ada <NA> <NA>'
+    """
     return "".join(
         f"SPEAKER {name} 1 {t['start']:.3f} {t['end'] - t['start']:.3f} <NA> <NA> {t['speaker']} <NA> <NA>\n"
         for t in _reference(name)["turns"]
