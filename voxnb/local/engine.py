@@ -47,7 +47,13 @@ def _model_name(model: str, default: bool) -> str:
 
 
 def hotwords(context_bias: Iterable[str] | None) -> str | None:
-    """Mistral's ``context_bias`` items as faster-whisper's ``hotwords`` prompt (``_`` means a space)."""
+    """Mistral's ``context_bias`` items as faster-whisper's ``hotwords`` prompt (``_`` means a space).
+
+    Examples
+    --------
+    >>> hotwords(["Janis_Joplin", "Voxtral"])
+    'Janis Joplin Voxtral'
+    """
     if not context_bias:
         return None
     if isinstance(context_bias, str):
@@ -66,7 +72,16 @@ def _granularities(timestamps: Iterable[str] | str | None) -> set[str]:
 
 
 def as_samples(samples: Any) -> np.ndarray:
-    """Check that *samples* are float mono audio and return them as contiguous float32."""
+    """Check that *samples* are float mono audio and return them as contiguous float32.
+
+    Integer PCM is scaled to [-1, 1]; anything else wrong is an :class:`~voxnb.errors.AudioError`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> as_samples(np.array([0, 16384, -32767], dtype=np.int16)).round(2).tolist()
+    [0.0, 0.5, -1.0]
+    """
     y = np.asarray(samples)
     if y.ndim != 1:
         raise AudioError(f"the engine wants mono 16 kHz samples as a 1-D array, got shape {y.shape}; "
@@ -251,6 +266,13 @@ def words_in_speech(segments: list, samples: np.ndarray) -> list:
     The others are decoded from silence: tiny models "hear" a "Thank you." in a trailing breath,
     and a prompt of earlier text invites whole invented sentences. With no speech found at all,
     no word is kept.
+
+    Examples
+    --------
+    >>> import voxnb
+    >>> y = voxnb.data.audio("words").y
+    >>> segments, _ = get_engine().decode(y, words=True)          # doctest: +SKIP
+    >>> spoken = words_in_speech(segments, y)                      # doctest: +SKIP
     """
     from voxnb.local.vad import speech_regions
 
@@ -306,5 +328,14 @@ def sentences(words: list) -> list[dict[str, Any]]:
 
 @lru_cache(maxsize=2)
 def get_engine(model: str | None = None) -> Engine:
-    """A shared :class:`Engine` per model, loaded once per process."""
+    """A shared :class:`Engine` per model, loaded once per process.
+
+    Examples
+    --------
+    >>> engine = get_engine()
+    >>> engine.model
+    'faster-whisper-tiny.en (local)'
+    >>> get_engine() is engine
+    True
+    """
     return Engine(model)

@@ -21,7 +21,7 @@ from typing import Any
 
 from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError
 from voxnb.realtime.protocol import SAMPLE_RATE, SAMPLE_WIDTH, VLLM, Reconnected, TextDelta, get_dialect
-from voxnb.realtime.session import RealtimeSession
+from voxnb.realtime.session import DEFAULT_BASE_URL, RealtimeSession
 
 __all__ = ["LiveTranscription", "Target", "microphone", "pace", "transcribe_realtime"]
 
@@ -63,7 +63,7 @@ class Target:
         if engine is None and base_url is None:
             api_key = api_key or os.environ.get("MISTRAL_API_KEY")
             if api_key:
-                base_url = "https://api.mistral.ai"
+                base_url = DEFAULT_BASE_URL
             else:
                 from voxnb.local.engine import get_engine
 
