@@ -60,6 +60,21 @@ class LocalAgreement:
         As for :meth:`Engine.transcribe`.
     beam_size : int
         Decoder beam; greedy (1) keeps the delay down.
+
+    Examples
+    --------
+    >>> import voxnb
+    >>> from voxnb.local.engine import get_engine
+    >>> state = LocalAgreement(get_engine(), hop=1.0)
+    >>> pcm = voxnb.data.audio("words").to_pcm16()
+    >>> events = []
+    >>> for i in range(0, len(pcm), 3200):                        # 100 ms chunks
+    ...     state.feed(pcm[i : i + 3200])
+    ...     if state.due:
+    ...         events += state.update()
+    >>> events += state.finish()
+    >>> events[-1]["type"]
+    'transcription.done'
     """
 
     def __init__(self, engine: Engine, *, hop: float = 1.0, max_buffer: float = 15.0, max_delay: float = 5.0,
@@ -247,12 +262,12 @@ def _drained(pcm_chunks: Iterable[bytes]) -> Iterator[list[bytes]]:
         batch = [inbox.get()]
         while not inbox.empty():
             batch.append(inbox.get_nowait())
-        ended = batch[-1] is _END or any(item is _END for item in batch)
-        errors = [item for item in batch if isinstance(item, Exception)]
-        if errors:
-            raise errors[0]
-        chunks = [item for item in batch if item is not _END]
-        if chunks:
-            yield chunks
+        ended = batch[-1] is _END  # the reader's last item: nothing comes after it
+        if ended:
+            batch.pop()
+        if batch and isinstance(batch[-1], Exception):  # the reader's error comes just before its end
+            raise batch[-1]
+        if batch:
+            yield batch
         if ended:
             return
