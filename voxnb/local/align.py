@@ -47,6 +47,15 @@ def align_words(engine: Engine, samples: np.ndarray, windows: list[tuple[float, 
     """Raw Whisper alignment: for each ``(start, end, words)`` window, an (n_words, 2) array of times.
 
     Times are seconds from the start of *samples*. Windows must be at most 30 s long.
+
+    Examples
+    --------
+    >>> import voxnb
+    >>> from voxnb.local.engine import get_engine
+    >>> y = voxnb.data.audio("words").y
+    >>> times = align_words(get_engine(), y, [(0.0, 1.6, ["Janis", "Joplin"])])   # doctest: +SKIP
+    >>> times[0].shape                                                             # doctest: +SKIP
+    (2, 2)
     """
     from faster_whisper.audio import pad_or_trim
 
@@ -86,6 +95,15 @@ def sound_edges(samples: np.ndarray, *, margin: float = 10.0, bridge: float = 0.
 
     A 10 ms frame is sound when it is *margin* dB above the noise floor (the 10th percentile
     of frame levels); silences shorter than *bridge* seconds (stop closures) are bridged.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> y = np.zeros(16000, np.float32)
+    >>> y[4000:8000] = np.random.default_rng(0).normal(0, 0.1, 4000)   # sound from 0.25 to 0.5 s
+    >>> onsets, offsets = sound_edges(y)
+    >>> onsets.tolist(), offsets.tolist()
+    ([0.25], [0.5])
     """
     hop = int(FRAME * SR)
     n = len(samples) // hop
@@ -104,8 +122,14 @@ def snap_to_sound(times: np.ndarray, onsets: np.ndarray, offsets: np.ndarray, *,
     """Move word boundaries (an (n, 2) array in seconds, in time order) onto the edges of the sound.
 
     Each start moves to the nearest onset and each end to the nearest offset within *reach*
-    seconds, then silence left at a word's edges is cut off; a move that would make a word end before it starts, or overlap the previous word,
-    is not made.
+    seconds, then silence left at a word's edges is cut off; a move that would make a word end
+    before it starts, or overlap the previous word, is not made.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> snap_to_sound(np.array([[0.2, 0.55]]), np.array([0.25]), np.array([0.5])).tolist()
+    [[0.25, 0.5]]
     """
     out = times.copy()
 

@@ -55,7 +55,14 @@ def _chunks(regions: list[tuple[float, float]]) -> list[tuple[float, float]]:
 
 
 def embed_chunks(samples: np.ndarray, chunks: list[tuple[float, float]]) -> np.ndarray:
-    """(n_chunks, 256) unit embeddings; one mel spectrogram of the whole audio serves every chunk."""
+    """(n_chunks, 256) unit embeddings; one mel spectrogram of the whole audio serves every chunk.
+
+    Examples
+    --------
+    >>> import voxnb
+    >>> embed_chunks(voxnb.data.audio("two_voices").y, [(0.3, 2.3), (3.0, 5.0)]).shape
+    (2, 256)
+    """
     encoder = _encoder()
     mel = encoder.mel(encoder.normalize_volume(samples))
     windows, owner = [], []
@@ -94,6 +101,13 @@ def cluster(embeddings: np.ndarray, *, num_speakers: int | None = None,
     With *durations* (seconds of speech per embedding), embeddings of chunks shorter than
     MIN_CHUNK are too noisy to shape the clusters: they join the nearest cluster afterwards, and
     when the count is estimated every speaker must hold MIN_TALK seconds of speech.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> e = np.array([[1, 0], [0.99, 0.1], [0, 1], [0.1, 0.99]])
+    >>> cluster(e / np.linalg.norm(e, axis=1, keepdims=True), num_speakers=2).tolist()
+    [0, 0, 1, 1]
     """
     n = len(embeddings)
     if n == 1 or num_speakers == 1:
@@ -197,6 +211,11 @@ def label_segments(segments: list[dict[str, Any]], turns: list[Turn], *, min_wor
 
     A run of fewer than *min_words* words is too short to trust and keeps its neighbour's speaker.
     Word texts are joined as they are, so they should keep Whisper's leading spaces.
+
+    Examples
+    --------
+    >>> label_segments([{"text": "Hi there.", "start": 0.0, "end": 1.0}], [Turn(0.0, 1.2, "speaker_1")])
+    [{'text': 'Hi there.', 'start': 0.0, 'end': 1.0, 'speaker_id': 'speaker_1'}]
     """
     out = []
     for segment in segments:
