@@ -23,7 +23,7 @@ from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError
 from voxnb.realtime.protocol import SAMPLE_RATE, SAMPLE_WIDTH, VLLM, Reconnected, TextDelta, get_dialect
 from voxnb.realtime.session import DEFAULT_BASE_URL, RealtimeSession
 
-__all__ = ["LiveTranscription", "Target", "microphone", "pace", "transcribe_realtime"]
+__all__ = ["LiveTranscription", "Target", "ThreadedChunks", "microphone", "pace", "transcribe_realtime"]
 
 _DONE = object()
 
@@ -125,6 +125,27 @@ async def pace(pcm: bytes, *, speed: float | None = 1.0, chunk_ms: int = 100) ->
         yield pcm[offset : offset + step]
 
 
+class ThreadedChunks:
+    """PCM chunks handed over from another thread (an audio callback, a comm handler), iterated
+    asynchronously on *loop*; ``put(None)`` ends the iteration. ``put`` never blocks."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop):
+        self.loop = loop
+        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+
+    def put(self, pcm: bytes | None) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, pcm)
+
+    def __aiter__(self) -> ThreadedChunks:
+        return self
+
+    async def __anext__(self) -> bytes:
+        pcm = await self.queue.get()
+        if pcm is None:
+            raise StopAsyncIteration
+        return pcm
+
+
 async def microphone(*, device: Any = None, chunk_ms: int = 100) -> AsyncIterator[bytes]:
     """The kernel machine's microphone as 16 kHz s16le chunks (via ``sounddevice``).
 
@@ -140,17 +161,16 @@ async def microphone(*, device: Any = None, chunk_ms: int = 100) -> AsyncIterato
             f"recording from the kernel's microphone needs the PortAudio library ({exc}): install it "
             "(Debian/Ubuntu: apt-get install libportaudio2; macOS: brew install portaudio), or record "
             "in the browser with voxnb.Recorder()") from None
-    loop = asyncio.get_running_loop()
-    chunks: asyncio.Queue[bytes] = asyncio.Queue()
+    chunks = ThreadedChunks(asyncio.get_running_loop())
 
     def on_audio(indata: Any, frames: int, time_info: Any, status: Any) -> None:
-        loop.call_soon_threadsafe(chunks.put_nowait, bytes(indata))
+        chunks.put(bytes(indata))
 
     stream = sounddevice.RawInputStream(samplerate=SAMPLE_RATE, channels=1, dtype="int16", device=device,
                                         blocksize=SAMPLE_RATE * chunk_ms // 1000, callback=on_audio)
     with stream:
-        while True:
-            yield await chunks.get()
+        async for chunk in chunks:
+            yield chunk
 
 
 def _as_chunks(source: Any, *, speed: float | None, chunk_ms: int) -> tuple[AsyncIterable[bytes], Any]:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError, VoxnbError
-from voxnb.realtime.live import LiveTranscription, Target, pcm_audio, pcm_seconds
+from voxnb.realtime.live import LiveTranscription, Target, ThreadedChunks, pcm_audio, pcm_seconds
 from voxnb.realtime.protocol import SAMPLE_RATE, Reconnected
 
 try:
@@ -60,26 +60,6 @@ def _background_loop() -> asyncio.AbstractEventLoop:
             _loop = asyncio.new_event_loop()
             threading.Thread(target=_loop.run_forever, name="voxnb-recorder", daemon=True).start()
         return _loop
-
-
-class _Chunks:
-    """The take's audio as an async iterator, fed from the comm handler's thread."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop):
-        self.loop = loop
-        self.queue: asyncio.Queue[bytes | None] = asyncio.Queue()
-
-    def put(self, pcm: bytes | None) -> None:
-        self.loop.call_soon_threadsafe(self.queue.put_nowait, pcm)
-
-    def __aiter__(self) -> _Chunks:
-        return self
-
-    async def __anext__(self) -> bytes:
-        pcm = await self.queue.get()
-        if pcm is None:
-            raise StopAsyncIteration
-        return pcm
 
 
 class Recorder(anywidget.AnyWidget):
@@ -148,7 +128,7 @@ class Recorder(anywidget.AnyWidget):
         self.message = f"Press Start to record ({self.backend})."
         self._session_options = dict(session_options, target_streaming_delay_ms=target_streaming_delay_ms)
         self._pcm = bytearray()
-        self._chunks: _Chunks | None = None
+        self._chunks: ThreadedChunks | None = None
         self._live: LiveTranscription | None = None
         self._finished = threading.Event()  # one per take: a finishing take never marks the next one
         self._finished.set()
@@ -257,7 +237,7 @@ class Recorder(anywidget.AnyWidget):
         self._seq = -1
         self._error = None
         finished = self._finished = threading.Event()
-        self._chunks = _Chunks(loop)
+        self._chunks = ThreadedChunks(loop)
         self._recording = True
         live = self._live = LiveTranscription(self._chunks, target=self._target, chunk_ms=self.chunk_ms,
                                               on_event=self._on_event, **self._session_options)
