@@ -111,6 +111,14 @@ async def pace(pcm: bytes, *, speed: float | None = 1.0, chunk_ms: int = 100) ->
 
     ``speed=None`` sends as fast as the session takes it. The schedule is absolute, so a slow
     send is caught up rather than accumulated.
+
+    Examples
+    --------
+    >>> import asyncio
+    >>> async def sizes():
+    ...     return [len(chunk) async for chunk in pace(bytes(8000), speed=None)]
+    >>> asyncio.run(sizes())
+    [3200, 3200, 1600]
     """
     if speed is not None and speed <= 0:
         raise ParameterError(f"speed must be positive (or None for no pacing), got {speed}")
@@ -151,6 +159,12 @@ async def microphone(*, device: Any = None, chunk_ms: int = 100) -> AsyncIterato
 
     Runs until the consumer stops iterating (``LiveTranscription.stop()`` does). For a browser's
     microphone, use :class:`voxnb.Recorder` instead.
+
+    Examples
+    --------
+    >>> live = voxnb.transcribe_realtime(microphone())      # same as transcribe_realtime("microphone")  # doctest: +SKIP
+    >>> for text in live:                                   # doctest: +SKIP
+    ...     print(text, end="")
     """
     try:
         import sounddevice
