@@ -460,6 +460,9 @@ class AsyncClient:
             ) from err
         finally:
             await response.aclose()
+            # drop the half-read line iterator now, inside the loop: an error's traceback would
+            # keep it alive until it is finalised outside any loop, where httpcore cannot close it
+            del frames
         if done is None:
             raise TransportError(
                 f"{what} ended without transcription.done (after {len(deltas)} text pieces); the server "
