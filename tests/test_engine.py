@@ -226,11 +226,16 @@ def test_words_decoded_from_silence_are_dropped(two_voices):
 
 
 def test_decoder_failures_are_engine_errors_that_say_what_to_do(offline_engine):
-    pcm = voxnb.data.audio("words").to_pcm16()
+    y = voxnb.data.audio("words").y
     with pytest.raises(EngineError, match=r"failed to decode .*beam_size >= 1") as caught:
-        list(offline_engine.stream(iter([pcm]), beam_size=-3))  # CTranslate2 raises a bare TypeError
+        offline_engine.decode(y, words=False, beam_size=-3)  # CTranslate2 raises a bare TypeError
     assert isinstance(caught.value.__cause__, TypeError)
     assert "\n" not in str(caught.value)  # not CTranslate2's whole signature dump
+    # the public entry points refuse such a value before it reaches the decoder
+    with pytest.raises(ParameterError, match="beam_size must be at least 1"):
+        list(offline_engine.stream(iter([]), beam_size=-3))
+    with pytest.raises(ParameterError, match="beam_size must be at least 1"):
+        voxnb.local.Engine(beam_size=0)
 
 
 def test_speech_detection_checks_its_input():

@@ -125,6 +125,8 @@ class Engine:
 
     def __init__(self, model: str | os.PathLike | None = None, *, cpu_threads: int | None = None,
                  compute_type: str = "int8", beam_size: int = 5):
+        if beam_size < 1:
+            raise ParameterError(f"beam_size must be at least 1 (1 is greedy decoding), got {beam_size}")
         try:
             from faster_whisper import WhisperModel
         except ImportError:

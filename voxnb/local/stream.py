@@ -82,6 +82,8 @@ class LocalAgreement:
         if hop <= 0 or max_buffer <= hop or max_delay <= hop:
             raise ParameterError(f"need 0 < hop < max_buffer and hop < max_delay, got hop={hop}, "
                                  f"max_buffer={max_buffer}, max_delay={max_delay}")
+        if beam_size < 1:
+            raise ParameterError(f"beam_size must be at least 1 (1 is greedy decoding), got {beam_size}")
         self.engine = engine
         self.hop, self.max_buffer, self.max_delay = hop, max_buffer, max_delay
         self.context_bias, self.language, self.beam_size = context_bias, language, beam_size
