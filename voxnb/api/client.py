@@ -17,6 +17,7 @@ import functools
 import inspect
 import logging
 import os
+import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
@@ -739,7 +740,10 @@ class Client:
         self._loop = None
 
     def __del__(self) -> None:
-        # a Client dropped without close() must not leave its private loop and sockets open
+        # a Client dropped without close() must not leave its private loop and sockets open;
+        # at interpreter exit the modules it needs may already be gone, and the OS reclaims all
+        if sys.is_finalizing():
+            return
         loop = getattr(self, "_loop", None)
         if loop is not None and not loop.is_closed() and not loop.is_running():
             closing = self._async.aclose()
