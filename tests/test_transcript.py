@@ -397,3 +397,15 @@ def test_dict_subclasses_and_ordered_entries_are_read():
 
     resp = {"text": "a", "segments": [OrderedDict(text="a", start=0.0, end=1.0)]}
     assert Transcript.from_response(resp).segments["end"].tolist() == [1.0]
+
+
+def test_whisperx_word_segments_without_nested_words():
+    resp = {"language": "en", "segments": [{"start": 0.0, "end": 1.0, "text": " Hi Ann."},
+                                           {"start": 2.0, "end": 3.0, "text": " Bye."}],
+            "word_segments": [{"word": "Hi", "start": 0.0, "end": 0.4, "speaker": "A"},
+                              {"word": "Ann.", "start": 0.5, "end": 1.0},
+                              {"word": "Bye.", "start": 2.1, "end": 2.9}]}
+    t = Transcript.from_response(resp)
+    assert t.source == "whisperx"
+    assert t.words["segment"].tolist() == [0, 0, 1]  # tied to segments by time
+    assert t.words["speaker"].tolist()[0] == "A" and (t.words["timing"] == "api").all()

@@ -186,6 +186,13 @@ def _columns(entries: list[dict], where: str, *, text_keys=("text",), score_keys
     )
 
 
+def _unowned_words(entries: list[dict], where: str, **keys) -> Columns:
+    """Word entries not nested in a segment: :func:`voxnb.frames.layout` ties each to one by time."""
+    cols = _columns(entries, where, **keys)
+    cols.segment = np.full(len(entries), -1, dtype=np.int64)
+    return cols
+
+
 def _nested_words(segments: list[dict], where: str) -> Columns | None:
     """Words nested in each segment (faster-whisper, whisperX, the local engine)."""
     lists = list(map(dict.get, segments, repeat("words")))
@@ -239,15 +246,13 @@ def _read_mistral(d: dict, source: str, granularity: str | None) -> Canonical:
         c.segments = _columns(segments, "segments")
         c.words = nested
     elif granularity == "word":
-        c.words = _columns(segments, "segments")
-        c.words.segment = np.full(len(segments), -1, dtype=np.int64)
+        c.words = _unowned_words(segments, "segments")
     elif granularity == "mixed":
         is_word = _looks_like_word_entries(segments)
         words = [s for s, w in zip(segments, is_word) if w]
         segs = [s for s, w in zip(segments, is_word) if not w]
         c.segments = _columns(segs, "segments")
-        c.words = _columns(words, "segments")
-        c.words.segment = np.full(len(words), -1, dtype=np.int64)
+        c.words = _unowned_words(words, "segments")
     else:
         c.segments = _columns(segments, "segments")
     return c
@@ -267,9 +272,8 @@ def _read_openai_verbose(d: dict) -> Canonical:
     words = d.get("words")
     if words:
         words = _entries(words, "words")
-        c.words = _columns(words, "words", text_keys=("word", "text"),
-                           score_keys=("probability", "score"))
-        c.words.segment = np.full(len(words), -1, dtype=np.int64)
+        c.words = _unowned_words(words, "words", text_keys=("word", "text"),
+                                 score_keys=("probability", "score"))
     else:
         c.words = _nested_words(segments, "segments")
     return c
@@ -282,9 +286,8 @@ def _read_whisperx(d: dict) -> Canonical:
     c.words = _nested_words(segments, "segments")
     if c.words is None and d.get("word_segments"):
         ws = _entries(d["word_segments"], "word_segments")
-        c.words = _columns(ws, "word_segments", text_keys=("word", "text"),
-                           speaker_keys=("speaker", "speaker_id"))
-        c.words.segment = np.full(len(ws), -1, dtype=np.int64)
+        c.words = _unowned_words(ws, "word_segments", text_keys=("word", "text"),
+                                 speaker_keys=("speaker", "speaker_id"))
     return c
 
 
