@@ -739,10 +739,10 @@ class Client:
             self._loop.close()
         self._loop = None
 
-    def __del__(self) -> None:
+    def __del__(self, _is_finalizing=sys.is_finalizing) -> None:
         # a Client dropped without close() must not leave its private loop and sockets open;
         # at interpreter exit the modules it needs may already be gone, and the OS reclaims all
-        if sys.is_finalizing():
+        if _is_finalizing():  # bound at definition: module globals may be None by then
             return
         loop = getattr(self, "_loop", None)
         if loop is not None and not loop.is_closed() and not loop.is_running():
