@@ -145,9 +145,11 @@ def _announce(backend: str, reason: str, model: str, where: str | None = None) -
     print(f"voxnb.transcribe: backend={backend}{place} ({reason}), model={model}", file=sys.stderr)
 
 
-def _transcribe_local(audio: Any, *, model: str | None, timestamps: Any, diarize: bool, context_bias: Any,
-                      language: str | None, temperature: float | None, num_speakers: int | None,
-                      sr: int | None, announce: str | None):
+def _transcribe_local(audio: Any, *, engine: Any = None, model: str | None = None, timestamps: Any = None,
+                      diarize: bool = False, context_bias: Any = None, language: str | None = None,
+                      temperature: float | None = None, num_speakers: int | None = None,
+                      sr: int | None = None, announce: str | None = None):
+    """Transcribe in this process with *engine* (default: the shared offline engine for *model*)."""
     from voxnb.audio import as_audio
     from voxnb.local.engine import SAMPLE_RATE, get_engine
     from voxnb.transcript import Transcript
@@ -156,7 +158,8 @@ def _transcribe_local(audio: Any, *, model: str | None, timestamps: Any, diarize
     if isinstance(context_bias, str):
         context_bias = [context_bias]
     loaded = as_audio((audio, sr) if sr is not None else audio, sr=SAMPLE_RATE)
-    engine = get_engine(None if model is None else str(model))
+    if engine is None:
+        engine = get_engine(None if model is None else str(model))
     if announce:
         _announce("local", announce, engine.model)
     response = engine.transcribe(loaded.y, timestamps=granularities, diarize=diarize, context_bias=context_bias,

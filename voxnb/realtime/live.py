@@ -92,15 +92,9 @@ class Target:
 
             return transcribe(audio, backend=self.backend, api_key=self.api_key, base_url=self.base_url,
                               dialect="openai" if self.dialect == VLLM.name else "mistral", quiet=True, **params)
-        from voxnb.transcript import Transcript
+        from voxnb.backend import _transcribe_local
 
-        for key in ("context_bias", "timestamps"):  # one string means a list of one, as for the APIs
-            if isinstance(params.get(key), str):
-                params[key] = [params[key]]
-        response = self.engine.transcribe(audio.y, **params)
-        # the engines nest words inside segments, so segments are segments whatever was asked
-        return Transcript.from_response(response, granularity="segment", backend="local", model=self.engine.model,
-                                        request=dict(params), audio_sha256=audio.sha256, audio=audio)
+        return _transcribe_local(audio, engine=self.engine, **params)
 
 
 # --------------------------------------------------------------------------------------- sources
