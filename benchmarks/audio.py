@@ -55,15 +55,31 @@ def write_wav(path: Path, minutes: float) -> None:
 
 def encode_m4a(wav: Path) -> Path:
     m4a = wav.with_suffix(".m4a")
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-y", "-i", str(wav), "-c:a", "aac", "-b:a", "128k",
-                    str(m4a)], check=True)
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-nostdin",
+            "-loglevel",
+            "error",
+            "-y",
+            "-i",
+            str(wav),
+            "-c:a",
+            "aac",
+            "-b:a",
+            "128k",
+            str(m4a),
+        ],
+        check=True,
+    )
     wav.unlink()
     return m4a
 
 
 def run(which: str, path: Path) -> dict:
-    done = subprocess.run([sys.executable, "-c", CHILD, which, str(path)], capture_output=True, text=True,
-                          cwd=ROOT, check=True)
+    done = subprocess.run(
+        [sys.executable, "-c", CHILD, which, str(path)], capture_output=True, text=True, cwd=ROOT, check=True
+    )
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -79,17 +95,23 @@ def main() -> None:
         container = "16-bit WAV"
         if args.format == "m4a":
             path, container = encode_m4a(path), "AAC m4a (128 kbit/s)"
-        print(f"{args.minutes:g} min, 44.1 kHz stereo {container} ({path.stat().st_size / 2**20:.0f} MB) "
-              "-> 16 kHz mono float32")
+        print(
+            f"{args.minutes:g} min, 44.1 kHz stereo {container} ({path.stat().st_size / 2**20:.0f} MB) "
+            "-> 16 kHz mono float32"
+        )
         results = {w: [run(w, path) for _ in range(args.repeat)] for w in ("voxnb", "librosa")}
     summary = {}
     for which, runs in results.items():
         seconds = statistics.median(r["seconds"] for r in runs)
         peak = statistics.median(r["peak_mb"] for r in runs)
         summary[which] = (seconds, peak, runs[0]["output_mb"])
-        print(f"{which:8} {seconds:6.2f} s   peak {peak:6.0f} MB = {peak / runs[0]['output_mb']:.2f}x the output")
+        print(
+            f"{which:8} {seconds:6.2f} s   peak {peak:6.0f} MB = {peak / runs[0]['output_mb']:.2f}x the output"
+        )
     ours, base = summary["voxnb"], summary["librosa"]
-    print(f"speed-up vs librosa.load: {base[0] / ours[0]:.1f}x; peak memory ratio librosa/voxnb: {base[1] / ours[1]:.1f}x")
+    print(
+        f"speed-up vs librosa.load: {base[0] / ours[0]:.1f}x; peak memory ratio librosa/voxnb: {base[1] / ours[1]:.1f}x"
+    )
 
 
 if __name__ == "__main__":

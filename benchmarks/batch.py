@@ -62,7 +62,8 @@ def sdk_sequential(url: str, paths: list[Path]) -> float | None:
     def run():
         for path in paths:
             sdk.audio.transcriptions.complete(
-                model="voxtral-mini-latest", file={"content": path.read_bytes(), "file_name": path.name})
+                model="voxtral-mini-latest", file={"content": path.read_bytes(), "file_name": path.name}
+            )
 
     return timed(run)[0]
 
@@ -76,8 +77,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=3, help="runs of the concurrent batch (median taken)")
     args = parser.parse_args(argv)
 
-    with tempfile.TemporaryDirectory() as tmp, \
-            ServerProcess(engine="fake", faults=f"latency:{args.latency}") as server:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        ServerProcess(engine="fake", faults=f"latency:{args.latency}") as server,
+    ):
         url = server.url
         paths = write_files(Path(tmp), args.files, args.seconds)
         with voxnb.Client(base_url=url) as client:
@@ -87,8 +90,11 @@ def main(argv: list[str] | None = None) -> int:
 
             concurrent_runs = []
             for _ in range(args.repeats):
-                seconds, result = timed(lambda: client.transcribe_many(
-                    paths, concurrency=args.concurrency, cache=False, progress=False))
+                seconds, result = timed(
+                    lambda: client.transcribe_many(
+                        paths, concurrency=args.concurrency, cache=False, progress=False
+                    )
+                )
                 assert not result.errors and [result[str(p)].text for p in paths] == texts
                 concurrent_runs.append(seconds)
             concurrent = statistics.median(concurrent_runs)
@@ -96,8 +102,11 @@ def main(argv: list[str] | None = None) -> int:
             cache_dir = Path(tmp) / "cache"
             client.transcribe_many(paths, concurrency=args.concurrency, cache=cache_dir, progress=False)
             before = client.requests_sent
-            cached, rerun = timed(lambda: client.transcribe_many(
-                paths, concurrency=args.concurrency, cache=cache_dir, progress=False))
+            cached, rerun = timed(
+                lambda: client.transcribe_many(
+                    paths, concurrency=args.concurrency, cache=cache_dir, progress=False
+                )
+            )
             cached_requests = client.requests_sent - before
             assert len(rerun) == len(paths) and rerun.requests == cached_requests
         sdk = sdk_sequential(url, paths)
@@ -109,8 +118,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  mistralai SDK, sequential         {sdk:7.2f} s  ({sdk / n * 1000:.0f} ms/file)")
     else:
         print("  mistralai SDK, sequential         not installed (pip install mistralai to compare)")
-    print(f"  transcribe_many concurrency={args.concurrency:<3d}  {concurrent:7.2f} s  median of "
-          f"{args.repeats}: {', '.join(f'{s:.2f}' for s in concurrent_runs)}")
+    print(
+        f"  transcribe_many concurrency={args.concurrency:<3d}  {concurrent:7.2f} s  median of "
+        f"{args.repeats}: {', '.join(f'{s:.2f}' for s in concurrent_runs)}"
+    )
     print(f"  cached re-run                     {cached:7.2f} s  requests sent: {cached_requests}")
     ratio = sequential / concurrent
     print(f"speed-up vs sequential client.transcribe: {ratio:.1f}x (goal >= 12x)")

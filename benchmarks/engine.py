@@ -48,7 +48,9 @@ def timed(fn, runs: int) -> tuple[float, object]:
 
 def long_file(seconds: float = 600.0) -> np.ndarray:
     """The bundled dialogues and word clips joined (with 0.7 s pauses) until *seconds* long."""
-    clips = [voxnb.data.audio(name).y for name in ("dialogue", "two_voices", "three_voices", "words", "words_slt")]
+    clips = [
+        voxnb.data.audio(name).y for name in ("dialogue", "two_voices", "three_voices", "words", "words_slt")
+    ]
     pause = np.zeros(int(0.7 * SAMPLE_RATE), np.float32)
     pieces, total, i = [], 0, 0
     while total < seconds * SAMPLE_RATE:
@@ -90,12 +92,22 @@ def bench_rtf(engine, runs: int, skip_long: bool) -> None:
     plain = WhisperModel(engine.path, device="cpu", compute_type="int8", cpu_threads=os.cpu_count() or 1)
     direct, ours = [], []
     for _ in range(runs):  # interleaved, so that the machine's load hits both alike
-        direct.append(timed(lambda: list(plain.transcribe(sample, language="en", beam_size=5, vad_filter=True,
-                                                          word_timestamps=True)[0]), 1)[0])
+        direct.append(
+            timed(
+                lambda: list(
+                    plain.transcribe(
+                        sample, language="en", beam_size=5, vad_filter=True, word_timestamps=True
+                    )[0]
+                ),
+                1,
+            )[0]
+        )
         ours.append(timed(lambda: engine.transcribe(sample, timestamps=["segment", "word"]), 1)[0])
     direct, ours = statistics.median(direct), statistics.median(ours)
-    print(f"segments + words: voxnb {ours:.2f} s vs faster-whisper directly {direct:.2f} s "
-          f"(ratio {ours / direct:.2f}; baseline: faster-whisper)")
+    print(
+        f"segments + words: voxnb {ours:.2f} s vs faster-whisper directly {direct:.2f} s "
+        f"(ratio {ours / direct:.2f}; baseline: faster-whisper)"
+    )
 
 
 def bench_wer(engine) -> None:
@@ -117,10 +129,13 @@ def bench_wer(engine) -> None:
 
 def segment_only(name: str) -> voxnb.Transcript:
     ref = voxnb.data.reference(name)
-    segments = [{"text": t["text"], "start": math.floor(t["start"] * 10) / 10, "end": math.ceil(t["end"] * 10) / 10}
-                for t in ref["turns"]]
-    return voxnb.Transcript.from_response({"model": "reference", "text": ref["text"], "language": "en",
-                                           "segments": segments, "usage": {}})
+    segments = [
+        {"text": t["text"], "start": math.floor(t["start"] * 10) / 10, "end": math.ceil(t["end"] * 10) / 10}
+        for t in ref["turns"]
+    ]
+    return voxnb.Transcript.from_response(
+        {"model": "reference", "text": ref["text"], "language": "en", "segments": segments, "usage": {}}
+    )
 
 
 def bench_alignment(engine) -> None:
@@ -130,12 +145,17 @@ def bench_alignment(engine) -> None:
         t = segment_only(name)
         audio = voxnb.data.audio(name)
         seconds, aligned = timed(lambda t=t, audio=audio: voxnb.align(t, audio, engine=engine), 1)
-        variants = {"interpolation": t.words, "Whisper aligner": voxnb.align(t, audio, engine=engine, snap=False).words,
-                    "aligner + snapping": aligned.words}
+        variants = {
+            "interpolation": t.words,
+            "Whisper aligner": voxnb.align(t, audio, engine=engine, snap=False).words,
+            "aligner + snapping": aligned.words,
+        }
         for label, words in variants.items():
             err = np.abs(words[["start", "end"]].to_numpy(float) - truth).ravel()
-            print(f"{name:10} {label:20} median {np.median(err) * 1000:5.0f} ms   within 100 ms {np.mean(err <= 0.1):5.0%}"
-                  f"   ({len(err)} boundaries)")
+            print(
+                f"{name:10} {label:20} median {np.median(err) * 1000:5.0f} ms   within 100 ms {np.mean(err <= 0.1):5.0%}"
+                f"   ({len(err)} boundaries)"
+            )
         print(f"{name:10} alignment took {seconds:.2f} s for {audio.duration:.1f} s of audio")
     for name in ("dialogue", "two_voices", "three_voices"):
         truth = voxnb.data.turns(name)[["start", "end"]].to_numpy(float)
@@ -144,8 +164,10 @@ def bench_alignment(engine) -> None:
             words = voxnb.align(t, voxnb.data.audio(name), engine=engine, snap=snap).words
             edges = words.groupby("segment").agg(start=("start", "min"), end=("end", "max")).to_numpy(float)
             err = np.abs(edges - truth).ravel()
-            print(f"{name:12} turn edges, {label:20} median {np.median(err) * 1000:5.0f} ms   "
-                  f"within 100 ms {np.mean(err <= 0.1):5.0%}   ({len(err)} edges)")
+            print(
+                f"{name:12} turn edges, {label:20} median {np.median(err) * 1000:5.0f} ms   "
+                f"within 100 ms {np.mean(err <= 0.1):5.0%}   ({len(err)} edges)"
+            )
 
 
 def bench_der() -> None:
@@ -168,10 +190,12 @@ def bench_der() -> None:
                 hyp[Segment(turn.start, turn.end)] = turn.speaker
             detail = DiarizationErrorRate()(ref, hyp, uem=ref.get_timeline().extent(), detailed=True)
             total = detail["total"]
-            print(f"{name:12} num_speakers={given!s:4} found {len(hyp.labels())}/{n}  "
-                  f"DER {detail['diarization error rate']:6.1%}  (confusion {detail['confusion'] / total:.1%}, "
-                  f"missed {detail['missed detection'] / total:.1%}, false alarm {detail['false alarm'] / total:.1%})"
-                  f"  {seconds:.2f} s")
+            print(
+                f"{name:12} num_speakers={given!s:4} found {len(hyp.labels())}/{n}  "
+                f"DER {detail['diarization error rate']:6.1%}  (confusion {detail['confusion'] / total:.1%}, "
+                f"missed {detail['missed detection'] / total:.1%}, false alarm {detail['false alarm'] / total:.1%})"
+                f"  {seconds:.2f} s"
+            )
 
 
 def bench_stream(engine, **options) -> None:
@@ -214,11 +238,15 @@ def bench_stream(engine, **options) -> None:
         if 0 < k <= len(ends):
             delays.append(emitted - ends[k - 1])
     print(f"{len(deltas)} deltas for {len(ends)} words; words counted {k} (must equal {len(ends)})")
-    print(f"delay from a word's end to its commit: median {statistics.median(delays):.2f} s, "
-          f"90th percentile {np.percentile(delays, 90):.2f} s, max {max(delays):.2f} s")
-    print(f"decoder busy {sum(decode_seconds):.1f} s over {audio.duration:.1f} s of audio: "
-          f"RTF {sum(decode_seconds) / audio.duration:.2f} in {len(decode_seconds)} decodes "
-          f"(median {statistics.median(decode_seconds):.2f} s each)")
+    print(
+        f"delay from a word's end to its commit: median {statistics.median(delays):.2f} s, "
+        f"90th percentile {np.percentile(delays, 90):.2f} s, max {max(delays):.2f} s"
+    )
+    print(
+        f"decoder busy {sum(decode_seconds):.1f} s over {audio.duration:.1f} s of audio: "
+        f"RTF {sum(decode_seconds) / audio.duration:.2f} in {len(decode_seconds)} decodes "
+        f"(median {statistics.median(decode_seconds):.2f} s each)"
+    )
     import jiwer
     from whisper_normalizer.english import EnglishTextNormalizer
 
@@ -234,14 +262,21 @@ def main() -> None:
     parser.add_argument("--skip-stream", action="store_true", help="skip the 45 s real-time streaming run")
     parser.add_argument("--only", choices=("rtf", "wer", "align", "der", "stream"), default=None)
     parser.add_argument("--hop", type=float, default=None, help="streaming: seconds between decodes")
-    parser.add_argument("--max-delay", type=float, default=None, help="streaming: commit words older than this")
+    parser.add_argument(
+        "--max-delay", type=float, default=None, help="streaming: commit words older than this"
+    )
     args = parser.parse_args()
     began = time.perf_counter()
     engine = get_engine()
     print(f"engine: {engine.model} ({engine.path}); model loaded in {time.perf_counter() - began:.2f} s")
     stream_options = {k: v for k, v in (("hop", args.hop), ("max_delay", args.max_delay)) if v is not None}
-    runs = {"rtf": lambda: bench_rtf(engine, args.runs, args.skip_long), "wer": lambda: bench_wer(engine),
-            "align": lambda: bench_alignment(engine), "der": bench_der, "stream": lambda: bench_stream(engine, **stream_options)}
+    runs = {
+        "rtf": lambda: bench_rtf(engine, args.runs, args.skip_long),
+        "wer": lambda: bench_wer(engine),
+        "align": lambda: bench_alignment(engine),
+        "der": bench_der,
+        "stream": lambda: bench_stream(engine, **stream_options),
+    }
     for name, run in runs.items():
         if args.only in (None, name) and not (name == "stream" and args.skip_stream):
             run()

@@ -33,28 +33,69 @@ import pandas as pd
 
 from voxnb import Transcript
 
-VOCAB = ["the", "model", "heard", "Chicago,", "Joplin.", "and", "it", "was", "warm", "today?", "Voxtral", "notebook"]
+VOCAB = [
+    "the",
+    "model",
+    "heard",
+    "Chicago,",
+    "Joplin.",
+    "and",
+    "it",
+    "was",
+    "warm",
+    "today?",
+    "Voxtral",
+    "notebook",
+]
 
 
 def word_response(n: int) -> str:
     rng = np.random.default_rng(0)
     starts = np.cumsum(rng.uniform(0.15, 0.45, n))
     picks = rng.integers(0, len(VOCAB), n)
-    segments = [{"text": " " + VOCAB[k], "start": round(float(s), 3), "end": round(float(s) + 0.12, 3),
-                 "type": "transcription_segment"} for k, s in zip(picks.tolist(), starts.tolist())]
-    return json.dumps({"model": "voxtral-mini-2602", "text": "", "language": None, "segments": segments,
-                       "usage": {"prompt_audio_seconds": int(starts[-1]) + 1}})
+    segments = [
+        {
+            "text": " " + VOCAB[k],
+            "start": round(float(s), 3),
+            "end": round(float(s) + 0.12, 3),
+            "type": "transcription_segment",
+        }
+        for k, s in zip(picks.tolist(), starts.tolist())
+    ]
+    return json.dumps(
+        {
+            "model": "voxtral-mini-2602",
+            "text": "",
+            "language": None,
+            "segments": segments,
+            "usage": {"prompt_audio_seconds": int(starts[-1]) + 1},
+        }
+    )
 
 
 def diarized_response(n: int) -> str:
     rng = np.random.default_rng(1)
     starts = np.cumsum(rng.uniform(1.0, 6.0, n))
-    segments = [{"text": " " + " ".join(VOCAB[k] for k in rng.integers(0, len(VOCAB), int(rng.integers(3, 25)))),
-                 "start": round(float(s), 1), "end": round(float(s) + float(d), 1),
-                 "speaker_id": f"speaker_{int(sp)}", "type": "transcription_segment", "score": None}
-                for s, d, sp in zip(starts, rng.uniform(0.5, 5.0, n), rng.integers(1, 4, n))]
-    return json.dumps({"model": "voxtral-mini-latest", "text": "", "language": None, "segments": segments,
-                       "usage": {"prompt_audio_seconds": int(starts[-1]) + 10}})
+    segments = [
+        {
+            "text": " " + " ".join(VOCAB[k] for k in rng.integers(0, len(VOCAB), int(rng.integers(3, 25)))),
+            "start": round(float(s), 1),
+            "end": round(float(s) + float(d), 1),
+            "speaker_id": f"speaker_{int(sp)}",
+            "type": "transcription_segment",
+            "score": None,
+        }
+        for s, d, sp in zip(starts, rng.uniform(0.5, 5.0, n), rng.integers(1, 4, n))
+    ]
+    return json.dumps(
+        {
+            "model": "voxtral-mini-latest",
+            "text": "",
+            "language": None,
+            "segments": segments,
+            "usage": {"prompt_audio_seconds": int(starts[-1]) + 10},
+        }
+    )
 
 
 CALLS = {
@@ -103,8 +144,10 @@ def run(name: str, text: str, granularity: str | None, repeat: int) -> None:
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         f.write(text)
     try:
-        results = {k: (median_seconds(call, text, granularity, repeat), peak_rss_growth(call, f.name, granularity))
-                   for k, call in CALLS.items()}
+        results = {
+            k: (median_seconds(call, text, granularity, repeat), peak_rss_growth(call, f.name, granularity))
+            for k, call in CALLS.items()
+        }
     finally:
         os.unlink(f.name)
     print(f"\n{name}  ({len(text) / 2**20:.1f} MiB of JSON, median of {repeat})")
@@ -113,12 +156,16 @@ def run(name: str, text: str, granularity: str | None, repeat: int) -> None:
     loads, normalize = results["json.loads"][0], results["pd.json_normalize"][0]
     for k in ("voxnb .words", "voxnb .segments", "voxnb .speakers"):
         sec = results[k][0]
-        print(f"  {k:20s} {normalize / sec:5.1f}x faster than json_normalize (goal >= 3),"
-              f" {sec / loads:4.2f}x json.loads (goal <= 1.5)")
+        print(
+            f"  {k:20s} {normalize / sec:5.1f}x faster than json_normalize (goal >= 3),"
+            f" {sec / loads:4.2f}x json.loads (goal <= 1.5)"
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--words", type=int, default=1_000_000)
     parser.add_argument("--segments", type=int, default=20_000)

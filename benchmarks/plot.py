@@ -68,10 +68,18 @@ def make_response(seconds: float, n_segments: int) -> dict:
     for k in range(n_segments):
         start, end = bounds[k] + 0.1, bounds[k + 1] - 0.1
         step = (end - start) / 6
-        words = [{"text": f"w{k}_{j}", "start": start + j * step, "end": start + (j + 1) * step}
-                 for j in range(6)]
-        segments.append({"text": " ".join(w["text"] for w in words), "start": start, "end": end,
-                         "speaker_id": f"speaker_{k % 3 + 1}", "words": words})
+        words = [
+            {"text": f"w{k}_{j}", "start": start + j * step, "end": start + (j + 1) * step} for j in range(6)
+        ]
+        segments.append(
+            {
+                "text": " ".join(w["text"] for w in words),
+                "start": start,
+                "end": end,
+                "speaker_id": f"speaker_{k % 3 + 1}",
+                "words": words,
+            }
+        )
     return {"model": "benchmark", "text": " ".join(s["text"] for s in segments), "segments": segments}
 
 
@@ -114,8 +122,15 @@ def child_voxnb(hours: float, n_segments: int, repeat: int, zooms: int, out: Pat
         zoom_times.append(time.perf_counter() - t0)
         zoom_cpu.append(time.process_time() - c0)
     fig.savefig(out.with_name(out.stem + "-zoom.png"), dpi=100)
-    return {"times": times, "cpu_times": cpu_times, "signal_mb": signal_mb, "rss_before_signal_mb": rss0,
-            "peak_mb": peak, "zoom_times": zoom_times, "zoom_cpu": zoom_cpu}
+    return {
+        "times": times,
+        "cpu_times": cpu_times,
+        "signal_mb": signal_mb,
+        "rss_before_signal_mb": rss0,
+        "peak_mb": peak,
+        "zoom_times": zoom_times,
+        "zoom_cpu": zoom_cpu,
+    }
 
 
 def child_librosa(hours: float, repeat: int, out: Path) -> dict:
@@ -139,21 +154,40 @@ def child_librosa(hours: float, repeat: int, out: Path) -> dict:
         fig, (ax_wave, ax_spec) = plt.subplots(2, 1, sharex=True, figsize=(12, 5))
         librosa.display.waveshow(y, sr=SR, ax=ax_wave)
         mel = librosa.feature.melspectrogram(y=y, sr=SR)
-        librosa.display.specshow(librosa.power_to_db(mel, ref=mel.max()), sr=SR, x_axis="time",
-                                 y_axis="mel", ax=ax_spec)
+        librosa.display.specshow(
+            librosa.power_to_db(mel, ref=mel.max()), sr=SR, x_axis="time", y_axis="mel", ax=ax_spec
+        )
         del mel
         fig.savefig(out, dpi=100)
         plt.close(fig)
         times.append(time.perf_counter() - t0)
         cpu_times.append(time.process_time() - c0)
-    return {"times": times, "cpu_times": cpu_times, "signal_mb": y.nbytes / 2**20, "rss_before_signal_mb": rss0,
-            "peak_mb": peak_mb()}
+    return {
+        "times": times,
+        "cpu_times": cpu_times,
+        "signal_mb": y.nbytes / 2**20,
+        "rss_before_signal_mb": rss0,
+        "peak_mb": peak_mb(),
+    }
 
 
 def run_child(which: str, args: argparse.Namespace) -> dict:
-    command = [sys.executable, __file__, "--child", which, "--hours", str(args.hours),
-               "--segments", str(args.segments), "--zooms", str(args.zooms), "--out", str(args.out),
-               "--repeat", str(args.repeat if which == "voxnb" else args.baseline_repeat)]
+    command = [
+        sys.executable,
+        __file__,
+        "--child",
+        which,
+        "--hours",
+        str(args.hours),
+        "--segments",
+        str(args.segments),
+        "--zooms",
+        str(args.zooms),
+        "--out",
+        str(args.out),
+        "--repeat",
+        str(args.repeat if which == "voxnb" else args.baseline_repeat),
+    ]
     done = subprocess.run(command, capture_output=True, text=True, cwd=ROOT, check=False)
     if done.returncode != 0:
         raise SystemExit(f"{which} run failed:\n{done.stderr}")
@@ -180,15 +214,19 @@ def main() -> None:
         print(json.dumps(result))
         return
 
-    print(f"signal: {args.hours:g} h at {SR} Hz float32; transcript: {args.segments} segments, "
-          f"{args.segments * 6} words; PNGs in {args.out}")
+    print(
+        f"signal: {args.hours:g} h at {SR} Hz float32; transcript: {args.segments} segments, "
+        f"{args.segments * 6} words; PNGs in {args.out}"
+    )
     ours = run_child("voxnb", args)
     if args.no_baseline:
-        print(f"voxnb full render {statistics.median(ours['times']):.2f} s "
-              f"(CPU {statistics.median(ours['cpu_times']):.2f} s); peak memory "
-              f"{(ours['peak_mb'] - ours['rss_before_signal_mb']) / ours['signal_mb']:.2f}x the signal; "
-              f"10-second zoom {statistics.median(ours['zoom_times']):.3f} s "
-              f"(CPU {statistics.median(ours['zoom_cpu']):.3f} s) (medians)")
+        print(
+            f"voxnb full render {statistics.median(ours['times']):.2f} s "
+            f"(CPU {statistics.median(ours['cpu_times']):.2f} s); peak memory "
+            f"{(ours['peak_mb'] - ours['rss_before_signal_mb']) / ours['signal_mb']:.2f}x the signal; "
+            f"10-second zoom {statistics.median(ours['zoom_times']):.3f} s "
+            f"(CPU {statistics.median(ours['zoom_cpu']):.3f} s) (medians)"
+        )
         return
     base = run_child("librosa", args)
     ours_t, base_t = statistics.median(ours["times"]), statistics.median(base["times"])
@@ -202,17 +240,27 @@ def main() -> None:
     print(f"{'':34}{'voxnb t.plot':>14}{'librosa waveshow+specshow':>28}")
     print(f"{'full render to PNG (median, s)':34}{ours_t:>14.2f}{base_t:>28.2f}")
     print(f"{'  ... CPU time of the process (s)':34}{ours_cpu:>14.2f}{base_cpu:>28.2f}")
-    print(f"{'peak RSS over signal+imports (MB)':34}{ours['peak_mb'] - ours['rss_before_signal_mb']:>14.0f}"
-          f"{base['peak_mb'] - base['rss_before_signal_mb']:>28.0f}")
+    print(
+        f"{'peak RSS over signal+imports (MB)':34}{ours['peak_mb'] - ours['rss_before_signal_mb']:>14.0f}"
+        f"{base['peak_mb'] - base['rss_before_signal_mb']:>28.0f}"
+    )
     print(f"{'  ... / float32 signal size':34}{memory(ours):>14.2f}{memory(base):>28.2f}")
     print(f"float32 signal: {signal:.0f} MB")
-    print(f"speed-up vs librosa (baseline time / voxnb time): {base_t / ours_t:.1f}x wall, "
-          f"{base_cpu / ours_cpu:.1f}x CPU   (goal >= 10x)")
-    print(f"peak memory / float32 signal: voxnb {memory(ours):.2f}x, librosa {memory(base):.2f}x   (goal <= 2x)")
-    print(f"10-second zoom re-render, median of {len(ours['zoom_times'])}: {zoom:.3f} s wall, "
-          f"{zoom_cpu:.3f} s CPU   (goal < 0.3 s)")
-    print(f"(load average while running: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs; "
-          "wall times grow with other processes' load, CPU times much less)")
+    print(
+        f"speed-up vs librosa (baseline time / voxnb time): {base_t / ours_t:.1f}x wall, "
+        f"{base_cpu / ours_cpu:.1f}x CPU   (goal >= 10x)"
+    )
+    print(
+        f"peak memory / float32 signal: voxnb {memory(ours):.2f}x, librosa {memory(base):.2f}x   (goal <= 2x)"
+    )
+    print(
+        f"10-second zoom re-render, median of {len(ours['zoom_times'])}: {zoom:.3f} s wall, "
+        f"{zoom_cpu:.3f} s CPU   (goal < 0.3 s)"
+    )
+    print(
+        f"(load average while running: {' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs; "
+        "wall times grow with other processes' load, CPU times much less)"
+    )
 
 
 if __name__ == "__main__":

@@ -119,8 +119,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chunks", type=int, default=300)
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--engine", choices=("fake", "local"), default="fake",
-                        help="the server's engine (local: the offline recogniser, much slower to finish)")
+    parser.add_argument(
+        "--engine",
+        choices=("fake", "local"),
+        default="fake",
+        help="the server's engine (local: the offline recogniser, much slower to finish)",
+    )
     args = parser.parse_args()
     pcm = voxnb.data.audio("dialogue").to_pcm16()
     with ServerProcess(engine=args.engine) as server:
@@ -136,26 +140,44 @@ def main() -> None:
 
     median, p95 = statistics.median(medians), statistics.median(p95s)
     bare, handler = statistics.median(bare_medians), statistics.median(handler_medians)
-    print(f"kernel-side cost per 100 ms chunk (receive -> websocket send), {args.chunks} chunks x {args.repeats} runs:")
-    print(f"  median {median * 1e3:.3f} ms, p95 {p95 * 1e3:.3f} ms   (goal <= 2 ms median: "
-          f"{median / 0.002:.2f}x the goal)")
-    print(f"  on the kernel's comm-handler thread: median {handler * 1e6:.0f} us "
-          f"({handler / 0.1 * 100:.3f} % of the chunk's 100 ms)")
-    print(f"  baseline bare websockets send of a pre-encoded append: median {bare * 1e3:.3f} ms "
-          f"-> recorder path is {median / bare:.1f}x the bare send")
+    print(
+        f"kernel-side cost per 100 ms chunk (receive -> websocket send), {args.chunks} chunks x {args.repeats} runs:"
+    )
+    print(
+        f"  median {median * 1e3:.3f} ms, p95 {p95 * 1e3:.3f} ms   (goal <= 2 ms median: "
+        f"{median / 0.002:.2f}x the goal)"
+    )
+    print(
+        f"  on the kernel's comm-handler thread: median {handler * 1e6:.0f} us "
+        f"({handler / 0.1 * 100:.3f} % of the chunk's 100 ms)"
+    )
+    print(
+        f"  baseline bare websockets send of a pre-encoded append: median {bare * 1e3:.3f} ms "
+        f"-> recorder path is {median / bare:.1f}x the bare send"
+    )
     wall = statistics.median(r["wall"] for r in runs)
     ideal = runs[0]["ideal"]
     # the server's count of audio seconds (rounded up) must cover the whole file, too
-    intact = all(r["audio_intact"] and r["text_intact"] and r["usage_seconds"] == np.ceil(r["seconds"])
-                 for r in runs)
-    check = "captured PCM, server text and audio seconds" if args.engine == "fake" else \
-        "captured PCM and the server's audio seconds"
-    print(f"file at 10x real time through voxnb serve --engine {args.engine} "
-          f"({runs[0]['seconds']:.1f} s of audio, {args.repeats} runs):")
-    print(f"  wall median {wall:.2f} s vs ideal {ideal:.2f} s -> {wall / ideal:.2f}x the ideal; "
-          f"{runs[0]['deltas']} live deltas; usage {runs[0]['usage_seconds']:.0f} s")
-    print(f"  audio dropped: {'none' if intact else 'YES'} ({check} "
-          f"{'match' if intact else 'DO NOT match'} the file in every run)")
+    intact = all(
+        r["audio_intact"] and r["text_intact"] and r["usage_seconds"] == np.ceil(r["seconds"]) for r in runs
+    )
+    check = (
+        "captured PCM, server text and audio seconds"
+        if args.engine == "fake"
+        else "captured PCM and the server's audio seconds"
+    )
+    print(
+        f"file at 10x real time through voxnb serve --engine {args.engine} "
+        f"({runs[0]['seconds']:.1f} s of audio, {args.repeats} runs):"
+    )
+    print(
+        f"  wall median {wall:.2f} s vs ideal {ideal:.2f} s -> {wall / ideal:.2f}x the ideal; "
+        f"{runs[0]['deltas']} live deltas; usage {runs[0]['usage_seconds']:.0f} s"
+    )
+    print(
+        f"  audio dropped: {'none' if intact else 'YES'} ({check} "
+        f"{'match' if intact else 'DO NOT match'} the file in every run)"
+    )
 
 
 if __name__ == "__main__":

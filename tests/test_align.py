@@ -15,10 +15,19 @@ from voxnb.local.align import snap_to_sound, sound_edges
 def segment_only(name: str) -> voxnb.Transcript:
     """The sample's reference text with segment times as Voxtral gives them (0.1 s, no words)."""
     ref = voxnb.data.reference(name)
-    segments = [{"text": t["text"], "start": math.floor(t["start"] * 10) / 10, "end": math.ceil(t["end"] * 10) / 10}
-                for t in ref["turns"]]
-    return voxnb.Transcript.from_response({"model": "voxtral-mini-transcribe-3", "text": ref["text"],
-                                           "language": "en", "segments": segments, "usage": {}})
+    segments = [
+        {"text": t["text"], "start": math.floor(t["start"] * 10) / 10, "end": math.ceil(t["end"] * 10) / 10}
+        for t in ref["turns"]
+    ]
+    return voxnb.Transcript.from_response(
+        {
+            "model": "voxtral-mini-transcribe-3",
+            "text": ref["text"],
+            "language": "en",
+            "segments": segments,
+            "usage": {},
+        }
+    )
 
 
 def boundary_errors(words, name: str) -> np.ndarray:

@@ -67,8 +67,12 @@ def test_default_cache_directory_is_used_and_a_corrupt_entry_is_fetched_again(st
     items = {"a": tiny_wav(100), "b": tiny_wav(101)}
     with voxnb.Client(base_url=server.url) as client:
         client.transcribe_many(items, progress=False)
-        (entry_a,) = [p for p in cache_dir.glob("*/*.json") if json.loads(p.read_text())["meta"]["audio_sha256"]
-                      == client.transcribe_many({"a": items["a"]}, progress=False)["a"].audio_sha256]
+        (entry_a,) = [
+            p
+            for p in cache_dir.glob("*/*.json")
+            if json.loads(p.read_text())["meta"]["audio_sha256"]
+            == client.transcribe_many({"a": items["a"]}, progress=False)["a"].audio_sha256
+        ]
         entry_a.write_text('{"format": "voxnb.transcription-cache/1", "key": "tru')
         before = len(server.recorder)
         result = client.transcribe_many(items, progress=False)
@@ -101,7 +105,9 @@ def test_item_names(start_voxnb_server, tiny_wav, tmp_path):
     path = tmp_path / "x.wav"
     path.write_bytes(tiny_wav(3))
     with voxnb.Client(base_url=server.url) as client:
-        result = client.transcribe_many([path, ("named", tiny_wav(4)), tiny_wav(5)], cache=False, progress=False)
+        result = client.transcribe_many(
+            [path, ("named", tiny_wav(4)), tiny_wav(5)], cache=False, progress=False
+        )
         assert result.names == [str(path), "named", "item2"]
         with pytest.raises(voxnb.ParameterError, match="same name"):
             client.transcribe_many([path, str(path)], progress=False)
@@ -126,26 +132,35 @@ def test_items_carry_their_own_parameters(start_voxnb_server, tiny_wav, tmp_path
         assert not result.errors and list(result) == ["a", "b", "c"]
         assert result["a"].request["context_bias"] == ["Oban"] and result["a"].request["temperature"] == 0.0
         assert result["b"].request["timestamp_granularities"] == ["segment"] and len(result["b"].segments) > 0
-        assert result["c"].request["context_bias"] == [] and result["c"].request["timestamp_granularities"] == []
+        assert (
+            result["c"].request["context_bias"] == [] and result["c"].request["timestamp_granularities"] == []
+        )
         sent = {r.file_sha256: r.field_values("context_bias") for r in server.recorder.matching(status=200)}
         assert sorted(sent.values()) == [[], ["Joplin", "Sausalito"], ["Oban"]]
         assert sent[result["a"].audio_sha256] == ["Oban"]
 
         # an item's cache key holds its own parameters: another list for "a" is a new request
-        again = client.transcribe_many({**items, "a": {"audio": tiny_wav(1), "context_bias": ["Tobermory"]}},
-                                       cache=tmp_path / "cache", progress=False, temperature=0.0)
+        again = client.transcribe_many(
+            {**items, "a": {"audio": tiny_wav(1), "context_bias": ["Tobermory"]}},
+            cache=tmp_path / "cache",
+            progress=False,
+            temperature=0.0,
+        )
         assert again.from_cache == ["b", "c"] and again.requests == 1
         assert again["a"].request["context_bias"] == ["Tobermory"]
 
         # in a list, a mapping item is named by its audio like a bare path
-        listed = client.transcribe_many([{"audio": path, "language": "en"}, ("n", {"audio": tiny_wav(5)})],
-                                        cache=False, progress=False)
+        listed = client.transcribe_many(
+            [{"audio": path, "language": "en"}, ("n", {"audio": tiny_wav(5)})], cache=False, progress=False
+        )
         assert listed.names == [str(path), "n"] and listed[str(path)].request["language"] == "en"
 
         # every item is checked before anything is sent
         before = len(server.recorder)
         with pytest.raises(voxnb.ParameterError, match=r"item 'b'.*whitespace"):
-            client.transcribe_many({"a": tiny_wav(1), "b": {"audio": tiny_wav(2), "context_bias": ["two words"]}})
+            client.transcribe_many(
+                {"a": tiny_wav(1), "b": {"audio": tiny_wav(2), "context_bias": ["two words"]}}
+            )
         with pytest.raises(voxnb.ParameterError, match=r"item 'b'.*\['bias'\]"):
             client.transcribe_many({"a": tiny_wav(1), "b": {"audio": tiny_wav(2), "bias": ["Oban"]}})
         with pytest.raises(voxnb.ParameterError, match=r"item 'a'.*diarize=True"):
@@ -161,7 +176,9 @@ def test_cancelled_batch_resumes_without_resending_finished_items(start_voxnb_se
 
     async def interrupted_then_resumed():
         async with voxnb.AsyncClient(base_url=server.url) as client:
-            task = asyncio.create_task(client.transcribe_many(items, concurrency=2, cache=tmp_path, progress=False))
+            task = asyncio.create_task(
+                client.transcribe_many(items, concurrency=2, cache=tmp_path, progress=False)
+            )
             while len(client.last_batch or ()) < 6:
                 await asyncio.sleep(0.01)
             task.cancel()

@@ -27,7 +27,9 @@ def client(server):
 def test_the_exact_multipart_a_transcription_sends(server, tiny_wav):
     audio = tiny_wav(1, seconds=0.5)
     with voxnb.Client(base_url=server.url, api_key="k-123") as client:
-        client.transcribe(audio, timestamps="segment", diarize=True, context_bias=["Joplin", "American_people"])
+        client.transcribe(
+            audio, timestamps="segment", diarize=True, context_bias=["Joplin", "American_people"]
+        )
     (record,) = server.recorder.requests
     assert (record.method, record.path) == ("POST", "/v1/audio/transcriptions")
     assert record.fields[:-1] == [
@@ -40,8 +42,12 @@ def test_the_exact_multipart_a_transcription_sends(server, tiny_wav):
     ]
     name, part = record.fields[-1]
     assert name == "file"
-    assert part == {"filename": "audio.wav", "content_type": "audio/wav", "size": len(audio),
-                    "sha256": hashlib.sha256(audio).hexdigest()}
+    assert part == {
+        "filename": "audio.wav",
+        "content_type": "audio/wav",
+        "size": len(audio),
+        "sha256": hashlib.sha256(audio).hexdigest(),
+    }
     assert record.headers["authorization"] == "<redacted>"
     assert record.headers["accept"] == "application/json"
 
@@ -50,8 +56,12 @@ def test_openai_dialect_sends_bracketed_granularities_and_warns_about_dropped_op
     with voxnb.Client(base_url=server.url + "/v1", dialect="openai") as client:
         assert client.base_url == server.url
         with pytest.warns(UserWarning, match="ignores context_bias"):
-            client.transcribe(tiny_wav(2), model="mistralai/Voxtral-Mini-3B-2507", context_bias=["Joplin"],
-                              timestamps="segment")
+            client.transcribe(
+                tiny_wav(2),
+                model="mistralai/Voxtral-Mini-3B-2507",
+                context_bias=["Joplin"],
+                timestamps="segment",
+            )
         with pytest.raises(voxnb.ParameterError, match="only accepts uploaded audio"):
             client.transcribe("https://example.org/a.mp3")
     names = [name for name, _ in server.recorder.requests[0].fields]
@@ -89,14 +99,17 @@ def test_every_kind_of_audio_input(client, tiny_wav, tmp_path):
     assert client.transcribe(client.signed_url(file_id, expiry=1)).text == reference
 
 
-@pytest.mark.parametrize(("bad", "error", "pattern"), [
-    ("missing.wav", voxnb.AudioError, "does not exist"),
-    (b"", voxnb.AudioError, "empty"),
-    (b"this is not audio at all", voxnb.AudioError, "not a recognised audio file"),
-    (b"RIFF\x00\x00\x00\x00WAVEjunk", voxnb.AudioError, "header cannot be read"),
-    (np.zeros(1600, dtype="float32"), voxnb.ParameterError, "sr="),
-    (12, voxnb.AudioError, "cannot transcribe a int"),
-])
+@pytest.mark.parametrize(
+    ("bad", "error", "pattern"),
+    [
+        ("missing.wav", voxnb.AudioError, "does not exist"),
+        (b"", voxnb.AudioError, "empty"),
+        (b"this is not audio at all", voxnb.AudioError, "not a recognised audio file"),
+        (b"RIFF\x00\x00\x00\x00WAVEjunk", voxnb.AudioError, "header cannot be read"),
+        (np.zeros(1600, dtype="float32"), voxnb.ParameterError, "sr="),
+        (12, voxnb.AudioError, "cannot transcribe a int"),
+    ],
+)
 def test_bad_audio_and_parameters_cost_no_request(client, server, bad, error, pattern):
     with pytest.raises(error, match=pattern):
         client.transcribe(bad)
@@ -125,7 +138,9 @@ def test_stream_yields_typed_events_then_the_transcript(client, server, tiny_wav
     deltas = "".join(e.text for e in events if isinstance(e, TranscriptionTextDelta))
     segments = [e for e in events if isinstance(e, TranscriptionSegment)]
     assert deltas == transcript.text == client.transcribe(audio).text
-    assert [(s.start, s.end) for s in segments] == list(zip(transcript.segments["start"], transcript.segments["end"]))
+    assert [(s.start, s.end) for s in segments] == list(
+        zip(transcript.segments["start"], transcript.segments["end"])
+    )
     stream_request = server.recorder.requests[0]
     assert stream_request.field_values("stream") == ["true"]
     assert stream_request.headers["accept"] == "text/event-stream"
@@ -211,15 +226,28 @@ def vllm_like_server():
         from voxnb.local.server import RecordedRequest
 
         form = await request.form()
-        recorder.add(RecordedRequest("POST", request.url.path, {}, [(k, v if isinstance(v, str) else "<file>")
-                                                                     for k, v in form.multi_items()]))
+        recorder.add(
+            RecordedRequest(
+                "POST",
+                request.url.path,
+                {},
+                [(k, v if isinstance(v, str) else "<file>") for k, v in form.multi_items()],
+            )
+        )
         if form.get("stream") != "true":
-            return JSONResponse({"text": " Bonjour tout le monde.", "usage": {"type": "duration", "seconds": 2}})
+            return JSONResponse(
+                {"text": " Bonjour tout le monde.", "usage": {"type": "duration", "seconds": 2}}
+            )
 
         async def chunks():
             for piece in (" Bonjour", " tout le", " monde."):
-                chunk = {"id": "trsc-1", "object": "transcription.chunk", "created": 0, "model": "m",
-                         "choices": [{"delta": {"content": piece}, "finish_reason": None}]}
+                chunk = {
+                    "id": "trsc-1",
+                    "object": "transcription.chunk",
+                    "created": 0,
+                    "model": "m",
+                    "choices": [{"delta": {"content": piece}, "finish_reason": None}],
+                }
                 yield f"data: {json_module.dumps(chunk)}\n\n"
             yield "data: [DONE]\n\n"
 
@@ -235,17 +263,30 @@ def test_openai_dialect_reads_vllm_json_and_streams(vllm_like_server, tiny_wav):
     with voxnb.Client(base_url=vllm_like_server.url, dialect="openai") as client:
         t = client.transcribe(tiny_wav(1), model="mistralai/Voxtral-Mini-3B-2507", language="fr")
         items = list(client.transcribe_stream(tiny_wav(1), model="mistralai/Voxtral-Mini-3B-2507"))
-    assert (t.text, t.source, t.backend, t.duration) == (" Bonjour tout le monde.", "vllm-json",
-                                                         "openai-compatible", 2.0)
-    assert [e.text for e in items if isinstance(e, TranscriptionTextDelta)] == [" Bonjour", " tout le", " monde."]
+    assert (t.text, t.source, t.backend, t.duration) == (
+        " Bonjour tout le monde.",
+        "vllm-json",
+        "openai-compatible",
+        2.0,
+    )
+    assert [e.text for e in items if isinstance(e, TranscriptionTextDelta)] == [
+        " Bonjour",
+        " tout le",
+        " monde.",
+    ]
     assert isinstance(items[-2], TranscriptionDone) and items[-1].text == " Bonjour tout le monde."
     first, streamed = vllm_like_server.recorder.requests
-    assert first.fields == [("model", "mistralai/Voxtral-Mini-3B-2507"), ("language", "fr"), ("file", "<file>")]
+    assert first.fields == [
+        ("model", "mistralai/Voxtral-Mini-3B-2507"),
+        ("language", "fr"),
+        ("file", "<file>"),
+    ]
     assert ("stream", "true") in streamed.fields
 
 
-def test_voxnb_transcribe_reuses_one_client_per_configuration(start_voxnb_server, tiny_wav, guarded_api_key,
-                                                              monkeypatch):
+def test_voxnb_transcribe_reuses_one_client_per_configuration(
+    start_voxnb_server, tiny_wav, guarded_api_key, monkeypatch
+):
     from voxnb import backend
 
     server = start_voxnb_server(api_key=guarded_api_key)

@@ -21,20 +21,24 @@ def client_for(server, **options):
     return voxnb.Client(base_url=server.url, **options)
 
 
-@pytest.mark.parametrize(("status", "error_type", "retried"), [
-    (400, voxnb.APIError, False),
-    (401, voxnb.AuthenticationError, False),
-    (403, voxnb.AuthenticationError, False),
-    (404, voxnb.APIError, False),
-    (422, voxnb.APIError, False),
-    (429, voxnb.RateLimitError, True),
-    (500, voxnb.ServerError, True),
-    (502, voxnb.ServerError, True),
-    (503, voxnb.ServerError, True),
-    (504, voxnb.ServerError, True),
-])
+@pytest.mark.parametrize(
+    ("status", "error_type", "retried"),
+    [
+        (400, voxnb.APIError, False),
+        (401, voxnb.AuthenticationError, False),
+        (403, voxnb.AuthenticationError, False),
+        (404, voxnb.APIError, False),
+        (422, voxnb.APIError, False),
+        (429, voxnb.RateLimitError, True),
+        (500, voxnb.ServerError, True),
+        (502, voxnb.ServerError, True),
+        (503, voxnb.ServerError, True),
+        (504, voxnb.ServerError, True),
+    ],
+)
 def test_every_status_maps_to_its_error_and_only_429_and_5xx_are_retried(
-        start_voxnb_server, tiny_wav, status, error_type, retried):
+    start_voxnb_server, tiny_wav, status, error_type, retried
+):
     server = start_voxnb_server(faults=f"{status}:1.0")
     with client_for(server) as client, pytest.raises(error_type) as info:
         client.transcribe(tiny_wav(1))
@@ -51,7 +55,10 @@ def test_every_status_maps_to_its_error_and_only_429_and_5xx_are_retried(
 
 def test_wrong_key_against_a_keyed_server(start_voxnb_server, tiny_wav, guarded_api_key):
     server = start_voxnb_server(api_key=guarded_api_key)
-    with client_for(server, api_key="not-the-key") as client, pytest.raises(voxnb.AuthenticationError) as info:
+    with (
+        client_for(server, api_key="not-the-key") as client,
+        pytest.raises(voxnb.AuthenticationError) as info,
+    ):
         client.transcribe(tiny_wav(2))
     assert info.value.status == 401 and "Unauthorized" in str(info.value)
     with client_for(server, api_key=guarded_api_key) as client:
@@ -62,24 +69,36 @@ def test_server_validation_errors_come_back_flattened(start_voxnb_server, tiny_w
     """A 422 whose message is a detail list (spec §7) reads as text, with the field named."""
     server = start_voxnb_server()
     with httpx.Client(base_url=server.url) as http:
-        response = http.post("/v1/audio/transcriptions", data={"model": "m", "language": "english"},
-                             files={"file": ("a.wav", tiny_wav(3), "audio/wav")})
+        response = http.post(
+            "/v1/audio/transcriptions",
+            data={"model": "m", "language": "english"},
+            files={"file": ("a.wav", tiny_wav(3), "audio/wav")},
+        )
     err = api_error(response.status_code, response.content, response.headers, what="POST x")
     assert err.status == 422 and "language: String should match pattern" in err.message
 
 
-@pytest.mark.parametrize(("body", "message"), [
-    (b'{"object":"error","message":"Invalid model: voxtral-small-latest","type":"invalid_model","code":"1500"}',
-     "Invalid model: voxtral-small-latest"),
-    (b'{"object":"error","message":{"detail":[{"type":"assertion_error","loc":[],"msg":"Assertion failed, x"}]}}',
-     "Assertion failed, x"),
-    (b'{"detail":"Unauthorized"}', "Unauthorized"),
-    (b'{"detail":[{"loc":["body","file"],"msg":"Field required"}]}', "file: Field required"),
-    (b'{"error":{"message":"Currently do not support verbose_json","type":"BadRequestError","code":400}}',
-     "Currently do not support verbose_json"),
-    (b"<html>Bad Gateway</html>", "<html>Bad Gateway</html>"),
-    (b"", "POST x failed with no message from the server"),
-])
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (
+            b'{"object":"error","message":"Invalid model: voxtral-small-latest","type":"invalid_model","code":"1500"}',
+            "Invalid model: voxtral-small-latest",
+        ),
+        (
+            b'{"object":"error","message":{"detail":[{"type":"assertion_error","loc":[],"msg":"Assertion failed, x"}]}}',
+            "Assertion failed, x",
+        ),
+        (b'{"detail":"Unauthorized"}', "Unauthorized"),
+        (b'{"detail":[{"loc":["body","file"],"msg":"Field required"}]}', "file: Field required"),
+        (
+            b'{"error":{"message":"Currently do not support verbose_json","type":"BadRequestError","code":400}}',
+            "Currently do not support verbose_json",
+        ),
+        (b"<html>Bad Gateway</html>", "<html>Bad Gateway</html>"),
+        (b"", "POST x failed with no message from the server"),
+    ],
+)
 def test_every_known_error_body_shape_is_read(body, message):
     err = api_error(400, body, {"x-request-id": "abc"}, what="POST x")
     assert err.message.startswith(message) and err.request_id == "abc"

@@ -33,7 +33,9 @@ def test_client_in_a_jupyter_kernel(start_voxnb_server, tiny_wav, tmp_path, guar
     nbclient.NotebookClient(notebook, timeout=120, kernel_name="python3").execute()
     outputs = json.dumps(notebook)
     assert guarded_api_key not in outputs
-    printed = "".join(o.get("text", "") for cell in notebook.cells for o in cell.outputs if o["output_type"] == "stream")
+    printed = "".join(
+        o.get("text", "") for cell in notebook.cells for o in cell.outputs if o["output_type"] == "stream"
+    )
     import voxnb
     from voxnb.local.fake import FakeEngine
 

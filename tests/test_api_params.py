@@ -18,7 +18,10 @@ def create(**kwargs):
 
 def test_bias_terms_joins_phrases_with_underscores_and_drops_duplicates():
     assert voxnb.bias_terms(["Barack Obama", "Washington, D.C.", " Joplin ", "Barack  Obama"]) == [
-        "Barack_Obama", "Washington_D.C.", "Joplin"]
+        "Barack_Obama",
+        "Washington_D.C.",
+        "Joplin",
+    ]
     assert voxnb.bias_terms("American people") == ["American_people"]
     with pytest.raises(voxnb.ParameterError, match="empty phrase"):
         voxnb.bias_terms(["ok", " , "])
@@ -54,24 +57,31 @@ def test_language_with_timestamps_is_refused_naming_both_ways_out():
     assert create(language="fr").language == "fr"
 
 
-@pytest.mark.parametrize(("kwargs", "pattern"), [
-    ({"language": "english"}, "two-letter"),
-    ({"timestamps": "sentence"}, "'segment', 'word'"),
-    ({"temperature": -1}, ">= 0"),
-    ({"temperature": float("nan")}, "finite"),
-    ({"temperature": "hot"}, "number"),
-    ({"diarize": "yes"}, "True or False"),
-    ({"model": ""}, "model name"),
-    ({"dialect": "grpc"}, "dialect"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "pattern"),
+    [
+        ({"language": "english"}, "two-letter"),
+        ({"timestamps": "sentence"}, "'segment', 'word'"),
+        ({"temperature": -1}, ">= 0"),
+        ({"temperature": float("nan")}, "finite"),
+        ({"temperature": "hot"}, "number"),
+        ({"diarize": "yes"}, "True or False"),
+        ({"model": ""}, "model name"),
+        ({"dialect": "grpc"}, "dialect"),
+    ],
+)
 def test_bad_parameters_raise_parameter_error(kwargs, pattern):
     with pytest.raises(voxnb.ParameterError, match=pattern):
         create(**kwargs)
 
 
 def test_mistral_wire_form_uses_repeated_bare_names_and_true_false():
-    params = create(timestamps=["word", "segment"], diarize=False, context_bias=["Joplin", "American_people"],
-                    temperature=0.0)
+    params = create(
+        timestamps=["word", "segment"],
+        diarize=False,
+        context_bias=["Joplin", "American_people"],
+        temperature=0.0,
+    )
     fields = params.form_fields()
     assert fields == {
         "model": "voxtral-mini-latest",
@@ -100,8 +110,14 @@ def test_openai_dialect_drops_diarize_and_bias_with_a_warning_and_brackets_lists
 
 def test_to_dict_is_what_transcripts_record():
     assert create(timestamps="segment", diarize=True).to_dict() == {
-        "model": "voxtral-mini-latest", "timestamp_granularities": ["segment"], "diarize": True,
-        "context_bias": [], "language": None, "temperature": None, "dialect": "mistral"}
+        "model": "voxtral-mini-latest",
+        "timestamp_granularities": ["segment"],
+        "diarize": True,
+        "context_bias": [],
+        "language": None,
+        "temperature": None,
+        "dialect": "mistral",
+    }
 
 
 def test_retry_after_parses_seconds_and_http_dates():
@@ -122,9 +138,22 @@ def test_backoff_grows_exponentially_with_bounded_jitter():
         RetryPolicy(max_retries=-1)
 
 
-@pytest.mark.parametrize("module", ["voxnb.api.params", "voxnb.api.retry", "voxnb.api.client", "voxnb.api.batch",
-                                    "voxnb.api.cache", "voxnb.api.errors", "voxnb.api.sse", "voxnb.api.source",
-                                    "voxnb.backend", "voxnb.local.server", "voxnb.local.fake"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "voxnb.api.params",
+        "voxnb.api.retry",
+        "voxnb.api.client",
+        "voxnb.api.batch",
+        "voxnb.api.cache",
+        "voxnb.api.errors",
+        "voxnb.api.sse",
+        "voxnb.api.source",
+        "voxnb.backend",
+        "voxnb.local.server",
+        "voxnb.local.fake",
+    ],
+)
 def test_doctests(module):
     import doctest
     import importlib

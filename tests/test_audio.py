@@ -395,8 +395,9 @@ def test_containers_libsndfile_cannot_read_go_through_ffmpeg(files, tmp_path, ex
     if shutil.which("ffmpeg") is None:
         pytest.skip("ffmpeg is not installed (make system-packages installs it)")
     path = tmp_path / f"tone.{ext}"
-    subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(files["wav"]), "-c:a", codec, str(path)],
-                   check=True)
+    subprocess.run(
+        ["ffmpeg", "-loglevel", "error", "-y", "-i", str(files["wav"]), "-c:a", codec, str(path)], check=True
+    )
     for audio in (Audio.load(path), Audio.load(path.read_bytes())):
         assert audio.sr == SR and audio.duration == pytest.approx(1.0, abs=0.1)
         assert dominant_frequency(audio.y, SR) == pytest.approx(440, abs=3)

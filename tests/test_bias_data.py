@@ -25,7 +25,10 @@ def test_read_biasing_tsv_columns_audio_paths_and_blocks(tmp_path):
     assert [it.name for it in items] == ["1089-134686-0000", "121-121726-0001"]
     assert items[0].rare_words == ("stew",) and items[0].biasing_list == ("stew", "quillara", "abernethy")
     assert items[1].block == "121"
-    assert items[0].audio == tmp_path / "LibriSpeech" / "test-clean" / "1089" / "134686" / "1089-134686-0000.flac"
+    assert (
+        items[0].audio
+        == tmp_path / "LibriSpeech" / "test-clean" / "1089" / "134686" / "1089-134686-0000.flac"
+    )
     assert bias.read_biasing_tsv(tsv)[0].audio is None
     # the benchmark's two conventions from the file's own columns
     res = bias.score([it.reference for it in items], ["he hoped there would be stu quillara",
@@ -49,7 +52,9 @@ def test_read_biasing_tsv_rejects_malformed_files(tmp_path):
         bias.read_biasing_tsv(bad)
     with pytest.raises(ParameterError, match="item 0: rare_words / biasing_list must be a list of strings"):
         bias.BiasItem.coerce({"audio": "a.ogg", "reference": "hi", "rare_words": 5}, 0)
-    assert bias.BiasItem.coerce({"audio": "a.ogg", "reference": "hi", "rare_words": {"Oban"}}, 0).rare_words == ("Oban",)
+    assert bias.BiasItem.coerce(
+        {"audio": "a.ogg", "reference": "hi", "rare_words": {"Oban"}}, 0
+    ).rare_words == ("Oban",)
 
 
 def test_bundled_set_is_small_decodable_and_consistent():

@@ -25,7 +25,9 @@ def bundled():
 
 def test_condition_lists_oracle_distractors_and_caps(bundled):
     pool = bias.bundled_distractors()
-    exp = bias.Experiment(bundled, ["none", "oracle", "oracle+5", "oracle + 20 distractors"], distractors=pool, seed=3)
+    exp = bias.Experiment(
+        bundled, ["none", "oracle", "oracle+5", "oracle + 20 distractors"], distractors=pool, seed=3
+    )
     b01 = exp.lists
     assert b01["none"]["b01"] == []
     assert b01["oracle"]["b01"] == ["Janis_Joplin", "Sausalito"]
@@ -39,12 +41,16 @@ def test_condition_lists_oracle_distractors_and_caps(bundled):
     other = bias.Experiment(bundled, ["oracle+5"], distractors=pool, seed=4)
     assert other.lists["oracle+5"] != exp.lists["oracle+5"]
     # every condition is scored against the same per-item list: the union
-    assert exp.scoring_lists["b01"][:2] == ["Janis_Joplin", "Sausalito"] and len(exp.scoring_lists["b01"]) == 22
+    assert (
+        exp.scoring_lists["b01"][:2] == ["Janis_Joplin", "Sausalito"] and len(exp.scoring_lists["b01"]) == 22
+    )
 
 
 def test_distractors_never_occur_in_the_reference_and_the_cap_holds():
     item = BiasItem("x", None, "We met Oban and Lerwick", (*[f"Rare{k}" for k in range(95)], "Oban"))
-    exp = bias.Experiment([item], {"big": "oracle+50"}, distractors=["Lerwick", "Oban", *[f"D{k}" for k in range(60)]])
+    exp = bias.Experiment(
+        [item], {"big": "oracle+50"}, distractors=["Lerwick", "Oban", *[f"D{k}" for k in range(60)]]
+    )
     terms = exp.lists["big"]["x"]
     assert len(terms) == 100  # 96 rare words + only 4 distractors fit under context_bias's cap
     assert "Lerwick" not in terms and terms.count("Oban") == 1
@@ -69,7 +75,10 @@ def test_bad_experiments_fail_before_any_transcription(bundled, conditions, kwar
 
 def test_items_accept_tuples_and_dicts_and_names_must_be_unique(tmp_path):
     exp = bias.Experiment(
-        [("a.ogg", "Hello Oban", ["Oban"]), {"name": "b", "audio": "b.ogg", "reference": "Hi", "rare_words": []}],
+        [
+            ("a.ogg", "Hello Oban", ["Oban"]),
+            {"name": "b", "audio": "b.ogg", "reference": "Hi", "rare_words": []},
+        ],
         ["none", ["Oban", "Janis Joplin"]],
     )
     assert [it.name for it in exp.items] == ["a", "b"]
@@ -87,7 +96,9 @@ def test_experiment_over_http_with_cache_resume_and_failures(voxnb_server, bundl
     client = voxnb.Client(base_url=voxnb_server)
     missing = BiasItem("missing", tmp_path / "nope.ogg", "nothing here", ("Oban",))
     items = [*bundled[:3], missing]
-    exp = bias.Experiment(items, {"none": "none", "oracle": "oracle", "letters": _letters_list}, client=client)
+    exp = bias.Experiment(
+        items, {"none": "none", "oracle": "oracle", "letters": _letters_list}, client=client
+    )
     exp.run(progress=False, cache=tmp_path / "cache")
     assert len(exp.transcripts) == 9
     assert set(exp.errors) == {("missing", "none"), ("missing", "oracle"), ("missing", "letters")}

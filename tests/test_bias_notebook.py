@@ -24,7 +24,9 @@ def test_context_bias_lab_notebook_executes_offline(monkeypatch):
     ))  # fmt: skip
     # the suite draws headless (Agg); the kernel should draw inline as in Jupyter
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    ).execute()
 
     texts = []
     for cell in nb.cells:

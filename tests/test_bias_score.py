@@ -95,7 +95,9 @@ def test_multi_word_terms_are_one_unit_for_term_measures():
 
 
 def test_false_positive_and_distractor_insertion():
-    res = score(["hello there", "janis joplin"], ["janis joplin there", "janis joplin"], ["Janis_Joplin", "Oban"])
+    res = score(
+        ["hello there", "janis joplin"], ["janis joplin there", "janis joplin"], ["Janis_Joplin", "Oban"]
+    )
     assert res.utterances["term_fp"].tolist() == [1, 0]
     assert res.utterances["absent_terms"].tolist() == [2, 1]  # janis joplin + oban; oban
     assert res.utterances["absent_inserted"].tolist() == [1, 0]
@@ -176,7 +178,10 @@ def test_counts_match_a_literal_reading_of_the_scorer():
         assert {k: getattr(res, k) for k in totals} == totals
         biased[convention] = (totals["b_ref"], totals["b_sub"], totals["b_del"], totals["b_ins"])
     # the corpus exercises every biased class, and the conventions differ on insertions only
-    assert all(n > 0 for n in biased["reference-rare"][:3]) and biased["full-list"][3] > biased["reference-rare"][3]
+    assert (
+        all(n > 0 for n in biased["reference-rare"][:3])
+        and biased["full-list"][3] > biased["reference-rare"][3]
+    )
     assert biased["full-list"][:3] == biased["reference-rare"][:3]
 
 
@@ -188,7 +193,14 @@ def test_result_tables_and_views():
     al = res.alignment
     assert list(al.columns) == ["id", "ref_idx", "hyp_idx", "op", "ref_word", "hyp_word", "is_bias"]
     u1 = al[al["id"] == "u1"]
-    assert u1["op"].astype(str).tolist() == ["substitution", "match", "match", "match", "insertion", "substitution"]
+    assert u1["op"].astype(str).tolist() == [
+        "substitution",
+        "match",
+        "match",
+        "match",
+        "insertion",
+        "substitution",
+    ]
     assert u1["is_bias"].tolist() == [True, True, False, False, False, True]
     assert u1["ref_idx"].isna().tolist() == [False, False, False, False, True, False]
     errors = res.errors
@@ -206,7 +218,13 @@ def test_result_tables_and_views():
 
 def test_transcripts_as_hypotheses_carry_backend_and_model():
     t = voxnb.Transcript.from_response(
-        {"model": "voxtral-mini-latest", "text": " Oban is near.", "language": "en", "segments": [], "usage": {}},
+        {
+            "model": "voxtral-mini-latest",
+            "text": " Oban is near.",
+            "language": "en",
+            "segments": [],
+            "usage": {},
+        },
         backend="mistral",
     )
     res = score(["Oban is near"], [t], ["Oban"])

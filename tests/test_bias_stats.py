@@ -117,17 +117,24 @@ def test_paired_difference_is_read_off_one_resample_of_both_systems():
     """Recompute compare()'s interval by hand: the same multiplicities weight both systems' counts."""
     refs, hyps = _corpus(n=80)
     a = score(refs, hyps, ["oban"], normalizer=None)
-    b = score(refs, [h + " extra" for h in hyps], ["oban"], normalizer=None)  # a's errors and one insertion each
+    b = score(
+        refs, [h + " extra" for h in hyps], ["oban"], normalizer=None
+    )  # a's errors and one insertion each
     assert b.ins == a.ins + 80
     table = compare(a, b, measures=["wer"], n_boot=400, seed=9, ci=0.9).iloc[0]
     w = bootstrap_weights(80, n_boot=400, seed=9)
-    rates = [(w @ res.utterances["errors"].to_numpy()) / (w @ res.utterances["ref_words"].to_numpy()) for res in (a, b)]
+    rates = [
+        (w @ res.utterances["errors"].to_numpy()) / (w @ res.utterances["ref_words"].to_numpy())
+        for res in (a, b)
+    ]
     low, high = np.quantile(rates[1] - rates[0], [0.05, 0.95])
     assert (table["low"], table["high"]) == (pytest.approx(low), pytest.approx(high))
     assert table["p_improvement"] == pytest.approx(np.mean(rates[1] < rates[0]))
     # pairing cancels the variance both systems share; resampling them apart would not
     w_other = bootstrap_weights(80, n_boot=400, seed=10)
-    rate_b_apart = (w_other @ b.utterances["errors"].to_numpy()) / (w_other @ b.utterances["ref_words"].to_numpy())
+    rate_b_apart = (w_other @ b.utterances["errors"].to_numpy()) / (
+        w_other @ b.utterances["ref_words"].to_numpy()
+    )
     apart_low, apart_high = np.quantile(rate_b_apart - rates[0], [0.05, 0.95])
     assert high - low < 0.5 * (apart_high - apart_low)
 

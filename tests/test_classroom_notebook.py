@@ -22,16 +22,20 @@ def test_classroom_notebook_executes_offline(tmp_path, monkeypatch):
     from nbclient import NotebookClient
 
     monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
-    monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")  # figures inline, as for a user
+    monkeypatch.setenv(
+        "MPLBACKEND", "module://matplotlib_inline.backend_inline"
+    )  # figures inline, as for a user
     notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(notebook, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+    ).execute()
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     text = "\n".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "backend=local" in text
-    before, after, names_before, names_after = map(int, re.search(
-        r"word error rate (\d+)% -> (\d+)%, on the names (\d+)% -> (\d+)%", text).groups())
+    before, after, names_before, names_after = map(
+        int, re.search(r"word error rate (\d+)% -> (\d+)%, on the names (\d+)% -> (\d+)%", text).groups()
+    )
     assert after <= before and names_after < names_before  # the hints fixed at least one name
     images = sum("image/png" in o.get("data", {}) for o in outputs)
     assert images >= 3  # the transcript figure, the comparison, the talk-time chart

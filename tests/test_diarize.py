@@ -83,18 +83,27 @@ def test_label_segments_splits_where_the_speaker_changes():
     turns = [dz.Turn(0.0, 1.45, "speaker_1"), dz.Turn(1.5, 3.0, "speaker_2")]
     out = dz.label_segments([segment], turns)
     assert [(s["speaker_id"], s["text"], s["start"], s["end"]) for s in out] == [
-        ("speaker_1", "w0 w1 w2", 0.0, 1.4), ("speaker_2", "w3 w4 w5", 1.5, 2.9)]
+        ("speaker_1", "w0 w1 w2", 0.0, 1.4),
+        ("speaker_2", "w3 w4 w5", 1.5, 2.9),
+    ]
     # a single word heard in the other voice is not trusted on its own
-    lone = [dz.Turn(0.0, 0.95, "speaker_1"), dz.Turn(0.95, 1.45, "speaker_2"), dz.Turn(1.45, 3.0, "speaker_1")]
+    lone = [
+        dz.Turn(0.0, 0.95, "speaker_1"),
+        dz.Turn(0.95, 1.45, "speaker_2"),
+        dz.Turn(1.45, 3.0, "speaker_1"),
+    ]
     assert [s["speaker_id"] for s in dz.label_segments([segment], lone)] == ["speaker_1"]
 
 
 def test_segments_without_words_take_the_speaker_they_overlap_most():
     turns = [dz.Turn(0.0, 1.0, "speaker_1"), dz.Turn(1.2, 4.0, "speaker_2")]
-    out = dz.label_segments([{"text": "x", "start": 0.8, "end": 3.0}, {"text": "y", "start": 9.0, "end": 9.5}], turns)
+    out = dz.label_segments(
+        [{"text": "x", "start": 0.8, "end": 3.0}, {"text": "y", "start": 9.0, "end": 9.5}], turns
+    )
     assert [s["speaker_id"] for s in out] == ["speaker_2", "speaker_2"]
     assert dz.label_segments([{"text": "x", "start": 0.0, "end": 1.0}], []) == [
-        {"text": "x", "start": 0.0, "end": 1.0, "speaker_id": None}]
+        {"text": "x", "start": 0.0, "end": 1.0, "speaker_id": None}
+    ]
 
 
 def test_num_speakers_must_be_positive():

@@ -20,10 +20,18 @@ SR = 16000
 
 
 def make_transcript(n: int, seconds_each: float = 2.0, speakers=("speaker_1", "speaker_2", "speaker_3")):
-    segments = [{"text": f" Segment {k} says {'budget' if k % 7 == 0 else 'hello'}",
-                 "start": k * seconds_each, "end": (k + 1) * seconds_each - 0.2,
-                 "speaker_id": speakers[k % len(speakers)]} for k in range(n)]
-    return voxnb.Transcript.from_response({"text": "".join(s["text"] for s in segments), "segments": segments})
+    segments = [
+        {
+            "text": f" Segment {k} says {'budget' if k % 7 == 0 else 'hello'}",
+            "start": k * seconds_each,
+            "end": (k + 1) * seconds_each - 0.2,
+            "speaker_id": speakers[k % len(speakers)],
+        }
+        for k in range(n)
+    ]
+    return voxnb.Transcript.from_response(
+        {"text": "".join(s["text"] for s in segments), "segments": segments}
+    )
 
 
 @pytest.fixture
@@ -58,15 +66,23 @@ def test_filters_by_speaker_and_text_reset_the_page(audio):
     table.query = "segment 1199 "
     assert [r["segment"] for r in table.rows] == [1199]
     assert table.speakers == ["speaker_1", "speaker_2", "speaker_3"]
-    assert table.colors == {k: v for k, v in voxnb.plot.speaker_colors(transcript).items() if k in table.speakers}
+    assert table.colors == {
+        k: v for k, v in voxnb.plot.speaker_colors(transcript).items() if k in table.speakers
+    }
 
 
 def test_play_message_answers_with_the_segments_pcm(audio):
     transcript = make_transcript(10)
     table = display.segment_table(transcript, audio)
     reply, buffers = table.handle_message({"type": "play", "segment": 4})
-    assert reply == {"type": "audio", "segment": 4, "sr": SR, "channels": 1, "start": 8.0,
-                     "end": pytest.approx(9.8)}
+    assert reply == {
+        "type": "audio",
+        "segment": 4,
+        "sr": SR,
+        "channels": 1,
+        "start": 8.0,
+        "end": pytest.approx(9.8),
+    }
     assert buffers == [audio.slice(8.0, 9.8).to_pcm16()]
     assert len(buffers[0]) == int(1.8 * SR) * 2
 
@@ -78,7 +94,9 @@ def test_segments_past_the_audio_and_bad_messages_answer_errors(audio):
     assert reply["type"] == "error" and "after the audio ends" in reply["message"] and not buffers
     reply, _ = table.handle_message({"type": "play", "segment": 14})  # 28–29.8 s: inside
     assert reply["type"] == "audio"
-    assert table.handle_message({"type": "play", "segment": 99})[0]["message"].startswith("segment 99 does not")
+    assert table.handle_message({"type": "play", "segment": 99})[0]["message"].startswith(
+        "segment 99 does not"
+    )
     assert table.handle_message({"type": "play", "segment": "x"})[0]["type"] == "error"
     assert "unknown message type" in table.handle_message({"type": "dance"})[0]["message"]
 
@@ -107,10 +125,15 @@ def test_transcript_show_returns_the_widget(audio):
 
 
 def test_static_html_embeds_one_player_per_playable_row(audio):
-    transcript = voxnb.Transcript.from_response({"text": "x", "segments": [
-        {"text": " <b>bold</b> claim", "start": 1.0, "end": 1.5, "speaker_id": "speaker_1"},
-        {"text": " too late", "start": 40.0, "end": 41.0, "speaker_id": "speaker_2"},
-    ]})
+    transcript = voxnb.Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": " <b>bold</b> claim", "start": 1.0, "end": 1.5, "speaker_id": "speaker_1"},
+                {"text": " too late", "start": 40.0, "end": 41.0, "speaker_id": "speaker_2"},
+            ],
+        }
+    )
     page = display.segments_html(transcript, audio)
     assert "&lt;b&gt;bold&lt;/b&gt;" in page and "<b>bold" not in page
     players = re.findall(r'src="data:audio/wav;base64,([^"]+)"', page)
@@ -174,8 +197,11 @@ def browser_page():
     if executable is None:
         pytest.skip("chromium is not installed (make system-packages installs it)")
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=executable, headless=True,
-                                    args=["--autoplay-policy=no-user-gesture-required", "--no-sandbox"])
+        browser = p.chromium.launch(
+            executable_path=executable,
+            headless=True,
+            args=["--autoplay-policy=no-user-gesture-required", "--no-sandbox"],
+        )
         page = browser.new_page()
         page.set_content("<html><body></body></html>")
         page.add_script_tag(content=HARNESS)
@@ -186,14 +212,23 @@ def browser_page():
 @pytest.mark.browser
 def test_table_in_a_real_browser_pages_filters_and_plays(browser_page, audio):
     page = browser_page
-    segments = [{"text": f" Segment {k} {'budget' if k % 7 == 0 else 'hello'}", "start": k * 0.25,
-                 "end": k * 0.25 + 0.2, "speaker_id": f"speaker_{k % 2 + 1}"} for k in range(160)]
+    segments = [
+        {
+            "text": f" Segment {k} {'budget' if k % 7 == 0 else 'hello'}",
+            "start": k * 0.25,
+            "end": k * 0.25 + 0.2,
+            "speaker_id": f"speaker_{k % 2 + 1}",
+        }
+        for k in range(160)
+    ]
     segments.append({"text": " beyond the audio", "start": 40.0, "end": 41.0, "speaker_id": "speaker_1"})
     transcript = voxnb.Transcript.from_response({"text": "x", "segments": segments})
     table = display.segment_table(transcript, audio, page_size=50)
     source = table._esm
-    page.evaluate("([src, state]) => window.__setup(src, state)",
-                  [source, {name: getattr(table, name) for name in SYNCED}])
+    page.evaluate(
+        "([src, state]) => window.__setup(src, state)",
+        [source, {name: getattr(table, name) for name in SYNCED}],
+    )
     rows = page.locator(".voxnb-segments tbody tr")
     assert rows.count() == 50
     assert page.locator(".voxnb-info").inner_text() == "161 segments · page 1/4"
@@ -233,11 +268,15 @@ def test_table_in_a_real_browser_pages_filters_and_plays(browser_page, audio):
 @pytest.mark.browser
 def test_row_times_in_the_browser_round_before_carrying_into_minutes(browser_page, audio):
     page = browser_page
-    segments = [{"text": " x", "start": start, "end": end, "speaker_id": "speaker_1"}
-                for start, end in [(12.5, 59.999), (119.996, 3599.999), (3723.5, 3723.504)]]
+    segments = [
+        {"text": " x", "start": start, "end": end, "speaker_id": "speaker_1"}
+        for start, end in [(12.5, 59.999), (119.996, 3599.999), (3723.5, 3723.504)]
+    ]
     table = display.segment_table(voxnb.Transcript.from_response({"text": "x", "segments": segments}), audio)
-    page.evaluate("([src, state]) => window.__setup(src, state)",
-                  [table._esm, {name: getattr(table, name) for name in SYNCED}])
+    page.evaluate(
+        "([src, state]) => window.__setup(src, state)",
+        [table._esm, {name: getattr(table, name) for name in SYNCED}],
+    )
     times = page.locator(".voxnb-segments").last.locator(".voxnb-time").all_inner_texts()
     assert times == ["12.50–1:00.00", "2:00.00–1:00:00.00", "1:02:03.50–1:02:03.50"]
 

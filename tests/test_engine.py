@@ -138,8 +138,10 @@ def test_transcribe_offline_in_one_line_and_announces_it(offline_engine, monkeyp
     path = voxnb.data.path("words")
     t = voxnb.transcribe(path, timestamps="word", context_bias=["Janis_Joplin", "Charleston"])
     announced = capsys.readouterr().err.strip().splitlines()
-    assert announced == ["voxnb.transcribe: backend=local (no MISTRAL_API_KEY and no base_url), "
-                         "model=faster-whisper-tiny.en (local)"]
+    assert announced == [
+        "voxnb.transcribe: backend=local (no MISTRAL_API_KEY and no base_url), "
+        "model=faster-whisper-tiny.en (local)"
+    ]
     assert t.backend == "local" and t.model == offline_engine.model
     assert t.audio_sha256 == voxnb.Audio.load(path).sha256
     assert t.request["context_bias"] == ["Janis_Joplin", "Charleston"]
@@ -147,20 +149,25 @@ def test_transcribe_offline_in_one_line_and_announces_it(offline_engine, monkeyp
     assert (t.words["timing"] == "api").all() and len(t.words) == 13
 
 
-def test_transcribe_with_a_key_goes_to_the_server_over_http(offline_engine, start_voxnb_server, guarded_api_key,
-                                                             capsys):
+def test_transcribe_with_a_key_goes_to_the_server_over_http(
+    offline_engine, start_voxnb_server, guarded_api_key, capsys
+):
     server = start_voxnb_server(offline_engine)
-    t = voxnb.transcribe(voxnb.data.path("words"), api_key=guarded_api_key, base_url=server.url,
-                         timestamps="segment")
+    t = voxnb.transcribe(
+        voxnb.data.path("words"), api_key=guarded_api_key, base_url=server.url, timestamps="segment"
+    )
     assert f"backend=mistral at {server.url}" in capsys.readouterr().err
     assert t.backend == "mistral" and t.model == offline_engine.model
     assert wer("words", t.text) <= 0.1
     with pytest.raises(ParameterError, match="only works with the local backend"):
-        voxnb.transcribe(voxnb.data.path("words"), api_key=guarded_api_key, base_url=server.url, num_speakers=2)
+        voxnb.transcribe(
+            voxnb.data.path("words"), api_key=guarded_api_key, base_url=server.url, num_speakers=2
+        )
 
 
-def test_transcribe_with_only_a_base_url_speaks_the_openai_dialect(offline_engine, start_voxnb_server, capsys,
-                                                                   monkeypatch):
+def test_transcribe_with_only_a_base_url_speaks_the_openai_dialect(
+    offline_engine, start_voxnb_server, capsys, monkeypatch
+):
     monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
     server = start_voxnb_server(offline_engine)
     t = voxnb.transcribe(voxnb.data.path("words"), base_url=server.url, timestamps="segment")
@@ -219,7 +226,11 @@ def test_words_decoded_from_silence_are_dropped(two_voices):
     samples = np.concatenate([two_voices.y, np.zeros(3 * 16000, np.float32)])
     spoken = Word(start=1.0, end=1.4, word=" hear", probability=0.9)
     invented = Word(start=end + 1.0, end=end + 1.6, word=" Thank you.", probability=0.6)
-    segments = [SimpleNamespace(words=[spoken]), SimpleNamespace(words=[invented]), SimpleNamespace(words=None)]
+    segments = [
+        SimpleNamespace(words=[spoken]),
+        SimpleNamespace(words=[invented]),
+        SimpleNamespace(words=None),
+    ]
     assert words_in_speech(segments, samples) == [spoken]
     # no speech anywhere: a decode of silence keeps nothing (it used to keep everything)
     assert words_in_speech(segments, np.zeros(4 * 16000, np.float32)) == []
@@ -256,8 +267,20 @@ def test_cli_transcribe_prints_segments_and_saves_subtitles(offline_engine, tmp_
 
     monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
     out = tmp_path / "words.srt"
-    assert main(["transcribe", str(voxnb.data.path("words")), "--context-bias", "Janis_Joplin", "Charleston",
-                 "--out", str(out)]) == 0
+    assert (
+        main(
+            [
+                "transcribe",
+                str(voxnb.data.path("words")),
+                "--context-bias",
+                "Janis_Joplin",
+                "Charleston",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
     printed = capsys.readouterr().out
     assert "Janis Joplin recorded" in printed and f"saved {out}" in printed
     assert out.read_text().startswith("1\n00:00:00,")

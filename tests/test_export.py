@@ -11,9 +11,11 @@ import voxnb
 from voxnb import ParameterError, Transcript
 
 _SRT_CUE = re.compile(
-    r"(?P<n>\d+)\n(?P<a>\d\d:\d\d:\d\d,\d\d\d) --> (?P<b>\d\d:\d\d:\d\d,\d\d\d)\n(?P<text>(?:[^\n]+\n)+)")
+    r"(?P<n>\d+)\n(?P<a>\d\d:\d\d:\d\d,\d\d\d) --> (?P<b>\d\d:\d\d:\d\d,\d\d\d)\n(?P<text>(?:[^\n]+\n)+)"
+)
 _VTT_CUE = re.compile(
-    r"(?P<a>\d\d:\d\d:\d\d\.\d\d\d) --> (?P<b>\d\d:\d\d:\d\d\.\d\d\d)\n(?P<text>(?:[^\n]+\n)+)")
+    r"(?P<a>\d\d:\d\d:\d\d\.\d\d\d) --> (?P<b>\d\d:\d\d:\d\d\.\d\d\d)\n(?P<text>(?:[^\n]+\n)+)"
+)
 
 
 def _seconds(clock: str) -> float:
@@ -39,7 +41,7 @@ def parse_vtt(text: str) -> list[tuple[float, float, str]]:
     """A strict WebVTT reader for what voxnb writes: header, blank line, timed cues."""
     assert text.startswith("WEBVTT\n\n")
     cues = []
-    for block in filter(None, text[len("WEBVTT\n\n"):].split("\n\n")):
+    for block in filter(None, text[len("WEBVTT\n\n") :].split("\n\n")):
         m = _VTT_CUE.fullmatch(block if block.endswith("\n") else block + "\n")
         assert m, f"malformed VTT cue: {block!r}"
         assert "-->" not in m["text"]
@@ -64,14 +66,20 @@ def test_srt(diarized, tmp_path):
 
 
 def test_srt_long_times_and_no_speakers():
-    t = Transcript.from_response({"text": "x", "segments": [{"text": "late", "start": 3725.4567, "end": 3730.0}]})
+    t = Transcript.from_response(
+        {"text": "x", "segments": [{"text": "late", "start": 3725.4567, "end": 3730.0}]}
+    )
     assert "01:02:05,457 --> 01:02:10,000" in t.to_srt()
     assert "[" not in t.to_srt()  # no speaker labels when nobody is labelled
 
 
 def test_vtt_voice_tags_and_escaping(tmp_path):
-    t = Transcript.from_response({"text": "x", "segments": [
-        {"text": "Tom & Jerry <3", "start": 0, "end": 1, "speaker_id": "speaker_1"}]})
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [{"text": "Tom & Jerry <3", "start": 0, "end": 1, "speaker_id": "speaker_1"}],
+        }
+    )
     cues = parse_vtt(t.to_vtt(path=tmp_path / "t.vtt"))
     assert cues == [(0.0, 1.0, "<v speaker_1>Tom &amp; Jerry &lt;3</v>")]
 
@@ -92,12 +100,16 @@ def test_empty_transcript_exports_nothing():
 def test_textgrid_reads_back_with_praatio(tmp_path):
     from praatio import textgrid
 
-    resp = {"text": "x", "segments": [
-        {"text": "Hello there friend", "start": 0.0, "end": 2.0, "speaker_id": "A"},
-        {"text": "overlapping", "start": 1.5, "end": 2.5, "speaker_id": "A"},  # overlaps A's own segment
-        {"text": "Yes", "start": 1.0, "end": 1.8, "speaker_id": "B"},  # overlaps A across speakers
-        {"text": "", "start": 3.0, "end": 3.5, "speaker_id": "B"},
-        {"text": "instant", "start": 4.0, "end": 4.0, "speaker_id": "B"}]}
+    resp = {
+        "text": "x",
+        "segments": [
+            {"text": "Hello there friend", "start": 0.0, "end": 2.0, "speaker_id": "A"},
+            {"text": "overlapping", "start": 1.5, "end": 2.5, "speaker_id": "A"},  # overlaps A's own segment
+            {"text": "Yes", "start": 1.0, "end": 1.8, "speaker_id": "B"},  # overlaps A across speakers
+            {"text": "", "start": 3.0, "end": 3.5, "speaker_id": "B"},
+            {"text": "instant", "start": 4.0, "end": 4.0, "speaker_id": "B"},
+        ],
+    }
     t = Transcript.from_response(resp)
     t.to_textgrid(tmp_path / "t.TextGrid")
     grid = textgrid.openTextgrid(str(tmp_path / "t.TextGrid"), includeEmptyIntervals=False)

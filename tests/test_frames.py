@@ -11,20 +11,28 @@ from voxnb import Transcript
 from voxnb.frames import tokenize
 
 words = st.text(alphabet="abcxyzÉé,.!?'-今日", min_size=1, max_size=8)
-segment = st.fixed_dictionaries({
-    "text": st.lists(words, min_size=0, max_size=6).map(" ".join),
-    "start": st.one_of(st.none(), st.floats(0, 100, allow_nan=False)),
-    "length": st.floats(0, 10, allow_nan=False),
-    "speaker_id": st.one_of(st.none(), st.sampled_from(["speaker_1", "speaker_2", "speaker_3"])),
-})
+segment = st.fixed_dictionaries(
+    {
+        "text": st.lists(words, min_size=0, max_size=6).map(" ".join),
+        "start": st.one_of(st.none(), st.floats(0, 100, allow_nan=False)),
+        "length": st.floats(0, 10, allow_nan=False),
+        "speaker_id": st.one_of(st.none(), st.sampled_from(["speaker_1", "speaker_2", "speaker_3"])),
+    }
+)
 
 
 def _response(raw_segments):
     segments = []
     for s in raw_segments:
         start = s["start"]
-        segments.append({"text": s["text"], "start": start, "end": None if start is None else start + s["length"],
-                         "speaker_id": s["speaker_id"]})
+        segments.append(
+            {
+                "text": s["text"],
+                "start": start,
+                "end": None if start is None else start + s["length"],
+                "speaker_id": s["speaker_id"],
+            }
+        )
     return {"model": "m", "text": " ".join(s["text"] for s in segments), "segments": segments}
 
 
@@ -38,7 +46,7 @@ def test_frame_invariants(raw_segments):
     starts = seg["start"].to_numpy()
     timed = starts[~np.isnan(starts)]
     assert (np.diff(timed) >= 0).all()
-    assert np.isnan(starts[len(timed):]).all()
+    assert np.isnan(starts[len(timed) :]).all()
     assert seg["n_words"].sum() == len(w)
     assert (seg["n_words"].to_numpy() == np.bincount(w["segment"], minlength=len(seg))).all()
     assert seg["n_words"].tolist() == [len(tokenize(text)) for text in seg["text"]]
@@ -57,8 +65,10 @@ def test_frame_invariants(raw_segments):
         assert (group["end"].to_numpy() >= group["start"].to_numpy() - 1e-9).all()
 
     # words inherit their segment's speaker
-    assert (w["speaker"].astype(object).fillna("?").to_numpy()
-            == seg["speaker"].astype(object).fillna("?").to_numpy()[w["segment"].to_numpy()]).all()
+    assert (
+        w["speaker"].astype(object).fillna("?").to_numpy()
+        == seg["speaker"].astype(object).fillna("?").to_numpy()[w["segment"].to_numpy()]
+    ).all()
 
     # speakers' talk time sums to the duration of the segments that have a speaker
     labelled = seg[seg["speaker"].notna()]
@@ -71,25 +81,32 @@ def test_frame_invariants(raw_segments):
 
     # turns partition the segments
     assert t.turns["n_segments"].sum() == len(seg)
-    assert not (t.turns["speaker"].astype(object).fillna("?").iloc[1:].to_numpy()
-                == t.turns["speaker"].astype(object).fillna("?").iloc[:-1].to_numpy()).any()
+    assert not (
+        t.turns["speaker"].astype(object).fillna("?").iloc[1:].to_numpy()
+        == t.turns["speaker"].astype(object).fillna("?").iloc[:-1].to_numpy()
+    ).any()
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("Hello, world!", ["Hello,", "world!"]),
-    ("  spaced   out  ", ["spaced", "out"]),
-    ("l'homme — au 3,5 km…", ["l'homme", "—", "au", "3,5", "km…"]),
-    ("日本語です。", ["日", "本", "語", "で", "す。"]),
-    ("Voxtral は速い", ["Voxtral", "は", "速", "い"]),
-    ("안녕하세요 세계", ["안녕하세요", "세계"]),
-    ("", []),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Hello, world!", ["Hello,", "world!"]),
+        ("  spaced   out  ", ["spaced", "out"]),
+        ("l'homme — au 3,5 km…", ["l'homme", "—", "au", "3,5", "km…"]),
+        ("日本語です。", ["日", "本", "語", "で", "す。"]),
+        ("Voxtral は速い", ["Voxtral", "は", "速", "い"]),
+        ("안녕하세요 세계", ["안녕하세요", "세계"]),
+        ("", []),
+    ],
+)
 def test_tokenize(text, expected):
     assert tokenize(text) == expected
 
 
 def test_interpolation_spreads_by_characters():
-    t = Transcript.from_response({"text": "a bbb", "segments": [{"text": "a bbb", "start": 10.0, "end": 14.0}]})
+    t = Transcript.from_response(
+        {"text": "a bbb", "segments": [{"text": "a bbb", "start": 10.0, "end": 14.0}]}
+    )
     assert t.words[["start", "end"]].values.tolist() == [[10.0, 11.0], [11.0, 14.0]]
 
 

@@ -21,13 +21,35 @@ except ImportError:  # Python 3.10
 import voxnb
 
 ROOT = Path(__file__).resolve().parents[1]
-HEAVY = ["pandas", "numpy", "librosa", "matplotlib", "httpx", "faster_whisper", "ctranslate2", "starlette",
-         "uvicorn", "websockets", "scipy", "sklearn", "torch", "anywidget", "ipywidgets", "IPython", "praatio"]
+HEAVY = [
+    "pandas",
+    "numpy",
+    "librosa",
+    "matplotlib",
+    "httpx",
+    "faster_whisper",
+    "ctranslate2",
+    "starlette",
+    "uvicorn",
+    "websockets",
+    "scipy",
+    "sklearn",
+    "torch",
+    "anywidget",
+    "ipywidgets",
+    "IPython",
+    "praatio",
+]
 
 
 def _modules_after(code: str) -> set[str]:
-    out = subprocess.run([sys.executable, "-c", f"{code}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
-                         capture_output=True, text=True, check=True, cwd=ROOT)
+    out = subprocess.run(
+        [sys.executable, "-c", f"{code}\nimport sys, json; print(json.dumps(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=ROOT,
+    )
     return set(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -37,7 +59,9 @@ def test_import_voxnb_loads_no_heavy_library():
 
 
 def test_reading_a_response_needs_no_pandas_until_a_table_is_asked_for():
-    loaded = _modules_after("import voxnb; t = voxnb.Transcript.from_response({'text': 'hi'}); t.text; repr(t)")
+    loaded = _modules_after(
+        "import voxnb; t = voxnb.Transcript.from_response({'text': 'hi'}); t.text; repr(t)"
+    )
     assert "pandas" not in loaded and "httpx" not in loaded and "matplotlib" not in loaded
 
 

@@ -63,10 +63,14 @@ def make_transcript(segments: list[tuple[float, float, str, str]]) -> voxnb.Tran
     for start, end, speaker, text in segments:
         tokens = text.split()
         bounds = np.linspace(start, end, len(tokens) + 1)
-        words = [{"text": w, "start": float(a), "end": float(b)} for w, a, b in zip(tokens, bounds[:-1], bounds[1:])]
+        words = [
+            {"text": w, "start": float(a), "end": float(b)}
+            for w, a, b in zip(tokens, bounds[:-1], bounds[1:])
+        ]
         out.append({"text": " " + text, "start": start, "end": end, "speaker_id": speaker, "words": words})
-    return voxnb.Transcript.from_response({"text": " ".join(s[3] for s in segments), "segments": out,
-                                           "model": "test-model"})
+    return voxnb.Transcript.from_response(
+        {"text": " ".join(s[3] for s in segments), "segments": out, "model": "test-model"}
+    )
 
 
 DIALOGUE = [
@@ -211,8 +215,14 @@ def test_lanes_merge_items_narrower_than_a_pixel():
     starts = np.arange(n) * 0.2
     import pandas as pd
 
-    words = pd.DataFrame({"start": starts, "end": starts + 0.15, "text": ["w"] * n,
-                          "speaker": pd.Categorical(["speaker_1"] * n)})
+    words = pd.DataFrame(
+        {
+            "start": starts,
+            "end": starts + 0.15,
+            "text": ["w"] * n,
+            "speaker": pd.Categorical(["speaker_1"] * n),
+        }
+    )
     ax = plot.lanes(words, level="words")
     (bars,) = ax.collections
     width = round(ax.get_window_extent().width)
@@ -239,7 +249,9 @@ def test_transcript_longer_than_the_audio_is_shaded(audio):
     fig = plot.transcript_figure(long, audio)
     assert fig.axes[0].get_xlim() == pytest.approx((0.0, 15.0))
     for ax in fig.axes:
-        shades = [p for p in ax.patches if p.get_facecolor()[:3] == matplotlib.colors.to_rgb(plot._BEYOND_AUDIO)]
+        shades = [
+            p for p in ax.patches if p.get_facecolor()[:3] == matplotlib.colors.to_rgb(plot._BEYOND_AUDIO)
+        ]
         assert len(shades) == 1
         assert shades[0].get_x() == pytest.approx(audio.duration)
 
@@ -257,14 +269,19 @@ def test_transcript_figure_zoom_redraws_every_row(transcript, audio):
 
 
 def test_compare_flags_the_words_that_differ(transcript, audio):
-    other = make_transcript([*DIALOGUE[:4], (8.0, 11.5, "speaker_1",
-                                             "Revenue grew by 12 percent while costs stayed flat!")])
+    other = make_transcript(
+        [*DIALOGUE[:4], (8.0, 11.5, "speaker_1", "Revenue grew by 12 percent while costs stayed flat!")]
+    )
     first, second = plot.word_differences(transcript.words, other.words)
     assert transcript.words["text"][first].tolist() == ["twelve"]
     assert other.words["text"][second].tolist() == ["12"]
     fig = transcript.compare(other, audio, labels=("plain", "biased"))
     lane_ax = fig.axes[-1]
-    red = [c for c in lane_ax.collections if tuple(c.get_facecolor()[0]) == matplotlib.colors.to_rgba(plot._DIFF_COLOR)]
+    red = [
+        c
+        for c in lane_ax.collections
+        if tuple(c.get_facecolor()[0]) == matplotlib.colors.to_rgba(plot._DIFF_COLOR)
+    ]
     assert len(red) == 2
     labels = [t.get_text() for t in lane_ax.get_yticklabels()]
     assert labels == ["plain\n1 of 22 differ", "biased\n1 of 22 differ"]
@@ -280,7 +297,12 @@ def test_bad_parameters_raise_parameter_error(transcript, audio):
         plot.waveform(audio, start=5, end=2)
     with pytest.raises(ParameterError, match="kind"):
         plot.spectrogram(audio, kind="cqt")
-    for options in ({"n_mels": 0}, {"n_fft": 0}, {"n_fft": -4}, {"top_db": -5}):  # numpy/matplotlib errors before
+    for options in (
+        {"n_mels": 0},
+        {"n_fft": 0},
+        {"n_fft": -4},
+        {"top_db": -5},
+    ):  # numpy/matplotlib errors before
         with pytest.raises(ParameterError, match=next(iter(options))):
             plot.spectrogram(audio, **options)
     for width in (1.0, 0, -3, float("nan")):  # matplotlib would fail on the margins or the size
@@ -301,7 +323,9 @@ def test_plots_compose_on_given_axes(transcript, audio):
 
 
 def test_image_transcript_figure(transcript, audio, tmp_path):
-    assert_matches_baseline(plot.transcript_figure(transcript, audio, width=10), "transcript_figure", tmp_path)
+    assert_matches_baseline(
+        plot.transcript_figure(transcript, audio, width=10), "transcript_figure", tmp_path
+    )
 
 
 def test_image_transcript_figure_zoomed(transcript, audio, tmp_path):
@@ -310,9 +334,12 @@ def test_image_transcript_figure_zoomed(transcript, audio, tmp_path):
 
 
 def test_image_compare(transcript, audio, tmp_path):
-    other = make_transcript([*DIALOGUE[:4], (8.0, 11.5, "speaker_1", "revenue grew by 12 percent while cost stayed flat")])
-    assert_matches_baseline(plot.compare(transcript, other, audio, labels=("plain", "biased"), width=10),
-                            "compare", tmp_path)
+    other = make_transcript(
+        [*DIALOGUE[:4], (8.0, 11.5, "speaker_1", "revenue grew by 12 percent while cost stayed flat")]
+    )
+    assert_matches_baseline(
+        plot.compare(transcript, other, audio, labels=("plain", "biased"), width=10), "compare", tmp_path
+    )
 
 
 def test_image_waveform_samples(audio, tmp_path):
@@ -327,7 +354,13 @@ def test_docstring_examples_run():
 
 
 def test_clock_labels():
-    assert [plot._clock(x, 3) for x in (0, 12.5, 245, 3723.5, -1.25)] == ["0", "12.5", "4:05", "1:02:03.5", "-1.25"]
+    assert [plot._clock(x, 3) for x in (0, 12.5, 245, 3723.5, -1.25)] == [
+        "0",
+        "12.5",
+        "4:05",
+        "1:02:03.5",
+        "-1.25",
+    ]
     assert plot._clock(59.9996, 3) == "1:00"
 
 
@@ -335,13 +368,21 @@ def test_time_ticks_fall_on_clock_steps():
     locator = plot._ClockLocator()
     assert locator.tick_values(0, 10800).tolist() == [0, 1800, 3600, 5400, 7200, 9000, 10800]
     assert locator.tick_values(10370, 10380).tolist() == list(range(10370, 10381, 2))
-    np.testing.assert_allclose(locator.tick_values(1.0, 1.004), [1.0, 1.0005, 1.001, 1.0015, 1.002, 1.0025,
-                                                                 1.003, 1.0035, 1.004])
+    np.testing.assert_allclose(
+        locator.tick_values(1.0, 1.004), [1.0, 1.0005, 1.001, 1.0015, 1.002, 1.0025, 1.003, 1.0035, 1.004]
+    )
 
 
 def test_transcript_without_speakers_draws_one_unnamed_lane(audio):
-    t = voxnb.Transcript.from_response({"text": "a b", "segments": [
-        {"text": " one two", "start": 1.0, "end": 2.0}, {"text": " three", "start": 3.0, "end": 4.0}]})
+    t = voxnb.Transcript.from_response(
+        {
+            "text": "a b",
+            "segments": [
+                {"text": " one two", "start": 1.0, "end": 2.0},
+                {"text": " three", "start": 3.0, "end": 4.0},
+            ],
+        }
+    )
     fig = plot.transcript_figure(t, audio)
     for lane_ax in fig.axes[2:]:
         assert [label.get_text() for label in lane_ax.get_yticklabels()] == [plot.NO_SPEAKER]
@@ -350,8 +391,14 @@ def test_transcript_without_speakers_draws_one_unnamed_lane(audio):
 
 
 def test_interpolated_word_times_are_drawn_faint(audio):
-    guessed = voxnb.Transcript.from_response({"text": "x", "segments": [
-        {"text": " times spread by characters", "start": 1.0, "end": 3.0, "speaker_id": "speaker_1"}]})
+    guessed = voxnb.Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": " times spread by characters", "start": 1.0, "end": 3.0, "speaker_id": "speaker_1"}
+            ],
+        }
+    )
     assert set(guessed.words["timing"]) == {"interpolated"}
     fig = plot.transcript_figure(guessed, audio)
     words_ax = fig.axes[3]

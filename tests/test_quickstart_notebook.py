@@ -40,7 +40,9 @@ def test_demo_writes_tables_figure_and_the_executed_quickstart(tmp_path, capsys,
     text = "\n".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "backend=local (no MISTRAL_API_KEY and no base_url)" in text
     assert "context_bias: WER" in text
-    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 2  # the transcript figure and the comparison
+    assert (
+        sum("image/png" in o.get("data", {}) for o in outputs) >= 2
+    )  # the transcript figure and the comparison
     html = (tmp_path / "01_quickstart.html").read_text()
     assert "<html" in html and "Traceback" not in html
     assert json.loads((tmp_path / "quickstart.transcript.json").read_text())

@@ -20,12 +20,16 @@ def test_realtime_notebook_executes_offline(monkeypatch):
 
     pytest.importorskip("faster_whisper")
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    nb.cells.append(nbformat.v4.new_code_cell(
-        "print('RESULT', len(live.transcript.segments), round(audio.duration, 1), type(rec).__name__)"))
+    nb.cells.append(
+        nbformat.v4.new_code_cell(
+            "print('RESULT', len(live.transcript.segments), round(audio.duration, 1), type(rec).__name__)"
+        )
+    )
     monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
     monkeypatch.setenv("MPLBACKEND", "module://matplotlib_inline.backend_inline")
-    NotebookClient(nb, timeout=600, kernel_name="python3",
-                   resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute()
+    NotebookClient(
+        nb, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOK.parent)}}
+    ).execute()
 
     texts, images = [], 0
     for cell in nb.cells:

@@ -27,18 +27,29 @@ from voxnb.realtime.protocol import (
 
 def test_urls_follow_each_dialect():
     assert MISTRAL.url("https://api.mistral.ai", "voxtral-mini-transcribe-realtime-2602") == (
-        "wss://api.mistral.ai/v1/audio/transcriptions/realtime?model=voxtral-mini-transcribe-realtime-2602")
-    assert MISTRAL.url("http://127.0.0.1:8000/v1/", None) == "ws://127.0.0.1:8000/v1/audio/transcriptions/realtime"
+        "wss://api.mistral.ai/v1/audio/transcriptions/realtime?model=voxtral-mini-transcribe-realtime-2602"
+    )
+    assert (
+        MISTRAL.url("http://127.0.0.1:8000/v1/", None)
+        == "ws://127.0.0.1:8000/v1/audio/transcriptions/realtime"
+    )
     # vLLM: no model in the URL (it goes in session.update)
-    assert VLLM.url("http://gpu:8000", "mistralai/Voxtral-Mini-4B-Realtime-2602") == "ws://gpu:8000/v1/realtime"
+    assert (
+        VLLM.url("http://gpu:8000", "mistralai/Voxtral-Mini-4B-Realtime-2602") == "ws://gpu:8000/v1/realtime"
+    )
     with pytest.raises(ParameterError, match="base_url"):
         MISTRAL.url("api.mistral.ai", None)
 
 
 def test_mistral_client_messages():
     [update] = MISTRAL.configure(model="m", target_streaming_delay_ms=480)
-    assert update == {"type": "session.update", "session": {
-        "audio_format": {"encoding": "pcm_s16le", "sample_rate": 16000}, "target_streaming_delay_ms": 480}}
+    assert update == {
+        "type": "session.update",
+        "session": {
+            "audio_format": {"encoding": "pcm_s16le", "sample_rate": 16000},
+            "target_streaming_delay_ms": 480,
+        },
+    }
     [update] = MISTRAL.configure(model="m", target_streaming_delay_ms=None)
     assert "target_streaming_delay_ms" not in update["session"]
     [append] = MISTRAL.append(b"\x01\x00\x02\x00")
@@ -49,7 +60,9 @@ def test_mistral_client_messages():
 
 def test_vllm_client_messages():
     assert VLLM.configure(model="voxtral", target_streaming_delay_ms=480) == [
-        {"type": "session.update", "model": "voxtral"}, {"type": "input_audio_buffer.commit"}]
+        {"type": "session.update", "model": "voxtral"},
+        {"type": "input_audio_buffer.commit"},
+    ]
     with pytest.raises(ParameterError, match="model"):
         VLLM.configure(model=None, target_streaming_delay_ms=None)
     assert VLLM.append(b"\0\0")[0]["type"] == "input_audio_buffer.append"
@@ -72,17 +85,31 @@ def test_odd_pcm_is_refused():
 
 
 def test_parse_mistral_events():
-    created = MISTRAL.parse(json.dumps({"type": "session.created", "session": {
-        "request_id": "r", "model": "voxtral", "audio_format": {"encoding": "pcm_s16le", "sample_rate": 16000},
-        "target_streaming_delay_ms": None}}))
+    created = MISTRAL.parse(
+        json.dumps(
+            {
+                "type": "session.created",
+                "session": {
+                    "request_id": "r",
+                    "model": "voxtral",
+                    "audio_format": {"encoding": "pcm_s16le", "sample_rate": 16000},
+                    "target_streaming_delay_ms": None,
+                },
+            }
+        )
+    )
     assert isinstance(created, SessionCreated) and created.session["model"] == "voxtral"
     assert isinstance(MISTRAL.parse({"type": "session.updated", "session": {}}), SessionUpdated)
-    assert MISTRAL.parse({"type": "transcription.language", "audio_language": "fr"}) == Language(language="fr")
+    assert MISTRAL.parse({"type": "transcription.language", "audio_language": "fr"}) == Language(
+        language="fr"
+    )
     assert MISTRAL.parse({"type": "transcription.text.delta", "text": " Hello"}) == TextDelta(text=" Hello")
     segment = MISTRAL.parse({"type": "transcription.segment", "text": "Hi", "start": 0.5, "end": 1.0})
     assert segment == SegmentEvent(text="Hi", start=0.5, end=1.0, speaker_id=None)
-    done = MISTRAL.parse(b'{"type":"transcription.done","model":"m","text":"Hi","language":"en",'
-                         b'"segments":[],"usage":{"prompt_audio_seconds":2}}')
+    done = MISTRAL.parse(
+        b'{"type":"transcription.done","model":"m","text":"Hi","language":"en",'
+        b'"segments":[],"usage":{"prompt_audio_seconds":2}}'
+    )
     assert isinstance(done, Done) and done.text == "Hi" and "type" not in done.response
     assert done.response["usage"] == {"prompt_audio_seconds": 2}
 
@@ -98,8 +125,13 @@ def test_parse_vllm_events():
     created = VLLM.parse({"type": "session.created", "id": "sess-1", "created": 1700000000})
     assert isinstance(created, SessionCreated) and created.session["id"] == "sess-1"
     assert VLLM.parse({"type": "transcription.delta", "delta": " world"}) == TextDelta(text=" world")
-    done = VLLM.parse({"type": "transcription.done", "text": "hello world",
-                       "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5}})
+    done = VLLM.parse(
+        {
+            "type": "transcription.done",
+            "text": "hello world",
+            "usage": {"prompt_tokens": 3, "completion_tokens": 2, "total_tokens": 5},
+        }
+    )
     assert isinstance(done, Done) and done.text == "hello world"
     error = VLLM.parse({"type": "error", "error": "model not validated", "code": "model_not_validated"})
     assert error == ErrorEvent(message="model not validated", code="model_not_validated")
@@ -121,15 +153,26 @@ def test_malformed_frames_raise_a_clear_error():
 
 
 def test_server_side_rendering_in_vllm_dialect():
-    assert VLLM.event({"type": "transcription.text.delta", "text": " a"}) == {"type": "transcription.delta", "delta": " a"}
+    assert VLLM.event({"type": "transcription.text.delta", "text": " a"}) == {
+        "type": "transcription.delta",
+        "delta": " a",
+    }
     assert VLLM.event({"type": "transcription.language", "audio_language": "en"}) is None
     assert VLLM.event({"type": "transcription.done", "text": "a", "segments": [], "usage": {"x": 1}}) == {
-        "type": "transcription.done", "text": "a", "usage": {"x": 1}}
+        "type": "transcription.done",
+        "text": "a",
+        "usage": {"x": 1},
+    }
     assert VLLM.error("bad", "invalid_audio") == {"type": "error", "error": "bad", "code": "invalid_audio"}
-    assert MISTRAL.error("bad", "invalid_audio") == {"type": "error", "error": {"message": "bad", "code": "invalid_audio"}}
+    assert MISTRAL.error("bad", "invalid_audio") == {
+        "type": "error",
+        "error": {"message": "bad", "code": "invalid_audio"},
+    }
     # what the server renders, the client parses back
     for dialect in (MISTRAL, VLLM):
-        assert dialect.parse(dialect.event({"type": "transcription.text.delta", "text": " a"})) == TextDelta(text=" a")
+        assert dialect.parse(dialect.event({"type": "transcription.text.delta", "text": " a"})) == TextDelta(
+            text=" a"
+        )
         assert dialect.parse(dialect.error("bad", "x")).message == "bad"
 
 

@@ -30,7 +30,9 @@ def expected_text(pcm: bytes) -> str:
 
 def record(rec: Recorder, pcm: bytes, chunk: int = 3200) -> None:
     rec.handle_message({"type": "ready"})
-    rec.handle_message({"type": "start", "ctx_rate": 44100, "mode": "worklet", "track": {"sampleRate": 44100}})
+    rec.handle_message(
+        {"type": "start", "ctx_rate": 44100, "mode": "worklet", "track": {"sampleRate": 44100}}
+    )
     for seq, i in enumerate(range(0, len(pcm), chunk)):
         rec.handle_message({"type": "chunk", "seq": seq, "level": 0.1}, [memoryview(pcm[i : i + chunk])])
     rec.handle_message({"type": "stop", "sent": -(-len(pcm) // chunk)})
@@ -41,7 +43,12 @@ def test_widget_ships_its_js_and_css_as_files():
     js = (here / "recorder.js").read_text()
     css = (here / "recorder.css").read_text()
     assert str(Recorder._esm) == js and str(Recorder._css) == css
-    for cls in ("voxnb-recorder-start", "voxnb-recorder-stop", "voxnb-recorder-text", "voxnb-recorder-status"):
+    for cls in (
+        "voxnb-recorder-start",
+        "voxnb-recorder-stop",
+        "voxnb-recorder-text",
+        "voxnb-recorder-status",
+    ):
         assert f'"{cls}"' in js
     assert ".voxnb-recorder-text" in css and ".voxnb-recorder-status" in css
     # the worklet reads the context's own rate and never assumes 48 kHz
@@ -118,7 +125,9 @@ def test_a_take_still_finishing_never_touches_the_next_one(pcm):
     loop = _background_loop()
     for _ in range(3):  # let take 1's recorder task run to its end
         asyncio.run_coroutine_threadsafe(asyncio.sleep(0.01), loop).result(timeout=5)
-    assert rec.status == "done" and rec.text.strip() == second.text.strip() == expected_text(second_pcm).strip()
+    assert (
+        rec.status == "done" and rec.text.strip() == second.text.strip() == expected_text(second_pcm).strip()
+    )
     assert rec.transcript is second and rec.audio.to_pcm16() == second_pcm
 
 
@@ -187,7 +196,9 @@ def run_resampler(samples: np.ndarray, in_rate: int, tmp_path: Path) -> np.ndarr
     js = (Path(voxnb.realtime.recorder.__file__).parent / "recorder.js").read_text()
     resampler = js[js.index("class Pcm16Resampler") : js.index("function mixToMono")]
     samples.astype("<f4").tofile(tmp_path / "in.f32")
-    script = resampler + f"""
+    script = (
+        resampler
+        + f"""
 const fs = require("fs");
 const raw = fs.readFileSync({str(tmp_path / "in.f32")!r});
 const x = new Float32Array(raw.buffer, raw.byteOffset, raw.length / 4);
@@ -197,6 +208,7 @@ for (let i = 0; i < x.length; i += 128) rs.push(x.subarray(i, i + 128));  // ren
 rs.end();
 fs.writeFileSync({str(tmp_path / "out.s16")!r}, Buffer.concat(out));
 """
+    )
     (tmp_path / "run.js").write_text(script)
     subprocess.run([node, str(tmp_path / "run.js")], check=True, timeout=60)
     return np.fromfile(tmp_path / "out.s16", "<i2").astype(np.float64) / 32768.0

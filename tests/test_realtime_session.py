@@ -42,8 +42,9 @@ def batch_text(pcm: bytes) -> str:
     return FakeEngine().transcribe(samples)["text"]
 
 
-async def stream_take(session: RealtimeSession, pcm: bytes, *, chunk: int = 3200, pause: float = 0.0,
-                      at_half=None) -> tuple[dict, list]:
+async def stream_take(
+    session: RealtimeSession, pcm: bytes, *, chunk: int = 3200, pause: float = 0.0, at_half=None
+) -> tuple[dict, list]:
     events = []
 
     async def read():
@@ -216,7 +217,7 @@ def test_dropped_socket_reconnects_and_loses_nothing_committed(server, take):
     assert len(before.split()) >= 4
     assert response["text"].startswith(before)  # committed text survived the drop
     # every byte was sent to a server: the second session got exactly the rest of the take
-    assert response["text"].split()[len(before.split()):]  # and transcribed after the gap
+    assert response["text"].split()[len(before.split()) :]  # and transcribed after the gap
 
 
 def test_reconnect_gives_up_with_a_clear_error(server, take):
@@ -379,6 +380,7 @@ def test_microphone_source_uses_sounddevice(monkeypatch, server, take):
                         return
                     self.callback(pcm[i : i + 3200], 1600, None, None)
                     threading.Event().wait(0.005)
+
             threading.Thread(target=run, daemon=True).start()
             return self
 

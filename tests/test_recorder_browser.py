@@ -38,8 +38,10 @@ SPOKEN = ["hear", "clearly", "recording", "sound", "fine", "side", "room"]
 def chromium() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        pytest.skip("chromium is not installed and could not be (as root, `make test` runs "
-                    "`apt-get install -y chromium`)")
+        pytest.skip(
+            "chromium is not installed and could not be (as root, `make test` runs "
+            "`apt-get install -y chromium`)"
+        )
     return path
 
 
@@ -61,7 +63,15 @@ def offline_engine():
 @pytest.fixture(scope="module")
 def work(tmp_path_factory):
     work = tmp_path_factory.mktemp("recorder-e2e")
-    for name in ("nb", "out", "jupyter-config", "jupyter-runtime", "lab-settings", "lab-workspaces", "browser"):
+    for name in (
+        "nb",
+        "out",
+        "jupyter-config",
+        "jupyter-runtime",
+        "lab-settings",
+        "lab-workspaces",
+        "browser",
+    ):
         (work / name).mkdir()
     clip = voxnb.data.audio("two_voices").slice(0, 6.6)
     clip.save(work / "mic.wav")  # 16 kHz mono s16: Chromium converts it to its 44.1 kHz device
@@ -83,22 +93,49 @@ def lab(work):
     chromium()
     pytest.importorskip("jupyterlab")
     pytest.importorskip("playwright.sync_api")
-    env = dict(os.environ, JUPYTER_CONFIG_DIR=str(work / "jupyter-config"),
-               JUPYTER_RUNTIME_DIR=str(work / "jupyter-runtime"),
-               JUPYTERLAB_SETTINGS_DIR=str(work / "lab-settings"),
-               JUPYTERLAB_WORKSPACES_DIR=str(work / "lab-workspaces"),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
-    subprocess.run([sys.executable, "-m", "jupyter", "labextension", "disable",
-                    "@jupyterlab/apputils-extension:announcements"], env=env, check=True, capture_output=True)
+    env = dict(
+        os.environ,
+        JUPYTER_CONFIG_DIR=str(work / "jupyter-config"),
+        JUPYTER_RUNTIME_DIR=str(work / "jupyter-runtime"),
+        JUPYTERLAB_SETTINGS_DIR=str(work / "lab-settings"),
+        JUPYTERLAB_WORKSPACES_DIR=str(work / "lab-workspaces"),
+        PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+    )
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "labextension",
+            "disable",
+            "@jupyterlab/apputils-extension:announcements",
+        ],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
     port, token = free_port(), secrets.token_hex(16)
     log = open(work / "lab.log", "wb")  # noqa: SIM115 - closed at teardown
     process = subprocess.Popen(
-        [sys.executable, "-m", "jupyter", "lab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
-         f"--port={port}", f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={work / 'nb'}",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
-         # the insecure-page scenario reaches this loopback server under another host name
-         "--ServerApp.allow_remote_access=True"],
-        env=env, stdout=log, stderr=subprocess.STDOUT)
+        [
+            sys.executable,
+            "-m",
+            "jupyter",
+            "lab",
+            "--no-browser",
+            "--allow-root",
+            "--ip=127.0.0.1",
+            f"--port={port}",
+            f"--IdentityProvider.token={token}",
+            f"--ServerApp.root_dir={work / 'nb'}",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            # the insecure-page scenario reaches this loopback server under another host name
+            "--ServerApp.allow_remote_access=True",
+        ],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 90
     while True:
@@ -178,17 +215,31 @@ def lab_page(work: Path, url: str, *, microphone: bool = True, args: tuple[str, 
     """
     from playwright.sync_api import sync_playwright
 
-    flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={work / 'mic.wav'}",
-             "--autoplay-policy=no-user-gesture-required", *args]
+    flags = [
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-audio-capture={work / 'mic.wav'}",
+        "--autoplay-policy=no-user-gesture-required",
+        *args,
+    ]
     if microphone:  # allowed without a prompt; headless without it means NotAllowedError
         flags.append("--use-fake-ui-for-media-stream")
     profile = Path(tempfile.mkdtemp(dir=work / "browser"))
     with sync_playwright() as p:
         context = p.chromium.launch_persistent_context(
-            str(profile), executable_path=chromium(), headless=True,
-            permissions=["microphone"] if microphone else [], viewport={"width": 1280, "height": 900}, args=flags)
+            str(profile),
+            executable_path=chromium(),
+            headless=True,
+            permissions=["microphone"] if microphone else [],
+            viewport={"width": 1280, "height": 900},
+            args=flags,
+        )
         page = context.pages[0] if context.pages else context.new_page()
         console: list[str] = []
         page.on("console", lambda msg: console.append(f"{msg.type}: {msg.text}"))
@@ -235,8 +286,11 @@ def test_recorder_in_jupyterlab_with_a_fake_microphone(work, server, lab):
     server_url, engine = server
     base, token = lab
     out = work / "out"
-    write_notebook(work / "nb" / "rec.ipynb", f"import voxnb\nrec = voxnb.Recorder(base_url={server_url!r})\nrec",
-                   save_take(out))
+    write_notebook(
+        work / "nb" / "rec.ipynb",
+        f"import voxnb\nrec = voxnb.Recorder(base_url={server_url!r})\nrec",
+        save_take(out),
+    )
     live_samples: list[tuple[float, str]] = []
     with lab_page(work, f"{base}/lab/tree/rec.ipynb?reset&token={token}") as page:
         run_cell(page, 0)
@@ -246,7 +300,9 @@ def test_recorder_in_jupyterlab_with_a_fake_microphone(work, server, lab):
         t0 = time.monotonic()
         text = page.locator(".voxnb-recorder-text")
         # record at least 8 s, and until live text has shown up (a loaded 2-core CI box is slow)
-        while time.monotonic() - t0 < 8 or (not any(s for _, s in live_samples) and time.monotonic() - t0 < 60):
+        while time.monotonic() - t0 < 8 or (
+            not any(s for _, s in live_samples) and time.monotonic() - t0 < 60
+        ):
             live_samples.append((time.monotonic() - t0, text.inner_text()))
             page.wait_for_timeout(500)
         status_while_recording = status_text(page)
@@ -272,8 +328,10 @@ def test_recorder_in_jupyterlab_with_a_fake_microphone(work, server, lab):
     assert rms > 100, f"the capture is silent (RMS {rms:.0f}): the fake microphone file was not used"
     ncc = ncc_best(captured, reference)
     first_live = next(t for t, text in live_samples if text.strip())
-    print(f"capture {summary['seconds']:.1f} s at {summary['capture']['ctx_rate']} Hz, RMS {rms:.0f}, NCC {ncc:.3f}; "
-          f"first live text {first_live:.1f} s after Start; engine {summary['model']}")
+    print(
+        f"capture {summary['seconds']:.1f} s at {summary['capture']['ctx_rate']} Hz, RMS {rms:.0f}, NCC {ncc:.3f}; "
+        f"first live text {first_live:.1f} s after Start; engine {summary['model']}"
+    )
     assert ncc > 0.5, f"the capture does not match the fed WAV (NCC {ncc:.3f})"
     # the transcript holds the spoken words (a real recogniser), or the test engine's exact text
     if summary["model"] == "voxnb-deterministic-test-engine":
@@ -292,13 +350,15 @@ def test_recorder_fallback_and_busy_kernel_lose_nothing(work, server, lab):
     base, token = lab
     out = work / "out" / "fallback"
     out.mkdir(parents=True)
-    write_notebook(work / "nb" / "fallback.ipynb",
-                   f"import voxnb\nrec = voxnb.Recorder(base_url={server_url!r})\n"
-                   "rec.force_script_processor = True\nrec",
-                   # ipykernel 7 keeps taking comm messages while a cell merely waits; a C call that
-                   # holds the GIL (as a long numeric routine can) is what really stalls the kernel
-                   "import ctypes\nctypes.PyDLL(None).sleep(4)",
-                   save_take(out))
+    write_notebook(
+        work / "nb" / "fallback.ipynb",
+        f"import voxnb\nrec = voxnb.Recorder(base_url={server_url!r})\n"
+        "rec.force_script_processor = True\nrec",
+        # ipykernel 7 keeps taking comm messages while a cell merely waits; a C call that
+        # holds the GIL (as a long numeric routine can) is what really stalls the kernel
+        "import ctypes\nctypes.PyDLL(None).sleep(4)",
+        save_take(out),
+    )
     with lab_page(work, f"{base}/lab/tree/fallback.ipynb?reset&token={token}") as page:
         run_cell(page, 0)
         page.locator(".voxnb-recorder-start").click()
@@ -324,9 +384,11 @@ def test_recorder_explains_denied_permission_and_insecure_pages(work, server, la
     server_url, _ = server
     base, token = lab
     port = base.rsplit(":", 1)[1]
-    write_notebook(work / "nb" / "denied.ipynb",
-                   f"import voxnb\nrec = voxnb.Recorder(base_url={server_url!r})\nrec",
-                   "print(rec.status, '|', rec.message)")
+    write_notebook(
+        work / "nb" / "denied.ipynb",
+        f"import voxnb\nrec = voxnb.Recorder(base_url={server_url!r})\nrec",
+        "print(rec.status, '|', rec.message)",
+    )
     # no microphone permission (headless has no prompt to grant it)
     with lab_page(work, f"{base}/lab/tree/denied.ipynb?reset&token={token}", microphone=False) as page:
         run_cell(page, 0)

@@ -18,8 +18,12 @@ TRANSCRIPTIONS = "/v1/audio/transcriptions"
 def post(url, wav, *, fields=(), **kwargs):
     """A multipart POST with explicit (name, value) parts, so tests control repetition exactly."""
     with httpx.Client(base_url=url, timeout=60) as http:  # undecodable audio goes through ffmpeg: slow
-        return http.post(TRANSCRIPTIONS, data=None, files=[*((k, (None, v)) for k, v in fields),
-                                                           ("file", ("a.wav", wav, "audio/wav"))], **kwargs)
+        return http.post(
+            TRANSCRIPTIONS,
+            data=None,
+            files=[*((k, (None, v)) for k, v in fields), ("file", ("a.wav", wav, "audio/wav"))],
+            **kwargs,
+        )
 
 
 def test_json_response_has_mistrals_shape(voxnb_server, tiny_wav):
@@ -34,28 +38,42 @@ def test_json_response_has_mistrals_shape(voxnb_server, tiny_wav):
 
 def test_diarize_without_segment_granularity_is_mistrals_422(voxnb_server, tiny_wav):
     """Bracketed names are ignored as by the real API, so this is the diarize assertion error."""
-    response = post(voxnb_server, tiny_wav(2), fields=[("model", "m"), ("diarize", "true"),
-                                                        ("timestamp_granularities[]", "segment")])
+    response = post(
+        voxnb_server,
+        tiny_wav(2),
+        fields=[("model", "m"), ("diarize", "true"), ("timestamp_granularities[]", "segment")],
+    )
     assert response.status_code == 422
     body = response.json()
     assert body["object"] == "error" and body["raw_status_code"] == 422
     assert body["message"]["detail"][0]["msg"] == (
         "Assertion failed, When diarize is set to True and streaming is disabled, the timestamp "
-        "granularity must be set to ['segment'], got []")
-    ok = post(voxnb_server, tiny_wav(2, seconds=1.0), fields=[("model", "m"), ("diarize", "true"),
-                                                               ("timestamp_granularities", "segment")])
+        "granularity must be set to ['segment'], got []"
+    )
+    ok = post(
+        voxnb_server,
+        tiny_wav(2, seconds=1.0),
+        fields=[("model", "m"), ("diarize", "true"), ("timestamp_granularities", "segment")],
+    )
     assert ok.status_code == 200 and ok.json()["segments"][0]["speaker_id"] == "speaker_1"
 
 
-@pytest.mark.parametrize(("fields", "location", "msg"), [
-    ([], "model", "Field required"),
-    ([("model", "m"), ("context_bias", "two words")], "context_bias", "pattern"),
-    ([("model", "m"), ("timestamp_granularities", "sentence")], "timestamp_granularities", "'segment' or 'word'"),
-    ([("model", "m"), ("language", "eng")], "language", "pattern"),
-    ([("model", "m"), ("temperature", "warm")], "temperature", "valid number"),
-    ([("model", "m"), ("diarize", "maybe")], "diarize", "valid boolean"),
-    ([("model", "m"), ("file_id", "x")], "file", "Exactly one of file, file_url or file_id"),
-])
+@pytest.mark.parametrize(
+    ("fields", "location", "msg"),
+    [
+        ([], "model", "Field required"),
+        ([("model", "m"), ("context_bias", "two words")], "context_bias", "pattern"),
+        (
+            [("model", "m"), ("timestamp_granularities", "sentence")],
+            "timestamp_granularities",
+            "'segment' or 'word'",
+        ),
+        ([("model", "m"), ("language", "eng")], "language", "pattern"),
+        ([("model", "m"), ("temperature", "warm")], "temperature", "valid number"),
+        ([("model", "m"), ("diarize", "maybe")], "diarize", "valid boolean"),
+        ([("model", "m"), ("file_id", "x")], "file", "Exactly one of file, file_url or file_id"),
+    ],
+)
 def test_field_validation_errors(voxnb_server, tiny_wav, fields, location, msg):
     response = post(voxnb_server, tiny_wav(3), fields=fields)
     assert response.status_code == 422
@@ -67,8 +85,11 @@ def test_context_bias_over_100_and_language_with_timestamps(voxnb_server, tiny_w
     many = [("context_bias", f"t{i}") for i in range(101)]
     too_many = post(voxnb_server, tiny_wav(4), fields=[("model", "m"), *many])
     assert too_many.status_code == 422 and "at most 100 items" in too_many.text
-    both = post(voxnb_server, tiny_wav(4), fields=[("model", "m"), ("language", "en"),
-                                                    ("timestamp_granularities", "segment")])
+    both = post(
+        voxnb_server,
+        tiny_wav(4),
+        fields=[("model", "m"), ("language", "en"), ("timestamp_granularities", "segment")],
+    )
     assert both.status_code == 422 and "one or the other" in both.text
 
 
@@ -81,8 +102,11 @@ def test_undecodable_audio_and_wrong_content_type_are_400(voxnb_server):
 
 
 def test_sse_frames_have_event_and_data_lines_and_no_done_sentinel(voxnb_server, tiny_wav):
-    response = post(voxnb_server, tiny_wav(5, seconds=3.0), fields=[
-        ("model", "m"), ("stream", "true"), ("timestamp_granularities", "segment")])
+    response = post(
+        voxnb_server,
+        tiny_wav(5, seconds=3.0),
+        fields=[("model", "m"), ("stream", "true"), ("timestamp_granularities", "segment")],
+    )
     assert response.headers["content-type"].startswith("text/event-stream")
     frames = [f for f in response.text.split("\n\n") if f]
     kinds = []
@@ -99,10 +123,16 @@ def test_api_key_is_required_when_configured(start_voxnb_server, tiny_wav, guard
     server = start_voxnb_server(api_key=guarded_api_key)
     fields = [("model", "m")]
     assert post(server.url, tiny_wav(6), fields=fields).status_code == 401
-    assert post(server.url, tiny_wav(6), fields=fields, headers={"Authorization": "Bearer nope"}).status_code == 401
+    assert (
+        post(server.url, tiny_wav(6), fields=fields, headers={"Authorization": "Bearer nope"}).status_code
+        == 401
+    )
     ok = post(server.url, tiny_wav(6), fields=fields, headers={"Authorization": f"Bearer {guarded_api_key}"})
     assert ok.status_code == 200
-    assert post(server.url, tiny_wav(6), fields=fields, headers={"x-api-key": guarded_api_key}).status_code == 200
+    assert (
+        post(server.url, tiny_wav(6), fields=fields, headers={"x-api-key": guarded_api_key}).status_code
+        == 200
+    )
     assert httpx.get(server.url + "/health").status_code == 200  # liveness needs no key
     assert all(r.headers.get("authorization", "<redacted>") == "<redacted>" for r in server.recorder.requests)
 
@@ -114,19 +144,24 @@ def test_request_bodies_are_size_limited(start_voxnb_server, tiny_wav):
     assert too_big.status_code == 413 and "limit of 20000 bytes" in too_big.json()["message"]
 
     def chunked():  # no Content-Length: the limit is enforced while reading
-        yield b"--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a\"\r\n\r\n"
+        yield b'--b\r\nContent-Disposition: form-data; name="file"; filename="a"\r\n\r\n'
         for _ in range(10):
             yield bytes(5000)
 
-    response = httpx.post(server.url + TRANSCRIPTIONS, content=chunked(),
-                          headers={"content-type": "multipart/form-data; boundary=b"})
+    response = httpx.post(
+        server.url + TRANSCRIPTIONS,
+        content=chunked(),
+        headers={"content-type": "multipart/form-data; boundary=b"},
+    )
     assert response.status_code == 413
 
 
 def test_files_signed_urls_and_file_url_rules(voxnb_server, tiny_wav):
     wav = tiny_wav(8, seconds=0.5)
     with httpx.Client(base_url=voxnb_server) as http:
-        uploaded = http.post("/v1/files", data={"purpose": "audio"}, files={"file": ("a.wav", wav, "audio/wav")})
+        uploaded = http.post(
+            "/v1/files", data={"purpose": "audio"}, files={"file": ("a.wav", wav, "audio/wav")}
+        )
         assert uploaded.status_code == 200
         meta = uploaded.json()
         assert meta["object"] == "file" and meta["bytes"] == len(wav) and meta["purpose"] == "audio"
@@ -136,7 +171,9 @@ def test_files_signed_urls_and_file_url_rules(voxnb_server, tiny_wav):
         assert http.get(f"/v1/files/{meta['id']}/url", params={"expiry": 500}).status_code == 422
         by_id = http.post(TRANSCRIPTIONS, data={"model": "m", "file_id": meta["id"]})
         external = http.post(TRANSCRIPTIONS, data={"model": "m", "file_url": "https://example.org/a.mp3"})
-        unknown = http.post(TRANSCRIPTIONS, data={"model": "m", "file_id": "00000000-0000-0000-0000-000000000000"})
+        unknown = http.post(
+            TRANSCRIPTIONS, data={"model": "m", "file_id": "00000000-0000-0000-0000-000000000000"}
+        )
     assert by_id.status_code == 200 and by_id.json()["text"]
     assert external.status_code == 400 and "does not download" in external.json()["message"]
     assert unknown.status_code == 404
@@ -169,9 +206,11 @@ def test_fake_engine_is_deterministic_content_derived_and_streams_the_same_text(
     words = [w["text"] for s in one["segments"] for w in s["words"]]
     assert " ".join(words) == one["text"].strip()
     pcm = audio.to_pcm16()
-    events = list(engine.stream(pcm[i:i + 3200] for i in range(0, len(pcm), 3200)))
+    events = list(engine.stream(pcm[i : i + 3200] for i in range(0, len(pcm), 3200)))
     assert "".join(e["text"] for e in events[:-1]) == events[-1]["text"] == one["text"]
-    assert list(engine.stream(pcm[i:i + 1001] for i in range(0, len(pcm), 1001))) == events  # chunking is irrelevant
+    assert (
+        list(engine.stream(pcm[i : i + 1001] for i in range(0, len(pcm), 1001))) == events
+    )  # chunking is irrelevant
     biased = engine.transcribe(audio.y, context_bias=[w.capitalize() + "Term" for w in words[:1]])
     assert biased["text"].split()[0] == words[0].capitalize() + "Term"
 
@@ -186,8 +225,13 @@ def test_engine_choice(caplog):
 
 def test_cli_parser_has_serve_with_its_options():
     args = build_parser().parse_args(["serve", "--port", "9", "--engine", "fake", "--faults", "429:0.5"])
-    assert (args.command, args.port, args.engine, args.faults, args.host) == ("serve", 9, "fake", "429:0.5",
-                                                                              "127.0.0.1")
+    assert (args.command, args.port, args.engine, args.faults, args.host) == (
+        "serve",
+        9,
+        "fake",
+        "429:0.5",
+        "127.0.0.1",
+    )
     assert callable(args.run)
 
 
@@ -210,7 +254,8 @@ def test_the_mistralai_sdk_and_voxnb_send_the_same_fields(start_voxnb_server, ti
     options = {"timestamp_granularities": ["segment"], "diarize": True, "context_bias": ["Joplin", "Jupyter"]}
     sdk = client_module.Mistral(api_key="sdk-key-not-secret", server_url=server.url)
     sdk_answer = sdk.audio.transcriptions.complete(
-        model="voxtral-mini-latest", file={"content": wav, "file_name": "a.wav"}, **options)
+        model="voxtral-mini-latest", file={"content": wav, "file_name": "a.wav"}, **options
+    )
     with voxnb.Client(base_url=server.url) as client:
         ours = client.transcribe(wav, timestamps="segment", diarize=True, context_bias=["Joplin", "Jupyter"])
     sdk_request, our_request = server.recorder.requests

@@ -71,8 +71,15 @@ def test_mistral_json_text_bytes_and_path(mistral_diarized, tmp_path):
 
 
 def test_mistral_without_timestamps_has_untimed_words():
-    t = Transcript.from_response({"model": "voxtral-mini-2507", "text": "Hello world, again.", "language": "en",
-                                  "segments": [], "usage": {"prompt_audio_seconds": 3}})
+    t = Transcript.from_response(
+        {
+            "model": "voxtral-mini-2507",
+            "text": "Hello world, again.",
+            "language": "en",
+            "segments": [],
+            "usage": {"prompt_audio_seconds": 3},
+        }
+    )
     check_contract(t)
     assert len(t.segments) == 1 and np.isnan(t.segments["start"][0])
     assert t.words["text"].tolist() == ["Hello", "world,", "again."]
@@ -82,12 +89,23 @@ def test_mistral_without_timestamps_has_untimed_words():
 
 
 def test_word_granularity_entries_become_words_and_segments():
-    words = [("Hello", 0.0, 0.4), ("there.", 0.5, 0.9), ("How", 1.0, 1.2), ("are", 1.25, 1.4),
-             ("you?", 1.45, 1.8), ("Fine", 3.5, 3.9)]
-    resp = {"model": "voxtral-mini-2602", "text": "Hello there. How are you? Fine",
-            "segments": [{"text": w, "start": s, "end": e, "type": "transcription_segment"} for w, s, e in words]}
-    for t in (Transcript.from_response(resp, granularity="word"),
-              Transcript.from_response(resp, request={"timestamp_granularities": ["word"]})):
+    words = [
+        ("Hello", 0.0, 0.4),
+        ("there.", 0.5, 0.9),
+        ("How", 1.0, 1.2),
+        ("are", 1.25, 1.4),
+        ("you?", 1.45, 1.8),
+        ("Fine", 3.5, 3.9),
+    ]
+    resp = {
+        "model": "voxtral-mini-2602",
+        "text": "Hello there. How are you? Fine",
+        "segments": [{"text": w, "start": s, "end": e, "type": "transcription_segment"} for w, s, e in words],
+    }
+    for t in (
+        Transcript.from_response(resp, granularity="word"),
+        Transcript.from_response(resp, request={"timestamp_granularities": ["word"]}),
+    ):
         check_contract(t)
         assert (t.words["timing"] == "api").all()
         assert t.words["text"].tolist() == [w for w, _, _ in words]
@@ -100,9 +118,14 @@ def test_word_granularity_entries_become_words_and_segments():
 
 
 def test_mixed_granularities_split_entries():
-    resp = {"text": "Hello there.", "segments": [
-        {"text": "Hello there.", "start": 0.0, "end": 0.9},
-        {"text": "Hello", "start": 0.0, "end": 0.4}, {"text": "there.", "start": 0.5, "end": 0.9}]}
+    resp = {
+        "text": "Hello there.",
+        "segments": [
+            {"text": "Hello there.", "start": 0.0, "end": 0.9},
+            {"text": "Hello", "start": 0.0, "end": 0.4},
+            {"text": "there.", "start": 0.5, "end": 0.9},
+        ],
+    }
     t = Transcript.from_response(resp, request={"timestamp_granularities": ["segment", "word"]})
     assert len(t.segments) == 1
     assert t.words["text"].tolist() == ["Hello", "there."]
@@ -110,12 +133,29 @@ def test_mixed_granularities_split_entries():
 
 
 def test_nested_words_in_mistral_segments():
-    resp = {"model": "faster-whisper-tiny.en (local)", "text": " Hi Bob. Yes.", "segments": [
-        {"text": " Hi Bob.", "start": 0.0, "end": 1.0, "speaker_id": "speaker_1",
-         "words": [{"text": " Hi", "start": 0.0, "end": 0.3, "score": 0.9},
-                   {"text": " Bob.", "start": 0.4, "end": 1.0, "score": 0.8}]},
-        {"text": " Yes.", "start": 1.5, "end": 2.0, "speaker_id": "speaker_2",
-         "words": [{"text": " Yes.", "start": 1.5, "end": 2.0, "score": 0.7}]}]}
+    resp = {
+        "model": "faster-whisper-tiny.en (local)",
+        "text": " Hi Bob. Yes.",
+        "segments": [
+            {
+                "text": " Hi Bob.",
+                "start": 0.0,
+                "end": 1.0,
+                "speaker_id": "speaker_1",
+                "words": [
+                    {"text": " Hi", "start": 0.0, "end": 0.3, "score": 0.9},
+                    {"text": " Bob.", "start": 0.4, "end": 1.0, "score": 0.8},
+                ],
+            },
+            {
+                "text": " Yes.",
+                "start": 1.5,
+                "end": 2.0,
+                "speaker_id": "speaker_2",
+                "words": [{"text": " Yes.", "start": 1.5, "end": 2.0, "score": 0.7}],
+            },
+        ],
+    }
     t = Transcript.from_response(resp)
     check_contract(t)
     w = t.words
@@ -133,22 +173,32 @@ def test_nested_words_in_mistral_segments():
 
 def test_sdk_objects():
     models = pytest.importorskip("mistralai.client.models")
-    resp = models.TranscriptionResponse.model_validate({
-        "model": "voxtral-mini-latest", "text": " Hi.", "language": None, "usage": {"prompt_audio_seconds": 1},
-        "segments": [{"text": " Hi.", "start": 0.1, "end": 0.6, "speaker_id": "speaker_1"}],
-        "type": "transcription.done", "brand_new_field": {"x": 1}})
+    resp = models.TranscriptionResponse.model_validate(
+        {
+            "model": "voxtral-mini-latest",
+            "text": " Hi.",
+            "language": None,
+            "usage": {"prompt_audio_seconds": 1},
+            "segments": [{"text": " Hi.", "start": 0.1, "end": 0.6, "speaker_id": "speaker_1"}],
+            "type": "transcription.done",
+            "brand_new_field": {"x": 1},
+        }
+    )
     t = Transcript.from_response(resp)
     assert t.source == "mistral-sdk"
     assert t.raw is resp
     assert t.segments["speaker"].tolist() == ["speaker_1"]
     assert t.to_dict()["raw"]["brand_new_field"] == {"x": 1}  # unknown fields kept
 
-    events = [models.TranscriptionStreamEvents.model_validate({"event": e["type"], "data": e}) for e in [
-        {"type": "transcription.language", "audio_language": "en"},
-        {"type": "transcription.text.delta", "text": " Yesterday it was"},
-        {"type": "transcription.text.delta", "text": " warm."},
-        {"type": "transcription.segment", "text": " Yesterday it was warm.", "start": 0.0, "end": 2.0},
-    ]]
+    events = [
+        models.TranscriptionStreamEvents.model_validate({"event": e["type"], "data": e})
+        for e in [
+            {"type": "transcription.language", "audio_language": "en"},
+            {"type": "transcription.text.delta", "text": " Yesterday it was"},
+            {"type": "transcription.text.delta", "text": " warm."},
+            {"type": "transcription.segment", "text": " Yesterday it was warm.", "start": 0.0, "end": 2.0},
+        ]
+    ]
     t = Transcript.from_response(events)
     assert t.source == "mistral-sse"
     assert t.text == " Yesterday it was warm."
@@ -160,10 +210,21 @@ def test_sse_event_dicts_with_done():
     events = [
         {"type": "transcription.language", "audio_language": "fr"},
         {"type": "transcription.text.delta", "text": " Bonjour"},
-        {"type": "transcription.segment", "text": " Bonjour tout le monde.", "start": 0.0, "end": 1.8,
-         "speaker_id": None},
-        {"type": "transcription.done", "model": "voxtral-mini-latest", "text": " Bonjour tout le monde.",
-         "language": "fr", "segments": [], "usage": {"prompt_audio_seconds": 2}},
+        {
+            "type": "transcription.segment",
+            "text": " Bonjour tout le monde.",
+            "start": 0.0,
+            "end": 1.8,
+            "speaker_id": None,
+        },
+        {
+            "type": "transcription.done",
+            "model": "voxtral-mini-latest",
+            "text": " Bonjour tout le monde.",
+            "language": "fr",
+            "segments": [],
+            "usage": {"prompt_audio_seconds": 2},
+        },
         {"type": "transcription.future_event", "whatever": 1},
     ]
     t = Transcript.from_response(events)
@@ -174,15 +235,43 @@ def test_sse_event_dicts_with_done():
 
 
 def test_openai_verbose_json_with_top_level_words():
-    resp = {"task": "transcribe", "language": "english", "duration": 4.0, "text": "One two. Three.",
-            "segments": [{"id": 0, "seek": 0, "start": 0.0, "end": 2.0, "text": " One two.", "tokens": [1],
-                          "temperature": 0.0, "avg_logprob": -0.2, "compression_ratio": 1.0,
-                          "no_speech_prob": 0.01},
-                         {"id": 1, "seek": 0, "start": 2.5, "end": 4.0, "text": " Three.", "tokens": [2],
-                          "temperature": 0.0, "avg_logprob": -0.2, "compression_ratio": 1.0,
-                          "no_speech_prob": 0.01}],
-            "words": [{"word": "One", "start": 0.0, "end": 0.8}, {"word": "two.", "start": 0.9, "end": 1.9},
-                      {"word": "Three.", "start": 2.6, "end": 3.9}]}
+    resp = {
+        "task": "transcribe",
+        "language": "english",
+        "duration": 4.0,
+        "text": "One two. Three.",
+        "segments": [
+            {
+                "id": 0,
+                "seek": 0,
+                "start": 0.0,
+                "end": 2.0,
+                "text": " One two.",
+                "tokens": [1],
+                "temperature": 0.0,
+                "avg_logprob": -0.2,
+                "compression_ratio": 1.0,
+                "no_speech_prob": 0.01,
+            },
+            {
+                "id": 1,
+                "seek": 0,
+                "start": 2.5,
+                "end": 4.0,
+                "text": " Three.",
+                "tokens": [2],
+                "temperature": 0.0,
+                "avg_logprob": -0.2,
+                "compression_ratio": 1.0,
+                "no_speech_prob": 0.01,
+            },
+        ],
+        "words": [
+            {"word": "One", "start": 0.0, "end": 0.8},
+            {"word": "two.", "start": 0.9, "end": 1.9},
+            {"word": "Three.", "start": 2.6, "end": 3.9},
+        ],
+    }
     t = Transcript.from_response(resp)
     check_contract(t)
     assert t.source == "openai-verbose-json"
@@ -196,8 +285,16 @@ def test_vllm_json_and_stream():
     check_contract(t)
     assert t.source == "vllm-json" and t.duration == 3.0
     assert (t.words["timing"] == "none").all()
-    chunks = [{"id": "x", "object": "transcription.chunk", "created": 1, "model": "mistralai/Voxtral-Mini-3B-2507",
-               "choices": [{"delta": {"content": piece}, "finish_reason": None}]} for piece in (" Hel", "lo.")]
+    chunks = [
+        {
+            "id": "x",
+            "object": "transcription.chunk",
+            "created": 1,
+            "model": "mistralai/Voxtral-Mini-3B-2507",
+            "choices": [{"delta": {"content": piece}, "finish_reason": None}],
+        }
+        for piece in (" Hel", "lo.")
+    ]
     t = Transcript.from_response(chunks)
     assert t.source == "vllm-sse" and t.text == " Hello." and t.model == "mistralai/Voxtral-Mini-3B-2507"
 
@@ -206,14 +303,33 @@ def test_faster_whisper_results():
     from faster_whisper.transcribe import Segment, TranscriptionInfo, Word
 
     def segment(i, start, end, text, words):
-        return Segment(id=i, seek=0, start=start, end=end, text=text, tokens=[], avg_logprob=-0.1,
-                       compression_ratio=1.0, no_speech_prob=0.0, temperature=0.0,
-                       words=[Word(start=s, end=e, word=w, probability=p) for w, s, e, p in words])
+        return Segment(
+            id=i,
+            seek=0,
+            start=start,
+            end=end,
+            text=text,
+            tokens=[],
+            avg_logprob=-0.1,
+            compression_ratio=1.0,
+            no_speech_prob=0.0,
+            temperature=0.0,
+            words=[Word(start=s, end=e, word=w, probability=p) for w, s, e, p in words],
+        )
 
-    segments = [segment(0, 0.0, 1.0, " Janis Joplin", [(" Janis", 0.0, 0.4, 0.5), (" Joplin", 0.5, 1.0, 0.6)]),
-                segment(1, 1.2, 2.0, " sang.", [(" sang.", 1.2, 2.0, 0.9)])]
-    info = TranscriptionInfo(language="en", language_probability=1.0, duration=2.5, duration_after_vad=2.5,
-                             all_language_probs=None, transcription_options=None, vad_options=None)
+    segments = [
+        segment(0, 0.0, 1.0, " Janis Joplin", [(" Janis", 0.0, 0.4, 0.5), (" Joplin", 0.5, 1.0, 0.6)]),
+        segment(1, 1.2, 2.0, " sang.", [(" sang.", 1.2, 2.0, 0.9)]),
+    ]
+    info = TranscriptionInfo(
+        language="en",
+        language_probability=1.0,
+        duration=2.5,
+        duration_after_vad=2.5,
+        all_language_probs=None,
+        transcription_options=None,
+        vad_options=None,
+    )
     for obj in ((iter(segments), info), segments):
         t = Transcript.from_response(obj)
         check_contract(t)
@@ -226,13 +342,24 @@ def test_faster_whisper_results():
 
 
 def test_whisperx_json_with_missing_word_times():
-    resp = {"language": "en", "segments": [
-        {"start": 0.0, "end": 2.0, "text": " It costs 20 dollars.", "speaker": "SPEAKER_00", "words": [
-            {"word": "It", "start": 0.0, "end": 0.2, "score": 0.9, "speaker": "SPEAKER_00"},
-            {"word": "costs", "start": 0.3, "end": 0.7, "score": 0.8, "speaker": "SPEAKER_00"},
-            {"word": "20"},  # whisperX leaves numbers unaligned
-            {"word": "dollars.", "start": 1.2, "end": 2.0, "score": 0.7}]}],
-        "word_segments": []}
+    resp = {
+        "language": "en",
+        "segments": [
+            {
+                "start": 0.0,
+                "end": 2.0,
+                "text": " It costs 20 dollars.",
+                "speaker": "SPEAKER_00",
+                "words": [
+                    {"word": "It", "start": 0.0, "end": 0.2, "score": 0.9, "speaker": "SPEAKER_00"},
+                    {"word": "costs", "start": 0.3, "end": 0.7, "score": 0.8, "speaker": "SPEAKER_00"},
+                    {"word": "20"},  # whisperX leaves numbers unaligned
+                    {"word": "dollars.", "start": 1.2, "end": 2.0, "score": 0.7},
+                ],
+            }
+        ],
+        "word_segments": [],
+    }
     t = Transcript.from_response(resp)
     check_contract(t)
     assert t.source == "whisperx"
@@ -247,10 +374,23 @@ def test_whisperx_json_with_missing_word_times():
 
 
 def test_runs_of_untimed_words_share_their_gap():
-    resp = {"segments": [{"start": 10.0, "end": 20.0, "text": "a 12 345 b 6", "words": [
-        {"word": "a", "start": 10.0, "end": 11.0}, {"word": "12"}, {"word": "345"},
-        {"word": "b", "start": 16.0, "end": 17.0}, {"word": "6"}]},
-        {"start": None, "end": None, "text": "x", "words": [{"word": "x"}]}]}
+    resp = {
+        "segments": [
+            {
+                "start": 10.0,
+                "end": 20.0,
+                "text": "a 12 345 b 6",
+                "words": [
+                    {"word": "a", "start": 10.0, "end": 11.0},
+                    {"word": "12"},
+                    {"word": "345"},
+                    {"word": "b", "start": 16.0, "end": 17.0},
+                    {"word": "6"},
+                ],
+            },
+            {"start": None, "end": None, "text": "x", "words": [{"word": "x"}]},
+        ]
+    }
     w = Transcript.from_response(resp).words
     assert w["start"].tolist()[:5] == [10.0, 11.0, 13.0, 16.0, 17.0]
     assert w["end"].tolist()[:5] == [11.0, 13.0, 16.0, 17.0, 20.0]
@@ -258,13 +398,17 @@ def test_runs_of_untimed_words_share_their_gap():
 
 
 def test_unsorted_overlapping_zero_length_and_missing():
-    resp = {"text": "", "segments": [
-        {"text": "c", "start": 5.0, "end": 6.0, "speaker_id": "b"},
-        {"text": "a b", "start": 0.0, "end": 2.0, "speaker_id": "a"},
-        {"text": "overlap", "start": 1.0, "end": 3.0},
-        {"text": "", "start": 3.0, "end": 3.0, "speaker_id": "a"},
-        {"text": "nan", "start": None, "end": None, "speaker_id": "b"},
-        {"text": "dot", "start": 4.0, "end": 4.0}]}
+    resp = {
+        "text": "",
+        "segments": [
+            {"text": "c", "start": 5.0, "end": 6.0, "speaker_id": "b"},
+            {"text": "a b", "start": 0.0, "end": 2.0, "speaker_id": "a"},
+            {"text": "overlap", "start": 1.0, "end": 3.0},
+            {"text": "", "start": 3.0, "end": 3.0, "speaker_id": "a"},
+            {"text": "nan", "start": None, "end": None, "speaker_id": "b"},
+            {"text": "dot", "start": 4.0, "end": 4.0},
+        ],
+    }
     t = Transcript.from_response(resp)
     check_contract(t)
     assert t.segments["start"].tolist()[:5] == [0.0, 1.0, 3.0, 4.0, 5.0]
@@ -279,22 +423,27 @@ def test_unsorted_overlapping_zero_length_and_missing():
 
 
 def test_cjk_text_is_split_per_character():
-    t = Transcript.from_response({"text": "今日は晴れ。", "segments": [{"text": "今日は晴れ。", "start": 0, "end": 2.4}]})
+    t = Transcript.from_response(
+        {"text": "今日は晴れ。", "segments": [{"text": "今日は晴れ。", "start": 0, "end": 2.4}]}
+    )
     assert t.words["text"].tolist() == ["今", "日", "は", "晴", "れ。"]
     assert t.words["end"].iloc[-1] == pytest.approx(2.4)
 
 
-@pytest.mark.parametrize("bad, field", [
-    ({"text": "x", "segments": "nope"}, "segments"),
-    ({"text": "x", "segments": [1, 2]}, "segments[0]"),
-    ({"text": "x", "segments": [{"text": "a", "start": "zero", "end": 1}]}, "segments[0].start"),
-    ({"text": "x", "segments": [{"text": 5, "start": 0, "end": 1}]}, "segments[0].text"),
-    ({"text": 42}, "text"),
-    ({"foo": 1}, "'text'"),
-    ("{not json", "JSON"),
-    ("/no/such/file.json", "existing .json file"),
-    (3.5, "float"),
-])
+@pytest.mark.parametrize(
+    "bad, field",
+    [
+        ({"text": "x", "segments": "nope"}, "segments"),
+        ({"text": "x", "segments": [1, 2]}, "segments[0]"),
+        ({"text": "x", "segments": [{"text": "a", "start": "zero", "end": 1}]}, "segments[0].start"),
+        ({"text": "x", "segments": [{"text": 5, "start": 0, "end": 1}]}, "segments[0].text"),
+        ({"text": 42}, "text"),
+        ({"foo": 1}, "'text'"),
+        ("{not json", "JSON"),
+        ("/no/such/file.json", "existing .json file"),
+        (3.5, "float"),
+    ],
+)
 def test_malformed_responses_name_the_field(bad, field):
     with pytest.raises(ResponseFormatError) as err:
         Transcript.from_response(bad)
@@ -302,8 +451,9 @@ def test_malformed_responses_name_the_field(bad, field):
 
 
 def test_request_never_keeps_secrets():
-    t = Transcript.from_response({"text": "x"}, request={"model": "m", "api_key": "sk-secret",
-                                                          "Authorization": "Bearer sk-secret"})
+    t = Transcript.from_response(
+        {"text": "x"}, request={"model": "m", "api_key": "sk-secret", "Authorization": "Bearer sk-secret"}
+    )
     assert t.request == {"model": "m"}
     assert "sk-secret" not in repr(t) and "sk-secret" not in json.dumps(t.to_dict())
 
@@ -312,13 +462,27 @@ def test_request_never_keeps_secrets():
 
 
 def test_save_load_roundtrip(mistral_diarized, tmp_path):
-    t = Transcript.from_response(mistral_diarized, backend="mistral", base_url="https://api.mistral.ai",
-                                 request={"diarize": True, "timestamp_granularities": ["segment"]},
-                                 audio_sha256="ab" * 32)
+    t = Transcript.from_response(
+        mistral_diarized,
+        backend="mistral",
+        base_url="https://api.mistral.ai",
+        request={"diarize": True, "timestamp_granularities": ["segment"]},
+        audio_sha256="ab" * 32,
+    )
     path = t.save(tmp_path / "sub" / "t.json")
     json.loads(path.read_text())  # readable JSON
     u = voxnb.load_transcript(path)
-    for attr in ("raw", "source", "backend", "base_url", "model", "request", "audio_sha256", "created", "text"):
+    for attr in (
+        "raw",
+        "source",
+        "backend",
+        "base_url",
+        "model",
+        "request",
+        "audio_sha256",
+        "created",
+        "text",
+    ):
         assert getattr(u, attr) == getattr(t, attr), attr
     for level in ("segments", "words", "turns", "speakers"):
         pd.testing.assert_frame_equal(getattr(u, level), getattr(t, level))
@@ -327,10 +491,28 @@ def test_save_load_roundtrip(mistral_diarized, tmp_path):
 def test_save_load_faster_whisper_keeps_source_and_info(tmp_path):
     from faster_whisper.transcribe import Segment, TranscriptionInfo
 
-    seg = Segment(id=0, seek=0, start=0.0, end=1.0, text=" Hi.", tokens=[], avg_logprob=0.0, compression_ratio=1.0,
-                  no_speech_prob=0.0, words=None, temperature=0.0)
-    info = TranscriptionInfo(language="en", language_probability=1.0, duration=1.5, duration_after_vad=1.5,
-                             all_language_probs=None, transcription_options=None, vad_options=None)
+    seg = Segment(
+        id=0,
+        seek=0,
+        start=0.0,
+        end=1.0,
+        text=" Hi.",
+        tokens=[],
+        avg_logprob=0.0,
+        compression_ratio=1.0,
+        no_speech_prob=0.0,
+        words=None,
+        temperature=0.0,
+    )
+    info = TranscriptionInfo(
+        language="en",
+        language_probability=1.0,
+        duration=1.5,
+        duration_after_vad=1.5,
+        all_language_probs=None,
+        transcription_options=None,
+        vad_options=None,
+    )
     u = voxnb.load_transcript(Transcript.from_response(([seg], info)).save(tmp_path / "fw.json"))
     assert (u.source, u.language, u.duration, u.text) == ("faster-whisper", "en", 1.5, " Hi.")
 
@@ -361,7 +543,9 @@ def test_load_plain_response_file(mistral_diarized, tmp_path):
 
 def test_concat_adds_run_and_unions_speakers(mistral_diarized):
     a = Transcript.from_response(mistral_diarized)
-    b = Transcript.from_response({"text": "x", "segments": [{"text": "x", "start": 0, "end": 1, "speaker_id": "zed"}]})
+    b = Transcript.from_response(
+        {"text": "x", "segments": [{"text": "x", "start": 0, "end": 1, "speaker_id": "zed"}]}
+    )
     both = voxnb.concat({"bias": a, "none": b})
     assert both["run"].tolist() == ["bias"] * 3 + ["none"]
     assert list(both["speaker"].cat.categories) == ["speaker_1", "speaker_2", "zed"]
@@ -375,8 +559,13 @@ def test_concat_adds_run_and_unions_speakers(mistral_diarized):
 
 def test_repr_html_is_fast_and_escapes():
     n = 100_000
-    resp = {"text": "", "segments": [{"text": f"<b>seg {i}</b>", "start": i, "end": i + 0.5,
-                                      "speaker_id": f"s{i % 3}"} for i in range(n)]}
+    resp = {
+        "text": "",
+        "segments": [
+            {"text": f"<b>seg {i}</b>", "start": i, "end": i + 0.5, "speaker_id": f"s{i % 3}"}
+            for i in range(n)
+        ],
+    }
     t = Transcript.from_response(resp, backend="local")
     page = t._repr_html_()
     assert "&lt;b&gt;seg 0&lt;/b&gt;" in page and "<b>seg 0" not in page
@@ -400,11 +589,18 @@ def test_dict_subclasses_and_ordered_entries_are_read():
 
 
 def test_whisperx_word_segments_without_nested_words():
-    resp = {"language": "en", "segments": [{"start": 0.0, "end": 1.0, "text": " Hi Ann."},
-                                           {"start": 2.0, "end": 3.0, "text": " Bye."}],
-            "word_segments": [{"word": "Hi", "start": 0.0, "end": 0.4, "speaker": "A"},
-                              {"word": "Ann.", "start": 0.5, "end": 1.0},
-                              {"word": "Bye.", "start": 2.1, "end": 2.9}]}
+    resp = {
+        "language": "en",
+        "segments": [
+            {"start": 0.0, "end": 1.0, "text": " Hi Ann."},
+            {"start": 2.0, "end": 3.0, "text": " Bye."},
+        ],
+        "word_segments": [
+            {"word": "Hi", "start": 0.0, "end": 0.4, "speaker": "A"},
+            {"word": "Ann.", "start": 0.5, "end": 1.0},
+            {"word": "Bye.", "start": 2.1, "end": 2.9},
+        ],
+    }
     t = Transcript.from_response(resp)
     assert t.source == "whisperx"
     assert t.words["segment"].tolist() == [0, 0, 1]  # tied to segments by time

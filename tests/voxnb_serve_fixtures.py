@@ -92,8 +92,10 @@ def _api_key_never_leaks(tmp_path_factory: pytest.TempPathFactory) -> Iterator[N
         os.environ.pop("VOXNB_CACHE_DIR", None)
     else:
         os.environ["VOXNB_CACHE_DIR"] = previous_cache
-    leaks = _LEAKS + [f"file {p}" for p in _files_containing_key(
-        [tmp_path_factory.getbasetemp(), cache_dir, _REPO], started)]
+    leaks = _LEAKS + [
+        f"file {p}"
+        for p in _files_containing_key([tmp_path_factory.getbasetemp(), cache_dir, _REPO], started)
+    ]
     assert not leaks, "the test API key leaked into:\n" + "\n".join(leaks[:20])
 
 

@@ -352,8 +352,11 @@ class Audio:
         sr = _check_rate(sr)
         if sr == self.sr:
             return self
-        return Audio(_resample_blocks(self._frames_blocks(), self.sr, sr, self.channels, self.n_samples),
-                     sr, source=self.source)
+        return Audio(
+            _resample_blocks(self._frames_blocks(), self.sr, sr, self.channels, self.n_samples),
+            sr,
+            source=self.source,
+        )
 
     def check_audible(self) -> Audio:
         """Raise :class:`~voxnb.errors.AudioError` if the audio is silent; return it otherwise.
@@ -414,8 +417,22 @@ class Audio:
         """
         size = self.n_samples * self.channels * 2
         block_align = self.channels * 2
-        header = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + size, b"WAVE", b"fmt ", 16, 1, self.channels,
-                             self.sr, self.sr * block_align, block_align, 16, b"data", size)
+        header = struct.pack(
+            "<4sI4s4sIHHIIHH4sI",
+            b"RIFF",
+            36 + size,
+            b"WAVE",
+            b"fmt ",
+            16,
+            1,
+            self.channels,
+            self.sr,
+            self.sr * block_align,
+            block_align,
+            16,
+            b"data",
+            size,
+        )
         return self._pcm16_after(header)
 
     def _pcm16_after(self, header: bytes) -> bytes:
@@ -477,8 +494,9 @@ class Audio:
             raise AudioError(f"could not write {path}: {err}; try another format or subtype") from err
         return path
 
-    def play(self, start: float | None = None, end: float | None = None, *,
-             max_duration: float = _PLAY_MAX_SECONDS) -> Any:
+    def play(
+        self, start: float | None = None, end: float | None = None, *, max_duration: float = _PLAY_MAX_SECONDS
+    ) -> Any:
         """An IPython audio player for the whole audio or the window ``start``–``end``.
 
         Parameters
@@ -518,8 +536,9 @@ class Audio:
 
     # -- analysis for the plots ----------------------------------------------------------------
 
-    def envelope(self, n: int, *, start: float | None = None, end: float | None = None
-                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def envelope(
+        self, n: int, *, start: float | None = None, end: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Exact min/max envelope of a window in ``n`` columns (one per pixel).
 
         Column ``k`` covers samples ``[i + floor(k*m/n), i + floor((k+1)*m/n))`` of the ``m``
@@ -565,9 +584,16 @@ class Audio:
         hi = np.maximum.reduceat(y, starts)
         return bounds / self.sr, lo, hi
 
-    def spectrogram(self, *, kind: str = "mel", start: float | None = None, end: float | None = None,
-                    n_frames: int = 1200, n_mels: int = 80, n_fft: int = 512
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def spectrogram(
+        self,
+        *,
+        kind: str = "mel",
+        start: float | None = None,
+        end: float | None = None,
+        n_frames: int = 1200,
+        n_mels: int = 80,
+        n_fft: int = 512,
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Power spectrogram in dB of a window, at most ``n_frames`` frames wide; cached.
 
         Only the window (plus half an FFT of context at each side) is analysed, in at most
@@ -616,9 +642,16 @@ class Audio:
         key = ("spectrogram", kind, i, j, int(n_frames), int(n_mels), int(n_fft))
         cached = self._cache.get(key)
         if cached is None:
-            cached = self._cache[key] = _spectrogram(self._mono(), self.sr, i, j, kind=kind,
-                                                     n_frames=int(n_frames), n_mels=int(n_mels),
-                                                     n_fft=int(n_fft))
+            cached = self._cache[key] = _spectrogram(
+                self._mono(),
+                self.sr,
+                i,
+                j,
+                kind=kind,
+                n_frames=int(n_frames),
+                n_mels=int(n_mels),
+                n_fft=int(n_fft),
+            )
             _trim_cache(self._cache)
         return cached
 
@@ -710,9 +743,7 @@ def as_audio(obj: Any, *, sr: int | None = 16000) -> Audio:
         audio = Audio.from_array(y, native)
         return audio if sr is None else audio.resample(sr)
     if isinstance(obj, np.ndarray):
-        raise AudioError(
-            "a bare array has no sample rate; pass (y, sr) or voxnb.Audio.from_array(y, sr)"
-        )
+        raise AudioError("a bare array has no sample rate; pass (y, sr) or voxnb.Audio.from_array(y, sr)")
     if isinstance(obj, (str, os.PathLike, bytes, bytearray, memoryview)) or hasattr(obj, "read"):
         return Audio.load(obj, sr=sr)
     raise AudioError(
@@ -762,14 +793,17 @@ def _download(url: str) -> bytes:
         response = httpx.get(url, follow_redirects=True, timeout=60.0)
         response.raise_for_status()
     except (httpx.HTTPError, httpx.InvalidURL) as err:  # InvalidURL is not an HTTPError
-        raise AudioError(f"could not download audio from {url}: {err}; check the URL and your connection") from err
+        raise AudioError(
+            f"could not download audio from {url}: {err}; check the URL and your connection"
+        ) from err
     if not response.content:
         raise AudioError(f"{url} answered with no bytes; check the URL")
     return response.content
 
 
-def _decode(opened: Any, name: str | None, *, sr: int | None, mono: bool,
-            allow_truncated: bool) -> tuple[np.ndarray, int]:
+def _decode(
+    opened: Any, name: str | None, *, sr: int | None, mono: bool, allow_truncated: bool
+) -> tuple[np.ndarray, int]:
     import soundfile as sf
 
     label = repr(name) if name else "the audio"
@@ -829,9 +863,25 @@ def _converted_by_ffmpeg(opened: Any, label: str, *, cause: Exception) -> Iterat
         # the first audio stream only, as 16-bit PCM (what ffmpeg-based decoders such as audioread
         # give); RF64 past WAV's 4 GB limit
         done = subprocess.run(
-            [ffmpeg, "-nostdin", "-loglevel", "error", "-i", str(encoded), "-map", "0:a:0",
-             "-c:a", "pcm_s16le", "-rf64", "auto", str(wav)],
-            capture_output=True, text=True, errors="replace", check=False,
+            [
+                ffmpeg,
+                "-nostdin",
+                "-loglevel",
+                "error",
+                "-i",
+                str(encoded),
+                "-map",
+                "0:a:0",
+                "-c:a",
+                "pcm_s16le",
+                "-rf64",
+                "auto",
+                str(wav),
+            ],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            check=False,
         )
         if done.returncode != 0:
             lines = done.stderr.strip().splitlines()
@@ -897,8 +947,9 @@ def _read_all(f: Any, *, sr: int | None, mono: bool) -> tuple[np.ndarray, int]:
     return y, read
 
 
-def _resample_blocks(blocks: Iterator[np.ndarray], sr_in: int, sr_out: int, channels: int,
-                     expected_in: int) -> np.ndarray:
+def _resample_blocks(
+    blocks: Iterator[np.ndarray], sr_in: int, sr_out: int, channels: int, expected_in: int
+) -> np.ndarray:
     import soxr
 
     stream = soxr.ResampleStream(sr_in, sr_out, channels, dtype="float32", quality="HQ")
@@ -949,7 +1000,9 @@ def _check_spectrogram_options(kind: str, n_mels: int, n_fft: int) -> None:
         raise ParameterError(f"kind={kind!r}: use 'mel' or 'linear'")
     for name, value in (("n_mels", n_mels), ("n_fft", n_fft)):
         if not value >= 1:
-            raise ParameterError(f"{name}={value!r}: pass a positive number (the defaults are n_mels=80, n_fft=512)")
+            raise ParameterError(
+                f"{name}={value!r}: pass a positive number (the defaults are n_mels=80, n_fft=512)"
+            )
 
 
 def _to_float32(arr: np.ndarray) -> np.ndarray:
@@ -997,8 +1050,9 @@ def _mel_basis(sr: int, n_fft: int, n_mels: int) -> tuple[np.ndarray, np.ndarray
     return basis, bounds
 
 
-def _spectrogram(y: np.ndarray, sr: int, i: int, j: int, *, kind: str, n_frames: int, n_mels: int,
-                 n_fft: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _spectrogram(
+    y: np.ndarray, sr: int, i: int, j: int, *, kind: str, n_frames: int, n_mels: int, n_fft: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     m = j - i
     n_fft = min(n_fft, max(16, 1 << int(np.floor(np.log2(max(m, 16))))))
     columns = max(1, min(n_frames, m // max(1, n_fft // 4)))

@@ -20,8 +20,9 @@ BACKENDS = ("mistral", "openai-compatible", "local")
 _ALIASES = {"openai": "openai-compatible", "vllm": "openai-compatible", "offline": "local"}
 
 
-def choose_backend(backend: str | None = None, *, api_key: str | None = None,
-                   base_url: str | None = None) -> tuple[str, str]:
+def choose_backend(
+    backend: str | None = None, *, api_key: str | None = None, base_url: str | None = None
+) -> tuple[str, str]:
     """The backend to use and why, as ``(backend, reason)``.
 
     Examples
@@ -34,7 +35,9 @@ def choose_backend(backend: str | None = None, *, api_key: str | None = None,
     if backend is not None:
         name = _ALIASES.get(backend, backend)
         if name not in BACKENDS:
-            raise ParameterError(f"backend must be one of {', '.join(BACKENDS)} (or 'openai', 'vllm'); got {backend!r}")
+            raise ParameterError(
+                f"backend must be one of {', '.join(BACKENDS)} (or 'openai', 'vllm'); got {backend!r}"
+            )
         return name, "chosen with backend="
     if api_key or (api_key is None and os.environ.get("MISTRAL_API_KEY")):
         return "mistral", "an API key is set" if api_key else "MISTRAL_API_KEY is set"
@@ -43,11 +46,23 @@ def choose_backend(backend: str | None = None, *, api_key: str | None = None,
     return "local", "no MISTRAL_API_KEY and no base_url"
 
 
-def transcribe(audio: Any, *, backend: str | None = None, model: str | None = None,
-               timestamps: Any = None, diarize: bool = False, context_bias: Any = None,
-               language: str | None = None, temperature: float | None = None,
-               num_speakers: int | None = None, api_key: str | None = None, base_url: str | None = None,
-               sr: int | None = None, quiet: bool = False, **client_options: Any):
+def transcribe(
+    audio: Any,
+    *,
+    backend: str | None = None,
+    model: str | None = None,
+    timestamps: Any = None,
+    diarize: bool = False,
+    context_bias: Any = None,
+    language: str | None = None,
+    temperature: float | None = None,
+    num_speakers: int | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    sr: int | None = None,
+    quiet: bool = False,
+    **client_options: Any,
+):
     """Transcribe *audio* with the best available backend and return a :class:`voxnb.Transcript`.
 
     Parameters
@@ -94,15 +109,32 @@ def transcribe(audio: Any, *, backend: str | None = None, model: str | None = No
     if name == "local":
         if client_options:
             raise ParameterError(f"the local backend takes no client options; got {sorted(client_options)}")
-        return _transcribe_local(audio, model=model, timestamps=timestamps, diarize=diarize,
-                                 context_bias=context_bias, language=language, temperature=temperature,
-                                 num_speakers=num_speakers, sr=sr, announce=None if quiet else reason)
+        return _transcribe_local(
+            audio,
+            model=model,
+            timestamps=timestamps,
+            diarize=diarize,
+            context_bias=context_bias,
+            language=language,
+            temperature=temperature,
+            num_speakers=num_speakers,
+            sr=sr,
+            announce=None if quiet else reason,
+        )
     if num_speakers is not None:
-        raise ParameterError("num_speakers= only works with the local backend; the APIs find the count themselves")
+        raise ParameterError(
+            "num_speakers= only works with the local backend; the APIs find the count themselves"
+        )
     dialect = client_options.pop("dialect", "mistral" if name == "mistral" else "openai")
     client = _client(api_key=api_key, base_url=base_url, dialect=dialect, **client_options)
-    params: dict[str, Any] = {"timestamps": timestamps, "diarize": diarize, "context_bias": context_bias,
-                              "language": language, "temperature": temperature, "sr": sr}
+    params: dict[str, Any] = {
+        "timestamps": timestamps,
+        "diarize": diarize,
+        "context_bias": context_bias,
+        "language": language,
+        "temperature": temperature,
+        "sr": sr,
+    }
     if model is not None:
         params["model"] = model
     if not quiet:
@@ -145,16 +177,28 @@ def _announce(backend: str, reason: str, model: str, where: str | None = None) -
     print(f"voxnb.transcribe: backend={backend}{place} ({reason}), model={model}", file=sys.stderr)
 
 
-def _transcribe_local(audio: Any, *, engine: Any = None, model: str | None = None, timestamps: Any = None,
-                      diarize: bool = False, context_bias: Any = None, language: str | None = None,
-                      temperature: float | None = None, num_speakers: int | None = None,
-                      sr: int | None = None, announce: str | None = None):
+def _transcribe_local(
+    audio: Any,
+    *,
+    engine: Any = None,
+    model: str | None = None,
+    timestamps: Any = None,
+    diarize: bool = False,
+    context_bias: Any = None,
+    language: str | None = None,
+    temperature: float | None = None,
+    num_speakers: int | None = None,
+    sr: int | None = None,
+    announce: str | None = None,
+):
     """Transcribe in this process with *engine* (default: the shared offline engine for *model*)."""
     from voxnb.audio import as_audio
     from voxnb.local.engine import SAMPLE_RATE, get_engine
     from voxnb.transcript import Transcript
 
-    granularities = [timestamps] if isinstance(timestamps, str) else (list(timestamps) if timestamps else None)
+    granularities = (
+        [timestamps] if isinstance(timestamps, str) else (list(timestamps) if timestamps else None)
+    )
     if isinstance(context_bias, str):
         context_bias = [context_bias]
     loaded = as_audio((audio, sr) if sr is not None else audio, sr=SAMPLE_RATE)
@@ -162,11 +206,31 @@ def _transcribe_local(audio: Any, *, engine: Any = None, model: str | None = Non
         engine = get_engine(None if model is None else str(model))
     if announce:
         _announce("local", announce, engine.model)
-    response = engine.transcribe(loaded.y, timestamps=granularities, diarize=diarize, context_bias=context_bias,
-                                 language=language, temperature=temperature, num_speakers=num_speakers)
-    request = {"model": engine.model, "timestamp_granularities": granularities, "diarize": diarize,
-               "context_bias": list(context_bias or []), "language": language, "temperature": temperature,
-               "num_speakers": num_speakers}
+    response = engine.transcribe(
+        loaded.y,
+        timestamps=granularities,
+        diarize=diarize,
+        context_bias=context_bias,
+        language=language,
+        temperature=temperature,
+        num_speakers=num_speakers,
+    )
+    request = {
+        "model": engine.model,
+        "timestamp_granularities": granularities,
+        "diarize": diarize,
+        "context_bias": list(context_bias or []),
+        "language": language,
+        "temperature": temperature,
+        "num_speakers": num_speakers,
+    }
     # the engine nests words inside segments, so its segments are segments whatever was asked
-    return Transcript.from_response(response, granularity="segment", backend="local", model=engine.model, request=request,
-                                    audio_sha256=loaded.sha256, audio=loaded)
+    return Transcript.from_response(
+        response,
+        granularity="segment",
+        backend="local",
+        model=engine.model,
+        request=request,
+        audio_sha256=loaded.sha256,
+        audio=loaded,
+    )

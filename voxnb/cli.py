@@ -32,16 +32,28 @@ def add_serve(subparsers: Any) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="port (default: 8000)")
-    parser.add_argument("--engine", choices=("auto", "local", "fake"), default="auto",
-                        help="local: offline faster-whisper; fake: deterministic code words for tests; "
-                             "auto: local when installed, else fake (default)")
-    parser.add_argument("--api-key", default=None,
-                        help="require 'Authorization: Bearer KEY' (default: $VOXNB_SERVE_API_KEY, else none)")
-    parser.add_argument("--faults", default=None, metavar="SPEC",
-                        help="inject failures and latency, e.g. '429:0.2,500:0.1,latency:0.3' "
-                             "(also retry-after:SECONDS, cut:PROB, seed:INT)")
-    parser.add_argument("--max-body-mb", type=float, default=None,
-                        help="largest request body accepted, in MB (default: 513)")
+    parser.add_argument(
+        "--engine",
+        choices=("auto", "local", "fake"),
+        default="auto",
+        help="local: offline faster-whisper; fake: deterministic code words for tests; "
+        "auto: local when installed, else fake (default)",
+    )
+    parser.add_argument(
+        "--api-key",
+        default=None,
+        help="require 'Authorization: Bearer KEY' (default: $VOXNB_SERVE_API_KEY, else none)",
+    )
+    parser.add_argument(
+        "--faults",
+        default=None,
+        metavar="SPEC",
+        help="inject failures and latency, e.g. '429:0.2,500:0.1,latency:0.3' "
+        "(also retry-after:SECONDS, cut:PROB, seed:INT)",
+    )
+    parser.add_argument(
+        "--max-body-mb", type=float, default=None, help="largest request body accepted, in MB (default: 513)"
+    )
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     parser.set_defaults(run=run_serve)
 
@@ -51,9 +63,15 @@ def run_serve(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     limit = DEFAULT_MAX_BODY_BYTES if args.max_body_mb is None else int(args.max_body_mb * 2**20)
-    serve(host=args.host, port=args.port, engine=args.engine,
-          api_key=args.api_key or os.environ.get("VOXNB_SERVE_API_KEY") or None,
-          faults=args.faults, max_body_bytes=limit, log_level=args.log_level)
+    serve(
+        host=args.host,
+        port=args.port,
+        engine=args.engine,
+        api_key=args.api_key or os.environ.get("VOXNB_SERVE_API_KEY") or None,
+        faults=args.faults,
+        max_body_bytes=limit,
+        log_level=args.log_level,
+    )
     return 0
 
 

@@ -27,8 +27,8 @@ def add_demo(subparsers: Any) -> None:
         "demo",
         help="transcribe the bundled sample offline and write tables, a figure and the quickstart notebook",
         description="Transcribe voxnb's bundled sample dialogue with the embedded offline engine (no key, "
-                    "no network): segment and word timestamps and speakers; print the tables, write a "
-                    "figure, the transcript, subtitles and the executed quickstart notebook as HTML.",
+        "no network): segment and word timestamps and speakers; print the tables, write a "
+        "figure, the transcript, subtitles and the executed quickstart notebook as HTML.",
     )
     parser.add_argument("--out", default="demo-output", help="folder for the outputs (default: demo-output)")
     parser.add_argument("--no-notebook", action="store_true", help="skip executing the quickstart notebook")
@@ -40,7 +40,7 @@ def add_transcribe(subparsers: Any) -> None:
         "transcribe",
         help="transcribe an audio file (Mistral API with a key, a server with --base-url, else offline)",
         description="Transcribe AUDIO with voxnb.transcribe: MISTRAL_API_KEY → Mistral's API, --base-url → "
-                    "that server, otherwise the embedded offline engine. Prints the segments (or the text).",
+        "that server, otherwise the embedded offline engine. Prints the segments (or the text).",
     )
     parser.add_argument("audio", help="audio file path or https:// URL")
     parser.add_argument("--backend", choices=("mistral", "openai-compatible", "local"), default=None)
@@ -49,11 +49,17 @@ def add_transcribe(subparsers: Any) -> None:
     parser.add_argument("--timestamps", nargs="+", choices=("segment", "word"), default=None)
     parser.add_argument("--diarize", action="store_true", help="label speakers")
     parser.add_argument("--num-speakers", type=int, default=None, help="offline: how many speakers there are")
-    parser.add_argument("--context-bias", nargs="+", default=None, metavar="TERM",
-                        help="words or phrases to favour (underscores for spaces)")
+    parser.add_argument(
+        "--context-bias",
+        nargs="+",
+        default=None,
+        metavar="TERM",
+        help="words or phrases to favour (underscores for spaces)",
+    )
     parser.add_argument("--language", default=None)
-    parser.add_argument("--out", default=None,
-                        help="also save to this path: .json (transcript), .srt, .vtt or .rttm")
+    parser.add_argument(
+        "--out", default=None, help="also save to this path: .json (transcript), .srt, .vtt or .rttm"
+    )
     parser.set_defaults(run=run_transcribe)
 
 
@@ -73,9 +79,17 @@ def run_transcribe(args: argparse.Namespace) -> int:
     if out is not None and out.suffix not in SAVERS:  # before spending the transcription
         raise ParameterError(f"--out must end in one of {', '.join(SAVERS)}; got {out.name!r}")
     timestamps = args.timestamps or (["segment"] if args.diarize or out else None)
-    t = voxnb.transcribe(args.audio, backend=args.backend, model=args.model, base_url=args.base_url,
-                         timestamps=timestamps, diarize=args.diarize, num_speakers=args.num_speakers,
-                         context_bias=args.context_bias, language=args.language)
+    t = voxnb.transcribe(
+        args.audio,
+        backend=args.backend,
+        model=args.model,
+        base_url=args.base_url,
+        timestamps=timestamps,
+        diarize=args.diarize,
+        num_speakers=args.num_speakers,
+        context_bias=args.context_bias,
+        language=args.language,
+    )
     print(_segments_table(t) if len(t.segments) else t.text)
     if out is not None:
         {".json": t.save, ".srt": t.to_srt, ".vtt": t.to_vtt, ".rttm": t.to_rttm}[out.suffix](out)
@@ -99,14 +113,20 @@ def execute_notebook(path: Path, html: Path, *, timeout: int = 600) -> Path:
         from nbclient import NotebookClient
         from nbconvert import HTMLExporter
     except ImportError as err:
-        raise MissingDependencyError(err.name or "nbclient", "dev", "executing the quickstart notebook") from None
+        raise MissingDependencyError(
+            err.name or "nbclient", "dev", "executing the quickstart notebook"
+        ) from None
     notebook = nbformat.read(path, as_version=4)
     # figures must render inline as in Jupyter, whatever backend this process was told to use
     saved = os.environ.get("MPLBACKEND")
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     try:
-        NotebookClient(notebook, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(html.parent)}}).execute()
+        NotebookClient(
+            notebook,
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(html.parent)}},
+        ).execute()
     finally:
         if saved is None:
             del os.environ["MPLBACKEND"]
@@ -129,12 +149,21 @@ def run_demo(args: argparse.Namespace) -> int:
     began = time.perf_counter()
     audio = voxnb.data.audio("dialogue")
     reference = voxnb.data.reference("dialogue")
-    print(f"sample: {voxnb.data.path('dialogue').name}, {audio.duration:.1f} s, three TTS voices; "
-          f"context_bias={reference['context_bias']}")
-    t = voxnb.transcribe(audio, backend="local", timestamps=["segment", "word"], diarize=True,
-                         context_bias=reference["context_bias"])
+    print(
+        f"sample: {voxnb.data.path('dialogue').name}, {audio.duration:.1f} s, three TTS voices; "
+        f"context_bias={reference['context_bias']}"
+    )
+    t = voxnb.transcribe(
+        audio,
+        backend="local",
+        timestamps=["segment", "word"],
+        diarize=True,
+        context_bias=reference["context_bias"],
+    )
     took = time.perf_counter() - began
-    print(f"transcribed in {took:.1f} s (real-time factor {took / audio.duration:.2f}, model load included)\n")
+    print(
+        f"transcribed in {took:.1f} s (real-time factor {took / audio.duration:.2f}, model load included)\n"
+    )
     print("segments:")
     print(_segments_table(t))
     print("\nspeakers:")
@@ -149,8 +178,11 @@ def run_demo(args: argparse.Namespace) -> int:
     except ImportError:  # the bias extra is optional
         pass
 
-    written = {"figure": out / "dialogue.png", "transcript": out / "dialogue.transcript.json",
-               "subtitles": out / "dialogue.srt"}
+    written = {
+        "figure": out / "dialogue.png",
+        "transcript": out / "dialogue.transcript.json",
+        "subtitles": out / "dialogue.srt",
+    }
     fig = t.plot(audio)
     fig.savefig(written["figure"], dpi=110, bbox_inches="tight")
     t.save(written["transcript"])
@@ -160,7 +192,10 @@ def run_demo(args: argparse.Namespace) -> int:
             print(f"\nexecuting {QUICKSTART.name} ...", flush=True)
             written["notebook"] = execute_notebook(QUICKSTART, out / "01_quickstart.html")
         else:
-            print(f"\n{QUICKSTART} not found (installed without the source tree): notebook skipped", file=sys.stderr)
+            print(
+                f"\n{QUICKSTART} not found (installed without the source tree): notebook skipped",
+                file=sys.stderr,
+            )
     print(f"\ndone in {time.perf_counter() - began:.0f} s; outputs in {out}:")
     for label, path in written.items():
         print(f"  {label:<11} {path}")

@@ -34,8 +34,9 @@ _HERE = Path(__file__).parent
 _WIDGET: type | None = None
 
 
-def segment_table(transcript: Any, audio: Any, *, page_size: int = 50, speaker: str | None = None,
-                  query: str = "") -> Any:
+def segment_table(
+    transcript: Any, audio: Any, *, page_size: int = 50, speaker: str | None = None, query: str = ""
+) -> Any:
     """A table of the segments in which each row plays its slice of the audio.
 
     Shows each segment's number, times, speaker (in the colour the plots use) and text; pages
@@ -94,7 +95,9 @@ class _SegmentRows:
         self.timed = np.isfinite(self.start) & np.isfinite(self.end)
         text = segments["text"].astype(object).fillna("").astype(str)
         self.text = text.to_numpy()
-        self.speaker = segments["speaker"].astype(object).where(segments["speaker"].notna(), "").astype(str).to_numpy()
+        self.speaker = (
+            segments["speaker"].astype(object).where(segments["speaker"].notna(), "").astype(str).to_numpy()
+        )
         # casefolded once; an object Series, not a fixed-width numpy string array sized by the longest text
         self._folded = text.str.casefold()
         self.colors = {k: v for k, v in speaker_colors(transcript).items() if k != NO_SPEAKER}
@@ -104,8 +107,10 @@ class _SegmentRows:
         if page_size < 1:
             raise ParameterError(f"page_size={page_size}: pass a positive number of rows")
         if speaker and speaker not in self.colors:
-            raise ParameterError(f"speaker {speaker!r} is not in this transcript; "
-                                 f"its speakers are {sorted(self.colors) or 'none'}")
+            raise ParameterError(
+                f"speaker {speaker!r} is not in this transcript; "
+                f"its speakers are {sorted(self.colors) or 'none'}"
+            )
 
     def __len__(self) -> int:
         return len(self.text)
@@ -124,14 +129,16 @@ class _SegmentRows:
         out = []
         for i in indices.tolist():
             start, end, timed = float(self.start[i]), float(self.end[i]), bool(self.timed[i])
-            out.append({
-                "segment": i,
-                "start": start if timed else None,
-                "end": end if timed else None,
-                "speaker": self.speaker[i],
-                "text": self.text[i],
-                "playable": timed and start < self.audio.duration and end > start,
-            })
+            out.append(
+                {
+                    "segment": i,
+                    "start": start if timed else None,
+                    "end": end if timed else None,
+                    "speaker": self.speaker[i],
+                    "text": self.text[i],
+                    "playable": timed and start < self.audio.duration and end > start,
+                }
+            )
         return out
 
     def excerpt(self, i: int) -> Audio:
@@ -140,11 +147,15 @@ class _SegmentRows:
             raise ParameterError(f"segment {i} does not exist: the transcript has {len(self)} segments")
         start, end = float(self.start[i]), float(self.end[i])
         if not self.timed[i]:
-            raise ParameterError(f"segment {i} has no timestamps, so it cannot be played; "
-                                 "transcribe with timestamp_granularities=['segment']")
+            raise ParameterError(
+                f"segment {i} has no timestamps, so it cannot be played; "
+                "transcribe with timestamp_granularities=['segment']"
+            )
         if start >= self.audio.duration:
-            raise ParameterError(f"segment {i} ({start:.2f}–{end:.2f} s) starts after the audio ends "
-                                 f"({self.audio.duration:.2f} s): is this the transcript of this audio?")
+            raise ParameterError(
+                f"segment {i} ({start:.2f}–{end:.2f} s) starts after the audio ends "
+                f"({self.audio.duration:.2f} s): is this the transcript of this audio?"
+            )
         return self.audio.slice(start, end)
 
 
@@ -174,12 +185,24 @@ def _widget_class() -> type:
         total = traitlets.Int(0).tag(sync=True)
         message = traitlets.Unicode("").tag(sync=True)
 
-        def __init__(self, transcript: Any, audio: Any, *, page_size: int = 50, speaker: str | None = None,
-                     query: str = ""):
+        def __init__(
+            self,
+            transcript: Any,
+            audio: Any,
+            *,
+            page_size: int = 50,
+            speaker: str | None = None,
+            query: str = "",
+        ):
             data = _SegmentRows(transcript, audio)
             data.check_filters(speaker=speaker, page_size=page_size)
-            super().__init__(page_size=page_size, speaker=speaker or "", query=query,
-                             speakers=list(data.colors), colors=data.colors)
+            super().__init__(
+                page_size=page_size,
+                speaker=speaker or "",
+                query=query,
+                speakers=list(data.colors),
+                colors=data.colors,
+            )
             self._data = data
             self._refresh()
             self.observe(self._on_filter, names=["speaker", "query", "page_size"])
@@ -245,29 +268,45 @@ def _widget_class() -> type:
             except (TypeError, ValueError) as err:
                 return {"type": "error", "segment": content.get("segment"), "message": str(err)}, []
             start = float(self._data.start[i])
-            reply = {"type": "audio", "segment": i, "sr": excerpt.sr, "channels": excerpt.channels,
-                     "start": start, "end": start + excerpt.duration}
+            reply = {
+                "type": "audio",
+                "segment": i,
+                "sr": excerpt.sr,
+                "channels": excerpt.channels,
+                "start": start,
+                "end": start + excerpt.duration,
+            }
             return reply, [excerpt.to_pcm16()]
 
         def __repr__(self) -> str:
-            return (f"<voxnb SegmentTable {self.total} of {len(self._data)} segments, "
-                    f"page {self.page + 1}/{self.pages}>")
+            return (
+                f"<voxnb SegmentTable {self.total} of {len(self._data)} segments, "
+                f"page {self.page + 1}/{self.pages}>"
+            )
 
         def _repr_mimebundle_(self, **kwargs: Any) -> Any:
             # where widgets do not render (nbconvert, GitHub), the current page as a plain table
             bundle = super()._repr_mimebundle_(**kwargs)
             data = bundle[0] if isinstance(bundle, tuple) else bundle
             if isinstance(data, dict):
-                data["text/html"] = _table_html(self._data, self.rows, self.total, self.page, self.page_size,
-                                                players=False)
+                data["text/html"] = _table_html(
+                    self._data, self.rows, self.total, self.page, self.page_size, players=False
+                )
             return bundle
 
     _WIDGET = SegmentTable
     return SegmentTable
 
 
-def segments_html(transcript: Any, audio: Any, *, speaker: str | None = None, query: str = "",
-                  page: int = 0, page_size: int = 50) -> str:
+def segments_html(
+    transcript: Any,
+    audio: Any,
+    *,
+    speaker: str | None = None,
+    query: str = "",
+    page: int = 0,
+    page_size: int = 50,
+) -> str:
     """One page of the segment table as static HTML, each row with an embedded ``<audio>`` player.
 
     For places without widgets (nbconvert, reports). The page's audio is embedded as base64
@@ -306,8 +345,9 @@ def segments_html(transcript: Any, audio: Any, *, speaker: str | None = None, qu
     return _table_html(data, rows, int(selected.size), page, page_size, players=True)
 
 
-def _table_html(data: _SegmentRows, rows: list[dict[str, Any]], total: int, page: int, page_size: int, *,
-                players: bool) -> str:
+def _table_html(
+    data: _SegmentRows, rows: list[dict[str, Any]], total: int, page: int, page_size: int, *, players: bool
+) -> str:
     body = []
     for row in rows:
         player = ""
@@ -322,6 +362,9 @@ def _table_html(data: _SegmentRows, rows: list[dict[str, Any]], total: int, page
             f'<td style="text-align:left">{html.escape(row["text"])}</td></tr>'
         )
     shown = f"{len(rows)} of {total} segments" + (f" (page {page + 1})" if total > page_size else "")
-    return ('<div class="voxnb-segments"><div>' + shown + "</div><table><thead><tr><th></th><th>#</th>"
-            "<th>time (s)</th><th>speaker</th><th>text</th></tr></thead><tbody>" + "".join(body)
-            + "</tbody></table></div>")
+    return (
+        '<div class="voxnb-segments"><div>' + shown + "</div><table><thead><tr><th></th><th>#</th>"
+        "<th>time (s)</th><th>speaker</th><th>text</th></tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table></div>"
+    )

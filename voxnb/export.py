@@ -38,7 +38,8 @@ def _timed_segments(t: Transcript, fmt: str):
     if len(seg) and not len(timed):
         raise ParameterError(
             f"{fmt} needs segment times and this transcript has none; ask for timestamps "
-            "(timestamps='segment') or give it times with t.align(audio)")
+            "(timestamps='segment') or give it times with t.align(audio)"
+        )
     return timed
 
 
@@ -65,8 +66,9 @@ def _cues(t: Transcript, fmt: str, speakers: bool, max_chars: int | None):
         yield start, max(end, start), lines, (speaker if label and isinstance(speaker, str) else None)
 
 
-def to_srt(t: Transcript, path: str | os.PathLike | None = None, *, speakers: bool = True,
-           max_chars: int | None = 42) -> str:
+def to_srt(
+    t: Transcript, path: str | os.PathLike | None = None, *, speakers: bool = True, max_chars: int | None = 42
+) -> str:
     """SubRip subtitles: one numbered cue per timed segment.
 
     Parameters
@@ -98,8 +100,9 @@ def _vtt_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def to_vtt(t: Transcript, path: str | os.PathLike | None = None, *, speakers: bool = True,
-           max_chars: int | None = 42) -> str:
+def to_vtt(
+    t: Transcript, path: str | os.PathLike | None = None, *, speakers: bool = True, max_chars: int | None = 42
+) -> str:
     """WebVTT subtitles; speakers become voice tags (``<v speaker_1>…</v>``).
 
     Examples
@@ -187,22 +190,29 @@ def to_rttm(t: Transcript, path: str | os.PathLike | None = None, *, uri: str = 
     turns = t.turns
     turns = turns[turns["start"].notna() & turns["end"].notna()]
     uri = "_".join(str(uri).split())
-    lines = [f"SPEAKER {uri} 1 {start:.3f} {max(end - start, 0):.3f} <NA> <NA> {_label(speaker)} <NA> <NA>\n"
-             for start, end, speaker in zip(turns["start"], turns["end"], turns["speaker"])]
+    lines = [
+        f"SPEAKER {uri} 1 {start:.3f} {max(end - start, 0):.3f} <NA> <NA> {_label(speaker)} <NA> <NA>\n"
+        for start, end, speaker in zip(turns["start"], turns["end"], turns["speaker"])
+    ]
     return _write("".join(lines), path)
 
 
-def to_seglst(t: Transcript, path: str | os.PathLike | None = None, *, session_id: str = "audio") -> list[dict]:
+def to_seglst(
+    t: Transcript, path: str | os.PathLike | None = None, *, session_id: str = "audio"
+) -> list[dict]:
     """meeteval's SegLST: ``session_id, speaker, start_time, end_time, words`` per segment.
 
     Untimed segments keep ``None`` times (SegLST allows extra and missing timing for WER).
     """
     seg = t.segments
     out = [
-        {"session_id": session_id, "speaker": _label(speaker),
-         "start_time": None if math.isnan(start) else float(start),
-         "end_time": None if math.isnan(end) else float(end),
-         "words": str(text) if isinstance(text, str) else ""}
+        {
+            "session_id": session_id,
+            "speaker": _label(speaker),
+            "start_time": None if math.isnan(start) else float(start),
+            "end_time": None if math.isnan(end) else float(end),
+            "words": str(text) if isinstance(text, str) else "",
+        }
         for start, end, text, speaker in zip(seg["start"], seg["end"], seg["text"], seg["speaker"])
     ]
     if path is not None:

@@ -38,8 +38,16 @@ TIMINGS = ["api", "aligned", "interpolated", "none"]
 SEGMENT_COLUMNS = ["segment", "start", "end", "duration", "text", "speaker", "score", "n_words"]
 WORD_COLUMNS = ["word", "segment", "start", "end", "text", "speaker", "score", "timing"]
 TURN_COLUMNS = ["turn", "speaker", "start", "end", "text", "n_segments"]
-SPEAKER_COLUMNS = ["speaker", "turns", "talk_time", "share", "words", "words_per_minute",
-                   "first_start", "last_end"]
+SPEAKER_COLUMNS = [
+    "speaker",
+    "turns",
+    "talk_time",
+    "share",
+    "words",
+    "words_per_minute",
+    "first_start",
+    "last_end",
+]
 
 #: a pause longer than this (seconds) ends a segment built from bare word entries
 SEGMENT_GAP = 1.0
@@ -221,11 +229,11 @@ def _fill_untimed_words(start, end, text, segment, timing, seg_start, seg_end) -
         if not (np.isfinite(left) and np.isfinite(right)):
             continue
         right = max(right, left)
-        weights = np.array([max(len(t), 1) for t in text[first:last + 1]], dtype=np.float64)
+        weights = np.array([max(len(t), 1) for t in text[first : last + 1]], dtype=np.float64)
         edges = left + (right - left) * np.r_[0.0, np.cumsum(weights)] / weights.sum()
-        start[first:last + 1] = edges[:-1]
-        end[first:last + 1] = edges[1:]
-        timing[first:last + 1] = TIMINGS.index("interpolated")
+        start[first : last + 1] = edges[:-1]
+        end[first : last + 1] = edges[1:]
+        timing[first : last + 1] = TIMINGS.index("interpolated")
 
 
 def _assign_by_time(word_start, word_end, seg_start, seg_end) -> np.ndarray:
@@ -244,8 +252,13 @@ def layout(c: Canonical) -> Layout:
         word_seg_raw = None if words is None else words.segment
     elif words is not None and len(words):
         order = _order_by_time(words.start, words.end)
-        words = Columns(words.start[order], words.end[order], _take(words.text, order),
-                        _take(words.speaker, order), words.score[order])
+        words = Columns(
+            words.start[order],
+            words.end[order],
+            _take(words.text, order),
+            _take(words.speaker, order),
+            words.score[order],
+        )
         seg, word_seg_raw = _segments_from_words(words)
     elif c.text and c.text.strip():
         seg = Columns(np.array([np.nan]), np.array([np.nan]), [c.text.strip()], [None], np.array([np.nan]))
@@ -282,7 +295,9 @@ def layout(c: Canonical) -> Layout:
         elif n_unknown == len(own_speaker):  # words inherit their segment's speaker
             w_speaker = np.array(seg_speaker, dtype=object)[word_segment].tolist()
         else:
-            w_speaker = [s if s is not None else seg_speaker[g] for s, g in zip(own_speaker, word_segment.tolist())]
+            w_speaker = [
+                s if s is not None else seg_speaker[g] for s, g in zip(own_speaker, word_segment.tolist())
+            ]
         w_score = words.score[w_order]
         timed = np.isfinite(w_start) & np.isfinite(w_end)
         w_timing = np.where(timed, TIMINGS.index("api"), TIMINGS.index("none"))
@@ -290,28 +305,43 @@ def layout(c: Canonical) -> Layout:
             _fill_untimed_words(w_start, w_end, w_text, word_segment, w_timing, seg_start, seg_end)
     else:
         w_start, w_end, w_text, w_speaker, word_segment, w_timing = _interpolated_words(
-            seg_start, seg_end, seg_text, seg_speaker)
+            seg_start, seg_end, seg_text, seg_speaker
+        )
         w_score = np.full(len(w_text), np.nan)
 
-    return Layout(seg_start, seg_end, seg_text, seg_speaker, seg_score, w_start, w_end, w_text,
-                  w_speaker, w_score, word_segment.astype(np.int64), w_timing.astype(np.int8),
-                  speaker_categories(seg_speaker, w_speaker))
+    return Layout(
+        seg_start,
+        seg_end,
+        seg_text,
+        seg_speaker,
+        seg_score,
+        w_start,
+        w_end,
+        w_text,
+        w_speaker,
+        w_score,
+        word_segment.astype(np.int64),
+        w_timing.astype(np.int8),
+        speaker_categories(seg_speaker, w_speaker),
+    )
 
 
 def words_frame(lay: Layout) -> pd.DataFrame:
     import pandas as pd
 
     n = len(lay.word_text)
-    return pd.DataFrame({
-        "word": np.arange(n, dtype=np.int64),
-        "segment": lay.word_segment,
-        "start": lay.word_start,
-        "end": lay.word_end,
-        "text": _string_column(lay.word_text),
-        "speaker": _speaker_column(lay.word_speaker, lay.speakers),
-        "score": lay.word_score,
-        "timing": pd.Categorical.from_codes(lay.word_timing, categories=TIMINGS),
-    })
+    return pd.DataFrame(
+        {
+            "word": np.arange(n, dtype=np.int64),
+            "segment": lay.word_segment,
+            "start": lay.word_start,
+            "end": lay.word_end,
+            "text": _string_column(lay.word_text),
+            "speaker": _speaker_column(lay.word_speaker, lay.speakers),
+            "score": lay.word_score,
+            "timing": pd.Categorical.from_codes(lay.word_timing, categories=TIMINGS),
+        }
+    )
 
 
 def segments_frame(lay: Layout, words: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -320,16 +350,18 @@ def segments_frame(lay: Layout, words: pd.DataFrame | None = None) -> pd.DataFra
     n = len(lay.seg_text)
     word_segment = lay.word_segment if words is None else words["segment"].to_numpy()
     n_words = np.bincount(word_segment, minlength=n)[:n] if len(word_segment) else np.zeros(n, dtype=np.int64)
-    return pd.DataFrame({
-        "segment": np.arange(n, dtype=np.int64),
-        "start": lay.seg_start,
-        "end": lay.seg_end,
-        "duration": np.clip(lay.seg_end - lay.seg_start, 0, None),
-        "text": _string_column(lay.seg_text),
-        "speaker": _speaker_column(lay.seg_speaker, lay.speakers),
-        "score": lay.seg_score,
-        "n_words": n_words.astype(np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "segment": np.arange(n, dtype=np.int64),
+            "start": lay.seg_start,
+            "end": lay.seg_end,
+            "duration": np.clip(lay.seg_end - lay.seg_start, 0, None),
+            "text": _string_column(lay.seg_text),
+            "speaker": _speaker_column(lay.seg_speaker, lay.speakers),
+            "score": lay.seg_score,
+            "n_words": n_words.astype(np.int64),
+        }
+    )
 
 
 def turns_frame(segments: pd.DataFrame) -> pd.DataFrame:
@@ -338,25 +370,37 @@ def turns_frame(segments: pd.DataFrame) -> pd.DataFrame:
 
     n = len(segments)
     if n == 0:
-        return pd.DataFrame({
-            "turn": pd.Series(dtype=np.int64), "speaker": segments["speaker"].iloc[:0],
-            "start": pd.Series(dtype=float), "end": pd.Series(dtype=float),
-            "text": pd.Series(dtype="string"), "n_segments": pd.Series(dtype=np.int64)})
+        return pd.DataFrame(
+            {
+                "turn": pd.Series(dtype=np.int64),
+                "speaker": segments["speaker"].iloc[:0],
+                "start": pd.Series(dtype=float),
+                "end": pd.Series(dtype=float),
+                "text": pd.Series(dtype="string"),
+                "n_segments": pd.Series(dtype=np.int64),
+            }
+        )
     codes = segments["speaker"].cat.codes.to_numpy()  # NA is -1: consecutive unknowns form one turn
     new_turn = np.r_[True, codes[1:] != codes[:-1]]
     turn = np.cumsum(new_turn) - 1
     grouped = segments.groupby(turn, sort=False)
     texts = segments["text"].fillna("").to_numpy(dtype=object)
     bounds = np.r_[np.flatnonzero(new_turn), n]
-    return pd.DataFrame({
-        "turn": np.arange(len(bounds) - 1, dtype=np.int64),
-        "speaker": segments["speaker"].iloc[bounds[:-1]].reset_index(drop=True),
-        "start": grouped["start"].min().to_numpy(),
-        "end": grouped["end"].max().to_numpy(),
-        "text": _string_column([" ".join(filter(None, texts[a:b]))
-                                for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())]),
-        "n_segments": np.diff(bounds).astype(np.int64),
-    })
+    return pd.DataFrame(
+        {
+            "turn": np.arange(len(bounds) - 1, dtype=np.int64),
+            "speaker": segments["speaker"].iloc[bounds[:-1]].reset_index(drop=True),
+            "start": grouped["start"].min().to_numpy(),
+            "end": grouped["end"].max().to_numpy(),
+            "text": _string_column(
+                [
+                    " ".join(filter(None, texts[a:b]))
+                    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())
+                ]
+            ),
+            "n_segments": np.diff(bounds).astype(np.int64),
+        }
+    )
 
 
 def speakers_frame(segments: pd.DataFrame, turns: pd.DataFrame) -> pd.DataFrame:
@@ -364,15 +408,16 @@ def speakers_frame(segments: pd.DataFrame, turns: pd.DataFrame) -> pd.DataFrame:
     import pandas as pd
 
     by = segments.groupby("speaker", observed=True, sort=False)
-    out = pd.DataFrame({
-        "talk_time": by["duration"].sum(min_count=1),
-        "words": by["n_words"].sum(),
-        "first_start": by["start"].min(),
-        "last_end": by["end"].max(),
-    })
+    out = pd.DataFrame(
+        {
+            "talk_time": by["duration"].sum(min_count=1),
+            "words": by["n_words"].sum(),
+            "first_start": by["start"].min(),
+            "last_end": by["end"].max(),
+        }
+    )
     out["turns"] = turns.groupby("speaker", observed=True, sort=False)["turn"].count().reindex(out.index)
-    out = out.reindex(segments["speaker"].cat.categories[
-        segments["speaker"].cat.categories.isin(out.index)])
+    out = out.reindex(segments["speaker"].cat.categories[segments["speaker"].cat.categories.isin(out.index)])
     total = out["talk_time"].sum()
     out["share"] = out["talk_time"] / total if total > 0 else np.nan
     minutes = out["talk_time"] / 60.0

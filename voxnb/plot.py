@@ -26,15 +26,37 @@ from matplotlib.ticker import Formatter, Locator
 from voxnb.audio import Audio, _check_spectrogram_options, as_audio
 from voxnb.errors import ParameterError
 
-__all__ = ["compare", "lanes", "speaker_colors", "spectrogram", "transcript_figure", "waveform", "word_differences"]
+__all__ = [
+    "compare",
+    "lanes",
+    "speaker_colors",
+    "spectrogram",
+    "transcript_figure",
+    "waveform",
+    "word_differences",
+]
 
 #: lane name for items whose speaker is unknown
 NO_SPEAKER = "(no speaker)"
 
 # matplotlib's tab10 then the light half of tab20: distinct, colour-blind-aware first choices
 _PALETTE = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-    "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
+    "#1f77b4",
+    "#ff7f0e",
+    "#2ca02c",
+    "#d62728",
+    "#9467bd",
+    "#8c564b",
+    "#e377c2",
+    "#7f7f7f",
+    "#bcbd22",
+    "#17becf",
+    "#aec7e8",
+    "#ffbb78",
+    "#98df8a",
+    "#ff9896",
+    "#c5b0d5",
+    "#c49c94",
 )
 _UNKNOWN_COLOR = "#b0b0b0"
 _DIFF_COLOR = "#d62728"
@@ -92,8 +114,14 @@ def _natural_key(text: str) -> list[Any]:
 # -- the three layers ----------------------------------------------------------------------------
 
 
-def waveform(audio: Any, *, start: float | None = None, end: float | None = None, ax: Any = None,
-             color: str = _WAVE_COLOR) -> Any:
+def waveform(
+    audio: Any,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    ax: Any = None,
+    color: str = _WAVE_COLOR,
+) -> Any:
     """Draw the waveform: an exact min/max envelope at the axes' pixel width.
 
     Each pixel column shows the true minimum and maximum of the samples it covers (see
@@ -133,9 +161,18 @@ def waveform(audio: Any, *, start: float | None = None, end: float | None = None
     return ax
 
 
-def spectrogram(audio: Any, *, kind: str = "mel", start: float | None = None, end: float | None = None,
-                ax: Any = None, cmap: str = "magma", n_mels: int = 80, n_fft: int = 512,
-                top_db: float = 80.0) -> Any:
+def spectrogram(
+    audio: Any,
+    *,
+    kind: str = "mel",
+    start: float | None = None,
+    end: float | None = None,
+    ax: Any = None,
+    cmap: str = "magma",
+    n_mels: int = 80,
+    n_fft: int = 512,
+    top_db: float = 80.0,
+) -> Any:
     """Draw a mel or linear power spectrogram of the window shown, at display resolution.
 
     Only the visible window is analysed, at about one column per pixel, and the result is
@@ -180,8 +217,16 @@ def spectrogram(audio: Any, *, kind: str = "mel", start: float | None = None, en
     return ax
 
 
-def lanes(transcript: Any, *, level: str = "segments", start: float | None = None, end: float | None = None,
-          ax: Any = None, colors: dict[str, str] | None = None, text: bool = True) -> Any:
+def lanes(
+    transcript: Any,
+    *,
+    level: str = "segments",
+    start: float | None = None,
+    end: float | None = None,
+    ax: Any = None,
+    colors: dict[str, str] | None = None,
+    text: bool = True,
+) -> Any:
     """Draw one lane per speaker with the transcript's segments, words or turns as boxes.
 
     Text is written inside a box when it fits (segments are shortened with "…"); boxes
@@ -226,8 +271,16 @@ def lanes(transcript: Any, *, level: str = "segments", start: float | None = Non
 # -- figures ---------------------------------------------------------------------------------------
 
 
-def transcript_figure(transcript: Any, audio: Any, *, start: float | None = None, end: float | None = None,
-                      kind: str = "mel", words: bool = True, width: float = 12.0) -> Any:
+def transcript_figure(
+    transcript: Any,
+    audio: Any,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+    kind: str = "mel",
+    words: bool = True,
+    width: float = 12.0,
+) -> Any:
     """Waveform, spectrogram, speaker turns and words stacked on one time axis.
 
     This is what ``Transcript.plot(audio)`` returns. Zooming any row (with an interactive
@@ -270,8 +323,11 @@ def transcript_figure(transcript: Any, audio: Any, *, start: float | None = None
     colors = speaker_colors(transcript)
     turns = _table(transcript, "turns")
     word_table = _table(transcript, "words") if words else None
-    total = max(audio.duration, _last_end(turns) or 0.0,
-                (_last_end(word_table) or 0.0) if word_table is not None else 0.0)
+    total = max(
+        audio.duration,
+        _last_end(turns) or 0.0,
+        (_last_end(word_table) or 0.0) if word_table is not None else 0.0,
+    )
     x0, x1 = _window(start, end, total)
     n_lanes = max(1, len(_speaker_spans(turns, colors, level="turns")))
     rows: list[tuple[str, float]] = [("waveform", 1.1), ("spectrogram", 1.5), ("turns", 0.3 + 0.3 * n_lanes)]
@@ -293,9 +349,17 @@ def transcript_figure(transcript: Any, audio: Any, *, start: float | None = None
     return fig
 
 
-def compare(first: Any, second: Any, audio: Any = None, *, labels: tuple[str, str] | None = None,
-            normalizer: Any = "basic", start: float | None = None, end: float | None = None,
-            width: float = 12.0) -> Any:
+def compare(
+    first: Any,
+    second: Any,
+    audio: Any = None,
+    *,
+    labels: tuple[str, str] | None = None,
+    normalizer: Any = "basic",
+    start: float | None = None,
+    end: float | None = None,
+    width: float = 12.0,
+) -> Any:
     """Two transcripts' words one above the other (over the waveform), differing words highlighted.
 
     The word sequences are aligned after normalisation, exactly as the context_bias scorer
@@ -383,7 +447,9 @@ def word_differences(first: Any, second: Any, *, normalizer: Any = "basic") -> t
     from voxnb.bias.textnorm import resolve_normalizer
 
     norm = resolve_normalizer(normalizer)
-    tokens = [[norm(str(w)) or str(w) for w in table["text"].astype(object).fillna("")] for table in (first, second)]
+    tokens = [
+        [norm(str(w)) or str(w) for w in table["text"].astype(object).fillna("")] for table in (first, second)
+    ]
     differs = [np.ones(len(tok), dtype=bool) for tok in tokens]
     alignment = align_batch([tokens[0]], [tokens[1]])
     matched = alignment.op == MATCH
@@ -413,13 +479,18 @@ class _WaveformLayer:
             marker = "." if lo.size * 8 < n else None
             self.artists = self.ax.plot(times, lo, color=self.color, lw=0.8, marker=marker, ms=3)
         else:
-            self.artists = [self.ax.fill_between(edges, np.append(lo, lo[-1]), np.append(hi, hi[-1]),
-                                                 step="post", color=self.color, lw=0.0)]
+            self.artists = [
+                self.ax.fill_between(
+                    edges, np.append(lo, lo[-1]), np.append(hi, hi[-1]), step="post", color=self.color, lw=0.0
+                )
+            ]
         self.peak = max(self.peak, float(np.abs(lo).max()), float(np.abs(hi).max()))
 
 
 class _SpectrogramLayer:
-    def __init__(self, ax: Any, audio: Audio, *, kind: str, cmap: str, n_mels: int, n_fft: int, top_db: float):
+    def __init__(
+        self, ax: Any, audio: Audio, *, kind: str, cmap: str, n_mels: int, n_fft: int, top_db: float
+    ):
         self.ax, self.audio = ax, audio
         self.options = {"kind": kind, "n_mels": n_mels, "n_fft": n_fft}
         self.image = None
@@ -445,11 +516,22 @@ class _SpectrogramLayer:
             if self.image is not None:
                 self.image.set_visible(False)
             return
-        s_db, times, _ = self.audio.spectrogram(start=a, end=b, n_frames=_pixel_width(self.ax), **self.options)
+        s_db, times, _ = self.audio.spectrogram(
+            start=a, end=b, n_frames=_pixel_width(self.ax), **self.options
+        )
         extent = (times[0], times[-1], 0, self.n_bins)
         if self.image is None:
-            self.image = self.ax.imshow(s_db, origin="lower", aspect="auto", extent=extent, cmap=self.cmap,
-                                        vmin=-self.top_db, vmax=0.0, interpolation="nearest", resample=False)
+            self.image = self.ax.imshow(
+                s_db,
+                origin="lower",
+                aspect="auto",
+                extent=extent,
+                cmap=self.cmap,
+                vmin=-self.top_db,
+                vmax=0.0,
+                interpolation="nearest",
+                resample=False,
+            )
         else:
             self.image.set_data(s_db)
             self.image.set_extent(extent)
@@ -462,8 +544,16 @@ class _Lane:
 
     __slots__ = ("color", "ends", "faint", "flags", "name", "starts", "texts")
 
-    def __init__(self, name: str, starts: np.ndarray, ends: np.ndarray, texts: np.ndarray, color: str,
-                 flags: np.ndarray | None = None, faint: np.ndarray | None = None):
+    def __init__(
+        self,
+        name: str,
+        starts: np.ndarray,
+        ends: np.ndarray,
+        texts: np.ndarray,
+        color: str,
+        flags: np.ndarray | None = None,
+        faint: np.ndarray | None = None,
+    ):
         order = np.argsort(starts, kind="stable")
         self.name, self.color = name, color
         self.starts, self.ends, self.texts = starts[order], ends[order], texts[order]
@@ -485,8 +575,9 @@ class _LaneLayer:
             label.set_position((x, y))
             label.set_visible(True)
         else:
-            self.labels.append(self.ax.text(x, y, text, ha="center", va="center", fontsize=_LANE_FONT,
-                                            clip_on=True))
+            self.labels.append(
+                self.ax.text(x, y, text, ha="center", va="center", fontsize=_LANE_FONT, clip_on=True)
+            )
 
     def draw(self, x0: float, x1: float) -> None:
         _remove(self.artists)
@@ -502,8 +593,18 @@ class _LaneLayer:
         ax = self.ax
         used = 0
         if not self.spans:
-            self.artists.append(ax.text(0.5, 0.5, self.empty, transform=ax.transAxes, ha="center",
-                                        va="center", color="0.5", fontsize=8))
+            self.artists.append(
+                ax.text(
+                    0.5,
+                    0.5,
+                    self.empty,
+                    transform=ax.transAxes,
+                    ha="center",
+                    va="center",
+                    color="0.5",
+                    fontsize=8,
+                )
+            )
             return used
         pixels = _pixel_width(ax)
         per_pixel = (x1 - x0) / pixels
@@ -516,10 +617,19 @@ class _LaneLayer:
             separate = starts.size * 3 <= pixels
             for s, e, color, alpha in _groups(lane, visible):
                 if s.size:
-                    bars = (list(zip(s.tolist(), (e - s).tolist())) if separate
-                            else _merge_spans(s, e, per_pixel))
-                    self.artists.append(ax.broken_barh(bars, (row - 0.4, 0.8), facecolors=color, alpha=alpha,
-                                                       edgecolors="white", lw=0.6 if separate else 0))
+                    bars = (
+                        list(zip(s.tolist(), (e - s).tolist())) if separate else _merge_spans(s, e, per_pixel)
+                    )
+                    self.artists.append(
+                        ax.broken_barh(
+                            bars,
+                            (row - 0.4, 0.8),
+                            facecolors=color,
+                            alpha=alpha,
+                            edgecolors="white",
+                            lw=0.6 if separate else 0,
+                        )
+                    )
             if self.text and budget > 0:
                 texts = lane.texts[visible]
                 widths = (np.minimum(ends, x1) - np.maximum(starts, x0)) / per_pixel
@@ -538,11 +648,16 @@ def _groups(lane: _Lane, visible: np.ndarray) -> list[tuple[np.ndarray, np.ndarr
     starts, ends = lane.starts[visible], lane.ends[visible]
     if lane.flags is not None:
         flags = lane.flags[visible]
-        return [(starts[~flags], ends[~flags], _SAME_COLOR, 1.0), (starts[flags], ends[flags], _DIFF_COLOR, 1.0)]
+        return [
+            (starts[~flags], ends[~flags], _SAME_COLOR, 1.0),
+            (starts[flags], ends[flags], _DIFF_COLOR, 1.0),
+        ]
     if lane.faint is not None:
         faint = lane.faint[visible]
-        return [(starts[~faint], ends[~faint], lane.color, 1.0),
-                (starts[faint], ends[faint], lane.color, _FAINT_ALPHA)]
+        return [
+            (starts[~faint], ends[~faint], lane.color, 1.0),
+            (starts[faint], ends[faint], lane.color, _FAINT_ALPHA),
+        ]
     return [(starts, ends, lane.color, 1.0)]
 
 
@@ -570,23 +685,37 @@ def _columns(table: Any, *, level: str) -> tuple[np.ndarray, np.ndarray, np.ndar
         raise ParameterError(f"a {level} table needs columns start and end; it lacks {sorted(missing)}")
     starts = table["start"].to_numpy(dtype=float, na_value=np.nan)
     ends = table["end"].to_numpy(dtype=float, na_value=np.nan)
-    texts = (table["text"].astype(object).fillna("").to_numpy() if "text" in table
-             else np.full(len(table), "", dtype=object))
+    texts = (
+        table["text"].astype(object).fillna("").to_numpy()
+        if "text" in table
+        else np.full(len(table), "", dtype=object)
+    )
     return starts, ends, texts, np.isfinite(starts) & np.isfinite(ends)
 
 
 def _speaker_spans(table: Any, colors: dict[str, str], *, level: str) -> list[_Lane]:
     """One :class:`_Lane` per speaker present (in colour-map order), for rows with times."""
     starts, ends, texts, timed = _columns(table, level=level)
-    speakers = (table["speaker"].astype(object).where(table["speaker"].notna(), NO_SPEAKER).astype(str).to_numpy()
-                if "speaker" in table else np.full(len(table), NO_SPEAKER, dtype=object))
+    speakers = (
+        table["speaker"].astype(object).where(table["speaker"].notna(), NO_SPEAKER).astype(str).to_numpy()
+        if "speaker" in table
+        else np.full(len(table), NO_SPEAKER, dtype=object)
+    )
     faint = _interpolated(table)
     spans = []
     for name in [*colors, *sorted(set(speakers[timed]) - set(colors))]:
         mask = timed & (speakers == name)
         if mask.any():
-            spans.append(_Lane(name, starts[mask], ends[mask], texts[mask], colors.get(name, _UNKNOWN_COLOR),
-                               faint=faint[mask]))
+            spans.append(
+                _Lane(
+                    name,
+                    starts[mask],
+                    ends[mask],
+                    texts[mask],
+                    colors.get(name, _UNKNOWN_COLOR),
+                    faint=faint[mask],
+                )
+            )
     return spans
 
 
@@ -689,8 +818,10 @@ class _ClockLocator(Locator):
             decade = 10 ** np.floor(np.log10(target))
             step = next(decade * m for m in (1, 2, 5, 10) if decade * m >= target * (1 - 1e-9))
         else:
-            step = next((s for s in self._STEPS if s >= target * (1 - 1e-9)),
-                        self._STEPS[-1] * np.ceil(target / self._STEPS[-1]))
+            step = next(
+                (s for s in self._STEPS if s >= target * (1 - 1e-9)),
+                self._STEPS[-1] * np.ceil(target / self._STEPS[-1]),
+            )
         first = np.ceil(lo / step) * step
         return np.arange(first, hi + step * 1e-6, step)
 
@@ -768,12 +899,19 @@ def _new_figure(width: float, heights: list[float], *, returned: bool = False) -
 
     left, right = 1.1, 0.2  # inches of lane names / y labels, and of the right edge
     if not width > left + right:
-        raise ParameterError(f"width={width!r} inches leaves no room for the plot beside its {left + right:g}-inch "
-                             "margins; pass a width of a few inches, e.g. width=12")
+        raise ParameterError(
+            f"width={width!r} inches leaves no room for the plot beside its {left + right:g}-inch "
+            "margins; pass a width of a few inches, e.g. width=12"
+        )
     top_bottom = 0.55  # inches of title and x labels
-    fig, axes = plt.subplots(len(heights), 1, sharex=True, squeeze=False,
-                             figsize=(width, sum(heights) + top_bottom),
-                             gridspec_kw={"height_ratios": heights, "hspace": 0.12})
+    fig, axes = plt.subplots(
+        len(heights),
+        1,
+        sharex=True,
+        squeeze=False,
+        figsize=(width, sum(heights) + top_bottom),
+        gridspec_kw={"height_ratios": heights, "hspace": 0.12},
+    )
     total = sum(heights) + top_bottom
     fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - 0.2 / total, bottom=0.4 / total)
     fig.draw = _PlainTextDraw(fig)

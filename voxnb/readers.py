@@ -175,8 +175,14 @@ def _entries(value: Any, where: str) -> list[dict]:
     return value
 
 
-def _columns(entries: list[dict], where: str, *, text_keys=("text",), score_keys=("score",),
-             speaker_keys=("speaker_id", "speaker")) -> Columns:
+def _columns(
+    entries: list[dict],
+    where: str,
+    *,
+    text_keys=("text",),
+    score_keys=("score",),
+    speaker_keys=("speaker_id", "speaker"),
+) -> Columns:
     return Columns(
         start=_floats(entries, ("start",), where),
         end=_floats(entries, ("end",), where),
@@ -205,8 +211,13 @@ def _nested_words(segments: list[dict], where: str) -> Columns | None:
             ws = _entries(ws, f"{where}[{i}].words")
             flat.extend(ws)
             owner.extend([i] * len(ws))
-    cols = _columns(flat, f"{where}[].words", text_keys=("text", "word"),
-                    score_keys=("score", "probability"), speaker_keys=("speaker", "speaker_id"))
+    cols = _columns(
+        flat,
+        f"{where}[].words",
+        text_keys=("text", "word"),
+        score_keys=("score", "probability"),
+        speaker_keys=("speaker", "speaker_id"),
+    )
     cols.segment = np.array(owner, dtype=np.int64)
     return cols
 
@@ -272,8 +283,9 @@ def _read_openai_verbose(d: dict) -> Canonical:
     words = d.get("words")
     if words:
         words = _entries(words, "words")
-        c.words = _unowned_words(words, "words", text_keys=("word", "text"),
-                                 score_keys=("probability", "score"))
+        c.words = _unowned_words(
+            words, "words", text_keys=("word", "text"), score_keys=("probability", "score")
+        )
     else:
         c.words = _nested_words(segments, "segments")
     return c
@@ -286,16 +298,23 @@ def _read_whisperx(d: dict) -> Canonical:
     c.words = _nested_words(segments, "segments")
     if c.words is None and d.get("word_segments"):
         ws = _entries(d["word_segments"], "word_segments")
-        c.words = _unowned_words(ws, "word_segments", text_keys=("word", "text"),
-                                 speaker_keys=("speaker", "speaker_id"))
+        c.words = _unowned_words(
+            ws, "word_segments", text_keys=("word", "text"), speaker_keys=("speaker", "speaker_id")
+        )
     return c
 
 
 def _read_vllm_json(d: dict) -> Canonical:
     usage = d.get("usage") if isinstance(d.get("usage"), dict) else None
     duration = _number(usage.get("seconds")) if usage and usage.get("type") == "duration" else None
-    return Canonical(source="vllm-json", text=d.get("text"), model=d.get("model"), usage=usage,
-                     duration=duration, language=d.get("language"))
+    return Canonical(
+        source="vllm-json",
+        text=d.get("text"),
+        model=d.get("model"),
+        usage=usage,
+        duration=duration,
+        language=d.get("language"),
+    )
 
 
 def _read_events(events: list[dict], granularity: str | None) -> Canonical:
@@ -312,7 +331,9 @@ def _read_events(events: list[dict], granularity: str | None) -> Canonical:
         return Canonical(source="vllm-sse", text="".join(pieces), model=model, usage=usage)
     done = next((e for e in reversed(events) if e.get("type") == "transcription.done"), None)
     streamed_segments = [e for e in events if e.get("type") == "transcription.segment"]
-    language = next((e.get("audio_language") for e in events if e.get("type") == "transcription.language"), None)
+    language = next(
+        (e.get("audio_language") for e in events if e.get("type") == "transcription.language"), None
+    )
     if done is not None:
         response = dict(done)
         if not response.get("segments") and streamed_segments:
@@ -345,17 +366,25 @@ def _read_faster_whisper(segments: list, info: Any) -> Canonical:
 def _classify_dict(d: dict) -> str:
     segments = d.get("segments")
     first = segments[0] if isinstance(segments, list) and segments and isinstance(segments[0], dict) else {}
-    if "word_segments" in d or any(isinstance(w, dict) and "word" in w and "score" in w
-                                   for w in (first.get("words") or [])[:1]):
+    if "word_segments" in d or any(
+        isinstance(w, dict) and "word" in w and "score" in w for w in (first.get("words") or [])[:1]
+    ):
         return "whisperx"
-    if "task" in d or "seek" in first or "avg_logprob" in first or (
-        isinstance(d.get("words"), list) and "duration" in d
+    if (
+        "task" in d
+        or "seek" in first
+        or "avg_logprob" in first
+        or (isinstance(d.get("words"), list) and "duration" in d)
     ):
         return "openai-verbose-json"
     usage = d.get("usage")
     if isinstance(usage, dict) and usage.get("type") == "duration" and not segments:
         return "vllm-json"
-    if "type" in d and d.get("type") != "transcription.done" and str(d.get("type")).startswith("transcription."):
+    if (
+        "type" in d
+        and d.get("type") != "transcription.done"
+        and str(d.get("type")).startswith("transcription.")
+    ):
         return "event"
     if "text" in d or "segments" in d:
         return "mistral"
@@ -373,14 +402,19 @@ def _read_as(obj: Any, source: str, granularity: str | None) -> Canonical:
         return _read_faster_whisper(list(obj), None)
     if source in ("mistral", "mistral-sdk"):
         return _read_mistral(obj, source, granularity)
-    readers = {"whisperx": _read_whisperx, "openai-verbose-json": _read_openai_verbose,
-               "vllm-json": _read_vllm_json}
+    readers = {
+        "whisperx": _read_whisperx,
+        "openai-verbose-json": _read_openai_verbose,
+        "vllm-json": _read_vllm_json,
+    }
     if source in readers:
         return readers[source](obj)
     return _read_response(obj, granularity=granularity, source=None)[1]
 
 
-def read_response(obj: Any, *, granularity: str | None = None, source: str | None = None) -> tuple[Any, Canonical]:
+def read_response(
+    obj: Any, *, granularity: str | None = None, source: str | None = None
+) -> tuple[Any, Canonical]:
     """Recognise *obj*'s shape (or read it as *source* says) and read it.
 
     Returns
@@ -411,8 +445,12 @@ def _read_response(obj: Any, *, granularity: str | None, source: str | None) -> 
 
     if source is not None:
         return raw, _read_as(to_plain(obj), source, granularity)
-    if isinstance(obj, tuple) and len(obj) == 2 and not isinstance(obj[0], (dict, str)) \
-            and hasattr(obj[1], "language"):
+    if (
+        isinstance(obj, tuple)
+        and len(obj) == 2
+        and not isinstance(obj[0], (dict, str))
+        and hasattr(obj[1], "language")
+    ):
         return raw, _read_faster_whisper(list(obj[0]), obj[1])
     if hasattr(obj, "model_dump"):
         obj = to_plain(obj)
@@ -423,8 +461,11 @@ def _read_response(obj: Any, *, granularity: str | None, source: str | None) -> 
             return raw, _read_mistral(obj, "mistral-sdk" if sdk else "mistral", granularity)
         if kind == "event":
             return raw, _read_events([obj], granularity)
-        return raw, {"whisperx": _read_whisperx, "openai-verbose-json": _read_openai_verbose,
-                     "vllm-json": _read_vllm_json}[kind](obj)
+        return raw, {
+            "whisperx": _read_whisperx,
+            "openai-verbose-json": _read_openai_verbose,
+            "vllm-json": _read_vllm_json,
+        }[kind](obj)
     if hasattr(obj, "__iter__") and not isinstance(obj, (list, tuple)):
         obj = raw = list(obj)  # a generator (e.g. faster-whisper's segments) can be read only once
     if isinstance(obj, (list, tuple)):
@@ -435,7 +476,8 @@ def _read_response(obj: Any, *, granularity: str | None, source: str | None) -> 
         if hasattr(first, "data") and hasattr(first, "event"):  # mistralai SDK stream events
             return raw, _read_events([to_plain(e.data) for e in items], granularity)
         if isinstance(first, dict) and (
-            str(first.get("type", "")).startswith("transcription.") or first.get("object") == "transcription.chunk"
+            str(first.get("type", "")).startswith("transcription.")
+            or first.get("object") == "transcription.chunk"
         ):
             return raw, _read_events([to_plain(e) for e in items], granularity)
         if hasattr(first, "start") and hasattr(first, "text"):

@@ -89,10 +89,20 @@ class Transcript:
     'interpolated'
     """
 
-    def __init__(self, raw: Any, canonical: Canonical, *, granularity: str | None = None,
-                 backend: str | None = None, base_url: str | None = None, model: str | None = None,
-                 request: dict | None = None, audio_sha256: str | None = None,
-                 audio: Audio | None = None, created: str | None = None):
+    def __init__(
+        self,
+        raw: Any,
+        canonical: Canonical,
+        *,
+        granularity: str | None = None,
+        backend: str | None = None,
+        base_url: str | None = None,
+        model: str | None = None,
+        request: dict | None = None,
+        audio_sha256: str | None = None,
+        audio: Audio | None = None,
+        created: str | None = None,
+    ):
         self.raw = raw
         self._canonical = canonical
         self._granularity = granularity
@@ -108,10 +118,19 @@ class Transcript:
     # ------------------------------------------------------------------ construction
 
     @classmethod
-    def from_response(cls, obj: Any, *, granularity: str | None = None, backend: str | None = None,
-                      base_url: str | None = None, model: str | None = None, request: dict | None = None,
-                      audio_sha256: str | None = None, audio: Audio | None = None,
-                      _source: str | None = None) -> Transcript:
+    def from_response(
+        cls,
+        obj: Any,
+        *,
+        granularity: str | None = None,
+        backend: str | None = None,
+        base_url: str | None = None,
+        model: str | None = None,
+        request: dict | None = None,
+        audio_sha256: str | None = None,
+        audio: Audio | None = None,
+        _source: str | None = None,
+    ) -> Transcript:
         """Build a Transcript from any response shape users hold.
 
         Parameters
@@ -145,8 +164,17 @@ class Transcript:
         if granularity is None:
             granularity = _granularity_from_request(request)
         raw, canonical = read_response(obj, granularity=granularity, source=_source)
-        return cls(raw, canonical, granularity=granularity, backend=backend, base_url=base_url, model=model,
-                   request=request, audio_sha256=audio_sha256, audio=audio)
+        return cls(
+            raw,
+            canonical,
+            granularity=granularity,
+            backend=backend,
+            base_url=base_url,
+            model=model,
+            request=request,
+            audio_sha256=audio_sha256,
+            audio=audio,
+        )
 
     # ------------------------------------------------------------------ plain attributes
 
@@ -253,15 +281,18 @@ class Transcript:
         seg = words["segment"].to_numpy()
         if len(seg) and (seg.min() < 0 or seg.max() >= n_segments):
             raise ParameterError(
-                f"with_words(): 'segment' must index this transcript's {n_segments} segments")
+                f"with_words(): 'segment' must index this transcript's {n_segments} segments"
+            )
         unknown = set(words["timing"].astype(str)) - set(TIMINGS)
         if unknown:
             raise ParameterError(f"with_words(): timing must be one of {TIMINGS}, got {sorted(unknown)}")
         table = words[WORD_COLUMNS].reset_index(drop=True).copy()
         table["word"] = range(len(table))
         table["text"] = table["text"].astype("string")
-        table["speaker"] = pd.Categorical(table["speaker"].astype(object).where(table["speaker"].notna(), None),
-                                          categories=self._layout.speakers)
+        table["speaker"] = pd.Categorical(
+            table["speaker"].astype(object).where(table["speaker"].notna(), None),
+            categories=self._layout.speakers,
+        )
         table["timing"] = pd.Categorical(table["timing"].astype(str), categories=TIMINGS)
         for col in ("start", "end", "score"):
             table[col] = table[col].astype(float)
@@ -271,9 +302,18 @@ class Transcript:
         return new
 
     def _copy(self) -> Transcript:
-        new = Transcript(self.raw, self._canonical, granularity=self._granularity, backend=self.backend,
-                         base_url=self.base_url, model=self.model, request=self.request,
-                         audio_sha256=self.audio_sha256, audio=self.audio, created=self.created)
+        new = Transcript(
+            self.raw,
+            self._canonical,
+            granularity=self._granularity,
+            backend=self.backend,
+            base_url=self.base_url,
+            model=self.model,
+            request=self.request,
+            audio_sha256=self.audio_sha256,
+            audio=self.audio,
+            created=self.created,
+        )
         new._words_override = self._words_override
         return new
 
@@ -334,15 +374,23 @@ class Transcript:
         """Rebuild a transcript from :meth:`to_dict`'s output."""
         if not isinstance(data, dict) or data.get("format") != SAVE_FORMAT:
             raise ResponseFormatError(
-                "not a saved voxnb transcript (no \"format\": \"voxnb.transcript\"); "
-                "use Transcript.from_response() for a raw response")
+                'not a saved voxnb transcript (no "format": "voxnb.transcript"); '
+                "use Transcript.from_response() for a raw response"
+            )
         if data.get("version", 0) > SAVE_VERSION:
             raise ResponseFormatError(
-                f"this transcript was saved by a newer voxnb (format version {data['version']}); upgrade voxnb")
-        t = cls.from_response(data["raw"], granularity=data.get("granularity"), backend=data.get("backend"),
-                              base_url=data.get("base_url"), model=data.get("model"),
-                              request=data.get("request"), audio_sha256=data.get("audio_sha256"),
-                              _source=data.get("source"))
+                f"this transcript was saved by a newer voxnb (format version {data['version']}); upgrade voxnb"
+            )
+        t = cls.from_response(
+            data["raw"],
+            granularity=data.get("granularity"),
+            backend=data.get("backend"),
+            base_url=data.get("base_url"),
+            model=data.get("model"),
+            request=data.get("request"),
+            audio_sha256=data.get("audio_sha256"),
+            _source=data.get("source"),
+        )
         t.created = data.get("created", t.created)
         if data.get("words") is not None:
             import pandas as pd
@@ -355,15 +403,17 @@ class Transcript:
 
     # ------------------------------------------------------------------ exports
 
-    def to_srt(self, path: str | os.PathLike | None = None, *, speakers: bool = True,
-               max_chars: int | None = 42) -> str:
+    def to_srt(
+        self, path: str | os.PathLike | None = None, *, speakers: bool = True, max_chars: int | None = 42
+    ) -> str:
         """SubRip subtitles, one cue per timed segment. See :func:`voxnb.export.to_srt`."""
         from voxnb.export import to_srt
 
         return to_srt(self, path, speakers=speakers, max_chars=max_chars)
 
-    def to_vtt(self, path: str | os.PathLike | None = None, *, speakers: bool = True,
-               max_chars: int | None = 42) -> str:
+    def to_vtt(
+        self, path: str | os.PathLike | None = None, *, speakers: bool = True, max_chars: int | None = 42
+    ) -> str:
         """WebVTT subtitles with ``<v speaker>`` voice tags. See :func:`voxnb.export.to_vtt`."""
         from voxnb.export import to_vtt
 
@@ -397,7 +447,9 @@ class Transcript:
 
     def _audio_or(self, audio):
         if audio is None and self.audio is None:
-            raise ParameterError("this transcript keeps no audio: pass it, e.g. t.plot(voxnb.Audio.load(path))")
+            raise ParameterError(
+                "this transcript keeps no audio: pass it, e.g. t.plot(voxnb.Audio.load(path))"
+            )
         return self.audio if audio is None else audio
 
     def plot(self, audio=None, *, start: float | None = None, end: float | None = None, **kwargs):
@@ -442,8 +494,10 @@ class Transcript:
     def __repr__(self) -> str:
         s = self._summary()
         dur = "?" if s["duration"] is None else f"{s['duration']:.1f} s"
-        return (f"<Transcript {s['segments']} segments, {s['speakers']} speakers, {dur}; "
-                f"backend={s['backend']!r} model={s['model']!r} source={s['source']!r}>")
+        return (
+            f"<Transcript {s['segments']} segments, {s['speakers']} speakers, {dur}; "
+            f"backend={s['backend']!r} model={s['model']!r} source={s['source']!r}>"
+        )
 
     def __len__(self) -> int:
         return len(self._layout.seg_text)
@@ -461,13 +515,17 @@ class Transcript:
             start, end = lay.seg_start[i], lay.seg_end[i]
             times = "–" if start != start else f"{start:.2f}–{end:.2f}"
             speaker = lay.seg_speaker[i] or ""
-            rows.append(f"<tr><td>{i}</td><td>{times}</td><td>{esc(speaker)}</td>"
-                        f"<td style='text-align:left'>{esc(lay.seg_text[i])}</td></tr>")
+            rows.append(
+                f"<tr><td>{i}</td><td>{times}</td><td>{esc(speaker)}</td>"
+                f"<td style='text-align:left'>{esc(lay.seg_text[i])}</td></tr>"
+            )
         more = len(lay.seg_text) - max_rows
         tail = f"<tr><td colspan=4>… {more} more segments</td></tr>" if more > 0 else ""
-        return (f"<div class='voxnb-transcript'><div>{meta}</div>"
-                "<table><thead><tr><th>#</th><th>time (s)</th><th>speaker</th><th>text</th></tr></thead>"
-                f"<tbody>{''.join(rows)}{tail}</tbody></table></div>")
+        return (
+            f"<div class='voxnb-transcript'><div>{meta}</div>"
+            "<table><thead><tr><th>#</th><th>time (s)</th><th>speaker</th><th>text</th></tr></thead>"
+            f"<tbody>{''.join(rows)}{tail}</tbody></table></div>"
+        )
 
 
 def load_transcript(path: str | os.PathLike) -> Transcript:

@@ -129,22 +129,26 @@ class BatchResult(Mapping):
         for name in self.names:
             t = self._transcripts.get(name)
             error = self.errors.get(name)
-            rows.append({
-                "name": name,
-                "status": self.status(name),
-                "error": f"{type(error).__name__}: {error}" if error is not None else pd.NA,
-                "text": t.text if t is not None else pd.NA,
-                "model": t.model if t is not None else pd.NA,
-                "language": (t.language if t is not None else None) or pd.NA,
-                "duration": t.duration if t is not None and t.duration is not None else float("nan"),
-                "n_segments": len(t.segments) if t is not None else pd.NA,
-                "seconds": self._seconds.get(name, float("nan")),
-                "audio_sha256": t.audio_sha256 if t is not None else pd.NA,
-            })
+            rows.append(
+                {
+                    "name": name,
+                    "status": self.status(name),
+                    "error": f"{type(error).__name__}: {error}" if error is not None else pd.NA,
+                    "text": t.text if t is not None else pd.NA,
+                    "model": t.model if t is not None else pd.NA,
+                    "language": (t.language if t is not None else None) or pd.NA,
+                    "duration": t.duration if t is not None and t.duration is not None else float("nan"),
+                    "n_segments": len(t.segments) if t is not None else pd.NA,
+                    "seconds": self._seconds.get(name, float("nan")),
+                    "audio_sha256": t.audio_sha256 if t is not None else pd.NA,
+                }
+            )
         frame = pd.DataFrame(rows)
         for column in ("name", "error", "text", "model", "language", "audio_sha256"):
             frame[column] = frame[column].astype("string")
-        frame["status"] = pd.Categorical(frame["status"], categories=["transcribed", "cached", "failed", "pending"])
+        frame["status"] = pd.Categorical(
+            frame["status"], categories=["transcribed", "cached", "failed", "pending"]
+        )
         frame["n_segments"] = frame["n_segments"].astype("Int64")
         return frame
 
@@ -175,8 +179,9 @@ def _named(items: Any) -> list[tuple[str, Any]]:
     return named
 
 
-def _plan(client: AsyncClient, named: list[tuple[str, Any]], *, sr: int | None,
-          options: dict[str, Any]) -> list[tuple[str, Any, int | None, TranscriptionParams]]:
+def _plan(
+    client: AsyncClient, named: list[tuple[str, Any]], *, sr: int | None, options: dict[str, Any]
+) -> list[tuple[str, Any, int | None, TranscriptionParams]]:
     """Each item as (name, audio, sr, its validated parameters), all checked before anything is sent.
 
     An item given as a mapping ``{"audio": ..., **options}`` overrides the call's options (and
@@ -230,8 +235,12 @@ async def run_batch(
         started = time.perf_counter()
         try:
             source = await client._source(audio, sr)
-            inputs = {"audio_sha256": source.sha256, "backend": client.backend, "base_url": client.base_url,
-                      "request": params.to_dict()}
+            inputs = {
+                "audio_sha256": source.sha256,
+                "backend": client.backend,
+                "base_url": client.base_url,
+                "request": params.to_dict(),
+            }
             if store is not None:
                 cached = await asyncio.to_thread(store.lookup, **inputs)
                 if cached is not None:
@@ -263,5 +272,7 @@ async def run_batch(
         result.requests = client.requests_sent - requests_before
         bar.close()
     if result.errors:
-        log.warning("transcribe_many: %d of %d items failed; see result.errors", len(result.errors), len(plan))
+        log.warning(
+            "transcribe_many: %d of %d items failed; see result.errors", len(result.errors), len(plan)
+        )
     return result

@@ -109,7 +109,9 @@ class TranscriptCache:
         """Store one response atomically (a reader never sees half a file)."""
         path = self._path(key)
         path.parent.mkdir(parents=True, exist_ok=True)
-        text = json.dumps({"format": _FORMAT, "key": key, "meta": meta, "response": response}, ensure_ascii=False)
+        text = json.dumps(
+            {"format": _FORMAT, "key": key, "meta": meta, "response": response}, ensure_ascii=False
+        )
         fd, tmp = tempfile.mkstemp(prefix=f".{key[:8]}-", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -120,13 +122,24 @@ class TranscriptCache:
             raise
         return path
 
-    def lookup(self, *, audio_sha256: str, backend: str, base_url: str, request: dict[str, Any]) -> dict[str, Any] | None:
+    def lookup(
+        self, *, audio_sha256: str, backend: str, base_url: str, request: dict[str, Any]
+    ) -> dict[str, Any] | None:
         """The stored response of this request, or None (the key is :func:`cache_key` of the arguments)."""
-        entry = self.get(cache_key(audio_sha256=audio_sha256, backend=backend, base_url=base_url, request=request))
+        entry = self.get(
+            cache_key(audio_sha256=audio_sha256, backend=backend, base_url=base_url, request=request)
+        )
         return None if entry is None else entry["response"]
 
-    def remember(self, response: dict[str, Any], *, audio_sha256: str, backend: str, base_url: str,
-                 request: dict[str, Any]) -> Path:
+    def remember(
+        self,
+        response: dict[str, Any],
+        *,
+        audio_sha256: str,
+        backend: str,
+        base_url: str,
+        request: dict[str, Any],
+    ) -> Path:
         """Store the response of this request, with the request's description as the entry's meta."""
         inputs = {"audio_sha256": audio_sha256, "backend": backend, "base_url": base_url, "request": request}
         return self.put(cache_key(**inputs), response, inputs)

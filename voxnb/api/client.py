@@ -82,7 +82,9 @@ def _clean_base_url(base_url: str) -> str:
     """The base URL without credentials, query or trailing ``/v1`` (paths start with /v1)."""
     parts = urlsplit(base_url.strip())
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ParameterError(f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}; got {base_url!r}")
+        raise ParameterError(
+            f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}; got {base_url!r}"
+        )
     netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
     if parts.port:
         netloc += f":{parts.port}"
@@ -172,8 +174,9 @@ class AsyncClient:
             self._http = httpx.AsyncClient(
                 base_url=self.base_url,
                 timeout=httpx.Timeout(self.timeout, connect=min(self.connect_timeout, self.timeout)),
-                limits=httpx.Limits(max_connections=self.max_connections,
-                                    max_keepalive_connections=self.max_connections),
+                limits=httpx.Limits(
+                    max_connections=self.max_connections, max_keepalive_connections=self.max_connections
+                ),
                 headers={"User-Agent": "voxnb"},
             )
             self._http_loop = loop
@@ -235,8 +238,9 @@ class AsyncClient:
         what = f"{method} {path}"
         retry_number = 0
         while True:
-            request = http.build_request(method, path, data=data, files=files, json=json_body,
-                                         params=params, headers=headers)
+            request = http.build_request(
+                method, path, data=data, files=files, json=json_body, params=params, headers=headers
+            )
             self.requests_sent += 1
             retry_after: float | None = None
             try:
@@ -271,13 +275,21 @@ class AsyncClient:
             if retry_number >= self.retry.max_retries:
                 raise self._scrubbed(failure) from (None if cause is failure else cause)
             if retry_after is not None and retry_after > self.retry.max_retry_after:
-                failure.args = (f"{failure.args[0]}; the server asks to wait {retry_after:.0f} s before "
-                                "retrying, longer than RetryPolicy.max_retry_after",)
+                failure.args = (
+                    f"{failure.args[0]}; the server asks to wait {retry_after:.0f} s before "
+                    "retrying, longer than RetryPolicy.max_retry_after",
+                )
                 raise self._scrubbed(failure) from None
             delay = self.retry.backoff(retry_number, retry_after=retry_after)
             reason = f"HTTP {failure.status}" if cause is failure else type(cause).__name__  # type: ignore[attr-defined]
-            log.info("retrying %s in %.3g s after %s (retry %d of %d)", what, delay, reason,
-                     retry_number + 1, self.retry.max_retries)
+            log.info(
+                "retrying %s in %.3g s after %s (retry %d of %d)",
+                what,
+                delay,
+                reason,
+                retry_number + 1,
+                self.retry.max_retries,
+            )
             await asyncio.sleep(delay)
             retry_number += 1
 
@@ -293,25 +305,39 @@ class AsyncClient:
 
     # -- transcription -------------------------------------------------------------------------
 
-    def _params(self, *, model: str = DEFAULT_MODEL, timestamps: Any = None, diarize: bool = False,
-                context_bias: Any = None, language: str | None = None,
-                temperature: float | None = None, **unknown: Any) -> TranscriptionParams:
+    def _params(
+        self,
+        *,
+        model: str = DEFAULT_MODEL,
+        timestamps: Any = None,
+        diarize: bool = False,
+        context_bias: Any = None,
+        language: str | None = None,
+        temperature: float | None = None,
+        **unknown: Any,
+    ) -> TranscriptionParams:
         if unknown:
             raise ParameterError(
                 f"unknown transcription option(s) {sorted(unknown)}; the options are model, timestamps, "
                 "diarize, context_bias, language and temperature"
             )
         return TranscriptionParams.create(
-            model=model, timestamps=timestamps, diarize=diarize, context_bias=context_bias,
-            language=language, temperature=temperature, dialect=self.dialect,
+            model=model,
+            timestamps=timestamps,
+            diarize=diarize,
+            context_bias=context_bias,
+            language=language,
+            temperature=temperature,
+            dialect=self.dialect,
         )
 
     async def _source(self, audio: Any, sr: int | None) -> AudioSource:
         # reading and checking a file is blocking work: keep it off the event loop
         return await asyncio.to_thread(resolve_audio, audio, sr=sr, allow_remote=self.dialect == "mistral")
 
-    def _transcription_request(self, source: AudioSource, params: TranscriptionParams,
-                               *, stream: bool) -> dict[str, Any]:
+    def _transcription_request(
+        self, source: AudioSource, params: TranscriptionParams, *, stream: bool
+    ) -> dict[str, Any]:
         part = source.file_part()
         return {
             "data": {**params.form_fields(stream=stream), **source.form_fields()},
@@ -319,13 +345,19 @@ class AsyncClient:
         }
 
     async def _post_transcription(self, source: AudioSource, params: TranscriptionParams) -> dict[str, Any]:
-        response = await self._request("POST", TRANSCRIPTIONS, **self._transcription_request(source, params, stream=False))
+        response = await self._request(
+            "POST", TRANSCRIPTIONS, **self._transcription_request(source, params, stream=False)
+        )
         body = self._json(response, f"POST {TRANSCRIPTIONS}")
         if not isinstance(body, dict):
-            raise ResponseFormatError(f"POST {TRANSCRIPTIONS} answered with a JSON {type(body).__name__}, not an object")
+            raise ResponseFormatError(
+                f"POST {TRANSCRIPTIONS} answered with a JSON {type(body).__name__}, not an object"
+            )
         return body
 
-    def _transcript(self, response: dict[str, Any], source: AudioSource, params: TranscriptionParams) -> Transcript:
+    def _transcript(
+        self, response: dict[str, Any], source: AudioSource, params: TranscriptionParams
+    ) -> Transcript:
         from voxnb.transcript import Transcript
 
         return Transcript.from_response(
@@ -392,8 +424,14 @@ class AsyncClient:
         >>> t = client.transcribe("meeting.wav", timestamps="segment", diarize=True)  # doctest: +SKIP
         >>> t.speakers  # doctest: +SKIP
         """
-        params = self._params(model=model, timestamps=timestamps, diarize=diarize,
-                              context_bias=context_bias, language=language, temperature=temperature)
+        params = self._params(
+            model=model,
+            timestamps=timestamps,
+            diarize=diarize,
+            context_bias=context_bias,
+            language=language,
+            temperature=temperature,
+        )
         source = await self._source(audio, sr)
         response = await self._post_transcription(source, params)
         return self._transcript(response, source, params)
@@ -422,15 +460,19 @@ class AsyncClient:
         request = self._transcription_request(source, params, stream=True)
         attempts_left = self.retry.max_retries
         while True:
-            response = await self._request("POST", TRANSCRIPTIONS, accept="text/event-stream", stream=True, **request)
+            response = await self._request(
+                "POST", TRANSCRIPTIONS, accept="text/event-stream", stream=True, **request
+            )
             frames = iter_sse(response.aiter_lines())
             try:
                 first = await anext(frames, None)
             except httpx.HTTPError as err:
                 await response.aclose()
                 if attempts_left <= 0:
-                    raise TransportError(f"{what} broke before its first event ({type(err).__name__}); "
-                                         "try again or use transcribe()") from err
+                    raise TransportError(
+                        f"{what} broke before its first event ({type(err).__name__}); "
+                        "try again or use transcribe()"
+                    ) from err
                 attempts_left -= 1
                 log.info("retrying %s: the stream broke before its first event", what)
                 continue
@@ -530,8 +572,9 @@ class AsyncClient:
         """
         from voxnb.api.batch import run_batch
 
-        return await run_batch(self, items, concurrency=concurrency, cache=cache, progress=progress,
-                               sr=sr, options=params)
+        return await run_batch(
+            self, items, concurrency=concurrency, cache=cache, progress=progress, sr=sr, options=params
+        )
 
     # -- chat and files ------------------------------------------------------------------------
 
@@ -577,9 +620,15 @@ class AsyncClient:
             raise ParameterError(
                 "chat() cannot take a file id; pass client.signed_url(file_id) (a URL) instead"
             )
-        body: dict[str, Any] = {"model": model, "messages": [
-            {"role": "user", "content": [_audio_part(source, self.dialect), {"type": "text", "text": prompt}]}
-        ]}
+        body: dict[str, Any] = {
+            "model": model,
+            "messages": [
+                {
+                    "role": "user",
+                    "content": [_audio_part(source, self.dialect), {"type": "text", "text": prompt}],
+                }
+            ],
+        }
         if temperature is not None:
             body["temperature"] = float(temperature)
         if max_tokens is not None:
@@ -605,8 +654,9 @@ class AsyncClient:
         >>> client.transcribe(file_id)  # doctest: +SKIP
         """
         source = await asyncio.to_thread(resolve_audio, audio, sr=sr, allow_remote=False)
-        response = await self._request("POST", "/v1/files", data={"purpose": "audio"},
-                                       files=[("file", source.file_part())])
+        response = await self._request(
+            "POST", "/v1/files", data={"purpose": "audio"}, files=[("file", source.file_part())]
+        )
         body = self._json(response, "POST /v1/files")
         if not isinstance(body, dict) or not body.get("id"):
             raise ResponseFormatError("POST /v1/files answered without a file id")
@@ -632,11 +682,17 @@ class AsyncClient:
 def _audio_part(source: AudioSource, dialect: str) -> dict[str, Any]:
     """The chat content part carrying the audio (spec §5 for Mistral, §9 for vLLM)."""
     if dialect == "mistral":
-        return {"type": "input_audio", "input_audio": source.file_url or base64.b64encode(source.data or b"").decode()}
+        return {
+            "type": "input_audio",
+            "input_audio": source.file_url or base64.b64encode(source.data or b"").decode(),
+        }
     if source.file_url:
         return {"type": "audio_url", "audio_url": {"url": source.file_url}}
     fmt = (source.filename or "audio.wav").rsplit(".", 1)[-1]
-    return {"type": "input_audio", "input_audio": {"data": base64.b64encode(source.data or b"").decode(), "format": fmt}}
+    return {
+        "type": "input_audio",
+        "input_audio": {"data": base64.b64encode(source.data or b"").decode(), "format": fmt},
+    }
 
 
 # -- the sync mirror ---------------------------------------------------------------------------

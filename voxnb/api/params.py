@@ -78,9 +78,7 @@ def _as_granularities(timestamps: Any) -> tuple[str, ...]:
         ) from None
     unknown = [g for g in given if g not in _GRANULARITIES]
     if unknown:
-        raise ParameterError(
-            f"timestamps must be 'segment', 'word' or a list of them; got {unknown[0]!r}"
-        )
+        raise ParameterError(f"timestamps must be 'segment', 'word' or a list of them; got {unknown[0]!r}")
     return tuple(g for g in _GRANULARITIES if g in given)
 
 

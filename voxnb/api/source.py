@@ -133,8 +133,11 @@ def _encode_signal(audio: Any) -> AudioSource:
             f"{MAX_UPLOAD_BYTES // 2**20} MB upload limit; transcribe it in slices with audio.slice(start, end)"
         )
     return AudioSource(
-        sha256=_sha256(wav), data=wav, filename="audio.wav",
-        content_type="audio/wav", audio=audio,
+        sha256=_sha256(wav),
+        data=wav,
+        filename="audio.wav",
+        content_type="audio/wav",
+        audio=audio,
     )
 
 

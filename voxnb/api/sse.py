@@ -123,8 +123,9 @@ def parse_event(event: str | None, data: str) -> StreamEvent | None:
                 f"the server sent a transcription.segment without numeric start and end ({data[:80]!r}); "
                 "use transcribe() instead of streaming, or report it to the server's maintainers"
             ) from err
-        return TranscriptionSegment(text=str(payload.get("text", "")), start=start, end=end,
-                                    speaker_id=payload.get("speaker_id"))
+        return TranscriptionSegment(
+            text=str(payload.get("text", "")), start=start, end=end, speaker_id=payload.get("speaker_id")
+        )
     if kind == "transcription.done":
         return TranscriptionDone(payload)
     if kind == "transcription.chunk":

@@ -221,7 +221,9 @@ def align_batch(refs: Sequence[Sequence[str]], hyps: Sequence[Sequence[str]]) ->
     if isinstance(refs, str) or isinstance(hyps, str):
         raise ParameterError("align_batch takes a list of token lists per side, not a string")
     if len(refs) != len(hyps):
-        raise ParameterError(f"{len(refs)} references but {len(hyps)} hypotheses; give one hypothesis per reference")
+        raise ParameterError(
+            f"{len(refs)} references but {len(hyps)} hypotheses; give one hypothesis per reference"
+        )
     _require_tokens(*refs, *hyps)
     n = len(refs)
     ref_ids, hyp_ids = _token_ids(refs, hyps)

@@ -62,12 +62,23 @@ class BiasItem:
             return obj
         if isinstance(obj, dict):
             data = dict(obj)
-            unknown = set(data) - {"name", "id", "audio", "reference", "text", "rare_words", "biasing_list", "block"}
+            unknown = set(data) - {
+                "name",
+                "id",
+                "audio",
+                "reference",
+                "text",
+                "rare_words",
+                "biasing_list",
+                "block",
+            }
             if unknown:
                 raise ParameterError(f"item {index}: unknown keys {sorted(unknown)}")
             name = data.get("name", data.get("id"))
             reference = data.get("reference", data.get("text"))
-            audio, rare, listed, block = (data.get(k) for k in ("audio", "rare_words", "biasing_list", "block"))
+            audio, rare, listed, block = (
+                data.get(k) for k in ("audio", "rare_words", "biasing_list", "block")
+            )
         elif isinstance(obj, (tuple, list)) and 2 <= len(obj) <= 3:
             audio, reference, rare = (*obj, ())[:3]
             name = listed = block = None
@@ -124,7 +135,9 @@ def read_biasing_tsv(path: str | Path, *, audio_dir: str | Path | None = None) -
     """
     path = Path(path)
     if not path.is_file():
-        raise ParameterError(f"no biasing TSV at {path}; download it from facebookresearch/fbai-speech (is21_deep_bias/ref)")
+        raise ParameterError(
+            f"no biasing TSV at {path}; download it from facebookresearch/fbai-speech (is21_deep_bias/ref)"
+        )
     items = []
     with open(path, encoding="utf-8") as f:
         for line_no, line in enumerate(f, 1):
@@ -142,7 +155,9 @@ def read_biasing_tsv(path: str | Path, *, audio_dir: str | Path | None = None) -
             speaker, chapter = [*utt.split("-"), "", ""][:2]
             audio = Path(audio_dir) / speaker / chapter / f"{utt}.flac" if audio_dir is not None else None
             what = f"{path}:{line_no}: the word lists"
-            items.append(BiasItem(utt, audio, cols[1], term_tuple(rare, what), term_tuple(listed, what), speaker))
+            items.append(
+                BiasItem(utt, audio, cols[1], term_tuple(rare, what), term_tuple(listed, what), speaker)
+            )
     return items
 
 
@@ -161,8 +176,14 @@ def load_bundled() -> list[BiasItem]:
     with open(BUNDLED_DIR / "sentences.tsv", encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     return [
-        BiasItem(r["id"], BUNDLED_DIR / "audio" / f"{r['id']}.ogg", r["reference"], tuple(json.loads(r["rare_words"])),
-                 block=r["voice"], meta={"spoken": r["spoken"] or r["reference"]})
+        BiasItem(
+            r["id"],
+            BUNDLED_DIR / "audio" / f"{r['id']}.ogg",
+            r["reference"],
+            tuple(json.loads(r["rare_words"])),
+            block=r["voice"],
+            meta={"spoken": r["spoken"] or r["reference"]},
+        )
         for r in rows
     ]
 

@@ -160,7 +160,9 @@ class Experiment:
         of larger ones.
         """
         if self.distractors is None:
-            raise ParameterError("an 'oracle+N' condition needs distractors=[...] (e.g. voxnb.bias.bundled_distractors())")
+            raise ParameterError(
+                "an 'oracle+N' condition needs distractors=[...] (e.g. voxnb.bias.bundled_distractors())"
+            )
         keys = self._pool_keys
         ref = normalize(item.reference, self.normalizer).split()
         excluded = set(ngram_counts(ref, set(map(len, keys))))
@@ -208,7 +210,9 @@ class Experiment:
     # -- transcription ---------------------------------------------------------------------
     def pending(self) -> list[tuple[str, str]]:
         """(item, condition) pairs not transcribed yet."""
-        return [(it.name, c) for c in self.conditions for it in self.items if (it.name, c) not in self.transcripts]
+        return [
+            (it.name, c) for c in self.conditions for it in self.items if (it.name, c) not in self.transcripts
+        ]
 
     def run(self, *, concurrency: int = 4, cache: Any = True, progress: bool = True) -> Experiment:
         """Transcribe every (item, condition) pair not done yet; failures land in :attr:`errors`.
@@ -229,7 +233,9 @@ class Experiment:
         Experiment
             ``self``, so that ``exp.run().summary()`` reads naturally.
         """
-        if self.client is not None and inspect.iscoroutinefunction(getattr(self.client, "transcribe_many", None)):
+        if self.client is not None and inspect.iscoroutinefunction(
+            getattr(self.client, "transcribe_many", None)
+        ):
             raise ParameterError("this client is asynchronous: use `await exp.arun()` (or pass voxnb.Client)")
         with self._progress(progress) as bar:
             if bar is None:
@@ -249,8 +255,12 @@ class Experiment:
         >>> exp = bias.Experiment(items, ["none", "oracle"], client=voxnb.AsyncClient())  # doctest: +SKIP
         >>> await exp.arun(concurrency=8)                                                 # doctest: +SKIP
         """
-        if self.client is None or not inspect.iscoroutinefunction(getattr(self.client, "transcribe_many", None)):
-            raise ParameterError("arun() needs an asynchronous client such as voxnb.AsyncClient; use run() otherwise")
+        if self.client is None or not inspect.iscoroutinefunction(
+            getattr(self.client, "transcribe_many", None)
+        ):
+            raise ParameterError(
+                "arun() needs an asynchronous client such as voxnb.AsyncClient; use run() otherwise"
+            )
         with self._progress(progress) as bar:
             if bar is None:
                 return self
@@ -292,8 +302,12 @@ class Experiment:
 
     def _batch_call(self, cond, names, concurrency, cache):
         # every item carries its own list, so items with different lists share the batch
-        items = {n: {"audio": self._item(n).audio, "context_bias": self.lists[cond][n] or None} for n in names}
-        return self.client.transcribe_many(items, concurrency=concurrency, cache=cache, progress=False, **self.params)
+        items = {
+            n: {"audio": self._item(n).audio, "context_bias": self.lists[cond][n] or None} for n in names
+        }
+        return self.client.transcribe_many(
+            items, concurrency=concurrency, cache=cache, progress=False, **self.params
+        )
 
     def _batch_done(self, cond, names, result, bar) -> None:
         failed = getattr(result, "errors", {}) or {}
@@ -322,7 +336,9 @@ class Experiment:
         transcribe = self._local_transcriber(cache) if self.client is None else self.client.transcribe
         for name, cond in todo:
             try:
-                t = transcribe(self._item(name).audio, context_bias=self.lists[cond][name] or None, **self.params)
+                t = transcribe(
+                    self._item(name).audio, context_bias=self.lists[cond][name] or None, **self.params
+                )
                 self._record((name, cond), t)
             except VoxnbError as err:  # one bad item must not stop the others
                 self._record((name, cond), error=err)
@@ -379,9 +395,13 @@ class Experiment:
             lists = self.scoring_lists
             refs = {it.name: it.reference for it in items}
             self._scores = {
-                c: score(refs, {it.name: self.transcripts[(it.name, c)] for it in items},
-                         {it.name: lists[it.name] for it in items},
-                         convention=self.convention, normalizer=self.normalizer)
+                c: score(
+                    refs,
+                    {it.name: self.transcripts[(it.name, c)] for it in items},
+                    {it.name: lists[it.name] for it in items},
+                    convention=self.convention,
+                    normalizer=self.normalizer,
+                )
                 for c in self.conditions
             }
         return self._scores
@@ -439,7 +459,9 @@ class Experiment:
             return labels
         if isinstance(blocks, Mapping):
             return [blocks[it.name] for it in items]
-        raise ParameterError("blocks must be None (resample items), 'block' (the items' block labels) or a dict item -> label")
+        raise ParameterError(
+            "blocks must be None (resample items), 'block' (the items' block labels) or a dict item -> label"
+        )
 
     def summary(self, *, measures: Sequence[str] | None = None, n_boot: int = 1000, seed: int = 0,
                 blocks: Any = None, ci: float = 0.95):  # fmt: skip
@@ -452,7 +474,9 @@ class Experiment:
         """
         from voxnb.bias.stats import bootstrap
 
-        table = bootstrap(self.scores, measures=measures, n_boot=n_boot, seed=seed, blocks=self._blocks(blocks), ci=ci)
+        table = bootstrap(
+            self.scores, measures=measures, n_boot=n_boot, seed=seed, blocks=self._blocks(blocks), ci=ci
+        )
         return table.rename(columns={"system": "condition"})
 
     def compare(self, baseline: str | None = None, *, measures: Sequence[str] | None = None, n_boot: int = 1000,
@@ -497,7 +521,9 @@ class Experiment:
         return out
 
     # -- plots -----------------------------------------------------------------------------
-    def plot_measures(self, measures: Sequence[str] = ("wer", "u_wer", "b_wer"), *, ax=None, **summary_options):
+    def plot_measures(
+        self, measures: Sequence[str] = ("wer", "u_wer", "b_wer"), *, ax=None, **summary_options
+    ):
         """Each measure per condition with its interval; see :func:`voxnb.bias.plot.plot_measures`."""
         from voxnb.bias.plot import plot_measures
 

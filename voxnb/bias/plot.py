@@ -78,8 +78,17 @@ def plot_measures(summary, *, ax=None, percent: bool = True):
     for k, cond in enumerate(conditions):
         rows = table[table["condition"].astype(str) == cond].set_index("measure").reindex(measures)
         est = rows["estimate"].to_numpy(float) * scale
-        err = np.vstack([est - rows["low"].to_numpy(float) * scale, rows["high"].to_numpy(float) * scale - est])
-        ax.bar(x + (k - (len(conditions) - 1) / 2) * width, est, width, yerr=np.nan_to_num(err), capsize=3, label=cond)
+        err = np.vstack(
+            [est - rows["low"].to_numpy(float) * scale, rows["high"].to_numpy(float) * scale - est]
+        )
+        ax.bar(
+            x + (k - (len(conditions) - 1) / 2) * width,
+            est,
+            width,
+            yerr=np.nan_to_num(err),
+            capsize=3,
+            label=cond,
+        )
     ax.set_xticks(x, [_label(m) for m in measures])
     ax.set_ylabel("%" if percent else "value")
     ax.legend(title="condition", fontsize="small")
@@ -133,7 +142,14 @@ def plot_term_heatmap(term_hits, *, ax=None, max_terms: int = 60):
     for i in range(gt.shape[0]):
         for j in range(gt.shape[1]):
             if gt.iat[i, j] > 0:
-                ax.text(j, i, f"{int(tp.iat[i, j])}/{int(gt.iat[i, j])}", ha="center", va="center", fontsize="x-small")
+                ax.text(
+                    j,
+                    i,
+                    f"{int(tp.iat[i, j])}/{int(gt.iat[i, j])}",
+                    ha="center",
+                    va="center",
+                    fontsize="x-small",
+                )
     ax.figure.colorbar(image, ax=ax, label="term recall")
     ax.set_title("Reference terms reproduced exactly, per condition", fontsize="medium")
     return ax
@@ -167,10 +183,14 @@ def plot_forest(comparison, *, ax=None, percent: bool = True):
     if "condition" not in table.columns:
         table["condition"] = "b"
         table["baseline"] = "a"
-    _require(table, ["condition", "measure", "difference", "low", "high", "p_improvement"], "Experiment.compare()")
+    _require(
+        table, ["condition", "measure", "difference", "low", "high", "p_improvement"], "Experiment.compare()"
+    )
     ax = _axes(ax)
     scale = 100.0 if percent else 1.0
-    labels = [f"{_label(m)}: {c} − {b}" for m, c, b in zip(table["measure"], table["condition"], table["baseline"])]
+    labels = [
+        f"{_label(m)}: {c} − {b}" for m, c, b in zip(table["measure"], table["condition"], table["baseline"])
+    ]
     y = np.arange(len(table))[::-1]
     diff = table["difference"].to_numpy(float) * scale
     low, high = table["low"].to_numpy(float) * scale, table["high"].to_numpy(float) * scale
@@ -185,7 +205,9 @@ def plot_forest(comparison, *, ax=None, percent: bool = True):
             ax.annotate(f"P(better)={p:.2f}", (h, yy), xytext=(4, 0), textcoords="offset points",
                         va="center", fontsize="x-small")  # fmt: skip
     ax.set_xlabel("difference (percentage points)" if percent else "difference")
-    ax.set_title("Paired differences, 95 % bootstrap intervals (grey: interval includes 0)", fontsize="medium")
+    ax.set_title(
+        "Paired differences, 95 % bootstrap intervals (grey: interval includes 0)", fontsize="medium"
+    )
     ax.annotate(_caption(table), (0, 0), xycoords="axes fraction", xytext=(0, -36), textcoords="offset points",
                 fontsize="x-small", va="top")  # fmt: skip
     return ax

@@ -97,7 +97,11 @@ MEASURES: dict[str, Measure] = {
         Measure("term_f1", "term F1", {"term_tp": 2}, {"term_tp": 1, "term_fp": 1, "term_gt": 1}, False),
         Measure("spelling_accuracy", "exact spelling", {"spell_correct": 1}, {"spell_total": 1}, False),
         Measure(
-            "distractor_insertion_rate", "distractor insertions", {"absent_inserted": 1}, {"absent_terms": 1}, True
+            "distractor_insertion_rate",
+            "distractor insertions",
+            {"absent_inserted": 1},
+            {"absent_terms": 1},
+            True,
         ),
     )
 }
@@ -151,7 +155,9 @@ def _by_id(obj: Any, ids: list[Any], what: str) -> list[Any]:
         return [obj[i] for i in ids]
     seq = _listed(obj, f"the {what} collection")
     if len(seq) != len(ids):
-        raise ParameterError(f"{len(ids)} references but {len(seq)} {what} entries; give one {what} per reference")
+        raise ParameterError(
+            f"{len(ids)} references but {len(seq)} {what} entries; give one {what} per reference"
+        )
     return seq
 
 
@@ -298,7 +304,11 @@ class BiasScore:
         import pandas as pd
 
         rows = {}
-        for cls, prefix, ref in (("all", "", "ref_words"), ("unbiased", "u_", "u_ref"), ("biased", "b_", "b_ref")):
+        for cls, prefix, ref in (
+            ("all", "", "ref_words"),
+            ("unbiased", "u_", "u_ref"),
+            ("biased", "b_", "b_ref"),
+        ):
             s, d, i = (getattr(self, prefix + op) for op in ("sub", "del", "ins"))
             n = getattr(self, ref)
             rows[cls] = {"ref_words": n, "sub": s, "del": d, "ins": i, "errors": s + d + i,
@@ -309,7 +319,17 @@ class BiasScore:
     def term_hits(self):
         import pandas as pd
 
-        cols = ["id", "term", "listed_as", "gt", "tp", "fp", "spell_total", "spell_correct", "absent_inserted"]
+        cols = [
+            "id",
+            "term",
+            "listed_as",
+            "gt",
+            "tp",
+            "fp",
+            "spell_total",
+            "spell_correct",
+            "absent_inserted",
+        ]
         df = pd.DataFrame(self._term_rows, columns=cols)
         df["id"] = df["id"].astype("string")
         df["term"] = df["term"].astype("string")
@@ -336,7 +356,9 @@ class BiasScore:
         df = df.join(agg, how="outer").fillna(0).astype("int64")
         df = df.join(spelled_as)
         df["recall"] = ratio(df["tp"].to_numpy(float), df["gt"].to_numpy(float))
-        df["spelling_accuracy"] = ratio(df["spell_correct"].to_numpy(float), df["spell_total"].to_numpy(float))
+        df["spelling_accuracy"] = ratio(
+            df["spell_correct"].to_numpy(float), df["spell_total"].to_numpy(float)
+        )
         df.index = df.index.astype("string")
         return df.rename_axis("term").sort_values(["gt", "listed"], ascending=False)
 
@@ -535,7 +557,9 @@ def score(refs, hyps, bias=None, *, convention: str = "reference-rare", normaliz
     if convention not in CONVENTIONS:
         raise ParameterError(f"convention must be one of {CONVENTIONS}, not {convention!r}")
     if isinstance(refs, str):
-        raise ParameterError("refs must be a list of reference texts (or a mapping id -> text), not one string")
+        raise ParameterError(
+            "refs must be a list of reference texts (or a mapping id -> text), not one string"
+        )
     if isinstance(refs, Mapping):
         keys = list(refs)
         ref_values = [refs[k] for k in keys]

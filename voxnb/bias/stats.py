@@ -30,7 +30,9 @@ DEFAULT_MEASURES = ("wer", "u_wer", "b_wer", "term_precision", "term_recall", "t
                     "spelling_accuracy", "distractor_insertion_rate")  # fmt: skip
 
 
-def bootstrap_weights(n_units: int, *, n_boot: int = 1000, seed: int = 0, blocks: Sequence | None = None) -> np.ndarray:
+def bootstrap_weights(
+    n_units: int, *, n_boot: int = 1000, seed: int = 0, blocks: Sequence | None = None
+) -> np.ndarray:
     """Multiplicities of each unit in each bootstrap replicate.
 
     Parameters
@@ -59,7 +61,9 @@ def bootstrap_weights(n_units: int, *, n_boot: int = 1000, seed: int = 0, blocks
     True
     """
     if isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral) or n_boot < 1:
-        raise ParameterError(f"n_boot must be a whole number of replicates, at least 1 (e.g. 1000), not {n_boot!r}")
+        raise ParameterError(
+            f"n_boot must be a whole number of replicates, at least 1 (e.g. 1000), not {n_boot!r}"
+        )
     rng = np.random.default_rng(seed)
     if blocks is None:
         units = np.arange(n_units)
@@ -67,7 +71,9 @@ def bootstrap_weights(n_units: int, *, n_boot: int = 1000, seed: int = 0, blocks
     else:
         blocks = list(blocks)
         if len(blocks) != n_units:
-            raise ParameterError(f"{len(blocks)} block labels for {n_units} utterances; give one label per utterance")
+            raise ParameterError(
+                f"{len(blocks)} block labels for {n_units} utterances; give one label per utterance"
+            )
         labels, units = np.unique(np.asarray(blocks, dtype=object).astype(str), return_inverse=True)
         n_draw = len(labels)
     if n_draw == 0:
@@ -147,7 +153,9 @@ def bootstrap(results, *, measures: Sequence[str] | None = None, n_boot: int = 1
     ids = next(iter(counts.values()))[1]
     for system, (_, these_ids) in counts.items():
         if these_ids != ids:
-            raise ParameterError(f"{system!r} was scored on different utterances; bootstrap needs the same ones")
+            raise ParameterError(
+                f"{system!r} was scored on different utterances; bootstrap needs the same ones"
+            )
     # one set of replicates for every system; float weights, so the products run in BLAS
     weights = bootstrap_weights(len(ids), n_boot=n_boot, seed=seed, blocks=blocks).astype(float)
     rows = []
@@ -199,10 +207,14 @@ def compare(a, b, *, measures: Sequence[str] | None = None, n_boot: int = 1000, 
     ca, ids_a = _counts_of(a)
     cb, ids_b = _counts_of(b)
     if ids_a != ids_b:
-        raise ParameterError("a paired comparison needs both results scored on the same utterances in the same order")
+        raise ParameterError(
+            "a paired comparison needs both results scored on the same utterances in the same order"
+        )
     for key in ("normalizer", "convention"):
         if a.info[key] != b.info[key]:
-            raise ParameterError(f"both results must use the same {key} (got {a.info[key]!r} and {b.info[key]!r})")
+            raise ParameterError(
+                f"both results must use the same {key} (got {a.info[key]!r} and {b.info[key]!r})"
+            )
     _check_ci(ci)
     measure_names = list(measures or DEFAULT_MEASURES)
     num_w, den_w = measure_matrices(measure_names)

@@ -38,10 +38,25 @@ VOICES = {
 
 # (speaker label, voice, text, gap in seconds *before* this turn)
 DIALOGUE = [
-    ("Ada", "slt", "Good morning everyone. Today we try Voxtral, the speech model from Mistral, inside a Jupyter notebook.", 0.4),
-    ("Ben", "kal", "Great. I brought a recording of Janis Joplin talking about her first concert in Port Arthur.", 0.7),
+    (
+        "Ada",
+        "slt",
+        "Good morning everyone. Today we try Voxtral, the speech model from Mistral, inside a Jupyter notebook.",
+        0.4,
+    ),
+    (
+        "Ben",
+        "kal",
+        "Great. I brought a recording of Janis Joplin talking about her first concert in Port Arthur.",
+        0.7,
+    ),
     ("Cal", "awb", "Before we start, is the microphone on the laptop switched on?", 0.5),
-    ("Ada", "slt", "It is on. We will transcribe the clip and compare every word with the reference text.", 0.6),
+    (
+        "Ada",
+        "slt",
+        "It is on. We will transcribe the clip and compare every word with the reference text.",
+        0.6,
+    ),
     ("Ben", "kal", "I bet the tiny model spells Joplin and Voxtral wrong.", 0.35),
     ("Cal", "awb", "Then we add them to the context bias list and run it again on Tuesday.", 0.8),
     ("Ada", "slt", "Perfect. Let us meet in Charleston Hall at nine thirty.", 0.45),
@@ -69,15 +84,36 @@ THREE_VOICES = [
 
 # word-by-word fixtures: name -> (voice, text, gap before each word, context_bias)
 WORD_FIXTURES = {
-    "words": ("kal", "Janis Joplin recorded her second album in Charleston on a cold Tuesday morning",
-              [0.25, 0.05, 0.18, 0.08, 0.3, 0.12, 0.06, 0.22, 0.1, 0.15, 0.04, 0.2, 0.09], ["Janis_Joplin", "Charleston"]),
+    "words": (
+        "kal",
+        "Janis Joplin recorded her second album in Charleston on a cold Tuesday morning",
+        [0.25, 0.05, 0.18, 0.08, 0.3, 0.12, 0.06, 0.22, 0.1, 0.15, 0.04, 0.2, 0.09],
+        ["Janis_Joplin", "Charleston"],
+    ),
     # a second voice and sentence, kept apart to check the aligner's settings on unseen audio
-    "words_slt": ("slt", "Professor Okafor flew from Nairobi to Boston with the whole team last Friday",
-                  [0.3, 0.07, 0.12, 0.2, 0.05, 0.15, 0.1, 0.08, 0.25, 0.06, 0.16, 0.11, 0.13], ["Okafor", "Nairobi"]),
+    "words_slt": (
+        "slt",
+        "Professor Okafor flew from Nairobi to Boston with the whole team last Friday",
+        [0.3, 0.07, 0.12, 0.2, 0.05, 0.15, 0.1, 0.08, 0.25, 0.06, 0.16, 0.11, 0.13],
+        ["Okafor", "Nairobi"],
+    ),
 }
 
 SAMPLES = {
-    "dialogue": {"turns": DIALOGUE, "format": "OGG", "context_bias": ["Voxtral", "Mistral", "Jupyter", "Janis_Joplin", "Port_Arthur", "Charleston", "Okafor", "Nairobi"]},
+    "dialogue": {
+        "turns": DIALOGUE,
+        "format": "OGG",
+        "context_bias": [
+            "Voxtral",
+            "Mistral",
+            "Jupyter",
+            "Janis_Joplin",
+            "Port_Arthur",
+            "Charleston",
+            "Okafor",
+            "Nairobi",
+        ],
+    },
     "two_voices": {"turns": TWO_VOICES, "format": "OGG", "context_bias": []},
     "three_voices": {"turns": THREE_VOICES, "format": "OGG", "context_bias": []},
 }
@@ -91,7 +127,9 @@ def synthesise(voice: str, text: str, tmp: Path) -> np.ndarray:
     if engine == "flite":
         subprocess.run(["flite", "-voice", name, "-t", text, "-o", str(raw)], check=True)
     elif engine == "festival":
-        subprocess.run(["text2wave", "-eval", f"(voice_{name})", "-o", str(raw)], input=text.encode(), check=True)
+        subprocess.run(
+            ["text2wave", "-eval", f"(voice_{name})", "-o", str(raw)], input=text.encode(), check=True
+        )
     else:
         subprocess.run(["espeak-ng", "-v", name, "-s", "160", "-w", str(raw), text], check=True)
     subprocess.run(["sox", str(raw), "-r", str(SR), "-c", "1", "-b", "16", str(wav)], check=True)
@@ -153,7 +191,9 @@ def make_words(name: str, tmp: Path) -> None:
         "text": text,
         "context_bias": context_bias,
         "voices": {"Ben": VOICES[voice][0]},
-        "turns": [{"speaker": "Ben", "start": round(spans[0][0], 4), "end": round(spans[-1][1], 4), "text": text}],
+        "turns": [
+            {"speaker": "Ben", "start": round(spans[0][0], 4), "end": round(spans[-1][1], 4), "text": text}
+        ],
         "words": [{"text": w, "start": round(s, 4), "end": round(e, 4)} for w, (s, e) in zip(words, spans)],
         "made_by": "voxnb/data/make_sample.py (each word synthesised alone, joined with known gaps)",
     }
@@ -163,7 +203,9 @@ def make_words(name: str, tmp: Path) -> None:
 def main() -> None:
     for tool in ("flite", "text2wave", "espeak-ng", "sox"):
         if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} not found: apt-get install -y espeak-ng flite festival festvox-us-slt-hts sox")
+            raise SystemExit(
+                f"{tool} not found: apt-get install -y espeak-ng flite festival festvox-us-slt-hts sox"
+            )
     with tempfile.TemporaryDirectory() as tmp:
         for name, spec in SAMPLES.items():
             make_dialogue(name, spec, Path(tmp))

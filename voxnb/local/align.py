@@ -42,8 +42,13 @@ def _tokenizer(engine: Engine, language: str):
     return Tokenizer(engine.whisper.hf_tokenizer, engine.multilingual, task="transcribe", language=language)
 
 
-def align_words(engine: Engine, samples: np.ndarray, windows: list[tuple[float, float, list[str]]],
-                *, language: str = "en") -> list[np.ndarray]:
+def align_words(
+    engine: Engine,
+    samples: np.ndarray,
+    windows: list[tuple[float, float, list[str]]],
+    *,
+    language: str = "en",
+) -> list[np.ndarray]:
     """Raw Whisper alignment: for each ``(start, end, words)`` window, an (n_words, 2) array of times.
 
     Times are seconds from the start of *samples*. Windows must be at most 30 s long.
@@ -75,7 +80,9 @@ def align_words(engine: Engine, samples: np.ndarray, windows: list[tuple[float, 
             tokens.append([t for ts in per_word for t in ts])
         with engine.lock:
             encoded = whisper.encode(np.stack(features))
-            results = whisper.model.align(encoded, tokenizer.sot_sequence, tokens, n_frames, median_filter_width=7)
+            results = whisper.model.align(
+                encoded, tokenizer.sot_sequence, tokens, n_frames, median_filter_width=7
+            )
         for (start, _, _), result, count in zip(batch, results, counts):
             pairs = np.asarray(result.alignments)
             if pairs.ndim != 2 or not len(pairs):  # nothing to align against (silence, empty clip)
@@ -90,7 +97,9 @@ def align_words(engine: Engine, samples: np.ndarray, windows: list[tuple[float, 
     return out
 
 
-def sound_edges(samples: np.ndarray, *, margin: float = 10.0, bridge: float = 0.03) -> tuple[np.ndarray, np.ndarray]:
+def sound_edges(
+    samples: np.ndarray, *, margin: float = 10.0, bridge: float = 0.03
+) -> tuple[np.ndarray, np.ndarray]:
     """Onset and offset times (seconds) of audible sound.
 
     A 10 ms frame is sound when it is *margin* dB above the noise floor (the 10th percentile
@@ -112,13 +121,17 @@ def sound_edges(samples: np.ndarray, *, margin: float = 10.0, bridge: float = 0.
     loud = np.r_[False, level > np.percentile(level, 10) + margin, False]
     change = np.diff(loud.astype(np.int8))
     onsets, offsets = np.flatnonzero(change == 1), np.flatnonzero(change == -1)
-    keep = np.r_[True, onsets[1:] - offsets[:-1] >= round(bridge / FRAME)]  # gap before each onset long enough
+    keep = np.r_[
+        True, onsets[1:] - offsets[:-1] >= round(bridge / FRAME)
+    ]  # gap before each onset long enough
     onsets = onsets[keep]
     offsets = np.r_[offsets[:-1][keep[1:]], offsets[-1:]]
     return onsets * FRAME, offsets * FRAME
 
 
-def snap_to_sound(times: np.ndarray, onsets: np.ndarray, offsets: np.ndarray, *, reach: float = SNAP) -> np.ndarray:
+def snap_to_sound(
+    times: np.ndarray, onsets: np.ndarray, offsets: np.ndarray, *, reach: float = SNAP
+) -> np.ndarray:
     """Move word boundaries (an (n, 2) array in seconds, in time order) onto the edges of the sound.
 
     Each start moves to the nearest onset and each end to the nearest offset within *reach*
@@ -160,7 +173,9 @@ def snap_to_sound(times: np.ndarray, onsets: np.ndarray, offsets: np.ndarray, *,
     return out
 
 
-def align(transcript: Transcript, audio: Any, *, engine: Engine | None = None, snap: bool = True) -> Transcript:
+def align(
+    transcript: Transcript, audio: Any, *, engine: Engine | None = None, snap: bool = True
+) -> Transcript:
     """Give every word of *transcript* a start and end from *audio* (``timing="aligned"``).
 
     Parameters
@@ -201,8 +216,10 @@ def align(transcript: Transcript, audio: Any, *, engine: Engine | None = None, s
     engine = engine or get_engine()
     language = transcript.language or "en"
     if language != "en" and not engine.multilingual:
-        warnings.warn(f"{engine.model} cannot align {language!r} speech; the words keep interpolated times",
-                      stacklevel=2)
+        warnings.warn(
+            f"{engine.model} cannot align {language!r} speech; the words keep interpolated times",
+            stacklevel=2,
+        )
         return transcript.with_words(words)
 
     windows, rows = [], []
@@ -216,14 +233,18 @@ def align(transcript: Transcript, audio: Any, *, engine: Engine | None = None, s
         windows.append((max(0.0, start - PAD), min(duration, end + PAD), group["text"].astype(str).tolist()))
         rows.append(group.index.to_numpy())
     if not windows:
-        warnings.warn("no segment has usable times (or all are longer than 30 s): words keep interpolated times",
-                      stacklevel=2)
+        warnings.warn(
+            "no segment has usable times (or all are longer than 30 s): words keep interpolated times",
+            stacklevel=2,
+        )
         return transcript.with_words(words)
     try:
         aligned = align_words(engine, samples, windows, language=language)
     except Exception as exc:  # CTranslate2 errors carry no useful type
-        raise EngineError(f"forced alignment failed ({type(exc).__name__}: {exc}); "
-                          "check that the audio is the one this transcript was made from") from exc
+        raise EngineError(
+            f"forced alignment failed ({type(exc).__name__}: {exc}); "
+            "check that the audio is the one this transcript was made from"
+        ) from exc
     times = np.concatenate(aligned)
     index = np.concatenate(rows)
     found = np.isfinite(times).all(axis=1)

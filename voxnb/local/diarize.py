@@ -94,8 +94,9 @@ def _silhouette(distances: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(scores))
 
 
-def cluster(embeddings: np.ndarray, *, num_speakers: int | None = None,
-            durations: np.ndarray | None = None) -> np.ndarray:
+def cluster(
+    embeddings: np.ndarray, *, num_speakers: int | None = None, durations: np.ndarray | None = None
+) -> np.ndarray:
     """Cluster labels 0..k-1, numbered in order of first appearance.
 
     With *durations* (seconds of speech per embedding), embeddings of chunks shorter than
@@ -206,7 +207,9 @@ def _runs(labels: list) -> list[tuple[int, int]]:
     return list(zip([0, *edges], [*edges, len(labels)]))
 
 
-def label_segments(segments: list[dict[str, Any]], turns: list[Turn], *, min_words: int = 2) -> list[dict[str, Any]]:
+def label_segments(
+    segments: list[dict[str, Any]], turns: list[Turn], *, min_words: int = 2
+) -> list[dict[str, Any]]:
     """Give each Mistral-shaped segment a ``speaker_id``; split segments whose words change speaker.
 
     A run of fewer than *min_words* words is too short to trust and keeps its neighbour's speaker.
@@ -236,6 +239,14 @@ def label_segments(segments: list[dict[str, Any]], turns: list[Turn], *, min_wor
             continue
         for first, last in runs:
             part = words[first:last]
-            out.append({**segment, "text": "".join(w["text"] for w in part).strip(), "start": part[0]["start"],
-                        "end": part[-1]["end"], "words": part, "speaker_id": speakers[first]})
+            out.append(
+                {
+                    **segment,
+                    "text": "".join(w["text"] for w in part).strip(),
+                    "start": part[0]["start"],
+                    "end": part[-1]["end"],
+                    "words": part,
+                    "speaker_id": speakers[first],
+                }
+            )
     return out

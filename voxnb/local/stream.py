@@ -77,11 +77,22 @@ class LocalAgreement:
     'transcription.done'
     """
 
-    def __init__(self, engine: Engine, *, hop: float = 1.0, max_buffer: float = 15.0, max_delay: float = 5.0,
-                 context_bias: list[str] | None = None, language: str | None = None, beam_size: int = 1):
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        hop: float = 1.0,
+        max_buffer: float = 15.0,
+        max_delay: float = 5.0,
+        context_bias: list[str] | None = None,
+        language: str | None = None,
+        beam_size: int = 1,
+    ):
         if hop <= 0 or max_buffer <= hop or max_delay <= hop:
-            raise ParameterError(f"need 0 < hop < max_buffer and hop < max_delay, got hop={hop}, "
-                                 f"max_buffer={max_buffer}, max_delay={max_delay}")
+            raise ParameterError(
+                f"need 0 < hop < max_buffer and hop < max_delay, got hop={hop}, "
+                f"max_buffer={max_buffer}, max_delay={max_delay}"
+            )
         if beam_size < 1:
             raise ParameterError(f"beam_size must be at least 1 (1 is greedy decoding), got {beam_size}")
         self.engine = engine
@@ -121,11 +132,19 @@ class LocalAgreement:
             return []
         before = [w.word for w in self.committed if w.end <= self.offset + 0.01]
         prompt = "".join(before)[-PROMPT_CHARS:].strip()
-        segments, _ = self.engine.decode(self.buffer, words=True, context_bias=self.context_bias,
-                                         language=self.language, beam_size=self.beam_size, prompt=prompt)
+        segments, _ = self.engine.decode(
+            self.buffer,
+            words=True,
+            context_bias=self.context_bias,
+            language=self.language,
+            beam_size=self.beam_size,
+            prompt=prompt,
+        )
         # words decoded from silence (a prompt invites "Thank you for joining us." loops) go
-        words = [replace(w, start=w.start + self.offset, end=w.end + self.offset)
-                 for w in words_in_speech(segments, self.buffer)]
+        words = [
+            replace(w, start=w.start + self.offset, end=w.end + self.offset)
+            for w in words_in_speech(segments, self.buffer)
+        ]
         words = [w for w in words if (w.start + w.end) / 2 > self.committed_end]
         # the decoder may repeat the last committed words from the buffer's front: drop the repeat
         tail = [_key(w.word) for w in self.committed[-5:]]
@@ -139,7 +158,10 @@ class LocalAgreement:
             return
         text = "".join(w.word for w in words)
         self.committed += words
-        yield {"type": "transcription.text.delta", "text": text.lstrip() if len(self.committed) == len(words) else text}
+        yield {
+            "type": "transcription.text.delta",
+            "text": text.lstrip() if len(self.committed) == len(words) else text,
+        }
         for i in range(len(self.committed) - len(words), len(self.committed)):
             if self.committed[i].word.strip().endswith(SENTENCE_END):
                 yield from self._close_sentence(i + 1)
@@ -150,8 +172,13 @@ class LocalAgreement:
         closed = sentences(self.committed[self.segment_start : end])
         self.segment_start = end
         for segment in closed:
-            yield {"type": "transcription.segment", "text": segment["text"], "start": segment["start"],
-                   "end": segment["end"], "speaker_id": None}
+            yield {
+                "type": "transcription.segment",
+                "text": segment["text"],
+                "start": segment["start"],
+                "end": segment["end"],
+                "speaker_id": None,
+            }
 
     def _trim(self) -> None:
         """Cut committed sentences off the buffer's front (and, past ``max_buffer``, committed words)."""
@@ -200,8 +227,12 @@ class LocalAgreement:
             "text": text,
             "language": self.language or "en",
             "segments": segments,
-            "usage": {"prompt_audio_seconds": math.ceil(self.fed / SAMPLE_RATE), "prompt_tokens": 0,
-                      "completion_tokens": len(self.committed), "total_tokens": len(self.committed)},
+            "usage": {
+                "prompt_audio_seconds": math.ceil(self.fed / SAMPLE_RATE),
+                "prompt_tokens": 0,
+                "completion_tokens": len(self.committed),
+                "total_tokens": len(self.committed),
+            },
         }
 
 

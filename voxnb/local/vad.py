@@ -12,8 +12,9 @@ __all__ = ["speech_regions"]
 SR = 16000
 
 
-def speech_regions(samples: np.ndarray, *, min_silence: float = 0.15, pad: float = 0.03,
-                   min_speech: float = 0.15) -> list[tuple[float, float]]:
+def speech_regions(
+    samples: np.ndarray, *, min_silence: float = 0.15, pad: float = 0.03, min_speech: float = 0.15
+) -> list[tuple[float, float]]:
     """Speech stretches ``(start, end)`` in seconds of float32 mono 16 kHz *samples*.
 
     Parameters
@@ -39,13 +40,18 @@ def speech_regions(samples: np.ndarray, *, min_silence: float = 0.15, pad: float
     except ImportError:
         raise MissingDependencyError("faster-whisper", "offline", "speech detection (Silero VAD)") from None
 
-    options = VadOptions(min_silence_duration_ms=round(min_silence * 1000), speech_pad_ms=round(pad * 1000),
-                         min_speech_duration_ms=round(min_speech * 1000))
+    options = VadOptions(
+        min_silence_duration_ms=round(min_silence * 1000),
+        speech_pad_ms=round(pad * 1000),
+        min_speech_duration_ms=round(min_speech * 1000),
+    )
     try:
         regions = get_speech_timestamps(as_samples(samples), options)
     except VoxnbError:
         raise
     except Exception as exc:  # onnxruntime raises its own untyped errors
-        raise EngineError(f"speech detection (Silero VAD) failed ({type(exc).__name__}: {exc}); "
-                          "reinstall the offline extra: pip install 'voxnb[offline]'") from exc
+        raise EngineError(
+            f"speech detection (Silero VAD) failed ({type(exc).__name__}: {exc}); "
+            "reinstall the offline extra: pip install 'voxnb[offline]'"
+        ) from exc
     return [(r["start"] / SR, r["end"] / SR) for r in regions]

@@ -59,9 +59,11 @@ class VoiceEncoder:
                 self.w_out = npz["w_out"].astype(np.float32).T
                 self.b_out = npz["b_out"]
         except (OSError, ValueError, KeyError) as exc:
-            raise ParameterError(f"could not read speaker encoder weights from {weights or WEIGHTS} "
-                                 f"({type(exc).__name__}: {exc}); pass an .npz written by "
-                                 "scripts/convert_speaker_encoder.py, or nothing for the bundled weights") from exc
+            raise ParameterError(
+                f"could not read speaker encoder weights from {weights or WEIGHTS} "
+                f"({type(exc).__name__}: {exc}); pass an .npz written by "
+                "scripts/convert_speaker_encoder.py, or nothing for the bundled weights"
+            ) from exc
 
     @staticmethod
     def normalize_volume(y: np.ndarray) -> np.ndarray:
@@ -77,7 +79,11 @@ class VoiceEncoder:
         """(frames, 40) power mel spectrogram with 10 ms hop; frame *i* is centred at *i*·10 ms."""
         import librosa
 
-        return librosa.feature.melspectrogram(y=y, sr=SR, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS).astype(np.float32).T
+        return (
+            librosa.feature.melspectrogram(y=y, sr=SR, n_fft=N_FFT, hop_length=HOP, n_mels=N_MELS)
+            .astype(np.float32)
+            .T
+        )
 
     @staticmethod
     def partial_starts(n_frames: int, *, rate: float = 1.3, min_coverage: float = 0.75) -> list[int]:

@@ -71,6 +71,8 @@ class EngineBridge:
             for event in self.engine.stream(self._pcm_chunks()):
                 self._emit(event)
         except Exception as exc:  # reported to the client as an error event, never swallowed
-            self._emit({"type": "error", "error": {"message": f"engine failed: {exc}", "code": "engine_error"}})
+            self._emit(
+                {"type": "error", "error": {"message": f"engine failed: {exc}", "code": "engine_error"}}
+            )
         finally:
             self._emit(None)

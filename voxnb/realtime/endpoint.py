@@ -98,8 +98,10 @@ class _RealtimeConnection:
                 if message["type"] == "websocket.disconnect":
                     break
                 if message.get("text") is None:
-                    await self.error("audio must be sent as base64 inside JSON append messages, "
-                                     "not as binary frames", "invalid_event")
+                    await self.error(
+                        "audio must be sent as base64 inside JSON append messages, not as binary frames",
+                        "invalid_event",
+                    )
                     continue
                 if await self._handle(message["text"]):
                     await self._finish()
@@ -172,7 +174,9 @@ class _RealtimeConnection:
             self._start()
             return bool(data.get("final"))
         else:
-            await self.error(f"unknown event type {kind!r} for the {self.dialect.name} dialect", "unknown_event")
+            await self.error(
+                f"unknown event type {kind!r} for the {self.dialect.name} dialect", "unknown_event"
+            )
         return False
 
     async def _update(self, data: dict[str, Any]) -> None:
@@ -188,9 +192,13 @@ class _RealtimeConnection:
         session = data.get("session") or {}
         audio_format = session.get("audio_format") or {}
         if audio_format and (audio_format.get("encoding"), audio_format.get("sample_rate")) != (
-            "pcm_s16le", SAMPLE_RATE):
-            await self.error(f"this server takes pcm_s16le at {SAMPLE_RATE} Hz only, got {audio_format}",
-                             "unsupported_audio_format")
+            "pcm_s16le",
+            SAMPLE_RATE,
+        ):
+            await self.error(
+                f"this server takes pcm_s16le at {SAMPLE_RATE} Hz only, got {audio_format}",
+                "unsupported_audio_format",
+            )
             return
         # the local engine commits on its own schedule (its hop), so the requested delay is not
         # applied; session.updated says so with null rather than echoing the request
@@ -206,10 +214,15 @@ class _RealtimeConnection:
             await self.error("append 'audio' must be base64 of PCM s16le bytes", "invalid_audio")
             return
         if len(pcm) > MAX_APPEND_BYTES:
-            await self.error(f"an append message may carry at most {MAX_APPEND_BYTES} decoded bytes, "
-                             f"got {len(pcm)}; split the audio", "audio_too_large")
+            await self.error(
+                f"an append message may carry at most {MAX_APPEND_BYTES} decoded bytes, "
+                f"got {len(pcm)}; split the audio",
+                "audio_too_large",
+            )
             return
         if len(pcm) % 2:
-            await self.error("PCM s16le audio must hold whole 16-bit samples (odd byte count)", "invalid_audio")
+            await self.error(
+                "PCM s16le audio must hold whole 16-bit samples (odd byte count)", "invalid_audio"
+            )
             return
         self._start().feed(pcm)

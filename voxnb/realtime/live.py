@@ -51,15 +51,25 @@ class Target:
         return f"Target({self.backend!r}, {where!r}, dialect={self.dialect!r}, model={self.model!r})"
 
     @classmethod
-    def resolve(cls, *, base_url: str | None = None, api_key: str | None = None, model: str | None = None,
-                dialect: str | None = None, engine: Any = None, announce: bool = True) -> Target:
+    def resolve(
+        cls,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        model: str | None = None,
+        dialect: str | None = None,
+        engine: Any = None,
+        announce: bool = True,
+    ) -> Target:
         """Choose the backend: engine= > base_url= > a Mistral key > the offline engine in process."""
         if engine is not None and base_url is not None:
             raise ParameterError("give either engine= (in process) or base_url= (a server), not both")
         dialect_name = get_dialect(dialect or "mistral").name
         if dialect_name == VLLM.name and not model and engine is None:
-            raise ParameterError("the vLLM dialect needs model= (the name the server was started with, "
-                                 "e.g. 'mistralai/Voxtral-Mini-4B-Realtime-2602')")
+            raise ParameterError(
+                "the vLLM dialect needs model= (the name the server was started with, "
+                "e.g. 'mistralai/Voxtral-Mini-4B-Realtime-2602')"
+            )
         if engine is None and base_url is None:
             api_key = api_key or os.environ.get("MISTRAL_API_KEY")
             if api_key:
@@ -75,23 +85,34 @@ class Target:
             target = cls(backend, base_url=base_url, api_key=api_key, model=model, dialect=dialect_name)
         if announce:
             where = f" at {target.base_url}" if target.base_url else " in this process (no key needed)"
-            print(f"voxnb.realtime: backend={target.backend}{where}, dialect={target.dialect}, "
-                  f"model={target.model or 'the server default'}", file=sys.stderr)
+            print(
+                f"voxnb.realtime: backend={target.backend}{where}, dialect={target.dialect}, "
+                f"model={target.model or 'the server default'}",
+                file=sys.stderr,
+            )
         return target
 
     def session(self, **options: Any) -> RealtimeSession:
         if self.engine is not None:
             return RealtimeSession(engine=self.engine, **options)
-        return RealtimeSession(self.base_url, api_key=self.api_key, model=self.model, dialect=self.dialect,
-                               **options)
+        return RealtimeSession(
+            self.base_url, api_key=self.api_key, model=self.model, dialect=self.dialect, **options
+        )
 
     def transcribe(self, audio: Any, **params: Any) -> Any:
         """Batch-transcribe *audio* on the same system (used by ``retranscribe``)."""
         if self.engine is None:
             from voxnb.backend import transcribe
 
-            return transcribe(audio, backend=self.backend, api_key=self.api_key, base_url=self.base_url,
-                              dialect="openai" if self.dialect == VLLM.name else "mistral", quiet=True, **params)
+            return transcribe(
+                audio,
+                backend=self.backend,
+                api_key=self.api_key,
+                base_url=self.base_url,
+                dialect="openai" if self.dialect == VLLM.name else "mistral",
+                quiet=True,
+                **params,
+            )
         from voxnb.backend import _transcribe_local
 
         return _transcribe_local(audio, engine=self.engine, **params)
@@ -163,19 +184,28 @@ async def microphone(*, device: Any = None, chunk_ms: int = 100) -> AsyncIterato
     try:
         import sounddevice
     except ImportError:
-        raise MissingDependencyError("sounddevice", "widgets", "recording from the kernel's microphone") from None
+        raise MissingDependencyError(
+            "sounddevice", "widgets", "recording from the kernel's microphone"
+        ) from None
     except OSError as exc:  # the wheel is there but the PortAudio library is not
         raise RealtimeError(
             f"recording from the kernel's microphone needs the PortAudio library ({exc}): install it "
             "(Debian/Ubuntu: apt-get install libportaudio2; macOS: brew install portaudio), or record "
-            "in the browser with voxnb.Recorder()") from None
+            "in the browser with voxnb.Recorder()"
+        ) from None
     chunks = ThreadedChunks(asyncio.get_running_loop())
 
     def on_audio(indata: Any, frames: int, time_info: Any, status: Any) -> None:
         chunks.put(bytes(indata))
 
-    stream = sounddevice.RawInputStream(samplerate=SAMPLE_RATE, channels=1, dtype="int16", device=device,
-                                        blocksize=SAMPLE_RATE * chunk_ms // 1000, callback=on_audio)
+    stream = sounddevice.RawInputStream(
+        samplerate=SAMPLE_RATE,
+        channels=1,
+        dtype="int16",
+        device=device,
+        blocksize=SAMPLE_RATE * chunk_ms // 1000,
+        callback=on_audio,
+    )
     with stream:
         async for chunk in chunks:
             yield chunk
@@ -219,8 +249,17 @@ class LiveTranscription:
     words still arrive).
     """
 
-    def __init__(self, source: Any, *, target: Target, speed: float | None = 1.0, chunk_ms: int = 100,
-                 target_streaming_delay_ms: int | None = None, on_event: Any = None, **session_options: Any):
+    def __init__(
+        self,
+        source: Any,
+        *,
+        target: Target,
+        speed: float | None = 1.0,
+        chunk_ms: int = 100,
+        target_streaming_delay_ms: int | None = None,
+        on_event: Any = None,
+        **session_options: Any,
+    ):
         self.target = target
         self.chunk_ms = chunk_ms
         self.on_event = on_event
@@ -328,8 +367,12 @@ class LiveTranscription:
             request["target_streaming_delay_ms"] = self._session_options["target_streaming_delay_ms"]
         audio = self.audio
         self.transcript = Transcript.from_response(
-            response, backend=self.target.backend, base_url=self.target.base_url,
-            model=response.get("model") or session.model, request=request, audio=audio,
+            response,
+            backend=self.target.backend,
+            base_url=self.target.base_url,
+            model=response.get("model") or session.model,
+            request=request,
+            audio=audio,
         )
         yield self.transcript
 
@@ -411,5 +454,11 @@ def transcribe_realtime(
     >>> live.retranscribe(context_bias=["Voxtral"]).text  # doctest: +SKIP
     """
     target = Target.resolve(base_url=base_url, api_key=api_key, model=model, dialect=dialect, engine=engine)
-    return LiveTranscription(source, target=target, speed=speed, chunk_ms=chunk_ms,
-                             target_streaming_delay_ms=target_streaming_delay_ms, **session_options)
+    return LiveTranscription(
+        source,
+        target=target,
+        speed=speed,
+        chunk_ms=chunk_ms,
+        target_streaming_delay_ms=target_streaming_delay_ms,
+        **session_options,
+    )

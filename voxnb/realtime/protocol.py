@@ -244,8 +244,13 @@ class Dialect:
         if kind == "transcription.language":
             return Language(raw=data, language=data.get("audio_language"))
         if kind == "transcription.segment":
-            return SegmentEvent(raw=data, text=str(data.get("text") or ""), start=data.get("start"),
-                                end=data.get("end"), speaker_id=data.get("speaker_id"))
+            return SegmentEvent(
+                raw=data,
+                text=str(data.get("text") or ""),
+                start=data.get("start"),
+                end=data.get("end"),
+                speaker_id=data.get("speaker_id"),
+            )
         if kind == "transcription.done":
             return Done(raw=data, response={k: v for k, v in data.items() if k != "type"})
         if kind == "error":
@@ -263,7 +268,11 @@ class Dialect:
         if kind == "transcription.text.delta":
             return {"type": "transcription.delta", "delta": event.get("text", "")}
         if kind == "transcription.done":
-            return {"type": "transcription.done", "text": event.get("text", ""), "usage": event.get("usage") or {}}
+            return {
+                "type": "transcription.done",
+                "text": event.get("text", ""),
+                "usage": event.get("usage") or {},
+            }
         return None
 
     def error(self, message: str, code: str) -> dict[str, Any]:
@@ -311,6 +320,4 @@ def get_dialect(dialect: str | Dialect) -> Dialect:
     try:
         return DIALECTS[str(dialect).lower()]
     except KeyError:
-        raise ParameterError(
-            f"unknown realtime dialect {dialect!r}; use one of {sorted(DIALECTS)}"
-        ) from None
+        raise ParameterError(f"unknown realtime dialect {dialect!r}; use one of {sorted(DIALECTS)}") from None

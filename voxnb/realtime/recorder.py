@@ -116,14 +116,24 @@ class Recorder(anywidget.AnyWidget):
     #: record with the ScriptProcessor fallback instead of an AudioWorklet (for testing it)
     force_script_processor = traitlets.Bool(False).tag(sync=True)
 
-    def __init__(self, *, base_url: str | None = None, api_key: str | None = None, model: str | None = None,
-                 dialect: str | None = None, engine: Any = None, target_streaming_delay_ms: int | None = None,
-                 chunk_ms: int = 100, **session_options: Any):
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        model: str | None = None,
+        dialect: str | None = None,
+        engine: Any = None,
+        target_streaming_delay_ms: int | None = None,
+        chunk_ms: int = 100,
+        **session_options: Any,
+    ):
         if not 20 <= chunk_ms <= 1000:
             raise ParameterError(f"chunk_ms must be between 20 and 1000 ms, got {chunk_ms}")
         super().__init__(chunk_ms=chunk_ms)
-        self._target = Target.resolve(base_url=base_url, api_key=api_key, model=model, dialect=dialect,
-                                      engine=engine)
+        self._target = Target.resolve(
+            base_url=base_url, api_key=api_key, model=model, dialect=dialect, engine=engine
+        )
         self.backend = f"{self._target.backend}: {self._target.base_url or 'offline engine in this kernel'}"
         self.message = f"Press Start to record ({self.backend})."
         self._session_options = dict(session_options, target_streaming_delay_ms=target_streaming_delay_ms)
@@ -173,10 +183,14 @@ class Recorder(anywidget.AnyWidget):
         if self._live is None:
             raise RealtimeError(self._nothing_recorded())
         if self._recording:
-            raise RealtimeError("still recording: press Stop (or call rec.stop()) before reading the transcript")
+            raise RealtimeError(
+                "still recording: press Stop (or call rec.stop()) before reading the transcript"
+            )
         if not self._finished.wait(timeout):
-            raise RealtimeError(f"the transcript did not arrive within {timeout:.0f} s after Stop; "
-                                "call rec.wait(timeout=...) to wait longer")
+            raise RealtimeError(
+                f"the transcript did not arrive within {timeout:.0f} s after Stop; "
+                "call rec.wait(timeout=...) to wait longer"
+            )
         if self._error is not None:
             raise self._error
         return self._live.transcript
@@ -184,9 +198,11 @@ class Recorder(anywidget.AnyWidget):
     def _nothing_recorded(self) -> str:
         message = "nothing recorded yet: press Start, speak, then press Stop"
         if not self.rendered:
-            message += (". No Start button? The widget's script never ran in this page: display `rec` in a "
-                        "notebook cell; with JupyterLab or Voila check that anywidget is installed and that "
-                        "the page's Content-Security-Policy allows blob: scripts (script-src ... blob:)")
+            message += (
+                ". No Start button? The widget's script never ran in this page: display `rec` in a "
+                "notebook cell; with JupyterLab or Voila check that anywidget is installed and that "
+                "the page's Content-Security-Policy allows blob: scripts (script-src ... blob:)"
+            )
         return message
 
     def retranscribe(self, **params: Any) -> Any:
@@ -223,7 +239,9 @@ class Recorder(anywidget.AnyWidget):
         elif kind == "stop":
             self._on_stop()
         elif kind == "error":
-            self._show(status="error", message=str(content.get("message") or "recording failed in the browser"))
+            self._show(
+                status="error", message=str(content.get("message") or "recording failed in the browser")
+            )
         elif kind == "ready":
             self.rendered = True
         else:
@@ -239,8 +257,13 @@ class Recorder(anywidget.AnyWidget):
         finished = self._finished = threading.Event()
         self._chunks = ThreadedChunks(loop)
         self._recording = True
-        live = self._live = LiveTranscription(self._chunks, target=self._target, chunk_ms=self.chunk_ms,
-                                              on_event=self._on_event, **self._session_options)
+        live = self._live = LiveTranscription(
+            self._chunks,
+            target=self._target,
+            chunk_ms=self.chunk_ms,
+            on_event=self._on_event,
+            **self._session_options,
+        )
         self._show(text="", status="recording", message=f"Recording… ({self.backend})")
         asyncio.run_coroutine_threadsafe(self._run(live, finished), loop)
         self.send({"type": "started"})
@@ -263,14 +286,18 @@ class Recorder(anywidget.AnyWidget):
         self._recording = False
         with self._sync_lock:  # before the take can finish, so "done" is never followed by this
             if self.status == "recording":  # not when the session already failed: keep its message
-                self._show(status="finishing",
-                           message=f"Stopped after {self.seconds:.1f} s; waiting for the last words…")
+                self._show(
+                    status="finishing",
+                    message=f"Stopped after {self.seconds:.1f} s; waiting for the last words…",
+                )
         self._chunks.put(None)
 
     def _on_event(self, event: Any) -> None:
         if isinstance(event, Reconnected):
-            self._show(message=f"The connection dropped at {event.at:.1f} s ({event.reason}); reconnected after "
-                               f"{event.offline:.1f} s. Recording continues; the gap is in rec.gaps.")
+            self._show(
+                message=f"The connection dropped at {event.at:.1f} s ({event.reason}); reconnected after "
+                f"{event.offline:.1f} s. Recording continues; the gap is in rec.gaps."
+            )
 
     async def _run(self, live: LiveTranscription, finished: threading.Event) -> None:
         loop = asyncio.get_running_loop()
@@ -304,9 +331,15 @@ class Recorder(anywidget.AnyWidget):
         if not current:
             return
         if error is not None:
-            self._show(status="error", message=f"{error} The captured audio is kept in rec.audio; "
-                                               "rec.retranscribe() can transcribe it.")
+            self._show(
+                status="error",
+                message=f"{error} The captured audio is kept in rec.audio; "
+                "rec.retranscribe() can transcribe it.",
+            )
         else:
-            self._show(text=live.transcript.text or live.text, status="done",
-                       message=f"{self.seconds:.1f} s recorded and transcribed: rec.transcript and rec.audio "
-                               "are ready.")
+            self._show(
+                text=live.transcript.text or live.text,
+                status="done",
+                message=f"{self.seconds:.1f} s recorded and transcribed: rec.transcript and rec.audio "
+                "are ready.",
+            )

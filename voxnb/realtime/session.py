@@ -164,8 +164,9 @@ class _Part:
             self.text.append(event.text)
             self.bytes_at_last_delta = self.bytes_sent
         elif isinstance(event, SegmentEvent):
-            self.segments.append({"text": event.text, "start": event.start, "end": event.end,
-                                  "speaker_id": event.speaker_id})
+            self.segments.append(
+                {"text": event.text, "start": event.start, "end": event.end, "speaker_id": event.speaker_id}
+            )
         elif isinstance(event, Language):
             self.language = event.language
         elif isinstance(event, Done):
@@ -265,8 +266,10 @@ class RealtimeSession:
 
     def __repr__(self) -> str:
         where = f"engine={self.model!r}" if self.engine is not None else f"{self.base_url!r}"
-        return (f"RealtimeSession({where}, dialect={self.dialect.name!r}, model={self.model!r}, "
-                f"sessions={len(self.parts)}, seconds_sent={self.seconds_sent:.1f})")
+        return (
+            f"RealtimeSession({where}, dialect={self.dialect.name!r}, model={self.model!r}, "
+            f"sessions={len(self.parts)}, seconds_sent={self.seconds_sent:.1f})"
+        )
 
     # --------------------------------------------------------------------------- public API
     @property
@@ -326,7 +329,8 @@ class RealtimeSession:
                     except asyncio.TimeoutError:
                         raise RealtimeError(
                             f"no transcription.done within {self.finish_timeout:.0f} s after the end of "
-                            "the audio; raise finish_timeout= for long takes on a slow server") from None
+                            "the audio; raise finish_timeout= for long takes on a slow server"
+                        ) from None
                 self._raise_failure()
                 if part.error is not None:
                     self._raise_server_error(part.error)
@@ -409,15 +413,18 @@ class RealtimeSession:
         try:
             first = self.dialect.parse(await asyncio.wait_for(transport.recv(), self.open_timeout))
         except (asyncio.TimeoutError, _Dropped) as exc:
-            raise TransportError(f"the realtime server at {self._where()} did not start a session "
-                                 f"({exc or 'timed out'}); check the URL and the dialect") from None
+            raise TransportError(
+                f"the realtime server at {self._where()} did not start a session "
+                f"({exc or 'timed out'}); check the URL and the dialect"
+            ) from None
         if isinstance(first, ErrorEvent):
             self._raise_server_error(first)
         if not isinstance(first, SessionCreated):
             raise RealtimeError(f"expected session.created first, got {first.raw.get('type')!r}")
         if self.engine is None:
-            for message in self.dialect.configure(model=self.model,
-                                                  target_streaming_delay_ms=self.target_streaming_delay_ms):
+            for message in self.dialect.configure(
+                model=self.model, target_streaming_delay_ms=self.target_streaming_delay_ms
+            ):
                 await transport.send(message)
 
     async def _connect_transport(self) -> Any:
@@ -432,21 +439,32 @@ class RealtimeSession:
         headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
         loopback = urlsplit(url).hostname in {"127.0.0.1", "localhost", "::1"}
         try:
-            ws = await connect(url, additional_headers=headers, open_timeout=self.open_timeout,
-                               compression=None, max_size=None, proxy=None if loopback else True,
-                               logger=_WS_LOGGER)
+            ws = await connect(
+                url,
+                additional_headers=headers,
+                open_timeout=self.open_timeout,
+                compression=None,
+                max_size=None,
+                proxy=None if loopback else True,
+                logger=_WS_LOGGER,
+            )
         except InvalidStatus as exc:
             status = exc.response.status_code
             if status in (401, 403):
                 raise AuthenticationError(
                     f"the realtime server at {self._where()} refused the key; set MISTRAL_API_KEY "
                     "or pass api_key= (for voxnb serve: the --api-key it was started with)",
-                    status=status) from None
-            raise TransportError(f"the realtime server at {self._where()} answered HTTP {status} "
-                                 "instead of a websocket; check base_url and dialect=") from None
+                    status=status,
+                ) from None
+            raise TransportError(
+                f"the realtime server at {self._where()} answered HTTP {status} "
+                "instead of a websocket; check base_url and dialect="
+            ) from None
         except (OSError, asyncio.TimeoutError, InvalidURI, WebSocketException) as exc:
-            raise TransportError(f"could not reach the realtime server at {self._where()}: "
-                                 f"{type(exc).__name__}: {exc}; is it running?") from None
+            raise TransportError(
+                f"could not reach the realtime server at {self._where()}: "
+                f"{type(exc).__name__}: {exc}; is it running?"
+            ) from None
         return _WebsocketTransport(ws)
 
     def _where(self) -> str:
@@ -520,7 +538,8 @@ class RealtimeSession:
                     self._failure = RealtimeError(
                         f"the realtime connection dropped ({part.drop_reason}) and {attempt} attempts to "
                         f"reconnect failed; {self.seconds_sent:.1f} s of audio had been sent and the "
-                        "captured audio is kept: re-transcribe it with the batch endpoint")
+                        "captured audio is kept: re-transcribe it with the batch endpoint"
+                    )
                     raise self._failure from None
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
@@ -571,6 +590,12 @@ def merge_parts(parts: list[_Part], gaps: list[Reconnected], *, model: str | Non
         for key, value in (done.get("usage") or {}).items():
             if isinstance(value, (int, float)):
                 usage[key] = usage.get(key, 0) + value
-    response: dict[str, Any] = {"model": model_seen or model, "text": " ".join(texts), "language": language,
-                                "segments": segments, "usage": usage, "realtime": meta}
+    response: dict[str, Any] = {
+        "model": model_seen or model,
+        "text": " ".join(texts),
+        "language": language,
+        "segments": segments,
+        "usage": usage,
+        "realtime": meta,
+    }
     return response
