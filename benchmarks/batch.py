@@ -28,7 +28,7 @@ from pathlib import Path
 import numpy as np
 
 import voxnb
-from voxnb.local.server import ServerProcess
+from voxnb.serve import ServerProcess
 
 
 def write_files(directory: Path, n: int, seconds: float) -> list[Path]:

@@ -30,9 +30,9 @@ import numpy as np
 
 import voxnb
 from voxnb.local.fake import FakeEngine
-from voxnb.local.server import ServerProcess
 from voxnb.realtime import session as session_module
 from voxnb.realtime.protocol import MISTRAL
+from voxnb.serve import ServerProcess
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -218,12 +218,12 @@ def vllm_like_server():
     from starlette.responses import JSONResponse, StreamingResponse
     from starlette.routing import Route
 
-    from voxnb.local.server import RequestRecorder, ServerThread
+    from voxnb.serve import RequestRecorder, ServerThread
 
     recorder = RequestRecorder()
 
     async def transcriptions(request):
-        from voxnb.local.server import RecordedRequest
+        from voxnb.serve import RecordedRequest
 
         form = await request.form()
         recorder.add(

@@ -172,7 +172,7 @@ def test_a_malformed_stream_segment_is_a_response_format_error(tiny_wav):
     from starlette.responses import StreamingResponse
     from starlette.routing import Route
 
-    from voxnb.local.server import ServerThread
+    from voxnb.serve import ServerThread
 
     async def transcriptions(request):
         async def frames():

@@ -150,7 +150,7 @@ def test_backoff_grows_exponentially_with_bounded_jitter():
         "voxnb.api.sse",
         "voxnb.api.source",
         "voxnb.backend",
-        "voxnb.local.server",
+        "voxnb.serve.app",
         "voxnb.local.fake",
     ],
 )

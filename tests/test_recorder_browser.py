@@ -81,7 +81,7 @@ def work(tmp_path_factory):
 @pytest.fixture(scope="module")
 def server():
     from voxnb.local.fake import FakeEngine
-    from voxnb.local.server import ServerThread, create_app
+    from voxnb.serve import ServerThread, create_app
 
     engine = offline_engine() or FakeEngine()
     with ServerThread(create_app(engine)) as thread:

@@ -10,7 +10,7 @@ import pytest
 import voxnb
 from voxnb.cli import build_parser
 from voxnb.local.fake import FakeEngine
-from voxnb.local.server import FaultPlan, ServerProcess, load_engine
+from voxnb.serve import FaultPlan, ServerProcess, load_engine
 
 TRANSCRIPTIONS = "/v1/audio/transcriptions"
 

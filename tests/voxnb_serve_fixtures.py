@@ -109,7 +109,7 @@ def guarded_api_key() -> str:
 def voxnb_server() -> Iterator[str]:
     """Base URL of a session-wide ``voxnb serve`` (deterministic engine, no key) on 127.0.0.1."""
     from voxnb.local.fake import FakeEngine
-    from voxnb.local.server import ServerThread, create_app
+    from voxnb.serve import ServerThread, create_app
 
     with ServerThread(create_app(FakeEngine())) as server:
         yield server.url
@@ -119,11 +119,11 @@ def voxnb_server() -> Iterator[str]:
 def start_voxnb_server() -> Iterator[Callable[..., Any]]:
     """Start ``voxnb serve`` apps for one test: ``start(engine=None, **create_app_options)``.
 
-    Returns the running :class:`voxnb.local.server.ServerThread` (``.url``, ``.recorder``,
+    Returns the running :class:`voxnb.serve.ServerThread` (``.url``, ``.recorder``,
     ``.app``); every server started is stopped after the test.
     """
     from voxnb.local.fake import FakeEngine
-    from voxnb.local.server import ServerThread, create_app
+    from voxnb.serve import ServerThread, create_app
 
     servers: list[ServerThread] = []
 

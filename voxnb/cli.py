@@ -59,7 +59,7 @@ def add_serve(subparsers: Any) -> None:
 
 
 def run_serve(args: argparse.Namespace) -> int:
-    from voxnb.local.server import DEFAULT_MAX_BODY_BYTES, serve
+    from voxnb.serve import DEFAULT_MAX_BODY_BYTES, serve
 
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
     limit = DEFAULT_MAX_BODY_BYTES if args.max_body_mb is None else int(args.max_body_mb * 2**20)

@@ -1,4 +1,4 @@
-"""The embedded offline engine and the local server (``voxnb serve``).
+"""The embedded offline engine: faster-whisper, forced word alignment, offline speakers, streaming.
 
 Every name is imported on first use (faster-whisper loads only when an engine is made).
 """

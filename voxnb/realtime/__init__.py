@@ -14,7 +14,6 @@ _EXPORTS = {
     "LiveTranscription": "live",
     "microphone": "live",
     "Recorder": "recorder",
-    "realtime_routes": "endpoint",
     "protocol": "",
 }
 

@@ -112,7 +112,7 @@ class _EngineTransport:
     """The same conversation with an engine in this process (no socket, no server)."""
 
     def __init__(self, engine: Any):
-        from voxnb.realtime.bridge import EngineBridge
+        from voxnb.local.bridge import EngineBridge
 
         self.engine = engine
         self.bridge = EngineBridge(engine)

@@ -3,7 +3,7 @@
 Routes (``spec/mistral-api.md`` §1–§3, §5–§7): ``POST /v1/audio/transcriptions`` (multipart,
 Mistral's fields and validation errors, JSON or SSE), ``POST /v1/files`` with signed URLs,
 ``POST /v1/chat/completions`` with an audio part, ``GET /v1/models``; plus the realtime
-websockets of :mod:`voxnb.realtime.endpoint` when that module is present.
+websockets of :mod:`voxnb.serve.realtime`.
 
 For tests and benchmarks the app can inject faults (``--faults 429:0.2,500:0.1,latency:0.3``)
 and records what every request carried (:class:`RequestRecorder`) — with the credentials
@@ -23,31 +23,20 @@ import hashlib
 import hmac
 import json
 import logging
-import random
 import re
 import secrets
-import socket
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from voxnb.api.params import BIAS_TERM, LANGUAGE_CODE, MAX_CONTEXT_BIAS
 from voxnb.errors import AudioError, EngineError, ParameterError
+from voxnb.serve.faults import FaultPlan, RecordedRequest, RequestRecorder, redacted_headers
 
-__all__ = [
-    "DEFAULT_MAX_BODY_BYTES",
-    "FaultPlan",
-    "RecordedRequest",
-    "RequestRecorder",
-    "ServerProcess",
-    "ServerThread",
-    "create_app",
-    "load_engine",
-    "serve",
-]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "create_app"]
 
 log = logging.getLogger("voxnb.serve")
 
@@ -67,183 +56,6 @@ _DIARIZE_MESSAGE = (
     "Assertion failed, When diarize is set to True and streaming is disabled, the timestamp granularity "
     "must be set to ['segment'], got {got}"
 )
-
-
-# -- faults -----------------------------------------------------------------------------------
-
-
-@dataclass
-class FaultPlan:
-    """Failures and latency to inject, parsed from ``--faults``.
-
-    The spec is comma-separated ``key:value`` pairs: ``<status>:<probability>`` answers that
-    share of requests with that HTTP status (Mistral-shaped error body, marked as injected);
-    ``latency:<seconds>`` delays every answer; ``retry-after:<seconds>`` adds a ``Retry-After``
-    header to injected 429/503 answers; ``cut:<probability>`` ends that share of SSE streams
-    after their first event; ``seed:<int>`` makes the draws reproducible.
-
-    Examples
-    --------
-    >>> FaultPlan.parse("429:0.2,500:0.1,latency:0.3")
-    FaultPlan(statuses={429: 0.2, 500: 0.1}, latency=0.3, retry_after=None, cut=0.0, seed=None)
-    """
-
-    statuses: dict[int, float] = field(default_factory=dict)
-    latency: float = 0.0
-    retry_after: float | None = None
-    cut: float = 0.0
-    seed: int | None = None
-
-    def __post_init__(self) -> None:
-        self._rng = random.Random(self.seed)
-        self._lock = threading.Lock()
-
-    @classmethod
-    def parse(cls, spec: str | None) -> FaultPlan:
-        plan: dict[str, Any] = {"statuses": {}}
-        for item in (spec or "").split(","):
-            if not item.strip():
-                continue
-            key, sep, value = item.strip().partition(":")
-            try:
-                if not sep:
-                    raise ValueError
-                if key.isdigit():
-                    status, probability = int(key), float(value)
-                    if not 400 <= status <= 599 or not 0 <= probability <= 1:
-                        raise ValueError
-                    plan["statuses"][status] = probability
-                elif key in ("latency", "retry-after", "cut"):
-                    number = float(value)
-                    if number < 0 or (key == "cut" and number > 1):
-                        raise ValueError
-                    plan[key.replace("-", "_")] = number
-                elif key == "seed":
-                    plan["seed"] = int(value)
-                else:
-                    raise ValueError
-            except ValueError:
-                raise ParameterError(
-                    f"cannot read fault {item.strip()!r}; write e.g. '429:0.2,500:0.1,latency:0.3' "
-                    "(status:probability, latency:seconds, retry-after:seconds, cut:probability, seed:int)"
-                ) from None
-        if sum(plan["statuses"].values()) > 1:
-            raise ParameterError("the fault probabilities add up to more than 1")
-        return cls(**plan)
-
-    def draw_status(self) -> int | None:
-        with self._lock:
-            r = self._rng.random()
-        for status, probability in self.statuses.items():
-            if r < probability:
-                return status
-            r -= probability
-        return None
-
-    def draw_cut(self) -> bool:
-        with self._lock:
-            return self.cut > 0 and self._rng.random() < self.cut
-
-
-# -- recording --------------------------------------------------------------------------------
-
-
-@dataclass
-class RecordedRequest:
-    """What one request carried: its form parts in order (files summarised) and the answer."""
-
-    method: str
-    path: str
-    headers: dict[str, str]
-    fields: list[tuple[str, Any]] = field(default_factory=list)
-    json: Any = None
-    status: int | None = None
-    fault: int | str | None = None
-
-    def field_values(self, name: str) -> list[Any]:
-        return [value for key, value in self.fields if key == name]
-
-    @property
-    def file_sha256(self) -> str | None:
-        files = self.field_values("file")
-        return files[0]["sha256"] if files and isinstance(files[0], dict) else None
-
-
-class RequestRecorder:
-    """Every request the app received, for tests (credentials redacted)."""
-
-    def __init__(self) -> None:
-        self.requests: list[RecordedRequest] = []
-        self._lock = threading.Lock()
-
-    def add(self, record: RecordedRequest) -> None:
-        with self._lock:
-            self.requests.append(record)
-
-    def clear(self) -> None:
-        with self._lock:
-            self.requests.clear()
-
-    def __len__(self) -> int:
-        return len(self.requests)
-
-    def matching(self, path: str | None = None, *, status: int | None = None) -> list[RecordedRequest]:
-        return [
-            r
-            for r in list(self.requests)
-            if (path is None or r.path == path) and (status is None or r.status == status)
-        ]
-
-
-def _redacted_headers(headers: Any) -> dict[str, str]:
-    out = {}
-    for key, value in headers.items():
-        if key.lower() in ("authorization", "x-api-key", "proxy-authorization", "cookie"):
-            value = "<redacted>"
-        out[key.lower()] = value
-    return out
-
-
-# -- engines ----------------------------------------------------------------------------------
-
-
-def load_engine(name: str = "auto") -> Any:
-    """The engine for ``--engine``: ``local`` (offline faster-whisper), ``fake`` or ``auto``.
-
-    ``auto`` takes the local engine when it can be loaded and the deterministic fake engine
-    otherwise, and logs which one answers.
-
-    Examples
-    --------
-    >>> load_engine("fake").model
-    'voxnb-deterministic-test-engine'
-    """
-    if name not in ("auto", "local", "fake"):
-        raise ParameterError(f"engine must be 'auto', 'local' or 'fake'; got {name!r}")
-    if name in ("auto", "local"):
-        try:
-            from voxnb.local.engine import get_engine
-
-            engine = get_engine()  # shared with in-process users of the local backend
-        except Exception as err:
-            if name == "local":
-                raise EngineError(
-                    f"the local engine could not be loaded ({type(err).__name__}: {err}); install it with "
-                    "pip install 'voxnb[offline]', or run with --engine fake"
-                ) from err
-            log.warning(
-                "local engine unavailable (%s: %s); answering with the deterministic fake engine",
-                type(err).__name__,
-                err,
-            )
-        else:
-            log.info("engine: local (%s)", engine.model)
-            return engine
-    from voxnb.local.fake import FakeEngine
-
-    engine = FakeEngine()
-    log.info("engine: fake (%s) - deterministic code words, not speech recognition", engine.model)
-    return engine
 
 
 # -- the app ----------------------------------------------------------------------------------
@@ -464,7 +276,7 @@ class _Server:
         return JSONResponse(body, status_code=failure.status, headers=headers)
 
     def _record(self, request: Any) -> RecordedRequest:
-        record = RecordedRequest(request.method, request.url.path, _redacted_headers(request.headers))
+        record = RecordedRequest(request.method, request.url.path, redacted_headers(request.headers))
         self.recorder.add(record)
         return record
 
@@ -849,12 +661,9 @@ def create_app(
         Route("/v1/chat/completions", server.handler(server.chat), methods=["POST"]),
         Route("/v1/models", server.handler(models), methods=["GET"]),
     ]
-    try:
-        from voxnb.realtime.endpoint import realtime_routes
-    except ImportError:  # the realtime extra is optional
-        pass
-    else:
-        routes.extend(realtime_routes(engine, api_key=api_key))
+    from voxnb.serve.realtime import realtime_routes
+
+    routes.extend(realtime_routes(engine, api_key=api_key))
     app = Starlette(routes=routes, middleware=[Middleware(_BodyLimit, limit=max_body_bytes)])
     app.state.engine = engine
     app.state.recorder = recorder
@@ -863,203 +672,3 @@ def create_app(
     return app
 
 
-# -- running it -------------------------------------------------------------------------------
-
-
-def _is_loopback(host: str) -> bool:
-    return host in ("127.0.0.1", "::1", "localhost") or host.startswith("127.")
-
-
-class ServerThread:
-    """Run an app with uvicorn in a background thread on a free port (for tests and benchmarks).
-
-    Examples
-    --------
-    >>> from voxnb.local.fake import FakeEngine
-    >>> with ServerThread(create_app(FakeEngine())) as server:  # doctest: +SKIP
-    ...     client = voxnb.Client(base_url=server.url)
-    """
-
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0):
-        self.app = app
-        self.host = host
-        self._port = port
-        self._server: Any = None
-        self._thread: threading.Thread | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.host}:{self._port}"
-
-    @property
-    def recorder(self) -> RequestRecorder:
-        return self.app.state.recorder
-
-    def start(self) -> ServerThread:
-        import uvicorn
-
-        # IPPROTO_TCP explicitly: asyncio only sets TCP_NODELAY on sockets whose proto says TCP, and
-        # without it every response waits ~40 ms on Nagle + delayed ACK
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self._port))
-        self._port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [sock]}, name=f"voxnb-serve-{self._port}", daemon=True
-        )
-        self._thread.start()
-        deadline = time.monotonic() + 15
-        while not self._server.started:
-            if not self._thread.is_alive() or time.monotonic() > deadline:
-                raise EngineError(f"voxnb serve did not start on {self.url}")
-            time.sleep(0.01)
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-
-    def __enter__(self) -> ServerThread:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-
-class ServerProcess:
-    """``python -m voxnb serve`` in a subprocess on a free loopback port, ready when entered.
-
-    A process of its own, as a real server is (benchmarks measure the client without sharing
-    its GIL). The key, if any, goes through the environment, not the command line.
-
-    Parameters
-    ----------
-    engine : {"fake", "local", "auto"}
-        The ``--engine``.
-    faults : str, optional
-        The ``--faults`` spec.
-    api_key : str, optional
-        Passed as ``$VOXNB_SERVE_API_KEY``.
-
-    Examples
-    --------
-    >>> with ServerProcess(engine="fake", faults="latency:0.3") as server:  # doctest: +SKIP
-    ...     voxnb.Client(base_url=server.url).transcribe("a.wav")
-    """
-
-    def __init__(
-        self,
-        *,
-        engine: str = "fake",
-        faults: str | None = None,
-        api_key: str | None = None,
-        startup_timeout: float = 60.0,
-    ):
-        self.engine = engine
-        self.faults = faults
-        self._api_key = api_key
-        self.startup_timeout = startup_timeout
-        self.url = ""
-        self.output = ""
-        self._process: Any = None
-
-    def start(self) -> ServerProcess:
-        import os
-        import subprocess
-        import sys
-
-        import httpx
-
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
-        command = [
-            sys.executable,
-            "-m",
-            "voxnb",
-            "serve",
-            "--port",
-            str(port),
-            "--engine",
-            self.engine,
-            "--log-level",
-            "warning",
-        ]
-        if self.faults:
-            command += ["--faults", self.faults]
-        env = {**os.environ, "VOXNB_SERVE_API_KEY": self._api_key or ""}
-        self._process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self.url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + self.startup_timeout
-        while True:
-            try:
-                httpx.get(self.url + "/health", timeout=1)
-                return self
-            except httpx.TransportError:
-                if self._process.poll() is not None or time.monotonic() > deadline:
-                    self.stop()
-                    raise EngineError(f"voxnb serve did not start: {self.output[-2000:]}") from None
-                time.sleep(0.1)
-
-    def stop(self) -> None:
-        """Terminate the server; what it printed is then in :attr:`output`."""
-        import subprocess
-
-        if self._process is not None:
-            if self._process.poll() is None:
-                self._process.terminate()
-            try:
-                output = self._process.communicate(timeout=10)[0]
-            except subprocess.TimeoutExpired:  # stuck in shutdown: do not leave it running
-                self._process.kill()
-                output = self._process.communicate()[0]
-            self.output = output.decode("utf-8", "replace")
-            self._process = None
-
-    def __enter__(self) -> ServerProcess:
-        return self.start()
-
-    def __exit__(self, *exc: Any) -> None:
-        self.stop()
-
-
-def serve(
-    *,
-    host: str = "127.0.0.1",
-    port: int = 8000,
-    engine: str | Any = "auto",
-    api_key: str | None = None,
-    faults: str | None = None,
-    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-    log_level: str = "info",
-) -> None:
-    """Run ``voxnb serve`` in the foreground until interrupted (what ``voxnb serve`` calls).
-
-    Parameters are the command's options: see ``voxnb serve --help`` and :func:`create_app`.
-
-    Examples
-    --------
-    >>> from voxnb.local.server import serve
-    >>> serve(port=8000, engine="fake", faults="429:0.1")  # doctest: +SKIP
-    """
-    import uvicorn
-
-    if not _is_loopback(host) and not api_key:
-        log.warning("serving on %s without --api-key: anyone who can reach this address can use it", host)
-    engine_obj = load_engine(engine) if isinstance(engine, str) else engine
-    app = create_app(engine_obj, api_key=api_key, faults=faults, max_body_bytes=max_body_bytes)
-    log.info(
-        "voxnb serve on http://%s:%d (model %s%s%s)",
-        host,
-        port,
-        engine_obj.model,
-        ", API key required" if api_key else "",
-        f", faults {faults}" if faults else "",
-    )
-    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=2)

@@ -3,7 +3,7 @@
 ``/v1/audio/transcriptions/realtime`` speaks Mistral's dialect and ``/v1/realtime`` vLLM's
 (``spec/mistral-api.md`` §4, §9), so the recorder and :class:`~voxnb.realtime.RealtimeSession`
 work with no key, and both dialects are exercised over real sockets in the tests. The engine
-decodes in a worker thread (:class:`~voxnb.realtime.bridge.EngineBridge`); the event loop only
+decodes in a worker thread (:class:`~voxnb.local.bridge.EngineBridge`); the event loop only
 moves bytes.
 """
 
@@ -18,7 +18,7 @@ import time
 import uuid
 from typing import Any
 
-from voxnb.realtime.bridge import EngineBridge
+from voxnb.local.bridge import EngineBridge
 from voxnb.realtime.protocol import MAX_APPEND_BYTES, MISTRAL, SAMPLE_RATE, VLLM, Dialect
 
 __all__ = ["realtime_routes"]
