@@ -363,7 +363,7 @@ def compare(
     """Two transcripts' words one above the other (over the waveform), differing words highlighted.
 
     The word sequences are aligned after normalisation, exactly as the context_bias scorer
-    aligns them (:func:`voxnb.bias.align.align_batch`); a word that is not matched by an equal
+    aligns them (:func:`voxnb.text.align.align_batch`); a word that is not matched by an equal
     word of the other transcript is drawn in red.
 
     Parameters
@@ -375,7 +375,7 @@ def compare(
     labels : tuple of str, optional
         Lane names; default ``("first", "second")`` or the transcripts' models when they differ.
     normalizer : {"basic", "whisper-en", None} or callable
-        How words are normalised before comparing (see :func:`voxnb.bias.textnorm.normalize`).
+        How words are normalised before comparing (see :func:`voxnb.text.normalization.normalize`).
     start, end : float, optional
         Window in seconds.
     width : float
@@ -443,8 +443,8 @@ def word_differences(first: Any, second: Any, *, normalizer: Any = "basic") -> t
     >>> [flags.tolist() for flags in word_differences(plain, biased)]
     [[False, False, True, False], [False, False, True, False]]
     """
-    from voxnb.bias.align import MATCH, align_batch
-    from voxnb.bias.textnorm import resolve_normalizer
+    from voxnb.text.align import MATCH, align_batch
+    from voxnb.text.normalization import resolve_normalizer
 
     norm = resolve_normalizer(normalizer)
     tokens = [

@@ -14,16 +14,18 @@ import threading
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from voxnb.models import ModelCapabilities
 
 from voxnb.errors import AudioError, EngineError, MissingDependencyError, ParameterError
 
 __all__ = ["SAMPLE_RATE", "Engine", "get_engine"]
 
 SAMPLE_RATE = 16000
-GRANULARITIES = ("segment", "word")
 
 
 def _default_model_dir() -> str:
@@ -58,21 +60,7 @@ def hotwords(context_bias: Iterable[str] | None) -> str | None:
     """
     if not context_bias:
         return None
-    if isinstance(context_bias, str):
-        raise ParameterError(
-            "context_bias must be a list of words or phrases, e.g. ['Voxtral', 'Janis_Joplin']"
-        )
     return " ".join(str(item).replace("_", " ").strip() for item in context_bias if str(item).strip()) or None
-
-
-def _granularities(timestamps: Iterable[str] | str | None) -> set[str]:
-    if timestamps is None:
-        return set()
-    wanted = {timestamps} if isinstance(timestamps, str) else set(timestamps)
-    unknown = wanted - set(GRANULARITIES)
-    if unknown:
-        raise ParameterError(f"timestamps must be a list of {GRANULARITIES}, got {sorted(unknown)}")
-    return wanted
 
 
 def as_samples(samples: Any) -> np.ndarray:
@@ -166,6 +154,22 @@ class Engine:
     def multilingual(self) -> bool:
         return bool(self.whisper.model.is_multilingual)
 
+    @property
+    def capabilities(self) -> ModelCapabilities:
+        """What this engine can do, for the request contract (:mod:`voxnb.request`)."""
+        from voxnb.models import engine_capabilities
+
+        languages = None if self.multilingual else ("en",)
+        return engine_capabilities(self.model, languages=languages)
+
+    @property
+    def stream_capabilities(self) -> ModelCapabilities:
+        """What :meth:`stream` can do (realtime sessions are checked against it)."""
+        from voxnb.models import engine_capabilities
+
+        languages = None if self.multilingual else ("en",)
+        return engine_capabilities(self.model, languages=languages, streaming=True)
+
     def __repr__(self) -> str:
         return f"Engine(model={self.model!r}, path={self.path!r})"
 
@@ -216,23 +220,16 @@ class Engine:
                     "temperature >= 0, language=), and transcribe shorter pieces if memory ran out"
                 ) from exc
 
-    def transcribe(
-        self,
-        samples: np.ndarray,
-        *,
-        timestamps: list[str] | None = None,
-        diarize: bool = False,
-        context_bias: list[str] | None = None,
-        language: str | None = None,
-        temperature: float | None = None,
-        num_speakers: int | None = None,
-    ) -> dict[str, Any]:
+    def transcribe(self, samples: np.ndarray, **options: Any) -> dict[str, Any]:
         """Transcribe float32 mono 16 kHz *samples* into a Mistral transcription response.
 
         Parameters
         ----------
         samples : numpy.ndarray
             Mono audio at 16 kHz.
+        **options
+            The transcription options of :class:`voxnb.request.TranscriptionRequest`, checked
+            against :attr:`capabilities` (the same contract as every backend):
         timestamps : list of {"segment", "word"}, optional
             Without any, ``segments`` is empty as in Mistral's answer; with ``"word"`` every
             segment carries a ``words`` list of ``{"text", "start", "end", "score"}``.
@@ -253,13 +250,19 @@ class Engine:
         dict
             ``{"model", "text", "language", "segments", "usage"}``.
         """
+        from voxnb.request import TranscriptionRequest
+
+        request = TranscriptionRequest.create(**options).resolve(self.capabilities)
         y = as_samples(samples)
-        wanted = _granularities(timestamps)
-        if num_speakers is not None and (not isinstance(num_speakers, int) or num_speakers < 1):
-            raise ParameterError(f"num_speakers must be a positive integer, got {num_speakers!r}")
+        wanted = set(request.wire_timestamps)
+        diarize = request.diarize
         timed = bool(wanted) or diarize
         segments, info = self.decode(
-            y, words=timed, context_bias=context_bias, language=language, temperature=temperature
+            y,
+            words=timed,
+            context_bias=request.context_bias,
+            language=request.language,
+            temperature=request.temperature,
         )
         out = []
         if timed:
@@ -268,7 +271,7 @@ class Engine:
             from voxnb.local.diarize import diarize as find_turns
             from voxnb.local.diarize import label_segments
 
-            out = label_segments(out, find_turns(y, num_speakers=num_speakers))
+            out = label_segments(out, find_turns(y, num_speakers=request.num_speakers))
         for segment in out:
             if "word" in wanted:
                 for w in segment["words"]:

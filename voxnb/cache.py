@@ -20,7 +20,7 @@ from voxnb.errors import ParameterError
 
 __all__ = ["TranscriptCache", "cache_key", "default_cache_dir", "open_cache"]
 
-log = logging.getLogger("voxnb.api")
+log = logging.getLogger("voxnb")
 
 _FORMAT = "voxnb.transcription-cache/1"
 
