@@ -295,7 +295,7 @@ class LocalTranscriber:
 def transcribe(
     audio: Any,
     *,
-    backend: str | None = None,
+    backend: str | Backend | None = None,
     api_key: str | None = None,
     base_url: str | None = None,
     dialect: str | None = None,
@@ -365,7 +365,7 @@ def transcribe(
 def transcribe_many(
     items: Any,
     *,
-    backend: str | None = None,
+    backend: str | Backend | None = None,
     api_key: str | None = None,
     base_url: str | None = None,
     dialect: str | None = None,
@@ -419,7 +419,7 @@ def transcribe_many(
                 cache=cache,
                 progress=progress,
                 sr=sr,
-                options=options,
+                options=dict(options),
             )
         )
     client = _client(chosen)

@@ -637,10 +637,9 @@ class AsyncClient:
         """
         from voxnb.runs import run_many
 
-        result = await run_many(
-            self, items, concurrency=concurrency, cache=cache, progress=progress, sr=sr, options=options
+        return await run_many(
+            self, items, concurrency=concurrency, cache=cache, progress=progress, sr=sr, options=dict(options)
         )
-        return result
 
     # -- chat and files ------------------------------------------------------------------------
 
@@ -691,7 +690,10 @@ class AsyncClient:
             "messages": [
                 {
                     "role": "user",
-                    "content": [_audio_part(source, self.dialect), {"type": "text", "text": prompt}],
+                    "content": [
+                        _audio_part(source, self.dialect or "mistral"),
+                        {"type": "text", "text": prompt},
+                    ],
                 }
             ],
         }
@@ -720,9 +722,9 @@ class AsyncClient:
         >>> client.transcribe(file_id)  # doctest: +SKIP
         """
         source = await asyncio.to_thread(resolve_audio, audio, sr=sr, allow_remote=False)
-        response = await self._request(
-            "POST", "/v1/files", data={"purpose": "audio"}, files=[("file", source.file_part())]
-        )
+        part = source.file_part()
+        assert part is not None  # allow_remote=False: always bytes to upload
+        response = await self._request("POST", "/v1/files", data={"purpose": "audio"}, files=[("file", part)])
         body = self._json(response, "POST /v1/files")
         if not isinstance(body, dict) or not body.get("id"):
             raise ResponseFormatError("POST /v1/files answered without a file id")
@@ -853,7 +855,7 @@ class Client:
 
     @functools.wraps(AsyncClient.transcribe_stream)
     def transcribe_stream(self, audio: Any, **kwargs: Any) -> Iterator[Any]:
-        events = self._async.transcribe_stream(audio, **kwargs)
+        events: Any = self._async.transcribe_stream(audio, **kwargs)
         try:
             while True:
                 try:
