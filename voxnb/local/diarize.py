@@ -10,7 +10,7 @@ onnxruntime); ``encoder="resemblyzer"`` uses the older numpy encoder
 (:mod:`voxnb.local.voice_encoder`), which separates TTS voices but barely real ones.
 Measured in ``benchmarks/diarize.py`` on real recordings (a two-speaker telephone call, dialogues
 joined from real read speech) and on the bundled TTS dialogues. Overlapping speech gets one
-speaker only, and a speaker who talks for less than about 1.5 s in all may be folded into another.
+speaker only, and a speaker who talks for less than about 2 s in all is folded into another.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ WINDOW = 1.5  # seconds per embedding: long enough for a voice, short enough to 
 STEP = 0.75
 MAX_SPEAKERS = 8
 MIN_CHUNK = 0.6  # seconds: shorter windows' embeddings are noise; they follow the clusters, not shape them
-MIN_TALK = 1.5  # seconds of speech a speaker needs before the count estimate believes in them
+MIN_TALK = 2.0  # seconds of speech a speaker needs before the count estimate believes in them
 MAX_GAP = 0.3  # a pause shorter than this between one speaker's stretches is bridged (NIST's 0.3 s rule)
 # cosine distance at which average linkage stops merging, per encoder: tuned on the TTS samples and
 # on real dialogues joined from different readers; the telephone call was checked, not tuned on
@@ -104,10 +104,13 @@ def embed_chunks(samples: np.ndarray, chunks: list[tuple[float, float]]) -> np.n
 
 
 def _embed(name: str, samples: np.ndarray, spans: list[tuple[float, float]], bar: Any) -> np.ndarray:
+    def done(seconds: float) -> None:
+        bar.update(min(seconds, bar.total - bar.n))  # float sums in another order must not overshoot
+
     if name == "campplus":
-        return _encoder(name).embed(samples, spans, on_batch=bar.update)
+        return _encoder(name).embed(samples, spans, on_batch=done)
     out = embed_chunks(samples, spans)
-    bar.update(sum(end - start for start, end in spans))
+    done(sum(end - start for start, end in spans))
     return out
 
 
