@@ -238,7 +238,8 @@ class _JobStates:
     """Job handles kept as ``<cache>/batch-jobs/<job id>.json`` (the default cache folder without one)."""
 
     def __init__(self, store: TranscriptCache | None):
-        self.directory = (store or TranscriptCache(default_cache_dir())).jobs_directory
+        # not `store or ...`: an empty cache is falsy (it has a length)
+        self.directory = (store if store is not None else TranscriptCache(default_cache_dir())).jobs_directory
 
     def path(self, job_id: str) -> Path:
         if not job_id or any(c in job_id for c in "/\\\0") or job_id.startswith("."):

@@ -510,8 +510,17 @@ class _Server:
         stored = self._stored(request.path_params["file_id"])
         if "sig" in request.query_params:  # a signed URL: its signature is checked
             self._file_from_url(str(request.url))
-        # otherwise the key let the request in (GET /v1/files/{id}/content, how batch results are read)
-        return Response(stored.data, media_type=stored.content_type)
+        # otherwise the key let the request in (GET /v1/files/{id}/content, how batch results are read);
+        # the Files API answers with bytes whatever they are (mistralai's download accepts nothing else)
+        return Response(stored.data, media_type="application/octet-stream")
+
+    async def delete_file(self, request: Any, record: RecordedRequest) -> Any:
+        from starlette.responses import JSONResponse
+
+        file_id = request.path_params["file_id"]
+        self._stored(file_id)
+        del self.files[file_id]
+        return JSONResponse({"id": file_id, "object": "file", "deleted": True})
 
     async def chat(self, request: Any, record: RecordedRequest) -> Any:
         from starlette.responses import JSONResponse
@@ -736,6 +745,7 @@ def create_app(
         Route("/v1/files", server.handler(server.upload), methods=["POST"]),
         Route("/v1/files/{file_id}/url", server.handler(server.signed_url), methods=["GET"]),
         Route("/v1/files/{file_id}/content", server.handler(server.file_content), methods=["GET"]),
+        Route("/v1/files/{file_id}", server.handler(server.delete_file), methods=["DELETE"]),
         Route("/v1/chat/completions", server.handler(server.chat), methods=["POST"]),
         Route("/v1/models", server.handler(models), methods=["GET"]),
     ]
