@@ -41,7 +41,8 @@ class EngineBridge:
         self.options = options  # the stream's options (context_bias, language), checked by the caller
         self.bytes_fed = 0
         #: with *positions*, a ``{"type": "voxnb.position", "bytes": n}`` event comes each time the
-        #: engine asks for more audio: everything it emits before it is about the first n bytes
+        #: engine takes a chunk: what it emits next is about the first n bytes, and everything it
+        #: emitted before is about the audio before that chunk
         self.positions = positions
         self._chunks: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
@@ -70,13 +71,10 @@ class EngineBridge:
 
     def _pcm_chunks(self) -> Iterator[bytes]:
         consumed = 0
-        while True:
+        while (chunk := self._chunks.get()) is not _END:
+            consumed += len(chunk)
             if self.positions:
                 self._emit({"type": "voxnb.position", "bytes": consumed})
-            chunk = self._chunks.get()
-            if chunk is _END:
-                return
-            consumed += len(chunk)
             yield chunk
 
     def _emit(self, event: dict[str, Any] | None) -> None:

@@ -33,6 +33,8 @@ from voxnb.serve.turns import PauseTurns
 
 __all__ = ["realtime_routes", "served_stream"]
 
+_PIECE = SAMPLE_RATE * SAMPLE_WIDTH // 10  # 100 ms of the engine's 16 kHz s16le
+
 
 def realtime_routes(engine: Any, *, api_key: str | None = None) -> list[Any]:
     """Starlette ``WebSocketRoute``\\ s for both realtime dialects over *engine*.
@@ -141,6 +143,7 @@ class _RealtimeConnection:
         self.turns: PauseTurns | None = None
         self.take = bytearray()  # 16 kHz s16le, kept when the end of the take needs it (diarize)
         self.received = 0  # 16 kHz s16le bytes given to the engine
+        self.reading = 0  # the engine's text now comes from the audio up to here (bytes)
         self.finished = 0  # bytes of audio the engine has emitted everything about
         self.held: collections.deque[tuple[int, dict[str, Any]]] = collections.deque()  # (release at, event)
         self.turn_events: collections.deque[tuple[int, dict[str, Any]]] = collections.deque()
@@ -250,15 +253,15 @@ class _RealtimeConnection:
         try:
             while (event := await bridge.next_event()) is not None:
                 kind = event.get("type")
-                if kind == "voxnb.position":
-                    self.finished = event["bytes"]
+                if kind == "voxnb.position":  # the engine took the next chunk: it is done with the last
+                    self.finished, self.reading = self.reading, event["bytes"]
                 elif kind == "transcription.done":
                     await self._release(everything=True)
                     await self._done(event)
                 elif kind == "error":
                     await self._send_event(event)
-                else:  # text: held until the delay's worth of audio has arrived after it
-                    self.held.append((self.received + self._delay_bytes(), event))
+                else:  # text: held until the delay's worth of audio has arrived after its audio
+                    self.held.append((self.reading + self._delay_bytes(), event))
                 await self._release()
         except (WebSocketDisconnect, RuntimeError):  # the client left; the engine thread ends on its own
             pass
@@ -393,7 +396,9 @@ class _RealtimeConnection:
         if self.turns is not None:
             self._queue_turns(self.turns.feed(np.frombuffer(pcm, "<i2").astype(np.float32) / 32768.0))
         self.received += len(pcm)
-        bridge.feed(pcm)
+        # in pieces of 100 ms, so that the engine's text is placed (and held for the delay) that finely
+        for i in range(0, len(pcm), _PIECE):
+            bridge.feed(pcm[i : i + _PIECE])
         await self._release()
 
     def _queue_turns(self, events: list[dict[str, Any]]) -> None:
