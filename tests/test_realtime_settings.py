@@ -27,6 +27,7 @@ from voxnb.realtime.session import RealtimeSession
 from voxnb.request import AUDIO_ENCODINGS, TranscriptionRequest
 
 websockets = pytest.importorskip("websockets")
+from speaker_helpers import OracleDiarizer, references  # noqa: E402
 
 RT3 = "voxtral-mini-transcribe-realtime-3"
 RT2 = "voxtral-mini-transcribe-realtime-2602"
@@ -253,33 +254,9 @@ def test_diarized_realtime_segments_keep_their_speakers(voxnb_server, two_voices
         RealtimeSession(voxnb_server, model=RT2, diarize=True)
 
 
-class OracleDiarizer(FakeEngine):
-    """The deterministic engine, diarizing with the sample's true turns (speaker_1 = Ada, speaker_2 = Ben)."""
-
-    def transcribe(self, samples, **options):
-        response = super().transcribe(samples, **options)
-        if options.get("diarize"):
-            turns = voxnb.data.turns("two_voices")
-            response["segments"] = [
-                {"text": t.text, "start": t.start, "end": t.end, "type": "transcription_segment",
-                 "speaker_id": "speaker_1" if t.speaker == "Ada" else "speaker_2"}
-                for t in turns.itertuples()
-            ]  # fmt: skip
-        return response
-
-
-def ben_clip() -> voxnb.Audio:
-    """Ben's voice (flite rms) from another recording: his two turns in three_voices, 5 s."""
-    audio = voxnb.data.audio("three_voices")
-    turns = voxnb.data.turns("three_voices")
-    y = np.concatenate([audio.slice(t.start, t.end).y for t in turns.itertuples() if t.speaker == "Ben"])
-    return voxnb.Audio.from_array(y, audio.sr)
-
-
 def test_known_speakers_name_the_realtime_speakers(start_voxnb_server, two_voices):
     server = start_voxnb_server(engine=OracleDiarizer())
-    references = {"Ada": voxnb.data.path("words_slt"), "Ben": ben_clip()}  # the same voices, other recordings
-    session = RealtimeSession(server.url, model=RT3, diarize=True, speaker_references=references)
+    session = RealtimeSession(server.url, model=RT3, diarize=True, speaker_references=references())
     [message] = MISTRAL.configure(session.request)
     clips = message["session"]["speaker_references"]
     assert set(clips) == {"Ada", "Ben"}
