@@ -122,17 +122,26 @@ def test_the_sdks_realtime_client_reads_every_event_of_a_voxnb_serve_session(vox
 
     pcm = two_voices.to_pcm16()
 
-    async def chunks():
-        for i in range(0, len(pcm), 32000):
-            yield pcm[i : i + 32000]
-
     async def main():
         client = Mistral(api_key="unused", server_url=voxnb_server)
-        stream = client.audio.realtime.transcribe_stream(
-            chunks(), model=RT3, audio_format=AudioFormat(encoding="pcm_s16le", sample_rate=16000),
+        connection = await client.audio.realtime.connect(
+            model=RT3, audio_format=AudioFormat(encoding="pcm_s16le", sample_rate=16000),
             target_streaming_delay_ms=160, turn_detection={"min_silence_ms": 300}, context_bias=["Tango"],
         )  # fmt: skip
-        return [event async for event in stream]
+        for i in range(0, len(pcm), 32000):
+            await connection.send_audio(pcm[i : i + 32000])
+        await connection.flush_audio()
+        await connection.end_audio()
+        received, stream = [], connection.events()
+        try:
+            async for event in stream:
+                received.append(event)
+                if getattr(event, "type", None) == "transcription.done":
+                    break
+        finally:
+            await stream.aclose()  # closed here, not by the garbage collector
+            await connection.close()
+        return received
 
     events = asyncio.run(main())
     kinds = {type(e).__name__ for e in events}

@@ -175,7 +175,7 @@ class BatchJobs:
         self._tasks[job.id] = asyncio.create_task(self._run(job))
         return JSONResponse(job.as_json())
 
-    async def list(self, request: Any, record: Any) -> Any:
+    async def list_jobs(self, request: Any, record: Any) -> Any:
         from starlette.responses import JSONResponse
 
         await self.server._inject(record)
@@ -194,7 +194,7 @@ class BatchJobs:
         chosen = jobs[page * size : (page + 1) * size]
         return JSONResponse({"object": "list", "total": len(jobs), "data": [j.as_json() for j in chosen]})
 
-    async def get(self, request: Any, record: Any) -> Any:
+    async def get_job(self, request: Any, record: Any) -> Any:
         from starlette.responses import JSONResponse
 
         await self.server._inject(record)
@@ -381,8 +381,8 @@ def batch_routes(server: _Server) -> list[Any]:
     jobs = BatchJobs(server)
     return [
         Route("/v1/batch/jobs", server.handler(jobs.create), methods=["POST"]),
-        Route("/v1/batch/jobs", server.handler(jobs.list), methods=["GET"]),
-        Route("/v1/batch/jobs/{job_id}", server.handler(jobs.get), methods=["GET"]),
+        Route("/v1/batch/jobs", server.handler(jobs.list_jobs), methods=["GET"]),
+        Route("/v1/batch/jobs/{job_id}", server.handler(jobs.get_job), methods=["GET"]),
         Route("/v1/batch/jobs/{job_id}", server.handler(jobs.delete), methods=["DELETE"]),
         Route("/v1/batch/jobs/{job_id}/cancel", server.handler(jobs.cancel), methods=["POST"]),
     ]
