@@ -45,6 +45,9 @@ _EXPORTS = {
     "transcribe": "backend",
     "transcribe_many": "backend",
     "align": "local.align",
+    # settings
+    "set_options": "config",
+    "get_option": "config",
     # submodules
     "errors": "",
     "plot": "",
@@ -56,6 +59,7 @@ _EXPORTS = {
     "serve": "",
     "models": "",
     "request": "",
+    "config": "",
 }
 
 __getattr__, __dir__ = attach(__name__, _EXPORTS)
