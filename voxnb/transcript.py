@@ -208,7 +208,9 @@ class Transcript:
             return float(self.audio.duration)
         import numpy as np
 
-        ends = np.concatenate([self._layout.seg_end, self._layout.word_end])
+        lay = self._layout
+        # words spread over their segments end where the segments do: only the backend's may reach further
+        ends = np.concatenate([lay.seg_end, lay.word_end]) if lay.has_backend_words else lay.seg_end
         ends = ends[np.isfinite(ends)]
         if len(ends):
             return float(ends.max())
