@@ -33,6 +33,7 @@ _EXPORTS = {
     "Transcript": "transcript",
     "load_transcript": "transcript",
     "concat": "transcript",
+    "diff": "differences",
     # talking to Voxtral over HTTP
     "Client": "api.client",
     "AsyncClient": "api.client",

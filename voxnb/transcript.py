@@ -467,10 +467,22 @@ class Transcript:
         return segment_table(self, self._audio_or(audio), **kwargs)
 
     def compare(self, other: Transcript, audio=None, **kwargs):
-        """This transcript's words above *other*'s over the waveform, differing words highlighted."""
+        """This transcript's words above *other*'s over the waveform, differences coloured by kind.
+
+        See :func:`voxnb.plot.compare`; :meth:`diff` gives the same alignment as a table and text.
+        """
         from voxnb.plot import compare
 
         return compare(self, other, audio if audio is not None else self.audio, **kwargs)
+
+    def diff(self, other: Transcript, **kwargs):
+        """This transcript's words aligned with *other*'s: substitutions, insertions, deletions.
+
+        A table (``.table``), counts and an HTML view of the text; see :func:`voxnb.diff`.
+        """
+        from voxnb.differences import diff
+
+        return diff(self, other, **kwargs)
 
     def align(self, audio=None, **kwargs) -> Transcript:
         """Word times from the audio by forced alignment (``timing="aligned"``). See :func:`voxnb.align`."""
