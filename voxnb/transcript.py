@@ -362,14 +362,15 @@ class Transcript:
         >>> voxnb.load_transcript(p).text
         'Hi.'
         """
+        from voxnb._atomic import write_atomic
+
+        return write_atomic(path, self.to_json())
+
+    def to_json(self) -> str:
+        """What :meth:`save` writes: :meth:`to_dict` as readable JSON text."""
         import json
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
 
     @classmethod
     def from_dict(cls, data: dict) -> Transcript:
