@@ -501,3 +501,42 @@ def test_recorder_captions_are_large_and_follow_the_speech(work, server, lab):
     final = page_text = after["text"].replace("Full screen", "").strip()
     assert final and " ".join(summary["text"].split()).endswith(" ".join(page_text.split()[-3:]))
     assert shot_live and (ARTIFACTS / "compare-view.png").stat().st_size > 10_000
+
+
+def test_matplotlib_widget_figure_is_shown_once_within_the_cell(work, lab):
+    """Under ``%matplotlib widget`` a plot is one widget, redrawn at the cell's width (not 1,200 px)."""
+    base, token = lab
+    ARTIFACTS.mkdir(exist_ok=True)
+    write_notebook(
+        work / "nb" / "widget.ipynb",
+        "%matplotlib widget\nimport voxnb\naudio = voxnb.data.audio('two_voices')\n"
+        "t = voxnb.Transcript.from_response(voxnb.data.path('two_voices').with_suffix('.json'))",
+        "t.plot(audio)",
+    )
+    with lab_page(work, f"{base}/lab/tree/widget.ipynb?reset&token={token}") as page:
+        run_cell(page, 0)
+        run_cell(page, 1)
+        output = page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".jp-OutputArea")
+        output.locator(".jupyter-matplotlib canvas").first.wait_for(timeout=120_000)
+        deadline = time.monotonic() + 60
+        while True:  # the kernel redraws the figure at the width the cell reported
+            sizes = page.evaluate(
+                """() => {
+                    const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[1];
+                    const area = cell.querySelector('.jp-OutputArea-output').getBoundingClientRect();
+                    const canvas = cell.querySelector('.jupyter-matplotlib-canvas-div canvas, .jupyter-matplotlib canvas');
+                    const c = canvas.getBoundingClientRect();
+                    return {figures: cell.querySelectorAll('.jupyter-matplotlib').length,
+                            images: cell.querySelectorAll('.jp-OutputArea-output img').length,
+                            outputs: cell.querySelectorAll('.jp-OutputArea-output').length,
+                            areaRight: area.right, canvasRight: c.right, canvasWidth: c.width};
+                }"""
+            )
+            if sizes["canvasWidth"] != 1200 or time.monotonic() > deadline:
+                break
+            page.wait_for_timeout(500)
+        page.wait_for_timeout(1000)
+        output.screenshot(path=str(ARTIFACTS / "ipympl-figure.png"))
+    print(f"ipympl: {sizes}")
+    assert sizes["figures"] == 1 and sizes["images"] == 0 and sizes["outputs"] == 1
+    assert sizes["canvasWidth"] < 1200 and sizes["canvasRight"] <= sizes["areaRight"] + 1

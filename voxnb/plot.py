@@ -995,7 +995,13 @@ def _new_figure(
     total = sum(heights) + top_bottom
     fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / total, bottom=0.4 / total)
     fig.draw = _PlainTextDraw(fig)
+    fig._voxnb_margins = (left, right)
     if returned and "inline" in matplotlib.get_backend().lower():
         # the notebook shows the returned figure once; left open, the inline backend would show it twice
         plt.close(fig)
+    elif returned:
+        from voxnb.figure_widget import is_widget_backend, show_once_fitted
+
+        if is_widget_backend():  # once, as one widget, as wide as the cell
+            show_once_fitted(fig)
     return fig, list(axes[:, 0])

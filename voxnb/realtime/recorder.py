@@ -367,6 +367,6 @@ class Recorder(anywidget.AnyWidget):
             self._show(
                 text=live.transcript.text or live.text,
                 status="done",
-                message=f"{self.seconds:.1f} s recorded and transcribed: rec.transcript and rec.audio "
-                "are ready.",
+                message=f"{self.seconds:.1f} s recorded and transcribed: see your take with "
+                "rec.transcript.plot(rec.audio) or rec.transcript.show(rec.audio).",
             )
