@@ -17,7 +17,14 @@ from typing import Any
 
 from voxnb.errors import MissingDependencyError, ParameterError
 
-__all__ = ["add_demo", "add_transcribe", "execute_notebook", "run_demo", "run_transcribe"]
+__all__ = [
+    "add_demo",
+    "add_transcribe",
+    "execute_notebook",
+    "run_demo",
+    "run_transcribe",
+    "transcribe_sample",
+]
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "notebooks" / "01_quickstart.ipynb"
 
@@ -224,6 +231,21 @@ def execute_notebook(path: Path, html: Path, *, timeout: int = 600) -> Path:
     return html
 
 
+def transcribe_sample(audio: Any = None, *, quiet: bool = False) -> Any:
+    """The bundled dialogue transcribed offline as the demo does it: segment and word times,
+    speakers, and its names as ``context_bias``."""
+    import voxnb
+
+    return voxnb.transcribe(
+        voxnb.data.audio("dialogue") if audio is None else audio,
+        backend="local",
+        timestamps=["segment", "word"],
+        diarize=True,
+        context_bias=voxnb.data.reference("dialogue")["context_bias"],
+        quiet=quiet,
+    )
+
+
 def run_demo(args: argparse.Namespace) -> int:
     import matplotlib
 
@@ -239,13 +261,7 @@ def run_demo(args: argparse.Namespace) -> int:
         f"sample: {voxnb.data.path('dialogue').name}, {audio.duration:.1f} s, three TTS voices; "
         f"context_bias={reference['context_bias']}"
     )
-    t = voxnb.transcribe(
-        audio,
-        backend="local",
-        timestamps=["segment", "word"],
-        diarize=True,
-        context_bias=reference["context_bias"],
-    )
+    t = transcribe_sample(audio)
     took = time.perf_counter() - began
     print(
         f"transcribed in {took:.1f} s (real-time factor {took / audio.duration:.2f}, model load included)\n"
