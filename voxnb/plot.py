@@ -663,10 +663,11 @@ class _LaneLayer:
                 widths = (np.minimum(ends, x1) - np.maximum(starts, x0)) / per_pixel
                 if self.whole_words:
                     ops = lane.ops[visible] if lane.ops is not None else None
-                    fits = _whole_labels(texts, starts, ends, ops, x0, x1, per_pixel, char_px, budget)
+                    fits, centres = _whole_labels(
+                        texts, starts, ends, ops, x0, x1, per_pixel, char_px, budget
+                    )
                     budget -= fits.size
-                    for k in fits:
-                        x = (max(starts[k], x0) + min(ends[k], x1)) / 2
+                    for k, x in zip(fits.tolist(), centres.tolist()):
                         self._label(used, x, row, str(texts[k]).strip())
                         used += 1
                     continue
@@ -691,11 +692,12 @@ def _whole_labels(
     per_pixel: float,
     char_px: float,
     budget: int,
-) -> np.ndarray:
-    """Which items get a label, each label whole and none overlapping another.
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which items get a label (and where, in data units), each whole, none overlapping another.
 
     Differences come first and may run over their neighbours' boxes (they are what the reader
-    looks for); the other words are labelled where the word fits inside its own box.
+    looks for), kept inside the window; the other words are labelled where the word fits inside
+    its own box.
     """
     import bisect
 
@@ -704,6 +706,8 @@ def _whole_labels(
     half = (
         np.fromiter((len(str(t).strip()) + 0.5 for t in texts), dtype=float, count=len(texts)) * char_px / 2
     )
+    lo, hi = x0 / per_pixel + half, x0 / per_pixel + np.maximum((x1 - x0) / per_pixel - half, half)
+    centre = np.clip(centre, lo, hi)  # a label near the window's edge shifts inward, whole
     differs = ops != "match" if ops is not None else np.zeros(len(texts), dtype=bool)
     candidates = np.r_[np.flatnonzero(differs), np.flatnonzero(~differs & (box >= 2 * half))]
     lefts: list[float] = []  # accepted labels as sorted, disjoint [left, right] pixel intervals
@@ -719,7 +723,8 @@ def _whole_labels(
         lefts.insert(i, left)
         rights.insert(i, right)
         chosen.append(k)
-    return np.sort(np.asarray(chosen, dtype=np.int64))
+    order = np.sort(np.asarray(chosen, dtype=np.int64))
+    return order, centre[order] * per_pixel
 
 
 def _groups(lane: _Lane, visible: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, str, float]]:
