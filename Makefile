@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint venv system-packages clean
+.PHONY: demo test lint venv system-packages clean docs-images
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ demo: $(STAMP)
 
 test: $(STAMP) system-packages lint
 	$(PY) -m pytest
+
+# the README's pictures, drawn by the real code (scripts/docs_images.py; the widgets need chromium)
+docs-images: $(STAMP) system-packages
+	$(PY) scripts/docs_images.py --out docs/images
 
 # style, formatting and types: part of `make test`
 lint: $(STAMP)

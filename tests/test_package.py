@@ -72,7 +72,10 @@ def test_public_names_resolve():
         voxnb.no_such_name  # noqa: B018
 
 
-@pytest.mark.parametrize("module", ["voxnb.transcript", "voxnb.export", "voxnb.frames", "voxnb.errors"])
+@pytest.mark.parametrize(
+    "module",
+    ["voxnb.transcript", "voxnb.export", "voxnb.frames", "voxnb.errors", "voxnb.differences", "voxnb.config"],
+)
 def test_doctests(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0

@@ -1,6 +1,7 @@
 """Type information for the lazy namespace of ``voxnb`` (written by scripts/lazy_stubs.py)."""
 
 from voxnb import bias as bias
+from voxnb import config as config
 from voxnb import data as data
 from voxnb import display as display
 from voxnb import errors as errors
@@ -15,6 +16,9 @@ from voxnb.api.client import Client as Client
 from voxnb.audio import Audio as Audio
 from voxnb.backend import transcribe as transcribe
 from voxnb.backend import transcribe_many as transcribe_many
+from voxnb.config import get_option as get_option
+from voxnb.config import set_options as set_options
+from voxnb.differences import diff as diff
 from voxnb.errors import APIError as APIError
 from voxnb.errors import AudioError as AudioError
 from voxnb.errors import AuthenticationError as AuthenticationError

@@ -40,6 +40,7 @@ __all__ = [
     "BACKENDS",
     "Backend",
     "LocalTranscriber",
+    "Announcement",
     "announce",
     "resolve_backend",
     "transcribe",
@@ -179,12 +180,55 @@ def resolve_backend(
 def announce(
     entry: str, backend: Backend, *, model: str | None, details: str = "", quiet: bool = False
 ) -> None:
-    """The one line that says which system answers: backend, where, why, model, and how words are timed."""
-    if quiet:
-        return
+    """The one line that says which system answers: backend, where, why, model, and how words are timed.
+
+    In a notebook it is a small neutral output line (never on stderr, which notebooks show as an
+    error); in a terminal it is one stderr line. ``quiet=True`` or
+    ``voxnb.set_options(announce=False)`` (or ``VOXNB_ANNOUNCE=0``) silences it.
+    """
+    from voxnb.config import get_option
+
     place = f" at {backend.base_url}" if backend.base_url else ""
     line = f"{entry}: backend={backend.name}{place} ({backend.reason}), model={model or 'the server default'}"
-    print(line + (f", {details}" if details else ""), file=sys.stderr)
+    line += f", {details}" if details else ""
+    log.debug(line)
+    if quiet or not get_option("announce"):
+        return
+    shell = _notebook_shell()
+    if shell is None:
+        print(line, file=sys.stderr)
+    else:
+        from IPython.display import display
+
+        display(Announcement(line))
+
+
+class Announcement:
+    """The backend line as a notebook shows it: small and grey as HTML, the line itself as text."""
+
+    def __init__(self, line: str):
+        self.line = line
+
+    def __repr__(self) -> str:
+        return self.line
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return (
+            "<div class='voxnb-announce' style='font-size:11px;line-height:1.3;"
+            "color:var(--jp-ui-font-color2,#666);font-family:var(--jp-code-font-family,monospace)'>"
+            f"{html.escape(self.line)}</div>"
+        )
+
+
+def _notebook_shell() -> Any:
+    """The Jupyter kernel's shell when this runs in one, else None (a terminal, a script, IPython)."""
+    ipython = sys.modules.get("IPython")  # never imported here: a script without IPython stays light
+    if ipython is None:
+        return None
+    shell = ipython.get_ipython()
+    return shell if getattr(shell, "kernel", None) is not None else None
 
 
 def describe(request: TranscriptionRequest, *, dialect_note: str = "") -> str:

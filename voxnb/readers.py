@@ -119,7 +119,8 @@ def _get(entries: list[dict], keys: tuple[str, ...]) -> tuple[str, list | None]:
     """
     for key in keys:
         values = list(map(dict.get, entries, repeat(key)))
-        if values.count(None) != len(values):
+        # the first entry usually answers at once; counting the Nones walks the whole column
+        if (values and values[0] is not None) or values.count(None) != len(values):
             return key, values
     return keys[0], None
 

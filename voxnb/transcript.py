@@ -212,7 +212,9 @@ class Transcript:
             return float(self.audio.duration)
         import numpy as np
 
-        ends = np.concatenate([self._layout.seg_end, self._layout.word_end])
+        lay = self._layout
+        # words spread over their segments end where the segments do: only the backend's may reach further
+        ends = np.concatenate([lay.seg_end, lay.word_end]) if lay.has_backend_words else lay.seg_end
         ends = ends[np.isfinite(ends)]
         if len(ends):
             return float(ends.max())
@@ -468,14 +470,15 @@ class Transcript:
         >>> voxnb.load_transcript(p).text
         'Hi.'
         """
+        from voxnb._atomic import write_atomic
+
+        return write_atomic(path, self.to_json())
+
+    def to_json(self) -> str:
+        """What :meth:`save` writes: :meth:`to_dict` as readable JSON text."""
         import json
 
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), ensure_ascii=False, indent=1), encoding="utf-8")
-        os.replace(tmp, path)
-        return path
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
 
     @classmethod
     def from_dict(cls, data: dict) -> Transcript:
@@ -577,10 +580,22 @@ class Transcript:
         return segment_table(self, self._audio_or(audio), **kwargs)
 
     def compare(self, other: Transcript, audio=None, **kwargs):
-        """This transcript's words above *other*'s over the waveform, differing words highlighted."""
+        """This transcript's words above *other*'s over the waveform, differences coloured by kind.
+
+        See :func:`voxnb.plot.compare`; :meth:`diff` gives the same alignment as a table and text.
+        """
         from voxnb.plot import compare
 
         return compare(self, other, audio if audio is not None else self.audio, **kwargs)
+
+    def diff(self, other: Transcript, **kwargs):
+        """This transcript's words aligned with *other*'s: substitutions, insertions, deletions.
+
+        A table (``.table``), counts and an HTML view of the text; see :func:`voxnb.diff`.
+        """
+        from voxnb.differences import diff
+
+        return diff(self, other, **kwargs)
 
     def align(self, audio=None, **kwargs) -> Transcript:
         """Word times from the audio by forced alignment (``timing="aligned"``). See :func:`voxnb.align`."""

@@ -73,6 +73,12 @@ class Recorder(anywidget.AnyWidget):
         default when there is no key). The choice is announced in one line.
     chunk_ms : int
         Length of the chunks the browser sends (100 ms by default).
+    captions : bool
+        Show the live text as captions a room can read: large (at least 32 px, growing with the
+        cell's width), white on black, the last two lines, with a button to show them full
+        screen; the text is kept after Stop. The word still being heard (its last characters may
+        yet change) is shown dimmed until it is complete. The widget's "Captions" button turns
+        them on and off too (``rec.captions = True`` from code).
     **session_options
         The realtime session's settings (``target_streaming_delay_ms``, ``context_bias``,
         ``language``, ``diarize`` where the model takes them; ``max_reconnects``...), checked
@@ -103,6 +109,7 @@ class Recorder(anywidget.AnyWidget):
     >>> rec = voxnb.Recorder(base_url="http://127.0.0.1:8000")  # doctest: +SKIP
     >>> rec                                   # press Start, speak, press Stop  # doctest: +SKIP
     >>> rec.transcript.segments               # doctest: +SKIP
+    >>> voxnb.Recorder(captions=True)         # the live text large, for a classroom  # doctest: +SKIP
     >>> rec.retranscribe(context_bias=["Voxtral", "Jupyter"]).text  # doctest: +SKIP
     """
 
@@ -117,6 +124,8 @@ class Recorder(anywidget.AnyWidget):
     chunk_ms = traitlets.Int(100).tag(sync=True)
     #: record with the ScriptProcessor fallback instead of an AudioWorklet (for testing it)
     force_script_processor = traitlets.Bool(False).tag(sync=True)
+    #: the live text as large captions (see the ``captions`` parameter)
+    captions = traitlets.Bool(False).tag(sync=True)
 
     def __init__(
         self,
@@ -127,11 +136,14 @@ class Recorder(anywidget.AnyWidget):
         dialect: str | None = None,
         engine: Any = None,
         chunk_ms: int = 100,
+        captions: bool = False,
         **session_options: Any,
     ):
         if not 20 <= chunk_ms <= 1000:
             raise ParameterError(f"chunk_ms must be between 20 and 1000 ms, got {chunk_ms}")
-        super().__init__(chunk_ms=chunk_ms)
+        if not isinstance(captions, bool):
+            raise ParameterError(f"captions must be True or False, got {captions!r}", option="captions")
+        super().__init__(chunk_ms=chunk_ms, captions=captions)
         self._backend = realtime_backend(
             base_url=base_url,
             api_key=api_key,
@@ -364,6 +376,6 @@ class Recorder(anywidget.AnyWidget):
             self._show(
                 text=live.transcript.text or live.text,
                 status="done",
-                message=f"{self.seconds:.1f} s recorded and transcribed: rec.transcript and rec.audio "
-                "are ready.",
+                message=f"{self.seconds:.1f} s recorded and transcribed: see your take with "
+                "rec.transcript.plot(rec.audio) or rec.transcript.show(rec.audio).",
             )
