@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint venv system-packages clean
+.PHONY: demo test lint mutation venv system-packages clean
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -20,22 +20,28 @@ $(STAMP): pyproject.toml | $(PY)
 
 venv: $(STAMP)
 
-# Debian packages the tests use (a browser for the widget tests, ffmpeg for m4a/webm decoding); only when we may install them.
+# Debian packages the tests use (a browser for the widget tests, ffmpeg for m4a/webm decoding, node for the
+# recorder's resampler); only when we may install them. Tests fail, rather than skip, when one is missing.
 system-packages:
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	  missing=""; \
-	  for p in chromium ffmpeg; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	  for p in chromium ffmpeg nodejs; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	  if [ -n "$$missing" ]; then \
 	    echo "installing Debian packages:$$missing"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  fi; \
-	else echo "not root: skipping Debian packages (browser tests skip if chromium is missing)"; fi
+	else echo "not root: install chromium, ffmpeg and nodejs yourself (the tests that need them fail without)"; fi
 
 demo: $(STAMP)
 	$(PY) -m voxnb demo --out demo-output
 
 test: $(STAMP) system-packages
 	$(PY) -m pytest
+
+# mutation testing of the core modules (long: see docs/mutation.md); not part of `make test`.
+# MUTATION_ARGS=--unkilled re-runs only what the last run did not kill; --report only reports.
+mutation: $(STAMP)
+	$(PY) scripts/mutation.py $(MUTATION_ARGS)
 
 lint: $(STAMP)
 	$(PY) -m ruff check voxnb tests benchmarks
