@@ -43,8 +43,6 @@ def dominant_frequency(y: np.ndarray, sr: int) -> float:
 
 @pytest.mark.parametrize("ext", ["wav", "flac", "ogg", "mp3"])
 def test_load_each_format_decodes_the_tone(files, ext):
-    if ext not in files:
-        pytest.skip(f"this libsndfile cannot write {ext}")
     audio = Audio.load(files[ext])
     assert audio.sr == SR and audio.y.dtype == np.float32 and audio.y.ndim == 1
     assert audio.duration == pytest.approx(1.0, abs=0.06)  # mp3 pads a little
@@ -139,8 +137,6 @@ def test_missing_path_and_directory(tmp_path):
 
 @pytest.mark.parametrize("ext", ["wav", "flac", "ogg", "mp3"])
 def test_truncated_files_raise_audio_error(files, tmp_path, ext):
-    if ext not in files:
-        pytest.skip(f"this libsndfile cannot write {ext}")
     data = files[ext].read_bytes()
     cut = tmp_path / f"cut.{ext}"
     cut.write_bytes(data[: len(data) // 2])
@@ -282,7 +278,6 @@ def test_as_audio_accepts_every_input_kind(files):
 
 
 def test_play_returns_an_ipython_player_of_the_window():
-    pytest.importorskip("IPython")
     audio = Audio.from_array(tone(2.0), SR)
     player = audio.play(0.5, 1.0)
     with wave.open(io.BytesIO(player.data)) as w:
@@ -343,14 +338,6 @@ def test_exported_from_the_package():
     assert voxnb.Audio is Audio
 
 
-def test_docstring_examples_run():
-    import doctest
-
-    import voxnb.audio
-
-    assert doctest.testmod(voxnb.audio, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
-
-
 @pytest.fixture
 def http_folder(tmp_path):
     """A real HTTP server on 127.0.0.1 serving tmp_path."""
@@ -380,7 +367,6 @@ def test_load_from_url(http_folder):
 
 
 def test_notebook_display_embeds_a_player_only_for_short_audio():
-    pytest.importorskip("IPython")
     short = Audio.from_array(tone(2.0), SR)
     assert "<audio" in short._repr_html_() and "2.00 s" in short._repr_html_()
     long = Audio.from_array(np.zeros(SR * 61, np.float32), SR)
@@ -392,8 +378,7 @@ def test_containers_libsndfile_cannot_read_go_through_ffmpeg(files, tmp_path, ex
     import shutil
     import subprocess
 
-    if shutil.which("ffmpeg") is None:
-        pytest.skip("ffmpeg is not installed (make system-packages installs it)")
+    assert shutil.which("ffmpeg"), "ffmpeg is not installed (as root, `make test` installs it)"
     path = tmp_path / f"tone.{ext}"
     subprocess.run(
         ["ffmpeg", "-loglevel", "error", "-y", "-i", str(files["wav"]), "-c:a", codec, str(path)], check=True

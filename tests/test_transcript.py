@@ -172,7 +172,8 @@ def test_nested_words_in_mistral_segments():
 
 
 def test_sdk_objects():
-    models = pytest.importorskip("mistralai.client.models")
+    from mistralai.client import models
+
     resp = models.TranscriptionResponse.model_validate(
         {
             "model": "voxtral-mini-latest",
