@@ -273,13 +273,3 @@ def test_librispeech_style_rows_score_like_the_benchmark():
     assert (full.b_ins, full.u_ins) == (1, 0)
     # Whisper's normaliser maps British "counselled" to American "counseled": that error disappears
     assert score([r[1] for r in rows], hyps, [r[3] for r in rows]).b_sub == 1
-
-
-@pytest.mark.parametrize("module", ["textnorm", "align", "scoring", "stats", "data", "experiment"])
-def test_docstring_examples_run(module):
-    import doctest
-    import importlib
-
-    mod = importlib.import_module(f"voxnb.bias.{module}")
-    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted > 0

@@ -347,12 +347,6 @@ def test_image_waveform_samples(audio, tmp_path):
     assert_matches_baseline(ax.figure, "waveform_samples", tmp_path)
 
 
-def test_docstring_examples_run():
-    import doctest
-
-    assert doctest.testmod(plot, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
-
-
 def test_clock_labels():
     assert [plot._clock(x, 3) for x in (0, 12.5, 245, 3723.5, -1.25)] == [
         "0",
