@@ -290,7 +290,7 @@ class AsyncClient:
                 retry_number + 1,
                 self.retry.max_retries,
             )
-            await asyncio.sleep(delay)
+            await self.retry.sleep(delay)
             retry_number += 1
 
     @staticmethod
