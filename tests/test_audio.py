@@ -304,6 +304,35 @@ def test_envelope_is_exact_against_numpy():
         assert lo.min() == y.min() and hi.max() == y.max()
 
 
+def test_envelope_columns_hand_worked():
+    a = Audio.from_array(np.arange(10, dtype=np.float32), 10)
+    # 10 samples in 3 columns: edges at floor(k * 10 / 3) = 0, 3, 6, 10
+    edges, lo, hi = a.envelope(3)
+    assert edges.tolist() == [0.0, 0.3, 0.6, 1.0]
+    assert lo.tolist() == [0.0, 3.0, 6.0] and hi.tolist() == [2.0, 5.0, 9.0]
+    # a window: samples 2..7 (0.2 s to 0.8 s) in 4 columns: 2 + floor(k * 6 / 4) = 2, 3, 5, 6, 8
+    edges, lo, hi = a.envelope(4, start=0.2, end=0.8)
+    assert edges.tolist() == [0.2, 0.3, 0.5, 0.6, 0.8]
+    assert lo.tolist() == [2.0, 3.0, 5.0, 6.0] and hi.tolist() == [2.0, 4.0, 5.0, 7.0]
+    # more columns than samples: one column per sample
+    edges, lo, hi = a.envelope(50, start=0.7)
+    assert edges.tolist() == [0.7, 0.8, 0.9, 1.0] and lo.tolist() == hi.tolist() == [7.0, 8.0, 9.0]
+    assert lo.dtype == hi.dtype == np.float32
+
+
+def test_envelope_mixes_channels_and_refuses_no_columns():
+    stereo = Audio.from_array(
+        np.array([[1.0, -1.0, 0.5, 0.0], [0.0, 1.0, -0.5, -1.0]], np.float32), 4, mono=False
+    )
+    edges, lo, hi = stereo.envelope(2)
+    assert lo.tolist() == [0.0, -0.5] and hi.tolist() == [0.5, 0.0]  # of the mean (0.5, 0, 0, -0.5)
+    edges, lo, hi = stereo.envelope(2, start=0.5, end=0.5)  # an empty window: one edge, no column
+    assert edges.tolist() == [0.5] and lo.size == hi.size == 0
+    for n in (0, -3):
+        with pytest.raises(ParameterError, match="positive number of columns"):
+            stereo.envelope(n)
+
+
 def test_envelope_of_windows_at_the_edges():
     y = np.random.default_rng(3).standard_normal(SR).astype(np.float32)
     audio = Audio.from_array(y, SR)

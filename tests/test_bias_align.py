@@ -26,6 +26,13 @@ from voxnb.errors import ParameterError
         ("a", "b c", [("insertion", -1, 0), ("substitution", 0, 1)]),
         # insertion and deletion tie at the last cell (6 each, diagonal 8): the insertion wins
         ("a x", "x a", [("deletion", 0, -1), ("match", 1, 0), ("insertion", -1, 1)]),
+        ("a b", "b a", [("deletion", 0, -1), ("match", 1, 0), ("insertion", -1, 1)]),
+        # a match and an insertion both reach the last cell at 3: the diagonal wins, so the
+        # extra word is the first one
+        ("a", "a a", [("insertion", -1, 0), ("match", 0, 1)]),
+        # a match and a deletion both reach the last cell at 3: the diagonal wins again
+        ("a a", "a", [("deletion", 0, -1), ("match", 1, 0)]),
+        ("a b c", "a c", [("match", 0, 0), ("deletion", 1, -1), ("match", 2, 1)]),
         ("", "a b", [("insertion", -1, 0), ("insertion", -1, 1)]),
         ("a b", "", [("deletion", 0, -1), ("deletion", 1, -1)]),
         ("", "", []),

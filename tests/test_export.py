@@ -158,3 +158,130 @@ def test_exports_from_a_saved_transcript_match(diarized, tmp_path):
     loaded = voxnb.load_transcript(diarized.save(tmp_path / "t.json"))
     assert loaded.to_srt() == diarized.to_srt()
     assert loaded.to_vtt() == diarized.to_vtt()
+
+
+def _one_segment(text: str, start: float = 0.0, end: float = 1.0, **extra) -> Transcript:
+    return Transcript.from_response(
+        {"text": text, "segments": [{"text": text, "start": start, "end": end, **extra}]}
+    )
+
+
+def test_vtt_escapes_every_character_that_would_start_markup():
+    # WebVTT cue text: & and < must be escaped, and > too where it could close a tag (W3C §4.2.2)
+    cues = parse_vtt(_one_segment("x -> y & a<b>c").to_vtt())
+    assert cues == [(0.0, 1.0, "x -&gt; y &amp; a&lt;b&gt;c")]
+    # a speaker name is escaped inside its voice tag as well
+    cues = parse_vtt(_one_segment("hi", speaker_id="R&D <lead>").to_vtt())
+    assert cues == [(0.0, 1.0, "<v R&amp;D &lt;lead&gt;>hi</v>")]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "clock"),
+    [
+        (0.0004, "00:00:00,000"),  # under half a millisecond: down
+        (0.0006, "00:00:00,001"),  # over half a millisecond: up
+        (1.2344, "00:00:01,234"),
+        (1.2346, "00:00:01,235"),
+        (59.9996, "00:01:00,000"),  # rounding carries into the minutes
+        (3599.9997, "01:00:00,000"),  # ... and into the hours
+        (36000 + 61.5, "10:01:01,500"),
+    ],
+)
+def test_srt_times_are_rounded_to_the_nearest_millisecond(seconds, clock):
+    text = _one_segment("x", seconds, seconds + 1).to_srt()
+    assert text.splitlines()[1].startswith(f"{clock} --> ")
+
+
+def test_vtt_uses_a_dot_before_the_milliseconds():
+    assert _one_segment("x", 61.0625, 62.5).to_vtt().splitlines()[2] == "00:01:01.062 --> 00:01:02.500"
+
+
+def test_cues_are_numbered_in_time_order_and_an_end_before_the_start_is_clamped():
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": "second", "start": 2.0, "end": 3.0},
+                {"text": "first", "start": 0.5, "end": 0.25},  # a backend's end before its start
+                {"text": "   ", "start": 4.0, "end": 5.0},  # no words: no cue
+            ],
+        }
+    )
+    assert parse_srt(t.to_srt()) == [(1, 0.5, 0.5, "first"), (2, 2.0, 3.0, "second")]
+
+
+def test_speaker_labels_only_on_labelled_cues():
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": "one", "start": 0, "end": 1, "speaker_id": "A"},
+                {"text": "two", "start": 1, "end": 2},
+            ],
+        }
+    )
+    assert [c[3] for c in parse_srt(t.to_srt())] == ["[A] one", "two"]
+    assert [c[2] for c in parse_vtt(t.to_vtt())] == ["<v A>one</v>", "two"]
+    assert [c[2] for c in parse_vtt(t.to_vtt(speakers=False))] == ["one", "two"]
+
+
+def test_long_cues_wrap_at_max_chars_and_keep_every_word():
+    words = "the quick brown fox jumps over the lazy dog again and again"
+    (cue,) = parse_srt(_one_segment(words).to_srt(max_chars=16))
+    lines = cue[3].split("\n")
+    assert lines == ["the quick brown", "fox jumps over", "the lazy dog", "again and again"]
+    (cue,) = parse_srt(_one_segment("  spaced\tout \n text ").to_srt(max_chars=None))
+    assert cue[3] == "spaced out text"
+
+
+def test_rttm_times_and_labels(tmp_path):
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": "a", "start": 1.25, "end": 2.0, "speaker_id": "Dr Who"},
+                {"text": "b", "start": 2.5, "end": 4.125, "speaker_id": "Dr Who"},
+                {"text": "c", "start": 5.0, "end": 6.0},
+            ],
+        }
+    )
+    path = tmp_path / "deep" / "er" / "t.rttm"
+    assert t.to_rttm(path).splitlines() == [
+        "SPEAKER audio 1 1.250 2.875 <NA> <NA> Dr_Who <NA> <NA>",  # one turn of two segments
+        "SPEAKER audio 1 5.000 1.000 <NA> <NA> unknown <NA> <NA>",
+    ]
+    assert path.read_text().count("\n") == 2
+
+
+def test_seglst_fields():
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": " hi ", "start": 0.5, "end": 1.5, "speaker_id": "A B"},
+                {"text": "", "start": 2, "end": 3},
+            ],
+        }
+    )
+    assert t.to_seglst(session_id="s") == [
+        {"session_id": "s", "speaker": "A_B", "start_time": 0.5, "end_time": 1.5, "words": "hi"},
+        {"session_id": "s", "speaker": "unknown", "start_time": 2.0, "end_time": 3.0, "words": ""},
+    ]
+
+
+def test_textgrid_spans_the_whole_transcript_and_drops_untimed_rows():
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "duration": 9.5,
+            "segments": [{"text": "late words", "start": 7.0, "end": 8.0}, {"text": "no time"}],
+        }
+    )
+    grid = t.to_textgrid()
+    assert grid.tierNames == ("transcript - segments", "transcript - words")
+    tier = grid.getTier("transcript - segments")
+    assert (tier.minTimestamp, tier.maxTimestamp) == (0, 9.5)
+    assert [(e.start, e.end, e.label) for e in tier.entries] == [(7.0, 8.0, "late words")]
+    words = grid.getTier("transcript - words").entries
+    # spread by character count, 4 of 9 for "late": 7 + 4/9 s, at praat's 4 decimals
+    assert [(e.start, e.end, e.label) for e in words] == [(7.0, 7.4444, "late"), (7.4444, 8.0, "words")]

@@ -606,3 +606,55 @@ def test_whisperx_word_segments_without_nested_words():
     assert t.source == "whisperx"
     assert t.words["segment"].tolist() == [0, 0, 1]  # tied to segments by time
     assert t.words["speaker"].tolist()[0] == "A" and (t.words["timing"] == "api").all()
+
+
+def test_speakers_table_hand_worked():
+    words = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen".split()
+    resp = {
+        "text": "x",
+        "segments": [
+            {"text": " ".join(words[:10]), "start": 0.0, "end": 30.0, "speaker_id": "A"},
+            {"text": " ".join(words[:6]), "start": 30.0, "end": 45.0, "speaker_id": "B"},
+            {"text": "nobody knows who said this", "start": 46.0, "end": 49.0},
+            {"text": " ".join(words[:5]), "start": 50.0, "end": 80.0, "speaker_id": "A"},
+            {"text": "silent", "start": 90.0, "end": 90.0, "speaker_id": "C"},
+        ],
+    }
+    sp = Transcript.from_response(resp).speakers
+    assert sp["speaker"].tolist() == ["A", "B", "C"]  # order of first appearance
+    assert sp["turns"].tolist() == [2, 1, 1]
+    assert sp["talk_time"].tolist() == [60.0, 15.0, 0.0]
+    assert sp["share"].tolist() == [0.8, 0.2, 0.0]  # of the 75 s spoken by known speakers
+    assert sp["words"].tolist() == [15, 6, 1]
+    # A: 15 words in one minute; B: 6 words in a quarter of a minute; C: no time, no rate
+    assert sp["words_per_minute"].tolist()[:2] == [15.0, 24.0] and np.isnan(sp["words_per_minute"][2])
+    assert sp["first_start"].tolist() == [0.0, 30.0, 90.0]
+    assert sp["last_end"].tolist() == [80.0, 45.0, 90.0]
+
+
+def test_words_belong_to_the_segment_holding_their_middle():
+    resp = {
+        "language": "en",
+        "segments": [
+            {"start": 0.0, "end": 1.0, "text": " a b"},
+            {"start": 1.0, "end": 2.0, "text": " c d"},
+        ],
+        "word_segments": [
+            {"word": "early", "start": -0.3, "end": 0.1},  # before every segment: the first one
+            {"word": "a", "start": 0.2, "end": 0.5},
+            {"word": "inside", "start": 0.9, "end": 1.05},  # middle 0.975: still the first segment
+            {"word": "across", "start": 0.8, "end": 1.4},  # starts in the first, middle 1.1 in the second
+            {"word": "d", "start": 1.5, "end": 1.9},
+            {"word": "late", "start": 2.5, "end": 2.9},  # after every segment: the last one
+        ],
+    }
+    t = Transcript.from_response(resp)
+    assert dict(zip(t.words["text"], t.words["segment"])) == {
+        "early": 0,
+        "a": 0,
+        "inside": 0,
+        "across": 1,
+        "d": 1,
+        "late": 1,
+    }
+    assert t.segments["n_words"].tolist() == [3, 3]
