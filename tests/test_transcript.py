@@ -609,7 +609,7 @@ def test_whisperx_word_segments_without_nested_words():
 
 
 def test_speakers_table_hand_worked():
-    words = "one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen".split()
+    words = [f"w{i}" for i in range(15)]
     resp = {
         "text": "x",
         "segments": [
