@@ -658,3 +658,88 @@ def test_words_belong_to_the_segment_holding_their_middle():
         "late": 1,
     }
     assert t.segments["n_words"].tolist() == [3, 3]
+
+
+def test_openai_verbose_json_segments_words_and_metadata_are_all_read():
+    resp = {
+        "task": "transcribe",
+        "model": "whisper-1",
+        "language": "english",
+        "duration": 6.5,
+        "text": " Well then we start now",
+        "segments": [
+            {"id": 0, "start": 0.0, "end": 2.0, "text": " Well then", "speaker": "A", "score": 0.5},
+            {"id": 1, "start": 2.5, "end": 6.0, "text": " we start now", "speaker": "B"},
+        ],
+        "words": [
+            {"word": "Well", "start": 0.0, "end": 0.9, "probability": 0.9},
+            {"word": "then", "start": 1.0, "end": 1.8, "probability": 0.8},
+            {"word": "we", "start": 2.5, "end": 3.0, "probability": 0.7},
+            {"word": "start", "start": 3.1, "end": 4.0},
+            {"word": "now", "start": 4.2, "end": 6.0, "probability": 0.6},
+        ],
+    }
+    t = Transcript.from_response(resp)
+    check_contract(t)
+    assert (t.source, t.model, t.language, t.duration) == ("openai-verbose-json", "whisper-1", "english", 6.5)
+    assert t.text == " Well then we start now"
+    seg = t.segments
+    # the backend's segments, not ones rebuilt from the words (which would make one sentence)
+    assert seg["text"].tolist() == ["Well then", "we start now"]
+    assert seg["start"].tolist() == [0.0, 2.5] and seg["end"].tolist() == [2.0, 6.0]
+    assert seg["speaker"].tolist() == ["A", "B"]
+    assert seg["score"].tolist()[0] == 0.5 and np.isnan(seg["score"][1])
+    words = t.words
+    assert words["text"].tolist() == ["Well", "then", "we", "start", "now"]
+    assert words["segment"].tolist() == [0, 0, 1, 1, 1]
+    assert words["speaker"].tolist() == ["A", "A", "B", "B", "B"]
+    np.testing.assert_array_equal(words["score"], [0.9, 0.8, 0.7, np.nan, 0.6])
+    assert words["end"].tolist() == [0.9, 1.8, 3.0, 4.0, 6.0]
+
+
+def test_openai_verbose_json_with_words_nested_in_segments():
+    resp = {
+        "task": "transcribe",
+        "language": "english",
+        "text": " Hi there",
+        "segments": [
+            {
+                "start": 0.0,
+                "end": 1.0,
+                "text": " Hi there",
+                "words": [
+                    {"word": " Hi", "start": 0.0, "end": 0.4, "probability": 0.5},
+                    {"word": " there", "start": 0.5, "end": 1.0, "probability": 0.25},
+                ],
+            }
+        ],
+    }
+    t = Transcript.from_response(resp)
+    assert t.source == "openai-verbose-json"
+    assert t.words["text"].tolist() == ["Hi", "there"] and t.words["score"].tolist() == [0.5, 0.25]
+    assert t.words["start"].tolist() == [0.0, 0.5] and (t.words["timing"] == "api").all()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"segments": {"start": 0}}, r"^segments: expected a list of objects, got dict"),
+        (
+            {"segments": [{"start": 0, "end": 1, "text": "x"}, 7]},
+            r"^segments\[1\]: expected an object, got int",
+        ),
+        (
+            {"segments": [{"start": "zero", "end": 1, "text": "x"}]},
+            r"^segments\[0\]\.start: expected a number",
+        ),
+        (
+            {"words": [{"word": "a", "start": 0, "end": 1}, {"word": "b", "start": 1, "end": "two"}]},
+            r"^words\[1\]\.end",
+        ),
+        ({"words": [{"word": 5, "start": 0, "end": 1}]}, r"^words\[0\]\.word: expected a string, got 5"),
+    ],
+)
+def test_openai_verbose_json_errors_say_where(change, message):
+    resp = {"task": "transcribe", "language": "english", "text": "x", "segments": [], **change}
+    with pytest.raises(voxnb.ResponseFormatError, match=message):
+        Transcript.from_response(resp)
