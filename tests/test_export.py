@@ -285,3 +285,47 @@ def test_textgrid_spans_the_whole_transcript_and_drops_untimed_rows():
     words = grid.getTier("transcript - words").entries
     # spread by character count, 4 of 9 for "late": 7 + 4/9 s, at praat's 4 decimals
     assert [(e.start, e.end, e.label) for e in words] == [(7.0, 7.4444, "late"), (7.4444, 8.0, "words")]
+
+
+def test_pyannote_segments_labels_and_zero_length_ones_dropped():
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": "a", "start": 0.5, "end": 1.5, "speaker_id": "A"},
+                {"text": "b", "start": 1.0, "end": 2.0, "speaker_id": "B"},
+                {"text": "c", "start": 2.5, "end": 2.5, "speaker_id": "A"},
+                {"text": "d", "start": 3.0, "end": 4.0},
+            ],
+        }
+    )
+    annotation = t.to_pyannote()
+    assert annotation.uri == "audio"
+    tracks = [(s.start, s.end, label) for s, _, label in annotation.itertracks(yield_label=True)]
+    assert tracks == [(0.5, 1.5, "A"), (1.0, 2.0, "B"), (3.0, 4.0, "unknown")]
+    assert annotation.label_duration("A") == 1.0
+
+
+def test_textgrid_tiers_per_speaker_and_their_end(tmp_path):
+    from praatio import textgrid
+
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": "one two", "start": 0.0, "end": 1.0, "speaker_id": "A"},
+                {"text": "three", "start": 1.0, "end": 2.5, "speaker_id": "B"},
+            ],
+        }
+    )
+    grid = t.to_textgrid(tmp_path / "sub" / "t.TextGrid")
+    assert grid.tierNames == ("A - segments", "A - words", "B - segments", "B - words")
+    assert {grid.getTier(name).maxTimestamp for name in grid.tierNames} == {2.5}  # the last end, no duration
+    back = textgrid.openTextgrid(str(tmp_path / "sub" / "t.TextGrid"), includeEmptyIntervals=False)
+    assert [(e.start, e.end, e.label) for e in back.getTier("A - words").entries] == [
+        (0.0, 0.5, "one"),  # 3 of the 6 letters
+        (0.5, 1.0, "two"),
+    ]
+    assert [(e.start, e.end, e.label) for e in back.getTier("B - segments").entries] == [(1.0, 2.5, "three")]
+    written = (tmp_path / "sub" / "t.TextGrid").read_text()
+    assert written.startswith('File type = "ooTextFile"') and "item [4]:" in written  # praat's long format

@@ -743,3 +743,68 @@ def test_openai_verbose_json_errors_say_where(change, message):
     resp = {"task": "transcribe", "language": "english", "text": "x", "segments": [], **change}
     with pytest.raises(voxnb.ResponseFormatError, match=message):
         Transcript.from_response(resp)
+
+
+def test_concat_every_level_keeps_values_and_says_what_is_wrong(mistral_diarized):
+    a = Transcript.from_response(mistral_diarized)
+    b = Transcript.from_response(
+        {"text": "x", "segments": [{"text": "x y", "start": 0, "end": 1, "speaker_id": "zed"}]}
+    )
+    for level, n_a, n_b in [
+        ("segments", 3, 1),
+        ("turns", 2, 1),
+        ("speakers", 2, 1),
+        ("words", len(a.words), 2),
+    ]:
+        both = voxnb.concat({"none": b, "bias": a}, level=level)
+        assert both["run"].tolist() == ["none"] * n_b + ["bias"] * n_a, level
+        assert list(both["run"].cat.categories) == ["none", "bias"]  # the dict's order
+        assert both["speaker"].tolist() == [*getattr(b, level)["speaker"], *getattr(a, level)["speaker"]]
+        assert list(both["speaker"].cat.categories) == ["zed", "speaker_1", "speaker_2"]
+    with pytest.raises(
+        ParameterError, match=r"^level must be 'segments', 'words', 'turns' or 'speakers', got 'word'$"
+    ):
+        voxnb.concat({"a": a}, level="word")
+    with pytest.raises(ParameterError, match=r"^concat\(\) takes a dict of name -> Transcript"):
+        voxnb.concat({"a": a, "b": "not a transcript"})
+    with pytest.raises(ParameterError, match=r"^concat\(\) needs at least one transcript$"):
+        voxnb.concat({})
+
+
+def test_whisperx_segments_with_speakers_and_scored_words():
+    resp = {
+        "language": "fr",
+        "segments": [
+            {
+                "start": 0.5,
+                "end": 2.0,
+                "text": " Bonjour à tous.",
+                "speaker": "SPEAKER_01",
+                "words": [
+                    {"word": "Bonjour", "start": 0.5, "end": 1.0, "score": 0.9, "speaker": "SPEAKER_01"},
+                    {"word": "à", "start": 1.1, "end": 1.2, "score": 0.8, "speaker": "SPEAKER_01"},
+                    {"word": "tous.", "start": 1.3, "end": 2.0, "score": 0.7, "speaker": "SPEAKER_00"},
+                ],
+            },
+            {
+                "start": 3.0,
+                "end": 3.5,
+                "text": " Merci.",
+                "speaker": "SPEAKER_00",
+                "words": [{"word": "Merci."}],
+            },
+        ],
+    }
+    t = Transcript.from_response(resp)
+    check_contract(t)
+    assert (t.source, t.language) == ("whisperx", "fr")
+    assert t.segments["text"].tolist() == ["Bonjour à tous.", "Merci."]
+    assert t.segments["speaker"].tolist() == ["SPEAKER_01", "SPEAKER_00"]
+    words = t.words
+    assert words["text"].tolist() == ["Bonjour", "à", "tous.", "Merci."]
+    assert words["speaker"].tolist() == ["SPEAKER_01", "SPEAKER_01", "SPEAKER_00", "SPEAKER_00"]
+    np.testing.assert_array_equal(words["score"], [0.9, 0.8, 0.7, np.nan])
+    assert words["segment"].tolist() == [0, 0, 0, 1]
+    # whisperX leaves some words untimed: they get their segment's free time
+    assert words["timing"].tolist() == ["api", "api", "api", "interpolated"]
+    assert (words["start"][3], words["end"][3]) == (3.0, 3.5)
