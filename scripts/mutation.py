@@ -134,6 +134,28 @@ def survivors(config: dict) -> list[str]:
     )
 
 
+def unchecked(config: dict) -> list[str]:
+    """Mutants in scope that no run has decided yet."""
+    return sorted(name for codes in _results(config).values() for name, code in codes.items() if code is None)
+
+
+def _mutmut(names: list[str], max_children: int) -> None:
+    if not names:
+        return
+    log = ROOT / "mutants" / "mutmut-run.log"
+    log.parent.mkdir(exist_ok=True)
+    print(f"mutmut run ({len(names)} names); its output goes to {log.relative_to(ROOT)}", flush=True)
+    with open(log, "w") as out:
+        # mutmut lists every mutant it was given by name at the end of its output; the log keeps it
+        subprocess.run(
+            [sys.executable, "-m", "mutmut", "run", "--max-children", str(max_children), *names],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=True,
+        )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -146,22 +168,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     config = _config()
     if not args.report:
-        names = survivors(config) if args.unkilled else _patterns(config)
-        if not names:
-            print("nothing to run: every mutant in scope is killed or listed as equivalent")
+        if not args.unkilled:
+            _mutmut(_patterns(config), args.max_children)
         else:
-            log = ROOT / "mutants" / "mutmut-run.log"
-            log.parent.mkdir(exist_ok=True)
-            print(f"mutmut run ({len(names)} names); its output goes to {log.relative_to(ROOT)}", flush=True)
-            with open(log, "w") as out:
-                # mutmut names an explicitly given mutant in its output once more; the log keeps that
-                subprocess.run(
-                    [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children), *names],
-                    cwd=ROOT,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    check=True,
-                )
+            _mutmut(survivors(config), args.max_children)
+            # mutmut regenerates the mutants of functions edited since the last run (their
+            # results reset): run those too, now that they exist
+            _mutmut(unchecked(config), args.max_children)
     table, ok = report(config)
     (ROOT / "mutants" / "report.md").write_text(table, encoding="utf-8")
     print(table)
