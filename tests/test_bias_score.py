@@ -273,3 +273,32 @@ def test_librispeech_style_rows_score_like_the_benchmark():
     assert (full.b_ins, full.u_ins) == (1, 0)
     # Whisper's normaliser maps British "counselled" to American "counseled": that error disappears
     assert score([r[1] for r in rows], hyps, [r[3] for r in rows]).b_sub == 1
+
+
+def test_reprs_say_what_was_scored_and_how():
+    s = score(["the cat sat"], ["the bat sat"], [["cat"]], normalizer=None, backend="local", model="tiny.en")
+    # 1 substitution of 3 words, on the one biased word: WER 1/3, U-WER 0, B-WER 1
+    assert repr(s) == (
+        "<BiasScore 1 utterances: WER 33.33%, U-WER 0.00%, B-WER 100.00%, term F1 0.000 "
+        "(backend=local, model=tiny.en, normalizer=none, convention=reference-rare)>"
+    )
+    html_text = s._repr_html_()
+    assert html_text.startswith(
+        "<div><b>BiasScore</b>: 1 utterances, 3 reference words (1 biased)<br><small>"
+    )
+    assert "backend=local, model=tiny.en, normalizer=none, convention=reference-rare" in html_text
+    assert "<td style='text-align:right'>33.33%</td>" in html_text and html_text.endswith("</table></div>")
+    unknown = score(["a"], ["a"], normalizer=None)
+    assert "(backend=unknown, model=unknown, normalizer=none, convention=reference-rare)>" in repr(unknown)
+    names = dir(s)
+    assert {"wer", "b_wer", "u_wer", "b_sub", "ins", "utterances"} <= set(names) and names == sorted(names)
+
+
+def test_a_normalizer_that_does_not_return_text_is_named_in_the_error():
+    def shout(text):
+        return len(text)
+
+    with pytest.raises(
+        voxnb.ParameterError, match=r"^the normalizer \S*shout returned int, not str; a normalizer takes a text"
+    ):
+        score(["a"], ["a"], normalizer=shout)
