@@ -329,3 +329,74 @@ def test_textgrid_tiers_per_speaker_and_their_end(tmp_path):
     assert [(e.start, e.end, e.label) for e in back.getTier("B - segments").entries] == [(1.0, 2.5, "three")]
     written = (tmp_path / "sub" / "t.TextGrid").read_text()
     assert written.startswith('File type = "ooTextFile"') and "item [4]:" in written  # praat's long format
+
+
+@pytest.mark.parametrize("fmt", ["SRT", "WebVTT", "TextGrid", "RTTM", "pyannote"])
+def test_an_untimed_transcript_is_refused_naming_the_format(fmt):
+    t = Transcript.from_response({"text": "no times here"})
+    export = {
+        "SRT": t.to_srt,
+        "WebVTT": t.to_vtt,
+        "TextGrid": t.to_textgrid,
+        "RTTM": t.to_rttm,
+        "pyannote": t.to_pyannote,
+    }[fmt]
+    with pytest.raises(
+        ParameterError, match=f"^{fmt} needs segment times and this transcript has none; ask for"
+    ):
+        export()
+
+
+def test_pyannote_missing_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyannote.core", None)  # as if not installed
+    with pytest.raises(
+        voxnb.MissingDependencyError,
+        match=r"^to_pyannote\(\) needs the package 'pyannote.core', which is not installed; install it with: "
+        r"pip install pyannote.core$",
+    ):
+        _one_segment("x").to_pyannote()
+
+
+def test_vtt_defaults_wrap_at_42_characters_and_label_speakers(tmp_path):
+    text = "one two three four five six seven eight nine ten eleven twelve"
+    t = _one_segment(text, speaker_id="A")
+    written = t.to_vtt(tmp_path / "t.vtt")
+    assert (tmp_path / "t.vtt").read_text() == written
+    (cue,) = parse_vtt(written)
+    assert cue[2] == "<v A>one two three four five six seven eight\nnine ten eleven twelve</v>"
+    assert len("one two three four five six seven eight nine") == 44  # one word more would not fit
+
+
+def test_textgrid_file_is_contiguous_and_exact_to_a_tenth_of_a_millisecond(tmp_path):
+    from praatio import textgrid
+
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": "", "start": 0.0, "end": 0.2},  # empty: dropped, and the next one still kept
+                {"text": "tick", "start": 0.0, "end": 0.0001},  # 0.1 ms: the shortest kept
+                {"text": "tock", "start": 0.5, "end": 0.500099},  # shorter: dropped
+                {"text": "late", "start": 0.123456, "end": 0.654321},
+            ],
+        }
+    )
+    path = tmp_path / "a" / "b" / "t.TextGrid"
+    t.to_textgrid(path)
+    back = textgrid.openTextgrid(str(path), includeEmptyIntervals=True)
+    entries = [(e.start, e.end, e.label) for e in back.getTier("transcript - segments").entries]
+    # blank intervals fill the gaps, as praat needs; times at 4 decimals
+    assert entries[:3] == [(0.0, 0.0001, "tick"), (0.0001, 0.1235, ""), (0.1235, 0.6543, "late")]
+    # the tiers end at the last end as given (under a second), after a blank sliver
+    assert entries[3:] == [(0.6543, 0.654321, "")]
+    assert back.getTier("transcript - segments").maxTimestamp == 0.654321
+
+
+def test_srt_and_rttm_written_to_new_folders(tmp_path):
+    t = _one_segment("x", 0.0, 1.0, speaker_id="A")
+    assert (tmp_path / "n" / "e" / "w.srt").parent.exists() is False
+    assert t.to_srt(tmp_path / "n" / "e" / "w.srt") == (tmp_path / "n" / "e" / "w.srt").read_text()
+    records = t.to_seglst(tmp_path / "s" / "e" / "g.json")
+    assert json.loads((tmp_path / "s" / "e" / "g.json").read_text(encoding="utf-8")) == records
