@@ -135,8 +135,8 @@ def test_bare_words_are_grouped_at_sentence_ends_long_pauses_and_speaker_changes
             ("How", 1.0, 1.2, a),
             ("are", 1.3, 1.5, a),
             ("you", 2.6, 2.8, a),  # 1.1 s after "are": a new segment
-            ("fine", 2.9, 3.2, b),  # another speaker: a new segment
-            ("thanks", 4.2, 4.5, b),  # exactly 1.0 s after "fine": the same segment
+            ("fine", 2.9, 3.25, b),  # another speaker: a new segment
+            ("thanks", 4.25, 4.5, b),  # exactly 1.0 s after "fine": the same segment
         ]
     )
     seg = t.segments
@@ -145,6 +145,7 @@ def test_bare_words_are_grouped_at_sentence_ends_long_pauses_and_speaker_changes
     assert seg["end"].tolist() == [0.9, 1.5, 2.8, 4.5]
     assert seg["speaker"].tolist() == ["A", "A", "A", "B"]
     assert seg["n_words"].tolist() == [2, 2, 1, 2] and seg["score"].isna().all()
+    assert seg["score"].dtype == np.float64 and seg["start"].dtype == np.float64
     assert t.words["text"].tolist() == ["Hello", "there.", "How", "are", "you", "fine", "thanks"]
     assert t.words["segment"].tolist() == [0, 0, 1, 1, 2, 3, 3]
     assert (t.words["timing"] == "api").all()
@@ -255,3 +256,102 @@ def test_text_without_spaces_is_spread_character_by_character():
     assert t.words["text"].tolist() == ["今", "日", "は。"]
     # "は。" is two characters of four: half the segment
     assert t.words[["start", "end"]].values.tolist() == [[3.0, 3.75], [3.75, 4.5], [4.5, 6.0]]
+
+
+def test_sentence_ends_take_the_fast_path_for_texts_without_nul(monkeypatch):
+    from voxnb import frames
+
+    assert frames._ends_sentence([".", "a", "b!", ""]).tolist() == [True, False, True, False]
+    # the fast path reads the code points; only the plain fallback would consult the set
+    monkeypatch.setattr(frames, "_SENTENCE_END", frozenset())
+    assert frames._ends_sentence([".", "a", "b!", ""]).tolist() == [True, False, True, False]
+    assert frames._ends_sentence(["a.", "\x00"]).tolist() == [False, False]  # a NUL: the fallback
+
+
+def test_the_first_fifty_words_decide_whether_words_carry_their_spaces():
+    t = _words_response([*(("a", i, i + 0.5, {}) for i in range(50)), (" b", 50, 50.5, {})])
+    assert t.segments["text"].tolist() == [" ".join(["a"] * 50) + "  b"]
+
+
+def test_a_word_centred_on_a_boundary_and_untimed_words_are_tied_by_rule():
+    resp = {
+        "task": "transcribe",
+        "segments": [{"start": 0.0, "end": 1.0, "text": " a"}, {"start": 1.0, "end": 2.0, "text": " b c"}],
+        "words": [
+            {"word": "a", "start": 0.2, "end": 0.6},
+            {"word": "b", "start": 0.8, "end": 1.2},  # middle exactly 1.0: the segment starting there
+            {"word": "c", "start": 1.5, "end": 1.9},
+            {"word": "?"},  # no times at all: the first segment
+        ],
+    }
+    t = Transcript.from_response(resp)
+    assert t.words["text"].tolist() == ["a", "?", "b", "c"]
+    assert t.words["segment"].tolist() == [0, 0, 1, 1]
+    # the untimed word fills the rest of its segment after "a"
+    assert t.words[["start", "end"]].values.tolist()[1] == [0.6, 1.0]
+
+
+def _one_segment_words(words, start=0.0, end=10.0):
+    return Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": " ".join(w["text"] for w in words), "start": start, "end": end, "words": words}
+            ],
+        }
+    )
+
+
+def test_untimed_runs_are_filled_by_character_weights():
+    t = _one_segment_words(
+        [
+            {"text": "go", "start": 0.0, "end": 1.0},
+            {"text": "a"},
+            {"text": "bcd"},
+            {"text": "efgh"},
+            {"text": "stop", "start": 9.0, "end": 10.0},
+        ]
+    )
+    # a run of three untimed words shares 1.0-9.0 as 1:3:4 by their letters
+    assert t.words[["start", "end"]].values.tolist()[1:4] == [[1.0, 2.0], [2.0, 5.0], [5.0, 9.0]]
+    two = _one_segment_words([{"text": "go", "start": 0.0, "end": 2.0}, {"text": "ab"}, {"text": "cd"}])
+    assert two.words[["start", "end"]].values.tolist()[1:] == [[2.0, 6.0], [6.0, 10.0]]
+
+
+def test_a_word_with_a_start_but_no_end_is_untimed_and_refilled():
+    t = _one_segment_words(
+        [
+            {"text": "a", "start": 0.0, "end": 1.0},
+            {"text": "b", "start": 1.5},
+            {"text": "c", "start": 3.0, "end": 4.0},
+        ],
+        end=4.0,
+    )
+    assert t.words[["start", "end"]].values.tolist()[1] == [1.0, 3.0]
+    assert t.words["timing"].tolist() == ["api", "interpolated", "api"]
+
+
+def test_a_run_without_a_time_on_one_side_stays_untimed_and_later_runs_are_still_filled():
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {
+                    "text": "a b",
+                    "start": 0.0,
+                    "words": [{"text": "a", "start": 0.0, "end": 1.0}, {"text": "b"}],
+                },
+                {
+                    "text": "c d",
+                    "start": 5.0,
+                    "end": 7.0,
+                    "words": [{"text": "c"}, {"text": "d", "start": 6.0, "end": 7.0}],
+                },
+            ],
+        }
+    )
+    w = t.words
+    assert w["timing"].tolist() == ["api", "none", "interpolated", "api"]
+    assert np.isnan(w["start"][1]) and np.isnan(w["end"][1])  # no end for its segment: nothing to share
+    # "c" starts its segment: it gets the segment's start, not the previous segment's last end
+    assert w[["start", "end"]].values.tolist()[2] == [5.0, 6.0]
