@@ -808,3 +808,68 @@ def test_whisperx_segments_with_speakers_and_scored_words():
     # whisperX leaves some words untimed: they get their segment's free time
     assert words["timing"].tolist() == ["api", "api", "api", "interpolated"]
     assert (words["start"][3], words["end"][3]) == (3.0, 3.5)
+
+
+_SHAPES = {
+    "whisperx": {
+        "language": "en",
+        "segments": [{"start": 0.0, "end": 1.0, "text": " Hi.", "speaker": "S1"}],
+        "word_segments": [{"word": "Hi.", "start": 0.1, "end": 0.9, "score": 0.5}],
+    },
+    "openai-verbose-json": {
+        "task": "transcribe",
+        "language": "english",
+        "duration": 2.0,
+        "text": " Hi you",
+        "segments": [{"start": 0.0, "end": 2.0, "text": " Hi you"}],
+        "words": [{"word": "Hi", "start": 0.0, "end": 0.5}, {"word": "you", "start": 1.0, "end": 2.0}],
+    },
+    "vllm-json": {"text": " Hello.", "model": "m", "usage": {"type": "duration", "seconds": 3}},
+    "mistral-sse": [
+        {"type": "transcription.language", "audio_language": "en"},
+        {"type": "transcription.text.delta", "text": " Hi"},
+        {"type": "transcription.segment", "text": " Hi", "start": 0.0, "end": 0.5},
+    ],
+}
+
+
+@pytest.mark.parametrize("source", list(_SHAPES))
+def test_a_saved_transcript_of_every_shape_loads_back_the_same(source, tmp_path):
+    t = Transcript.from_response(_SHAPES[source])
+    assert t.source == source
+    u = voxnb.load_transcript(t.save(tmp_path / "t.json"))
+    assert (u.source, u.text, u.language, u.model, u.duration) == (
+        t.source,
+        t.text,
+        t.language,
+        t.model,
+        t.duration,
+    )
+    for level in ("segments", "words", "turns", "speakers"):
+        pd.testing.assert_frame_equal(getattr(u, level), getattr(t, level))
+
+
+def test_a_saved_word_granularity_response_is_read_as_words_again(tmp_path):
+    resp = {
+        "text": "Hi you.",
+        "segments": [{"text": "Hi", "start": 0.0, "end": 0.4}, {"text": "you.", "start": 0.5, "end": 1.0}],
+    }
+    t = Transcript.from_response(resp, request={"timestamp_granularities": ["word"]})
+    assert t.words["timing"].tolist() == ["api", "api"] and t.segments["text"].tolist() == ["Hi you."]
+    u = voxnb.load_transcript(t.save(tmp_path / "w.json"))
+    pd.testing.assert_frame_equal(u.words, t.words)
+    pd.testing.assert_frame_equal(u.segments, t.segments)
+
+
+def test_a_saved_faster_whisper_result_without_info_loads_back(tmp_path):
+    from faster_whisper.transcribe import Segment, Word
+
+    seg = Segment(
+        id=0, seek=0, start=0.0, end=1.0, text=" Hi.", tokens=[], avg_logprob=0.0, compression_ratio=1.0,
+        no_speech_prob=0.0, words=[Word(start=0.1, end=0.9, word=" Hi.", probability=0.75)], temperature=0.0,
+    )  # fmt: skip
+    t = Transcript.from_response([seg])
+    u = voxnb.load_transcript(t.save(tmp_path / "fw.json"))
+    assert (u.source, u.text, u.duration) == ("faster-whisper", " Hi.", 1.0)
+    pd.testing.assert_frame_equal(u.words, t.words)
+    assert u.words["score"].tolist() == [0.75]
