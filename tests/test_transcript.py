@@ -873,3 +873,105 @@ def test_a_saved_faster_whisper_result_without_info_loads_back(tmp_path):
     assert (u.source, u.text, u.duration) == ("faster-whisper", " Hi.", 1.0)
     pd.testing.assert_frame_equal(u.words, t.words)
     assert u.words["score"].tolist() == [0.75]
+
+
+def test_with_words_copies_everything_else_and_normalises_the_table(mistral_diarized):
+    import numpy as np
+
+    t = Transcript.from_response(
+        mistral_diarized,
+        backend="mistral",
+        base_url="https://x",
+        request={"diarize": True},
+        audio_sha256="ab" * 32,
+    )
+    words = t.words.iloc[[2, 0, 1]].reset_index(drop=True)  # any row order and index
+    words = words.assign(word=[7, 8, 9], start=words["start"].round(1), timing="aligned")
+    words["speaker"] = words["speaker"].astype(object)
+    words.loc[0, "speaker"] = None
+    words["text"] = words["text"].astype(object)
+    words["score"] = [1, 0, 1]  # integers
+    new = t.with_words(words)
+    for attr in (
+        "raw",
+        "source",
+        "backend",
+        "base_url",
+        "model",
+        "request",
+        "audio_sha256",
+        "created",
+        "text",
+    ):
+        assert getattr(new, attr) == getattr(t, attr), attr
+    w = new.words
+    assert w["word"].tolist() == [0, 1, 2]
+    assert str(w["text"].dtype) == "string" and w["score"].dtype == np.float64
+    assert w["speaker"].isna().tolist() == [True, False, False]
+    assert list(w["speaker"].cat.categories) == ["speaker_1", "speaker_2"]
+    assert list(w["timing"].cat.categories) == ["api", "aligned", "interpolated", "none"]
+    assert w["segment"].dtype == np.int64 and w["start"].dtype == np.float64
+    again = new.with_words(new.words)  # a copy of a copy keeps the override
+    pd.testing.assert_frame_equal(again.words, w)
+    pd.testing.assert_frame_equal(new._copy().words, w)
+    with pytest.raises(ParameterError, match=r"^with_words\(\) needs the columns .*; missing \['timing'\]$"):
+        t.with_words(words.drop(columns="timing"))
+    with pytest.raises(
+        ParameterError, match=r"^with_words\(\): 'segment' must index this transcript's 3 segments$"
+    ):
+        t.with_words(words.assign(segment=-1))
+    with pytest.raises(
+        ParameterError, match=r"^with_words\(\): timing must be one of \[.*\], got \['guess'\]$"
+    ):
+        t.with_words(words.assign(timing="guess"))
+    assert len(t.with_words(words.iloc[:0]).words) == 0
+
+
+def test_the_saved_file_and_what_refuses_to_load(mistral_diarized, tmp_path):
+    t = Transcript.from_response(mistral_diarized, backend="mistral", request={"language": "en"})
+    path = t.save(tmp_path / "deep" / "er" / "t.json")
+    assert [p.name for p in path.parent.iterdir()] == ["t.json"]  # written through a temporary file
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert (data["format"], data["version"], data["source"], data["backend"]) == (
+        "voxnb.transcript",
+        1,
+        "mistral",
+        "mistral",
+    )
+    assert data["request"] == {"language": "en"} and "words" not in data
+    assert "\n " in path.read_text()  # indented, for people
+    t2 = Transcript.from_response({"text": "café", "segments": []})
+    assert "café" in t2.save(tmp_path / "c.json").read_text(encoding="utf-8")  # not \\u escaped
+    with pytest.raises(
+        voxnb.ResponseFormatError, match=r'^not a saved voxnb transcript \(no "format": "voxnb.transcript"\)'
+    ):
+        Transcript.from_dict({**data, "format": "other"})
+    with pytest.raises(voxnb.ResponseFormatError, match=r"^not a saved voxnb transcript"):
+        Transcript.from_dict([data])
+    with pytest.raises(
+        voxnb.ResponseFormatError, match=r"saved by a newer voxnb \(format version 2\); upgrade voxnb$"
+    ):
+        Transcript.from_dict({**data, "version": 2})
+    old = Transcript.from_dict({k: v for k, v in data.items() if k not in ("version", "created")})
+    assert old.text == t.text and old.created  # a file without version or date still loads
+
+
+def test_vllm_json_fields():
+    t = Transcript.from_response(
+        {"text": " Hi.", "model": "voxtral", "language": "en", "usage": {"type": "duration", "seconds": 2.5}}
+    )
+    assert (t.source, t.text, t.model, t.language, t.duration) == ("vllm-json", " Hi.", "voxtral", "en", 2.5)
+    assert t.usage == {"type": "duration", "seconds": 2.5}
+    assert t.segments["text"].tolist() == ["Hi."] and t.segments["start"].isna().all()
+    # the reader takes a duration only from usage counted in seconds
+    from voxnb.readers import read_response
+
+    def canonical(usage):
+        return read_response({"text": " Hi.", "usage": usage}, source="vllm-json")[1]
+
+    assert canonical({"type": "duration", "seconds": 4}).duration == 4.0
+    assert canonical({"type": "duration", "seconds": "?"}).duration is None
+    assert canonical({"type": "tokens", "seconds": 9}).duration is None
+    assert canonical({"type": "tokens"}).usage == {"type": "tokens"}
+    assert canonical("lots").usage is None and canonical("lots").duration is None
+    assert (canonical(None).model, canonical(None).language) == (None, None)
