@@ -7,9 +7,10 @@
 The modules are mutmut's ``only_mutate`` in pyproject.toml; ``[tool.voxnb.mutation]`` narrows a
 module to some functions (``scope``) and to its own test files (``tests``, applied by
 tests/mutation_selection.py), and lists the surviving mutants that are equivalent to the
-original (``equivalent``, each with its reason). The report (per module: mutants, killed,
-survived, equivalent, timeout, no tests, score) is printed and written to
-``mutants/report.md``; the exit status is 1 when a module's score is under the goal.
+original (``equivalent``, each with its reason). The report (per module: mutants, not run,
+killed, survived, equivalent, timeout, no tests, and the score over the mutants run) is printed
+and written to ``mutants/report.md``; the exit status is 1 when a module's score is under the
+goal or some of its mutants were not run.
 See docs/mutation.md.
 """
 
@@ -86,13 +87,17 @@ def report(config: dict) -> tuple[str, bool]:
     """The per-module table as markdown, and whether every module reached the goal."""
     equivalent = config["equivalent"]
     rows, ok, stale = [], True, []
-    totals = dict.fromkeys(("mutants", "killed", "survived", "equivalent", "timeout", "no tests"), 0)
+    totals = dict.fromkeys(
+        ("mutants", "not run", "killed", "survived", "equivalent", "timeout", "no tests"), 0
+    )
     for path, codes in _results(config).items():
         counts = dict.fromkeys(totals, 0)
         for name, code in codes.items():
             status = _status(code)
             counts["mutants"] += 1
-            if status == "survived" and name in equivalent:
+            if code is None:
+                counts["not run"] += 1
+            elif status == "survived" and name in equivalent:
                 counts["equivalent"] += 1
             elif status in ("killed", "survived", "timeout", "no tests"):
                 counts[status] += 1
@@ -100,26 +105,24 @@ def report(config: dict) -> tuple[str, bool]:
                 stale.append(f"{name} is listed as equivalent but is {status}")
         for key in totals:
             totals[key] += counts[key]
-        # a timeout is a mutant the tests noticed (it hangs or loops); equivalents are not bugs
-        decided = counts["mutants"] - counts["equivalent"]
-        score = (counts["killed"] + counts["timeout"]) / decided if decided else 1.0
-        ok &= score >= GOAL
+        # a timeout is a mutant the tests noticed (it hangs or loops); equivalents are not bugs;
+        # the score is over the mutants run, and a module with mutants not run misses the goal
+        decided = counts["mutants"] - counts["not run"] - counts["equivalent"]
+        score = (counts["killed"] + counts["timeout"]) / decided if decided else None
+        ok &= (score is None or score >= GOAL) and not counts["not run"]
         rows.append((path, counts, score))
     unknown = sorted(set(equivalent) - {n for codes in _results(config).values() for n in codes})
     stale += [f"{name} is listed as equivalent but no longer exists" for name in unknown]
-    head = "| module | mutants | killed | survived | equivalent | timeout | no tests | score |"
-    lines = [head, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for path, c, score in rows:
-        lines.append(
-            f"| {path} | {c['mutants']} | {c['killed']} | {c['survived']} | {c['equivalent']} | "
-            f"{c['timeout']} | {c['no tests']} | {score:.1%} |"
-        )
+    head = "| module | mutants | not run | killed | survived | equivalent | timeout | no tests | score |"
+    lines = [head, "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     t = totals
-    decided = t["mutants"] - t["equivalent"]
-    lines.append(
-        f"| **all** | {t['mutants']} | {t['killed']} | {t['survived']} | {t['equivalent']} | "
-        f"{t['timeout']} | {t['no tests']} | {(t['killed'] + t['timeout']) / max(decided, 1):.1%} |"
-    )
+    decided = t["mutants"] - t["not run"] - t["equivalent"]
+    overall = (t["killed"] + t["timeout"]) / decided if decided else None
+    for path, c, score in [*rows, ("**all**", t, overall)]:
+        lines.append(
+            f"| {path} | {c['mutants']} | {c['not run']} | {c['killed']} | {c['survived']} | "
+            f"{c['equivalent']} | {c['timeout']} | {c['no tests']} | {'—' if score is None else f'{score:.1%}'} |"
+        )
     lines += [f"\nstale equivalent entry: {line}" for line in stale]
     return "\n".join(lines) + "\n", ok and not stale
 
