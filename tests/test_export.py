@@ -400,3 +400,28 @@ def test_srt_and_rttm_written_to_new_folders(tmp_path):
     assert t.to_srt(tmp_path / "n" / "e" / "w.srt") == (tmp_path / "n" / "e" / "w.srt").read_text()
     records = t.to_seglst(tmp_path / "s" / "e" / "g.json")
     assert json.loads((tmp_path / "s" / "e" / "g.json").read_text(encoding="utf-8")) == records
+
+
+def test_the_transcript_methods_pass_their_defaults_and_paths_through(tmp_path):
+    from voxnb import export
+
+    long = "one two three four five six seven eight nine ten eleven twelve"
+    t = _one_segment(long, 0.5, 2.0, speaker_id="A")
+    assert t.to_srt() == export.to_srt(t, speakers=True, max_chars=42)
+    # wrapped at 42 (39 characters fit, 44 would not), then labelled
+    assert t.to_srt().splitlines()[2:] == [
+        "[A] one two three four five six seven eight",
+        "nine ten eleven twelve",
+    ]
+    assert t.to_vtt() == export.to_vtt(t, speakers=True, max_chars=42) and "<v A>" in t.to_vtt()
+    assert t.to_srt(speakers=False, max_chars=None).splitlines()[2] == long
+    assert t.to_vtt(speakers=False, max_chars=None).splitlines()[3] == long
+    assert t.to_rttm().startswith("SPEAKER audio 1 0.500 1.500 ")
+    assert t.to_rttm(uri="x").startswith("SPEAKER x 1 ")
+    assert t.to_seglst()[0]["session_id"] == "audio" and t.to_seglst(session_id="s")[0]["session_id"] == "s"
+    assert t.to_pyannote().uri == "audio" and t.to_pyannote(uri="u").uri == "u"
+    for name, ext in (("to_srt", "srt"), ("to_vtt", "vtt"), ("to_rttm", "rttm"), ("to_seglst", "json")):
+        getattr(t, name)(tmp_path / f"t.{ext}")
+        assert (tmp_path / f"t.{ext}").stat().st_size > 0, name
+    t.to_textgrid(tmp_path / "t.TextGrid")
+    assert (tmp_path / "t.TextGrid").read_text().startswith('File type = "ooTextFile"')

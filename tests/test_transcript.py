@@ -462,6 +462,10 @@ def test_request_never_keeps_secrets():
 # ---------------------------------------------------------------- save / load, with_words, concat
 
 
+#: what a saved transcript, or a copy with new words, keeps
+KEPT_ON_SAVE = ("raw", "source", "backend", "base_url", "model", "request", "audio_sha256", "created", "text")
+
+
 def test_save_load_roundtrip(mistral_diarized, tmp_path):
     t = Transcript.from_response(
         mistral_diarized,
@@ -473,17 +477,7 @@ def test_save_load_roundtrip(mistral_diarized, tmp_path):
     path = t.save(tmp_path / "sub" / "t.json")
     json.loads(path.read_text())  # readable JSON
     u = voxnb.load_transcript(path)
-    for attr in (
-        "raw",
-        "source",
-        "backend",
-        "base_url",
-        "model",
-        "request",
-        "audio_sha256",
-        "created",
-        "text",
-    ):
+    for attr in KEPT_ON_SAVE:
         assert getattr(u, attr) == getattr(t, attr), attr
     for level in ("segments", "words", "turns", "speakers"):
         pd.testing.assert_frame_equal(getattr(u, level), getattr(t, level))
@@ -892,17 +886,7 @@ def test_with_words_copies_everything_else_and_normalises_the_table(mistral_diar
     words["text"] = words["text"].astype(object)
     words["score"] = [1, 0, 1]  # integers
     new = t.with_words(words)
-    for attr in (
-        "raw",
-        "source",
-        "backend",
-        "base_url",
-        "model",
-        "request",
-        "audio_sha256",
-        "created",
-        "text",
-    ):
+    for attr in KEPT_ON_SAVE:
         assert getattr(new, attr) == getattr(t, attr), attr
     w = new.words
     assert w["word"].tolist() == [0, 1, 2]
