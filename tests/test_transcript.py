@@ -959,3 +959,43 @@ def test_vllm_json_fields():
     assert canonical({"type": "tokens"}).usage == {"type": "tokens"}
     assert canonical("lots").usage is None and canonical("lots").duration is None
     assert (canonical(None).model, canonical(None).language) == (None, None)
+
+
+def test_mixed_granularities_keep_every_field_of_words_and_segments():
+    resp = {
+        "text": "Hi you. Bye.",
+        "segments": [
+            {"text": " Hi you.", "start": 0.0, "end": 1.0, "speaker_id": "A", "score": 0.5},
+            {"text": " Hi", "start": 0.0, "end": 0.3, "speaker_id": "A", "score": 0.9},
+            {"text": "", "start": 0.35, "end": 0.4},  # no text: a (empty) word, not a segment
+            {"text": " you.", "start": 0.5, "end": 1.0, "speaker_id": "B"},
+            {"text": " Bye.", "start": 2.0, "end": 2.5},
+            {"text": "See you soon.", "start": 3.0, "end": 4.0},
+        ],
+    }
+    t = Transcript.from_response(resp, request={"timestamp_granularities": ["segment", "word"]})
+    seg = t.segments
+    assert seg["text"].tolist() == ["Hi you.", "See you soon."]
+    assert seg["score"].tolist()[0] == 0.5 and seg["speaker"].isna().tolist() == [False, True]
+    w = t.words
+    assert w["text"].tolist() == ["Hi", "", "you.", "Bye."]
+    assert w["segment"].tolist() == [0, 0, 0, 0]  # "Bye." at 2.0-2.5: after segment 0, before segment 1
+    assert w["score"].tolist()[0] == 0.9
+    assert w["speaker"].tolist() == ["A", "A", "B", "A"]  # own speaker, else the segment's
+    assert w["start"].tolist() == [0.0, 0.35, 0.5, 2.0]
+
+
+def test_faster_whisper_segments_without_words_or_info():
+    from faster_whisper.transcribe import Segment
+
+    segments = [
+        Segment(id=i, seek=0, start=s, end=e, text=x, tokens=[], avg_logprob=0.0, compression_ratio=1.0,
+                no_speech_prob=0.0, words=None, temperature=0.0)
+        for i, (s, e, x) in enumerate([(0.0, 1.5, " Hello"), (2.0, 3.0, " again.")])
+    ]  # fmt: skip
+    t = Transcript.from_response(segments)
+    assert (t.source, t.text, t.language) == ("faster-whisper", " Hello again.", None)
+    assert t.segments["text"].tolist() == ["Hello", "again."]
+    assert t.segments["end"].tolist() == [1.5, 3.0] and t.segments["score"].isna().all()
+    assert t.words["timing"].tolist() == ["interpolated", "interpolated"]  # no word times: spread
+    assert t.duration == 3.0
