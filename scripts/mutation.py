@@ -179,7 +179,11 @@ def main(argv: list[str] | None = None) -> int:
             # results reset): run those too, now that they exist
             _mutmut(unchecked(config), args.max_children)
     table, ok = report(config)
-    (ROOT / "mutants" / "report.md").write_text(table, encoding="utf-8")
+    report_path = ROOT / "mutants" / "report.md"
+    report_path.parent.mkdir(exist_ok=True)
+    tmp = report_path.with_name(".report.md.tmp")
+    tmp.write_text(table, encoding="utf-8")
+    os.replace(tmp, report_path)  # a reader never sees half a report
     print(table)
     if args.list:
         print("\n".join(survivors(config)))

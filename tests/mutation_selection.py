@@ -19,6 +19,8 @@ import pytest
 
 __all__ = ["pytest_collection_modifyitems"]
 
+_DOCTESTS = "tests/test_doctests.py"
+
 
 @cache
 def _tests_by_module() -> dict[str, tuple[str, ...]]:
@@ -36,20 +38,28 @@ def _tests_by_module() -> dict[str, tuple[str, ...]]:
     return {}
 
 
-def _own_tests(mutant: str) -> tuple[str, ...] | None:
-    module = mutant.partition("__mutmut_")[0].rpartition(".")[0]
-    return _tests_by_module().get(module)
+def _module(mutant: str) -> str:
+    return mutant.partition("__mutmut_")[0].rpartition(".")[0]
+
+
+def _is_own(nodeid: str, module: str, files: tuple[str, ...]) -> bool:
+    path = nodeid.split("::")[0]
+    if path not in files:
+        return False
+    # the doctest walker runs one module's examples per test: only the mutated module's count
+    return path != _DOCTESTS or nodeid.endswith(f"[{module}]")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     mutant = os.environ.get("MUTANT_UNDER_TEST", "")
     if "__mutmut_" not in mutant:
         return
-    files = _own_tests(mutant)
+    module = _module(mutant)
+    files = _tests_by_module().get(module)
     if files is None:
         return
-    keep = [item for item in items if item.nodeid.split("::")[0] in files]
-    dropped = [item for item in items if item.nodeid.split("::")[0] not in files]
+    keep = [item for item in items if _is_own(item.nodeid, module, files)]
+    dropped = [item for item in items if not _is_own(item.nodeid, module, files)]
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
