@@ -137,3 +137,9 @@ def test_alignment_counts_and_long_utterances():
 def test_bad_alignment_inputs_raise_parameter_errors(call, message):
     with pytest.raises(ParameterError, match=message):
         call()
+
+
+@pytest.mark.parametrize(("ref", "hyp"), [("a b", ["a"]), (["a"], "a b"), ("x", "y")])
+def test_a_string_on_either_side_is_refused(ref, hyp):
+    with pytest.raises(ParameterError, match="list of tokens"):
+        align_pair(ref, hyp)

@@ -299,6 +299,23 @@ def test_a_normalizer_that_does_not_return_text_is_named_in_the_error():
         return len(text)
 
     with pytest.raises(
-        voxnb.ParameterError, match=r"^the normalizer \S*shout returned int, not str; a normalizer takes a text"
+        voxnb.ParameterError,
+        match=r"^the normalizer \S*shout returned int, not str; a normalizer takes a text",
     ):
         score(["a"], ["a"], normalizer=shout)
+
+
+def test_normalize_none_and_terms_in_each_mode():
+    assert normalize(None) == "" and normalize(None, None) == ""
+    assert normalize_term("Janis_Joplin") == "janis joplin"
+    assert normalize_term("New_York_Café", None) == "New York Café"  # no normaliser: underscores only
+    assert normalize_term("Café_au_lait", "basic") == "café au lait"
+
+
+def test_html_lists_every_measure_as_a_row_and_errors_as_percentages():
+    s = score(["the cat sat"], ["the bat sat"], [["cat"]], normalizer=None)
+    html_text = s._repr_html_()
+    table = html_text[html_text.index("<table>") : html_text.index("</table>")]
+    assert table.count("<tr>") == len(s.measures) and "</tr><tr>" in table
+    errors = html_text[html_text.index("</table>") :]
+    assert "33.33%" in errors and "0.333" not in errors
