@@ -107,3 +107,44 @@ def test_unknown_and_non_object_frames_are_skipped():
 def test_malformed_frames_are_response_format_errors(data, match):
     with pytest.raises(ResponseFormatError, match=match):
         parse_event(None, data)
+
+
+def frames_of_lines(lines: list[str]) -> list[tuple[str | None, str]]:
+    """The frames of raw lines as a transport may give them (carriage returns kept)."""
+
+    async def source():
+        for line in lines:
+            yield line
+
+    async def collect():
+        return [frame async for frame in iter_sse(source())]
+
+    return asyncio.run(collect())
+
+
+def test_carriage_returns_end_lines_but_other_whitespace_is_data():
+    assert frames_of_lines(["data: x  \r", "\r", "data:\ty\r"]) == [(None, "x  "), (None, "\ty")]
+    assert frames_of_lines(["data: a", "data: b"]) == [(None, "a\nb")]  # the last frame, several lines
+
+
+def test_missing_fields_become_empty_text():
+    assert parse_event(None, '{"type": "transcription.language"}') == TranscriptionLanguage("")
+    assert parse_event(None, '{"type": "transcription.text.delta"}') == TranscriptionTextDelta("")
+    segment = parse_event(None, '{"type": "transcription.segment", "start": 0, "end": 1}')
+    assert segment == TranscriptionSegment(text="", start=0.0, end=1.0, speaker_id=None)
+
+
+def test_malformed_frame_messages_quote_eighty_characters_and_say_what_to_do():
+    junk = "x" * 100
+    with pytest.raises(ResponseFormatError) as info:
+        parse_event(None, junk)
+    assert str(info.value) == (
+        f"the server sent a stream frame that is not JSON ({'x' * 80!r}); is base_url a Voxtral transcription server?"
+    )
+    bad = '{"type": "transcription.segment", "start": "?", "end": 1, "text": "' + "y" * 80 + '"}'
+    with pytest.raises(ResponseFormatError) as info:
+        parse_event(None, bad)
+    assert str(info.value) == (
+        f"the server sent a transcription.segment without numeric start and end ({bad[:80]!r}); "
+        "use transcribe() instead of streaming, or report it to the server's maintainers"
+    )
