@@ -125,6 +125,7 @@ def frames_of_lines(lines: list[str]) -> list[tuple[str | None, str]]:
 def test_carriage_returns_end_lines_but_other_whitespace_is_data():
     assert frames_of_lines(["data: x  \r", "\r", "data:\ty\r"]) == [(None, "x  "), (None, "\ty")]
     assert frames_of_lines(["data: a", "data: b"]) == [(None, "a\nb")]  # the last frame, several lines
+    assert frames_of_lines(["data: MAX", ""]) == [(None, "MAX")]  # only carriage returns are stripped
 
 
 def test_missing_fields_become_empty_text():
