@@ -281,7 +281,7 @@ class AsyncClient:
                 retry_number + 1,
                 self.retry.max_retries,
             )
-            await asyncio.sleep(delay)
+            await self.retry.sleep(delay)
             retry_number += 1
 
     async def _request_json(self, method: str, path: str, **options: Any) -> Any:

@@ -7,9 +7,11 @@ plus jitter; a ``Retry-After`` header (seconds or an HTTP date) replaces the bac
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
 from voxnb.errors import ParameterError
@@ -64,6 +66,9 @@ class RetryPolicy:
         The longest ``Retry-After`` voxnb waits; a server asking for more ends the retries.
     retry_statuses : tuple of int
         HTTP statuses that are retried.
+    sleep : coroutine function
+        How the client waits the computed delay between attempts (``asyncio.sleep``); tests pass
+        one that records the delays, to check the schedule without waiting it out.
 
     Examples
     --------
@@ -79,12 +84,16 @@ class RetryPolicy:
     jitter: float = 1.0
     max_retry_after: float = 120.0
     retry_statuses: tuple[int, ...] = (429, 500, 502, 503, 504)
+    sleep: Callable[[float], Awaitable[object]] = field(default=asyncio.sleep, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
             raise ParameterError(f"max_retries must be >= 0; got {self.max_retries}")
-        if min(self.initial_backoff, self.max_backoff, self.jitter, self.max_retry_after) < 0:
-            raise ParameterError("backoff times and jitter must be >= 0")
+        for name in ("initial_backoff", "max_backoff", "jitter", "max_retry_after"):
+            if getattr(self, name) < 0:
+                raise ParameterError(
+                    f"{name} must be >= 0 (seconds; jitter: a fraction); got {getattr(self, name)}"
+                )
         if self.multiplier < 1:
             raise ParameterError(f"multiplier must be >= 1; got {self.multiplier}")
 
