@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from voxnb.errors import AudioError, EngineError, MissingDependencyError, ParameterError
+from voxnb.sentence import ends_sentence
 
 __all__ = ["SAMPLE_RATE", "Engine", "get_engine"]
 
@@ -297,8 +298,39 @@ class Engine:
         return stream(self, pcm_chunks, **options)
 
 
-SENTENCE_END = tuple(".?!")
 MAX_PAUSE = 1.0  # a longer pause inside a sentence still starts a new segment
+MIN_SEGMENT = 0.3  # seconds: a shorter segment joins a neighbour unless it is a whole utterance
+
+
+def sentence_groups(words: list) -> list[list]:
+    """*words* (faster-whisper Words, in time order) cut into sentences; see :func:`sentences`."""
+    groups: list[list] = []
+    for w in words:
+        if not groups:
+            groups.append([w])
+            continue
+        last = groups[-1][-1]
+        pause = w.start - last.end
+        if pause > MAX_PAUSE or ends_sentence(last.word, w.word, pause):
+            groups.append([])
+        groups[-1].append(w)
+    # a segment shorter than MIN_SEGMENT joins the neighbour it is closest to, unless pauses
+    # longer than MAX_PAUSE isolate it (a whole utterance: "Yes.")
+    i = 0
+    while i < len(groups):
+        group = groups[i]
+        if group[-1].end - group[0].start >= MIN_SEGMENT or len(groups) == 1:
+            i += 1
+            continue
+        before = group[0].start - groups[i - 1][-1].end if i > 0 else math.inf
+        after = groups[i + 1][0].start - group[-1].end if i + 1 < len(groups) else math.inf
+        if min(before, after) > MAX_PAUSE:
+            i += 1
+        elif before <= after:
+            groups[i - 1] += groups.pop(i)
+        else:
+            groups[i : i + 2] = [group + groups[i + 1]]
+    return groups
 
 
 def words_in_speech(segments: list, samples: np.ndarray) -> list:
@@ -345,37 +377,34 @@ def snap_words(words: list, samples: np.ndarray) -> list:
 def sentences(words: list) -> list[dict[str, Any]]:
     """Mistral-shaped segments, one per sentence (or after a long pause), each with its words.
 
+    Sentences end where :func:`ends_sentence` says so or at a pause longer than ``MAX_PAUSE``
+    seconds; a segment shorter than ``MIN_SEGMENT`` (0.3 s) joins its nearer neighbour unless
+    long pauses on both sides make it a whole utterance.
+
     Word texts keep Whisper's leading spaces so that joining them restores the text exactly;
     :meth:`Engine.transcribe` strips them at the end.
     """
-    groups: list[list] = []
-    for w in words:
-        if (
-            not groups
-            or groups[-1][-1].word.strip().endswith(SENTENCE_END)
-            or w.start - groups[-1][-1].end > MAX_PAUSE
-        ):
-            groups.append([])
-        groups[-1].append(w)
-    return [
-        {
-            "text": "".join(w.word for w in group).strip(),
-            "start": round(float(group[0].start), 3),
-            "end": round(float(group[-1].end), 3),
-            "type": "transcription_segment",
-            "score": round(float(np.mean([w.probability for w in group])), 4),
-            "words": [
-                {
-                    "text": w.word,
-                    "start": round(float(w.start), 3),
-                    "end": round(float(w.end), 3),
-                    "score": round(float(w.probability), 4),
-                }
-                for w in group
-            ],
-        }
-        for group in groups
-    ]
+    return [segment_of(group) for group in sentence_groups(words)]
+
+
+def segment_of(words: list) -> dict[str, Any]:
+    """One Mistral-shaped segment made of *words* (faster-whisper Words)."""
+    return {
+        "text": "".join(w.word for w in words).strip(),
+        "start": round(float(words[0].start), 3),
+        "end": round(float(words[-1].end), 3),
+        "type": "transcription_segment",
+        "score": round(float(np.mean([w.probability for w in words])), 4),
+        "words": [
+            {
+                "text": w.word,
+                "start": round(float(w.start), 3),
+                "end": round(float(w.end), 3),
+                "score": round(float(w.probability), 4),
+            }
+            for w in words
+        ],
+    }
 
 
 @lru_cache(maxsize=2)

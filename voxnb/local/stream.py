@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from voxnb.errors import ParameterError
-from voxnb.local.engine import SAMPLE_RATE, SENTENCE_END, sentences, words_in_speech
+from voxnb.local.engine import (
+    MIN_SEGMENT,
+    SAMPLE_RATE,
+    segment_of,
+    sentence_groups,
+    sentences,
+    words_in_speech,
+)
 
 if TYPE_CHECKING:
     from voxnb.local.engine import Engine
@@ -162,16 +169,22 @@ class LocalAgreement:
             "type": "transcription.text.delta",
             "text": text.lstrip() if len(self.committed) == len(words) else text,
         }
-        for i in range(len(self.committed) - len(words), len(self.committed)):
-            if self.committed[i].word.strip().endswith(SENTENCE_END):
-                yield from self._close_sentence(i + 1)
+        yield from self._close_sentences()
 
-    def _close_sentence(self, end: int) -> Iterator[dict[str, Any]]:
-        if end <= self.segment_start:
-            return
-        closed = sentences(self.committed[self.segment_start : end])
-        self.segment_start = end
-        for segment in closed:
+    def _close_sentences(self, *, final: bool = False) -> Iterator[dict[str, Any]]:
+        """Send the sentences that later words can no longer change as ``transcription.segment``.
+
+        A sentence's end depends on the word after it, and a segment shorter than 0.3 s joins
+        a neighbour (:func:`~voxnb.local.engine.sentences`), so the open sentence stays open,
+        and so does the one before it while the open one is that short.
+        """
+        groups = sentence_groups(self.committed[self.segment_start :])
+        if not final and groups:
+            last = groups[-1]
+            groups = groups[: -1 if last[-1].end - last[0].start >= MIN_SEGMENT else -2]
+        for group in groups:
+            self.segment_start += len(group)
+            segment = segment_of(group)
             yield {
                 "type": "transcription.segment",
                 "text": segment["text"],
@@ -215,7 +228,7 @@ class LocalAgreement:
         else:
             yield from self._commit(self.hypothesis)
         self.hypothesis = []
-        yield from self._close_sentence(len(self.committed))
+        yield from self._close_sentences(final=True)
         segments = sentences(self.committed)
         for segment in segments:
             for w in segment["words"]:
