@@ -25,6 +25,8 @@ __all__ = ["SAMPLE_RATE", "Engine", "get_engine"]
 
 SAMPLE_RATE = 16000
 GRANULARITIES = ("segment", "word")
+#: what changes when a looping stretch is decoded again
+REDECODE = {"repetition_penalty": 1.3, "temperature": 0.0}
 
 
 def _default_model_dir() -> str:
@@ -49,13 +51,19 @@ def _model_name(model: str, default: bool) -> str:
     return f"faster-whisper-{label} (local)"
 
 
-def hotwords(context_bias: Iterable[str] | None) -> str | None:
+def hotwords(context_bias: Iterable[str] | None, *, glossary: bool = False) -> str | None:
     """Mistral's ``context_bias`` items as faster-whisper's ``hotwords`` prompt (``_`` means a space).
+
+    With *glossary*, the terms are written as a comma-separated glossary: the engine's second
+    try when the first decode copied the bare terms in place of the speech (see
+    :meth:`Engine.decode`).
 
     Examples
     --------
     >>> hotwords(["Janis_Joplin", "Voxtral"])
     'Janis Joplin Voxtral'
+    >>> hotwords(["Janis_Joplin", "Voxtral"], glossary=True)
+    'Glossary: Janis Joplin, Voxtral.'
     """
     if not context_bias:
         return None
@@ -63,7 +71,11 @@ def hotwords(context_bias: Iterable[str] | None) -> str | None:
         raise ParameterError(
             "context_bias must be a list of words or phrases, e.g. ['Voxtral', 'Janis_Joplin']"
         )
-    return " ".join(str(item).replace("_", " ").strip() for item in context_bias if str(item).strip()) or None
+    terms = [str(item).replace("_", " ").strip() for item in context_bias]
+    terms = [term for term in terms if term]
+    if not terms:
+        return None
+    return f"Glossary: {', '.join(terms)}." if glossary else " ".join(terms)
 
 
 def _granularities(timestamps: Iterable[str] | str | None) -> set[str]:
@@ -162,6 +174,9 @@ class Engine:
             ) from exc
         # CTranslate2 models are not re-entrant across threads; the server may call from several
         self.lock = threading.Lock()
+        #: decodes repaired so far: loops decoded again or cut (:mod:`voxnb.local.loops`), bias
+        #: terms copied instead of the speech decoded again with the terms as a glossary
+        self.repairs = {"redecoded": 0, "cut": 0, "glossary": 0}
 
     @property
     def multilingual(self) -> bool:
@@ -208,7 +223,23 @@ class Engine:
                 segments, info = self.whisper.transcribe(
                     samples, word_timestamps=words, vad_filter=True, initial_prompt=prompt or None, **options
                 )
-                return list(segments), info  # the segments are lazy: decoding happens here
+                segments = list(segments)  # the segments are lazy: decoding happens here
+                if options["hotwords"] and _too_few_words(segments, info.duration_after_vad):
+                    # tiny models may write the bare bias terms instead of the speech
+                    # ("Chiamaka Oluwaseun Enugu" for a whole sentence): try them as a glossary
+                    glossary = {**options, "hotwords": hotwords(context_bias, glossary=True)}
+                    again, _ = self.whisper.transcribe(
+                        samples,
+                        word_timestamps=words,
+                        vad_filter=True,
+                        initial_prompt=prompt or None,
+                        **glossary,
+                    )
+                    again = list(again)
+                    if _n_words(again) > _n_words(segments):
+                        self.repairs["glossary"] += 1
+                        segments = again
+                return self._unloop(samples, segments, words=words, options=options), info
             except Exception as exc:
                 reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
                 raise EngineError(
@@ -216,6 +247,52 @@ class Engine:
                     f"({type(exc).__name__}: {reason}); check the decoding options (beam_size >= 1, "
                     "temperature >= 0, language=), and transcribe shorter pieces if memory ran out"
                 ) from exc
+
+    def _unloop(self, samples: np.ndarray, segments: list, *, words: bool, options: dict) -> list:
+        """*segments* with decoding loops undone (see :mod:`voxnb.local.loops`).
+
+        A looping segment's audio is decoded again, without the prompt of earlier text and
+        with a repetition penalty; if that loops too, the repeats are cut.
+        """
+        from dataclasses import replace
+
+        from voxnb.local.loops import cut_loops, find_loop
+
+        out = []
+        for segment in segments:
+            if find_loop(segment.text.split()) is None:
+                out.append(segment)
+                continue
+            first = max(0, int((segment.start - 0.2) * SAMPLE_RATE))
+            last = min(len(samples), int((segment.end + 0.2) * SAMPLE_RATE))
+            again, _ = self.whisper.transcribe(
+                samples[first:last], word_timestamps=words, vad_filter=True, **{**options, **REDECODE}
+            )
+            again = list(again)
+            if again and all(find_loop(s.text.split()) is None for s in again):
+                self.repairs["redecoded"] += 1
+                shift = first / SAMPLE_RATE
+                out += [
+                    replace(
+                        s,
+                        start=s.start + shift,
+                        end=s.end + shift,
+                        words=[replace(w, start=w.start + shift, end=w.end + shift) for w in s.words]
+                        if s.words
+                        else s.words,
+                    )
+                    for s in again
+                ]
+                continue
+            self.repairs["cut"] += 1
+            out.append(
+                replace(
+                    segment,
+                    text=" " + " ".join(cut_loops(segment.text.split())),
+                    words=cut_loops(segment.words, text=lambda w: w.word) if segment.words else segment.words,
+                )
+            )
+        return out
 
     def transcribe(
         self,
@@ -298,6 +375,7 @@ class Engine:
         return stream(self, pcm_chunks, **options)
 
 
+ECHO_RATE = 1.0  # words per second of speech: fewer means the decode skipped speech
 MAX_PAUSE = 1.0  # a longer pause inside a sentence still starts a new segment
 MIN_SEGMENT = 0.3  # seconds: a shorter segment joins a neighbour unless it is a whole utterance
 
@@ -331,6 +409,15 @@ def sentence_groups(words: list) -> list[list]:
         else:
             groups[i : i + 2] = [group + groups[i + 1]]
     return groups
+
+
+def _n_words(segments: list) -> int:
+    return sum(len(s.text.split()) for s in segments)
+
+
+def _too_few_words(segments: list, speech_seconds: float) -> bool:
+    """Far fewer words than *speech_seconds* of speech hold (people say 2-3 words a second)."""
+    return speech_seconds >= 2.0 and _n_words(segments) < ECHO_RATE * speech_seconds
 
 
 def words_in_speech(segments: list, samples: np.ndarray) -> list:
