@@ -174,7 +174,12 @@ def snap_to_sound(
 
 
 def align(
-    transcript: Transcript, audio: Any, *, engine: Engine | None = None, snap: bool = True
+    transcript: Transcript,
+    audio: Any,
+    *,
+    engine: Engine | None = None,
+    snap: bool = True,
+    language: str | None = None,
 ) -> Transcript:
     """Give every word of *transcript* a start and end from *audio* (``timing="aligned"``).
 
@@ -185,10 +190,13 @@ def align(
     audio : Audio, path, bytes or (samples, sr)
         The audio the transcript was made from.
     engine : voxnb.local.Engine, optional
-        Whose Whisper model aligns; default: the shared offline engine (tiny.en).
+        Whose Whisper model aligns; default: the shared offline engine (tiny.en), which hands
+        other languages to the packaged multilingual model (``"base"``).
     snap : bool
         Move boundaries onto the edges of audible sound (recommended: Whisper's aligner
         absorbs pauses into the words around them).
+    language : str, optional
+        The transcript's language (ISO 639-1); default: ``transcript.language``, else English.
 
     Returns
     -------
@@ -213,13 +221,11 @@ def align(
     samples = as_audio(audio, sr=SR).y
     words = transcript.words.copy()
     segments = transcript.segments.set_index("segment")
-    engine = engine or get_engine()
-    language = transcript.language or "en"
-    if language != "en" and not engine.multilingual:
-        warnings.warn(
-            f"{engine.model} cannot align {language!r} speech; the words keep interpolated times",
-            stacklevel=2,
-        )
+    language = language or transcript.language or "en"
+    try:
+        engine = (engine or get_engine()).for_language(language)
+    except EngineError as exc:
+        warnings.warn(f"{exc}; the words keep interpolated times", stacklevel=2)
         return transcript.with_words(words)
 
     windows, rows = [], []

