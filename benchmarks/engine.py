@@ -110,6 +110,87 @@ def bench_rtf(engine, runs: int, skip_long: bool) -> None:
     )
 
 
+ASTERISK = {"en": "en_US_f_Allison", "fr": "fr_CA_f_June"}
+
+
+def asterisk(language: str, *, every: int = 4) -> list[tuple[str, np.ndarray, str]]:
+    """Real read speech: every *every*-th Asterisk voice prompt of five words or more, with its text.
+
+    Debian's ``asterisk-core-sounds-{en,fr}-wav`` and ``asterisk-core-sounds-{en,fr}`` hold
+    the recordings (Allison Smith, June Wallack; CC-BY-SA-3.0) and their texts; an empty list
+    when they are not installed.
+    """
+    import gzip
+    from pathlib import Path
+
+    texts = Path(f"/usr/share/doc/asterisk-core-sounds-{language}/core-sounds-{language}.txt.gz")
+    sounds = Path("/usr/share/asterisk/sounds") / ASTERISK[language]
+    if not texts.is_file() or not sounds.is_dir():
+        return []
+    items = []
+    with gzip.open(texts, "rt") as lines:
+        for line in lines:
+            name, _, text = line.partition(":")
+            text = text.strip().strip("“”")
+            path = sounds / f"{name.strip()}.wav"
+            if line.startswith(";") or any(c in text for c in "[(") or len(text.split()) < 5:
+                continue
+            if path.is_file():
+                items.append((name.strip(), voxnb.Audio.load(path, sr=SAMPLE_RATE).y, text))
+    return items[::every]
+
+
+def real_speech() -> dict[str, tuple[str, list[tuple[str, np.ndarray, str]]]]:
+    """The evaluation sets by name: (language, [(id, samples, reference)])."""
+    sets = {f"asterisk-{lang} (real, read, 8 kHz)": (lang, asterisk(lang)) for lang in ASTERISK}
+    bias = voxnb.bias.load_bundled()
+    sets["bias set (TTS, no bias)"] = (
+        "en",
+        [(i.name, voxnb.audio.as_audio(i.audio, sr=SAMPLE_RATE).y, i.reference) for i in bias],
+    )
+    sets["dialogue sample (TTS)"] = (
+        "en",
+        [("dialogue", voxnb.data.audio("dialogue").y, voxnb.data.reference("dialogue")["text"])],
+    )
+    return {name: value for name, value in sets.items() if value[1]}
+
+
+def bench_models() -> None:
+    """WER and RTF of every installed packaged model on real and TTS speech, on all cores."""
+    import jiwer
+    from whisper_normalizer.basic import BasicTextNormalizer
+    from whisper_normalizer.english import EnglishTextNormalizer
+
+    from voxnb.local.engine import PACKAGED, _installed
+
+    section(
+        f"offline models: WER (Whisper-normalised) and RTF on {os.cpu_count()} cores "
+        "(baseline: tiny.en, the default; RTF goal <= 0.2)"
+    )
+    sets = real_speech()
+    for name, (language, items) in sets.items():
+        seconds = sum(len(y) for _, y, _ in items) / SAMPLE_RATE
+        normalize = EnglishTextNormalizer() if language == "en" else BasicTextNormalizer()
+        rows = {}
+        for model in PACKAGED:
+            if not _installed(model):
+                continue
+            engine = get_engine(model)
+            if language not in engine.languages:
+                continue
+            began = time.perf_counter()
+            hyps = [engine.transcribe(y, language=language)["text"] for _, y, _ in items]
+            took = time.perf_counter() - began
+            wer = jiwer.wer([normalize(r) for _, _, r in items], [normalize(h) for h in hyps])
+            rows[model] = (wer, took / seconds)
+        base = rows.get("tiny.en")
+        for model, (wer, rtf) in rows.items():
+            ratio = f"   RTF x{rtf / base[1]:.2f} of tiny.en" if base and model != "tiny.en" else ""
+            print(
+                f"{name:36} {len(items):3} clips {seconds:6.0f} s  {model:8} WER {wer:6.1%}  RTF {rtf:.3f}{ratio}"
+            )
+
+
 def bench_wer(engine) -> None:
     import jiwer
     from whisper_normalizer.english import EnglishTextNormalizer
@@ -260,7 +341,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="repetitions for the medians (default 3)")
     parser.add_argument("--skip-long", action="store_true", help="skip the 10-minute file")
     parser.add_argument("--skip-stream", action="store_true", help="skip the 45 s real-time streaming run")
-    parser.add_argument("--only", choices=("rtf", "wer", "align", "der", "stream"), default=None)
+    parser.add_argument("--only", choices=("rtf", "wer", "models", "align", "der", "stream"), default=None)
     parser.add_argument("--hop", type=float, default=None, help="streaming: seconds between decodes")
     parser.add_argument(
         "--max-delay", type=float, default=None, help="streaming: commit words older than this"
@@ -273,6 +354,7 @@ def main() -> None:
     runs = {
         "rtf": lambda: bench_rtf(engine, args.runs, args.skip_long),
         "wer": lambda: bench_wer(engine),
+        "models": bench_models,
         "align": lambda: bench_alignment(engine),
         "der": bench_der,
         "stream": lambda: bench_stream(engine, **stream_options),

@@ -203,7 +203,8 @@ def _transcribe_local(
         context_bias = [context_bias]
     loaded = as_audio((audio, sr) if sr is not None else audio, sr=SAMPLE_RATE)
     if engine is None:
-        engine = get_engine(None if model is None else str(model))
+        # an English-only model hands other languages to the packaged multilingual one
+        engine = get_engine(None if model is None else str(model)).for_language(language)
     if announce:
         _announce("local", announce, engine.model)
     response = engine.transcribe(
