@@ -342,6 +342,7 @@ class Engine:
         temperature: float | None = None,
         beam_size: int | None = None,
         prompt: str | None = None,
+        progress: bool = False,
     ) -> tuple[list, Any]:
         """Run faster-whisper; return its segments (materialised) and its info object.
 
@@ -360,7 +361,7 @@ class Engine:
                 segments, info = self.whisper.transcribe(
                     samples, word_timestamps=words, vad_filter=True, initial_prompt=prompt or None, **options
                 )
-                segments = list(segments)  # the segments are lazy: decoding happens here
+                segments = self._collect(segments, len(samples) / SAMPLE_RATE, progress=progress)
                 if options["hotwords"] and _too_few_words(segments, info.duration_after_vad):
                     # tiny models may write the bare bias terms instead of the speech
                     # ("Chiamaka Oluwaseun Enugu" for a whole sentence): try them as a glossary
@@ -384,6 +385,19 @@ class Engine:
                     f"({type(exc).__name__}: {reason}); check the decoding options (beam_size >= 1, "
                     "temperature >= 0, language=), and transcribe shorter pieces if memory ran out"
                 ) from exc
+
+    @staticmethod
+    def _collect(segments: Iterable, seconds: float, *, progress: bool) -> list:
+        """faster-whisper's lazy segments decoded into a list, with a bar over the audio's seconds."""
+        from voxnb.local.progress import audio_bar
+
+        out = []
+        with audio_bar(seconds, progress=progress, desc="transcribing") as bar:
+            for segment in segments:
+                out.append(segment)
+                bar.update(max(0.0, min(segment.end, seconds) - bar.n))
+            bar.update(max(0.0, seconds - bar.n))
+        return out
 
     def _unloop(self, samples: np.ndarray, segments: list, *, words: bool, options: dict) -> list:
         """*segments* with decoding loops undone (see :mod:`voxnb.local.loops`).
@@ -441,6 +455,7 @@ class Engine:
         language: str | None = None,
         temperature: float | None = None,
         num_speakers: int | None = None,
+        progress: bool = True,
     ) -> dict[str, Any]:
         """Transcribe float32 mono 16 kHz *samples* into a Mistral transcription response.
 
@@ -462,6 +477,9 @@ class Engine:
             Sampling temperature; default is faster-whisper's fallback schedule.
         num_speakers : int, optional
             The number of speakers when known; otherwise it is estimated.
+        progress : bool
+            Show a bar over the audio's seconds while decoding audio of a minute or more
+            (:mod:`voxnb.local.progress`); False for none.
 
         Returns
         -------
@@ -479,13 +497,19 @@ class Engine:
                 language=language,
                 temperature=temperature,
                 num_speakers=num_speakers,
+                progress=progress,
             )
         wanted = _granularities(timestamps)
         if num_speakers is not None and (not isinstance(num_speakers, int) or num_speakers < 1):
             raise ParameterError(f"num_speakers must be a positive integer, got {num_speakers!r}")
         timed = bool(wanted) or diarize
         segments, info = self.decode(
-            y, words=timed, context_bias=context_bias, language=language, temperature=temperature
+            y,
+            words=timed,
+            context_bias=context_bias,
+            language=language,
+            temperature=temperature,
+            progress=progress,
         )
         out = []
         if timed:
