@@ -76,7 +76,7 @@ def test_real_decodes_keep_abbreviations_inside_segments(offline_engine, name):
     response = offline_engine.transcribe(y, timestamps=["segment", "word"])
     segments = response["segments"]
     assert 2 <= len(segments) <= 5, [s["text"] for s in segments]
-    assert all(s["end"] - s["start"] >= MIN_SEGMENT for s in segments), segments
+    assert all(s["end"] - s["start"] >= MIN_SEGMENT - 0.002 for s in segments), segments
     for segment in segments:
         last = segment["text"].split()[-1]
         assert last not in {"Dr.", "Mr.", "Mrs.", "St.", "N.", "G.", "O.", "e.g.", "i.e."}, segment["text"]
@@ -96,5 +96,5 @@ def test_streaming_closes_the_same_sentences(offline_engine):
     closed = [e for e in events if e["type"] == "transcription.segment"]
     done = events[-1]
     assert [e["text"] for e in closed] == [s["text"] for s in done["segments"]]
-    assert all(e["end"] - e["start"] >= MIN_SEGMENT for e in closed)
+    assert all(e["end"] - e["start"] >= MIN_SEGMENT - 0.002 for e in closed)  # times are rounded to ms
     assert not any(e["text"].endswith(("Dr.", "N.", "G.")) for e in closed), [e["text"] for e in closed]

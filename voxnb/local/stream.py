@@ -38,7 +38,8 @@ if TYPE_CHECKING:
 __all__ = ["LocalAgreement", "stream"]
 
 PROMPT_CHARS = 200  # committed text given to the decoder as context
-GUARD = 0.4  # seconds: a word ending this close to the buffer's end may still be being spoken
+GUARD = 0.3  # seconds: a word ending this close to the buffer's end may still be being spoken
+SETTLE = 1.2  # seconds of audio heard after a word that make one decode enough to commit it
 KEEP = 1.0  # seconds: sentences ending this far back are cut from the buffer
 _END = object()
 
@@ -63,6 +64,10 @@ class LocalAgreement:
     max_delay : float
         A word that ended this many seconds ago is committed even if two decodes have not
         agreed on it yet (tiny models churn), which bounds the delay.
+    settle : float
+        A word followed by this many seconds of heard audio is committed from one decode:
+        Whisper has seen enough of what follows it. At the end of an utterance (the new audio
+        holds no speech) one decode commits everything, and silence is not decoded at all.
     context_bias, language : optional
         As for :meth:`Engine.transcribe`.
     beam_size : int
@@ -91,6 +96,7 @@ class LocalAgreement:
         hop: float = 1.0,
         max_buffer: float = 15.0,
         max_delay: float = 5.0,
+        settle: float = SETTLE,
         context_bias: list[str] | None = None,
         language: str | None = None,
         beam_size: int = 1,
@@ -102,8 +108,9 @@ class LocalAgreement:
             )
         if beam_size < 1:
             raise ParameterError(f"beam_size must be at least 1 (1 is greedy decoding), got {beam_size}")
-        self.engine = engine.for_language(language)  # English-only models hand other languages on
-        self.hop, self.max_buffer, self.max_delay = hop, max_buffer, max_delay
+        route = getattr(engine, "for_language", None)  # English-only models hand other languages on
+        self.engine = route(language) if route else engine
+        self.hop, self.max_buffer, self.max_delay, self.settle = hop, max_buffer, max_delay, settle
         self.context_bias, self.language, self.beam_size = context_bias, language, beam_size
         self.buffer = np.zeros(0, np.float32)
         self.offset = 0.0  # seconds of audio cut from the buffer's front
@@ -146,6 +153,7 @@ class LocalAgreement:
             language=self.language,
             beam_size=self.beam_size,
             prompt=prompt,
+            temperature=0.0,  # no fallback: audio cut mid-word would trigger re-decodes at higher temperatures
         )
         # words decoded from silence (a prompt invites "Thank you for joining us." loops) go
         words = [
@@ -205,17 +213,37 @@ class LocalAgreement:
             self.buffer = self.buffer[drop:]
             self.offset += drop / SAMPLE_RATE
 
+    def _speech_in_new_audio(self) -> bool:
+        from voxnb.local.vad import speech_regions
+
+        new = self.buffer[-self.since_decode :] if self.since_decode else self.buffer[:0]
+        return len(new) >= SAMPLE_RATE // 10 and bool(speech_regions(new))
+
     def update(self) -> Iterator[dict[str, Any]]:
-        """Decode the buffer and commit the words this decode and the previous one agree on."""
+        """Decode the buffer and commit the words that are stable.
+
+        Stable: this decode and the previous one agree on it (LocalAgreement-2), or one decode
+        heard ``settle`` seconds after it, or the utterance has ended, or it is older than
+        ``max_delay``.
+        """
+        speaking = self._speech_in_new_audio()
+        if not speaking and not self.hypothesis:  # silence, nothing pending: nothing to decode
+            self.since_decode = 0
+            self._trim()
+            return
         words = self._decode()
+        buffer_end = self.offset + len(self.buffer) / SAMPLE_RATE
+        settled = buffer_end - GUARD
         agreed = 0
-        settled = self.offset + len(self.buffer) / SAMPLE_RATE - GUARD
         for old, new in zip(self.hypothesis, words):
             if _key(old.word) != _key(new.word) or new.end > settled:
                 break
             agreed += 1
+        # one decode is enough for words heard long enough ago, and for all at an utterance's end
+        heard = buffer_end - (GUARD if not speaking else self.settle)
         # a churning decoder may not agree for long: words older than max_delay are committed as heard now
-        while agreed < len(words) and words[agreed].end < settled + GUARD - self.max_delay:
+        oldest = buffer_end - self.max_delay
+        while agreed < len(words) and words[agreed].end <= max(heard, oldest):
             agreed += 1
         self.hypothesis = words[agreed:]
         yield from self._commit(words[:agreed])
