@@ -86,4 +86,4 @@ def test_streaming_does_not_loop_either(offline_engine, b08):
     )
     text = events[-1]["text"]
     assert find_loop(text.split()) is None, text
-    assert text.count("Anneliese") == 1
+    assert text.count("Anneliese") <= 1 and text.startswith("Please send the Kubernetes")

@@ -4,10 +4,14 @@ Whisper is not a streaming model, so :func:`stream` keeps the audio not yet comm
 buffer and re-decodes it every ``hop`` seconds of new audio. A word is committed (sent as a
 ``transcription.text.delta``) once two consecutive decodes agree on it and on everything
 before it — the LocalAgreement-2 policy of Macháček et al. (2023, *Turning Whisper into
-Real-Time Transcription System*). Committed audio is cut from the buffer at sentence ends, and
-the committed text before the buffer is given to the decoder as its prompt. The delay from
-speech to committed text is therefore about two hops plus one decode; on 2 cores with
-tiny.en and greedy decoding a 1 s hop keeps up with real time (see ``benchmarks/engine.py``).
+Real-Time Transcription System*) — or at once when the new audio holds no more speech (the
+utterance has ended). Committed audio is cut from the buffer at sentence ends, and the
+committed text before the buffer is given to the decoder as its prompt.
+
+Each decode encodes only the buffer's length, not a padded 30 s window (:func:`short_decode`),
+which makes it 4 times cheaper; that pays for a 0.5 s hop. On 2 cores with tiny.en the median
+delay from a word's end to its commit is about 1 s with the decoder busy a third of real
+time (``benchmarks/engine.py --only stream``).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import re
 import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import replace
+from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -26,11 +31,13 @@ from voxnb.errors import ParameterError
 from voxnb.local.engine import (
     MIN_SEGMENT,
     SAMPLE_RATE,
+    hotwords,
     segment_of,
     sentence_groups,
     sentences,
     words_in_speech,
 )
+from voxnb.local.loops import find_loop
 
 if TYPE_CHECKING:
     from voxnb.local.engine import Engine
@@ -39,9 +46,61 @@ __all__ = ["LocalAgreement", "stream"]
 
 PROMPT_CHARS = 200  # committed text given to the decoder as context
 GUARD = 0.3  # seconds: a word ending this close to the buffer's end may still be being spoken
-SETTLE = 1.2  # seconds of audio heard after a word that make one decode enough to commit it
+SETTLE = 2.0  # seconds of audio heard after a word that make one decode enough to commit it
 KEEP = 1.0  # seconds: sentences ending this far back are cut from the buffer
+ENCODER_MARGIN = 100  # mel frames (1 s) of padding the short encoder sees after the audio
+MAX_TOKENS_PER_SECOND = 8  # more text than speech holds is a loop: the decode stops there
 _END = object()
+
+
+def short_decode(engine: Engine, samples: np.ndarray, *, prompt: str = "", hotwords: str | None = None,
+                 language: str | None = None) -> list:  # fmt: skip
+    """Greedy Whisper decode of a short buffer with the encoder run on the buffer's length only.
+
+    faster-whisper pads every window to 30 s before encoding, and encoding is most of a
+    tiny.en decode on a CPU (0.5 of 0.8 CPU-seconds for an 8 s buffer). CTranslate2 encodes
+    shorter inputs too (the positional embedding is cut), 5-8 times faster; Whisper then
+    decodes them about as well. Returns faster-whisper ``Word`` objects, times from the buffer's start.
+    """
+    from faster_whisper.tokenizer import Tokenizer
+    from faster_whisper.transcribe import Word, get_suppressed_tokens, merge_punctuations
+
+    whisper = engine.whisper
+    tokenizer = Tokenizer(
+        whisper.hf_tokenizer, whisper.model.is_multilingual, task="transcribe", language=language or "en"
+    )
+    mel = whisper.feature_extractor(samples)
+    frames = min(mel.shape[-1], whisper.feature_extractor.nb_max_frames)
+    context = min(whisper.feature_extractor.nb_max_frames, -(-(frames + ENCODER_MARGIN) // 100) * 100)
+    features = np.zeros((mel.shape[0], context), np.float32)
+    features[:, :frames] = mel[:, :frames]
+    previous = (
+        whisper.hf_tokenizer.encode(" " + prompt.strip(), add_special_tokens=False).ids if prompt else []
+    )
+    start = whisper.get_prompt(tokenizer, previous, without_timestamps=True, hotwords=hotwords)
+    seconds = len(samples) / SAMPLE_RATE
+    with engine.lock:
+        encoded = whisper.encode(features)
+        result = whisper.model.generate(
+            encoded,
+            [start],
+            beam_size=1,
+            max_length=min(whisper.max_length, len(start) + int(seconds * MAX_TOKENS_PER_SECOND) + 8),
+            suppress_blank=True,
+            suppress_tokens=get_suppressed_tokens(tokenizer, [-1]),
+        )[0]
+        tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
+        if not tokens:
+            return []
+        alignment = whisper.find_alignment(tokenizer, [tokens], encoded, frames)[0]
+    merge_punctuations(alignment, "\"'“¿([{-", "\"'.。,，!！?？:：”)]}、")
+    return [
+        Word(
+            start=float(a["start"]), end=float(a["end"]), word=a["word"], probability=float(a["probability"])
+        )
+        for a in alignment
+        if a["word"]
+    ]
 
 
 def _key(word: str) -> str:
@@ -72,6 +131,9 @@ class LocalAgreement:
         As for :meth:`Engine.transcribe`.
     beam_size : int
         Decoder beam; greedy (1) keeps the delay down.
+    fast : bool
+        Encode only the buffer's length (:func:`short_decode`) instead of a padded 30 s window;
+        a decode that loops falls back to the whole engine. Greedy decoding only.
 
     Examples
     --------
@@ -93,13 +155,14 @@ class LocalAgreement:
         self,
         engine: Engine,
         *,
-        hop: float = 1.0,
+        hop: float = 0.5,
         max_buffer: float = 15.0,
         max_delay: float = 5.0,
         settle: float = SETTLE,
         context_bias: list[str] | None = None,
         language: str | None = None,
         beam_size: int = 1,
+        fast: bool = True,
     ):
         if hop <= 0 or max_buffer <= hop or max_delay <= hop:
             raise ParameterError(
@@ -112,6 +175,7 @@ class LocalAgreement:
         self.engine = route(language) if route else engine
         self.hop, self.max_buffer, self.max_delay, self.settle = hop, max_buffer, max_delay, settle
         self.context_bias, self.language, self.beam_size = context_bias, language, beam_size
+        self.fast = fast and beam_size == 1
         self.buffer = np.zeros(0, np.float32)
         self.offset = 0.0  # seconds of audio cut from the buffer's front
         self.fed = 0  # samples received
@@ -146,19 +210,31 @@ class LocalAgreement:
             return []
         before = [w.word for w in self.committed if w.end <= self.offset + 0.01]
         prompt = "".join(before)[-PROMPT_CHARS:].strip()
-        segments, _ = self.engine.decode(
-            self.buffer,
-            words=True,
-            context_bias=self.context_bias,
-            language=self.language,
-            beam_size=self.beam_size,
-            prompt=prompt,
-            temperature=0.0,  # no fallback: audio cut mid-word would trigger re-decodes at higher temperatures
-        )
+        found = []
+        if self.fast:
+            found = short_decode(
+                self.engine,
+                self.buffer,
+                prompt=prompt,
+                hotwords=hotwords(self.context_bias),
+                language=self.language,
+            )
+        if not self.fast or find_loop([w.word for w in found]) is not None:
+            # the whole engine: 30 s encoder windows, and the repairs of loops and copied bias terms
+            segments, _ = self.engine.decode(
+                self.buffer,
+                words=True,
+                context_bias=self.context_bias,
+                language=self.language,
+                beam_size=self.beam_size,
+                prompt=prompt,
+                temperature=0.0,  # no fallback: audio cut mid-word would trigger re-decodes at higher temperatures
+            )
+            found = [w for s in segments for w in (s.words or [])]
         # words decoded from silence (a prompt invites "Thank you for joining us." loops) go
         words = [
             replace(w, start=w.start + self.offset, end=w.end + self.offset)
-            for w in words_in_speech(segments, self.buffer)
+            for w in words_in_speech([SimpleNamespace(words=found)], self.buffer)
         ]
         words = [w for w in words if (w.start + w.end) / 2 > self.committed_end]
         # the decoder may repeat the last committed words from the buffer's front: drop the repeat
