@@ -140,9 +140,57 @@ def asterisk(language: str, *, every: int = 4) -> list[tuple[str, np.ndarray, st
     return items[::every]
 
 
+def trs_text(path: Path) -> str:
+    """The words of a Transcriber ``.trs`` file: noise marks ``{laugh}`` dropped, ``((unsure))`` kept."""
+    import re
+
+    xml = path.read_text(encoding="latin-1")
+    body = re.sub(r"<[^>]+>", " ", xml[xml.index("<Episode") :])
+    body = re.sub(r"\{[^}]*\}", " ", body).replace("((", " ").replace("))", " ")
+    return " ".join(body.replace("- ", " ").split())
+
+
+def registry_real_speech() -> dict[str, tuple[str, list[tuple[str, np.ndarray, str]]]]:
+    """Real recordings found in registry packages by the speakers work (tests/real_speech.py, if there).
+
+    LibriVox and JFK utterances (pocketsphinx sdist, whisper.cpp), and Debian's ``transcriber``
+    examples (fetched by ``scripts/fetch_real_speech.py``): a telephone call between two people
+    and French radio, with their human transcripts.
+    """
+    import json
+    import sys
+
+    tests = Path(__file__).resolve().parents[1] / "tests"
+    sys.path.insert(0, str(tests))
+    try:
+        import real_speech
+    except ImportError:
+        return {}
+    sets = {}
+    ref = json.loads((real_speech.HERE / "real.json").read_text())
+    for speaker, label in (("austen_reader", "LibriVox (real, read)"), ("jfk", "JFK 1961 (real, famous)")):
+        names = sorted(name for name, item in ref.items() if item["speaker"] == speaker)
+        sets[label] = (
+            "en",
+            [(n, real_speech._load(real_speech.HERE / f"{n}.flac"), ref[n]["text"]) for n in names],
+        )
+    try:
+        folder = real_speech._fetched()
+    except (FileNotFoundError, ImportError):
+        return sets
+    sets["telephone call (real, conversational)"] = (
+        "en", [("know", real_speech._load(folder / "know.sph"), trs_text(folder / "know.trs"))]
+    )  # fmt: skip
+    sets["French radio (real, with music)"] = (
+        "fr", [("frint", real_speech._load(folder / "frint980428.wav"), trs_text(folder / "frint980428.trs"))]
+    )  # fmt: skip
+    return sets
+
+
 def real_speech() -> dict[str, tuple[str, list[tuple[str, np.ndarray, str]]]]:
     """The evaluation sets by name: (language, [(id, samples, reference)])."""
     sets = {f"asterisk-{lang} (real, read, 8 kHz)": (lang, asterisk(lang)) for lang in ASTERISK}
+    sets.update(registry_real_speech())
     bias = voxnb.bias.load_bundled()
     sets["bias set (TTS, no bias)"] = (
         "en",

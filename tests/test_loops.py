@@ -19,13 +19,22 @@ from voxnb.local.loops import cut_loops, find_loop
         ("no no no I said", None),  # people repeat short words
         ("ha ha ha ha ha", (0, 5)),  # but not that often
         ("we will we will rock you", None),
-        ("thank you so much thank you so much thank you so much", (0, 12)),
+        ("you don't know you don't know you don't know", None),  # said in a real phone call
+        (" ".join(["thank you so much"] * 5), (0, 20)),
         ("", None),
     ],
 )
 def test_find_loop(text, loop):
     found = find_loop(text.split())
     assert (found and (found.start, found.end)) == loop or (found is None and loop is None)
+
+
+def test_word_times_tell_a_loop_from_a_repeated_phrase():
+    words = "Anneliese Anneliese Anneliese before lunch".split()
+    crammed = [(2.66, 3.06), (3.06, 3.24), (3.24, 3.34), (3.4, 3.6), (3.6, 3.9)]  # tiny.en's times
+    assert find_loop(words, crammed) == find_loop(words)  # 27 letters in 0.68 s
+    spoken = [(0.0, 0.6), (0.7, 1.3), (1.4, 2.0), (2.1, 2.4), (2.4, 2.8)]
+    assert find_loop(words, spoken) is None  # someone calling her three times
 
 
 def test_cut_loops_keeps_the_first_occurrence_and_the_items():

@@ -409,9 +409,17 @@ class Engine:
 
         from voxnb.local.loops import cut_loops, find_loop
 
+        def looping(segment) -> bool:
+            if segment.words:  # the words' times tell a loop from a repeated phrase
+                return (
+                    find_loop([w.word for w in segment.words], [(w.start, w.end) for w in segment.words])
+                    is not None
+                )
+            return find_loop(segment.text.split()) is not None
+
         out = []
         for segment in segments:
-            if find_loop(segment.text.split()) is None:
+            if not looping(segment):
                 out.append(segment)
                 continue
             first = max(0, int((segment.start - 0.2) * SAMPLE_RATE))
@@ -420,7 +428,7 @@ class Engine:
                 samples[first:last], word_timestamps=words, vad_filter=True, **{**options, **REDECODE}
             )
             again = list(again)
-            if again and all(find_loop(s.text.split()) is None for s in again):
+            if again and not any(looping(s) for s in again):
                 self.repairs["redecoded"] += 1
                 shift = first / SAMPLE_RATE
                 out += [
@@ -439,8 +447,14 @@ class Engine:
             out.append(
                 replace(
                     segment,
-                    text=" " + " ".join(cut_loops(segment.text.split())),
-                    words=cut_loops(segment.words, text=lambda w: w.word) if segment.words else segment.words,
+                    text=" " + " ".join(cut_loops(segment.text.split()))
+                    if not segment.words
+                    else "".join(
+                        w.word for w in cut_loops(segment.words, lambda w: w.word, lambda w: (w.start, w.end))
+                    ),
+                    words=cut_loops(segment.words, text=lambda w: w.word, times=lambda w: (w.start, w.end))
+                    if segment.words
+                    else segment.words,
                 )
             )
         return out

@@ -15,8 +15,10 @@ from dataclasses import dataclass
 __all__ = ["Loop", "cut_loops", "find_loop"]
 
 MAX_N = 6  # longest repeated phrase looked for, in words
-LONG_UNIT = 5  # letters: a unit this long repeated 3 times is a loop ("Anneliese Anneliese Anneliese")
-SHORT_REPEATS = 5  # a shorter unit ("no", "ha", "very") must repeat this often
+LONG_UNIT = 5  # letters: one word this long said 3 times in a row is a loop ("Anneliese Anneliese Anneliese")
+MANY = 5  # any unit repeated this often (without word times: the only evidence)
+ALWAYS = 8  # ... and with word times, this often whatever the pace
+MAX_RATE = 25.0  # letters per second: faster than anyone speaks (fast speech is 15-20)
 
 
 @dataclass(frozen=True)
@@ -33,12 +35,14 @@ def _key(word: str) -> str:
     return re.sub(r"[^\w']", "", word.lower())
 
 
-def find_loop(words: list[str]) -> Loop | None:
-    """The first loop in *words*, or None.
+def find_loop(words: list[str], times: list[tuple[float, float]] | None = None) -> Loop | None:
+    """The first loop in *words* (with their ``(start, end)`` *times* when known), or None.
 
-    A loop is a unit of 1 to 6 words repeated in a row at least 3 times when the unit has 5
-    letters or more, at least 5 times otherwise: people say "no, no, no" but not
-    "Anneliese Anneliese Anneliese".
+    A unit of 1 to 6 words repeated at least 3 times in a row is a loop when the audio could
+    not hold it: with word times, when the run goes faster than 25 letters a second (or
+    repeats 8 times); without, when one word of 5 letters or more repeats 3 times or any unit
+    5 times. People do say "no, no, no" and "you don't know, you don't know, you don't know",
+    at a speaking pace; a decoder's loop crams "Anneliese" into a tenth of a second.
 
     Examples
     --------
@@ -46,8 +50,11 @@ def find_loop(words: list[str]) -> Loop | None:
     Loop(start=4, end=8, n=1, count=4)
     >>> find_loop("no no no I said".split()) is None
     True
-    >>> find_loop("thank you for joining us thank you for joining us thank you for joining us".split())
-    Loop(start=0, end=15, n=5, count=3)
+    >>> said = "you don't know you don't know you don't know".split()
+    >>> find_loop(said, [(0.2 * i, 0.2 * i + 0.18) for i in range(9)]) is None   # 18 letters/s
+    True
+    >>> find_loop(said, [(0.05 * i, 0.05 * i + 0.04) for i in range(9)])        # 74 letters/s
+    Loop(start=0, end=9, n=3, count=3)
     """
     keys = [_key(w) for w in words]
     for start in range(len(keys)):
@@ -58,14 +65,24 @@ def find_loop(words: list[str]) -> Loop | None:
             count = 1
             while keys[start + count * n : start + (count + 1) * n] == unit:
                 count += 1
+            if count < 3:
+                continue
+            end = start + count * n
             letters = sum(map(len, unit))
-            if count >= (3 if letters >= LONG_UNIT else SHORT_REPEATS):
-                return Loop(start, start + count * n, n, count)
+            if times is None:
+                looping = count >= MANY or (n == 1 and letters >= LONG_UNIT)
+            else:
+                seconds = max(times[end - 1][1] - times[start][0], 1e-3)
+                looping = count >= ALWAYS or letters * count / seconds > MAX_RATE
+            if looping:
+                return Loop(start, end, n, count)
     return None
 
 
-def cut_loops(items: list, text=lambda item: item) -> list:
-    """*items* with every loop cut down to its first occurrence (*text* gives an item's word).
+def cut_loops(items: list, text=lambda item: item, times=None) -> list:
+    """*items* with every loop cut down to its first occurrence.
+
+    *text* gives an item's word and *times*, if given, its ``(start, end)``.
 
     Examples
     --------
@@ -73,6 +90,6 @@ def cut_loops(items: list, text=lambda item: item) -> list:
     'to Anneliese before lunch'
     """
     items = list(items)
-    while (loop := find_loop([text(item) for item in items])) is not None:
+    while loop := find_loop([text(i) for i in items], None if times is None else [times(i) for i in items]):
         del items[loop.start + loop.n : loop.end]
     return items

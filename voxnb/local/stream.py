@@ -219,7 +219,7 @@ class LocalAgreement:
                 hotwords=hotwords(self.context_bias),
                 language=self.language,
             )
-        if not self.fast or find_loop([w.word for w in found]) is not None:
+        if not self.fast or find_loop([w.word for w in found], [(w.start, w.end) for w in found]) is not None:
             # the whole engine: 30 s encoder windows, and the repairs of loops and copied bias terms
             segments, _ = self.engine.decode(
                 self.buffer,
