@@ -112,6 +112,9 @@ def bench_rtf(engine, runs: int, skip_long: bool) -> None:
 
 
 ASTERISK = {"en": "en_US_f_Allison", "fr": "fr_CA_f_June"}
+#: how much faster than one core CTranslate2 decodes on two: turns CPU seconds into the RTF two
+#: free cores would give when the machine is shared (an assumption, not a measurement; see the note)
+CPU_SPEEDUP = 1.6
 
 
 def asterisk(language: str, *, every: int = 4) -> list[tuple[str, np.ndarray, str]]:
@@ -226,17 +229,68 @@ def bench_models() -> None:
             engine = get_engine(model)
             if language not in engine.languages:
                 continue
-            began = time.perf_counter()
-            hyps = [engine.transcribe(y, language=language)["text"] for _, y, _ in items]
-            took = time.perf_counter() - began
+            began, began_cpu = time.perf_counter(), time.process_time()
+            hyps = [engine.transcribe(y, language=language, progress=False)["text"] for _, y, _ in items]
+            took, cpu = time.perf_counter() - began, time.process_time() - began_cpu
             wer = jiwer.wer([normalize(r) for _, _, r in items], [normalize(h) for h in hyps])
-            rows[model] = (wer, took / seconds)
+            rows[model] = (wer, took / seconds, cpu / seconds)
         base = rows.get("tiny.en")
-        for model, (wer, rtf) in rows.items():
-            ratio = f"   RTF x{rtf / base[1]:.2f} of tiny.en" if base and model != "tiny.en" else ""
+        for model, (wer, rtf, cpu) in rows.items():
+            ratio = f"  (CPU x{cpu / base[2]:.2f} of tiny.en)" if base and model != "tiny.en" else ""
             print(
-                f"{name:36} {len(items):3} clips {seconds:6.0f} s  {model:8} WER {wer:6.1%}  RTF {rtf:.3f}{ratio}"
+                f"{name:38} {len(items):3} clips {seconds:5.0f} s  {model:8} WER {wer:6.1%}  RTF {rtf:.3f}  "
+                f"CPU {cpu:.3f} core-s/s, so RTF ~{cpu / CPU_SPEEDUP:.3f} on 2 free cores{ratio}"
             )
+
+
+def cut_at_every_stop(words: list) -> list[list]:
+    """The segmentation before issue 13 (the baseline): a segment ends after every . ? ! or 1 s pause."""
+    groups: list[list] = []
+    for w in words:
+        if (
+            not groups
+            or groups[-1][-1].word.strip().endswith(tuple(".?!"))
+            or w.start - groups[-1][-1].end > 1.0
+        ):
+            groups.append([])
+        groups[-1].append(w)
+    return groups
+
+
+def bench_segments(engine) -> None:
+    """Segments shorter than 0.3 s, before (cut at every full stop) and after, from the same decodes."""
+    from voxnb.local.engine import MIN_SEGMENT, sentence_groups, snap_words, words_in_speech
+
+    section("segments shorter than 0.3 s (baseline: a segment ended at every full stop)")
+    tests = Path(__file__).resolve().parents[1] / "tests" / "data"
+    clips = {f"voxnb.data {name}": (voxnb.data.audio(name).y, "en") for name in voxnb.data.NAMES}
+    for path in sorted(tests.glob("*.ogg")):
+        clips[f"tests/data {path.stem}"] = (
+            voxnb.Audio.load(path).y,
+            "fr" if path.stem.endswith("_fr") else "en",
+        )
+    for label, (language, items) in registry_real_speech().items():
+        for name, y, _ in items:
+            clips[f"{label.split(' (')[0]} {name}"] = (y, language)
+    for item in voxnb.bias.load_bundled():
+        clips[f"bias set {item.name}"] = (voxnb.audio.as_audio(item.audio, sr=SAMPLE_RATE).y, "en")
+    totals = {"before": [0, 0], "after": [0, 0]}
+    for name, (y, language) in clips.items():
+        segments, _ = engine.for_language(language).decode(y, words=True, language=language)
+        words = snap_words(words_in_speech(segments, y), y)
+        row = []
+        for label, cut in (("before", cut_at_every_stop), ("after", sentence_groups)):
+            groups = cut(words)
+            short = sum(g[-1].end - g[0].start < MIN_SEGMENT for g in groups)
+            totals[label][0] += len(groups)
+            totals[label][1] += short
+            row.append(f"{label} {short:2}/{len(groups):2}")
+        if not name.startswith("bias set"):
+            print(f"{name:36} " + "   ".join(row))
+    for label, (n, short) in totals.items():
+        print(
+            f"all {len(clips)} clips (with the 20 of the bias set) {label:6}: {short} of {n} segments shorter than 0.3 s"
+        )
 
 
 def bench_wer(engine) -> None:
@@ -472,7 +526,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="repetitions for the medians (default 3)")
     parser.add_argument("--skip-long", action="store_true", help="skip the 10-minute file")
     parser.add_argument("--skip-stream", action="store_true", help="skip the 45 s real-time streaming run")
-    parser.add_argument("--only", choices=("rtf", "wer", "models", "align", "der", "stream"), default=None)
+    parser.add_argument(
+        "--only", choices=("rtf", "wer", "models", "segments", "align", "der", "stream"), default=None
+    )
     parser.add_argument("--hop", type=float, default=None, help="streaming: seconds between decodes")
     parser.add_argument(
         "--max-delay", type=float, default=None, help="streaming: commit words older than this"
@@ -498,6 +554,7 @@ def main() -> None:
         "rtf": lambda: bench_rtf(engine, args.runs, args.skip_long),
         "wer": lambda: bench_wer(engine),
         "models": bench_models,
+        "segments": lambda: bench_segments(engine),
         "align": lambda: bench_alignment(engine),
         "der": bench_der,
         "stream": lambda: bench_stream(engine, args.runs, args.simulate, **stream_options),

