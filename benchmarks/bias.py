@@ -9,7 +9,7 @@ against the first.
 Baselines, timed in the same run (medians of ``--repeats`` runs):
 
 * ``literal scorer``: the reference scorer's algorithm as written (one cell-by-cell alignment per
-  utterance, :func:`voxnb.bias.align.align_pair`, plus its counting loop), scoring the same
+  utterance, :func:`voxnb.text.align.align_pair`, plus its counting loop), scoring the same
   3 conditions without any term measure or bootstrap;
 * ``jiwer``: ``jiwer.process_words`` (rapidfuzz, C++) on the same texts: unit costs, no classes.
 
@@ -82,7 +82,7 @@ def lab(refs, conditions, lists):
 
 
 def literal_scorer(refs, conditions, lists):
-    from voxnb.bias.align import align_pair
+    from voxnb.text.align import align_pair
 
     totals = []
     for hyps in conditions:
@@ -140,7 +140,7 @@ def main() -> None:
     t_resample = median_time(resample, scores, repeats=args.repeats)
     t_literal = median_time(literal_scorer, refs, conditions, lists, repeats=args.repeats)
     t_jiwer = median_time(jiwer_baseline, refs, conditions, lists, repeats=args.repeats)
-    from voxnb.bias.align import align_batch, align_pair
+    from voxnb.text.align import align_batch, align_pair
 
     tokens = [r.split() for r in refs]
     hyp_tokens = [[h.split() for h in hyps] for hyps in conditions]

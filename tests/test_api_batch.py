@@ -27,7 +27,7 @@ def successes_per_file(server):
 def test_a_thousand_requests_under_20_percent_faults_each_succeed_exactly_once(start_voxnb_server, tiny_wav):
     server = start_voxnb_server(faults="429:0.1,500:0.05,503:0.05,seed:7")
     items = {f"clip{i:04d}": tiny_wav(i, seconds=0.02) for i in range(1000)}
-    with voxnb.Client(base_url=server.url, retry=FAST) as client:
+    with voxnb.Client(base_url=server.url, dialect="mistral", retry=FAST) as client:
         result = client.transcribe_many(items, concurrency=8, cache=False, progress=False)
     assert not result.errors and len(result) == 1000 and list(result) == list(items)
     counts = successes_per_file(server)
@@ -42,7 +42,7 @@ def test_a_thousand_requests_under_20_percent_faults_each_succeed_exactly_once(s
 def test_cached_rerun_sends_zero_requests(start_voxnb_server, tiny_wav, tmp_path):
     server = start_voxnb_server()
     items = [tiny_wav(i, seconds=0.5) for i in range(5)]
-    with voxnb.Client(base_url=server.url) as client:
+    with voxnb.Client(base_url=server.url, dialect="mistral") as client:
         first = client.transcribe_many(items, cache=tmp_path, progress=False, timestamps="segment")
         sent = len(server.recorder)
         again = client.transcribe_many(items, cache=tmp_path, progress=False, timestamps="segment")
@@ -62,10 +62,10 @@ def test_cached_rerun_sends_zero_requests(start_voxnb_server, tiny_wav, tmp_path
 
 def test_default_cache_directory_is_used_and_a_corrupt_entry_is_fetched_again(start_voxnb_server, tiny_wav):
     server = start_voxnb_server()
-    cache_dir = voxnb.api.cache.default_cache_dir()
+    cache_dir = voxnb.cache.default_cache_dir()
     assert str(cache_dir) == os.environ["VOXNB_CACHE_DIR"]  # set for the whole suite in conftest
     items = {"a": tiny_wav(100), "b": tiny_wav(101)}
-    with voxnb.Client(base_url=server.url) as client:
+    with voxnb.Client(base_url=server.url, dialect="mistral") as client:
         client.transcribe_many(items, progress=False)
         (entry_a,) = [
             p
@@ -85,7 +85,7 @@ def test_a_failing_item_never_stops_the_batch(start_voxnb_server, tiny_wav, tmp_
     server = start_voxnb_server()
     missing = tmp_path / "gone.wav"
     items = {"ok1": tiny_wav(1), "missing": missing, "garbage": b"not audio", "ok2": tiny_wav(2)}
-    with voxnb.Client(base_url=server.url) as client:
+    with voxnb.Client(base_url=server.url, dialect="mistral") as client:
         result = client.transcribe_many(items, cache=False, progress=False)
     assert list(result) == ["ok1", "ok2"]
     assert set(result.errors) == {"missing", "garbage"}
@@ -104,7 +104,7 @@ def test_item_names(start_voxnb_server, tiny_wav, tmp_path):
     server = start_voxnb_server()
     path = tmp_path / "x.wav"
     path.write_bytes(tiny_wav(3))
-    with voxnb.Client(base_url=server.url) as client:
+    with voxnb.Client(base_url=server.url, dialect="mistral") as client:
         result = client.transcribe_many(
             [path, ("named", tiny_wav(4)), tiny_wav(5)], cache=False, progress=False
         )
@@ -113,8 +113,8 @@ def test_item_names(start_voxnb_server, tiny_wav, tmp_path):
             client.transcribe_many([path, str(path)], progress=False)
         with pytest.raises(voxnb.ParameterError, match="for one recording use transcribe"):
             client.transcribe_many(str(path))
-        with pytest.raises(voxnb.ParameterError, match="diarize=True"):
-            client.transcribe_many([path], diarize=True)
+        with pytest.raises(voxnb.ParameterError, match="diarize must be True or False"):
+            client.transcribe_many([path], diarize="yes")
     assert len(server.recorder) == 3
 
 
@@ -127,7 +127,7 @@ def test_items_carry_their_own_parameters(start_voxnb_server, tiny_wav, tmp_path
         "b": {"audio": tiny_wav(2), "context_bias": ["Joplin", "Sausalito"], "timestamps": "segment"},
         "c": tiny_wav(3),
     }
-    with voxnb.Client(base_url=server.url) as client:
+    with voxnb.Client(base_url=server.url, dialect="mistral") as client:
         result = client.transcribe_many(items, cache=tmp_path / "cache", progress=False, temperature=0.0)
         assert not result.errors and list(result) == ["a", "b", "c"]
         assert result["a"].request["context_bias"] == ["Oban"] and result["a"].request["temperature"] == 0.0
@@ -163,8 +163,8 @@ def test_items_carry_their_own_parameters(start_voxnb_server, tiny_wav, tmp_path
             )
         with pytest.raises(voxnb.ParameterError, match=r"item 'b'.*\['bias'\]"):
             client.transcribe_many({"a": tiny_wav(1), "b": {"audio": tiny_wav(2), "bias": ["Oban"]}})
-        with pytest.raises(voxnb.ParameterError, match=r"item 'a'.*diarize=True"):
-            client.transcribe_many({"a": {"audio": tiny_wav(1), "diarize": True}})
+        with pytest.raises(voxnb.ParameterError, match=r"item 'a'.*diarize must be True or False"):
+            client.transcribe_many({"a": {"audio": tiny_wav(1), "diarize": "yes"}})
         with pytest.raises(voxnb.ParameterError, match="without 'audio'"):
             client.transcribe_many({"a": {"file": tiny_wav(1)}})
         assert len(server.recorder) == before
@@ -175,7 +175,7 @@ def test_cancelled_batch_resumes_without_resending_finished_items(start_voxnb_se
     items = {f"c{i}": tiny_wav(200 + i) for i in range(30)}
 
     async def interrupted_then_resumed():
-        async with voxnb.AsyncClient(base_url=server.url) as client:
+        async with voxnb.AsyncClient(base_url=server.url, dialect="mistral") as client:
             task = asyncio.create_task(
                 client.transcribe_many(items, concurrency=2, cache=tmp_path, progress=False)
             )
@@ -204,7 +204,7 @@ def test_keyboard_interrupt_keeps_finished_work(start_voxnb_server, tiny_wav, tm
     """A Jupyter interrupt is SIGINT in the main thread; the re-run re-sends only unfinished items."""
     server = start_voxnb_server(faults="latency:0.05")
     items = {f"k{i}": tiny_wav(300 + i) for i in range(40)}
-    with voxnb.Client(base_url=server.url) as client:
+    with voxnb.Client(base_url=server.url, dialect="mistral") as client:
         timer = threading.Timer(0.4, os.kill, (os.getpid(), signal.SIGINT))
         timer.start()
         try:

@@ -18,7 +18,7 @@ FAST = RetryPolicy(max_retries=3, initial_backoff=0.001, jitter=0.0)
 
 def client_for(server, **options):
     options.setdefault("retry", FAST)
-    return voxnb.Client(base_url=server.url, **options)
+    return voxnb.Client(base_url=server.url, dialect="mistral", **options)
 
 
 @pytest.mark.parametrize(
@@ -75,7 +75,7 @@ def test_server_validation_errors_come_back_flattened(start_voxnb_server, tiny_w
             files={"file": ("a.wav", tiny_wav(3), "audio/wav")},
         )
     err = api_error(response.status_code, response.content, response.headers, what="POST x")
-    assert err.status == 422 and "language: String should match pattern" in err.message
+    assert err.status == 422 and "language: language must be a two-letter ISO-639-1 code" in err.message
 
 
 @pytest.mark.parametrize(
@@ -141,7 +141,7 @@ def test_connection_refused_is_retried_then_reported(tiny_wav):
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]  # nothing listens once the socket closes
-    client = voxnb.Client(base_url=f"http://127.0.0.1:{port}", retry=FAST)
+    client = voxnb.Client(base_url=f"http://127.0.0.1:{port}", dialect="mistral", retry=FAST)
     with pytest.raises(voxnb.TransportError, match="could not reach"):
         client.transcribe(tiny_wav(0))
     assert client.requests_sent == 1 + FAST.max_retries

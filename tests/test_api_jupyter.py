@@ -18,13 +18,15 @@ def test_client_in_a_jupyter_kernel(start_voxnb_server, tiny_wav, tmp_path, guar
         path = tmp_path / f"clip{seed}.wav"
         path.write_bytes(tiny_wav(seed, seconds=1.0))
         paths.append(str(path))
-    monkeypatch.setenv("MISTRAL_API_KEY", guarded_api_key)  # the kernel inherits it, as a user's would
+    # the kernel inherits the key through its environment, as a user's notebook would
+    monkeypatch.setenv("VOXNB_TEST_SERVER_KEY", guarded_api_key)
     cells = [
-        f"import voxnb\nclient = voxnb.Client(base_url={server.url!r})\nclient",
+        "import os, voxnb\nkey = os.environ['VOXNB_TEST_SERVER_KEY']\n"
+        f"client = voxnb.Client(base_url={server.url!r}, api_key=key)\nclient",
         f"t = client.transcribe({paths[0]!r}, timestamps='segment')\nprint('TEXT', t.text)\nt",
         f"result = client.transcribe_many({paths!r}, cache={str(tmp_path / 'cache')!r})\n"
         "print('BATCH', len(result), result.requests)\nresult",
-        f"async with voxnb.AsyncClient(base_url={server.url!r}) as aclient:\n"
+        f"async with voxnb.AsyncClient(base_url={server.url!r}, api_key=key) as aclient:\n"
         f"    t2 = await aclient.transcribe({paths[0]!r})\nprint('ASYNC', t2.text == t.text)",
         f"try:\n    voxnb.Client(base_url=client.base_url, api_key='wrong').transcribe({paths[1]!r})\n"
         "except voxnb.VoxnbError as err:\n    print('ERROR', type(err).__name__)",

@@ -8,9 +8,9 @@ import jiwer
 import numpy as np
 import pytest
 
-from voxnb.bias.align import align_batch, align_pair
 from voxnb.bias.scoring import score
 from voxnb.errors import ParameterError
+from voxnb.text.align import align_batch, align_pair
 
 
 @pytest.mark.parametrize(

@@ -9,9 +9,10 @@ import random
 import pytest
 
 import voxnb
-from voxnb.bias import normalize, normalize_term, score
-from voxnb.bias.align import align_pair
+from voxnb.bias import score
 from voxnb.errors import ParameterError
+from voxnb.text import normalize, normalize_term
+from voxnb.text.align import align_pair
 
 
 def _counts(res, utt=0):
@@ -275,11 +276,14 @@ def test_librispeech_style_rows_score_like_the_benchmark():
     assert score([r[1] for r in rows], hyps, [r[3] for r in rows]).b_sub == 1
 
 
-@pytest.mark.parametrize("module", ["textnorm", "align", "scoring", "stats", "data", "experiment"])
+@pytest.mark.parametrize(
+    "module",
+    ["text.normalization", "text.align", "bias.scoring", "bias.stats", "bias.data", "bias.experiment"],
+)
 def test_docstring_examples_run(module):
     import doctest
     import importlib
 
-    mod = importlib.import_module(f"voxnb.bias.{module}")
+    mod = importlib.import_module(f"voxnb.{module}")
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
     assert result.failed == 0 and result.attempted > 0

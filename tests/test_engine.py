@@ -11,7 +11,6 @@ import pytest
 from whisper_normalizer.english import EnglishTextNormalizer
 
 import voxnb
-from voxnb.backend import choose_backend
 from voxnb.errors import AudioError, EngineError, ParameterError
 from voxnb.local.engine import hotwords
 from voxnb.local.protocol import TranscriptionEngine
@@ -95,14 +94,17 @@ def test_context_bias_fixes_a_proper_noun(offline_engine):
 def test_hotwords_turn_underscores_into_spaces():
     assert hotwords(["Janis_Joplin", "Voxtral"]) == "Janis Joplin Voxtral"
     assert hotwords(None) is None and hotwords([]) is None
-    with pytest.raises(ParameterError, match="list"):
-        hotwords("Voxtral")
 
 
 @pytest.mark.parametrize(
     ("kwargs", "samples", "error", "match"),
     [
-        ({"language": "xx"}, np.zeros(16000, np.float32), EngineError, "does not transcribe"),
+        (
+            {"language": "xx"},
+            np.zeros(16000, np.float32),
+            ParameterError,
+            "does not transcribe language='xx'",
+        ),
         ({}, np.zeros((2, 16000), np.float32), AudioError, "1-D"),
         ({}, np.zeros(0, np.float32), AudioError, "empty"),
         ({"timestamps": ["char"]}, np.zeros(16000, np.float32), ParameterError, "timestamps"),
@@ -119,18 +121,6 @@ def test_unloadable_model_is_an_engine_error(tmp_path):
 
     with pytest.raises(EngineError, match="could not load"):
         Engine(tmp_path)  # an empty folder is no model
-
-
-def test_choose_backend_order(monkeypatch):
-    monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
-    assert choose_backend()[0] == "local"
-    assert choose_backend(base_url="http://127.0.0.1:1")[0] == "openai-compatible"
-    monkeypatch.setenv("MISTRAL_API_KEY", "k")
-    assert choose_backend(base_url="http://127.0.0.1:1")[0] == "mistral"
-    assert choose_backend("local")[0] == "local"
-    assert choose_backend("vllm")[0] == "openai-compatible"
-    with pytest.raises(ParameterError, match="backend must be"):
-        choose_backend("whisper")
 
 
 def test_transcribe_offline_in_one_line_and_announces_it(offline_engine, monkeypatch, capsys):
@@ -159,20 +149,27 @@ def test_transcribe_with_a_key_goes_to_the_server_over_http(
     assert f"backend=mistral at {server.url}" in capsys.readouterr().err
     assert t.backend == "mistral" and t.model == offline_engine.model
     assert wer("words", t.text) <= 0.1
-    with pytest.raises(ParameterError, match="only works with the local backend"):
+    with pytest.raises(ParameterError, match="only works with the offline engine"):
         voxnb.transcribe(
-            voxnb.data.path("words"), api_key=guarded_api_key, base_url=server.url, num_speakers=2
+            voxnb.data.path("words"),
+            api_key=guarded_api_key,
+            base_url=server.url,
+            diarize=True,
+            num_speakers=2,
         )
 
 
-def test_transcribe_with_only_a_base_url_speaks_the_openai_dialect(
+def test_transcribe_with_only_a_base_url_asks_the_server_its_dialect(
     offline_engine, start_voxnb_server, capsys, monkeypatch
 ):
-    monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
+    monkeypatch.setenv("MISTRAL_API_KEY", "an-unrelated-key")  # base_url= comes first, and gets no key
     server = start_voxnb_server(offline_engine)
     t = voxnb.transcribe(voxnb.data.path("words"), base_url=server.url, timestamps="segment")
-    assert f"backend=openai-compatible at {server.url} (base_url= given)" in capsys.readouterr().err
-    assert t.backend == "openai-compatible" and t.model == offline_engine.model
+    announced = capsys.readouterr().err
+    assert f"backend=mistral at {server.url} (base_url= given)" in announced
+    assert "voxnb serve speaking the mistral dialect" in announced
+    assert t.backend == "mistral" and t.model == offline_engine.model
+    assert all("authorization" not in r.headers for r in server.recorder.requests)
     assert wer("words", t.text) <= 0.1
 
 

@@ -16,7 +16,7 @@ import pytest
 from whisper_normalizer.basic import BasicTextNormalizer
 
 import voxnb
-from voxnb.errors import EngineError
+from voxnb.errors import EngineError, ParameterError
 from voxnb.local.engine import PACKAGED, Engine, get_engine
 
 DATA = Path(__file__).parent / "data"
@@ -38,15 +38,15 @@ def french():
 
 def test_capabilities_say_what_each_model_does(offline_engine):
     caps = offline_engine.capabilities
-    assert caps["languages"] == ("en",) and caps["language_detection"] is False
-    assert {"fr", "de", "es", "zh", "ja"} <= set(caps["routed_languages"])
-    assert caps["timestamps"] == ("segment", "word") and caps["diarize"] and caps["context_bias"]
-    multi = get_engine("base").capabilities
-    assert multi["model"] == "faster-whisper-base (local)" and multi["routed_languages"] == ()
-    assert {"en", "fr", "de", "es", "zh", "ja", "ko", "ar", "hi", "ru", "pt", "it", "nl"} <= set(
-        multi["languages"]
-    )
-    assert multi["language_detection"] is True
+    assert caps.name == "faster-whisper-tiny.en (local)" and offline_engine.languages == ("en",)
+    # English-only, but it hands Voxtral's other languages to the packaged multilingual model
+    voxtral = {"en", "fr", "de", "es", "zh", "ja", "ko", "ar", "hi", "ru", "pt", "it", "nl"}
+    assert voxtral <= set(caps.languages) and caps.languages[0] == "en"
+    assert caps.word_timestamps and caps.diarize and caps.num_speakers
+    multi = get_engine("base")
+    assert multi.capabilities.name == "faster-whisper-base (local)" and multi.multilingual
+    assert voxtral <= set(multi.languages) == set(multi.capabilities.languages)
+    assert voxtral <= set(offline_engine.stream_capabilities.languages)
 
 
 def test_the_multilingual_model_loads_from_its_packages_without_the_network(monkeypatch):
@@ -121,5 +121,7 @@ def test_streaming_french(french):
 
 
 def test_a_language_no_model_knows_is_a_clear_error(offline_engine):
-    with pytest.raises(EngineError, match=r"does not transcribe language='xx'; choose one of en, zh"):
+    with pytest.raises(ParameterError, match=r"does not transcribe language='xx'"):
         offline_engine.transcribe(np.zeros(16000, np.float32), language="xx")
+    with pytest.raises(EngineError, match=r"does not transcribe language='xx'; choose one of en, zh"):
+        offline_engine.for_language("xx")

@@ -30,7 +30,7 @@ def test_find_loop(text, loop):
 
 
 def test_word_times_tell_a_loop_from_a_repeated_phrase():
-    words = "Anneliese Anneliese Anneliese before lunch".split()
+    words = ["Anneliese", "Anneliese", "Anneliese", "before", "lunch"]
     crammed = [(2.66, 3.06), (3.06, 3.24), (3.24, 3.34), (3.4, 3.6), (3.6, 3.9)]  # tiny.en's times
     assert find_loop(words, crammed) == find_loop(words)  # 27 letters in 0.68 s
     spoken = [(0.0, 0.6), (0.7, 1.3), (1.4, 2.0), (2.1, 2.4), (2.4, 2.8)]

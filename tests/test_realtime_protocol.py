@@ -41,8 +41,18 @@ def test_urls_follow_each_dialect():
         MISTRAL.url("api.mistral.ai", None)
 
 
+def _session(model, realtime=True, **options):
+    from voxnb.models import capabilities, openai_capabilities
+    from voxnb.request import TranscriptionRequest
+
+    caps = capabilities(model) if "/" not in model else openai_capabilities(model, realtime=True)
+    return TranscriptionRequest.create(model=model, **options).resolve(caps, realtime=realtime)
+
+
 def test_mistral_client_messages():
-    [update] = MISTRAL.configure(model="m", target_streaming_delay_ms=480)
+    [update] = MISTRAL.configure(
+        _session("voxtral-mini-transcribe-realtime-2602", target_streaming_delay_ms=480)
+    )
     assert update == {
         "type": "session.update",
         "session": {
@@ -50,8 +60,16 @@ def test_mistral_client_messages():
             "target_streaming_delay_ms": 480,
         },
     }
-    [update] = MISTRAL.configure(model="m", target_streaming_delay_ms=None)
+    [update] = MISTRAL.configure(_session("voxtral-mini-transcribe-realtime-2602"))
     assert "target_streaming_delay_ms" not in update["session"]
+    # every setting the request holds is sent: none is dropped on the way
+    [update] = MISTRAL.configure(
+        _session(
+            "voxtral-mini-transcribe-realtime-3", context_bias=["Alder Creek"], language="fr", diarize=True
+        )
+    )
+    assert update["session"]["context_bias"] == ["Alder Creek"] and update["session"]["language"] == "fr"
+    assert update["session"]["diarize"] is True
     [append] = MISTRAL.append(b"\x01\x00\x02\x00")
     assert append == {"type": "input_audio.append", "audio": base64.b64encode(b"\x01\x00\x02\x00").decode()}
     # flush before end, so the last words are transcribed (client-python #357)
@@ -59,12 +77,13 @@ def test_mistral_client_messages():
 
 
 def test_vllm_client_messages():
-    assert VLLM.configure(model="voxtral", target_streaming_delay_ms=480) == [
-        {"type": "session.update", "model": "voxtral"},
+    assert VLLM.configure(_session("mistralai/Voxtral-Mini-4B-Realtime-2602")) == [
+        {"type": "session.update", "model": "mistralai/Voxtral-Mini-4B-Realtime-2602"},
         {"type": "input_audio_buffer.commit"},
     ]
-    with pytest.raises(ParameterError, match="model"):
-        VLLM.configure(model=None, target_streaming_delay_ms=None)
+    # vLLM's session takes the model only: a delay cannot be set there, so it is refused
+    with pytest.raises(ParameterError, match="no streaming delay setting"):
+        _session("mistralai/Voxtral-Mini-4B-Realtime-2602", target_streaming_delay_ms=480)
     assert VLLM.append(b"\0\0")[0]["type"] == "input_audio_buffer.append"
     assert VLLM.finish() == [{"type": "input_audio_buffer.commit", "final": True}]
 

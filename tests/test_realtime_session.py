@@ -294,7 +294,7 @@ def test_transcribe_realtime_from_a_file_yields_deltas_then_transcript(server, t
     assert isinstance(transcript, voxnb.Transcript)
     sent = voxnb.Audio.load(path).to_pcm16()
     assert transcript.text.strip() == batch_text(sent).strip() == "".join(deltas).strip()
-    assert transcript.backend == "mistral" and transcript.request["realtime"] is True
+    assert transcript.backend == "mistral" and transcript.raw["realtime"]["sessions"] == 1
     # the take's audio is kept, sample for sample
     assert transcript.audio.to_pcm16() == sent
     np.testing.assert_allclose(np.frombuffer(sent, "<i2"), np.frombuffer(pcm, "<i2"), atol=1)

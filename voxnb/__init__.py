@@ -36,13 +36,14 @@ _EXPORTS = {
     # talking to Voxtral over HTTP
     "Client": "api.client",
     "AsyncClient": "api.client",
-    "bias_terms": "api.params",
+    "bias_terms": "request",
     # realtime
     "transcribe_realtime": "realtime.live",
     "RealtimeSession": "realtime.session",
     "Recorder": "realtime.recorder",
     # one call, any backend; word times from the audio
     "transcribe": "backend",
+    "transcribe_many": "backend",
     "align": "local.align",
     # submodules
     "errors": "",
@@ -52,6 +53,9 @@ _EXPORTS = {
     "data": "",
     "local": "",
     "realtime": "",
+    "serve": "",
+    "models": "",
+    "request": "",
 }
 
 __getattr__, __dir__ = attach(__name__, _EXPORTS)

@@ -10,8 +10,9 @@ from typing import Any
 def attach(package: str, exports: dict[str, str]) -> tuple[Callable[[str], Any], Callable[[], list[str]]]:
     """Return ``__getattr__`` and ``__dir__`` for *package*.
 
-    *exports* maps each public name to the submodule (relative to *package*) that defines it;
-    a name mapped to ``""`` is the submodule of that name itself.
+    *exports* maps each public name to the submodule (relative to *package*, or absolute when it
+    starts with ``voxnb.``) that defines it; a name mapped to ``""`` is the submodule of that name
+    itself.
     """
 
     def __getattr__(name: str) -> Any:
@@ -22,7 +23,8 @@ def attach(package: str, exports: dict[str, str]) -> tuple[Callable[[str], Any],
         if module_name == "":
             value = importlib.import_module(f"{package}.{name}")
         else:
-            value = getattr(importlib.import_module(f"{package}.{module_name}"), name)
+            module = module_name if module_name.startswith("voxnb.") else f"{package}.{module_name}"
+            value = getattr(importlib.import_module(module), name)
         globals_ = importlib.import_module(package).__dict__
         globals_[name] = value
         return value

@@ -1,68 +1,311 @@
-"""``voxnb.transcribe``: one call, whichever backend is available, announced in one line.
+"""Which system transcribes, decided once, announced in one line; and ``voxnb.transcribe``.
 
-The backend is chosen as DESIGN.md says: an explicit ``backend=`` first, then an API key
-(``api_key=`` or ``$MISTRAL_API_KEY``) for Mistral's API, then a ``base_url=`` for a
-self-hosted OpenAI-compatible server (vLLM), and otherwise the embedded offline engine.
+Every entry point that can reach more than one system — :func:`transcribe`,
+:func:`transcribe_many`, :func:`voxnb.transcribe_realtime`, :class:`voxnb.Recorder`,
+:class:`voxnb.bias.Experiment` — asks :func:`resolve_backend`, which applies one precedence:
+
+1. ``engine=`` (an engine object in this process);
+2. ``backend=`` given explicitly;
+3. ``base_url=``: that server (its dialect is detected from ``GET /v1/models`` unless
+   ``dialect=`` says it);
+4. an API key (``api_key=`` or ``$MISTRAL_API_KEY``): Mistral's API;
+5. otherwise the embedded offline engine.
+
+The key goes into a :class:`~voxnb.credentials.Secret` at once; ``$MISTRAL_API_KEY`` is only ever
+sent to Mistral's own API.
 """
 
 from __future__ import annotations
 
-import os
+import asyncio
+import logging
 import sys
 import threading
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
+from voxnb.credentials import MISTRAL_BASE_URL, Secret, api_key_for, clean_base_url
 from voxnb.errors import ParameterError
+from voxnb.request import TranscriptionRequest
 
-__all__ = ["choose_backend", "transcribe"]
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from voxnb.audio import Audio
+    from voxnb.request import TranscriptionOptions
+    from voxnb.runs import BatchResult
+    from voxnb.transcript import Transcript
+
+__all__ = [
+    "BACKENDS",
+    "Backend",
+    "LocalTranscriber",
+    "announce",
+    "resolve_backend",
+    "transcribe",
+    "transcribe_many",
+]
+
+log = logging.getLogger("voxnb")
 
 BACKENDS = ("mistral", "openai-compatible", "local")
-_ALIASES = {"openai": "openai-compatible", "vllm": "openai-compatible", "offline": "local"}
+_BACKEND_ALIASES = {"openai": "openai-compatible", "vllm": "openai-compatible", "offline": "local"}
+_DIALECT_ALIASES = {"mistral": "mistral", "openai": "openai", "vllm": "openai"}
 
 
-def choose_backend(
-    backend: str | None = None, *, api_key: str | None = None, base_url: str | None = None
-) -> tuple[str, str]:
-    """The backend to use and why, as ``(backend, reason)``.
+@dataclass(frozen=True, repr=False)
+class Backend:
+    """The system chosen to transcribe, and why (see :func:`resolve_backend`).
+
+    Attributes
+    ----------
+    name : {"mistral", "openai-compatible", "local", "server"}
+        ``"server"`` is a ``base_url=`` whose dialect is found on first contact.
+    reason : str
+        Why it was chosen, for the announcement.
+    base_url : str or None
+        The server (None in process).
+    dialect : {"mistral", "openai"} or None
+        The HTTP dialect, None until detected.
+    key : Secret
+        The API key to send (never shown).
+    engine : object or None
+        The in-process engine, when one was given.
+    """
+
+    name: str
+    reason: str
+    base_url: str | None = None
+    dialect: str | None = None
+    key: Secret = field(default_factory=lambda: Secret(None))
+    engine: Any = None
+
+    def __repr__(self) -> str:
+        where = self.base_url or (
+            f"engine {self.engine.model!r}" if self.engine is not None else "in process"
+        )
+        key = ", key set" if self.key else ""
+        return f"Backend({self.name!r}, {where}, dialect={self.dialect!r}{key})"
+
+    @property
+    def is_local(self) -> bool:
+        return self.name == "local"
+
+    def client_options(self) -> dict[str, Any]:
+        """What a :class:`voxnb.Client` for this backend is built with."""
+        return {"api_key": self.key, "base_url": self.base_url, "dialect": self.dialect}
+
+
+def resolve_backend(
+    backend: str | Backend | None = None,
+    *,
+    api_key: str | Secret | None = None,
+    base_url: str | None = None,
+    dialect: str | None = None,
+    engine: Any = None,
+) -> Backend:
+    """The backend these arguments select, by the one precedence of this module.
 
     Examples
     --------
-    >>> choose_backend("local")
-    ('local', 'chosen with backend=')
-    >>> choose_backend(base_url="http://127.0.0.1:8000", api_key="")[0]
-    'openai-compatible'
+    >>> resolve_backend("local").name
+    'local'
+    >>> resolve_backend(base_url="http://127.0.0.1:8000", dialect="vllm")
+    Backend('openai-compatible', http://127.0.0.1:8000, dialect='openai')
+    >>> resolve_backend(base_url="http://127.0.0.1:8000").name  # the dialect is asked of the server
+    'server'
     """
+    if isinstance(backend, Backend):
+        if any(v is not None for v in (api_key, base_url, dialect, engine)):
+            raise ParameterError(
+                "backend= is already resolved: drop api_key=, base_url=, dialect= and engine="
+            )
+        return backend
+    if dialect is not None:
+        if not isinstance(dialect, str) or dialect.lower() not in _DIALECT_ALIASES:
+            raise ParameterError(
+                f"dialect must be 'mistral' or 'openai' (alias 'vllm'); got {dialect!r}", option="dialect"
+            )
+        dialect = _DIALECT_ALIASES[dialect.lower()]
+    url = None if base_url is None else clean_base_url(base_url)
+    if engine is not None:
+        if url is not None or backend not in (None, "local", "offline"):
+            raise ParameterError(
+                "give either engine= (in process) or a server (base_url=, backend=), not both",
+                option="engine",
+            )
+        return Backend("local", "engine= given", engine=engine)
     if backend is not None:
-        name = _ALIASES.get(backend, backend)
+        name = _BACKEND_ALIASES.get(backend, backend) if isinstance(backend, str) else backend
         if name not in BACKENDS:
             raise ParameterError(
-                f"backend must be one of {', '.join(BACKENDS)} (or 'openai', 'vllm'); got {backend!r}"
+                f"backend must be one of {', '.join(BACKENDS)} (or 'openai', 'vllm', 'offline'); got {backend!r}",
+                option="backend",
             )
-        return name, "chosen with backend="
-    if api_key or (api_key is None and os.environ.get("MISTRAL_API_KEY")):
-        return "mistral", "an API key is set" if api_key else "MISTRAL_API_KEY is set"
-    if base_url:
-        return "openai-compatible", "base_url= given"
-    return "local", "no MISTRAL_API_KEY and no base_url"
+        if name == "local":
+            if url is not None or api_key is not None:
+                raise ParameterError(
+                    "backend='local' runs in this process: drop base_url= and api_key=", option="backend"
+                )
+            return Backend("local", "chosen with backend=")
+        if name == "openai-compatible" and url is None:
+            raise ParameterError(
+                "backend='openai-compatible' needs base_url= (e.g. 'http://127.0.0.1:8000' of a vLLM server)",
+                option="base_url",
+            )
+        if dialect is not None and dialect != ("mistral" if name == "mistral" else "openai"):
+            raise ParameterError(f"backend={backend!r} and dialect={dialect!r} disagree", option="dialect")
+        url = url or MISTRAL_BASE_URL
+        return Backend(
+            name,
+            "chosen with backend=",
+            base_url=url,
+            dialect="mistral" if name == "mistral" else "openai",
+            key=api_key_for(url, api_key),
+        )
+    if url is not None:
+        known = "mistral" if url == MISTRAL_BASE_URL else dialect
+        name = {"mistral": "mistral", "openai": "openai-compatible"}.get(known or "", "server")
+        return Backend(name, "base_url= given", base_url=url, dialect=known, key=api_key_for(url, api_key))
+    key = api_key_for(None, api_key)
+    if key:
+        reason = "an API key was given" if api_key is not None else "MISTRAL_API_KEY is set"
+        if dialect == "openai":
+            raise ParameterError("Mistral's API speaks the mistral dialect; drop dialect=", option="dialect")
+        return Backend("mistral", reason, base_url=MISTRAL_BASE_URL, dialect="mistral", key=key)
+    return Backend("local", "no MISTRAL_API_KEY and no base_url")
+
+
+def announce(
+    entry: str, backend: Backend, *, model: str | None, details: str = "", quiet: bool = False
+) -> None:
+    """The one line that says which system answers: backend, where, why, model, and how words are timed."""
+    if quiet:
+        return
+    place = f" at {backend.base_url}" if backend.base_url else ""
+    line = f"{entry}: backend={backend.name}{place} ({backend.reason}), model={model or 'the server default'}"
+    print(line + (f", {details}" if details else ""), file=sys.stderr)
+
+
+def describe(request: TranscriptionRequest, *, dialect_note: str = "") -> str:
+    """The announcement's details for a resolved request (dialect found, assumed models, aligned words)."""
+    notes = [dialect_note] if dialect_note else []
+    if request.align_words:
+        notes.append("word times by forced alignment (voxnb.align)")
+    return "; ".join(notes)
+
+
+# -- the offline engine, behind the same steps as the HTTP client --------------------------------
+
+
+class LocalTranscriber:
+    """The embedded offline engine (or any engine object) behind the steps the HTTP client has.
+
+    ``prepare`` (validate the options against the engine), ``load`` (decode the audio), ``send``
+    (run the engine), ``build`` (make the Transcript, aligning words when asked): the same steps,
+    in the same order, as :class:`voxnb.AsyncClient`, so :func:`voxnb.runs.run_many` drives
+    either, and :func:`transcribe` is these four steps in a row.
+
+    Parameters
+    ----------
+    engine : object, optional
+        An engine (``voxnb.local.Engine``, the test engine...); default: the shared offline
+        engine for the request's ``model``.
+    """
+
+    backend = "local"
+    base_url = ""
+
+    def __init__(self, engine: Any = None):
+        self._engine = engine
+        self._by_model: dict[str | None, Any] = {}  # resolved model name -> the engine that answers it
+        #: engine calls made (the HTTP client counts requests)
+        self.requests_sent = 0
+
+    def __repr__(self) -> str:
+        return f"LocalTranscriber({self._engine!r})"
+
+    def engine_for(self, request: TranscriptionRequest) -> Any:
+        """The engine that answers *request* (the given one, or the shared engine of its model)."""
+        if self._engine is not None:
+            return self._engine
+        if request.resolved:
+            return self._by_model[request.model]
+        from voxnb.local.engine import get_engine
+
+        # an English-only model hands other languages to the packaged multilingual one
+        return get_engine(request.model).for_language(request.language)
+
+    def prepare_sync(self, **options: Any) -> TranscriptionRequest:
+        request = TranscriptionRequest.create(**options)
+        engine = self.engine_for(request)
+        resolved = request.resolve(engine.capabilities)
+        self._by_model[resolved.model] = engine
+        return resolved
+
+    def load_sync(self, audio: Any, sr: int | None = None) -> Audio:
+        from voxnb.audio import as_audio
+        from voxnb.local.engine import SAMPLE_RATE
+
+        return as_audio((audio, sr) if sr is not None else audio, sr=SAMPLE_RATE)
+
+    def send_sync(self, audio: Audio, request: TranscriptionRequest) -> dict[str, Any]:
+        self.requests_sent += 1
+        return self.engine_for(request).transcribe(audio.y, **request.engine_options())
+
+    def build_sync(self, response: dict[str, Any], audio: Audio, request: TranscriptionRequest) -> Transcript:
+        from voxnb.transcript import Transcript
+
+        # the engine nests words inside segments, so its segments are segments whatever was asked
+        transcript = Transcript.from_response(
+            response,
+            granularity="segment",
+            backend="local",
+            model=response.get("model") or request.model,
+            request=request.record(),
+            audio_sha256=audio.sha256,
+            audio=audio,
+        )
+        return transcript.align(audio, engine=self.engine_for(request)) if request.align_words else transcript
+
+    def transcribe(self, audio: Any, *, sr: int | None = None, **options: Any) -> Transcript:
+        """Transcribe one recording in this process (the four steps in a row)."""
+        request = self.prepare_sync(**options)
+        loaded = self.load_sync(audio, sr)
+        return self.build_sync(self.send_sync(loaded, request), loaded, request)
+
+    # the asynchronous steps :func:`voxnb.runs.run_many` drives (the engine works in a thread)
+    async def prepare(self, **options: Any) -> TranscriptionRequest:
+        return await asyncio.to_thread(self.prepare_sync, **options)
+
+    async def load(self, audio: Any, *, sr: int | None = None) -> Audio:
+        return await asyncio.to_thread(self.load_sync, audio, sr)
+
+    async def send(self, source: Audio, request: TranscriptionRequest) -> dict[str, Any]:
+        return await asyncio.to_thread(self.send_sync, source, request)
+
+    async def build(
+        self, response: dict[str, Any], source: Audio, request: TranscriptionRequest
+    ) -> Transcript:
+        return await asyncio.to_thread(self.build_sync, response, source, request)
+
+
+# -- the entry points -----------------------------------------------------------------------------
 
 
 def transcribe(
     audio: Any,
     *,
-    backend: str | None = None,
-    model: str | None = None,
-    timestamps: Any = None,
-    diarize: bool = False,
-    context_bias: Any = None,
-    language: str | None = None,
-    temperature: float | None = None,
-    num_speakers: int | None = None,
+    backend: str | Backend | None = None,
     api_key: str | None = None,
     base_url: str | None = None,
+    dialect: str | None = None,
     sr: int | None = None,
     quiet: bool = False,
-    **client_options: Any,
-):
+    timeout: float | None = None,
+    retry: Any = None,
+    **options: Unpack[TranscriptionOptions],
+) -> Transcript:
     """Transcribe *audio* with the best available backend and return a :class:`voxnb.Transcript`.
 
     Parameters
@@ -70,28 +313,22 @@ def transcribe(
     audio : path, bytes, file object, voxnb.Audio, (samples, sr) or URL
         The recording, in any form :class:`voxnb.Client` accepts (arrays need ``sr=``).
     backend : {"mistral", "openai-compatible", "local"}, optional
-        Force a backend; by default: API key → Mistral, ``base_url`` → that server, else local.
-    model : str, optional
-        The model: Voxtral's default for the APIs, Whisper tiny.en offline (or any
-        faster-whisper model directory).
-    timestamps : {"segment", "word"} or list of them, optional
-        Timestamps to ask for.
-    diarize : bool
-        Label speakers (experimental offline; see :mod:`voxnb.local.diarize`).
-    context_bias : list of str, optional
-        Words or phrases to favour (``_`` for spaces inside a phrase).
-    language, temperature : optional
-        As the API takes them.
-    num_speakers : int, optional
-        Offline only: the number of speakers when known.
-    api_key, base_url : str, optional
-        Passed to :class:`voxnb.Client`.
+        Force a backend; by default: ``base_url`` → that server, an API key → Mistral, else the
+        offline engine.
+    api_key, base_url, dialect : optional
+        Where to send it: see :func:`resolve_backend`. ``$MISTRAL_API_KEY`` goes to Mistral only.
     sr : int, optional
         Sample rate of *audio* when it is a numpy array.
     quiet : bool
         Do not announce the backend.
-    **client_options
-        Other :class:`voxnb.Client` options (``timeout=``, ``retry=``, ``dialect=``...).
+    timeout, retry : optional
+        HTTP options (see :class:`voxnb.Client`).
+    **options
+        The transcription options (:class:`voxnb.request.TranscriptionOptions`): ``model``,
+        ``timestamps`` ("segment", "word" or both), ``words`` ("auto", "api", "aligned"),
+        ``diarize``, ``context_bias``, ``language``, ``temperature``, ``num_speakers`` (offline).
+        An option the chosen model cannot honour raises :class:`~voxnb.errors.ParameterError`.
+        Word timestamps asked of a model that gives none (Voxtral 3) come from forced alignment.
 
     Returns
     -------
@@ -105,133 +342,133 @@ def transcribe(
     voxnb.transcribe: backend=local (no MISTRAL_API_KEY and no base_url), model=faster-whisper-tiny.en (local)
     >>> t.speakers                                                            # doctest: +SKIP
     """
-    name, reason = choose_backend(backend, api_key=api_key, base_url=base_url)
-    if name == "local":
-        if client_options:
-            raise ParameterError(f"the local backend takes no client options; got {sorted(client_options)}")
-        return _transcribe_local(
-            audio,
-            model=model,
-            timestamps=timestamps,
-            diarize=diarize,
-            context_bias=context_bias,
-            language=language,
-            temperature=temperature,
-            num_speakers=num_speakers,
+    chosen = resolve_backend(backend, api_key=api_key, base_url=base_url, dialect=dialect)
+    if chosen.is_local and (timeout is not None or retry is not None):
+        raise ParameterError("timeout= and retry= are HTTP options; the offline engine takes neither")
+    runner = _announced_runner("voxnb.transcribe", chosen, options, quiet=quiet, timeout=timeout, retry=retry)
+    return runner.transcribe(audio, sr=sr, **options)
+
+
+def transcribe_many(
+    items: Any,
+    *,
+    backend: str | Backend | None = None,
+    api_key: str | None = None,
+    base_url: str | None = None,
+    dialect: str | None = None,
+    engine: Any = None,
+    concurrency: int | None = None,
+    cache: Any = True,
+    progress: bool = True,
+    sr: int | None = None,
+    quiet: bool = False,
+    **options: Unpack[TranscriptionOptions],
+) -> BatchResult:
+    """Transcribe many recordings with the best available backend, cached and resumable.
+
+    The backend is chosen as for :func:`transcribe`; the run is
+    :meth:`voxnb.Client.transcribe_many` against a server, and the same runner (cache, progress,
+    per-item options, failures kept as data) over the offline engine in this process.
+
+    Parameters
+    ----------
+    items : mapping of name → item, or iterable of items or ``(name, item)`` pairs
+        See :meth:`voxnb.Client.transcribe_many`; a mapping item ``{"audio": ..., **options}``
+        carries options of its own.
+    concurrency : int, optional
+        Items in flight at once (default 8 against a server, 1 for the offline engine).
+    cache, progress, sr
+        As for :meth:`voxnb.Client.transcribe_many`.
+    **options
+        Transcription options for every item (:class:`voxnb.request.TranscriptionOptions`).
+
+    Returns
+    -------
+    voxnb.runs.BatchResult
+
+    Examples
+    --------
+    >>> result = voxnb.transcribe_many(sorted(Path("calls").glob("*.flac")), timestamps="segment")  # doctest: +SKIP
+    >>> result.to_frame()  # doctest: +SKIP
+    """
+    from voxnb.runs import run_many
+
+    chosen = resolve_backend(backend, api_key=api_key, base_url=base_url, dialect=dialect, engine=engine)
+    runner = _announced_runner("voxnb.transcribe_many", chosen, options, quiet=quiet)
+    if chosen.is_local:
+        run = run_many(
+            runner,
+            items,
+            concurrency=concurrency or 1,
+            cache=cache,
+            progress=progress,
             sr=sr,
-            announce=None if quiet else reason,
+            options=dict(options),
         )
-    if num_speakers is not None:
-        raise ParameterError(
-            "num_speakers= only works with the local backend; the APIs find the count themselves"
-        )
-    dialect = client_options.pop("dialect", "mistral" if name == "mistral" else "openai")
-    client = _client(api_key=api_key, base_url=base_url, dialect=dialect, **client_options)
-    params: dict[str, Any] = {
-        "timestamps": timestamps,
-        "diarize": diarize,
-        "context_bias": context_bias,
-        "language": language,
-        "temperature": temperature,
-        "sr": sr,
-    }
-    if model is not None:
-        params["model"] = model
-    if not quiet:
-        _announce(name, reason, model or "the server's default model", client.base_url)
-    return client.transcribe(audio, **params)
+        return _run_sync(run)
+    return runner.transcribe_many(
+        items, concurrency=concurrency or 8, cache=cache, progress=progress, sr=sr, **options
+    )
+
+
+def _announced_runner(entry: str, chosen: Backend, options: Any, *, quiet: bool, **http: Any) -> Any:
+    """What transcribes for *chosen* (the offline engine, or a reused Client), with the options checked
+    against its model and the choice announced — before any audio is read."""
+    if chosen.is_local:
+        local = LocalTranscriber(chosen.engine)
+        request = local.prepare_sync(**options)
+        announce(entry, chosen, model=request.model, details=describe(request), quiet=quiet)
+        return local
+    client = _client(chosen, **http)
+    request = client.prepare(**options)
+    details = describe(request, dialect_note=client.dialect_note)
+    announce(entry, _detected(chosen, client), model=request.model, details=details, quiet=quiet)
+    return client
+
+
+def _run_sync(coro: Any) -> Any:
+    """Run *coro* to completion from synchronous code, inside Jupyter's running loop too."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    import nest_asyncio
+
+    nest_asyncio.apply(loop)
+    return loop.run_until_complete(coro)
+
+
+def _detected(chosen: Backend, client: Any) -> Backend:
+    """*chosen* with the name and dialect the client found on the server."""
+    if chosen.dialect is not None:
+        return chosen
+    return Backend(
+        client.backend, chosen.reason, base_url=chosen.base_url, dialect=client.dialect, key=chosen.key
+    )
 
 
 _clients = threading.local()  # a sync Client drives its own event loop: one set of clients per thread
 _MAX_CLIENTS = 4
 
 
-def _client(*, api_key: str | None, **options: Any):
-    """A :class:`voxnb.Client` for this configuration, reused across calls (its connections too).
+def _client(chosen: Backend, **options: Any) -> Any:
+    """A :class:`voxnb.Client` for this backend, reused across calls (its connections and dialect too).
 
-    The configuration is told apart without the key: a cached client whose key differs from
-    the one now in effect (``api_key=`` or ``$MISTRAL_API_KEY``) is replaced, so the key stays
-    only inside the client, where no repr shows it.
+    Clients are told apart by the backend (key included, compared without being shown) and the
+    options, so a key that changes gets a new client and the old one is closed.
     """
     from voxnb.api.client import Client
 
-    config = (api_key is None, *sorted(options.items()))
+    options = {k: v for k, v in options.items() if v is not None}
+    config = (chosen.name, chosen.base_url, chosen.dialect, chosen.key, *sorted(options.items()))
     try:
         hash(config)
     except TypeError:  # an unhashable option value: nothing to reuse by
-        return Client(api_key=api_key, **options)
+        return Client(**chosen.client_options(), **options)
     cached: dict[Any, Client] = _clients.__dict__.setdefault("by_config", {})
-    key = api_key if api_key is not None else os.environ.get("MISTRAL_API_KEY")
     client = cached.get(config)
-    if client is None or client._async._key.reveal() != (key or None):
-        if client is not None:
-            client.close()
-        client = cached[config] = Client(api_key=api_key, **options)
+    if client is None:
+        client = cached[config] = Client(**chosen.client_options(), **options)
         while len(cached) > _MAX_CLIENTS:
             cached.pop(next(iter(cached))).close()
     return client
-
-
-def _announce(backend: str, reason: str, model: str, where: str | None = None) -> None:
-    place = f" at {where}" if where else ""
-    print(f"voxnb.transcribe: backend={backend}{place} ({reason}), model={model}", file=sys.stderr)
-
-
-def _transcribe_local(
-    audio: Any,
-    *,
-    engine: Any = None,
-    model: str | None = None,
-    timestamps: Any = None,
-    diarize: bool = False,
-    context_bias: Any = None,
-    language: str | None = None,
-    temperature: float | None = None,
-    num_speakers: int | None = None,
-    sr: int | None = None,
-    announce: str | None = None,
-):
-    """Transcribe in this process with *engine* (default: the shared offline engine for *model*)."""
-    from voxnb.audio import as_audio
-    from voxnb.local.engine import SAMPLE_RATE, get_engine
-    from voxnb.transcript import Transcript
-
-    granularities = (
-        [timestamps] if isinstance(timestamps, str) else (list(timestamps) if timestamps else None)
-    )
-    if isinstance(context_bias, str):
-        context_bias = [context_bias]
-    loaded = as_audio((audio, sr) if sr is not None else audio, sr=SAMPLE_RATE)
-    if engine is None:
-        # an English-only model hands other languages to the packaged multilingual one
-        engine = get_engine(None if model is None else str(model)).for_language(language)
-    if announce:
-        _announce("local", announce, engine.model)
-    response = engine.transcribe(
-        loaded.y,
-        timestamps=granularities,
-        diarize=diarize,
-        context_bias=context_bias,
-        language=language,
-        temperature=temperature,
-        num_speakers=num_speakers,
-    )
-    request = {
-        "model": engine.model,
-        "timestamp_granularities": granularities,
-        "diarize": diarize,
-        "context_bias": list(context_bias or []),
-        "language": language,
-        "temperature": temperature,
-        "num_speakers": num_speakers,
-    }
-    # the engine nests words inside segments, so its segments are segments whatever was asked
-    return Transcript.from_response(
-        response,
-        granularity="segment",
-        backend="local",
-        model=engine.model,
-        request=request,
-        audio_sha256=loaded.sha256,
-        audio=loaded,
-    )

@@ -54,6 +54,12 @@ def add_serve(subparsers: Any) -> None:
     parser.add_argument(
         "--max-body-mb", type=float, default=None, help="largest request body accepted, in MB (default: 513)"
     )
+    parser.add_argument(
+        "--dialect",
+        choices=("mistral", "openai"),
+        default="mistral",
+        help="HTTP protocol: Mistral's (default) or vLLM's OpenAI dialect (for testing vLLM clients)",
+    )
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     parser.set_defaults(run=run_serve)
 
@@ -71,6 +77,7 @@ def run_serve(args: argparse.Namespace) -> int:
         faults=args.faults,
         max_body_bytes=limit,
         log_level=args.log_level,
+        dialect=args.dialect,
     )
     return 0
 

@@ -28,7 +28,21 @@ class VoxnbError(Exception):
 
 
 class ParameterError(VoxnbError, ValueError):
-    """A parameter is invalid; raised before any request is sent."""
+    """A parameter is invalid, or the chosen model cannot honour it; raised before any request is sent.
+
+    Attributes
+    ----------
+    option : str or None
+        The option at fault (``"diarize"``, ``"context_bias"``...), when one is.
+    unsupported : bool
+        True when the value is valid but the model or protocol cannot honour it (``voxnb serve``
+        answers those with 400, like Mistral's API; invalid values with 422).
+    """
+
+    def __init__(self, message: str = "", *, option: str | None = None, unsupported: bool = False):
+        super().__init__(message)
+        self.option = option
+        self.unsupported = unsupported
 
 
 class ResponseFormatError(VoxnbError, ValueError):

@@ -16,82 +16,49 @@ import contextlib
 import functools
 import inspect
 import logging
-import os
 import sys
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
 from voxnb.api.errors import api_error
-from voxnb.api.params import TranscriptionParams
 from voxnb.api.retry import RetryPolicy, parse_retry_after
 from voxnb.api.source import AudioSource, resolve_audio
 from voxnb.api.sse import StreamEvent, TranscriptionDone, TranscriptionTextDelta, iter_sse, parse_event
+from voxnb.credentials import MISTRAL_BASE_URL, Secret, api_key_for, clean_base_url
 from voxnb.errors import (
+    APIError,
     AuthenticationError,
     ParameterError,
     ResponseFormatError,
     TransportError,
     VoxnbError,
 )
+from voxnb.models import DEFAULT_MODEL, ModelCapabilities, capabilities, openai_capabilities
+from voxnb.request import TranscriptionRequest
 
 if TYPE_CHECKING:
-    from voxnb.api.batch import BatchResult
+    from typing_extensions import Unpack
+
+    from voxnb.request import TranscriptionOptions
+    from voxnb.runs import BatchResult
     from voxnb.transcript import Transcript
 
 __all__ = ["DEFAULT_BASE_URL", "AsyncClient", "Client"]
 
 log = logging.getLogger("voxnb.api")
 
-DEFAULT_BASE_URL = "https://api.mistral.ai"
-DEFAULT_MODEL = "voxtral-mini-latest"
+DEFAULT_BASE_URL = MISTRAL_BASE_URL
 DEFAULT_CHAT_MODEL = "voxtral-small-latest"
 TRANSCRIPTIONS = "/v1/audio/transcriptions"
-_HIDDEN = "<hidden>"
+_DIALECT_ALIASES = {"mistral": "mistral", "openai": "openai", "vllm": "openai"}
 
 
-class _Secret:
-    """Holds the API key so that printing, logging or pickling the holder never shows it."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str | None):
-        self._value = value or None
-
-    def __repr__(self) -> str:
-        return _HIDDEN if self._value else "None"
-
-    __str__ = __repr__
-
-    def __bool__(self) -> bool:
-        return self._value is not None
-
-    def __reduce__(self) -> Any:
-        raise TypeError("an API key is not picklable; create the client again in the other process")
-
-    def reveal(self) -> str | None:
-        return self._value
-
-    def scrub(self, text: str) -> str:
-        return text.replace(self._value, _HIDDEN) if self._value and self._value in text else text
-
-
-def _clean_base_url(base_url: str) -> str:
-    """The base URL without credentials, query or trailing ``/v1`` (paths start with /v1)."""
-    parts = urlsplit(base_url.strip())
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ParameterError(
-            f"base_url must be an http(s) URL such as {DEFAULT_BASE_URL!r}; got {base_url!r}"
-        )
-    netloc = parts.hostname if ":" not in parts.hostname else f"[{parts.hostname}]"
-    if parts.port:
-        netloc += f":{parts.port}"
-    path = parts.path.rstrip("/")
-    if path.endswith("/v1"):
-        path = path[: -len("/v1")]
-    return urlunsplit((parts.scheme, netloc, path, "", ""))
+def _seconds(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < 86_400 * 7:
+        raise ParameterError(f"{name} is in seconds, a number above 0; got {value!r}", option=name)
+    return float(value)
 
 
 class AsyncClient:
@@ -100,14 +67,17 @@ class AsyncClient:
     Parameters
     ----------
     api_key : str, optional
-        The API key; by default ``$MISTRAL_API_KEY``. Required by Mistral's API, optional for a
-        self-hosted server. Never shown in reprs, logs, errors or saved files.
+        The API key. By default ``$MISTRAL_API_KEY`` when talking to Mistral's API; another
+        server gets a key only when it is given here. Never shown in reprs, logs, errors or
+        saved files.
     base_url : str, optional
         Where the server is: Mistral's API by default, or e.g. ``http://127.0.0.1:8000`` for
         ``voxnb serve`` or a vLLM server.
-    dialect : {"mistral", "openai"}
-        ``"openai"`` for vLLM and other OpenAI-compatible servers: bracketed
-        ``timestamp_granularities[]``, no diarization or context bias, uploads only.
+    dialect : {"mistral", "openai"}, optional
+        ``"openai"`` (alias ``"vllm"``) for vLLM and other OpenAI-compatible servers: bracketed
+        ``timestamp_granularities[]``, no diarization or context bias, uploads only. By default
+        Mistral's API speaks ``mistral``, and any other server is asked (``GET /v1/models``) on
+        first use: ``voxnb serve`` says so in a header, vLLM by ``owned_by: "vllm"``.
     timeout : float
         Seconds to wait for a response (the SDK's default is 300).
     connect_timeout : float
@@ -127,36 +97,51 @@ class AsyncClient:
     def __init__(
         self,
         *,
-        api_key: str | None = None,
+        api_key: str | Secret | None = None,
         base_url: str | None = None,
-        dialect: str = "mistral",
+        dialect: str | None = None,
         timeout: float = 300.0,
         connect_timeout: float = 10.0,
         retry: RetryPolicy | None = None,
         max_connections: int = 64,
     ):
-        if dialect not in ("mistral", "openai"):
-            raise ParameterError(f"dialect must be 'mistral' or 'openai' (vLLM); got {dialect!r}")
+        if dialect is not None and (not isinstance(dialect, str) or dialect.lower() not in _DIALECT_ALIASES):
+            raise ParameterError(
+                f"dialect must be 'mistral' or 'openai' (alias 'vllm'); got {dialect!r}", option="dialect"
+            )
         if retry is not None and not isinstance(retry, RetryPolicy):
-            raise ParameterError("retry= takes a voxnb.api.retry.RetryPolicy(max_retries=..., ...)")
-        self._key = _Secret(api_key if api_key is not None else os.environ.get("MISTRAL_API_KEY"))
-        self.base_url = _clean_base_url(base_url or DEFAULT_BASE_URL)
-        self.dialect = dialect
-        self.timeout = float(timeout)
-        self.connect_timeout = float(connect_timeout)
+            raise ParameterError(
+                "retry= takes a voxnb.api.retry.RetryPolicy(max_retries=..., ...)", option="retry"
+            )
+        self.base_url = clean_base_url(base_url or DEFAULT_BASE_URL)
+        self._key = api_key_for(self.base_url, api_key)
+        #: ``"mistral"`` or ``"openai"``; None until the server was asked
+        self.dialect: str | None = _DIALECT_ALIASES[dialect.lower()] if dialect else None
+        if self.dialect is None and self.base_url == DEFAULT_BASE_URL:
+            self.dialect = "mistral"
+        #: how the dialect was found, for the announcement line ("" when it was given)
+        self.dialect_note = ""
+        self.timeout = _seconds("timeout", timeout)
+        self.connect_timeout = _seconds("connect_timeout", connect_timeout)
         self.retry = retry or RetryPolicy()
-        self.max_connections = int(max_connections)
-        #: HTTP attempts made by this client (retries included)
+        if isinstance(max_connections, bool) or not isinstance(max_connections, int) or max_connections < 1:
+            raise ParameterError(
+                f"max_connections must be a whole number of at least 1; got {max_connections!r}",
+                option="max_connections",
+            )
+        self.max_connections = max_connections
+        #: HTTP attempts to transcribe, upload or chat (retries included); finding the dialect is not counted
         self.requests_sent = 0
         #: the most recent :meth:`transcribe_many` result, kept even when the run was interrupted
         self.last_batch: BatchResult | None = None
         self._http: httpx.AsyncClient | None = None
         self._http_loop: asyncio.AbstractEventLoop | None = None
+        self._served_models: list[str] | None = None
 
     @property
     def backend(self) -> str:
-        """``"mistral"`` for the Mistral protocol, ``"openai-compatible"`` for the openai dialect."""
-        return "mistral" if self.dialect == "mistral" else "openai-compatible"
+        """What Transcripts record: ``"mistral"``, ``"openai-compatible"``, or ``"server"`` before detection."""
+        return {"mistral": "mistral", "openai": "openai-compatible"}.get(self.dialect or "", "server")
 
     def __repr__(self) -> str:
         key = "set" if self._key else "not set"
@@ -231,8 +216,13 @@ class AsyncClient:
         params: dict[str, Any] | None = None,
         accept: str = "application/json",
         stream: bool = False,
+        counted: bool = True,
     ) -> httpx.Response:
-        """Send one request, retrying what may succeed on a second try; the response is 2xx."""
+        """Send one request, retrying what may succeed on a second try; the response is 2xx.
+
+        Attempts are counted in :attr:`requests_sent` unless *counted* is False (the one
+        ``GET /v1/models`` that finds a server's dialect).
+        """
         headers = self._headers(accept)
         http = self._client()
         what = f"{method} {path}"
@@ -241,7 +231,7 @@ class AsyncClient:
             request = http.build_request(
                 method, path, data=data, files=files, json=json_body, params=params, headers=headers
             )
-            self.requests_sent += 1
+            self.requests_sent += counted
             retry_after: float | None = None
             try:
                 response = await http.send(request, stream=stream)
@@ -303,50 +293,113 @@ class AsyncClient:
                 "base_url a Voxtral transcription server?"
             ) from err
 
-    # -- transcription -------------------------------------------------------------------------
+    # -- the server ----------------------------------------------------------------------------
 
-    def _params(
-        self,
-        *,
-        model: str = DEFAULT_MODEL,
-        timestamps: Any = None,
-        diarize: bool = False,
-        context_bias: Any = None,
-        language: str | None = None,
-        temperature: float | None = None,
-        **unknown: Any,
-    ) -> TranscriptionParams:
-        if unknown:
-            raise ParameterError(
-                f"unknown transcription option(s) {sorted(unknown)}; the options are model, timestamps, "
-                "diarize, context_bias, language and temperature"
+    async def detect(self) -> str:
+        """The server's dialect (``"mistral"`` or ``"openai"``), asked of ``GET /v1/models`` once.
+
+        ``voxnb serve`` names its dialect in an ``x-voxnb-dialect`` header; vLLM lists its models
+        with ``owned_by: "vllm"``; Mistral's API with ``owned_by: "mistralai"``. Any other server
+        that answers is taken to be OpenAI-compatible.
+
+        Examples
+        --------
+        >>> await voxnb.AsyncClient(base_url="http://127.0.0.1:8000").detect()  # doctest: +SKIP
+        'mistral'
+        """
+        if self.dialect is not None:
+            return self.dialect
+        try:
+            response, cards = await self._list_models()
+        except APIError as err:
+            if err.status not in (404, 405, 501):
+                raise
+            # no model list: speak the protocol voxnb speaks by default, and say so
+            self.dialect = "mistral"
+            self.dialect_note = "the server lists no models (GET /v1/models); assuming Mistral's protocol"
+            return self.dialect
+        owners = {str(c.get("owned_by", "")).lower() for c in cards}
+        header = response.headers.get("x-voxnb-dialect", "").lower()
+        if header in _DIALECT_ALIASES:
+            self.dialect, self.dialect_note = (
+                _DIALECT_ALIASES[header],
+                f"voxnb serve speaking the {header} dialect",
             )
-        return TranscriptionParams.create(
-            model=model,
-            timestamps=timestamps,
-            diarize=diarize,
-            context_bias=context_bias,
-            language=language,
-            temperature=temperature,
-            dialect=self.dialect,
-        )
+        elif "vllm" in owners:
+            self.dialect, self.dialect_note = "openai", "vLLM (openai dialect)"
+        elif "mistralai" in owners or any("capabilities" in c for c in cards):
+            self.dialect, self.dialect_note = "mistral", "Mistral's protocol"
+        else:
+            self.dialect = "openai"
+            self.dialect_note = "an OpenAI-compatible server (openai dialect); pass dialect= if that is wrong"
+        log.info("%s speaks the %s dialect", self.base_url, self.dialect)
+        return self.dialect
 
-    async def _source(self, audio: Any, sr: int | None) -> AudioSource:
+    async def _list_models(self) -> tuple[httpx.Response, list[dict[str, Any]]]:
+        """``GET /v1/models``: the response and its model cards (their ids kept as the served models)."""
+        response = await self._request("GET", "/v1/models", counted=False)
+        body = self._json(response, "GET /v1/models")
+        entries = body.get("data") if isinstance(body, dict) else None
+        cards = [e for e in entries if isinstance(e, dict)] if isinstance(entries, list) else []
+        self._served_models = [str(c["id"]) for c in cards if isinstance(c.get("id"), str)]
+        return response, cards
+
+    async def _model_capabilities(self, model: str | None) -> ModelCapabilities:
+        dialect = self.dialect or await self.detect()
+        if dialect == "mistral":
+            return capabilities(model or DEFAULT_MODEL)
+        if model is None:
+            if self._served_models is None:
+                await self._list_models()
+            if not self._served_models:
+                raise ParameterError(
+                    f"{self.base_url} lists no model at GET /v1/models; pass model= (the name the server "
+                    "was started with)",
+                    option="model",
+                )
+            model = self._served_models[0]
+        return openai_capabilities(model)
+
+    # -- transcription, in four steps: prepare, load, send, build ------------------------------
+
+    async def prepare(self, **options: Unpack[TranscriptionOptions]) -> TranscriptionRequest:
+        """Check transcription options for this server and model, and decide how they are met.
+
+        Every option is checked before the model's capabilities are looked up (which may ask the
+        server its dialect, a cheap ``GET /v1/models``), and all of it before any audio is read.
+
+        Returns
+        -------
+        voxnb.request.TranscriptionRequest
+            Resolved: what goes on the wire, and whether word times come from alignment.
+
+        Raises
+        ------
+        ParameterError
+            For an invalid option, or one this model or server cannot honour.
+
+        Examples
+        --------
+        >>> client = voxnb.Client()  # doctest: +SKIP
+        >>> client.prepare(timestamps="word", model="voxtral-mini-transcribe-3").words  # doctest: +SKIP
+        'aligned'
+        """
+        return await self.resolve(TranscriptionRequest.create(**options))
+
+    async def resolve(self, request: TranscriptionRequest) -> TranscriptionRequest:
+        """*request* checked against this server's model (see :meth:`prepare`)."""
+        return request.resolve(await self._model_capabilities(request.model))
+
+    async def load(self, audio: Any, *, sr: int | None = None) -> AudioSource:
+        """The audio as it will be sent, checked (size, format, sound) before any byte goes out."""
         # reading and checking a file is blocking work: keep it off the event loop
         return await asyncio.to_thread(resolve_audio, audio, sr=sr, allow_remote=self.dialect == "mistral")
 
-    def _transcription_request(
-        self, source: AudioSource, params: TranscriptionParams, *, stream: bool
-    ) -> dict[str, Any]:
-        part = source.file_part()
-        return {
-            "data": {**params.form_fields(stream=stream), **source.form_fields()},
-            "files": [("file", part)] if part else None,
-        }
-
-    async def _post_transcription(self, source: AudioSource, params: TranscriptionParams) -> dict[str, Any]:
+    async def send(self, source: AudioSource, request: TranscriptionRequest) -> dict[str, Any]:
+        """POST one transcription and return the server's JSON response as it came."""
+        self._check_alignable(source, request)
         response = await self._request(
-            "POST", TRANSCRIPTIONS, **self._transcription_request(source, params, stream=False)
+            "POST", TRANSCRIPTIONS, **self._transcription_request(source, request, stream=False)
         )
         body = self._json(response, f"POST {TRANSCRIPTIONS}")
         if not isinstance(body, dict):
@@ -355,32 +408,48 @@ class AsyncClient:
             )
         return body
 
-    def _transcript(
-        self, response: dict[str, Any], source: AudioSource, params: TranscriptionParams
+    async def build(
+        self, response: dict[str, Any], source: AudioSource, request: TranscriptionRequest
     ) -> Transcript:
+        """The Transcript of *response*, with word times aligned against the audio when the request says so."""
         from voxnb.transcript import Transcript
 
-        return Transcript.from_response(
+        transcript = Transcript.from_response(
             response,
             backend=self.backend,
             base_url=self.base_url,
-            model=response.get("model") or params.model,
-            request=params.to_dict(),
+            model=response.get("model") or request.model,
+            request=request.record(),
+            granularity="word" if request.wire_timestamps == ("word",) else None,
             audio_sha256=source.sha256,
             audio=source.audio,
         )
+        if request.align_words:
+            audio = source.audio if source.audio is not None else source.data
+            transcript = await asyncio.to_thread(transcript.align, audio)
+        return transcript
+
+    @staticmethod
+    def _check_alignable(source: AudioSource, request: TranscriptionRequest) -> None:
+        if request.align_words and source.data is None and source.audio is None:
+            raise ParameterError(
+                f"word times from {request.model} come from forced alignment against the audio, which "
+                f"voxnb does not hold for a {source.kind.replace('_', ' ')}: pass the audio itself, or ask "
+                "timestamps='segment'",
+                option="words",
+            )
+
+    def _transcription_request(
+        self, source: AudioSource, request: TranscriptionRequest, *, stream: bool
+    ) -> dict[str, Any]:
+        part = source.file_part()
+        return {
+            "data": {**request.form_fields(self.dialect or "mistral", stream=stream), **source.form_fields()},
+            "files": [("file", part)] if part else None,
+        }
 
     async def transcribe(
-        self,
-        audio: Any,
-        *,
-        model: str = DEFAULT_MODEL,
-        timestamps: Any = None,
-        diarize: bool = False,
-        context_bias: Any = None,
-        language: str | None = None,
-        temperature: float | None = None,
-        sr: int | None = None,
+        self, audio: Any, *, sr: int | None = None, **options: Unpack[TranscriptionOptions]
     ) -> Transcript:
         """Transcribe one recording.
 
@@ -390,59 +459,53 @@ class AsyncClient:
             The recording: a path, encoded bytes or an open binary file (uploaded as is); a
             :class:`voxnb.Audio` or samples with ``sr=`` (encoded losslessly as WAV); an
             ``https://`` URL (sent as ``file_url``); or the id returned by :meth:`upload`.
-        model : str
-            The transcription model.
-        timestamps : {"segment", "word"} or list of them, optional
-            Which timestamps to ask for. ``"word"`` is model-dependent (Voxtral 3 refuses it).
-        diarize : bool
-            Label speakers; needs ``timestamps="segment"``.
-        context_bias : list of str, optional
-            Up to 100 words or phrases to favour, each without whitespace or commas — see
-            :func:`voxnb.bias_terms`.
-        language : str, optional
-            Two-letter language code; cannot be combined with timestamps.
-        temperature : float, optional
-            Sampling temperature.
         sr : int, optional
             Sample rate of *audio* when it is a numpy array.
+        **options
+            The transcription options (:class:`voxnb.request.TranscriptionOptions`):
+
+            - ``model``: the transcription model (default ``voxtral-mini-latest`` on Mistral's
+              protocol, the first served model on vLLM);
+            - ``timestamps``: ``"segment"``, ``"word"`` or both;
+            - ``words``: ``"auto"`` (default), ``"api"`` or ``"aligned"`` — word times from a
+              model that gives none (Voxtral 3) come from forced alignment against the audio;
+            - ``diarize``: label speakers (implies segment timestamps);
+            - ``context_bias``: words or phrases to favour (Voxtral 2 wants single terms — see
+              :func:`voxnb.bias_terms`);
+            - ``language``: two-letter code (Voxtral 2: not together with timestamps);
+            - ``temperature``.
 
         Returns
         -------
         voxnb.Transcript
-            With backend, base URL, model, request parameters and audio hash recorded.
+            With backend, base URL, model, request record and audio hash.
 
         Raises
         ------
         ParameterError, AudioError
-            Before anything is sent, for parameters or audio the API would refuse.
+            Before anything is sent, for options or audio the server would refuse.
         APIError, AuthenticationError, RateLimitError, ServerError, TransportError
             When the server refuses, or keeps failing after the retries.
 
         Examples
         --------
         >>> client = voxnb.Client(base_url="http://127.0.0.1:8000")  # doctest: +SKIP
-        >>> t = client.transcribe("meeting.wav", timestamps="segment", diarize=True)  # doctest: +SKIP
+        >>> t = client.transcribe("meeting.wav", diarize=True)  # doctest: +SKIP
         >>> t.speakers  # doctest: +SKIP
         """
-        params = self._params(
-            model=model,
-            timestamps=timestamps,
-            diarize=diarize,
-            context_bias=context_bias,
-            language=language,
-            temperature=temperature,
-        )
-        source = await self._source(audio, sr)
-        response = await self._post_transcription(source, params)
-        return self._transcript(response, source, params)
+        # every check that needs no network first: the options, then the audio; then the model's
+        # capabilities, which may ask the server its dialect
+        wanted = TranscriptionRequest.create(**options)
+        source = await self.load(audio, sr=sr)
+        request = await self.resolve(wanted)
+        return await self.build(await self.send(source, request), source, request)
 
     async def transcribe_stream(
-        self, audio: Any, *, sr: int | None = None, **options: Any
+        self, audio: Any, *, sr: int | None = None, **options: Unpack[TranscriptionOptions]
     ) -> AsyncIterator[StreamEvent | Transcript]:
         """Transcribe with server-sent events: yield each event as it arrives, then the Transcript.
 
-        Takes the same arguments as :meth:`transcribe` (``model``, ``timestamps``, ``diarize``,
-        ``context_bias``, ``language``, ``temperature``, ``sr``). The events are
+        Takes the same arguments as :meth:`transcribe`. The events are
         :class:`~voxnb.api.sse.TranscriptionLanguage`, :class:`~voxnb.api.sse.TranscriptionTextDelta`,
         :class:`~voxnb.api.sse.TranscriptionSegment` and :class:`~voxnb.api.sse.TranscriptionDone`;
         the last item yielded is the :class:`voxnb.Transcript`. A request that fails before its
@@ -454,14 +517,16 @@ class AsyncClient:
         ...     if isinstance(item, voxnb.api.sse.TranscriptionTextDelta):
         ...         print(item.text, end="")
         """
-        params = self._params(**options)
-        source = await self._source(audio, sr)
+        wanted = TranscriptionRequest.create(**options)
+        source = await self.load(audio, sr=sr)
+        request = await self.resolve(wanted)
+        self._check_alignable(source, request)
         what = f"POST {TRANSCRIPTIONS} (stream)"
-        request = self._transcription_request(source, params, stream=True)
+        wire = self._transcription_request(source, request, stream=True)
         attempts_left = self.retry.max_retries
         while True:
             response = await self._request(
-                "POST", TRANSCRIPTIONS, accept="text/event-stream", stream=True, **request
+                "POST", TRANSCRIPTIONS, accept="text/event-stream", stream=True, **wire
             )
             frames = iter_sse(response.aiter_lines())
             try:
@@ -511,7 +576,7 @@ class AsyncClient:
                 f"{what} ended without transcription.done (after {len(deltas)} text pieces); the server "
                 "closed the stream early — run it again"
             )
-        yield self._transcript(done.response, source, params)
+        yield await self.build(done.response, source, request)
 
     async def transcribe_many(
         self,
@@ -521,7 +586,7 @@ class AsyncClient:
         cache: Any = True,
         progress: bool = True,
         sr: int | None = None,
-        **params: Any,
+        **options: Unpack[TranscriptionOptions],
     ) -> BatchResult:
         """Transcribe many recordings concurrently, with a cache and a progress bar.
 
@@ -547,14 +612,14 @@ class AsyncClient:
             Show a ``tqdm.auto`` progress bar.
         sr : int, optional
             Sample rate of items that are numpy arrays.
-        **params
-            Transcription options, as for :meth:`transcribe`. Every item's parameters are
-            validated before anything is sent; the cache key of an item holds the parameters
-            it was sent with.
+        **options
+            Transcription options, as for :meth:`transcribe`. Every item's options are
+            validated before anything is sent; the cache key of an item holds the request it
+            was sent with.
 
         Returns
         -------
-        voxnb.api.batch.BatchResult
+        voxnb.runs.BatchResult
             Mapping name → Transcript, with ``.errors`` and ``.to_frame()``.
 
         Examples
@@ -570,10 +635,10 @@ class AsyncClient:
         ...     "ep2": {"audio": "ep2.mp3", "context_bias": ["Tobermory"]},
         ... }, timestamps="segment")
         """
-        from voxnb.api.batch import run_batch
+        from voxnb.runs import run_many
 
-        return await run_batch(
-            self, items, concurrency=concurrency, cache=cache, progress=progress, sr=sr, options=params
+        return await run_many(
+            self, items, concurrency=concurrency, cache=cache, progress=progress, sr=sr, options=dict(options)
         )
 
     # -- chat and files ------------------------------------------------------------------------
@@ -615,7 +680,7 @@ class AsyncClient:
         """
         if not isinstance(prompt, str) or not prompt.strip():
             raise ParameterError("prompt must be a non-empty string saying what to do with the audio")
-        source = await self._source(audio, sr)
+        source = await self.load(audio, sr=sr)
         if source.file_id:
             raise ParameterError(
                 "chat() cannot take a file id; pass client.signed_url(file_id) (a URL) instead"
@@ -625,7 +690,10 @@ class AsyncClient:
             "messages": [
                 {
                     "role": "user",
-                    "content": [_audio_part(source, self.dialect), {"type": "text", "text": prompt}],
+                    "content": [
+                        _audio_part(source, self.dialect or "mistral"),
+                        {"type": "text", "text": prompt},
+                    ],
                 }
             ],
         }
@@ -654,9 +722,9 @@ class AsyncClient:
         >>> client.transcribe(file_id)  # doctest: +SKIP
         """
         source = await asyncio.to_thread(resolve_audio, audio, sr=sr, allow_remote=False)
-        response = await self._request(
-            "POST", "/v1/files", data={"purpose": "audio"}, files=[("file", source.file_part())]
-        )
+        part = source.file_part()
+        assert part is not None  # allow_remote=False: always bytes to upload
+        response = await self._request("POST", "/v1/files", data={"purpose": "audio"}, files=[("file", part)])
         body = self._json(response, "POST /v1/files")
         if not isinstance(body, dict) or not body.get("id"):
             raise ResponseFormatError("POST /v1/files answered without a file id")
@@ -743,7 +811,10 @@ class Client:
         return repr(self._async).replace("AsyncClient(", "Client(", 1)
 
     base_url = property(lambda self: self._async.base_url, doc="The server's base URL.")
-    dialect = property(lambda self: self._async.dialect, doc="``mistral`` or ``openai``.")
+    dialect = property(
+        lambda self: self._async.dialect, doc="``mistral`` or ``openai`` (None before detection)."
+    )
+    dialect_note = property(lambda self: self._async.dialect_note, doc="How the dialect was found.")
     backend = property(lambda self: self._async.backend, doc="What Transcripts record as backend.")
     retry = property(lambda self: self._async.retry, doc="The retry policy.")
     requests_sent = property(lambda self: self._async.requests_sent, doc="HTTP attempts made so far.")
@@ -770,6 +841,12 @@ class Client:
                     loop.run_until_complete(task)
             raise
 
+    detect = _mirror("detect")
+    prepare = _mirror("prepare")
+    resolve = _mirror("resolve")
+    load = _mirror("load")
+    send = _mirror("send")
+    build = _mirror("build")
     transcribe = _mirror("transcribe")
     transcribe_many = _mirror("transcribe_many")
     chat = _mirror("chat")
@@ -778,7 +855,7 @@ class Client:
 
     @functools.wraps(AsyncClient.transcribe_stream)
     def transcribe_stream(self, audio: Any, **kwargs: Any) -> Iterator[Any]:
-        events = self._async.transcribe_stream(audio, **kwargs)
+        events: Any = self._async.transcribe_stream(audio, **kwargs)
         try:
             while True:
                 try:

@@ -20,10 +20,11 @@ from __future__ import annotations
 from voxnb._lazy import attach
 
 _EXPORTS = {
-    "normalize": "textnorm",
-    "normalize_term": "textnorm",
-    "align_pair": "align",
-    "align_batch": "align",
+    # the text algorithms the lab scores with live one layer down, shared with the comparison views
+    "normalize": "voxnb.text.normalization",
+    "normalize_term": "voxnb.text.normalization",
+    "align_pair": "voxnb.text.align",
+    "align_batch": "voxnb.text.align",
     "score": "scoring",
     "BiasScore": "scoring",
     "MEASURES": "scoring",

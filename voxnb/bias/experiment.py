@@ -13,18 +13,18 @@ import copy
 import functools
 import inspect
 import re
-import sys
 import warnings
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from voxnb.bias.data import BiasItem, as_items
 from voxnb.bias.scoring import ngram_counts
-from voxnb.bias.textnorm import Normalizer, normalize, normalize_term
 from voxnb.errors import ParameterError, VoxnbError
+from voxnb.request import TranscriptionRequest, bias_terms
+from voxnb.text.normalization import Normalizer, normalize, normalize_term
 
 __all__ = ["Experiment"]
 
@@ -43,21 +43,19 @@ def _condition_name(spec: ConditionSpec, k: int) -> str:
     return f"list{k}"
 
 
-def _max_terms() -> int:
-    from voxnb.api.params import MAX_CONTEXT_BIAS
-
-    return MAX_CONTEXT_BIAS
+#: the longest list a condition builds: Voxtral 2's cap on context_bias, and the benchmark's largest list
+MAX_LIST = 100
 
 
 def _as_terms(terms: Any, where: str) -> list[str]:
-    from voxnb.api.params import bias_terms
-
-    if isinstance(terms, str) or not all(isinstance(t, str) for t in terms):
-        raise ParameterError(f"{where}: a bias list must be a list of strings")
-    out = bias_terms(terms)
-    if len(out) > _max_terms():
+    """A condition's list as the request contract reads ``context_bias`` (same checks, same messages)."""
+    try:
+        out = list(TranscriptionRequest.create(context_bias=terms).context_bias)
+    except ParameterError as err:
+        raise ParameterError(f"{where}: {err}", option="context_bias") from None
+    if len(out) > MAX_LIST:
         raise ParameterError(
-            f"{where}: {len(out)} terms, but context_bias accepts at most {_max_terms()}; shorten the list"
+            f"{where}: {len(out)} terms, but context_bias accepts at most {MAX_LIST}; shorten the list"
         )
     return out
 
@@ -74,13 +72,18 @@ class Experiment:
         Each spec is ``"none"`` (no list), ``"oracle"`` (the item's own rare words),
         ``"oracle+N"`` (its rare words plus N distractors drawn reproducibly from *distractors*,
         at most 100 terms in all: N is lowered to fit), a list of terms (the same for every
-        item), or a function ``item -> list of terms``. Terms follow ``context_bias``'s format
-        (phrases are joined with ``_``; see :func:`voxnb.bias_terms`).
+        item), or a function ``item -> list of terms``. Lists are checked as ``context_bias`` is
+        and sent as given (Voxtral 3 and the offline engine take phrases; Voxtral 2 wants single
+        terms: :func:`voxnb.bias_terms`); the oracle's rare words are joined with ``_``.
     client : object, optional
-        What transcribes. Default: the embedded offline engine (``backend="local"``). Otherwise
-        a :class:`voxnb.Client` or :class:`voxnb.AsyncClient` (each condition is one
-        ``transcribe_many`` call whose items carry their own ``context_bias``), or any object
-        with ``transcribe(audio, **params) -> Transcript`` (called one item at a time).
+        What transcribes: a :class:`voxnb.Client` or :class:`voxnb.AsyncClient` (each condition
+        is one ``transcribe_many`` call whose items carry their own ``context_bias``), or any
+        object with ``transcribe(audio, **params) -> Transcript`` (called one item at a time).
+        Without one, the backend is chosen from *backend*, *api_key*, *base_url*, *dialect* and
+        *engine* as for :func:`voxnb.transcribe` (a server at ``base_url``, Mistral's API with a
+        key, else the embedded offline engine) and announced once.
+    backend, api_key, base_url, dialect, engine : optional
+        See :func:`voxnb.backend.resolve_backend`.
     distractors : sequence of str, optional
         The pool ``oracle+N`` draws from (e.g. :func:`voxnb.bias.bundled_distractors`).
     seed : int, default 0
@@ -105,11 +108,13 @@ class Experiment:
     """
 
     def __init__(self, items: Sequence[Any], conditions: Sequence[ConditionSpec] | Mapping[str, ConditionSpec] = ("none", "oracle"),
-                 *, client: Any = None, distractors: Sequence[str] | None = None, seed: int = 0,
+                 *, client: Any = None, backend: Any = None, api_key: str | None = None,
+                 base_url: str | None = None, dialect: str | None = None, engine: Any = None,
+                 distractors: Sequence[str] | None = None, seed: int = 0,
                  convention: str = "reference-rare", normalizer: Normalizer = "whisper-en",
                  params: Mapping[str, Any] | None = None):  # fmt: skip
         from voxnb.bias.scoring import CONVENTIONS
-        from voxnb.bias.textnorm import resolve_normalizer
+        from voxnb.text.normalization import resolve_normalizer
 
         self.items: list[BiasItem] = as_items(items)
         self._by_name = {it.name: it for it in self.items}
@@ -131,12 +136,25 @@ class Experiment:
         resolve_normalizer(normalizer)  # fail now, not after the transcriptions
         self.conditions = specs
         self.client = client
+        if client is None:
+            from voxnb.backend import resolve_backend
+
+            self.backend = resolve_backend(
+                backend, api_key=api_key, base_url=base_url, dialect=dialect, engine=engine
+            )
+        elif any(v is not None for v in (backend, api_key, base_url, dialect, engine)):
+            raise ParameterError(
+                "give either client= or the backend's settings (backend=, base_url=, ...), not both"
+            )
+        else:
+            self.backend = None  # type: ignore[assignment]  # the client decides
         self.seed = int(seed)
         self.convention = convention
         self.normalizer = normalizer
         self.params = {"temperature": 0.0, **dict(params or {})}
         if "context_bias" in self.params:
             raise ParameterError("context_bias is set per condition; remove it from params=")
+        TranscriptionRequest.create(**self.params)  # refuse bad options now, not after the first condition
         self.distractors = None if distractors is None else _as_terms_pool(distractors)
         #: condition -> item name -> the context_bias list it is transcribed with
         self.lists: dict[str, dict[str, list[str]]] = {
@@ -151,7 +169,7 @@ class Experiment:
     # -- lists -----------------------------------------------------------------------------
     @functools.cached_property
     def _pool_keys(self) -> list[tuple[str, ...]]:
-        return [tuple(normalize_term(t, self.normalizer).split()) for t in self.distractors]
+        return [tuple(normalize_term(t, self.normalizer).split()) for t in self.distractors or ()]
 
     def _distractors_for(self, item: BiasItem, n: int) -> list[str]:
         """The first *n* of the item's distractors in a fixed random order (pool terms absent from it).
@@ -181,7 +199,8 @@ class Experiment:
         if spec is None or (isinstance(spec, str) and spec.strip().lower() == "none"):
             return []
         if isinstance(spec, str):
-            oracle = _as_terms(item.rare_words, where)
+            # rare words are phrases; as terms, they are written the way every model accepts
+            oracle = _as_terms(bias_terms(item.rare_words), where)
             if spec.strip().lower() == "oracle":
                 return oracle
             match = _ORACLE_PLUS.match(spec.strip())
@@ -190,7 +209,7 @@ class Experiment:
                     f"unknown condition {spec!r}; use 'none', 'oracle', 'oracle+N', a list of terms, "
                     "or a function item -> list"
                 )
-            room = _max_terms() - len(oracle)  # context_bias's cap: distractors give way
+            room = MAX_LIST - len(oracle)  # context_bias's cap: distractors give way
             return oracle + self._distractors_for(item, min(int(match.group(1)), room))
         if callable(spec):
             return _as_terms(spec(item), where)
@@ -240,11 +259,11 @@ class Experiment:
         with self._progress(progress) as bar:
             if bar is None:
                 return self
-            if self.client is not None and hasattr(self.client, "transcribe_many"):
-                for cond, names in self._pending_by_condition().items():
-                    self._batch(cond, names, concurrency, cache, bar)
+            if self.client is None or hasattr(self.client, "transcribe_many"):
+                for k, (cond, names) in enumerate(self._pending_by_condition().items()):
+                    self._batch(cond, names, concurrency, cache, bar, announce=k == 0)
             else:
-                self._run_one_by_one(self.pending(), bar, cache=cache)
+                self._run_one_by_one(self.pending(), bar)
         return self
 
     async def arun(self, *, concurrency: int = 4, cache: Any = True, progress: bool = True) -> Experiment:
@@ -300,13 +319,25 @@ class Experiment:
             by_condition.setdefault(cond, []).append(name)
         return by_condition
 
-    def _batch_call(self, cond, names, concurrency, cache):
+    def _batch_call(self, cond, names, concurrency, cache, *, announce=False):
         # every item carries its own list, so items with different lists share the batch
         items = {
             n: {"audio": self._item(n).audio, "context_bias": self.lists[cond][n] or None} for n in names
         }
-        return self.client.transcribe_many(
-            items, concurrency=concurrency, cache=cache, progress=False, **self.params
+        if self.client is not None:
+            return self.client.transcribe_many(
+                items, concurrency=concurrency, cache=cache, progress=False, **self.params
+            )
+        from voxnb.backend import transcribe_many
+
+        return transcribe_many(
+            items,
+            backend=self.backend,
+            concurrency=None if self.backend.is_local else concurrency,
+            cache=cache,
+            progress=False,
+            quiet=not announce,
+            **self.params,
         )
 
     def _batch_done(self, cond, names, result, bar) -> None:
@@ -318,9 +349,9 @@ class Experiment:
                 self._record((n, cond), result[n])
         bar.update(len(names))
 
-    def _batch(self, cond, names, concurrency, cache, bar) -> None:
+    def _batch(self, cond, names, concurrency, cache, bar, *, announce=False) -> None:
         try:
-            result = self._batch_call(cond, names, concurrency, cache)
+            result = self._batch_call(cond, names, concurrency, cache, announce=announce)
         except VoxnbError as err:  # refused before sending (e.g. a parameter): the group fails, not the run
             result = _Failed(names, err)
         self._batch_done(cond, names, result, bar)
@@ -332,44 +363,16 @@ class Experiment:
             result = _Failed(names, err)
         self._batch_done(cond, names, result, bar)
 
-    def _run_one_by_one(self, todo, bar, *, cache: Any) -> None:
-        transcribe = self._local_transcriber(cache) if self.client is None else self.client.transcribe
+    def _run_one_by_one(self, todo, bar) -> None:
         for name, cond in todo:
             try:
-                t = transcribe(
+                t = self.client.transcribe(
                     self._item(name).audio, context_bias=self.lists[cond][name] or None, **self.params
                 )
                 self._record((name, cond), t)
             except VoxnbError as err:  # one bad item must not stop the others
                 self._record((name, cond), error=err)
             bar.update(1)
-
-    def _local_transcriber(self, cache: Any) -> Callable[..., Any]:
-        """``voxnb.transcribe(backend="local")`` behind the response cache the HTTP batch runner uses."""
-        from voxnb.api.cache import open_cache
-        from voxnb.audio import as_audio
-        from voxnb.backend import transcribe as transcribe_any
-        from voxnb.local.engine import get_engine
-        from voxnb.transcript import Transcript
-
-        store = open_cache(cache)
-        model = get_engine().model
-        print(f"voxnb.bias.Experiment: backend=local (no client given), model={model}", file=sys.stderr)
-
-        def transcribe(audio: Any, **params: Any):
-            audio = as_audio(audio)
-            request = {"model": model, **{k: v for k, v in params.items() if v is not None}}
-            inputs = {"audio_sha256": audio.sha256, "backend": "local", "base_url": "", "request": request}
-            cached = store.lookup(**inputs) if store is not None else None
-            if cached is not None:
-                return Transcript.from_response(cached, granularity="segment", backend="local", model=model,
-                                                request=request, audio_sha256=audio.sha256)  # fmt: skip
-            t = transcribe_any(audio, backend="local", quiet=True, **params)
-            if store is not None:
-                store.remember(t.raw, **inputs)
-            return t
-
-        return transcribe
 
     # -- scores ----------------------------------------------------------------------------
     @property
@@ -415,7 +418,7 @@ class Experiment:
         >>> full.summary(measures=["b_wer"])                   # doctest: +SKIP
         """
         from voxnb.bias.scoring import CONVENTIONS
-        from voxnb.bias.textnorm import resolve_normalizer
+        from voxnb.text.normalization import resolve_normalizer
 
         other = copy.copy(self)
         if convention is not None:
@@ -545,7 +548,7 @@ class Experiment:
     def __repr__(self) -> str:
         done = len(self.transcripts)
         total = len(self.items) * len(self.conditions)
-        backend = "local engine" if self.client is None else type(self.client).__name__
+        backend = repr(self.backend) if self.client is None else type(self.client).__name__
         return (
             f"<Experiment {len(self.items)} items × {len(self.conditions)} conditions "
             f"({', '.join(self.conditions)}): {done}/{total} transcribed, {len(self.errors)} failed; "
@@ -564,6 +567,4 @@ class _Failed(dict):
 def _as_terms_pool(pool: Sequence[str]) -> list[str]:
     if isinstance(pool, str) or not all(isinstance(t, str) for t in pool):
         raise ParameterError("distractors must be a list of strings")
-    from voxnb.api.params import bias_terms
-
     return bias_terms(pool)

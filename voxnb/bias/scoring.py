@@ -5,7 +5,7 @@ derives from it (jiwer's habit). The definitions follow the LibriSpeech biasing 
 scorer (Le et al., Interspeech 2021, ``facebookresearch/fbai-speech: is21_deep_bias/score.py``):
 
 * tokens are the whitespace-separated words of the normalised texts, aligned with substitution
-  cost 4 and insertion/deletion cost 3 and the scorer's tie order (:mod:`voxnb.bias.align`);
+  cost 4 and insertion/deletion cost 3 and the scorer's tie order (:mod:`voxnb.text.align`);
 * a substitution or deletion counts towards B-WER when the *reference* word is in the biased set,
   towards U-WER otherwise; an insertion counts towards B-WER when the *inserted* word is in the
   set; both denominators count reference words only, so U-WER and B-WER can exceed 1;
@@ -41,10 +41,10 @@ from typing import Any
 
 import numpy as np
 
-from voxnb.bias.align import DEL, INS, MATCH, OP_NAMES, SUB, Alignment, align_batch
 from voxnb.bias.data import term_tuple
-from voxnb.bias.textnorm import Normalizer, normalizer_name, resolve_normalizer
 from voxnb.errors import ParameterError
+from voxnb.text.align import DEL, INS, MATCH, OP_NAMES, SUB, Alignment, align_batch
+from voxnb.text.normalization import Normalizer, normalizer_name, resolve_normalizer
 
 __all__ = ["CONVENTIONS", "COUNT_COLUMNS", "MEASURES", "BiasScore", "Measure", "score"]
 

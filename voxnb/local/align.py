@@ -229,9 +229,9 @@ def align(
     """
     from voxnb.audio import as_audio
     from voxnb.local.engine import get_engine
-    from voxnb.transcript import Transcript
 
-    if not isinstance(transcript, Transcript):
+    # duck-typed: the engine layer does not import the Transcript that calls it (Transcript.align)
+    if not all(hasattr(transcript, name) for name in ("words", "segments", "with_words")):
         raise ParameterError(f"align() needs a voxnb.Transcript, got {type(transcript).__name__}")
     samples = as_audio(audio, sr=SR).y
     words = transcript.words.copy()

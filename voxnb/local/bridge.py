@@ -29,8 +29,9 @@ class EngineBridge:
     the end of the stream, so callers always see the session finish.
     """
 
-    def __init__(self, engine: Any, *, loop: asyncio.AbstractEventLoop | None = None):
+    def __init__(self, engine: Any, *, loop: asyncio.AbstractEventLoop | None = None, **options: Any) -> None:
         self.engine = engine
+        self.options = options  # the stream's options (context_bias, language), checked by the caller
         self.bytes_fed = 0
         self._chunks: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
@@ -68,7 +69,7 @@ class EngineBridge:
 
     def _run(self) -> None:
         try:
-            for event in self.engine.stream(self._pcm_chunks()):
+            for event in self.engine.stream(self._pcm_chunks(), **self.options):
                 self._emit(event)
         except Exception as exc:  # reported to the client as an error event, never swallowed
             self._emit(

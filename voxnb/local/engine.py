@@ -17,9 +17,12 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from voxnb.models import ModelCapabilities
 
 from voxnb.errors import AudioError, EngineError, MissingDependencyError, ParameterError
 from voxnb.sentence import ends_sentence
@@ -27,7 +30,6 @@ from voxnb.sentence import ends_sentence
 __all__ = ["SAMPLE_RATE", "Engine", "get_engine"]
 
 SAMPLE_RATE = 16000
-GRANULARITIES = ("segment", "word")
 #: what changes when a looping stretch is decoded again
 REDECODE = {"repetition_penalty": 1.3, "temperature": 0.0}
 
@@ -142,25 +144,11 @@ def hotwords(context_bias: Iterable[str] | None, *, glossary: bool = False) -> s
     """
     if not context_bias:
         return None
-    if isinstance(context_bias, str):
-        raise ParameterError(
-            "context_bias must be a list of words or phrases, e.g. ['Voxtral', 'Janis_Joplin']"
-        )
     terms = [str(item).replace("_", " ").strip() for item in context_bias]
     terms = [term for term in terms if term]
     if not terms:
         return None
     return f"Glossary: {', '.join(terms)}." if glossary else " ".join(terms)
-
-
-def _granularities(timestamps: Iterable[str] | str | None) -> set[str]:
-    if timestamps is None:
-        return set()
-    wanted = {timestamps} if isinstance(timestamps, str) else set(timestamps)
-    unknown = wanted - set(GRANULARITIES)
-    if unknown:
-        raise ParameterError(f"timestamps must be a list of {GRANULARITIES}, got {sorted(unknown)}")
-    return wanted
 
 
 def as_samples(samples: Any) -> np.ndarray:
@@ -265,47 +253,48 @@ class Engine:
     def multilingual(self) -> bool:
         return bool(self.whisper.model.is_multilingual)
 
-    def __repr__(self) -> str:
-        return f"Engine(model={self.model!r}, path={self.path!r})"
-
     @property
-    def languages(self) -> tuple[str, ...]:
-        """ISO 639-1 codes of the languages this model transcribes."""
-        return tuple(self.whisper.supported_languages)
+    def capabilities(self) -> ModelCapabilities:
+        """What this engine can do, for the request contract (:mod:`voxnb.request`) and as data.
 
-    @property
-    def capabilities(self) -> dict[str, Any]:
-        """What this engine can do, as data (read by the request checks and the docs).
-
-        ``languages`` are the model's own; ``routed_languages`` are those it hands to the
-        packaged multilingual model (:meth:`for_language`) when that is installed.
+        ``languages`` are those it answers: its model's, and, for an English-only model, those
+        it hands to the packaged multilingual model (:meth:`for_language`) when that is installed.
 
         Examples
         --------
         >>> caps = get_engine().capabilities
-        >>> caps["languages"], caps["timestamps"], caps["diarize"]
-        (('en',), ('segment', 'word'), True)
-        >>> "fr" in caps["routed_languages"]                         # doctest: +SKIP
+        >>> caps.word_timestamps, caps.diarize, caps.num_speakers, "en" in caps.languages
+        (True, True, True, True)
+        >>> "fr" in caps.languages                                    # with voxnb[offline]
         True
         """
-        routed: tuple[str, ...] = ()
-        if not self.multilingual and _installed(MULTILINGUAL_MODEL):
-            routed = tuple(code for code in VOXTRAL_LANGUAGES if code not in self.languages)
-        return {
-            "model": self.model,
-            "languages": self.languages,
-            "routed_languages": routed,
-            "language_detection": self.multilingual,
-            "timestamps": GRANULARITIES,
-            "word_timestamps": True,
-            "diarize": True,
-            "num_speakers": True,
-            "context_bias": True,
-            "temperature": True,
-            "realtime": True,
-            "forced_alignment": True,
-            "chat": self.can_chat,
-        }
+        from voxnb.models import engine_capabilities
+
+        return engine_capabilities(self.model, languages=self.served_languages)
+
+    @property
+    def stream_capabilities(self) -> ModelCapabilities:
+        """What :meth:`stream` can do (realtime sessions are checked against it)."""
+        from voxnb.models import engine_capabilities
+
+        return engine_capabilities(self.model, languages=self.served_languages, streaming=True)
+
+    @property
+    def languages(self) -> tuple[str, ...]:
+        """ISO 639-1 codes of the languages this engine's own model transcribes."""
+        return tuple(self.whisper.supported_languages)
+
+    @property
+    def served_languages(self) -> tuple[str, ...]:
+        """:attr:`languages`, and those an English-only model hands to the multilingual one."""
+        if self.multilingual or not _installed(MULTILINGUAL_MODEL):
+            return self.languages
+        from faster_whisper.tokenizer import _LANGUAGE_CODES
+
+        return (*self.languages, *(code for code in _LANGUAGE_CODES if code not in self.languages))
+
+    def __repr__(self) -> str:
+        return f"Engine(model={self.model!r}, path={self.path!r})"
 
     def for_language(self, language: str | None) -> Engine:
         """The engine that transcribes *language*: this one, or the packaged multilingual model.
@@ -466,24 +455,16 @@ class Engine:
             )
         return out
 
-    def transcribe(
-        self,
-        samples: np.ndarray,
-        *,
-        timestamps: list[str] | None = None,
-        diarize: bool = False,
-        context_bias: list[str] | None = None,
-        language: str | None = None,
-        temperature: float | None = None,
-        num_speakers: int | None = None,
-        progress: bool = True,
-    ) -> dict[str, Any]:
+    def transcribe(self, samples: np.ndarray, *, progress: bool = True, **options: Any) -> dict[str, Any]:
         """Transcribe float32 mono 16 kHz *samples* into a Mistral transcription response.
 
         Parameters
         ----------
         samples : numpy.ndarray
             Mono audio at 16 kHz.
+        **options
+            The transcription options of :class:`voxnb.request.TranscriptionRequest`, checked
+            against :attr:`capabilities` (the same contract as every backend):
         timestamps : list of {"segment", "word"}, optional
             Without any, ``segments`` is empty as in Mistral's answer; with ``"word"`` every
             segment carries a ``words`` list of ``{"text", "start", "end", "score"}``.
@@ -509,29 +490,22 @@ class Engine:
         dict
             ``{"model", "text", "language", "segments", "usage"}``.
         """
-        y = as_samples(samples)
-        engine = self.for_language(language)
+        from voxnb.request import TranscriptionRequest
+
+        request = TranscriptionRequest.create(**options).resolve(self.capabilities)
+        engine = self.for_language(request.language)
         if engine is not self:
-            return engine.transcribe(
-                y,
-                timestamps=timestamps,
-                diarize=diarize,
-                context_bias=context_bias,
-                language=language,
-                temperature=temperature,
-                num_speakers=num_speakers,
-                progress=progress,
-            )
-        wanted = _granularities(timestamps)
-        if num_speakers is not None and (not isinstance(num_speakers, int) or num_speakers < 1):
-            raise ParameterError(f"num_speakers must be a positive integer, got {num_speakers!r}")
+            return engine.transcribe(samples, progress=progress, **options)
+        y = as_samples(samples)
+        wanted = set(request.wire_timestamps)
+        diarize = request.diarize
         timed = bool(wanted) or diarize
         segments, info = self.decode(
             y,
             words=timed,
-            context_bias=context_bias,
-            language=language,
-            temperature=temperature,
+            context_bias=request.context_bias,
+            language=request.language,
+            temperature=request.temperature,
             progress=progress,
         )
         out = []
@@ -541,7 +515,7 @@ class Engine:
             from voxnb.local.diarize import diarize as find_turns
             from voxnb.local.diarize import label_segments
 
-            out = label_segments(out, find_turns(y, num_speakers=num_speakers))
+            out = label_segments(out, find_turns(y, num_speakers=request.num_speakers))
         for segment in out:
             if "word" in wanted:
                 for w in segment["words"]:

@@ -16,9 +16,12 @@ from __future__ import annotations
 import hashlib
 import math
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from voxnb.models import ModelCapabilities
 
 __all__ = ["FakeEngine"]
 
@@ -126,20 +129,32 @@ class FakeEngine:
 
     # -- the protocol --------------------------------------------------------------------------
 
-    def transcribe(
-        self,
-        samples: np.ndarray,
-        *,
-        timestamps: list[str] | None = None,
-        diarize: bool = False,
-        context_bias: list[str] | None = None,
-        language: str | None = None,
-        temperature: float | None = None,
-        num_speakers: int | None = None,
-    ) -> dict[str, Any]:
-        """A Mistral-shaped transcription response of *samples* (float32 mono 16 kHz)."""
+    @property
+    def capabilities(self) -> ModelCapabilities:
+        """Everything the offline engine can do, in any language (it does not listen anyway)."""
+        from voxnb.models import engine_capabilities
+
+        return engine_capabilities(self.model, languages=None)
+
+    @property
+    def stream_capabilities(self) -> ModelCapabilities:
+        """What :meth:`stream` can do: code words, with ``context_bias`` applied as in batch."""
+        from voxnb.models import engine_capabilities
+
+        return engine_capabilities(self.model, languages=None, streaming=True)
+
+    def transcribe(self, samples: np.ndarray, **options: Any) -> dict[str, Any]:
+        """A Mistral-shaped transcription response of *samples* (float32 mono 16 kHz).
+
+        *options* are the transcription options, checked by the request contract
+        (:class:`voxnb.request.TranscriptionRequest`) against :attr:`capabilities`.
+        """
+        from voxnb.request import TranscriptionRequest
+
+        request = TranscriptionRequest.create(**options).resolve(self.capabilities)
+        timestamps, diarize, language = list(request.wire_timestamps), request.diarize, request.language
+        context_bias, num_speakers = list(request.context_bias), request.num_speakers
         samples = np.asarray(samples, dtype=np.float32).reshape(-1)
-        timestamps = list(timestamps or [])
         words = self._words(samples, context_bias)
         text = "".join(f" {w}" for w, *_ in words)
         segments: list[dict[str, Any]] = []
@@ -175,24 +190,31 @@ class FakeEngine:
             "type": "transcription.done",
         }
 
-    def stream(self, pcm_chunks: Iterable[bytes]) -> Iterator[dict[str, Any]]:
+    def stream(
+        self,
+        pcm_chunks: Iterable[bytes],
+        *,
+        context_bias: list[str] | None = None,
+        language: str | None = None,
+    ) -> Iterator[dict[str, Any]]:
         """Realtime events over s16le 16 kHz chunks: one text delta per finished window, then done."""
+        bias = list(context_bias or [])
         step_bytes = int(WINDOW_SECONDS * SAMPLE_RATE) * 2
         received = bytearray()
         read = 0  # bytes of *received* already turned into words
         for chunk in pcm_chunks:
             received += chunk
             while len(received) - read >= step_bytes:
-                yield from self._delta(received[read : read + step_bytes])
+                yield from self._delta(received[read : read + step_bytes], bias)
                 read += step_bytes
         if len(received) - read >= 2:
-            yield from self._delta(received[read:])
-        yield self.transcribe(_samples(received))
+            yield from self._delta(received[read:], bias)
+        yield self.transcribe(_samples(received), context_bias=bias or None, language=language)
 
-    def _delta(self, pcm: bytes | bytearray) -> Iterator[dict[str, Any]]:
+    def _delta(self, pcm: bytes | bytearray, bias: list[str]) -> Iterator[dict[str, Any]]:
         word = self._window_word(_samples(pcm))
         if word is not None:
-            yield {"type": "transcription.text.delta", "text": f" {word}"}
+            yield {"type": "transcription.text.delta", "text": f" {self._biased(word, bias)}"}
 
     def chat(self, samples: np.ndarray, prompt: str) -> str:
         """An honest answer: this engine cannot understand audio; it reports what it computed."""

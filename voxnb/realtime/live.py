@@ -11,19 +11,27 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import queue
-import sys
 import threading
 from collections.abc import AsyncIterable, AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
 
-from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError
-from voxnb.realtime.protocol import SAMPLE_RATE, SAMPLE_WIDTH, VLLM, Reconnected, TextDelta, get_dialect
-from voxnb.realtime.session import DEFAULT_BASE_URL, RealtimeSession
+from voxnb.backend import Backend, resolve_backend
+from voxnb.backend import announce as announce_line
+from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError, TransportError
+from voxnb.realtime.protocol import SAMPLE_RATE, SAMPLE_WIDTH, Reconnected, TextDelta
+from voxnb.realtime.session import RealtimeSession
 
-__all__ = ["LiveTranscription", "Target", "ThreadedChunks", "microphone", "pace", "transcribe_realtime"]
+__all__ = [
+    "LiveTranscription",
+    "ThreadedChunks",
+    "microphone",
+    "pace",
+    "realtime_backend",
+    "session_for",
+    "transcribe_realtime",
+]
 
 _DONE = object()
 
@@ -31,91 +39,60 @@ _DONE = object()
 # --------------------------------------------------------------------------------------- target
 
 
-@dataclass(frozen=True)
-class Target:
-    """Where a take is transcribed: a server (``base_url``, ``dialect``) or an in-process engine.
+def realtime_backend(
+    *,
+    base_url: str | None = None,
+    api_key: str | None = None,
+    dialect: str | None = None,
+    engine: Any = None,
+    model: str | None = None,
+    announce: bool = True,
+    entry: str = "voxnb.realtime",
+) -> Backend:
+    """The backend of a realtime take, chosen as every entry point chooses (:func:`voxnb.backend.resolve_backend`).
 
-    Resolved once, so the realtime session and :meth:`retranscribe` use the same system. The key
-    is held but never shown (see ``__repr__``).
+    The offline engine is loaded here when it is the choice, and a server whose dialect is not
+    given is asked (``GET /v1/models``) so that the session speaks its protocol; the choice is
+    announced in one line.
     """
+    http_url = None if base_url is None else _http_url(base_url)
+    chosen = resolve_backend(api_key=api_key, base_url=http_url, dialect=dialect, engine=engine)
+    if chosen.is_local and chosen.engine is None:
+        from voxnb.local.engine import get_engine
 
-    backend: str
-    base_url: str | None = None
-    api_key: str | None = None
-    model: str | None = None
-    dialect: str = "mistral"
-    engine: Any = None
+        chosen = replace(chosen, engine=get_engine(model))
+    note = ""
+    if not chosen.is_local and chosen.dialect is None:
+        from voxnb.api.client import Client
 
-    def __repr__(self) -> str:
-        where = self.base_url or f"engine {getattr(self.engine, 'model', '?')}"
-        return f"Target({self.backend!r}, {where!r}, dialect={self.dialect!r}, model={self.model!r})"
+        with Client(**chosen.client_options()) as client:
+            try:
+                client.detect()
+                name, found, note = client.backend, client.dialect, client.dialect_note
+            except TransportError:  # not up yet: the take will say so; meanwhile speak the default protocol
+                name, found = "mistral", "mistral"
+                note = "the server did not answer GET /v1/models; assuming Mistral's protocol"
+            chosen = replace(chosen, name=name, dialect=found)
+    if announce:
+        where = "" if chosen.base_url else ", in this process (no key needed)"
+        details = f"dialect={chosen.dialect or 'engine'}{where}" + (f"; {note}" if note else "")
+        shown = model or (chosen.engine.model if chosen.engine is not None else None)
+        announce_line(entry, chosen, model=shown, details=details)
+    return chosen
 
-    @classmethod
-    def resolve(
-        cls,
-        *,
-        base_url: str | None = None,
-        api_key: str | None = None,
-        model: str | None = None,
-        dialect: str | None = None,
-        engine: Any = None,
-        announce: bool = True,
-    ) -> Target:
-        """Choose the backend: engine= > base_url= > a Mistral key > the offline engine in process."""
-        if engine is not None and base_url is not None:
-            raise ParameterError("give either engine= (in process) or base_url= (a server), not both")
-        dialect_name = get_dialect(dialect or "mistral").name
-        if dialect_name == VLLM.name and not model and engine is None:
-            raise ParameterError(
-                "the vLLM dialect needs model= (the name the server was started with, "
-                "e.g. 'mistralai/Voxtral-Mini-4B-Realtime-2602')"
-            )
-        if engine is None and base_url is None:
-            api_key = api_key or os.environ.get("MISTRAL_API_KEY")
-            if api_key:
-                base_url = DEFAULT_BASE_URL
-            else:
-                from voxnb.local.engine import get_engine
 
-                engine = get_engine()
-        if engine is not None:
-            target = cls("local", model=getattr(engine, "model", model), engine=engine)
-        else:
-            backend = "openai-compatible" if dialect_name == VLLM.name else "mistral"
-            target = cls(backend, base_url=base_url, api_key=api_key, model=model, dialect=dialect_name)
-        if announce:
-            where = f" at {target.base_url}" if target.base_url else " in this process (no key needed)"
-            print(
-                f"voxnb.realtime: backend={target.backend}{where}, dialect={target.dialect}, "
-                f"model={target.model or 'the server default'}",
-                file=sys.stderr,
-            )
-        return target
+def _http_url(url: str) -> str:
+    scheme, sep, rest = str(url).partition("://")
+    return {"ws": "http", "wss": "https"}.get(scheme.lower(), scheme) + sep + rest
 
-    def session(self, **options: Any) -> RealtimeSession:
-        if self.engine is not None:
-            return RealtimeSession(engine=self.engine, **options)
-        return RealtimeSession(
-            self.base_url, api_key=self.api_key, model=self.model, dialect=self.dialect, **options
-        )
 
-    def transcribe(self, audio: Any, **params: Any) -> Any:
-        """Batch-transcribe *audio* on the same system (used by ``retranscribe``)."""
-        if self.engine is None:
-            from voxnb.backend import transcribe
-
-            return transcribe(
-                audio,
-                backend=self.backend,
-                api_key=self.api_key,
-                base_url=self.base_url,
-                dialect="openai" if self.dialect == VLLM.name else "mistral",
-                quiet=True,
-                **params,
-            )
-        from voxnb.backend import _transcribe_local
-
-        return _transcribe_local(audio, engine=self.engine, **params)
+def session_for(backend: Backend, **options: Any) -> RealtimeSession:
+    """A :class:`RealtimeSession` on *backend* with *options* (the session's settings and transcription options)."""
+    if backend.engine is not None:
+        options.pop("model", None)  # the engine is the model
+        return RealtimeSession(engine=backend.engine, **options)
+    dialect = "vllm" if backend.dialect == "openai" else "mistral"
+    return RealtimeSession(backend.base_url, api_key=backend.key, dialect=dialect, **options)
 
 
 # --------------------------------------------------------------------------------------- sources
@@ -253,23 +230,22 @@ class LiveTranscription:
         self,
         source: Any,
         *,
-        target: Target,
+        backend: Backend,
         speed: float | None = 1.0,
         chunk_ms: int = 100,
-        target_streaming_delay_ms: int | None = None,
         on_event: Any = None,
         **session_options: Any,
     ):
-        self.target = target
+        self.backend = backend
         self.chunk_ms = chunk_ms
         self.on_event = on_event
+        # made now, so that a setting the model refuses fails before any audio is captured
+        self.session = session_for(backend, **session_options)
         self._chunks, self._source_audio = _as_chunks(source, speed=speed, chunk_ms=chunk_ms)
-        self._session_options = dict(session_options, target_streaming_delay_ms=target_streaming_delay_ms)
         self._captured = bytearray()
         self._stop_requested = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopped: asyncio.Event | None = None
-        self.session: RealtimeSession | None = None
         #: the finished take (after iteration)
         self.transcript: Any = None
         #: reconnections during the take (:class:`~voxnb.realtime.protocol.Reconnected`)
@@ -278,7 +254,7 @@ class LiveTranscription:
 
     def __repr__(self) -> str:
         state = "done" if self.transcript is not None else "running"
-        return f"<LiveTranscription {state}, {self.seconds:.1f} s sent, {self.target!r}>"
+        return f"<LiveTranscription {state}, {self.seconds:.1f} s sent, {self.backend!r}>"
 
     @property
     def seconds(self) -> float:
@@ -305,6 +281,7 @@ class LiveTranscription:
 
     async def _send_all(self, session: RealtimeSession) -> dict[str, Any]:
         chunks = aiter(self._chunks)
+        assert self._stopped is not None  # set by _run before the sender starts
         stopped = asyncio.ensure_future(self._stopped.wait())
         next_chunk: asyncio.Future[bytes] | None = None
         try:
@@ -337,14 +314,15 @@ class LiveTranscription:
         self._loop, self._stopped = asyncio.get_running_loop(), asyncio.Event()
         if self._stop_requested:
             self._stopped.set()
-        session = self.session = self.target.session(**self._session_options)
+        session = self.session
         await session.connect()
         sender = asyncio.create_task(self._send_all(session))
 
         def on_sender_done(task: asyncio.Task[Any]) -> None:
             # a failing source or send must end the event loop below, not leave it waiting
-            if not task.cancelled() and task.exception() is not None:
-                session.interrupt(task.exception())
+            failure = None if task.cancelled() else task.exception()
+            if failure is not None:
+                session.interrupt(failure)
 
         sender.add_done_callback(on_sender_done)
         try:
@@ -362,16 +340,13 @@ class LiveTranscription:
                 sender.cancel()
                 await asyncio.wait({sender})  # its clean-up releases the source
             await session.close()
-        request = {"realtime": True, "dialect": self.target.dialect, "chunk_ms": self.chunk_ms}
-        if self._session_options.get("target_streaming_delay_ms") is not None:
-            request["target_streaming_delay_ms"] = self._session_options["target_streaming_delay_ms"]
         audio = self.audio
         self.transcript = Transcript.from_response(
             response,
-            backend=self.target.backend,
-            base_url=self.target.base_url,
+            backend=self.backend.name,
+            base_url=self.backend.base_url,
             model=response.get("model") or session.model,
-            request=request,
+            request=session.request.record(),
             audio=audio,
         )
         yield self.transcript
@@ -401,9 +376,11 @@ class LiveTranscription:
                 self.stop()
                 thread.join(timeout=5)
 
-    def retranscribe(self, **params: Any) -> Any:
+    def retranscribe(self, **options: Any) -> Any:
         """Transcribe the whole take again with the batch endpoint, e.g. with ``context_bias=[...]``."""
-        return self.target.transcribe(self.audio, **params)
+        from voxnb.backend import transcribe
+
+        return transcribe(self.audio, backend=self.backend, quiet=True, **options)
 
 
 def transcribe_realtime(
@@ -416,7 +393,6 @@ def transcribe_realtime(
     engine: Any = None,
     speed: float | None = 1.0,
     chunk_ms: int = 100,
-    target_streaming_delay_ms: int | None = None,
     **session_options: Any,
 ) -> LiveTranscription:
     """Transcribe a live source; iterate the result for text deltas, then the Transcript.
@@ -428,17 +404,18 @@ def transcribe_realtime(
         :func:`voxnb.audio.as_audio` reads (a path, bytes, an Audio...), streamed at ``speed`` ×
         real time; or ``"microphone"`` for the kernel machine's microphone (``sounddevice``).
     base_url, api_key, model, dialect, engine
-        Where to transcribe: ``engine=`` runs in process; ``base_url=`` is a server (Mistral,
-        vLLM with ``dialect="vllm"``, or ``voxnb serve``); otherwise Mistral when a key is set,
-        else the offline engine in process. The choice is announced in one line.
+        Where to transcribe, chosen as :func:`voxnb.transcribe` chooses: ``engine=`` runs in
+        process; ``base_url=`` is a server (Mistral, vLLM, or ``voxnb serve``; its dialect is
+        asked of it unless ``dialect=`` says it); otherwise Mistral when a key is set, else the
+        offline engine in process. The choice is announced in one line.
     speed : float or None
         Pace for file sources: 1.0 is real time, 10 is ten times faster, None as fast as possible.
     chunk_ms : int
         Chunk length for file and microphone sources.
-    target_streaming_delay_ms : int, optional
-        Mistral's latency setting.
     **session_options
-        Passed to :class:`~voxnb.realtime.RealtimeSession` (``max_reconnects``, timeouts).
+        Passed to :class:`~voxnb.realtime.RealtimeSession`: the transcription options a
+        realtime model takes (``target_streaming_delay_ms``, and ``context_bias``, ``language``,
+        ``diarize`` on models that have them), ``max_reconnects`` and timeouts.
 
     Returns
     -------
@@ -453,12 +430,7 @@ def transcribe_realtime(
     >>> live.transcript.segments  # doctest: +SKIP
     >>> live.retranscribe(context_bias=["Voxtral"]).text  # doctest: +SKIP
     """
-    target = Target.resolve(base_url=base_url, api_key=api_key, model=model, dialect=dialect, engine=engine)
+    chosen = realtime_backend(base_url=base_url, api_key=api_key, dialect=dialect, engine=engine, model=model)
     return LiveTranscription(
-        source,
-        target=target,
-        speed=speed,
-        chunk_ms=chunk_ms,
-        target_streaming_delay_ms=target_streaming_delay_ms,
-        **session_options,
+        source, backend=chosen, speed=speed, chunk_ms=chunk_ms, model=model, **session_options
     )

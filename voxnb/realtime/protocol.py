@@ -13,10 +13,13 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
 from voxnb.errors import ParameterError, ResponseFormatError
+
+if TYPE_CHECKING:
+    from voxnb.request import TranscriptionRequest
 
 __all__ = [
     "DIALECTS",
@@ -193,16 +196,28 @@ class Dialect:
         query = urlencode({"model": model}) if (model and self.model_in_query) else ""
         return urlunsplit((scheme, parts.netloc, path + self.path, query, ""))
 
-    def configure(self, *, model: str | None, target_streaming_delay_ms: int | None) -> list[dict[str, Any]]:
-        """The messages that set the session up, sent right after ``session.created``."""
+    def configure(self, request: TranscriptionRequest) -> list[dict[str, Any]]:
+        """The messages that set the session up, sent right after ``session.created``.
+
+        *request* is resolved against the model (:mod:`voxnb.request`), so every setting it holds
+        is one the model takes, and each one is sent: none is dropped.
+        """
         if self is VLLM:
-            if not model:
-                raise ParameterError("the vLLM dialect needs model= (the served model's name)")
+            if not request.model:
+                raise ParameterError(
+                    "the vLLM dialect needs model= (the served model's name)", option="model"
+                )
             # vLLM generates only after a (non-final) commit
-            return [{"type": "session.update", "model": model}, {"type": "input_audio_buffer.commit"}]
+            return [{"type": "session.update", "model": request.model}, {"type": "input_audio_buffer.commit"}]
         session: dict[str, Any] = {"audio_format": {"encoding": "pcm_s16le", "sample_rate": SAMPLE_RATE}}
-        if target_streaming_delay_ms is not None:
-            session["target_streaming_delay_ms"] = int(target_streaming_delay_ms)
+        if request.target_streaming_delay_ms is not None:
+            session["target_streaming_delay_ms"] = request.target_streaming_delay_ms
+        if request.context_bias:
+            session["context_bias"] = list(request.context_bias)
+        if request.language is not None:
+            session["language"] = request.language
+        if request.diarize:
+            session["diarize"] = True
         return [{"type": "session.update", "session": session}]
 
     def append(self, pcm: bytes) -> list[dict[str, Any]]:

@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError, VoxnbError
-from voxnb.realtime.live import LiveTranscription, Target, ThreadedChunks, pcm_audio, pcm_seconds
+from voxnb.realtime.live import LiveTranscription, ThreadedChunks, pcm_audio, pcm_seconds, realtime_backend
 from voxnb.realtime.protocol import SAMPLE_RATE, Reconnected
 
 try:
@@ -71,10 +71,12 @@ class Recorder(anywidget.AnyWidget):
         Where to transcribe, as for :func:`voxnb.transcribe_realtime`: a ``voxnb serve``, vLLM
         (``dialect="vllm"``) or Mistral server, or the offline engine in this kernel (the
         default when there is no key). The choice is announced in one line.
-    target_streaming_delay_ms : int, optional
-        Mistral's latency setting.
     chunk_ms : int
         Length of the chunks the browser sends (100 ms by default).
+    **session_options
+        The realtime session's settings (``target_streaming_delay_ms``, ``context_bias``,
+        ``language``, ``diarize`` where the model takes them; ``max_reconnects``...), checked
+        now, before anything is recorded.
 
     Attributes
     ----------
@@ -124,19 +126,24 @@ class Recorder(anywidget.AnyWidget):
         model: str | None = None,
         dialect: str | None = None,
         engine: Any = None,
-        target_streaming_delay_ms: int | None = None,
         chunk_ms: int = 100,
         **session_options: Any,
     ):
         if not 20 <= chunk_ms <= 1000:
             raise ParameterError(f"chunk_ms must be between 20 and 1000 ms, got {chunk_ms}")
         super().__init__(chunk_ms=chunk_ms)
-        self._target = Target.resolve(
-            base_url=base_url, api_key=api_key, model=model, dialect=dialect, engine=engine
+        self._backend = realtime_backend(
+            base_url=base_url,
+            api_key=api_key,
+            dialect=dialect,
+            engine=engine,
+            model=model,
+            entry="voxnb.Recorder",
         )
-        self.backend = f"{self._target.backend}: {self._target.base_url or 'offline engine in this kernel'}"
+        self.backend = f"{self._backend.name}: {self._backend.base_url or 'offline engine in this kernel'}"
         self.message = f"Press Start to record ({self.backend})."
-        self._session_options = dict(session_options, target_streaming_delay_ms=target_streaming_delay_ms)
+        self._session_options = dict(session_options, model=model)
+        self._check_settings()
         self._pcm = bytearray()
         self._chunks: ThreadedChunks | None = None
         self._live: LiveTranscription | None = None
@@ -154,7 +161,13 @@ class Recorder(anywidget.AnyWidget):
         self.on_msg(self._on_msg)
 
     def __repr__(self) -> str:
-        return f"<voxnb.Recorder {self.status}, {self.seconds:.1f} s captured, {self._target!r}>"
+        return f"<voxnb.Recorder {self.status}, {self.seconds:.1f} s captured, {self._backend!r}>"
+
+    def _check_settings(self) -> None:
+        """Refuse settings the model does not take now, not when Start is pressed."""
+        from voxnb.realtime.live import session_for
+
+        session_for(self._backend, **self._session_options)
 
     # ------------------------------------------------------------------------- results
     @property
@@ -211,7 +224,9 @@ class Recorder(anywidget.AnyWidget):
         A realtime session takes no bias list; this sends the captured audio to the same system's
         batch transcription, which does.
         """
-        return self._target.transcribe(self.audio, **params)
+        from voxnb.backend import transcribe
+
+        return transcribe(self.audio, backend=self._backend, quiet=True, **params)
 
     def stop(self) -> None:
         """Ask the browser to stop recording (same as pressing Stop)."""
@@ -259,7 +274,7 @@ class Recorder(anywidget.AnyWidget):
         self._recording = True
         live = self._live = LiveTranscription(
             self._chunks,
-            target=self._target,
+            backend=self._backend,
             chunk_ms=self.chunk_ms,
             on_event=self._on_event,
             **self._session_options,
@@ -276,7 +291,8 @@ class Recorder(anywidget.AnyWidget):
             self._show(message=f"warning: chunk {self._seq + 1} to {seq - 1} never arrived from the browser")
         self._seq = seq
         self._pcm += pcm
-        self._chunks.put(pcm)
+        if self._chunks is not None:
+            self._chunks.put(pcm)
         if seq % ACK_EVERY == 0:
             self.send({"type": "ack", "seq": seq})
 
@@ -290,7 +306,8 @@ class Recorder(anywidget.AnyWidget):
                     status="finishing",
                     message=f"Stopped after {self.seconds:.1f} s; waiting for the last words…",
                 )
-        self._chunks.put(None)
+        if self._chunks is not None:
+            self._chunks.put(None)
 
     def _on_event(self, event: Any) -> None:
         if isinstance(event, Reconnected):

@@ -18,12 +18,12 @@ import collections
 import contextlib
 import json
 import logging
-import os
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from voxnb.credentials import MISTRAL_BASE_URL, Secret, api_key_for
 from voxnb.errors import (
     AuthenticationError,
     MissingDependencyError,
@@ -31,6 +31,7 @@ from voxnb.errors import (
     RealtimeError,
     TransportError,
 )
+from voxnb.models import DEFAULT_REALTIME_MODEL, ModelCapabilities, capabilities, openai_capabilities
 from voxnb.realtime.protocol import (
     MISTRAL,
     SAMPLE_RATE,
@@ -46,13 +47,24 @@ from voxnb.realtime.protocol import (
     TextDelta,
     get_dialect,
 )
+from voxnb.request import TranscriptionRequest
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from voxnb.request import TranscriptionOptions
 
 __all__ = ["DEFAULT_REALTIME_MODEL", "RealtimeSession"]
 
-DEFAULT_BASE_URL = "https://api.mistral.ai"
-DEFAULT_REALTIME_MODEL = "voxtral-mini-transcribe-realtime-2602"
+DEFAULT_BASE_URL = MISTRAL_BASE_URL
 _BYTES_PER_SECOND = SAMPLE_RATE * SAMPLE_WIDTH
 _END = object()
+
+
+def _http_url(url: str) -> str:
+    """*url* with a ws(s) scheme written as http(s), the form the key's owner is told by."""
+    scheme, sep, rest = url.partition("://")
+    return {"ws": "http", "wss": "https"}.get(scheme.lower(), scheme) + sep + rest
 
 
 class _RedactingLogger(logging.LoggerAdapter):
@@ -111,11 +123,11 @@ def _close_reason(exc: Any) -> str:
 class _EngineTransport:
     """The same conversation with an engine in this process (no socket, no server)."""
 
-    def __init__(self, engine: Any):
+    def __init__(self, engine: Any, options: dict[str, Any]):
         from voxnb.local.bridge import EngineBridge
 
         self.engine = engine
-        self.bridge = EngineBridge(engine)
+        self.bridge = EngineBridge(engine, **options)
         self.greeted = False
 
     async def send(self, message: dict[str, Any]) -> None:
@@ -199,12 +211,16 @@ class RealtimeSession:
         The wire dialect; ``"openai"`` is accepted as a synonym of ``"vllm"``.
     engine : TranscriptionEngine, optional
         Transcribe in this process with *engine* instead of connecting anywhere.
-    target_streaming_delay_ms : int, optional
-        Mistral's latency/accuracy trade-off (multiples of 80 from 80 to 1200, or 2400).
     max_reconnects : int
         Consecutive failed attempts tolerated when a dropped socket is reopened.
     open_timeout, finish_timeout : float
         Seconds to wait for ``session.created``, and for ``transcription.done`` after finishing.
+    **options
+        Transcription options the model takes in a realtime session (checked by the request
+        contract, :mod:`voxnb.request`, against the model's capabilities):
+        ``target_streaming_delay_ms`` (Mistral's latency/accuracy trade-off), and on models that
+        take them ``context_bias``, ``language`` and ``diarize``. They are sent before the first
+        audio.
 
     Notes
     -----
@@ -225,27 +241,26 @@ class RealtimeSession:
         self,
         base_url: str | None = None,
         *,
-        api_key: str | None = None,
-        model: str | None = None,
+        api_key: str | Secret | None = None,
         dialect: str | Dialect = "mistral",
         engine: Any = None,
-        target_streaming_delay_ms: int | None = None,
         max_reconnects: int = 5,
         open_timeout: float = 10.0,
         finish_timeout: float = 120.0,
+        **options: Unpack[TranscriptionOptions],
     ):
         self.dialect = get_dialect(dialect)
         self.engine = engine
         if engine is not None and base_url is not None:
             raise ParameterError("give either engine= (in process) or base_url= (a server), not both")
         self.base_url = None if engine is not None else (base_url or DEFAULT_BASE_URL)
-        if api_key is None and self.base_url == DEFAULT_BASE_URL:
-            api_key = os.environ.get("MISTRAL_API_KEY")
-        self._api_key = api_key
-        if model is None and self.dialect is MISTRAL and engine is None:
-            model = DEFAULT_REALTIME_MODEL
-        self.model = model if engine is None else getattr(engine, "model", model)
-        self.target_streaming_delay_ms = target_streaming_delay_ms
+        self._key = Secret(None) if self.base_url is None else api_key_for(_http_url(self.base_url), api_key)
+        #: the session's settings, checked against what the model does in realtime
+        self.request = TranscriptionRequest.create(**options).resolve(
+            self._capabilities(options.get("model")), realtime=True
+        )
+        self.model = self.request.model
+        self.target_streaming_delay_ms = self.request.target_streaming_delay_ms
         self.max_reconnects = max_reconnects
         self.open_timeout = open_timeout
         self.finish_timeout = finish_timeout
@@ -263,6 +278,19 @@ class RealtimeSession:
         self._finishing = False
         self._closed = False
         self._healer: asyncio.Task[None] | None = None
+
+    def _capabilities(self, model: str | None) -> ModelCapabilities:
+        if self.engine is not None:
+            return self.engine.stream_capabilities
+        if self.dialect is MISTRAL:
+            return capabilities(model or DEFAULT_REALTIME_MODEL, realtime=True)
+        if not model:
+            raise ParameterError(
+                "the vLLM dialect needs model= (the name the server was started with, e.g. "
+                "'mistralai/Voxtral-Mini-4B-Realtime-2602')",
+                option="model",
+            )
+        return openai_capabilities(model, realtime=True)
 
     def __repr__(self) -> str:
         where = f"engine={self.model!r}" if self.engine is not None else f"{self.base_url!r}"
@@ -422,21 +450,24 @@ class RealtimeSession:
         if not isinstance(first, SessionCreated):
             raise RealtimeError(f"expected session.created first, got {first.raw.get('type')!r}")
         if self.engine is None:
-            for message in self.dialect.configure(
-                model=self.model, target_streaming_delay_ms=self.target_streaming_delay_ms
-            ):
+            for message in self.dialect.configure(self.request):
                 await transport.send(message)
 
     async def _connect_transport(self) -> Any:
         if self.engine is not None:
-            return _EngineTransport(self.engine)
+            options = {
+                "context_bias": list(self.request.context_bias) or None,
+                "language": self.request.language,
+            }
+            return _EngineTransport(self.engine, {k: v for k, v in options.items() if v is not None})
         try:
             from websockets.asyncio.client import connect
             from websockets.exceptions import InvalidStatus, InvalidURI, WebSocketException
         except ImportError:
             raise MissingDependencyError("websockets", "widgets", "realtime transcription") from None
+        assert self.base_url is not None  # a session without an engine has a server
         url = self.dialect.url(self.base_url, self.model)
-        headers = {"Authorization": f"Bearer {self._api_key}"} if self._api_key else {}
+        headers = {"Authorization": f"Bearer {self._key.reveal()}"} if self._key else {}
         loopback = urlsplit(url).hostname in {"127.0.0.1", "localhost", "::1"}
         try:
             ws = await connect(
@@ -568,7 +599,9 @@ def merge_parts(parts: list[_Part], gaps: list[Reconnected], *, model: str | Non
     meta = {"sessions": len(parts), "gaps": [gap.as_dict() for gap in gaps]}
     if len(parts) == 1 and parts[0].done is not None:
         return {**parts[0].done, "realtime": meta}
-    texts, segments, usage = [], [], {}
+    texts: list[str] = []
+    segments: list[dict[str, Any]] = []
+    usage: dict[str, Any] = {}
     language, model_seen = None, None
     any_segments = any(p.segments or (p.done or {}).get("segments") for p in parts)
     for part in parts:

@@ -23,17 +23,19 @@ import hashlib
 import hmac
 import json
 import logging
+import math
 import re
 import secrets
 import threading
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from voxnb.api.params import BIAS_TERM, LANGUAGE_CODE, MAX_CONTEXT_BIAS
 from voxnb.errors import AudioError, EngineError, ParameterError
+from voxnb.models import ModelCapabilities, capabilities, openai_capabilities
+from voxnb.request import DIALECTS, TranscriptionRequest
 from voxnb.serve.faults import FaultPlan, RecordedRequest, RequestRecorder, redacted_headers
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "create_app"]
@@ -52,10 +54,6 @@ _BOOL = {
     "no": False,
     "off": False,
 }
-_DIARIZE_MESSAGE = (
-    "Assertion failed, When diarize is set to True and streaming is disabled, the timestamp granularity "
-    "must be set to ['segment'], got {got}"
-)
 
 
 # -- the app ----------------------------------------------------------------------------------
@@ -148,6 +146,67 @@ def _validation(field_name: str, msg: str, value: Any, kind: str = "value_error"
     )
 
 
+def _refusal(err: ParameterError) -> _RequestFailed:
+    """A refused request in Mistral's shapes: 400 for what the model cannot do, 422 for invalid values."""
+    if err.unsupported:
+        return _RequestFailed(400, str(err), "invalid_request_error")
+    field = {"timestamps": "timestamp_granularities", "words": "timestamp_granularities"}.get(
+        err.option or ""
+    )
+    return _validation(field or err.option or "body", str(err), None)
+
+
+def _openai_answer(result: dict[str, Any], response_format: str, *, stream: bool, duration: float) -> Any:
+    """The engine's result as vLLM answers: ``{text, usage}``, ``verbose_json``, text, or its SSE chunks."""
+    from starlette.responses import JSONResponse, PlainTextResponse, StreamingResponse
+
+    text = result.get("text") or ""
+    if stream:
+        return StreamingResponse(_openai_sse(result), media_type="text/event-stream")
+    if response_format == "text":
+        return PlainTextResponse(text)
+    if response_format == "json":
+        return JSONResponse({"text": text, "usage": {"type": "duration", "seconds": math.ceil(duration)}})
+    segments = result.get("segments") or []
+    words = [
+        {"word": w["text"], "start": w["start"], "end": w["end"]}
+        for s in segments
+        for w in s.get("words") or []
+    ]
+    return JSONResponse(
+        {
+            "duration": f"{duration:.2f}",
+            "language": result.get("language") or "en",
+            "text": text,
+            "segments": [
+                {"id": i, "seek": 0, "start": s["start"], "end": s["end"], "text": s["text"], "tokens": [],
+                 "temperature": 0.0, "avg_logprob": 0.0, "compression_ratio": 1.0, "no_speech_prob": 0.0}
+                for i, s in enumerate(segments)
+            ],
+            "words": words or None,
+        }
+    )  # fmt: skip
+
+
+async def _openai_sse(result: dict[str, Any]) -> Any:
+    """vLLM's streaming frames: ``transcription.chunk`` deltas, then ``[DONE]``."""
+    pieces = [s["text"] for s in result.get("segments") or []] or [result.get("text") or ""]
+    created = int(time.time())
+    for i, piece in enumerate(pieces):
+        chunk = {
+            "id": f"trsc-{uuid.uuid4().hex}",
+            "object": "transcription.chunk",
+            "created": created,
+            "model": result.get("model"),
+            "choices": [
+                {"delta": {"content": piece}, "finish_reason": "stop" if i == len(pieces) - 1 else None}
+            ],
+        }
+        yield f"data: {json.dumps(chunk)}\n\n"
+        await asyncio.sleep(0)
+    yield "data: [DONE]\n\n"
+
+
 def _parse_bool(name: str, value: str | None, default: bool) -> bool:
     if value is None:
         return default
@@ -171,8 +230,11 @@ class _Upload:
 class _Server:
     """The request handlers, sharing the engine, the stored files and the test hooks."""
 
-    def __init__(self, engine: Any, *, api_key: str | None, faults: FaultPlan, recorder: RequestRecorder):
+    def __init__(
+        self, engine: Any, *, api_key: str | None, faults: FaultPlan, recorder: RequestRecorder, dialect: str
+    ):
         self.engine = engine
+        self.dialect = dialect
         self._api_key = api_key
         self.faults = faults
         self.recorder = recorder
@@ -301,68 +363,50 @@ class _Server:
 
     # -- routes --------------------------------------------------------------------------------
 
+    def served(self, model: str) -> ModelCapabilities:
+        """What this server does for a request naming *model*.
+
+        A model Mistral's table knows is emulated with that model's refusals (Voxtral 3 answers
+        400 to word timestamps, Voxtral 2 refuses phrases in ``context_bias``...), within what the
+        engine can do; any other name gets the engine's own capabilities. In the openai dialect
+        the server behaves like vLLM (text and timestamps only, no diarization, no bias).
+        """
+        engine = self.engine.capabilities
+        if self.dialect == "openai":
+            caps = openai_capabilities(model)
+        else:
+            caps = capabilities(model)
+            if not caps.known:
+                return engine.named(model)
+        languages = caps.languages if engine.languages is None else engine.languages
+        if caps.languages is not None and engine.languages is not None:
+            languages = tuple(code for code in caps.languages if code in engine.languages)
+        return replace(
+            caps,
+            languages=languages,
+            word_timestamps=caps.word_timestamps and engine.word_timestamps,
+            diarize=caps.diarize and engine.diarize,
+        )
+
     async def transcriptions(self, request: Any, record: RecordedRequest) -> Any:
         from starlette.responses import JSONResponse, StreamingResponse
 
         form = await _read_form(request, record)
-        model = form.get("model")
-        if not model:
+        if not form.get("model"):
             raise _validation("model", "Field required", None, "missing")
-        given = [name for name in ("file", "file_url", "file_id") if form.get(name)]
+        sources = ("file", "file_url", "file_id") if self.dialect == "mistral" else ("file",)
+        given = [name for name in sources if form.get(name)]
         if len(given) != 1:
-            raise _validation("file", "Exactly one of file, file_url or file_id must be provided", given)
+            raise _validation("file", f"Exactly one of {', '.join(sources)} must be provided", given)
         stream = _parse_bool("stream", form.get("stream"), False)
-        diarize = _parse_bool("diarize", form.get("diarize"), False)
-        # bare repeated names only: `timestamp_granularities[]` is ignored, as by Mistral's API
-        granularities = form.getlist("timestamp_granularities")
-        for g in granularities:
-            if g not in ("segment", "word"):
-                raise _validation("timestamp_granularities", "Input should be 'segment' or 'word'", g, "enum")
-        bias = form.getlist("context_bias")
-        for term in bias:
-            if not BIAS_TERM.match(term):
-                raise _validation(
-                    "context_bias",
-                    "String should match pattern '^[^,\\s]+$'",
-                    term,
-                    "string_pattern_mismatch",
-                )
-        if len(bias) > MAX_CONTEXT_BIAS:
-            raise _validation(
-                "context_bias", f"List should have at most {MAX_CONTEXT_BIAS} items", len(bias), "too_long"
-            )
-        language = form.get("language")
-        if language is not None and not LANGUAGE_CODE.match(language):
-            raise _validation(
-                "language", "String should match pattern '^\\w{2}$'", language, "string_pattern_mismatch"
-            )
-        temperature = None
-        if form.get("temperature") is not None:
-            try:
-                temperature = float(form["temperature"])
-            except ValueError:
-                raise _validation(
-                    "temperature", "Input should be a valid number", form["temperature"], "float_parsing"
-                ) from None
-        if diarize and not stream and sorted(set(granularities)) != ["segment"]:
-            raise _RequestFailed(
-                422,
-                {
-                    "detail": [
-                        {
-                            "type": "assertion_error",
-                            "loc": [],
-                            "msg": _DIARIZE_MESSAGE.format(got=granularities),
-                        }
-                    ]
-                },
-            )
-        if language and granularities:
-            raise _validation(
-                "language",
-                "language cannot be combined with timestamp_granularities; send one or the other",
-                language,
-            )
+        response_format = form.get("response_format") or "json"
+        if self.dialect == "openai" and response_format not in ("json", "text", "verbose_json"):
+            raise _RequestFailed(400, "Currently only support response_format: text, json or verbose_json")
+        try:
+            wanted = TranscriptionRequest.from_form(form, dialect=self.dialect)
+            resolved = wanted.resolve(self.served(form["model"]))
+        except ParameterError as err:
+            raise _refusal(err) from None
         if form.get("file"):
             data = await form["file"].read()
         elif form.get("file_id"):
@@ -371,21 +415,17 @@ class _Server:
             data = self._file_from_url(form["file_url"])
         samples = await self._decoded(data)
         await self._inject(record)
-        result = await self._engine_call(
-            self.engine.transcribe,
-            samples,
-            timestamps=granularities or None,
-            diarize=diarize,
-            context_bias=bias or None,
-            language=language,
-            temperature=temperature,
-        )
+        result = await self._engine_call(self.engine.transcribe, samples, **resolved.engine_options())
+        if self.dialect == "openai":
+            return _openai_answer(result, response_format, stream=stream, duration=len(samples) / 16000)
         if not stream:
             return JSONResponse(result)
         cut = self.faults.draw_cut()
         if cut:
             record.fault = "cut"
-        return StreamingResponse(_sse_events(result, granularities, cut=cut), media_type="text/event-stream")
+        return StreamingResponse(
+            _sse_events(result, list(resolved.wire_timestamps), cut=cut), media_type="text/event-stream"
+        )
 
     async def upload(self, request: Any, record: RecordedRequest) -> Any:
         from starlette.responses import JSONResponse
@@ -606,6 +646,7 @@ def create_app(
     faults: FaultPlan | str | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     recorder: RequestRecorder | None = None,
+    dialect: str = "mistral",
 ) -> Any:
     """The ASGI app of ``voxnb serve``.
 
@@ -621,6 +662,11 @@ def create_app(
         Larger request bodies are answered with 413 without being read.
     recorder : RequestRecorder, optional
         Where requests are recorded; a new one by default, at ``app.state.recorder``.
+    dialect : {"mistral", "openai"}
+        The HTTP protocol of the transcription route: Mistral's (the default), or vLLM's OpenAI
+        dialect (``timestamp_granularities[]``, ``response_format``, text-only answers for
+        Voxtral model names, no diarization or bias). ``GET /v1/models`` names the dialect in
+        an ``x-voxnb-dialect`` header, which is how clients find it.
 
     Returns
     -------
@@ -640,16 +686,19 @@ def create_app(
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
+    if dialect not in DIALECTS:
+        raise ParameterError(f"dialect must be one of {DIALECTS}; got {dialect!r}", option="dialect")
     plan = faults if isinstance(faults, FaultPlan) else FaultPlan.parse(faults)
     recorder = recorder if recorder is not None else RequestRecorder()
-    server = _Server(engine, api_key=api_key, faults=plan, recorder=recorder)
+    server = _Server(engine, api_key=api_key, faults=plan, recorder=recorder, dialect=dialect)
 
     async def health(request: Any) -> Any:
         return JSONResponse({"status": "ok", "model": engine.model})
 
     async def models(request: Any, record: RecordedRequest) -> Any:
         return JSONResponse(
-            {"object": "list", "data": [{"id": engine.model, "object": "model", "owned_by": "voxnb"}]}
+            {"object": "list", "data": [{"id": engine.model, "object": "model", "owned_by": "voxnb"}]},
+            headers={"x-voxnb-dialect": dialect},
         )
 
     routes = [
@@ -669,6 +718,5 @@ def create_app(
     app.state.recorder = recorder
     app.state.faults = plan
     app.state.files = server.files
+    app.state.dialect = dialect
     return app
-
-

@@ -145,5 +145,3 @@ def redacted_headers(headers: Any) -> dict[str, str]:
             value = "<redacted>"
         out[key.lower()] = value
     return out
-
-

@@ -13,8 +13,6 @@ from voxnb.serve.faults import RequestRecorder
 __all__ = ["ServerProcess", "ServerThread"]
 
 
-
-
 class ServerThread:
     """Run an app with uvicorn in a background thread on a free port (for tests and benchmarks).
 
@@ -104,10 +102,12 @@ class ServerProcess:
         engine: str = "fake",
         faults: str | None = None,
         api_key: str | None = None,
+        dialect: str = "mistral",
         startup_timeout: float = 60.0,
     ):
         self.engine = engine
         self.faults = faults
+        self.dialect = dialect
         self._api_key = api_key
         self.startup_timeout = startup_timeout
         self.url = ""
@@ -138,6 +138,8 @@ class ServerProcess:
         ]
         if self.faults:
             command += ["--faults", self.faults]
+        if self.dialect != "mistral":
+            command += ["--dialect", self.dialect]
         env = {**os.environ, "VOXNB_SERVE_API_KEY": self._api_key or ""}
         self._process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{port}"
@@ -172,5 +174,3 @@ class ServerProcess:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
-
-

@@ -16,12 +16,16 @@ import hmac
 import json
 import time
 import uuid
+from dataclasses import replace
 from typing import Any
 
+from voxnb.errors import ParameterError
 from voxnb.local.bridge import EngineBridge
+from voxnb.models import ModelCapabilities, capabilities
 from voxnb.realtime.protocol import MAX_APPEND_BYTES, MISTRAL, SAMPLE_RATE, VLLM, Dialect
+from voxnb.request import TranscriptionRequest
 
-__all__ = ["realtime_routes"]
+__all__ = ["realtime_routes", "served_stream"]
 
 
 def realtime_routes(engine: Any, *, api_key: str | None = None) -> list[Any]:
@@ -52,6 +56,25 @@ def realtime_routes(engine: Any, *, api_key: str | None = None) -> list[Any]:
     return [WebSocketRoute(MISTRAL.path, mistral), WebSocketRoute(VLLM.path, vllm)]
 
 
+def served_stream(engine: Any, model: str | None) -> ModelCapabilities:
+    """What a realtime session naming *model* gets from *engine*.
+
+    A realtime model Mistral's table knows is emulated with that model's refusals (the 2602 model
+    takes no ``context_bias`` or ``diarize``), within what the engine's stream can do; any other
+    name gets the engine's own streaming capabilities.
+    """
+    engine_caps = engine.stream_capabilities
+    known = capabilities(model) if model else None
+    if known is None or not known.known or not known.realtime:
+        return engine_caps if model is None else engine_caps.named(model)
+    return replace(
+        known,
+        diarize=known.diarize and engine_caps.diarize,
+        context_bias=known.context_bias if engine_caps.context_bias else None,
+        languages=engine_caps.languages if known.languages is None else known.languages,
+    )
+
+
 def _authorized(websocket: Any, api_key: str | None) -> bool:
     if not api_key:
         return True
@@ -69,6 +92,10 @@ class _RealtimeConnection:
     def __init__(self, websocket: Any, engine: Any, dialect: Dialect, api_key: str | None):
         self.websocket = websocket
         self.engine = engine
+        model = websocket.query_params.get("model") if dialect is MISTRAL else None
+        self.capabilities = served_stream(engine, model)
+        #: the session's settings, checked by the request contract (defaults until session.update)
+        self.request = TranscriptionRequest().resolve(self.capabilities, realtime=True)
         self.dialect = dialect
         self.api_key = api_key
         self.bridge: EngineBridge | None = None
@@ -126,11 +153,17 @@ class _RealtimeConnection:
             "model": getattr(self.engine, "model", "local"),
             "audio_format": {"encoding": "pcm_s16le", "sample_rate": SAMPLE_RATE},
             "target_streaming_delay_ms": None,
+            "context_bias": list(self.request.context_bias),
+            "language": self.request.language,
         }
 
     def _start(self) -> EngineBridge:
         if self.bridge is None:
-            self.bridge = EngineBridge(self.engine)
+            options: dict[str, Any] = {
+                "context_bias": list(self.request.context_bias) or None,
+                "language": self.request.language,
+            }
+            self.bridge = EngineBridge(self.engine, **{k: v for k, v in options.items() if v is not None})
             self.forwarder = asyncio.create_task(self._forward(self.bridge))
         return self.bridge
 
@@ -200,7 +233,16 @@ class _RealtimeConnection:
                 "unsupported_audio_format",
             )
             return
-        # the local engine commits on its own schedule (its hop), so the requested delay is not
+        settings = {k: session[k] for k in ("target_streaming_delay_ms", "context_bias", "language", "diarize")
+                    if session.get(k) is not None}  # fmt: skip
+        try:
+            self.request = TranscriptionRequest.create(model=self.capabilities.name, **settings).resolve(
+                self.capabilities, realtime=True
+            )
+        except ParameterError as err:
+            await self.error(str(err), "invalid_request")
+            return
+        # the local engine commits on its own schedule (its hop), so a requested delay is not
         # applied; session.updated says so with null rather than echoing the request
         await self.send({"type": "session.updated", "session": self._session()})
 

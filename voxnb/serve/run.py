@@ -51,10 +51,9 @@ def load_engine(name: str = "auto") -> Any:
             return engine
     from voxnb.local.fake import FakeEngine
 
-    engine = FakeEngine()
-    log.info("engine: fake (%s) - deterministic code words, not speech recognition", engine.model)
-    return engine
-
+    fake = FakeEngine()
+    log.info("engine: fake (%s) - deterministic code words, not speech recognition", fake.model)
+    return fake
 
 
 def serve(
@@ -66,6 +65,7 @@ def serve(
     faults: str | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     log_level: str = "info",
+    dialect: str = "mistral",
 ) -> None:
     """Run ``voxnb serve`` in the foreground until interrupted (what ``voxnb serve`` calls).
 
@@ -81,14 +81,16 @@ def serve(
     if not _is_loopback(host) and not api_key:
         log.warning("serving on %s without --api-key: anyone who can reach this address can use it", host)
     engine_obj = load_engine(engine) if isinstance(engine, str) else engine
-    app = create_app(engine_obj, api_key=api_key, faults=faults, max_body_bytes=max_body_bytes)
+    app = create_app(
+        engine_obj, api_key=api_key, faults=faults, max_body_bytes=max_body_bytes, dialect=dialect
+    )
     log.info(
-        "voxnb serve on http://%s:%d (model %s%s%s)",
+        "voxnb serve on http://%s:%d (%s dialect, model %s%s%s)",
         host,
         port,
+        dialect,
         engine_obj.model,
         ", API key required" if api_key else "",
         f", faults {faults}" if faults else "",
     )
     uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=2)
-

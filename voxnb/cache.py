@@ -20,7 +20,7 @@ from voxnb.errors import ParameterError
 
 __all__ = ["TranscriptCache", "cache_key", "default_cache_dir", "open_cache"]
 
-log = logging.getLogger("voxnb.api")
+log = logging.getLogger("voxnb")
 
 _FORMAT = "voxnb.transcription-cache/1"
 
@@ -141,8 +141,9 @@ class TranscriptCache:
         request: dict[str, Any],
     ) -> Path:
         """Store the response of this request, with the request's description as the entry's meta."""
+        key = cache_key(audio_sha256=audio_sha256, backend=backend, base_url=base_url, request=request)
         inputs = {"audio_sha256": audio_sha256, "backend": backend, "base_url": base_url, "request": request}
-        return self.put(cache_key(**inputs), response, inputs)
+        return self.put(key, response, inputs)
 
     def __len__(self) -> int:
         return sum(1 for _ in self.directory.glob("*/*.json")) if self.directory.exists() else 0

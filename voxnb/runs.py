@@ -1,9 +1,13 @@
-"""Many recordings at once: bounded concurrency, a cache, a progress bar, no lost work.
+"""Many recordings at once, on any backend: bounded concurrency, a cache, a progress bar, no lost work.
 
-:func:`run_batch` is what :meth:`voxnb.Client.transcribe_many` runs. Each finished item is
-written to the cache the moment it completes, so an interrupted run loses only the requests
-in flight; the :class:`BatchResult` is filled in place and stays reachable as
-``client.last_batch`` even when the run is interrupted.
+:func:`run_many` is what :meth:`voxnb.Client.transcribe_many` and :func:`voxnb.transcribe_many`
+run. It drives a *runner* — the HTTP client, or the offline engine behind
+:class:`voxnb.backend.LocalTranscriber` — through the same four steps for every item:
+``prepare(**options)`` (validate the options for this model), ``load(audio, sr=)`` (read and check
+the audio), ``send(source, request)`` (the raw response) and ``build(response, source, request)``
+(the Transcript). Each finished item is written to the cache the moment it completes, so an
+interrupted run loses only the items in flight; the :class:`BatchResult` is filled in place and
+stays reachable as ``runner.last_batch`` even when the run is interrupted.
 """
 
 from __future__ import annotations
@@ -14,21 +18,41 @@ import os
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from voxnb.api.cache import open_cache
+from voxnb.cache import open_cache
 from voxnb.errors import ParameterError, VoxnbError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from typing_extensions import Unpack
 
-    from voxnb.api.client import AsyncClient
-    from voxnb.api.params import TranscriptionParams
+    from voxnb.request import TranscriptionOptions, TranscriptionRequest
     from voxnb.transcript import Transcript
 
-__all__ = ["BatchResult", "run_batch"]
+__all__ = ["BatchResult", "Runner", "run_many"]
 
-log = logging.getLogger("voxnb.api")
+log = logging.getLogger("voxnb")
+
+
+class Runner(Protocol):
+    """What :func:`run_many` drives: :class:`voxnb.AsyncClient` and :class:`voxnb.backend.LocalTranscriber`."""
+
+    @property
+    def backend(self) -> str: ...
+
+    base_url: str
+    requests_sent: int
+
+    async def prepare(self, **options: Unpack[TranscriptionOptions]) -> TranscriptionRequest: ...
+
+    async def load(self, audio: Any, *, sr: int | None = None) -> Any: ...
+
+    async def send(self, source: Any, request: TranscriptionRequest) -> dict[str, Any]: ...
+
+    async def build(
+        self, response: dict[str, Any], source: Any, request: TranscriptionRequest
+    ) -> Transcript: ...
 
 
 class BatchResult(Mapping):
@@ -179,15 +203,15 @@ def _named(items: Any) -> list[tuple[str, Any]]:
     return named
 
 
-def _plan(
-    client: AsyncClient, named: list[tuple[str, Any]], *, sr: int | None, options: dict[str, Any]
-) -> list[tuple[str, Any, int | None, TranscriptionParams]]:
-    """Each item as (name, audio, sr, its validated parameters), all checked before anything is sent.
+async def _plan(
+    runner: Runner, named: list[tuple[str, Any]], *, sr: int | None, options: dict[str, Any]
+) -> list[tuple[str, Any, int | None, TranscriptionRequest]]:
+    """Each item as (name, audio, sr, its resolved request), all checked before anything is sent.
 
     An item given as a mapping ``{"audio": ..., **options}`` overrides the call's options (and
-    ``sr``) for itself; the other items share the call's parameters, validated once.
+    ``sr``) for itself; the other items share the call's request, resolved once.
     """
-    shared = client._params(**options)
+    shared = await runner.prepare(**options)
     plan = []
     for name, item in named:
         if not isinstance(item, Mapping):
@@ -200,15 +224,15 @@ def _plan(
             )
         own = {k: v for k, v in item.items() if k not in ("audio", "sr")}
         try:
-            params = client._params(**{**options, **own}) if own else shared
+            request = await runner.prepare(**{**options, **own}) if own else shared
         except ParameterError as err:
-            raise ParameterError(f"transcribe_many() item {name!r}: {err}") from None
-        plan.append((name, item["audio"], item.get("sr", sr), params))
+            raise ParameterError(f"transcribe_many() item {name!r}: {err}", option=err.option) from None
+        plan.append((name, item["audio"], item.get("sr", sr), request))
     return plan
 
 
-async def run_batch(
-    client: AsyncClient,
+async def run_many(
+    runner: Runner,
     items: Any,
     *,
     concurrency: int,
@@ -217,38 +241,40 @@ async def run_batch(
     sr: int | None,
     options: dict[str, Any],
 ) -> BatchResult:
-    """Transcribe *items* with at most *concurrency* requests in flight (see ``transcribe_many``)."""
-    if not isinstance(concurrency, int) or concurrency < 1:
-        raise ParameterError(f"concurrency must be a positive integer; got {concurrency!r}")
-    plan = _plan(client, _named(items), sr=sr, options=options)
+    """Transcribe *items* with at most *concurrency* in flight (see :meth:`voxnb.Client.transcribe_many`)."""
+    if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
+        raise ParameterError(
+            f"concurrency must be a positive integer; got {concurrency!r}", option="concurrency"
+        )
     store = open_cache(cache)
+    plan = await _plan(runner, _named(items), sr=sr, options=options)
     result = BatchResult([name for name, *_ in plan])
-    client.last_batch = result
-    requests_before = client.requests_sent
+    runner.last_batch = result  # type: ignore[attr-defined]
+    requests_before = runner.requests_sent
     queue = iter(plan)
 
     from tqdm.auto import tqdm
 
     bar = tqdm(total=len(plan), disable=not progress, desc="transcribing", unit="file")
 
-    async def transcribe_one(name: str, audio: Any, sr: int | None, params: TranscriptionParams) -> None:
+    async def transcribe_one(name: str, audio: Any, sr: int | None, request: TranscriptionRequest) -> None:
         started = time.perf_counter()
         try:
-            source = await client._source(audio, sr)
+            source = await runner.load(audio, sr=sr)
             inputs = {
                 "audio_sha256": source.sha256,
-                "backend": client.backend,
-                "base_url": client.base_url,
-                "request": params.to_dict(),
+                "backend": runner.backend,
+                "base_url": runner.base_url,
+                "request": request.record(),
             }
             if store is not None:
                 cached = await asyncio.to_thread(store.lookup, **inputs)
                 if cached is not None:
-                    transcript = client._transcript(cached, source, params)
+                    transcript = await runner.build(cached, source, request)
                     result._done(name, transcript, cached=True, seconds=time.perf_counter() - started)
                     return
-            response = await client._post_transcription(source, params)
-            transcript = client._transcript(response, source, params)
+            response = await runner.send(source, request)
+            transcript = await runner.build(response, source, request)
             if store is not None:
                 await asyncio.to_thread(store.remember, response, **inputs)
             result._done(name, transcript, cached=False, seconds=time.perf_counter() - started)
@@ -257,7 +283,7 @@ async def run_batch(
                 log.warning("item %r failed unexpectedly: %s: %s", name, type(err).__name__, err)
             result._failed(name, err, seconds=time.perf_counter() - started)
         finally:
-            result.requests = client.requests_sent - requests_before
+            result.requests = runner.requests_sent - requests_before
             bar.update(1)
             if result.errors or result._cached:
                 bar.set_postfix(failed=len(result.errors), cached=len(result._cached), refresh=False)
@@ -269,7 +295,7 @@ async def run_batch(
     try:
         await asyncio.gather(*(worker() for _ in range(min(concurrency, max(len(plan), 1)))))
     finally:
-        result.requests = client.requests_sent - requests_before
+        result.requests = runner.requests_sent - requests_before
         bar.close()
     if result.errors:
         log.warning(
