@@ -381,6 +381,17 @@ def bench_der() -> None:
             )
 
 
+def commit_delays(deltas: list[tuple[float, str]], done: dict) -> list[float]:
+    """Seconds from each word's end in the audio to the delta that committed it."""
+    ends = [w["end"] for s in done["segments"] for w in s["words"]]
+    delays, k = [], 0
+    for emitted, text in deltas:
+        k += len(text.split())
+        if 0 < k <= len(ends):
+            delays.append(emitted - ends[k - 1])
+    return delays
+
+
 def stream_once(engine, audio, **options) -> dict:
     """Stream *audio* at real-time pace through ``engine.stream``; commit delays, busy time, text.
 
@@ -427,12 +438,7 @@ def stream_once(engine, audio, **options) -> dict:
     finally:
         for name, original in originals.items():
             setattr(LocalAgreement, name, original)
-    ends = [w["end"] for s in done["segments"] for w in s["words"]]
-    delays, k = [], 0
-    for emitted, text in deltas:
-        k += len(text.split())
-        if 0 < k <= len(ends):
-            delays.append(emitted - ends[k - 1])
+    delays = commit_delays(deltas, done)
     return {
         "delays": delays,
         "busy": sum(busy) / audio.duration,
@@ -476,12 +482,7 @@ def simulate_once(engine, audio, speedup: float, **options) -> dict:
     events = run(state.finish)
     deltas += [(clock, e["text"]) for e in events if e["type"] == "transcription.text.delta"]
     done = events[-1]
-    ends = [w["end"] for s in done["segments"] for w in s["words"]]
-    delays, k = [], 0
-    for emitted, text in deltas:
-        k += len(text.split())
-        if 0 < k <= len(ends):
-            delays.append(emitted - ends[k - 1])
+    delays = commit_delays(deltas, done)
     return {"delays": delays, "busy": busy / audio.duration, "cpu": busy * speedup / audio.duration,
             "text": done["text"], "updates": 0}  # fmt: skip
 
