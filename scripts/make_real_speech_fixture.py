@@ -41,8 +41,10 @@ PROMPTS = (
 
 
 def texts(language: str) -> dict[str, str]:
-    lines = gzip.open(DOCS / f"asterisk-core-sounds-{language}" / f"core-sounds-{language}.txt.gz", "rt")
-    pairs = (line.split(":", 1) for line in lines if ":" in line and not line.startswith(";"))
+    with gzip.open(
+        DOCS / f"asterisk-core-sounds-{language}" / f"core-sounds-{language}.txt.gz", "rt"
+    ) as lines:
+        pairs = [line.split(":", 1) for line in lines if ":" in line and not line.startswith(";")]
     return {key.strip(): value.strip() for key, value in pairs}
 
 
@@ -57,7 +59,9 @@ def main() -> None:
                 pieces.append(np.zeros(int(GAP * SR), np.float32))
                 t += GAP
             pieces.append(y)
-            turns.append({"prompt": name, "start": round(t, 3), "end": round(t + len(y) / SR, 3), "text": known[name]})
+            turns.append(
+                {"prompt": name, "start": round(t, 3), "end": round(t + len(y) / SR, 3), "text": known[name]}
+            )
             t += len(y) / SR
         audio = OUT / f"asterisk_{language}.ogg"
         tmp = audio.with_name(f".{audio.name}.tmp")
@@ -65,7 +69,9 @@ def main() -> None:
         os.replace(tmp, audio)
         reference = {"audio": audio.name, "language": language, "voice": voice, "turns": turns,
                      "text": " ".join(turn["text"] for turn in turns)}  # fmt: skip
-        (OUT / f"asterisk_{language}.json").write_text(json.dumps(reference, ensure_ascii=False, indent=1) + "\n")
+        tmp = OUT / f".asterisk_{language}.json.tmp"
+        tmp.write_text(json.dumps(reference, ensure_ascii=False, indent=1) + "\n")
+        os.replace(tmp, OUT / f"asterisk_{language}.json")
         print(audio, f"{t:.1f} s")
 
 
