@@ -90,7 +90,7 @@ def _package_files(spec: PackagedModel) -> dict[str, Any]:
                 "offline",
                 f"the offline model {spec.name!r}",
             ) from None
-        root = Path(module.__file__).parent
+        root = Path(str(module.__file__)).parent
         folders.append(next((root / sub for sub in ("model", "data") if (root / sub).is_dir()), root))
     whole = len(folders) == 1 and (folders[0] / "model.bin").is_file()
     files: dict[str, Any] = {}
