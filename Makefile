@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml | $(PY)
 venv: $(STAMP)
 
 # Debian packages the tests use (a browser for the widget tests, ffmpeg for m4a/webm decoding); only when we may install them.
-system-packages:
+system-packages: $(STAMP)
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	  missing=""; \
 	  for p in chromium ffmpeg; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -30,6 +30,8 @@ system-packages:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  fi; \
 	else echo "not root: skipping Debian packages (browser tests skip if chromium is missing)"; fi
+	@# real two-speaker recordings for the speaker tests (Debian's transcriber examples, GPL; not stored in the repo)
+	$(PY) scripts/fetch_real_speech.py >/dev/null
 
 demo: $(STAMP)
 	$(PY) -m voxnb demo --out demo-output

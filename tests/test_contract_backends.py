@@ -19,7 +19,7 @@ from voxnb import bias
 from voxnb.errors import ParameterError
 from voxnb.local.fake import FakeEngine
 from voxnb.realtime.session import RealtimeSession
-from voxnb.request import OPTIONS, TranscriptionRequest
+from voxnb.request import OPTIONS, RECORDED_WHEN_SET, TranscriptionRequest
 
 AUDIO = voxnb.data.path("two_voices")
 
@@ -147,7 +147,7 @@ def test_every_path_records_the_same_request(servers):
             continue  # vLLM takes no context_bias: checked with its own options below
         result = run(**options)
         records[name] = result if isinstance(result, dict) else result.request
-    keys = {"timestamp_granularities", "words", *OPTIONS} - {"timestamps"}
+    keys = {"timestamp_granularities", "words", *OPTIONS} - {"timestamps", *RECORDED_WHEN_SET}
     assert all(set(record) == keys for record in records.values()), records
     without_model = [
         {k: v for k, v in r.items() if k not in ("model", "temperature")} for r in records.values()

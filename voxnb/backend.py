@@ -266,6 +266,11 @@ class LocalTranscriber:
             audio_sha256=audio.sha256,
             audio=audio,
         )
+        if request.speaker_references:
+            from voxnb.local.speaker_names import name_speakers
+
+            found = name_speakers(audio.y, response.get("segments") or [], request.speaker_references)
+            transcript = transcript.rename_speakers(found.names, similarity=found.similarity)
         return transcript.align(audio, engine=self.engine_for(request)) if request.align_words else transcript
 
     def transcribe(self, audio: Any, *, sr: int | None = None, **options: Any) -> Transcript:
@@ -362,6 +367,7 @@ def transcribe_many(
     progress: bool = True,
     sr: int | None = None,
     quiet: bool = False,
+    mode: str = "requests",
     **options: Unpack[TranscriptionOptions],
 ) -> BatchResult:
     """Transcribe many recordings with the best available backend, cached and resumable.
@@ -379,6 +385,9 @@ def transcribe_many(
         Items in flight at once (default 8 against a server, 1 for the offline engine).
     cache, progress, sr
         As for :meth:`voxnb.Client.transcribe_many`.
+    mode : {"requests", "batch"}
+        ``"batch"`` submits the items as one batch job of the server's Batch API (Mistral's, or
+        ``voxnb serve``'s) and waits for it: see :meth:`voxnb.Client.submit_batch`.
     **options
         Transcription options for every item (:class:`voxnb.request.TranscriptionOptions`).
 
@@ -394,6 +403,12 @@ def transcribe_many(
     from voxnb.runs import run_many
 
     chosen = resolve_backend(backend, api_key=api_key, base_url=base_url, dialect=dialect, engine=engine)
+    if chosen.is_local and mode != "requests":
+        raise ParameterError(
+            f"mode={mode!r} needs a server with a Batch API (Mistral's API with a key, or `voxnb serve` at "
+            "base_url=); the offline engine in this process runs the items one by one (mode='requests')",
+            option="mode",
+        )
     runner = _announced_runner("voxnb.transcribe_many", chosen, options, quiet=quiet)
     if chosen.is_local:
         run = run_many(
@@ -407,7 +422,7 @@ def transcribe_many(
         )
         return _run_sync(run)
     return runner.transcribe_many(
-        items, concurrency=concurrency or 8, cache=cache, progress=progress, sr=sr, **options
+        items, concurrency=concurrency or 8, cache=cache, progress=progress, sr=sr, mode=mode, **options
     )
 
 

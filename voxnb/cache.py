@@ -18,7 +18,7 @@ from typing import Any
 
 from voxnb.errors import ParameterError
 
-__all__ = ["TranscriptCache", "cache_key", "default_cache_dir", "open_cache"]
+__all__ = ["TranscriptCache", "cache_key", "default_cache_dir", "open_cache", "write_atomic"]
 
 log = logging.getLogger("voxnb")
 
@@ -52,6 +52,24 @@ def cache_key(*, audio_sha256: str, backend: str, base_url: str, request: dict[s
         separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def write_atomic(path: Path, text: str) -> Path:
+    """Write *text* to *path* through a temporary file in the same folder, renamed over it.
+
+    A reader sees the old file or the new one, never half of one; on failure the old file is
+    intact and no temporary file remains.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:8]}-", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 class TranscriptCache:
@@ -107,20 +125,10 @@ class TranscriptCache:
 
     def put(self, key: str, response: dict[str, Any], meta: dict[str, Any]) -> Path:
         """Store one response atomically (a reader never sees half a file)."""
-        path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(
             {"format": _FORMAT, "key": key, "meta": meta, "response": response}, ensure_ascii=False
         )
-        fd, tmp = tempfile.mkstemp(prefix=f".{key[:8]}-", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        return write_atomic(self._path(key), text)
 
     def lookup(
         self, *, audio_sha256: str, backend: str, base_url: str, request: dict[str, Any]
@@ -145,8 +153,14 @@ class TranscriptCache:
         inputs = {"audio_sha256": audio_sha256, "backend": backend, "base_url": base_url, "request": request}
         return self.put(key, response, inputs)
 
+    @property
+    def jobs_directory(self) -> Path:
+        """Where the handles of batch jobs submitted with this cache are kept (:mod:`voxnb.api.batch`)."""
+        return self.directory / "batch-jobs"
+
     def __len__(self) -> int:
-        return sum(1 for _ in self.directory.glob("*/*.json")) if self.directory.exists() else 0
+        # entries live in two-character folders; batch-jobs/ beside them is not an entry
+        return sum(1 for _ in self.directory.glob("??/*.json")) if self.directory.exists() else 0
 
 
 def open_cache(cache: Any) -> TranscriptCache | None:

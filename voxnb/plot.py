@@ -77,7 +77,9 @@ def speaker_colors(*transcripts: Any) -> dict[str, str]:
     """A stable speaker → colour map for one or more transcripts.
 
     Colours follow the speakers' names in natural order (``speaker_2`` before ``speaker_10``),
-    so every plot of the same transcript, and of transcripts with the same speakers, agrees.
+    so every plot of the same transcript, and of transcripts with the same speakers, agrees. A
+    renamed speaker (:meth:`voxnb.Transcript.rename_speakers`) keeps the colour of the label it
+    had: ``Ada`` who was ``speaker_1`` is drawn as ``speaker_1`` was.
 
     Parameters
     ----------
@@ -96,12 +98,14 @@ def speaker_colors(*transcripts: Any) -> dict[str, str]:
     {'speaker_1': '#1f77b4', 'speaker_2': '#ff7f0e', 'speaker_10': '#2ca02c', '(no speaker)': '#b0b0b0'}
     """
     names: set[str] = set()
+    origins: dict[str, str] = {}
     for transcript in transcripts:
         tables = [transcript] if _is_frame(transcript) else [transcript.segments, transcript.words]
+        origins.update(getattr(transcript, "speaker_order", {}))
         for table in tables:
             if "speaker" in table:
                 names.update(str(s) for s in table["speaker"].dropna().unique())
-    ordered = sorted(names, key=_natural_key)
+    ordered = sorted(names, key=lambda name: (_natural_key(origins.get(name) or name), name))
     colors = {name: _PALETTE[i % len(_PALETTE)] for i, name in enumerate(ordered)}
     colors[NO_SPEAKER] = _UNKNOWN_COLOR
     return colors

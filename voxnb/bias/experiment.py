@@ -164,6 +164,8 @@ class Experiment:
         self.transcripts: dict[tuple[str, str], Any] = {}
         #: (item, condition) -> the exception that stopped it (retried by the next :meth:`run`)
         self.errors: dict[tuple[str, str], Exception] = {}
+        #: the batch job of the latest ``run(mode="batch")`` (None otherwise)
+        self.job_id: str | None = None
         self._scores: dict[str, Any] | None = None
 
     # -- lists -----------------------------------------------------------------------------
@@ -233,7 +235,9 @@ class Experiment:
             (it.name, c) for c in self.conditions for it in self.items if (it.name, c) not in self.transcripts
         ]
 
-    def run(self, *, concurrency: int = 4, cache: Any = True, progress: bool = True) -> Experiment:
+    def run(
+        self, *, concurrency: int = 4, cache: Any = True, progress: bool = True, mode: str = "requests"
+    ) -> Experiment:
         """Transcribe every (item, condition) pair not done yet; failures land in :attr:`errors`.
 
         Parameters
@@ -246,6 +250,11 @@ class Experiment:
             run after an interruption, only transcribes what is missing.
         progress : bool, default True
             Show a progress bar.
+        mode : {"requests", "batch"}, default "requests"
+            ``"batch"`` sends every pending (item, condition) pair as one job of the server's
+            Batch API (Mistral's, or ``voxnb serve``'s; see :meth:`voxnb.Client.submit_batch`),
+            each line with its own ``context_bias``, and waits for it; re-running after a kernel
+            restart picks the same job up, and its results share the transcription cache.
 
         Returns
         -------
@@ -256,10 +265,16 @@ class Experiment:
             getattr(self.client, "transcribe_many", None)
         ):
             raise ParameterError("this client is asynchronous: use `await exp.arun()` (or pass voxnb.Client)")
+        if mode not in ("requests", "batch"):
+            raise ParameterError(f"mode must be 'requests' or 'batch'; got {mode!r}", option="mode")
+        if mode == "batch" and self.client is not None and not hasattr(self.client, "submit_batch"):
+            raise ParameterError("mode='batch' needs a voxnb.Client (or no client= and a base_url=/API key)")
         with self._progress(progress) as bar:
             if bar is None:
                 return self
-            if self.client is None or hasattr(self.client, "transcribe_many"):
+            if mode == "batch":
+                self._run_batch(cache, bar, progress)
+            elif self.client is None or hasattr(self.client, "transcribe_many"):
                 for k, (cond, names) in enumerate(self._pending_by_condition().items()):
                     self._batch(cond, names, concurrency, cache, bar, announce=k == 0)
             else:
@@ -362,6 +377,32 @@ class Experiment:
         except VoxnbError as err:
             result = _Failed(names, err)
         self._batch_done(cond, names, result, bar)
+
+    def _run_batch(self, cache, bar, progress) -> None:
+        """Every pending pair in one batch job (each line carries its own list)."""
+        todo = {f"{name}/{cond}": (name, cond) for name, cond in self.pending()}
+        items = {
+            key: {"audio": self._item(name).audio, "context_bias": self.lists[cond][name] or None}
+            for key, (name, cond) in todo.items()
+        }
+        options = {"cache": cache, "progress": progress, "mode": "batch", **self.params}
+        try:
+            if self.client is not None:
+                result = self.client.transcribe_many(items, **options)
+            else:
+                from voxnb.backend import transcribe_many
+
+                result = transcribe_many(items, backend=self.backend, **options)
+        except VoxnbError as err:  # refused before a job existed: every pair fails, the run does not
+            result = _Failed(list(todo), err)
+        failed = getattr(result, "errors", {}) or {}
+        for key, pair in todo.items():
+            if key in failed:
+                self._record(pair, error=failed[key])
+            elif key in result:
+                self._record(pair, result[key])
+        self.job_id = getattr(result, "job_id", None)
+        bar.update(len(todo))
 
     def _run_one_by_one(self, todo, bar) -> None:
         for name, cond in todo:

@@ -515,7 +515,7 @@ class Engine:
             from voxnb.local.diarize import diarize as find_turns
             from voxnb.local.diarize import label_segments
 
-            out = label_segments(out, find_turns(y, num_speakers=request.num_speakers))
+            out = label_segments(out, find_turns(y, num_speakers=request.num_speakers, progress=progress))
         for segment in out:
             if "word" in wanted:
                 for w in segment["words"]:

@@ -167,6 +167,13 @@ class Recorder(anywidget.AnyWidget):
         """Refuse settings the model does not take now, not when Start is pressed."""
         from voxnb.realtime.live import session_for
 
+        for option, browser in (("encoding", "pcm_s16le"), ("sample_rate", SAMPLE_RATE)):
+            if self._session_options.get(option, browser) != browser:
+                raise ParameterError(
+                    f"the browser records pcm_s16le at {SAMPLE_RATE} Hz; drop {option}= (it describes audio "
+                    "you send yourself, with voxnb.transcribe_realtime or a RealtimeSession)",
+                    option=option,
+                )
         session_for(self._backend, **self._session_options)
 
     # ------------------------------------------------------------------------- results
