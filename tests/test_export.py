@@ -425,3 +425,33 @@ def test_the_transcript_methods_pass_their_defaults_and_paths_through(tmp_path):
         assert (tmp_path / f"t.{ext}").stat().st_size > 0, name
     t.to_textgrid(tmp_path / "t.TextGrid")
     assert (tmp_path / "t.TextGrid").read_text().startswith('File type = "ooTextFile"')
+
+
+def test_subtitles_regroup_long_segments_by_length_and_duration(tmp_path):
+    from voxnb.export import SUBTITLE_STYLE
+
+    text = (
+        "Good morning everyone, and welcome to the seminar. Our guest today is Dr. Okafor, who came "
+        "from Lagos to talk about rare words in speech recognition. She will speak for twenty minutes, "
+        "then we take questions."
+    )
+    tokens = text.split()
+    step = 22.0 / len(tokens)
+    words = [{"text": w, "start": i * step, "end": (i + 0.8) * step} for i, w in enumerate(tokens)]
+    t = Transcript.from_response(
+        {"text": text, "segments": [{"text": text, "start": 0.0, "end": 22.0, "words": words}]}
+    )
+    cues = parse_srt(t.to_srt(tmp_path / "t.srt", **SUBTITLE_STYLE))
+    assert len(cues) >= 4
+    for _, a, b, body in cues:
+        lines = body.split("\n")
+        assert len(lines) <= 2 and all(len(line) <= 42 for line in lines), body
+        assert b - a <= 7.0 + 1e-6
+        assert not lines[-1].endswith(" Dr.") and not lines[0].endswith(" Dr.")
+    assert " ".join(" ".join(body.split("\n")) for *_, body in cues) == text
+    assert [a for _, a, _, _ in cues] == sorted(a for _, a, _, _ in cues)
+    assert cues[0][3] == "Good morning everyone,\nand welcome to the seminar."  # a sentence, cut at its comma
+    vtt = parse_vtt(t.to_vtt(max_chars=42, max_lines=2, max_duration=7.0))
+    assert [(a, b) for a, b, _ in vtt] == [(a, b) for _, a, b, _ in cues]
+    # without max_lines / max_duration a segment is one cue, as before
+    assert len(parse_srt(t.to_srt())) == 1

@@ -12,13 +12,13 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
+from voxnb._atomic import write_atomic
 from voxnb.errors import ParameterError
 
-__all__ = ["TranscriptCache", "cache_key", "default_cache_dir", "open_cache", "write_atomic"]
+__all__ = ["TranscriptCache", "cache_key", "default_cache_dir", "open_cache"]
 
 log = logging.getLogger("voxnb")
 
@@ -52,24 +52,6 @@ def cache_key(*, audio_sha256: str, backend: str, base_url: str, request: dict[s
         separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def write_atomic(path: Path, text: str) -> Path:
-    """Write *text* to *path* through a temporary file in the same folder, renamed over it.
-
-    A reader sees the old file or the new one, never half of one; on failure the old file is
-    intact and no temporary file remains.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:8]}-", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 class TranscriptCache:
