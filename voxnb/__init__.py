@@ -45,6 +45,7 @@ _EXPORTS = {
     "transcribe": "backend",
     "transcribe_many": "backend",
     "align": "local.align",
+    "align_many": "backend",
     # submodules
     "errors": "",
     "plot": "",
@@ -56,6 +57,8 @@ _EXPORTS = {
     "serve": "",
     "models": "",
     "request": "",
+    "corpus": "",
+    "cluster": "",
 }
 
 __getattr__, __dir__ = attach(__name__, _EXPORTS)

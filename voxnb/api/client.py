@@ -18,6 +18,7 @@ import inspect
 import logging
 import sys
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -36,7 +37,7 @@ from voxnb.errors import (
     VoxnbError,
 )
 from voxnb.models import DEFAULT_MODEL, ModelCapabilities, capabilities, openai_capabilities
-from voxnb.request import TranscriptionRequest
+from voxnb.request import TranscriptionRequest, response_granularity
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -420,7 +421,7 @@ class AsyncClient:
             base_url=self.base_url,
             model=response.get("model") or request.model,
             request=request.record(),
-            granularity="word" if request.wire_timestamps == ("word",) else None,
+            granularity=response_granularity(self.backend, request.wire_timestamps),
             audio_sha256=source.sha256,
             audio=source.audio,
         )
@@ -586,6 +587,7 @@ class AsyncClient:
         cache: Any = True,
         progress: bool = True,
         sr: int | None = None,
+        executor: Any = None,
         **options: Unpack[TranscriptionOptions],
     ) -> BatchResult:
         """Transcribe many recordings concurrently, with a cache and a progress bar.
@@ -604,14 +606,21 @@ class AsyncClient:
             below, and ``sr``) override the call's for that item. In a list, paths and URLs
             are named by themselves, other items by position.
         concurrency : int
-            Requests in flight at once.
+            Requests in flight at once (with *executor*: across the whole cluster, held by one
+            ``distributed.Semaphore``, so a cluster does not multiply the server's rate limit).
         cache : bool or path
             ``True`` for the user cache directory (``$VOXNB_CACHE_DIR`` overrides it), a
-            directory, or ``False`` for none.
+            directory or an fsspec URL (``s3://...``; with *executor*, one every worker
+            reaches), or ``False`` for none.
         progress : bool
             Show a ``tqdm.auto`` progress bar.
         sr : int, optional
             Sample rate of items that are numpy arrays.
+        executor : dask.distributed.Client, optional
+            Run each item as a Dask task (``voxnb-transcribe`` on the dashboard) on the
+            cluster's workers: paths must be readable there, and the workers send the requests
+            with their own ``$MISTRAL_API_KEY`` (a key is never pickled). Transcripts come
+            back without their audio samples.
         **options
             Transcription options, as for :meth:`transcribe`. Every item's options are
             validated before anything is sent; the cache key of an item holds the request it
@@ -638,9 +647,43 @@ class AsyncClient:
         from voxnb.runs import run_many
 
         result = await run_many(
-            self, items, concurrency=concurrency, cache=cache, progress=progress, sr=sr, options=options
+            self,
+            items,
+            concurrency=concurrency,
+            cache=cache,
+            progress=progress,
+            sr=sr,
+            options=options,
+            executor=executor,
         )
         return result
+
+    def worker_recipe(self) -> ClientRecipe:
+        """How a Dask worker builds the same client: URL, dialect, timeouts, retries — no key.
+
+        Raises
+        ------
+        ParameterError
+            This client holds a key given in this process: keys are never pickled, so the
+            workers must read their own from ``$MISTRAL_API_KEY``.
+        """
+        if self._key and self._key != api_key_for(self.base_url, None):
+            raise ParameterError(
+                "the API key given to this client is not sent to Dask workers (keys are never "
+                "pickled): set MISTRAL_API_KEY in the workers' environment, e.g. "
+                "LocalCluster(env={'MISTRAL_API_KEY': ...}) or `dask worker` started with it, and "
+                "create the client without api_key=",
+                option="executor",
+            )
+        return ClientRecipe(
+            self.base_url,
+            self.dialect,
+            self.timeout,
+            self.connect_timeout,
+            self.retry,
+            self.max_connections,
+            needs_key=bool(self._key),
+        )
 
     # -- chat and files ------------------------------------------------------------------------
 
@@ -762,6 +805,35 @@ def _audio_part(source: AudioSource, dialect: str) -> dict[str, Any]:
 
 
 # -- the sync mirror ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClientRecipe:
+    """What a Dask worker needs to build its own :class:`AsyncClient` (see :mod:`voxnb.cluster`)."""
+
+    base_url: str
+    dialect: str | None
+    timeout: float
+    connect_timeout: float
+    retry: RetryPolicy
+    max_connections: int
+    needs_key: bool = False
+
+    def __call__(self) -> AsyncClient:
+        return AsyncClient(
+            base_url=self.base_url,
+            dialect=self.dialect,
+            timeout=self.timeout,
+            connect_timeout=self.connect_timeout,
+            retry=self.retry,
+            max_connections=self.max_connections,
+        )
+
+    def check_worker(self) -> str | None:
+        """Why this worker cannot send the requests (no key where one is needed), or None."""
+        if self.needs_key and not api_key_for(self.base_url, None):
+            return "MISTRAL_API_KEY is not set in this worker's environment"
+        return None
 
 
 async def _awaited(awaitable: Any) -> Any:

@@ -233,7 +233,9 @@ class Experiment:
             (it.name, c) for c in self.conditions for it in self.items if (it.name, c) not in self.transcripts
         ]
 
-    def run(self, *, concurrency: int = 4, cache: Any = True, progress: bool = True) -> Experiment:
+    def run(
+        self, *, concurrency: int = 4, cache: Any = True, progress: bool = True, executor: Any = None
+    ) -> Experiment:
         """Transcribe every (item, condition) pair not done yet; failures land in :attr:`errors`.
 
         Parameters
@@ -246,11 +248,19 @@ class Experiment:
             run after an interruption, only transcribes what is missing.
         progress : bool, default True
             Show a progress bar.
+        executor : dask.distributed.Client, optional
+            Transcribe on this Dask cluster: each (item, condition) is a task, each worker loads
+            the offline engine once (see :func:`voxnb.transcribe_many`); the cache should be a
+            folder or URL every worker reaches.
 
         Returns
         -------
         Experiment
             ``self``, so that ``exp.run().summary()`` reads naturally.
+
+        Examples
+        --------
+        >>> exp.run(executor=dask_client, cache="/shared/voxnb-cache").summary()  # doctest: +SKIP
         """
         if self.client is not None and inspect.iscoroutinefunction(
             getattr(self.client, "transcribe_many", None)
@@ -261,7 +271,9 @@ class Experiment:
                 return self
             if self.client is None or hasattr(self.client, "transcribe_many"):
                 for k, (cond, names) in enumerate(self._pending_by_condition().items()):
-                    self._batch(cond, names, concurrency, cache, bar, announce=k == 0)
+                    self._batch(cond, names, concurrency, cache, bar, announce=k == 0, executor=executor)
+            elif executor is not None:
+                raise ParameterError("executor= needs a client with transcribe_many (voxnb.Client)")
             else:
                 self._run_one_by_one(self.pending(), bar)
         return self
@@ -319,14 +331,15 @@ class Experiment:
             by_condition.setdefault(cond, []).append(name)
         return by_condition
 
-    def _batch_call(self, cond, names, concurrency, cache, *, announce=False):
+    def _batch_call(self, cond, names, concurrency, cache, *, announce=False, executor=None):
         # every item carries its own list, so items with different lists share the batch
         items = {
             n: {"audio": self._item(n).audio, "context_bias": self.lists[cond][n] or None} for n in names
         }
         if self.client is not None:
+            cluster = {} if executor is None else {"executor": executor}  # async clients take none
             return self.client.transcribe_many(
-                items, concurrency=concurrency, cache=cache, progress=False, **self.params
+                items, concurrency=concurrency, cache=cache, progress=False, **cluster, **self.params
             )
         from voxnb.backend import transcribe_many
 
@@ -337,6 +350,7 @@ class Experiment:
             cache=cache,
             progress=False,
             quiet=not announce,
+            executor=executor,
             **self.params,
         )
 
@@ -349,9 +363,9 @@ class Experiment:
                 self._record((n, cond), result[n])
         bar.update(len(names))
 
-    def _batch(self, cond, names, concurrency, cache, bar, *, announce=False) -> None:
+    def _batch(self, cond, names, concurrency, cache, bar, *, announce=False, executor=None) -> None:
         try:
-            result = self._batch_call(cond, names, concurrency, cache, announce=announce)
+            result = self._batch_call(cond, names, concurrency, cache, announce=announce, executor=executor)
         except VoxnbError as err:  # refused before sending (e.g. a parameter): the group fails, not the run
             result = _Failed(names, err)
         self._batch_done(cond, names, result, bar)

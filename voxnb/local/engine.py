@@ -134,6 +134,8 @@ class Engine:
         default = model is None
         self.path = _default_model_dir() if default else str(model)
         self.model = _model_name(self.path, default)
+        #: how it was made, so another process (a Dask worker) can load the same engine
+        self.recipe = (None if default else self.path, compute_type, beam_size)
         self.beam_size = beam_size
         try:
             self.whisper = WhisperModel(
