@@ -39,6 +39,11 @@ HEAVY = [
     "ipywidgets",
     "IPython",
     "praatio",
+    "dask",
+    "distributed",
+    "pyarrow",
+    "fsspec",
+    "bokeh",
 ]
 
 
@@ -72,7 +77,19 @@ def test_public_names_resolve():
         voxnb.no_such_name  # noqa: B018
 
 
-@pytest.mark.parametrize("module", ["voxnb.transcript", "voxnb.export", "voxnb.frames", "voxnb.errors"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "voxnb.transcript",
+        "voxnb.export",
+        "voxnb.frames",
+        "voxnb.errors",
+        "voxnb.storage",
+        "voxnb.cache",
+        "voxnb.corpus",
+        "voxnb.request",
+    ],
+)
 def test_doctests(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0

@@ -336,7 +336,9 @@ class _EngineRecipe:
 
         # Dask sets OMP_NUM_THREADS=1 on its workers: parallelism comes from the worker threads
         threads = int(os.environ.get("OMP_NUM_THREADS") or 0) or None
-        return Engine(self.model, cpu_threads=threads, compute_type=self.compute_type, beam_size=self.beam_size)
+        return Engine(
+            self.model, cpu_threads=threads, compute_type=self.compute_type, beam_size=self.beam_size
+        )
 
 
 @dataclass(frozen=True)
@@ -523,7 +525,13 @@ def transcribe_many(
         quiet=quiet,
     )
     return client.transcribe_many(
-        items, concurrency=concurrency or 8, cache=cache, progress=progress, sr=sr, executor=executor, **options
+        items,
+        concurrency=concurrency or 8,
+        cache=cache,
+        progress=progress,
+        sr=sr,
+        executor=executor,
+        **options,
     )
 
 
@@ -578,8 +586,16 @@ def align_many(
             )
         jobs.append((str(name), (transcript, sound, request)))
     return _run_sync(
-        run_jobs(runner, jobs, _align_item, concurrency=1, progress=progress, executor=executor,
-                 task="align", desc="aligning")
+        run_jobs(
+            runner,
+            jobs,
+            _align_item,
+            concurrency=1,
+            progress=progress,
+            executor=executor,
+            task="align",
+            desc="aligning",
+        )
     )
 
 

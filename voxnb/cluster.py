@@ -52,7 +52,9 @@ def check_executor(executor: Any) -> None:
     try:
         from distributed import Client
     except ImportError:
-        raise MissingDependencyError("distributed", "cluster", "running on a Dask cluster (executor=)") from None
+        raise MissingDependencyError(
+            "distributed", "cluster", "running on a Dask cluster (executor=)"
+        ) from None
     if not isinstance(executor, Client):
         raise ParameterError(
             f"executor= takes a dask.distributed.Client, e.g. Client(LocalCluster(n_workers=4, "
@@ -123,9 +125,7 @@ async def run_on_cluster(
     keys = [f"voxnb-{task}-{i}-{run}" for i in range(len(jobs))]
     names = dict(zip(keys, (name for name, _ in jobs)))
     columns = list(zip(*(args for _, args in jobs)))
-    futures = executor.map(
-        _run_job, *columns, key=keys, pure=False, recipe=recipe, work=work, gate=gate
-    )
+    futures = executor.map(_run_job, *columns, key=keys, pure=False, recipe=recipe, work=work, gate=gate)
     finished = iter(as_completed(futures, with_results=True, raise_errors=False))
     try:
         while (pair := await asyncio.to_thread(next, finished, None)) is not None:

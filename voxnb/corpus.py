@@ -74,7 +74,9 @@ class _Entry:
         meta, request = entry["meta"], entry["meta"].get("request") or {}
         return Transcript.from_response(
             entry["response"],
-            granularity=response_granularity(meta.get("backend", ""), request.get("timestamp_granularities") or ()),
+            granularity=response_granularity(
+                meta.get("backend", ""), request.get("timestamp_granularities") or ()
+            ),
             backend=meta.get("backend"),
             base_url=meta.get("base_url") or None,
             request=request,
@@ -178,7 +180,9 @@ class Corpus:
         for kind in kinds:
             frame = self.table(kind)
             if self.lazy:
-                frame.map_partitions(_write_recordings, folder=folder, kind=kind, meta={"rows": "int64"}).compute()
+                frame.map_partitions(
+                    _write_recordings, folder=folder, kind=kind, meta={"rows": "int64"}
+                ).compute()
             else:
                 _write_recordings(frame, folder=folder, kind=kind)
         return folder.root
@@ -248,7 +252,9 @@ def _sources(source: Any) -> tuple[list[tuple[str, Any]], list[int]]:
     folder = Location(source)
     saved = folder.glob(f"**/*{SAVED_SUFFIX}")
     if saved:
-        return [(name.removesuffix(SAVED_SUFFIX), _Saved(folder, name)) for name in saved], list(saved.values())
+        return [(name.removesuffix(SAVED_SUFFIX), _Saved(folder, name)) for name in saved], list(
+            saved.values()
+        )
     cache = TranscriptCache(source)
     if cache.sizes():
         return _sources(cache)
@@ -314,7 +320,9 @@ def read_parquet(path: str | os.PathLike, kind: str = "words", *, lazy: bool = F
         import dask.dataframe as dd
 
         frame = dd.read_parquet(where, dataset={"partitioning": "hive"})
-        return frame.map_partitions(_contract_dtypes, kind=kind, meta=_contract_dtypes(frame._meta, kind=kind))
+        return frame.map_partitions(
+            _contract_dtypes, kind=kind, meta=_contract_dtypes(frame._meta, kind=kind)
+        )
     import pandas as pd
 
     return _contract_dtypes(pd.read_parquet(where, partitioning="hive"), kind=kind)
@@ -331,7 +339,9 @@ def _contract_dtypes(frame: pd.DataFrame, *, kind: str) -> pd.DataFrame:
     for column, dtype in empty.dtypes.items():
         if column in ("recording", "speaker"):
             values = out[column].astype(object).where(out[column].notna(), None)
-            out[column] = pd.Categorical(values, categories=list(dict.fromkeys(v for v in values if v is not None)))
+            out[column] = pd.Categorical(
+                values, categories=list(dict.fromkeys(v for v in values if v is not None))
+            )
         elif column == "timing":
             out[column] = pd.Categorical(out[column].astype(object), categories=TIMINGS)
         else:

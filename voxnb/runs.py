@@ -353,8 +353,9 @@ async def run_jobs(
         else:
             from voxnb.cluster import run_on_cluster
 
-            def counted(name: str, value: Any, cached: bool, error: Exception | None, seconds: float,
-                        requests: int) -> None:
+            def counted(
+                name: str, value: Any, cached: bool, error: Exception | None, seconds: float, requests: int
+            ) -> None:
                 result.requests += requests
                 record(name, value, cached, error, seconds)
 
