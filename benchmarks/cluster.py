@@ -1,0 +1,181 @@
+"""Offline transcription on a Dask LocalCluster (2 workers × 1 thread) against one process.
+
+Setup: 40 short recordings (the bundled bias set's 20 utterances, 3.5–5.9 s, and 20 four-second
+clips cut from the bundled dialogues), the offline engine (faster-whisper tiny.en, int8), default
+options, no cache (``cache=False``): every run transcribes every file.
+
+Baselines, in one run of this script, every configuration warmed first (engines loaded):
+
+- one process: ``voxnb.transcribe_many(files)`` with the default engine (CTranslate2 threads =
+  all cores);
+- one process, one thread: the same with ``engine=Engine(cpu_threads=1)`` (what one Dask
+  worker thread runs);
+- cluster: ``voxnb.transcribe_many(files, executor=client)`` on ``LocalCluster(n_workers=2,
+  threads_per_worker=1)``; each worker thread loads its engine once (with one CTranslate2
+  thread: Dask sets ``OMP_NUM_THREADS=1``).
+
+Each is repeated (``--repeats``) and the medians compared. Goal: cluster ≥ 1.8× one process on
+2 cores. Per-task overhead: (a) Dask alone, no-op tasks through ``Client.map`` + ``as_completed``;
+(b) voxnb's whole path (recipe, per-thread runner, cache-less item, Transcript back to the
+client) with the deterministic fake engine on 0.05 s clips, on the cluster and in one process.
+The machine's load average is printed with every measurement: other work on the machine slows
+the cluster (two processes) more than one process.
+
+Run: ``python benchmarks/cluster.py [--repeats 3] [--overhead-items 400]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+import voxnb
+
+
+def load() -> str:
+    return "load {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+
+
+def timed(fn) -> tuple[float, object]:
+    started = time.perf_counter()
+    value = fn()
+    return time.perf_counter() - started, value
+
+
+def short_files(directory: Path) -> list[str]:
+    """The 20 bias utterances and 20 four-second clips of the dialogues: 40 different recordings."""
+    files = [str(p) for p in sorted((Path(voxnb.data.__file__).parent / "bias" / "audio").glob("*.ogg"))]
+    for sample in ("dialogue", "two_voices", "three_voices"):
+        audio = voxnb.data.audio(sample)
+        for start in np.arange(0.0, audio.duration - 4.0, 4.0):
+            if len(files) == 40:
+                break
+            path = directory / f"{sample}_{start:04.0f}.flac"
+            audio.slice(float(start), float(start) + 4.0).save(path)
+            files.append(str(path))
+    return files[:40]
+
+
+def median_run(label: str, run, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        seconds, result = timed(run)
+        assert not result.errors and len(result) == len(result.names), result.summary()
+        times.append(seconds)
+        print(f"  {label}: {seconds:6.2f} s ({load()})", flush=True)
+    return statistics.median(times)
+
+
+def noop(x: int) -> int:
+    return x
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--overhead-items", type=int, default=400)
+    args = parser.parse_args(argv)
+
+    from distributed import Client, LocalCluster, as_completed
+
+    from voxnb.local.engine import Engine
+    from voxnb.local.fake import FakeEngine
+
+    with tempfile.TemporaryDirectory() as tmp:
+        files = short_files(Path(tmp))
+        audio_seconds = sum(voxnb.Audio.load(f).duration for f in files)
+        print(f"{len(files)} files, {audio_seconds:.0f} s of audio, {os.cpu_count()} cores; {load()}")
+        quiet = {"cache": False, "progress": False, "quiet": True}
+
+        voxnb.transcribe_many(files[:2], **quiet)  # load the default engine
+        one = median_run("one process", lambda: voxnb.transcribe_many(files, **quiet), args.repeats)
+        single = Engine(cpu_threads=1)
+        one_thread = median_run(
+            "one process, 1 thread",
+            lambda: voxnb.transcribe_many(files, engine=single, **quiet),
+            args.repeats,
+        )
+
+        cold_started = time.perf_counter()
+        with (
+            LocalCluster(
+                n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            started_in = time.perf_counter() - cold_started
+            cold, _ = timed(lambda: voxnb.transcribe_many(files, executor=client, **quiet))
+            print(f"  cluster, cold (start {started_in:.1f} s + engines + run): {started_in + cold:.2f} s")
+            on_cluster = median_run(
+                "cluster 2x1", lambda: voxnb.transcribe_many(files, executor=client, **quiet), args.repeats
+            )
+
+            # per-task overhead (a): Dask alone
+            n = args.overhead_items
+            client.gather(client.map(noop, range(50), pure=False))  # warm the connections
+
+            def dask_alone():
+                futures = client.map(noop, range(n), pure=False)
+                for _ in as_completed(futures):
+                    pass
+
+            dask_task = statistics.median(timed(dask_alone)[0] for _ in range(args.repeats)) / n
+
+            # per-task overhead (b): voxnb's path with an engine that does (almost) nothing
+            rng = np.random.default_rng(0)
+            clips = {
+                f"clip{i}": voxnb.Audio.from_array(
+                    rng.uniform(-0.3, 0.3, 800).astype("float32"), 16000
+                ).to_wav()
+                for i in range(n)
+            }
+            fake = FakeEngine()
+            voxnb.transcribe_many(dict(list(clips.items())[:4]), engine=fake, executor=client, **quiet)
+            voxnb_task = (
+                statistics.median(
+                    timed(lambda: voxnb.transcribe_many(clips, engine=fake, executor=client, **quiet))[0]
+                    for _ in range(args.repeats)
+                )
+                / n
+            )
+        voxnb_here = (
+            statistics.median(
+                timed(lambda: voxnb.transcribe_many(clips, engine=fake, **quiet))[0]
+                for _ in range(args.repeats)
+            )
+            / n
+        )
+
+    per_file = on_cluster / len(files)
+    print()
+    print("| configuration | median wall time, 40 files | per file | speed-up of the cluster |")
+    print("| --- | --- | --- | --- |")
+    print(
+        f"| one process (engine on all cores) | {one:.2f} s | {one / len(files) * 1000:.0f} ms | {one / on_cluster:.2f}× |"
+    )
+    print(
+        f"| one process, 1 CTranslate2 thread | {one_thread:.2f} s | {one_thread / len(files) * 1000:.0f} ms "
+        f"| {one_thread / on_cluster:.2f}× |"
+    )
+    print(f"| LocalCluster 2 workers × 1 thread | {on_cluster:.2f} s | {per_file * 1000:.0f} ms | 1.00× |")
+    print()
+    print("| per-task overhead (median, wall time per task) | ms |")
+    print("| --- | --- |")
+    print(f"| Dask alone: no-op tasks, Client.map + as_completed, 2 workers | {dask_task * 1000:.2f} |")
+    print(f"| voxnb on the cluster: fake engine, 0.05 s clips, no cache | {voxnb_task * 1000:.2f} |")
+    print(f"| voxnb in one process: the same items | {voxnb_here * 1000:.2f} |")
+    print(
+        f"\nreal-time factor per worker thread: {per_file * 2 / (audio_seconds / len(files)):.3f}; {load()}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
