@@ -1,7 +1,7 @@
 """Offline transcription on a Dask LocalCluster (2 workers × 1 thread) against one process.
 
 Setup: 40 short recordings (the bundled bias set's 20 utterances, 3.5–5.9 s, and 20 four-second
-clips cut from the bundled dialogues), the offline engine (faster-whisper tiny.en, int8), default
+clips of the bundled dialogue, one every two seconds), the offline engine (faster-whisper tiny.en, int8), default
 options, no cache (``cache=False``): every run transcribes every file.
 
 Baselines, in one run of this script, every configuration warmed first (engines loaded):
@@ -49,18 +49,15 @@ def timed(fn) -> tuple[float, object]:
     return time.perf_counter() - started, value
 
 
-def short_files(directory: Path) -> list[str]:
-    """The 20 bias utterances and 20 four-second clips of the dialogues: 40 different recordings."""
+def short_files(directory: Path, n: int) -> list[str]:
+    """The 20 bias utterances, then four-second clips of the dialogue every two seconds: n recordings."""
     files = [str(p) for p in sorted((Path(voxnb.data.__file__).parent / "bias" / "audio").glob("*.ogg"))]
-    for sample in ("dialogue", "two_voices", "three_voices"):
-        audio = voxnb.data.audio(sample)
-        for start in np.arange(0.0, audio.duration - 4.0, 4.0):
-            if len(files) == 40:
-                break
-            path = directory / f"{sample}_{start:04.0f}.flac"
-            audio.slice(float(start), float(start) + 4.0).save(path)
-            files.append(str(path))
-    return files[:40]
+    audio = voxnb.data.audio("dialogue")
+    for start in np.arange(0.0, audio.duration - 4.0, 2.0):
+        path = directory / f"dialogue_{start:04.1f}.flac"
+        audio.slice(float(start), float(start) + 4.0).save(path)
+        files.append(str(path))
+    return files[:n]
 
 
 def median_run(label: str, run, repeats: int) -> float:
@@ -79,6 +76,7 @@ def noop(x: int) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--files", type=int, default=40)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--overhead-items", type=int, default=400)
     args = parser.parse_args(argv)
@@ -89,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     from voxnb.local.fake import FakeEngine
 
     with tempfile.TemporaryDirectory() as tmp:
-        files = short_files(Path(tmp))
+        files = short_files(Path(tmp), args.files)
         audio_seconds = sum(voxnb.Audio.load(f).duration for f in files)
         print(f"{len(files)} files, {audio_seconds:.0f} s of audio, {os.cpu_count()} cores; {load()}")
         quiet = {"cache": False, "progress": False, "quiet": True}
@@ -155,7 +153,7 @@ def main(argv: list[str] | None = None) -> int:
 
     per_file = on_cluster / len(files)
     print()
-    print("| configuration | median wall time, 40 files | per file | speed-up of the cluster |")
+    print(f"| configuration | median wall time, {len(files)} files | per file | speed-up of the cluster |")
     print("| --- | --- | --- | --- |")
     print(
         f"| one process (engine on all cores) | {one:.2f} s | {one / len(files) * 1000:.0f} ms | {one / on_cluster:.2f}× |"

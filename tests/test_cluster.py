@@ -43,11 +43,9 @@ def dask_client():
         yield client
 
 
-@pytest.fixture(scope="module")
-def first_run(dask_client, tmp_path_factory):
-    """Six recordings transcribed on the cluster into a fresh cache: (result, cache folder)."""
-    cache = tmp_path_factory.mktemp("cluster-cache")
-    result = voxnb.transcribe_many(
+def _first(dask_client, cache):
+    """The six recordings with segment and word times, on the cluster."""
+    return voxnb.transcribe_many(
         FIRST,
         executor=dask_client,
         cache=str(cache),
@@ -55,7 +53,13 @@ def first_run(dask_client, tmp_path_factory):
         quiet=True,
         timestamps=["segment", "word"],
     )
-    return result, cache
+
+
+@pytest.fixture(scope="module")
+def first_run(dask_client, tmp_path_factory):
+    """Six recordings transcribed on the cluster into a fresh cache: (result, cache folder)."""
+    cache = tmp_path_factory.mktemp("cluster-cache")
+    return _first(dask_client, cache), cache
 
 
 def _runners_per_worker(dask_client) -> dict[str, int]:
@@ -85,14 +89,7 @@ def test_offline_items_run_as_tasks_and_match_the_in_process_run(first_run, dask
 def test_a_cached_rerun_sends_no_task_to_the_engine(first_run, dask_client):
     result, cache = first_run
     before = _runners_per_worker(dask_client)
-    again = voxnb.transcribe_many(
-        FIRST,
-        executor=dask_client,
-        cache=str(cache),
-        progress=False,
-        quiet=True,
-        timestamps=["segment", "word"],
-    )
+    again = _first(dask_client, cache)
     assert again.summary() == "6 items: 0 transcribed, 6 cached, 0 failed; 0 requests"
     assert [again[n].text for n in FIRST] == [result[n].text for n in FIRST]
     assert len(TranscriptCache(cache)) == 6

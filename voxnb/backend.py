@@ -498,23 +498,13 @@ def transcribe_many(
     from voxnb.runs import run_many
 
     chosen = resolve_backend(backend, api_key=api_key, base_url=base_url, dialect=dialect, engine=engine)
+    run = {"cache": cache, "progress": progress, "sr": sr, "executor": executor}
     if chosen.is_local:
         runner: Any = LocalTranscriber(chosen.engine)
         request = runner.prepare_sync(**options)
         details = _on_cluster(describe(request), executor)
         announce("voxnb.transcribe_many", chosen, model=request.model, details=details, quiet=quiet)
-        return _run_sync(
-            run_many(
-                runner,
-                items,
-                concurrency=concurrency or 1,
-                cache=cache,
-                progress=progress,
-                sr=sr,
-                options=options,
-                executor=executor,
-            )
-        )
+        return _run_sync(run_many(runner, items, concurrency=concurrency or 1, options=options, **run))
     client = _client(chosen)
     request = client.prepare(**options)
     announce(
@@ -524,15 +514,7 @@ def transcribe_many(
         details=_on_cluster(describe(request, dialect_note=client.dialect_note), executor),
         quiet=quiet,
     )
-    return client.transcribe_many(
-        items,
-        concurrency=concurrency or 8,
-        cache=cache,
-        progress=progress,
-        sr=sr,
-        executor=executor,
-        **options,
-    )
+    return client.transcribe_many(items, concurrency=concurrency or 8, **run, **options)
 
 
 def align_many(
