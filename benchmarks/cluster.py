@@ -60,14 +60,25 @@ def short_files(directory: Path, n: int) -> list[str]:
     return files[:n]
 
 
-def median_run(label: str, run, repeats: int) -> float:
-    times = []
+def median_run(label: str, run, repeats: int, cpu) -> tuple[float, float]:
+    """Median wall time and median CPU time (``cpu()`` before and after) of *repeats* runs."""
+    walls, cpus = [], []
     for _ in range(repeats):
+        cpu_before = cpu()
         seconds, result = timed(run)
+        cpus.append(cpu() - cpu_before)
         assert not result.errors and len(result) == len(result.names), result.summary()
-        times.append(seconds)
-        print(f"  {label}: {seconds:6.2f} s ({load()})", flush=True)
-    return statistics.median(times)
+        walls.append(seconds)
+        print(f"  {label}: {seconds:6.2f} s wall, {cpus[-1]:6.2f} s CPU ({load()})", flush=True)
+    return statistics.median(walls), statistics.median(cpus)
+
+
+def workers_cpu(client) -> float:
+    """CPU seconds used so far by the worker processes and this one (which gathers the results)."""
+    import psutil
+
+    used = client.run(lambda: sum(psutil.Process().cpu_times()[:2]))
+    return sum(used.values()) + time.process_time()
 
 
 def noop(x: int) -> int:
@@ -93,12 +104,15 @@ def main(argv: list[str] | None = None) -> int:
         quiet = {"cache": False, "progress": False, "quiet": True}
 
         voxnb.transcribe_many(files[:2], **quiet)  # load the default engine
-        one = median_run("one process", lambda: voxnb.transcribe_many(files, **quiet), args.repeats)
+        one, one_cpu = median_run(
+            "one process", lambda: voxnb.transcribe_many(files, **quiet), args.repeats, time.process_time
+        )
         single = Engine(cpu_threads=1)
-        one_thread = median_run(
+        one_thread, one_thread_cpu = median_run(
             "one process, 1 thread",
             lambda: voxnb.transcribe_many(files, engine=single, **quiet),
             args.repeats,
+            time.process_time,
         )
 
         cold_started = time.perf_counter()
@@ -111,8 +125,11 @@ def main(argv: list[str] | None = None) -> int:
             started_in = time.perf_counter() - cold_started
             cold, _ = timed(lambda: voxnb.transcribe_many(files, executor=client, **quiet))
             print(f"  cluster, cold (start {started_in:.1f} s + engines + run): {started_in + cold:.2f} s")
-            on_cluster = median_run(
-                "cluster 2x1", lambda: voxnb.transcribe_many(files, executor=client, **quiet), args.repeats
+            on_cluster, cluster_cpu = median_run(
+                "cluster 2x1",
+                lambda: voxnb.transcribe_many(files, executor=client, **quiet),
+                args.repeats,
+                lambda: workers_cpu(client),
             )
 
             # per-task overhead (a): Dask alone
@@ -151,26 +168,26 @@ def main(argv: list[str] | None = None) -> int:
             / n
         )
 
-    per_file = on_cluster / len(files)
+    n_files = len(files)
     print()
-    print(f"| configuration | median wall time, {len(files)} files | per file | speed-up of the cluster |")
+    print(f"| configuration | median wall time, {n_files} files | speed-up of the cluster | CPU s per file |")
     print("| --- | --- | --- | --- |")
-    print(
-        f"| one process (engine on all cores) | {one:.2f} s | {one / len(files) * 1000:.0f} ms | {one / on_cluster:.2f}× |"
-    )
-    print(
-        f"| one process, 1 CTranslate2 thread | {one_thread:.2f} s | {one_thread / len(files) * 1000:.0f} ms "
-        f"| {one_thread / on_cluster:.2f}× |"
-    )
-    print(f"| LocalCluster 2 workers × 1 thread | {on_cluster:.2f} s | {per_file * 1000:.0f} ms | 1.00× |")
+    for label, wall, cpu in (
+        ("one process (engine on all cores)", one, one_cpu),
+        ("one process, 1 CTranslate2 thread", one_thread, one_thread_cpu),
+        ("LocalCluster 2 workers × 1 thread", on_cluster, cluster_cpu),
+    ):
+        print(f"| {label} | {wall:.2f} s | {wall / on_cluster:.2f}× | {cpu / n_files:.3f} |")
     print()
-    print("| per-task overhead (median, wall time per task) | ms |")
+    print("| per-task overhead (median wall time per task, both workers busy) | ms |")
     print("| --- | --- |")
-    print(f"| Dask alone: no-op tasks, Client.map + as_completed, 2 workers | {dask_task * 1000:.2f} |")
+    print(f"| Dask alone: no-op tasks, Client.map + as_completed | {dask_task * 1000:.2f} |")
     print(f"| voxnb on the cluster: fake engine, 0.05 s clips, no cache | {voxnb_task * 1000:.2f} |")
     print(f"| voxnb in one process: the same items | {voxnb_here * 1000:.2f} |")
     print(
-        f"\nreal-time factor per worker thread: {per_file * 2 / (audio_seconds / len(files)):.3f}; {load()}"
+        f"\none file: {audio_seconds / n_files:.1f} s of audio; the cluster spends "
+        f"{cluster_cpu / one_thread_cpu:.2f}× the CPU of one single-threaded process on the same files; "
+        f"{load()}"
     )
     return 0
 

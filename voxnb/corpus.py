@@ -51,10 +51,7 @@ class _Saved:
         from voxnb.readers import parse_json
         from voxnb.transcript import Transcript
 
-        data = parse_json(self.folder.read(self.name))
-        if isinstance(data, dict) and data.get("format") == "voxnb.transcript":
-            return Transcript.from_dict(data)
-        return Transcript.from_response(data)
+        return Transcript.from_dict(parse_json(self.folder.read(self.name)))
 
 
 @dataclass(frozen=True)
