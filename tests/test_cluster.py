@@ -37,6 +37,7 @@ def dask_client():
             processes=True,
             dashboard_address=":0",
             silence_logs=logging.ERROR,
+            env={"MISTRAL_API_KEY": ""},  # the workers never hold a key unless a test gives one
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -47,6 +48,7 @@ def _first(dask_client, cache):
     """The six recordings with segment and word times, on the cluster."""
     return voxnb.transcribe_many(
         FIRST,
+        backend="local",
         executor=dask_client,
         cache=str(cache),
         progress=False,
@@ -73,7 +75,7 @@ def test_offline_items_run_as_tasks_and_match_the_in_process_run(first_run, dask
     assert result.summary() == "6 items: 6 transcribed, 0 failed; 6 requests"
     assert list(result) == FIRST and len(TranscriptCache(cache)) == 6
     here = voxnb.transcribe_many(
-        FIRST, cache=False, progress=False, quiet=True, timestamps=["segment", "word"]
+        FIRST, backend="local", cache=False, progress=False, quiet=True, timestamps=["segment", "word"]
     )
     for name in FIRST:
         remote = result[name]
@@ -102,7 +104,7 @@ def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(dask_clien
 
     def run() -> None:
         outcome["result"] = voxnb.transcribe_many(
-            KILLED, executor=dask_client, cache=str(cache), progress=False, quiet=True
+            KILLED, backend="local", executor=dask_client, cache=str(cache), progress=False, quiet=True
         )
 
     thread = threading.Thread(target=run)
@@ -205,7 +207,7 @@ def test_align_many_on_the_cluster_matches_voxnb_align(dask_client):
 
 def test_the_bias_lab_runs_on_the_cluster(dask_client, tmp_path):
     items = bias.load_bundled()[:2]
-    exp = bias.Experiment(items, ["none", "oracle"])
+    exp = bias.Experiment(items, ["none", "oracle"], backend="local")
     exp.run(executor=dask_client, cache=str(tmp_path / "cache"), progress=False)
     assert sorted(exp.transcripts) == sorted((i.name, c) for i in items for c in ("none", "oracle"))
     assert not exp.errors and len(TranscriptCache(tmp_path / "cache")) == 4
@@ -244,7 +246,7 @@ def test_corpus_tables_equal_the_concatenation_eager_and_lazy_on_the_cluster(fir
     )
 
 
-def test_what_cannot_go_to_a_cluster_is_refused_before_any_task(dask_client, guarded_api_key, tmp_path):
+def test_what_cannot_go_to_a_cluster_is_refused_before_any_task(dask_client, guarded_api_key, monkeypatch):
     with pytest.raises(ParameterError, match=r"dask\.distributed\.Client"):
         voxnb.transcribe_many(FIRST[:1], executor="tcp://127.0.0.1:8786", progress=False, quiet=True)
     keyed = voxnb.Client(base_url="http://127.0.0.1:9", api_key=guarded_api_key, dialect="mistral")
@@ -252,3 +254,10 @@ def test_what_cannot_go_to_a_cluster_is_refused_before_any_task(dask_client, gua
         keyed.transcribe_many(FIRST[:1], executor=dask_client, progress=False, cache=False)
     assert guarded_api_key not in str(err.value)
     keyed.close()
+    # this process has the key, the workers (started before it was set) do not: found before any task
+    monkeypatch.setenv("MISTRAL_API_KEY", guarded_api_key)
+    mistral = voxnb.Client()
+    with pytest.raises(ParameterError, match="MISTRAL_API_KEY is not set in this worker's environment"):
+        mistral.transcribe_many(FIRST[:1], executor=dask_client, progress=False, cache=False)
+    assert mistral.requests_sent == 0
+    mistral.close()
