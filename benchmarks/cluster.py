@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import pickle
 import statistics
 import tempfile
 import time
@@ -131,6 +132,10 @@ def main(argv: list[str] | None = None) -> int:
                 args.repeats,
                 lambda: workers_cpu(client),
             )
+            sample = voxnb.transcribe_many(files, executor=client, **{**quiet, "cache": Path(tmp) / "cache"})
+            returned = statistics.median(len(pickle.dumps(t)) for t in sample.values())
+            entry = statistics.median(p.stat().st_size for p in (Path(tmp) / "cache").rglob("*.json"))
+            print(f"  a Transcript sent back: {returned / 1000:.1f} kB; a cache entry: {entry / 1000:.1f} kB")
 
             # per-task overhead (a): Dask alone
             n = args.overhead_items
