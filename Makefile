@@ -34,11 +34,14 @@ system-packages:
 demo: $(STAMP)
 	$(PY) -m voxnb demo --out demo-output
 
-test: $(STAMP) system-packages
+test: $(STAMP) system-packages lint
 	$(PY) -m pytest
 
+# style, formatting and types: part of `make test`
 lint: $(STAMP)
-	$(PY) -m ruff check voxnb tests benchmarks
+	$(PY) -m ruff check voxnb tests benchmarks scripts
+	$(PY) -m ruff format --check voxnb tests benchmarks scripts
+	$(PY) -m mypy
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -84,8 +84,12 @@ def test_items_accept_tuples_and_dicts_and_names_must_be_unique(tmp_path):
     assert [it.name for it in exp.items] == ["a", "b"]
     # a list is sent as given (Voxtral 3 and the offline engine take phrases); the oracle joins them with _
     assert exp.lists["list1"]["a"] == ["Oban", "Janis Joplin"]
-    assert bias.Experiment([("a.ogg", "Hello", ["Janis Joplin"])], ["oracle"]).lists["oracle"]["a"] == ["Janis_Joplin"]
-    with pytest.raises(ParameterError, match=r"condition 'c', item 'a': context_bias entry 'x,y' holds a comma"):
+    assert bias.Experiment([("a.ogg", "Hello", ["Janis Joplin"])], ["oracle"]).lists["oracle"]["a"] == [
+        "Janis_Joplin"
+    ]
+    with pytest.raises(
+        ParameterError, match=r"condition 'c', item 'a': context_bias entry 'x,y' holds a comma"
+    ):
         bias.Experiment([("a.ogg", "Hello", [])], {"c": ["x,y"]})
     with pytest.raises(ParameterError, match="unique name"):
         bias.Experiment([("x/a.ogg", "1"), ("y/a.ogg", "2")], ["none"])

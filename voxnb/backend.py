@@ -375,7 +375,7 @@ class LocalRecipe:
 def transcribe(
     audio: Any,
     *,
-    backend: str | None = None,
+    backend: str | Backend | None = None,
     api_key: str | None = None,
     base_url: str | None = None,
     dialect: str | None = None,
@@ -422,30 +422,16 @@ def transcribe(
     >>> t.speakers                                                            # doctest: +SKIP
     """
     chosen = resolve_backend(backend, api_key=api_key, base_url=base_url, dialect=dialect)
-    if chosen.is_local:
-        if timeout is not None or retry is not None:
-            raise ParameterError("timeout= and retry= are HTTP options; the offline engine takes neither")
-        local = LocalTranscriber(chosen.engine)
-        request = local.prepare_sync(**options)
-        announce("voxnb.transcribe", chosen, model=request.model, details=describe(request), quiet=quiet)
-        loaded = local.load_sync(audio, sr)
-        return local.build_sync(local.send_sync(loaded, request), loaded, request)
-    client = _client(chosen, timeout=timeout, retry=retry)
-    request = client.prepare(**options)
-    announce(
-        "voxnb.transcribe",
-        _detected(chosen, client),
-        model=request.model,
-        details=describe(request, dialect_note=client.dialect_note),
-        quiet=quiet,
-    )
-    return client.transcribe(audio, sr=sr, **options)
+    if chosen.is_local and (timeout is not None or retry is not None):
+        raise ParameterError("timeout= and retry= are HTTP options; the offline engine takes neither")
+    runner = _announced_runner("voxnb.transcribe", chosen, options, quiet=quiet, timeout=timeout, retry=retry)
+    return runner.transcribe(audio, sr=sr, **options)
 
 
 def transcribe_many(
     items: Any,
     *,
-    backend: str | None = None,
+    backend: str | Backend | None = None,
     api_key: str | None = None,
     base_url: str | None = None,
     dialect: str | None = None,
@@ -498,23 +484,29 @@ def transcribe_many(
     from voxnb.runs import run_many
 
     chosen = resolve_backend(backend, api_key=api_key, base_url=base_url, dialect=dialect, engine=engine)
+    runner = _announced_runner("voxnb.transcribe_many", chosen, options, quiet=quiet, executor=executor)
     run = {"cache": cache, "progress": progress, "sr": sr, "executor": executor}
     if chosen.is_local:
-        runner: Any = LocalTranscriber(chosen.engine)
-        request = runner.prepare_sync(**options)
+        return _run_sync(run_many(runner, items, concurrency=concurrency or 1, options=dict(options), **run))
+    return runner.transcribe_many(items, concurrency=concurrency or 8, **run, **options)
+
+
+def _announced_runner(
+    entry: str, chosen: Backend, options: Any, *, quiet: bool, executor: Any = None, **http: Any
+) -> Any:
+    """What transcribes for *chosen* (the offline engine, or a reused Client), with the options checked
+    against its model and the choice announced (with the Dask cluster, if any) — before any audio is read."""
+    if chosen.is_local:
+        local = LocalTranscriber(chosen.engine)
+        request = local.prepare_sync(**options)
         details = _on_cluster(describe(request), executor)
-        announce("voxnb.transcribe_many", chosen, model=request.model, details=details, quiet=quiet)
-        return _run_sync(run_many(runner, items, concurrency=concurrency or 1, options=options, **run))
-    client = _client(chosen)
+        announce(entry, chosen, model=request.model, details=details, quiet=quiet)
+        return local
+    client = _client(chosen, **http)
     request = client.prepare(**options)
-    announce(
-        "voxnb.transcribe_many",
-        _detected(chosen, client),
-        model=request.model,
-        details=_on_cluster(describe(request, dialect_note=client.dialect_note), executor),
-        quiet=quiet,
-    )
-    return client.transcribe_many(items, concurrency=concurrency or 8, **run, **options)
+    details = _on_cluster(describe(request, dialect_note=client.dialect_note), executor)
+    announce(entry, _detected(chosen, client), model=request.model, details=details, quiet=quiet)
+    return client
 
 
 def align_many(

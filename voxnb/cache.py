@@ -147,8 +147,9 @@ class TranscriptCache:
         request: dict[str, Any],
     ) -> str:
         """Store the response of this request, with the request's description as the entry's meta."""
+        key = cache_key(audio_sha256=audio_sha256, backend=backend, base_url=base_url, request=request)
         inputs = {"audio_sha256": audio_sha256, "backend": backend, "base_url": base_url, "request": request}
-        return self.put(cache_key(**inputs), response, inputs)
+        return self.put(key, response, inputs)
 
     def __len__(self) -> int:
         return len(self.keys())

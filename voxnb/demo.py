@@ -78,7 +78,7 @@ def run_transcribe(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else None
     if out is not None and out.suffix not in SAVERS:  # before spending the transcription
         raise ParameterError(f"--out must end in one of {', '.join(SAVERS)}; got {out.name!r}")
-    timestamps = args.timestamps or (["segment"] if args.diarize or out else None)
+    timestamps: list[str] = args.timestamps or (["segment"] if args.diarize or out else [])
     t = voxnb.transcribe(
         args.audio,
         backend=args.backend,
@@ -92,7 +92,8 @@ def run_transcribe(args: argparse.Namespace) -> int:
     )
     print(_segments_table(t) if len(t.segments) else t.text)
     if out is not None:
-        {".json": t.save, ".srt": t.to_srt, ".vtt": t.to_vtt, ".rttm": t.to_rttm}[out.suffix](out)
+        save: Any = {".json": t.save, ".srt": t.to_srt, ".vtt": t.to_vtt, ".rttm": t.to_rttm}[out.suffix]
+        save(out)
         print(f"saved {out}")
     return 0
 

@@ -401,7 +401,11 @@ def compare(
     differs = word_differences(words[0], words[1], normalizer=normalizer)
     if labels is None:
         models = [getattr(t, "model", None) for t in (first, second)]
-        labels = tuple(models) if None not in models and models[0] != models[1] else ("first", "second")
+        labels = (
+            (str(models[0]), str(models[1]))
+            if None not in models and models[0] != models[1]
+            else ("first", "second")
+        )
     spans = [_lane_from(label, table, flags) for label, table, flags in zip(labels, words, differs)]
     audio = None if audio is None else as_audio(audio, sr=None)
     total = max([audio.duration if audio is not None else 0.0] + [_last_end(w) or 0.0 for w in words])
@@ -492,7 +496,7 @@ class _SpectrogramLayer:
         self, ax: Any, audio: Audio, *, kind: str, cmap: str, n_mels: int, n_fft: int, top_db: float
     ):
         self.ax, self.audio = ax, audio
-        self.options = {"kind": kind, "n_mels": n_mels, "n_fft": n_fft}
+        self.options: dict[str, Any] = {"kind": kind, "n_mels": n_mels, "n_fft": n_fft}
         self.image = None
         _, _, freqs = audio.spectrogram(start=0, end=min(audio.duration, 0.1), n_frames=1, **self.options)
         self.n_bins = len(freqs) - 1
@@ -808,6 +812,7 @@ class _ClockLocator(Locator):
     _STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
 
     def __call__(self) -> Any:
+        assert self.axis is not None  # matplotlib sets it before asking for ticks
         lo, hi = self.axis.get_view_interval()
         return self.tick_values(lo, hi)
 
@@ -914,7 +919,7 @@ def _new_figure(width: float, heights: list[float], *, returned: bool = False) -
     )
     total = sum(heights) + top_bottom
     fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - 0.2 / total, bottom=0.4 / total)
-    fig.draw = _PlainTextDraw(fig)
+    fig.draw = _PlainTextDraw(fig)  # type: ignore[method-assign]
     if returned and "inline" in matplotlib.get_backend().lower():
         # the notebook shows the returned figure once; left open, the inline backend would show it twice
         plt.close(fig)

@@ -441,7 +441,7 @@ def _read_response(obj: Any, *, granularity: str | None, source: str | None) -> 
             )
         obj = raw = parse_json(path.read_bytes())
     elif isinstance(obj, (str, bytes, bytearray, memoryview)):
-        obj = raw = parse_json(bytes(obj) if isinstance(obj, memoryview) else obj)
+        obj = raw = parse_json(bytes(obj) if isinstance(obj, (memoryview, bytearray)) else obj)
 
     if source is not None:
         return raw, _read_as(to_plain(obj), source, granularity)

@@ -25,9 +25,10 @@ from voxnb.errors import ParameterError, VoxnbError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from typing_extensions import Unpack
 
     from voxnb.cache import TranscriptCache
-    from voxnb.request import TranscriptionRequest
+    from voxnb.request import TranscriptionOptions, TranscriptionRequest
     from voxnb.transcript import Transcript
 
 __all__ = ["BatchResult", "Runner", "run_jobs", "run_many", "transcribe_item"]
@@ -38,11 +39,13 @@ log = logging.getLogger("voxnb")
 class Runner(Protocol):
     """What :func:`run_many` drives: :class:`voxnb.AsyncClient` and :class:`voxnb.backend.LocalTranscriber`."""
 
-    backend: str
+    @property
+    def backend(self) -> str: ...
+
     base_url: str
     requests_sent: int
 
-    async def prepare(self, **options: Any) -> TranscriptionRequest: ...
+    async def prepare(self, **options: Unpack[TranscriptionOptions]) -> TranscriptionRequest: ...
 
     async def load(self, audio: Any, *, sr: int | None = None) -> Any: ...
 

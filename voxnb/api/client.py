@@ -646,17 +646,16 @@ class AsyncClient:
         """
         from voxnb.runs import run_many
 
-        result = await run_many(
+        return await run_many(
             self,
             items,
             concurrency=concurrency,
             cache=cache,
             progress=progress,
             sr=sr,
-            options=options,
+            options=dict(options),
             executor=executor,
         )
-        return result
 
     def worker_recipe(self) -> ClientRecipe:
         """How a Dask worker builds the same client: URL, dialect, timeouts, retries — no key.
@@ -734,7 +733,10 @@ class AsyncClient:
             "messages": [
                 {
                     "role": "user",
-                    "content": [_audio_part(source, self.dialect), {"type": "text", "text": prompt}],
+                    "content": [
+                        _audio_part(source, self.dialect or "mistral"),
+                        {"type": "text", "text": prompt},
+                    ],
                 }
             ],
         }
@@ -763,9 +765,9 @@ class AsyncClient:
         >>> client.transcribe(file_id)  # doctest: +SKIP
         """
         source = await asyncio.to_thread(resolve_audio, audio, sr=sr, allow_remote=False)
-        response = await self._request(
-            "POST", "/v1/files", data={"purpose": "audio"}, files=[("file", source.file_part())]
-        )
+        part = source.file_part()
+        assert part is not None  # allow_remote=False: always bytes to upload
+        response = await self._request("POST", "/v1/files", data={"purpose": "audio"}, files=[("file", part)])
         body = self._json(response, "POST /v1/files")
         if not isinstance(body, dict) or not body.get("id"):
             raise ResponseFormatError("POST /v1/files answered without a file id")
@@ -925,7 +927,7 @@ class Client:
 
     @functools.wraps(AsyncClient.transcribe_stream)
     def transcribe_stream(self, audio: Any, **kwargs: Any) -> Iterator[Any]:
-        events = self._async.transcribe_stream(audio, **kwargs)
+        events: Any = self._async.transcribe_stream(audio, **kwargs)
         try:
             while True:
                 try:

@@ -147,7 +147,7 @@ class Experiment:
                 "give either client= or the backend's settings (backend=, base_url=, ...), not both"
             )
         else:
-            self.backend = None
+            self.backend = None  # type: ignore[assignment]  # the client decides
         self.seed = int(seed)
         self.convention = convention
         self.normalizer = normalizer
@@ -169,7 +169,7 @@ class Experiment:
     # -- lists -----------------------------------------------------------------------------
     @functools.cached_property
     def _pool_keys(self) -> list[tuple[str, ...]]:
-        return [tuple(normalize_term(t, self.normalizer).split()) for t in self.distractors]
+        return [tuple(normalize_term(t, self.normalizer).split()) for t in self.distractors or ()]
 
     def _distractors_for(self, item: BiasItem, n: int) -> list[str]:
         """The first *n* of the item's distractors in a fixed random order (pool terms absent from it).

@@ -29,7 +29,7 @@ class EngineBridge:
     the end of the stream, so callers always see the session finish.
     """
 
-    def __init__(self, engine: Any, *, loop: asyncio.AbstractEventLoop | None = None, **options: Any):
+    def __init__(self, engine: Any, *, loop: asyncio.AbstractEventLoop | None = None, **options: Any) -> None:
         self.engine = engine
         self.options = options  # the stream's options (context_bias, language), checked by the caller
         self.bytes_fed = 0

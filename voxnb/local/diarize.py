@@ -65,7 +65,8 @@ def embed_chunks(samples: np.ndarray, chunks: list[tuple[float, float]]) -> np.n
     """
     encoder = _encoder()
     mel = encoder.mel(encoder.normalize_volume(samples))
-    windows, owner = [], []
+    windows: list[np.ndarray] = []
+    owner: list[int] = []
     for i, (start, end) in enumerate(chunks):
         first, last = round(start * SR / HOP), max(round(end * SR / HOP), round(start * SR / HOP) + 1)
         frames = mel[first:last]
@@ -74,9 +75,8 @@ def embed_chunks(samples: np.ndarray, chunks: list[tuple[float, float]]) -> np.n
             windows.append(np.pad(window, ((0, PARTIAL_FRAMES - len(window)), (0, 0))))
             owner.append(i)
     partials = encoder.forward(np.stack(windows))
-    owner = np.asarray(owner)
     sums = np.zeros((len(chunks), partials.shape[1]), np.float32)
-    np.add.at(sums, owner, partials)
+    np.add.at(sums, np.asarray(owner), partials)
     return sums / np.maximum(np.linalg.norm(sums, axis=1, keepdims=True), 1e-12)
 
 

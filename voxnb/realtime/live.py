@@ -281,6 +281,7 @@ class LiveTranscription:
 
     async def _send_all(self, session: RealtimeSession) -> dict[str, Any]:
         chunks = aiter(self._chunks)
+        assert self._stopped is not None  # set by _run before the sender starts
         stopped = asyncio.ensure_future(self._stopped.wait())
         next_chunk: asyncio.Future[bytes] | None = None
         try:
@@ -319,8 +320,9 @@ class LiveTranscription:
 
         def on_sender_done(task: asyncio.Task[Any]) -> None:
             # a failing source or send must end the event loop below, not leave it waiting
-            if not task.cancelled() and task.exception() is not None:
-                session.interrupt(task.exception())
+            failure = None if task.cancelled() else task.exception()
+            if failure is not None:
+                session.interrupt(failure)
 
         sender.add_done_callback(on_sender_done)
         try:

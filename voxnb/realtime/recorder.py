@@ -291,7 +291,8 @@ class Recorder(anywidget.AnyWidget):
             self._show(message=f"warning: chunk {self._seq + 1} to {seq - 1} never arrived from the browser")
         self._seq = seq
         self._pcm += pcm
-        self._chunks.put(pcm)
+        if self._chunks is not None:
+            self._chunks.put(pcm)
         if seq % ACK_EVERY == 0:
             self.send({"type": "ack", "seq": seq})
 
@@ -305,7 +306,8 @@ class Recorder(anywidget.AnyWidget):
                     status="finishing",
                     message=f"Stopped after {self.seconds:.1f} s; waiting for the last words…",
                 )
-        self._chunks.put(None)
+        if self._chunks is not None:
+            self._chunks.put(None)
 
     def _on_event(self, event: Any) -> None:
         if isinstance(event, Reconnected):

@@ -241,8 +241,7 @@ class RealtimeSession:
         self,
         base_url: str | None = None,
         *,
-        api_key: str | None = None,
-        model: str | None = None,
+        api_key: str | Secret | None = None,
         dialect: str | Dialect = "mistral",
         engine: Any = None,
         max_reconnects: int = 5,
@@ -257,8 +256,8 @@ class RealtimeSession:
         self.base_url = None if engine is not None else (base_url or DEFAULT_BASE_URL)
         self._key = Secret(None) if self.base_url is None else api_key_for(_http_url(self.base_url), api_key)
         #: the session's settings, checked against what the model does in realtime
-        self.request = TranscriptionRequest.create(model=model, **options).resolve(
-            self._capabilities(model), realtime=True
+        self.request = TranscriptionRequest.create(**options).resolve(
+            self._capabilities(options.get("model")), realtime=True
         )
         self.model = self.request.model
         self.target_streaming_delay_ms = self.request.target_streaming_delay_ms
@@ -466,6 +465,7 @@ class RealtimeSession:
             from websockets.exceptions import InvalidStatus, InvalidURI, WebSocketException
         except ImportError:
             raise MissingDependencyError("websockets", "widgets", "realtime transcription") from None
+        assert self.base_url is not None  # a session without an engine has a server
         url = self.dialect.url(self.base_url, self.model)
         headers = {"Authorization": f"Bearer {self._key.reveal()}"} if self._key else {}
         loopback = urlsplit(url).hostname in {"127.0.0.1", "localhost", "::1"}
@@ -599,7 +599,9 @@ def merge_parts(parts: list[_Part], gaps: list[Reconnected], *, model: str | Non
     meta = {"sessions": len(parts), "gaps": [gap.as_dict() for gap in gaps]}
     if len(parts) == 1 and parts[0].done is not None:
         return {**parts[0].done, "realtime": meta}
-    texts, segments, usage = [], [], {}
+    texts: list[str] = []
+    segments: list[dict[str, Any]] = []
+    usage: dict[str, Any] = {}
     language, model_seen = None, None
     any_segments = any(p.segments or (p.done or {}).get("segments") for p in parts)
     for part in parts:

@@ -159,7 +159,7 @@ class _RealtimeConnection:
 
     def _start(self) -> EngineBridge:
         if self.bridge is None:
-            options = {
+            options: dict[str, Any] = {
                 "context_bias": list(self.request.context_bias) or None,
                 "language": self.request.language,
             }
