@@ -925,6 +925,10 @@ class Client:
     upload = _mirror("upload")
     signed_url = _mirror("signed_url")
 
+    @functools.wraps(AsyncClient.worker_recipe)
+    def worker_recipe(self) -> ClientRecipe:
+        return self._async.worker_recipe()
+
     @functools.wraps(AsyncClient.transcribe_stream)
     def transcribe_stream(self, audio: Any, **kwargs: Any) -> Iterator[Any]:
         events: Any = self._async.transcribe_stream(audio, **kwargs)
