@@ -12,7 +12,10 @@ Baselines, in one run of this script, every configuration warmed first (engines 
   worker thread runs);
 - cluster: ``voxnb.transcribe_many(files, executor=client)`` on ``LocalCluster(n_workers=2,
   threads_per_worker=1)``; each worker thread loads its engine once (with one CTranslate2
-  thread: Dask sets ``OMP_NUM_THREADS=1``).
+  thread: Dask sets ``OMP_NUM_THREADS=1``);
+- the same cluster with Dask's statistical profiler off
+  (``distributed.worker.profile.enabled: False``): it samples every worker thread's stack every
+  10 ms, which costs CPU next to a CPU-bound engine.
 
 Each is repeated (``--repeats``) and the medians compared. Goal: cluster ≥ 1.8× one process on
 2 cores. Per-task overhead: (a) Dask alone, no-op tasks through ``Client.map`` + ``as_completed``;
@@ -93,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--overhead-items", type=int, default=400)
     args = parser.parse_args(argv)
 
+    import dask
     from distributed import Client, LocalCluster, as_completed
 
     from voxnb.local.engine import Engine
@@ -165,6 +169,22 @@ def main(argv: list[str] | None = None) -> int:
                 )
                 / n
             )
+        # the same cluster without Dask's statistical profiler (it samples every worker thread's
+        # stack every 10 ms; with a CPU-bound engine on 2 busy cores that costs CPU)
+        with (
+            dask.config.set({"distributed.worker.profile.enabled": False}),
+            LocalCluster(
+                n_workers=2, threads_per_worker=1, dashboard_address=":0", silence_logs=logging.ERROR
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            voxnb.transcribe_many(files[:4], executor=client, **quiet)  # load the engines
+            no_profiler, no_profiler_cpu = median_run(
+                "cluster 2x1, profiler off",
+                lambda: voxnb.transcribe_many(files, executor=client, **quiet),
+                args.repeats,
+                lambda: workers_cpu(client),
+            )
         voxnb_here = (
             statistics.median(
                 timed(lambda: voxnb.transcribe_many(clips, engine=fake, **quiet))[0]
@@ -175,14 +195,20 @@ def main(argv: list[str] | None = None) -> int:
 
     n_files = len(files)
     print()
-    print(f"| configuration | median wall time, {n_files} files | speed-up of the cluster | CPU s per file |")
-    print("| --- | --- | --- | --- |")
+    print(
+        f"| configuration | median wall time, {n_files} files | speed-up over one process "
+        "| over one single-threaded process | CPU s per file |"
+    )
+    print("| --- | --- | --- | --- | --- |")
     for label, wall, cpu in (
         ("one process (engine on all cores)", one, one_cpu),
         ("one process, 1 CTranslate2 thread", one_thread, one_thread_cpu),
         ("LocalCluster 2 workers × 1 thread", on_cluster, cluster_cpu),
+        ("the same, Dask's profiler off", no_profiler, no_profiler_cpu),
     ):
-        print(f"| {label} | {wall:.2f} s | {wall / on_cluster:.2f}× | {cpu / n_files:.3f} |")
+        print(
+            f"| {label} | {wall:.2f} s | {one / wall:.2f}× | {one_thread / wall:.2f}× | {cpu / n_files:.3f} |"
+        )
     print()
     print("| per-task overhead (median wall time per task, both workers busy) | ms |")
     print("| --- | --- |")
