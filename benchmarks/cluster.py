@@ -11,8 +11,9 @@ Baselines, in one run of this script, every configuration warmed first (engines 
 - one process, one thread: the same with ``engine=Engine(cpu_threads=1)`` (what one Dask
   worker thread runs);
 - cluster: ``voxnb.transcribe_many(files, executor=client)`` on ``LocalCluster(n_workers=2,
-  threads_per_worker=1)``; each worker thread loads its engine once (with one CTranslate2
-  thread: Dask sets ``OMP_NUM_THREADS=1``);
+  threads_per_worker=1)`` with Dask's default configuration; each worker thread loads its engine
+  once (with one CTranslate2 thread: Dask sets ``OMP_NUM_THREADS=1``), and voxnb undoes the cost
+  of Dask's ``MALLOC_TRIM_THRESHOLD_`` in the worker (``voxnb.cluster._keep_large_buffers``);
 - the same cluster with Dask's statistical profiler off
   (``distributed.worker.profile.enabled: False``): it samples every worker thread's stack every
   10 ms, which costs CPU next to a CPU-bound engine.
