@@ -18,6 +18,7 @@ import inspect
 import logging
 import sys
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -36,7 +37,7 @@ from voxnb.errors import (
     VoxnbError,
 )
 from voxnb.models import DEFAULT_MODEL, ModelCapabilities, capabilities, openai_capabilities
-from voxnb.request import TranscriptionRequest
+from voxnb.request import TranscriptionRequest, response_granularity
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -448,7 +449,7 @@ class AsyncClient:
             base_url=self.base_url,
             model=response.get("model") or model or request.get("model"),
             request=request,
-            granularity="word" if request.get("timestamp_granularities") == ["word"] else None,
+            granularity=response_granularity(self.backend, request.get("timestamp_granularities") or ()),
             audio_sha256=audio_sha256,
             audio=audio,
         )
@@ -613,6 +614,7 @@ class AsyncClient:
         sr: int | None = None,
         mode: str = "requests",
         poll_interval: float = 10.0,
+        executor: Any = None,
         **options: Unpack[TranscriptionOptions],
     ) -> BatchResult:
         """Transcribe many recordings concurrently, with a cache and a progress bar.
@@ -636,10 +638,12 @@ class AsyncClient:
             below, and ``sr``) override the call's for that item. In a list, paths and URLs
             are named by themselves, other items by position.
         concurrency : int
-            Requests in flight at once.
+            Requests in flight at once (with *executor*: across the whole cluster, held by one
+            ``distributed.Semaphore``, so a cluster does not multiply the server's rate limit).
         cache : bool or path
             ``True`` for the user cache directory (``$VOXNB_CACHE_DIR`` overrides it), a
-            directory, or ``False`` for none.
+            directory or an fsspec URL (``s3://...``; with *executor*, one every worker
+            reaches), or ``False`` for none.
         progress : bool
             Show a ``tqdm.auto`` progress bar.
         sr : int, optional
@@ -648,6 +652,11 @@ class AsyncClient:
             One request per item (the default), or one batch job for all of them.
         poll_interval : float
             ``mode="batch"``: the longest wait between two polls of the job, in seconds.
+        executor : dask.distributed.Client, optional
+            Run each item as a Dask task (``voxnb-transcribe`` on the dashboard) on the
+            cluster's workers: paths must be readable there, and the workers send the requests
+            with their own ``$MISTRAL_API_KEY`` (a key is never pickled). Transcripts come
+            back without their audio samples.
         **options
             Transcription options, as for :meth:`transcribe`. Every item's options are
             validated before anything is sent; the cache key of an item holds the request it
@@ -672,6 +681,11 @@ class AsyncClient:
         ...     "ep2": {"audio": "ep2.mp3", "context_bias": ["Tobermory"]},
         ... }, timestamps="segment")
         """
+        if mode == "batch" and executor is not None:
+            raise ParameterError(
+                "mode='batch' runs on the server's Batch API and executor= on a Dask cluster: choose one",
+                option="executor",
+            )
         if mode == "batch":
             requests_before = self.requests_sent
             job = await self.submit_batch(items, cache=cache, sr=sr, progress=progress, **options)
@@ -686,7 +700,41 @@ class AsyncClient:
         from voxnb.runs import run_many
 
         return await run_many(
-            self, items, concurrency=concurrency, cache=cache, progress=progress, sr=sr, options=dict(options)
+            self,
+            items,
+            concurrency=concurrency,
+            cache=cache,
+            progress=progress,
+            sr=sr,
+            options=dict(options),
+            executor=executor,
+        )
+
+    def worker_recipe(self) -> ClientRecipe:
+        """How a Dask worker builds the same client: URL, dialect, timeouts, retries — no key.
+
+        Raises
+        ------
+        ParameterError
+            This client holds a key given in this process: keys are never pickled, so the
+            workers must read their own from ``$MISTRAL_API_KEY``.
+        """
+        if self._key and self._key != api_key_for(self.base_url, None):
+            raise ParameterError(
+                "the API key given to this client is not sent to Dask workers (keys are never "
+                "pickled): set MISTRAL_API_KEY in the workers' environment, e.g. "
+                "LocalCluster(env={'MISTRAL_API_KEY': ...}) or `dask worker` started with it, and "
+                "create the client without api_key=",
+                option="executor",
+            )
+        return ClientRecipe(
+            self.base_url,
+            self.dialect,
+            self.timeout,
+            self.connect_timeout,
+            self.retry,
+            self.max_connections,
+            needs_key=bool(self._key),
         )
 
     async def submit_batch(
@@ -916,6 +964,35 @@ def _audio_part(source: AudioSource, dialect: str) -> dict[str, Any]:
 # -- the sync mirror ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ClientRecipe:
+    """What a Dask worker needs to build its own :class:`AsyncClient` (see :mod:`voxnb.cluster`)."""
+
+    base_url: str
+    dialect: str | None
+    timeout: float
+    connect_timeout: float
+    retry: RetryPolicy
+    max_connections: int
+    needs_key: bool = False
+
+    def __call__(self) -> AsyncClient:
+        return AsyncClient(
+            base_url=self.base_url,
+            dialect=self.dialect,
+            timeout=self.timeout,
+            connect_timeout=self.connect_timeout,
+            retry=self.retry,
+            max_connections=self.max_connections,
+        )
+
+    def check_worker(self) -> str | None:
+        """Why this worker cannot send the requests (no key where one is needed), or None."""
+        if self.needs_key and not api_key_for(self.base_url, None):
+            return "MISTRAL_API_KEY is not set in this worker's environment"
+        return None
+
+
 async def _awaited(awaitable: Any) -> Any:
     return await awaitable
 
@@ -1019,6 +1096,10 @@ class Client:
         from voxnb.api.batch import BatchJob
 
         return BatchJob(self._run(self._async.batch_job(job_id, **kwargs)), self._run)
+
+    @functools.wraps(AsyncClient.worker_recipe)
+    def worker_recipe(self) -> ClientRecipe:
+        return self._async.worker_recipe()
 
     @functools.wraps(AsyncClient.transcribe_stream)
     def transcribe_stream(self, audio: Any, **kwargs: Any) -> Iterator[Any]:
