@@ -9,8 +9,9 @@ pair classes where chunks overlap (as pyannote does) gives the probability that 
 overlap; :func:`overlap_probability` returns it on a 10 ms grid.
 
 Its own speaker tracking is not used: on the real telephone call of ``benchmarks/diarize.py``
-the local speakers it finds mix the two voices, and a pipeline built on them (embeddings per
-local speaker, as pyannote's) measured 51 % DER there against 31 % for voxnb's windows.
+the local speakers it finds mix the two voices, and a pipeline built on them (a CAM++ embedding
+per local speaker and chunk, clustered, as pyannote's pipeline does) measured 51 % DER there
+even with the speaker count given, against 31 % for voxnb's windows.
 """
 
 from __future__ import annotations
