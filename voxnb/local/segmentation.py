@@ -22,8 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from voxnb.errors import MissingDependencyError, ParameterError
-
 __all__ = ["STEP", "Segmentation", "chunk_count", "overlap_probability"]
 
 SR = 16000
@@ -58,22 +56,11 @@ class Segmentation:
     """
 
     def __init__(self, weights: str | Path | None = None):
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            raise MissingDependencyError("onnxruntime", "offline", "overlapped speech detection") from None
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 2
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(
-                str(weights or WEIGHTS), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ParameterError(
-                f"could not load the segmentation model from {weights or WEIGHTS} ({type(exc).__name__}: {exc}); "
-                "pass an ONNX file written by scripts/convert_segmentation.py, or nothing for the bundled one"
-            ) from exc
+        from voxnb.local.onnx import session
+
+        self.session = session(
+            weights or WEIGHTS, what="segmentation model", script="convert_segmentation.py"
+        )
 
     def run(self, chunks: np.ndarray) -> np.ndarray:
         """(n, 589, 7) class probabilities of *chunks*, an (n, 160000) array of 10 s of 16 kHz audio."""
