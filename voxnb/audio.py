@@ -35,7 +35,7 @@ import numpy as np
 
 from voxnb.errors import AudioError, MissingDependencyError, ParameterError
 
-__all__ = ["SILENCE_PEAK", "Audio", "as_audio"]
+__all__ = ["SILENCE_PEAK", "Audio", "as_audio", "check_encoded"]
 
 #: Peak amplitude (full scale = 1.0) under which audio counts as silent: -80 dBFS, about three
 #: steps of 16-bit PCM. Only digital silence and dither fall below it; quiet speech does not.
@@ -158,6 +158,7 @@ class Audio:
                 opened.close()
         audio = cls(y, sr or native_sr, source=name)
         audio._check_not_empty()
+        audio._check_finite()
         return audio
 
     @classmethod
@@ -206,12 +207,7 @@ class Audio:
         if arr.ndim == 2 and (mono or arr.shape[0] == 1):
             arr = arr.mean(axis=0, dtype=np.float32) if arr.shape[0] > 1 else arr[0]
         audio = cls(np.ascontiguousarray(arr), sr)
-        # block by block: a mask of the whole signal would cost a quarter of it
-        if not all(np.isfinite(block).all() for block in audio._blocks()):
-            raise AudioError(
-                "audio samples contain NaN or infinite values; clean them first, e.g. "
-                "np.nan_to_num(y), before building an Audio"
-            )
+        audio._check_finite()
         audio._check_not_empty()
         return audio
 
@@ -377,10 +373,7 @@ class Audio:
         voxnb.errors.AudioError: the audio is silent
         """
         if self.is_silent:
-            raise AudioError(
-                f"{self._label()} is silent (peak amplitude {self.peak:.2g}, under -80 dBFS): "
-                "there is nothing to transcribe; check the recording level or the input device"
-            )
+            raise AudioError(_silent(self._label(), self.peak))
         return self
 
     def to_pcm16(self) -> bytes:
@@ -476,7 +469,11 @@ class Audio:
         """
         import soundfile as sf
 
-        path = Path(path)
+        from voxnb.files import atomic_path
+
+        path = Path(path) if isinstance(path, (str, os.PathLike)) and not isinstance(path, bytes) else path
+        if not isinstance(path, Path):
+            raise ParameterError(f"path must be a file path; got a {type(path).__name__}", option="path")
         fmt = path.suffix.lstrip(".").upper()
         fmt = {"OGA": "OGG", "OPUS": "OGG"}.get(fmt, fmt)
         if fmt not in sf.available_formats():
@@ -486,8 +483,19 @@ class Audio:
             )
         if path.suffix.lower() == ".opus" and subtype is None:
             subtype = "OPUS"
+        if subtype is not None and (
+            not isinstance(subtype, str) or not sf.check_format(fmt, subtype.upper())
+        ):
+            known = ", ".join(sorted(sf.available_subtypes(fmt)))
+            raise ParameterError(
+                f"subtype={subtype!r} is not one {path.suffix} files can hold; use one of {known}",
+                option="subtype",
+            )
         try:
-            with sf.SoundFile(path, "w", self.sr, self.channels, subtype=subtype, format=fmt) as f:
+            with (
+                atomic_path(path, suffix=path.suffix) as tmp,
+                sf.SoundFile(tmp, "w", self.sr, self.channels, subtype=subtype, format=fmt) as f,
+            ):
                 for block in self._frames_blocks():
                     f.write(np.clip(block, -1.0, 1.0))
         except (sf.LibsndfileError, ValueError, TypeError) as err:
@@ -674,6 +682,11 @@ class Audio:
         for block in self._blocks():
             yield block if block.ndim == 1 else block.T
 
+    def _check_finite(self) -> None:
+        # block by block: a mask of the whole signal would cost a quarter of it
+        if not all(np.isfinite(block).all() for block in self._blocks()):
+            raise AudioError(_not_finite(self._label()))
+
     def _check_not_empty(self) -> None:
         if self.n_samples == 0:
             raise AudioError(f"{self._label()} holds no audio samples; check that the file is not empty")
@@ -755,6 +768,92 @@ def as_audio(obj: Any, *, sr: int | None = 16000) -> Audio:
 # -- decoding --------------------------------------------------------------------------------------
 
 
+def _silent(label: str, peak: float) -> str:
+    return (
+        f"{label} is silent (peak amplitude {peak:.2g}, under -80 dBFS): there is nothing to transcribe; "
+        "check the recording level or the input device"
+    )
+
+
+def _not_finite(label: str) -> str:
+    return (
+        f"{label} holds NaN or infinite values, which would be transcribed into made-up words; clean "
+        "the samples first (np.nan_to_num(y)) or re-export the file"
+    )
+
+
+def _truncated(label: str, declared: float, read: float | None) -> str:
+    found = "it ends before that" if read is None else f"only {read:.2f} s can be read"
+    return (
+        f"{label} is truncated: its header promises {declared:.2f} s but {found} (the file was probably "
+        "cut off while being written or copied); re-export it, or load what is there with "
+        "Audio.load(..., allow_truncated=True)"
+    )
+
+
+def check_encoded(data: bytes, label: str) -> None:
+    """Refuse an encoded file that :meth:`Audio.load` would refuse or that holds nothing to transcribe.
+
+    Made for checks before an upload, so it costs far less than decoding: the header, one read near
+    the end that the header promises (truncation), and the samples from the start until the first
+    audible one (silence). Floating-point files are read whole, since any sample may be NaN.
+    Containers libsndfile does not read (m4a, webm) are left to the server.
+
+    Raises
+    ------
+    AudioError
+        An unreadable header, no samples, a truncated file, NaN or infinite samples, or silence.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_encoded(Audio.from_array(np.zeros(1600, "float32"), 16000).to_wav(), "the take")
+    Traceback (most recent call last):
+    ...
+    voxnb.errors.AudioError: the take is silent (peak amplitude 0, under -80 dBFS): there is nothing to transcribe; check the recording level or the input device
+    """
+    import soundfile as sf
+
+    opened = io.BytesIO(data)
+    try:
+        f = sf.SoundFile(opened)
+    except Exception as err:  # libsndfile raises several types for unreadable headers
+        raise AudioError(
+            f"{label} looks like audio but its header cannot be read ({err}); re-export the file or load "
+            "it with voxnb.Audio.load() to see what is wrong"
+        ) from None
+    with f:
+        declared = _declared_frames(f, opened)
+        if f.frames == 0:
+            raise AudioError(f"{label} holds no audio samples; re-export or re-record it")
+        shortened = f.frames < declared * 0.99  # libsndfile shortens a truncated WAV to what is there
+        if not shortened and declared:
+            try:
+                f.seek(max(0, int(declared * 0.99) - 1))
+                shortened = len(f.read(1, dtype="float32")) == 0
+            except (sf.LibsndfileError, RuntimeError):
+                shortened = True
+        if shortened:
+            read = f.frames / f.samplerate if f.frames < declared else None
+            raise AudioError(_truncated(label, declared / f.samplerate, read))
+        try:
+            f.seek(0)
+            peak, every = 0.0, f.subtype in ("FLOAT", "DOUBLE")
+            while len(block := f.read(1 << 16, dtype="float32", always_2d=True)):
+                mono = block[:, 0] if block.shape[1] == 1 else block.mean(axis=1, dtype=np.float32)
+                if every and not np.isfinite(mono).all():
+                    raise AudioError(_not_finite(label))
+                peak = max(peak, float(np.abs(mono).max(initial=0.0)))
+                if peak >= SILENCE_PEAK and not every:
+                    break
+        except (sf.LibsndfileError, RuntimeError) as err:
+            raise AudioError(
+                f"{label} is corrupt or truncated: decoding failed ({err}); re-export or re-download it"
+            ) from None
+    if peak < SILENCE_PEAK:
+        raise AudioError(_silent(label, peak))
+
+
 def _open_source(source: Source) -> tuple[str | None, Any]:
     """A name for messages and something soundfile can open (path or seekable binary file)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -829,11 +928,7 @@ def _decode(
                     "re-export or re-download it"
                 ) from err
     if declared and read < declared * 0.99 and not allow_truncated:
-        raise AudioError(
-            f"{label} is truncated: its header promises {declared / native_sr:.2f} s but only "
-            f"{read / native_sr:.2f} s can be read (the file was probably cut off while being written "
-            "or copied); re-export it, or load what is there with Audio.load(..., allow_truncated=True)"
-        )
+        raise AudioError(_truncated(label, declared / native_sr, read / native_sr))
     return y, native_sr
 
 

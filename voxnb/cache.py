@@ -12,7 +12,6 @@ import hashlib
 import json
 import logging
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -107,20 +106,14 @@ class TranscriptCache:
 
     def put(self, key: str, response: dict[str, Any], meta: dict[str, Any]) -> Path:
         """Store one response atomically (a reader never sees half a file)."""
+        from voxnb.files import write_atomic
+
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         text = json.dumps(
             {"format": _FORMAT, "key": key, "meta": meta, "response": response}, ensure_ascii=False
         )
-        fd, tmp = tempfile.mkstemp(prefix=f".{key[:8]}-", suffix=".tmp", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-        return path
+        # not fsynced: a torn entry after a power cut is read as corrupt and fetched again
+        return write_atomic(path, text, durable=False)
 
     def lookup(
         self, *, audio_sha256: str, backend: str, base_url: str, request: dict[str, Any]
