@@ -4,8 +4,10 @@ One client object owns the configuration (key, base URL, dialect, timeouts, retr
 async client is the core and the sync client mirrors it method for method, running it on a
 private event loop — or, inside Jupyter, on the kernel's running loop through nest_asyncio.
 
-The API key lives in a :class:`_Secret`: it is sent in the ``Authorization`` header and is
-never part of a repr, a log line, an exception, a cache entry or a saved Transcript.
+The API key lives in a :class:`~voxnb.credentials.Secret` and reaches the wire through an
+:class:`httpx.Auth` that writes the ``Authorization`` header at send time: no header dict, no
+frame's local variables (what a traceback rendered with locals shows) and no repr holds it, and
+the frames of httpx/httpcore errors are cleared of their locals before they are chained.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from voxnb.api.errors import api_error
 from voxnb.api.retry import RetryPolicy, parse_retry_after
 from voxnb.api.source import AudioSource, resolve_audio
 from voxnb.api.sse import StreamEvent, TranscriptionDone, TranscriptionTextDelta, iter_sse, parse_event
-from voxnb.credentials import MISTRAL_BASE_URL, Secret, api_key_for, clean_base_url
+from voxnb.credentials import MISTRAL_BASE_URL, Secret, api_key_for, clean_base_url, forget_locals
 from voxnb.errors import (
     APIError,
     AuthenticationError,
@@ -53,6 +55,20 @@ DEFAULT_BASE_URL = MISTRAL_BASE_URL
 DEFAULT_CHAT_MODEL = "voxtral-small-latest"
 TRANSCRIPTIONS = "/v1/audio/transcriptions"
 _DIALECT_ALIASES = {"mistral": "mistral", "openai": "openai", "vllm": "openai"}
+
+
+class _BearerAuth(httpx.Auth):
+    """Writes ``Authorization: Bearer <key>`` on each request as it is sent, and on nothing before."""
+
+    def __init__(self, key: Secret):
+        self._key = key
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        request.headers["Authorization"] = self._key.headers()["Authorization"]
+        yield request
+
+    def __repr__(self) -> str:
+        return "<BearerAuth <hidden>>"
 
 
 def _seconds(name: str, value: Any) -> float:
@@ -105,6 +121,11 @@ class AsyncClient:
         retry: RetryPolicy | None = None,
         max_connections: int = 64,
     ):
+        try:  # first of all, so that no frame below holds the key itself in its locals
+            api_key = Secret.wrap(api_key)
+        except ParameterError:
+            api_key = None  # a malformed key must not stay in this frame's locals either
+            raise
         if dialect is not None and (not isinstance(dialect, str) or dialect.lower() not in _DIALECT_ALIASES):
             raise ParameterError(
                 f"dialect must be 'mistral' or 'openai' (alias 'vllm'); got {dialect!r}", option="dialect"
@@ -163,6 +184,7 @@ class AsyncClient:
                     max_connections=self.max_connections, max_keepalive_connections=self.max_connections
                 ),
                 headers={"User-Agent": "voxnb"},
+                auth=_BearerAuth(self._key) if self._key else None,
             )
             self._http_loop = loop
         return self._http
@@ -186,17 +208,14 @@ class AsyncClient:
         await self.aclose()
 
     def _headers(self, accept: str) -> dict[str, str]:
-        headers = {"Accept": accept}
-        key = self._key.reveal()
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        elif self.base_url == DEFAULT_BASE_URL:
+        """The request's own headers; the key is added at send time by the client's auth."""
+        if not self._key and self.base_url == DEFAULT_BASE_URL:
             raise AuthenticationError(
                 "no API key: Mistral's API needs one. Pass voxnb.Client(api_key=...) or set the "
                 "MISTRAL_API_KEY environment variable (console.mistral.ai → API keys); or point "
                 "base_url= at a local `voxnb serve` or vLLM server"
             )
-        return headers
+        return {"Accept": accept}
 
     def _scrubbed(self, err: VoxnbError) -> VoxnbError:
         """The error with any echo of the key removed (a misbehaving server may reflect headers)."""
@@ -235,22 +254,9 @@ class AsyncClient:
             retry_after: float | None = None
             try:
                 response = await http.send(request, stream=stream)
-            except httpx.TimeoutException as err:
-                failure: VoxnbError = TransportError(
-                    f"{what} to {self.base_url} timed out ({type(err).__name__}); raise timeout= "
-                    f"(now {self.timeout:g} s) for long audio, or check that the server is up"
-                )
-                cause: BaseException = err
-            except (httpx.NetworkError, httpx.RemoteProtocolError) as err:
-                failure = TransportError(
-                    f"could not reach {self.base_url} for {what} ({type(err).__name__}: {err}); check "
-                    "base_url= and your connection, or that `voxnb serve` is running"
-                )
-                cause = err
-            except httpx.HTTPError as err:  # a request that cannot be sent as configured: no retry helps
-                raise TransportError(
-                    f"{what} to {self.base_url} cannot be sent ({type(err).__name__}: {err}); check base_url="
-                ) from err
+            except httpx.HTTPError as err:
+                forget_locals(err)  # httpcore's frames hold the request as sent, key included
+                failure, cause = self._transport_failure(err, what), err
             else:
                 if response.status_code < 400:
                     return response
@@ -282,6 +288,24 @@ class AsyncClient:
             )
             await asyncio.sleep(delay)
             retry_number += 1
+
+    def _transport_failure(self, err: httpx.HTTPError, what: str) -> VoxnbError:
+        """The TransportError for an httpx failure; one that no retry can help is raised at once."""
+        if isinstance(err, httpx.TimeoutException):
+            return TransportError(
+                f"{what} to {self.base_url} timed out ({type(err).__name__}); raise timeout= "
+                f"(now {self.timeout:g} s) for long audio, or check that the server is up"
+            )
+        if isinstance(err, (httpx.NetworkError, httpx.RemoteProtocolError)):
+            return TransportError(
+                f"could not reach {self.base_url} for {what} ({type(err).__name__}: {self._key.scrub(str(err))}); "
+                "check base_url= and your connection, or that `voxnb serve` is running"
+            )
+        # a request that cannot be sent as configured: no retry helps
+        raise TransportError(
+            f"{what} to {self.base_url} cannot be sent ({type(err).__name__}: {self._key.scrub(str(err))}); "
+            "check base_url="
+        ) from err
 
     @staticmethod
     def _json(response: httpx.Response, what: str) -> Any:
@@ -532,6 +556,7 @@ class AsyncClient:
             try:
                 first = await anext(frames, None)
             except httpx.HTTPError as err:
+                forget_locals(err)
                 await response.aclose()
                 if attempts_left <= 0:
                     raise TransportError(
@@ -562,6 +587,7 @@ class AsyncClient:
                         break
                 frame = await anext(frames, None)
         except httpx.HTTPError as err:
+            forget_locals(err)
             raise TransportError(
                 f"{what} broke after {len(deltas)} text pieces ({type(err).__name__}); not retried because "
                 "its events were already delivered — run it again"
@@ -799,6 +825,12 @@ class Client:
     """
 
     def __init__(self, **options: Any):
+        try:  # the key becomes a Secret before anything can fail with it in this frame's locals
+            if "api_key" in options:
+                options["api_key"] = Secret.wrap(options["api_key"])
+        except ParameterError:
+            options.pop("api_key")
+            raise
         self._async = AsyncClient(**options)
         self._loop: asyncio.AbstractEventLoop | None = None
 
