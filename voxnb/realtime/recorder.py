@@ -32,7 +32,7 @@ from typing import Any
 
 from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError, VoxnbError
 from voxnb.realtime.live import LiveTranscription, ThreadedChunks, pcm_audio, pcm_seconds, realtime_backend
-from voxnb.realtime.protocol import SAMPLE_RATE, Reconnected
+from voxnb.realtime.protocol import SAMPLE_RATE, Disconnected, Reconnected
 
 try:
     import anywidget
@@ -308,7 +308,12 @@ class Recorder(anywidget.AnyWidget):
         self._chunks.put(None)
 
     def _on_event(self, event: Any) -> None:
-        if isinstance(event, Reconnected):
+        if isinstance(event, Disconnected):
+            self._show(
+                message=f"The connection dropped at {event.at:.1f} s ({event.reason}); reconnecting… "
+                "Recording continues and the audio is kept."
+            )
+        elif isinstance(event, Reconnected):
             self._show(
                 message=f"The connection dropped at {event.at:.1f} s ({event.reason}); reconnected after "
                 f"{event.offline:.1f} s. Recording continues; the gap is in rec.gaps."
