@@ -19,6 +19,7 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
+from voxnb.credentials import Secret
 from voxnb.errors import ParameterError
 from voxnb.local.bridge import EngineBridge
 from voxnb.models import ModelCapabilities, capabilities
@@ -75,15 +76,17 @@ def served_stream(engine: Any, model: str | None) -> ModelCapabilities:
     )
 
 
-def _authorized(websocket: Any, api_key: str | None) -> bool:
+def _authorized(websocket: Any, api_key: Secret | str | None) -> bool:
     if not api_key:
         return True
+    if isinstance(api_key, Secret):
+        api_key = api_key.reveal() or ""
     header = websocket.headers.get("authorization", "")
     offered = header[7:] if header.lower().startswith("bearer ") else ""
     protocols = websocket.scope.get("subprotocols") or []
     if not offered and len(protocols) >= 2 and protocols[0] == "realtime":
         offered = protocols[1]
-    return hmac.compare_digest(offered.encode(), api_key.encode())
+    return hmac.compare_digest(offered.encode("utf-8", "surrogateescape"), api_key.encode())
 
 
 class _RealtimeConnection:
@@ -189,7 +192,7 @@ class _RealtimeConnection:
         try:
             data = json.loads(text)
             kind = data["type"]
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):
             await self.error(f"not a JSON message with a 'type': {text[:80]!r}", "invalid_json")
             return False
         if kind == "session.update":
@@ -223,7 +226,13 @@ class _RealtimeConnection:
             await self.error("session settings are locked once audio has started", "session_locked")
             return
         session = data.get("session") or {}
-        audio_format = session.get("audio_format") or {}
+        audio_format = session.get("audio_format") if isinstance(session, dict) else None
+        if not isinstance(session, dict) or not isinstance(audio_format or {}, dict):
+            await self.error(
+                "session.update needs a 'session' object (audio_format an object too)", "invalid_event"
+            )
+            return
+        audio_format = audio_format or {}
         if audio_format and (audio_format.get("encoding"), audio_format.get("sample_rate")) != (
             "pcm_s16le",
             SAMPLE_RATE,
