@@ -24,7 +24,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from voxnb.credentials import MISTRAL_BASE_URL, Secret, api_key_for, clean_base_url
+from voxnb.credentials import MISTRAL_BASE_URL, Secret, api_key_for, clean_base_url, secret_api_key
 from voxnb.errors import ParameterError
 from voxnb.request import TranscriptionRequest
 
@@ -96,6 +96,7 @@ class Backend:
         return {"api_key": self.key, "base_url": self.base_url, "dialect": self.dialect}
 
 
+@secret_api_key
 def resolve_backend(
     backend: str | Backend | None = None,
     *,
@@ -292,6 +293,7 @@ class LocalTranscriber:
 # -- the entry points -----------------------------------------------------------------------------
 
 
+@secret_api_key
 def transcribe(
     audio: Any,
     *,
@@ -362,6 +364,7 @@ def transcribe(
     return client.transcribe(audio, sr=sr, **options)
 
 
+@secret_api_key
 def transcribe_many(
     items: Any,
     *,

@@ -7,11 +7,12 @@ with ``api_key=``. The key lives in a :class:`Secret`, whose repr, str and pickl
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
 import traceback
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,6 +28,7 @@ __all__ = [
     "install_log_redaction",
     "mistral_key_in_environment",
     "redact",
+    "secret_api_key",
 ]
 
 #: Mistral's API
@@ -94,6 +96,27 @@ class Secret:
     def headers(self) -> AuthHeaders:
         """The ``Authorization`` header as a mapping that reveals the key only when it is read."""
         return AuthHeaders(self)
+
+
+def secret_api_key(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator: the ``api_key=`` argument is a :class:`Secret` before *fn*'s first line runs.
+
+    A traceback rendered with local variables (IPython's verbose mode, ``pytest -l``, Sentry)
+    shows every frame's arguments; with this, no frame of an entry point holds the key itself,
+    whatever fails below it. A malformed key is dropped from the arguments before the error.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if kwargs.get("api_key") is not None:
+            try:
+                kwargs["api_key"] = Secret.wrap(kwargs["api_key"])
+            except ParameterError:
+                del kwargs["api_key"]
+                raise
+        return fn(*args, **kwargs)
+
+    return wrapper
 
 
 def _key_problem(value: Any) -> str:

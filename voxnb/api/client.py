@@ -28,7 +28,14 @@ from voxnb.api.errors import api_error
 from voxnb.api.retry import RetryPolicy, parse_retry_after
 from voxnb.api.source import AudioSource, resolve_audio
 from voxnb.api.sse import StreamEvent, TranscriptionDone, TranscriptionTextDelta, iter_sse, parse_event
-from voxnb.credentials import MISTRAL_BASE_URL, Secret, api_key_for, clean_base_url, forget_locals
+from voxnb.credentials import (
+    MISTRAL_BASE_URL,
+    Secret,
+    api_key_for,
+    clean_base_url,
+    forget_locals,
+    secret_api_key,
+)
 from voxnb.errors import (
     APIError,
     AuthenticationError,
@@ -110,6 +117,7 @@ class AsyncClient:
     ...     t = await client.transcribe("interview.flac", timestamps="segment")
     """
 
+    @secret_api_key
     def __init__(
         self,
         *,
@@ -121,11 +129,6 @@ class AsyncClient:
         retry: RetryPolicy | None = None,
         max_connections: int = 64,
     ):
-        try:  # first of all, so that no frame below holds the key itself in its locals
-            api_key = Secret.wrap(api_key)
-        except ParameterError:
-            api_key = None  # a malformed key must not stay in this frame's locals either
-            raise
         if dialect is not None and (not isinstance(dialect, str) or dialect.lower() not in _DIALECT_ALIASES):
             raise ParameterError(
                 f"dialect must be 'mistral' or 'openai' (alias 'vllm'); got {dialect!r}", option="dialect"
@@ -824,13 +827,8 @@ class Client:
     >>> local = voxnb.Client(base_url="http://127.0.0.1:8000")  # `voxnb serve`  # doctest: +SKIP
     """
 
+    @secret_api_key
     def __init__(self, **options: Any):
-        try:  # the key becomes a Secret before anything can fail with it in this frame's locals
-            if "api_key" in options:
-                options["api_key"] = Secret.wrap(options["api_key"])
-        except ParameterError:
-            options.pop("api_key")
-            raise
         self._async = AsyncClient(**options)
         self._loop: asyncio.AbstractEventLoop | None = None
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from voxnb.bias.data import BiasItem, as_items
 from voxnb.bias.scoring import ngram_counts
+from voxnb.credentials import secret_api_key
 from voxnb.errors import ParameterError, VoxnbError
 from voxnb.request import TranscriptionRequest, bias_terms
 from voxnb.text.normalization import Normalizer, normalize, normalize_term
@@ -107,6 +108,7 @@ class Experiment:
     >>> exp.compare(baseline="none")                # doctest: +SKIP
     """
 
+    @secret_api_key
     def __init__(self, items: Sequence[Any], conditions: Sequence[ConditionSpec] | Mapping[str, ConditionSpec] = ("none", "oracle"),
                  *, client: Any = None, backend: Any = None, api_key: str | None = None,
                  base_url: str | None = None, dialect: str | None = None, engine: Any = None,

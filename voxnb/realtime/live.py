@@ -19,6 +19,7 @@ from typing import Any
 
 from voxnb.backend import Backend, resolve_backend
 from voxnb.backend import announce as announce_line
+from voxnb.credentials import secret_api_key
 from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError, TransportError
 from voxnb.realtime.protocol import SAMPLE_RATE, SAMPLE_WIDTH, Reconnected, TextDelta
 from voxnb.realtime.session import RealtimeSession
@@ -39,6 +40,7 @@ _DONE = object()
 # --------------------------------------------------------------------------------------- target
 
 
+@secret_api_key
 def realtime_backend(
     *,
     base_url: str | None = None,
@@ -381,6 +383,7 @@ class LiveTranscription:
         return transcribe(self.audio, backend=self.backend, quiet=True, **options)
 
 
+@secret_api_key
 def transcribe_realtime(
     source: Any,
     *,

@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from voxnb.credentials import secret_api_key
 from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError, VoxnbError
 from voxnb.realtime.live import LiveTranscription, ThreadedChunks, pcm_audio, pcm_seconds, realtime_backend
 from voxnb.realtime.protocol import SAMPLE_RATE, Disconnected, Reconnected
@@ -118,6 +119,7 @@ class Recorder(anywidget.AnyWidget):
     #: record with the ScriptProcessor fallback instead of an AudioWorklet (for testing it)
     force_script_processor = traitlets.Bool(False).tag(sync=True)
 
+    @secret_api_key
     def __init__(
         self,
         *,

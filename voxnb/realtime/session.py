@@ -30,7 +30,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from voxnb.credentials import MISTRAL_BASE_URL, Secret, api_key_for, clean_base_url, forget_locals, redact
+from voxnb.credentials import (
+    MISTRAL_BASE_URL,
+    Secret,
+    api_key_for,
+    clean_base_url,
+    forget_locals,
+    redact,
+    secret_api_key,
+)
 from voxnb.errors import (
     AuthenticationError,
     MissingDependencyError,
@@ -264,6 +272,7 @@ class RealtimeSession:
     ...     return response["text"]
     """
 
+    @secret_api_key
     def __init__(
         self,
         base_url: str | None = None,
@@ -279,11 +288,6 @@ class RealtimeSession:
         finish_timeout: float = 120.0,
         **options: Unpack[TranscriptionOptions],
     ):
-        try:  # first of all, so that no frame below holds the key itself in its locals
-            api_key = Secret.wrap(api_key)
-        except ParameterError:
-            api_key = None
-            raise
         self.dialect = get_dialect(dialect)
         self.engine = engine
         if engine is not None and base_url is not None:

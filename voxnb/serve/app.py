@@ -39,7 +39,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from voxnb.credentials import Secret, install_log_redaction
+from voxnb.credentials import Secret, install_log_redaction, secret_api_key
 from voxnb.errors import AudioError, EngineError, ParameterError
 from voxnb.models import ModelCapabilities, capabilities, openai_capabilities
 from voxnb.request import DIALECTS, TranscriptionRequest
@@ -789,6 +789,7 @@ async def _sse_events(result: dict[str, Any], granularities: list[str], *, cut: 
         await asyncio.sleep(0)
 
 
+@secret_api_key
 def create_app(
     engine: Any,
     *,
@@ -846,11 +847,6 @@ def create_app(
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
-    try:  # first of all, so that no frame below holds the key itself in its locals
-        api_key = Secret.wrap(api_key)
-    except ParameterError:
-        api_key = None
-        raise
     install_log_redaction(api_key)  # uvicorn's and websockets' debug logs print request headers
     if dialect not in DIALECTS:
         raise ParameterError(f"dialect must be one of {DIALECTS}; got {dialect!r}", option="dialect")

@@ -19,7 +19,7 @@ import uuid
 from dataclasses import replace
 from typing import Any
 
-from voxnb.credentials import Secret
+from voxnb.credentials import Secret, secret_api_key
 from voxnb.errors import ParameterError
 from voxnb.local.bridge import EngineBridge
 from voxnb.models import ModelCapabilities, capabilities
@@ -29,6 +29,7 @@ from voxnb.request import TranscriptionRequest
 __all__ = ["realtime_routes", "served_stream"]
 
 
+@secret_api_key
 def realtime_routes(engine: Any, *, api_key: str | None = None) -> list[Any]:
     """Starlette ``WebSocketRoute``\\ s for both realtime dialects over *engine*.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from voxnb.credentials import Secret
+from voxnb.credentials import secret_api_key
 from voxnb.errors import EngineError, ParameterError
 from voxnb.serve.app import DEFAULT_MAX_BODY_BYTES, create_app
 from voxnb.serve.limits import (
@@ -63,6 +63,7 @@ def load_engine(name: str = "auto") -> Any:
     return engine
 
 
+@secret_api_key
 def serve(
     *,
     host: str = "127.0.0.1",
@@ -91,11 +92,6 @@ def serve(
     """
     import uvicorn
 
-    try:  # first of all, so that no frame below holds the key itself in its locals
-        api_key = Secret.wrap(api_key)
-    except ParameterError:
-        api_key = None
-        raise
     if not isinstance(host, str) or not host:
         raise ParameterError(f"host must be an address such as '127.0.0.1'; got {host!r}", option="host")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
