@@ -33,7 +33,7 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from voxnb.errors import AudioError, MissingDependencyError, ParameterError
+from voxnb.errors import AudioError, MissingDependencyError, ParameterError, VoxnbError
 
 __all__ = ["SILENCE_PEAK", "Audio", "as_audio", "check_encoded"]
 
@@ -201,6 +201,8 @@ class Audio:
                 f"audio samples must be a 1-D or 2-D numeric array, got dtype {arr.dtype} with shape "
                 f"{arr.shape}; pass mono samples as a 1-D array, or several channels as (channels, n)"
             )
+        if arr.size == 0:
+            raise AudioError(f"the audio holds no audio samples (shape {arr.shape}); pass a non-empty array")
         if arr.ndim == 2 and arr.shape[0] > arr.shape[1]:
             arr = arr.T  # (n, channels) as soundfile returns it
         arr = _to_float32(arr)
@@ -317,8 +319,14 @@ class Audio:
         (4000, 16000)
         """
         for name, value in (("start", start), ("end", end)):
-            if value is not None and not np.isfinite(value):
-                raise ParameterError(f"{name}={value!r} is not a finite number of seconds")
+            if value is None:
+                continue
+            if isinstance(value, (bool, np.bool_)) or not isinstance(
+                value, (int, float, np.integer, np.floating)
+            ):
+                raise ParameterError(f"{name}= is a number of seconds (or None); got {value!r}", option=name)
+            if not np.isfinite(value):
+                raise ParameterError(f"{name}={value!r} is not a finite number of seconds", option=name)
         if start is not None and end is not None and end < start:
             raise ParameterError(f"end={end} is before start={start}; swap them")
         n = self.n_samples
@@ -498,6 +506,8 @@ class Audio:
             ):
                 for block in self._frames_blocks():
                     f.write(np.clip(block, -1.0, 1.0))
+        except VoxnbError:
+            raise
         except (sf.LibsndfileError, ValueError, TypeError) as err:
             raise AudioError(f"could not write {path}: {err}; try another format or subtype") from err
         return path
@@ -576,8 +586,10 @@ class Audio:
         >>> edges.tolist(), lo.tolist(), hi.tolist()
         ([0.0, 0.5, 1.0], [0.0, -1.0], [1.0, 0.5])
         """
-        if n < 1:
-            raise ParameterError(f"n={n} columns: pass a positive number of columns")
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ParameterError(
+                f"n={n!r} columns: pass a positive whole number of columns (the axes' width)"
+            )
         i, j = self.sample_range(start, end)
         y = self._mono()[i:j]
         m = y.size
@@ -644,8 +656,12 @@ class Audio:
         True
         """
         _check_spectrogram_options(kind, n_mels, n_fft)
-        if n_frames < 1:
-            raise ParameterError(f"n_frames={n_frames}: pass a positive number of frames")
+        if (
+            isinstance(n_frames, (bool, np.bool_))
+            or not isinstance(n_frames, (int, np.integer))
+            or n_frames < 1
+        ):
+            raise ParameterError(f"n_frames={n_frames!r}: pass a positive whole number of frames")
         i, j = self.sample_range(start, end)
         key = ("spectrogram", kind, i, j, int(n_frames), int(n_mels), int(n_fft))
         cached = self._cache.get(key)
@@ -871,6 +887,8 @@ def _open_source(source: Source) -> tuple[str | None, Any]:
             raise AudioError(f"audio file {str(path)!r} is empty (0 bytes); re-export or re-record it")
         return str(path), path
     if hasattr(source, "read"):
+        if isinstance(source, io.TextIOBase):
+            raise AudioError("the file object was opened in text mode; open the audio file with mode 'rb'")
         name = getattr(source, "name", None)
         name = str(name) if isinstance(name, (str, os.PathLike)) else None
         seekable = getattr(source, "seekable", lambda: False)()
@@ -1094,7 +1112,7 @@ def _check_spectrogram_options(kind: str, n_mels: int, n_fft: int) -> None:
     if kind not in ("mel", "linear"):
         raise ParameterError(f"kind={kind!r}: use 'mel' or 'linear'")
     for name, value in (("n_mels", n_mels), ("n_fft", n_fft)):
-        if not value >= 1:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
             raise ParameterError(
                 f"{name}={value!r}: pass a positive number (the defaults are n_mels=80, n_fft=512)"
             )

@@ -247,7 +247,8 @@ class LocalTranscriber:
         from voxnb.audio import as_audio
         from voxnb.local.engine import SAMPLE_RATE
 
-        return as_audio((audio, sr) if sr is not None else audio, sr=SAMPLE_RATE)
+        # refused before the engine runs, as the HTTP client refuses silence before sending
+        return as_audio((audio, sr) if sr is not None else audio, sr=SAMPLE_RATE).check_audible()
 
     def send_sync(self, audio: Audio, request: TranscriptionRequest) -> dict[str, Any]:
         self.requests_sent += 1

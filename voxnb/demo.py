@@ -145,6 +145,8 @@ def run_demo(args: argparse.Namespace) -> int:
     import voxnb
 
     out = Path(args.out).resolve()
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"--out {str(out)!r} is a file; pass a folder for the outputs")
     out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
     audio = voxnb.data.audio("dialogue")

@@ -95,11 +95,11 @@ def to_plain(obj: Any) -> Any:
         return {str(k): to_plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)) and not hasattr(obj, "_asdict"):
         return [to_plain(v) for v in obj]
-    if hasattr(obj, "model_dump"):
+    if callable(getattr(obj, "model_dump", None)):
         return to_plain(obj.model_dump(mode="json", by_alias=True))
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if hasattr(obj, "_asdict"):
+    if callable(getattr(obj, "_asdict", None)):
         return to_plain(obj._asdict())
     if isinstance(obj, np.generic):
         return obj.item()
@@ -559,7 +559,7 @@ def _read_response(obj: Any, *, granularity: str | None, source: str | None) -> 
             "openai-verbose-json": _read_openai_verbose,
             "vllm-json": _read_vllm_json,
         }[kind](obj)
-    if hasattr(obj, "__iter__") and not isinstance(obj, (list, tuple)):
+    if hasattr(obj, "__next__"):
         obj = raw = list(obj)  # a generator (e.g. faster-whisper's segments) can be read only once
     if isinstance(obj, (list, tuple)):
         items = list(obj)

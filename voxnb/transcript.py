@@ -328,6 +328,20 @@ class Transcript:
             )
         if np.isinf(times["score"]).any():
             raise ParameterError("with_words(): 'score' must be finite (NaN where unknown)")
+        for col in ("text", "speaker"):
+            values = words[col].astype(object)
+            bad = [v for v in values[values.notna()] if not isinstance(v, str)]
+            if bad:
+                raise ParameterError(
+                    f"with_words(): '{col}' must hold strings (NA where unknown); got {bad[0]!r}"
+                )
+            try:
+                "".join(values[values.notna()]).encode("utf-8")
+            except UnicodeEncodeError:
+                raise ParameterError(
+                    f"with_words(): '{col}' holds a lone surrogate (text decoded wrongly upstream); clean it first, "
+                    "e.g. s.encode('utf-8', 'replace').decode()"
+                ) from None
         unknown = set(words["timing"].astype(str)) - set(TIMINGS)
         if unknown:
             raise ParameterError(f"with_words(): timing must be one of {TIMINGS}, got {sorted(unknown)}")
@@ -427,14 +441,20 @@ class Transcript:
 
         from voxnb.readers import parse_json
 
+        nested = ResponseFormatError(
+            "cannot save this transcript: its raw response is nested too deeply for JSON; keep the "
+            "response elsewhere, or save a copy with a flatter raw (Transcript.from_response(...))"
+        )
         try:
             data = self.to_dict()
+        except RecursionError:
+            raise nested from None
+        except ResponseFormatError as err:  # an object JSON has no form for (a set, a socket...)
+            raise ResponseFormatError(f"cannot save this transcript: {err}; nothing was written") from None
+        try:
             text = json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False)
         except RecursionError:
-            raise ResponseFormatError(
-                "cannot save this transcript: its raw response is nested too deeply for JSON; keep the "
-                "response elsewhere, or save a copy with a flatter raw (Transcript.from_response(...))"
-            ) from None
+            raise nested from None
         except ValueError:  # NaN or infinity, which JSON has no way to write
             where = _non_finite(data)
             raise ResponseFormatError(
@@ -449,8 +469,8 @@ class Transcript:
             ) from None
         if back != data:
             raise ResponseFormatError(
-                "cannot save this transcript: its data does not survive a JSON round trip (e.g. keys that "
-                "are not strings, or tuples); nothing was written"
+                "cannot save this transcript: the file would not read back exactly (integers past 64 bits, "
+                "keys that are not strings...); nothing was written"
             )
         return text
 

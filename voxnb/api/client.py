@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import difflib
 import functools
 import inspect
 import logging
@@ -137,7 +138,7 @@ class AsyncClient:
             raise ParameterError(
                 "retry= takes a voxnb.api.retry.RetryPolicy(max_retries=..., ...)", option="retry"
             )
-        self.base_url = clean_base_url(base_url or DEFAULT_BASE_URL)
+        self.base_url = clean_base_url(DEFAULT_BASE_URL if base_url is None else base_url)
         self._key = api_key_for(self.base_url, api_key)
         #: ``"mistral"`` or ``"openai"``; None until the server was asked
         self.dialect: str | None = _DIALECT_ALIASES[dialect.lower()] if dialect else None
@@ -710,6 +711,22 @@ class AsyncClient:
         """
         if not isinstance(prompt, str) or not prompt.strip():
             raise ParameterError("prompt must be a non-empty string saying what to do with the audio")
+        if not isinstance(model, str) or not model:
+            raise ParameterError(f"model must be a chat model's name; got {model!r}", option="model")
+        if temperature is not None and (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, (int, float))
+            or not 0 <= temperature <= 2
+        ):
+            raise ParameterError(
+                f"temperature must be a number from 0 to 2; got {temperature!r}", option="temperature"
+            )
+        if max_tokens is not None and (
+            isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
+        ):
+            raise ParameterError(
+                f"max_tokens must be a whole number above 0; got {max_tokens!r}", option="max_tokens"
+            )
         source = await self.load(audio, sr=sr)
         if source.file_id:
             raise ParameterError(
@@ -829,6 +846,19 @@ class Client:
 
     @secret_api_key
     def __init__(self, **options: Any):
+        known = inspect.signature(AsyncClient.__init__).parameters
+        for name in options:
+            if name not in known or name == "self":
+                close = difflib.get_close_matches(name, [p for p in known if p != "self"], n=1)
+                raise ParameterError(
+                    f"voxnb.Client() has no option {name!r}"
+                    + (
+                        f"; did you mean {close[0]!r}?"
+                        if close
+                        else f"; it takes {', '.join(list(known)[1:])}"
+                    ),
+                    option=name,
+                )
         self._async = AsyncClient(**options)
         self._loop: asyncio.AbstractEventLoop | None = None
 

@@ -210,6 +210,8 @@ def resolve_audio(audio: Any, *, sr: int | None = None, allow_remote: bool = Tru
     if isinstance(audio, (bytes, bytearray, memoryview)):
         return _from_bytes(bytes(audio), "the audio data", None)
     if hasattr(audio, "read"):
+        if isinstance(audio, io.TextIOBase):
+            raise AudioError("the file object gave text, not bytes; open the audio file with mode 'rb'")
         name = getattr(audio, "name", None)
         data = audio.read()
         if not isinstance(data, bytes):

@@ -15,7 +15,7 @@ import inspect
 import re
 import warnings
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -567,6 +567,6 @@ class _Failed(dict):
 
 
 def _as_terms_pool(pool: Sequence[str]) -> list[str]:
-    if isinstance(pool, str) or not all(isinstance(t, str) for t in pool):
+    if isinstance(pool, str) or not isinstance(pool, Iterable) or not all(isinstance(t, str) for t in pool):
         raise ParameterError("distractors must be a list of strings")
     return bias_terms(pool)

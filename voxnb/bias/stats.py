@@ -64,6 +64,8 @@ def bootstrap_weights(
         raise ParameterError(
             f"n_boot must be a whole number of replicates, at least 1 (e.g. 1000), not {n_boot!r}"
         )
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ParameterError(f"seed must be a whole number, 0 or more (e.g. 0), not {seed!r}")
     rng = np.random.default_rng(seed)
     if blocks is None:
         units = np.arange(n_units)

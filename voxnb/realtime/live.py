@@ -202,6 +202,20 @@ def _as_chunks(source: Any, *, speed: float | None, chunk_ms: int) -> tuple[Asyn
     return pace(audio.to_pcm16(), speed=speed, chunk_ms=chunk_ms), audio
 
 
+def _check_pace(speed: Any, chunk_ms: Any) -> None:
+    if speed is not None and (
+        isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0 < speed < float("inf")
+    ):
+        raise ParameterError(
+            f"speed must be a positive number (or None for no pacing); got {speed!r}", option="speed"
+        )
+    if isinstance(chunk_ms, bool) or not isinstance(chunk_ms, int) or not 10 <= chunk_ms <= 5000:
+        raise ParameterError(
+            f"chunk_ms must be a whole number of milliseconds from 10 to 5000; got {chunk_ms!r}",
+            option="chunk_ms",
+        )
+
+
 # ------------------------------------------------------------------------------------- the take
 
 
@@ -238,6 +252,7 @@ class LiveTranscription:
         on_event: Any = None,
         **session_options: Any,
     ):
+        _check_pace(speed, chunk_ms)
         self.backend = backend
         self.chunk_ms = chunk_ms
         self.on_event = on_event
@@ -431,6 +446,7 @@ def transcribe_realtime(
     >>> live.transcript.segments  # doctest: +SKIP
     >>> live.retranscribe(context_bias=["Voxtral"]).text  # doctest: +SKIP
     """
+    _check_pace(speed, chunk_ms)  # before the server is asked anything
     chosen = realtime_backend(base_url=base_url, api_key=api_key, dialect=dialect, engine=engine, model=model)
     return LiveTranscription(
         source, backend=chosen, speed=speed, chunk_ms=chunk_ms, model=model, **session_options

@@ -12,6 +12,7 @@ from voxnb.serve.limits import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEADER_TIMEOUT,
     DEFAULT_KEEP_ALIVE,
+    check_seconds,
     uvicorn_config,
 )
 
@@ -96,6 +97,9 @@ def serve(
         raise ParameterError(f"host must be an address such as '127.0.0.1'; got {host!r}", option="host")
     if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
         raise ParameterError(f"port must be a whole number from 0 to 65535; got {port!r}", option="port")
+    check_seconds("header_timeout", header_timeout)
+    check_seconds("body_timeout", body_timeout)
+    check_seconds("keep_alive", keep_alive)
     if log_level not in ("trace", "debug", "info", "warning", "error", "critical"):
         raise ParameterError(f"log_level must be debug, info, warning or error; got {log_level!r}")
     if not _is_loopback(host) and not api_key:
