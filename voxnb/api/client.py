@@ -44,6 +44,7 @@ from voxnb.errors import (
     ResponseFormatError,
     TransportError,
     VoxnbError,
+    safe_repr,
 )
 from voxnb.models import DEFAULT_MODEL, ModelCapabilities, capabilities, openai_capabilities
 from voxnb.request import TranscriptionRequest
@@ -168,6 +169,7 @@ class AsyncClient:
         """What Transcripts record: ``"mistral"``, ``"openai-compatible"``, or ``"server"`` before detection."""
         return {"mistral": "mistral", "openai": "openai-compatible"}.get(self.dialect or "", "server")
 
+    @safe_repr
     def __repr__(self) -> str:
         key = "set" if self._key else "not set"
         return (
@@ -865,6 +867,7 @@ class Client:
     # help() and tab completion show AsyncClient's keyword arguments
     __init__.__signature__ = inspect.signature(AsyncClient.__init__)  # type: ignore[attr-defined]
 
+    @safe_repr
     def __repr__(self) -> str:
         return repr(self._async).replace("AsyncClient(", "Client(", 1)
 

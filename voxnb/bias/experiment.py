@@ -23,7 +23,7 @@ import numpy as np
 from voxnb.bias.data import BiasItem, as_items
 from voxnb.bias.scoring import ngram_counts
 from voxnb.credentials import secret_api_key
-from voxnb.errors import ParameterError, VoxnbError
+from voxnb.errors import ParameterError, VoxnbError, safe_repr
 from voxnb.request import TranscriptionRequest, bias_terms
 from voxnb.text.normalization import Normalizer, normalize, normalize_term
 
@@ -547,6 +547,7 @@ class Experiment:
 
         return plot_forest(self.compare(baseline, measures=measures, **compare_options), ax=ax)
 
+    @safe_repr
     def __repr__(self) -> str:
         done = len(self.transcripts)
         total = len(self.items) * len(self.conditions)

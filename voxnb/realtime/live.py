@@ -20,7 +20,7 @@ from typing import Any
 from voxnb.backend import Backend, resolve_backend
 from voxnb.backend import announce as announce_line
 from voxnb.credentials import secret_api_key
-from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError, TransportError
+from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError, TransportError, safe_repr
 from voxnb.realtime.protocol import SAMPLE_RATE, SAMPLE_WIDTH, Reconnected, TextDelta
 from voxnb.realtime.session import RealtimeSession
 
@@ -269,6 +269,7 @@ class LiveTranscription:
         self.gaps: list[Reconnected] = []
         self.text = ""
 
+    @safe_repr
     def __repr__(self) -> str:
         state = "done" if self.transcript is not None else "running"
         return f"<LiveTranscription {state}, {self.seconds:.1f} s sent, {self.backend!r}>"

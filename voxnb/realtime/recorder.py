@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from voxnb.credentials import secret_api_key
-from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError, VoxnbError
+from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError, VoxnbError, safe_repr
 from voxnb.realtime.live import LiveTranscription, ThreadedChunks, pcm_audio, pcm_seconds, realtime_backend
 from voxnb.realtime.protocol import SAMPLE_RATE, Disconnected, Reconnected
 
@@ -162,6 +162,7 @@ class Recorder(anywidget.AnyWidget):
         self.capture: dict[str, Any] = {}
         self.on_msg(self._on_msg)
 
+    @safe_repr
     def __repr__(self) -> str:
         return f"<voxnb.Recorder {self.status}, {self.seconds:.1f} s captured, {self._backend!r}>"
 

@@ -45,6 +45,7 @@ from voxnb.errors import (
     ParameterError,
     RealtimeError,
     TransportError,
+    safe_repr,
 )
 from voxnb.models import DEFAULT_REALTIME_MODEL, ModelCapabilities, capabilities, openai_capabilities
 from voxnb.realtime.protocol import (
@@ -340,6 +341,7 @@ class RealtimeSession:
             )
         return openai_capabilities(model, realtime=True)
 
+    @safe_repr
     def __repr__(self) -> str:
         where = f"engine={self.model!r}" if self.engine is not None else f"{self._shown_url!r}"
         return (
