@@ -145,6 +145,7 @@ class ServerProcess:
         import os
         import subprocess
         import sys
+        import tempfile
 
         import httpx
 
@@ -171,7 +172,9 @@ class ServerProcess:
             command += ["--dialect", self.dialect]
         command += self.args
         env = {**os.environ, "VOXNB_SERVE_API_KEY": self._api_key or ""}
-        self._process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # to a file, not a pipe: a chatty server (--log-level debug) would block on a full pipe
+        self._log = tempfile.TemporaryFile()
+        self._process = subprocess.Popen(command, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + self.startup_timeout
         while True:
@@ -209,11 +212,13 @@ class ServerProcess:
                 else:
                     self._process.terminate()
             try:
-                output = self._process.communicate(timeout=10)[0]
+                self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:  # stuck in shutdown: do not leave it running
                 self._process.kill()
-                output = self._process.communicate()[0]
-            self.output += output.decode("utf-8", "replace")
+                self._process.wait()
+            self._log.seek(0)
+            self.output += self._log.read().decode("utf-8", "replace")
+            self._log.close()
             self._process = None
 
     def __enter__(self) -> ServerProcess:
