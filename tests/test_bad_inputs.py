@@ -1506,7 +1506,11 @@ def test_from_response_fuzz() -> None:
             assert (times[known] >= 0).all() and np.isfinite(times[known]).all()
         assert isinstance(t.text, str) and (t.duration is None or t.duration >= 0)
         repr(t), t._repr_html_()
-        back = Transcript.from_dict(json.loads(t._saved_json()))
+        try:
+            saved = t._saved_json()
+        except ResponseFormatError:  # refused before writing (e.g. a 65-bit integer in raw): allowed
+            return
+        back = Transcript.from_dict(json.loads(saved))
         pd_testing.assert_frame_equal(back.segments, t.segments)
         pd_testing.assert_frame_equal(back.words, t.words)
 

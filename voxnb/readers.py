@@ -580,7 +580,17 @@ def _read_response(obj: Any, *, granularity: str | None, source: str | None) -> 
             c.text = None
             return raw, c
         if hasattr(first, "model_dump") or isinstance(first, dict):
-            return raw, _read_events([to_plain(e) for e in items], granularity)
+            events = [to_plain(e) for e in items]
+            if not any(
+                isinstance(e, dict)
+                and str(e.get("type") or e.get("object") or "").startswith("transcription.")
+                for e in events
+            ):
+                raise ResponseFormatError(
+                    "a list of objects that are neither segments ({text, start, end}) nor transcription events "
+                    "({type: 'transcription.…'}); pass the response object itself"
+                )
+            return raw, _read_events(events, granularity)
     raise ResponseFormatError(
         f"cannot read a {type(obj).__name__} as a transcription response; expected a dict, JSON "
         "text or bytes, a path to a .json file, an SDK response object, a list of stream events, "

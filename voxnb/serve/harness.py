@@ -173,7 +173,7 @@ class ServerProcess:
         command += self.args
         env = {**os.environ, "VOXNB_SERVE_API_KEY": self._api_key or ""}
         # to a file, not a pipe: a chatty server (--log-level debug) would block on a full pipe
-        self._log = tempfile.TemporaryFile()
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - read and closed by stop()
         self._process = subprocess.Popen(command, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + self.startup_timeout
