@@ -174,6 +174,19 @@ case(A, "as-audio-bare-array", lambda r: voxnb.audio.as_audio(noise), AudioError
 case(A, "as-audio-int", lambda r: voxnb.audio.as_audio(5), AudioError, "cannot use a int")
 case(A, "as-audio-bad-rate", lambda r: voxnb.audio.as_audio((noise, 0)), ParameterError, "sample rate")
 
+case(A, "from-array-ragged", lambda r: Audio.from_array([[1, 2], [3]], 16000), AudioError, "numeric array")
+case(A, "from-array-sr-absurd", lambda r: Audio.from_array(noise, 10**12), ParameterError, "up to")
+case(A, "load-sr-absurd", lambda r: Audio.load(r.good_wav, sr=10**9), ParameterError, "up to")
+case(A, "from-array-mono-str", lambda r: Audio.from_array(noise, 16000, mono="yes"), ParameterError, "mono")
+case(A, "load-mono-str", lambda r: Audio.load(r.good_wav, mono="no"), ParameterError, "mono")
+case(A, "load-path-too-long", lambda r: Audio.load("x" * 5000 + ".wav"), AudioError, "cannot be opened")
+case(A, "play-max-duration-str", lambda r: r.audio.play(max_duration="x"), ParameterError, "max_duration")
+case(A, "spectrogram-fft-absurd", lambda r: r.audio.spectrogram(n_fft=10**9), ParameterError, "n_fft")
+case(A, "spectrogram-mels-absurd", lambda r: r.audio.spectrogram(n_mels=10**6), ParameterError, "n_mels")
+case(
+    A, "spectrogram-frames-absurd", lambda r: r.audio.spectrogram(n_frames=10**9), ParameterError, "n_frames"
+)
+
 
 def no_request(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """*fn*, checked to have sent nothing to the server (refused before upload)."""
@@ -671,6 +684,15 @@ case(P, "serve-engine", lambda r: voxnb.serve.load_engine("gpu"), ParameterError
 case(P, "recorder-limit", lambda r: voxnb.serve.RequestRecorder(limit=-1), ParameterError, "limit")
 case(P, "open-cache-int", lambda r: voxnb.cache.open_cache(5), ParameterError, "cache")
 
+case(P, "compare-int", lambda r: r.t.compare(5), ParameterError, "another Transcript")
+case(P, "plot-start-str", lambda r: r.t.plot(r.audio, start="a"), ParameterError, "start=")
+case(P, "plot-window-reversed", lambda r: r.t.plot(r.audio, start=1.5, end=0.5), ParameterError, "not after")
+case(P, "many-progress-str", no_request(lambda r: r.client.transcribe_many([r.good_wav], progress="yes", cache=False)),
+     ParameterError, "progress")  # fmt: skip
+case(P, "create-app-engine-none", lambda r: voxnb.serve.create_app(None), ParameterError, "engine")
+case(P, "faults-int", lambda r: voxnb.serve.FaultPlan.parse(5), ParameterError, "spec string")
+case(P, "server-thread-none", lambda r: voxnb.serve.ServerThread(None), ParameterError, "ASGI app")
+
 # -- responses -----------------------------------------------------------------------------------
 
 R = "responses"
@@ -792,6 +814,12 @@ for name, response, phrase in [
     ("top-int", 5, "cannot read a int"),
     ("top-float", 3.5, "cannot read a float"),
     ("top-none", None, "cannot read a NoneType"),
+    ("list-of-plain-objects", [{"start": 5}], "neither segments"),
+    (
+        "sdk-object-broken",
+        type("Broken", (), {"model_dump": lambda self, **k: 1 / 0})(),
+        "model_dump() failed",
+    ),
     ("top-set", {1, 2}, "cannot read a set"),
     ("top-generator-of-ints", (i for i in range(3)), "cannot read a list"),
     ("top-list-ints", [1, 2], "cannot read"),
@@ -1066,6 +1094,12 @@ for name, call, phrase in [
     ("bootstrap-blocks-length", lambda r: bias.bootstrap(r.score, blocks=["a"]), "block labels"),
     ("bootstrap-seed-str", lambda r: bias.bootstrap(r.score, seed="s"), "seed"),
     ("compare-mismatch", lambda r: bias.compare(r.score, bias.score(["a"], ["a"])), ""),
+    ("tsv-int-path", lambda r: bias.read_biasing_tsv(5), "path of a TSV"),
+    ("bootstrap-n-absurd", lambda r: bias.bootstrap(r.score, n_boot=10**12), "n_boot"),
+    ("experiment-items-int", lambda r: bias.Experiment(5, ["none"]), "items must be a list"),
+    ("experiment-seed-str", lambda r: bias.Experiment(r.items, ["none"], seed="x"), "seed"),
+    ("plot-forest-int", lambda r: bias.plot_forest(5), "DataFrame"),
+    ("plot-heatmap-list", lambda r: bias.plot_term_heatmap([1]), "DataFrame"),
     ("tsv-missing", lambda r: bias.read_biasing_tsv(r.dir / "none.tsv"), "no biasing TSV"),
     ("tsv-columns", lambda r: bias.read_biasing_tsv(r.bad_tsv), "tab-separated columns"),
     ("tsv-json", lambda r: bias.read_biasing_tsv(r.bad_json_tsv), "JSON lists"),

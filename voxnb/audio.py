@@ -150,6 +150,9 @@ class Audio:
         """
         if sr is not None:
             sr = _check_rate(sr)
+        for flag, value in (("mono", mono), ("allow_truncated", allow_truncated)):
+            if not isinstance(value, bool):
+                raise ParameterError(f"{flag}= is True or False; got {value!r}", option=flag)
         name, opened = _open_source(source)
         try:
             y, native_sr = _decode(opened, name, sr=sr, mono=mono, allow_truncated=allow_truncated)
@@ -195,7 +198,14 @@ class Audio:
         dtype('float32')
         """
         sr = _check_rate(sr)
-        arr = np.asarray(y)
+        if not isinstance(mono, bool):
+            raise ParameterError(f"mono= is True or False; got {mono!r}", option="mono")
+        try:
+            arr = np.asarray(y)
+        except (ValueError, TypeError) as err:  # ragged lists, objects numpy cannot hold
+            raise AudioError(
+                f"audio samples must be a 1-D or 2-D numeric array; this one cannot be made into one ({err})"
+            ) from None
         if arr.dtype.kind not in "fiu" or arr.ndim not in (1, 2):
             raise AudioError(
                 f"audio samples must be a 1-D or 2-D numeric array, got dtype {arr.dtype} with shape "
@@ -544,6 +554,12 @@ class Audio:
             from IPython.display import Audio as IPythonAudio
         except ImportError as err:
             raise MissingDependencyError("ipython", "widgets", "Audio.play") from err
+        if (
+            isinstance(max_duration, bool)
+            or not isinstance(max_duration, (int, float))
+            or not 0 < max_duration < float("inf")
+        ):
+            raise ParameterError(f"max_duration= is a number of seconds above 0; got {max_duration!r}")
         excerpt = self if start is None and end is None else self.slice(start, end)
         if excerpt.duration > max_duration:
             raise ParameterError(
@@ -659,9 +675,9 @@ class Audio:
         if (
             isinstance(n_frames, (bool, np.bool_))
             or not isinstance(n_frames, (int, np.integer))
-            or n_frames < 1
+            or not 1 <= n_frames <= 100_000
         ):
-            raise ParameterError(f"n_frames={n_frames!r}: pass a positive whole number of frames")
+            raise ParameterError(f"n_frames={n_frames!r}: pass a whole number of frames from 1 to 100000")
         i, j = self.sample_range(start, end)
         key = ("spectrogram", kind, i, j, int(n_frames), int(n_mels), int(n_fft))
         cached = self._cache.get(key)
@@ -880,9 +896,15 @@ def _open_source(source: Source) -> tuple[str | None, Any]:
         return source, io.BytesIO(_download(source))
     if isinstance(source, (str, os.PathLike)):
         path = Path(source).expanduser()
-        if not path.is_file():
-            what = "is a directory" if path.is_dir() else "does not exist"
-            raise AudioError(f"audio file {str(path)!r} {what}; check the path")
+        try:
+            is_file, is_dir = path.is_file(), path.is_dir()
+        except OSError as err:  # a name too long, a path through a file...
+            raise AudioError(
+                f"audio file {str(path)[:200]!r} cannot be opened: {err.strerror}; check the path"
+            ) from None
+        if not is_file:
+            what = "is a directory" if is_dir else "does not exist"
+            raise AudioError(f"audio file {str(path)[:200]!r} {what}; check the path")
         if path.stat().st_size == 0:
             raise AudioError(f"audio file {str(path)!r} is empty (0 bytes); re-export or re-record it")
         return str(path), path
@@ -1102,19 +1124,31 @@ def _collect(blocks: Iterator[np.ndarray], expected: int, channels: int) -> np.n
 # -- helpers ---------------------------------------------------------------------------------------
 
 
+#: the highest sample rate taken (studio audio goes to 768 kHz; above is a unit mistake, and
+#: resampling to it would allocate without bound)
+MAX_SAMPLE_RATE = 1_000_000
+
+
 def _check_rate(sr: Any) -> int:
-    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
-        raise ParameterError(f"sample rate sr={sr!r} must be a positive integer number of Hz, e.g. 16000")
+    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or not 0 < sr <= MAX_SAMPLE_RATE:
+        raise ParameterError(
+            f"sample rate sr={sr!r} must be a positive integer number of Hz up to {MAX_SAMPLE_RATE}, e.g. 16000",
+            option="sr",
+        )
     return int(sr)
 
 
 def _check_spectrogram_options(kind: str, n_mels: int, n_fft: int) -> None:
     if kind not in ("mel", "linear"):
         raise ParameterError(f"kind={kind!r}: use 'mel' or 'linear'")
-    for name, value in (("n_mels", n_mels), ("n_fft", n_fft)):
-        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)) or value < 1:
+    for name, value, most in (("n_mels", n_mels, 1024), ("n_fft", n_fft, 1 << 16)):
+        if (
+            isinstance(value, (bool, np.bool_))
+            or not isinstance(value, (int, np.integer))
+            or not 1 <= value <= most
+        ):
             raise ParameterError(
-                f"{name}={value!r}: pass a positive number (the defaults are n_mels=80, n_fft=512)"
+                f"{name}={value!r}: pass a whole number from 1 to {most} (the defaults are n_mels=80, n_fft=512)"
             )
 
 

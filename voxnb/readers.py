@@ -96,7 +96,13 @@ def to_plain(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)) and not hasattr(obj, "_asdict"):
         return [to_plain(v) for v in obj]
     if callable(getattr(obj, "model_dump", None)):
-        return to_plain(obj.model_dump(mode="json", by_alias=True))
+        try:
+            dumped = obj.model_dump(mode="json", by_alias=True)
+        except Exception as err:  # a broken or foreign model_dump: say which object failed
+            raise ResponseFormatError(
+                f"cannot read a {type(obj).__name__}: its model_dump() failed ({type(err).__name__}: {err})"
+            ) from None
+        return to_plain(dumped)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
     if callable(getattr(obj, "_asdict", None)):

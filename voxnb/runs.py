@@ -243,6 +243,8 @@ async def run_many(
         raise ParameterError(
             f"concurrency must be a positive integer; got {concurrency!r}", option="concurrency"
         )
+    if not isinstance(progress, bool):
+        raise ParameterError(f"progress= is True or False; got {progress!r}", option="progress")
     store = open_cache(cache)
     plan = await _plan(runner, _named(items), sr=sr, options=options)
     result = BatchResult([name for name, *_ in plan])

@@ -572,6 +572,7 @@ class Transcript:
         """Waveform, spectrogram, speaker turns and words on one time axis; returns the Figure."""
         from voxnb.plot import transcript_figure
 
+        _check_window(start, end)
         return transcript_figure(self, self._audio_or(audio), start=start, end=end, **kwargs)
 
     def show(self, audio=None, **kwargs):
@@ -584,6 +585,9 @@ class Transcript:
         """This transcript's words above *other*'s over the waveform, differing words highlighted."""
         from voxnb.plot import compare
 
+        if not isinstance(other, Transcript):
+            raise ParameterError(f"compare() takes another Transcript; got a {type(other).__name__}")
+        _check_window(kwargs.get("start"), kwargs.get("end"))
         return compare(self, other, audio if audio is not None else self.audio, **kwargs)
 
     def align(self, audio=None, **kwargs) -> Transcript:
@@ -642,6 +646,21 @@ class Transcript:
             "<table><thead><tr><th>#</th><th>time (s)</th><th>speaker</th><th>text</th></tr></thead>"
             f"<tbody>{''.join(rows)}{tail}</tbody></table></div>"
         )
+
+
+def _check_window(start: Any, end: Any) -> None:
+    """A time window given to a view: numbers of seconds (or None), start before end."""
+    import math
+
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+        ):
+            raise ParameterError(
+                f"{name}= is a finite number of seconds (or None); got {value!r}", option=name
+            )
+    if start is not None and end is not None and end <= start:
+        raise ParameterError(f"end={end} is not after start={start}; swap them")
 
 
 def _non_finite(data: Any) -> str:

@@ -198,9 +198,15 @@ def resolve_audio(audio: Any, *, sr: int | None = None, allow_remote: bool = Tru
             return AudioSource(sha256=_sha256(audio.encode()), file_id=audio)
     if isinstance(audio, (str, os.PathLike)):
         path = Path(audio).expanduser()
-        if not path.is_file():
-            what = "is a directory" if path.is_dir() else "does not exist"
-            raise AudioError(f"audio file {str(path)!r} {what}; check the path")
+        try:
+            is_file, is_dir = path.is_file(), path.is_dir()
+        except OSError as err:  # a name too long, a path through a file...
+            raise AudioError(
+                f"audio file {str(path)[:200]!r} cannot be opened: {err.strerror}; check the path"
+            ) from None
+        if not is_file:
+            what = "is a directory" if is_dir else "does not exist"
+            raise AudioError(f"audio file {str(path)[:200]!r} {what}; check the path")
         _check_upload_size(path.stat().st_size, f"audio file {str(path)!r}")  # before reading it all
         try:
             data = path.read_bytes()

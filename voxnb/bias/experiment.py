@@ -150,7 +150,9 @@ class Experiment:
             )
         else:
             self.backend = None
-        self.seed = int(seed)
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ParameterError(f"seed must be a whole number, 0 or more; got {seed!r}")
+        self.seed = seed
         self.convention = convention
         self.normalizer = normalizer
         self.params = {"temperature": 0.0, **dict(params or {})}

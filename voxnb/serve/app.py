@@ -847,6 +847,12 @@ def create_app(
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
+    if not all(hasattr(engine, name) for name in ("model", "transcribe", "capabilities")):
+        raise ParameterError(
+            "engine= needs a transcription engine (model, transcribe(), capabilities), e.g. "
+            "voxnb.serve.load_engine('fake'); got a " + type(engine).__name__,
+            option="engine",
+        )
     install_log_redaction(api_key)  # uvicorn's and websockets' debug logs print request headers
     if dialect not in DIALECTS:
         raise ParameterError(f"dialect must be one of {DIALECTS}; got {dialect!r}", option="dialect")

@@ -44,6 +44,10 @@ class FaultPlan:
 
     @classmethod
     def parse(cls, spec: str | None) -> FaultPlan:
+        if spec is not None and not isinstance(spec, str):
+            raise ParameterError(
+                f"faults= is a spec string such as '429:0.2,latency:0.3'; got a {type(spec).__name__}"
+            )
         plan: dict[str, Any] = {"statuses": {}}
         for item in (spec or "").split(","):
             if not item.strip():

@@ -7,7 +7,7 @@ import threading
 import time
 from typing import Any
 
-from voxnb.errors import EngineError
+from voxnb.errors import EngineError, ParameterError
 from voxnb.serve.faults import RequestRecorder
 from voxnb.serve.limits import DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEP_ALIVE, uvicorn_config
 
@@ -34,6 +34,8 @@ class ServerThread:
         header_timeout: float = DEFAULT_HEADER_TIMEOUT,
         keep_alive: float = DEFAULT_KEEP_ALIVE,
     ):
+        if not callable(app):
+            raise ParameterError(f"ServerThread runs an ASGI app (voxnb.serve.create_app(...)); got {app!r}")
         self.app = app
         self.host = host
         self._port = port
