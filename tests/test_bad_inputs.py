@@ -1553,6 +1553,47 @@ def test_from_response_fuzz() -> None:
     check()
 
 
+def test_random_bodies_never_get_a_500(resources: Any) -> None:
+    """Any bytes, under any content type, to any route: an answer under 500 (a 4xx saying why)."""
+    import httpx
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    routes = [("POST", T), ("POST", "/v1/files"), ("POST", C), ("GET", "/v1/models"),
+              ("GET", "/v1/files/x/url"), ("DELETE", "/v1/files/x")]  # fmt: skip
+    json_bodies = st.recursive(
+        st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)),
+        lambda c: st.one_of(st.lists(c, max_size=4), st.dictionaries(st.text(max_size=8), c, max_size=4)),
+        max_leaves=20,
+    ).map(lambda v: json.dumps(v).encode())
+    multipart = st.lists(st.tuples(st.sampled_from(["model", "file", "stream", "diarize", "context_bias",
+                                                    "timestamp_granularities", "purpose", "x"]),
+                                   st.binary(max_size=64)), max_size=6).map(_multipart)  # fmt: skip
+    bodies = st.one_of(st.binary(max_size=300), json_bodies, multipart)
+    types = st.sampled_from([None, "application/json", "multipart/form-data; boundary=b", "multipart/form-data",
+                             "application/x-www-form-urlencoded", "text/plain", "multipart/form-data; boundary="])  # fmt: skip
+
+    with httpx.Client(base_url=resources.url, timeout=20) as client:
+
+        @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+        @given(st.sampled_from(routes), bodies, types)
+        def check(route: tuple[str, str], body: bytes, content_type: str | None) -> None:
+            headers = {"content-type": content_type} if content_type else {}
+            answer = client.request(route[0], route[1], content=body, headers=headers)
+            assert answer.status_code < 500, (route, body[:200], content_type, answer.text[:300])
+
+        check()
+
+
+def _multipart(fields: list[tuple[str, bytes]]) -> bytes:
+    parts = []
+    for i, (name, value) in enumerate(fields):
+        filename = f'; filename="f{i}.wav"' if name == "file" else ""
+        parts.append(b"--b\r\nContent-Disposition: form-data; name=\"" + name.encode() + b'"'
+                     + filename.encode() + b"\r\n\r\n" + value + b"\r\n")  # fmt: skip
+    return b"".join(parts) + b"--b--\r\n"
+
+
 # ------------------------------------------------------------------------------------ resources
 
 
