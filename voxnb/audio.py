@@ -895,16 +895,7 @@ def _open_source(source: Source) -> tuple[str | None, Any]:
     if isinstance(source, str) and source.startswith(("http://", "https://")):
         return source, io.BytesIO(_download(source))
     if isinstance(source, (str, os.PathLike)):
-        path = Path(source).expanduser()
-        try:
-            is_file, is_dir = path.is_file(), path.is_dir()
-        except OSError as err:  # a name too long, a path through a file...
-            raise AudioError(
-                f"audio file {str(path)[:200]!r} cannot be opened: {err.strerror}; check the path"
-            ) from None
-        if not is_file:
-            what = "is a directory" if is_dir else "does not exist"
-            raise AudioError(f"audio file {str(path)[:200]!r} {what}; check the path")
+        path = existing_file(source)
         if path.stat().st_size == 0:
             raise AudioError(f"audio file {str(path)!r} is empty (0 bytes); re-export or re-record it")
         return str(path), path
@@ -923,6 +914,21 @@ def _open_source(source: Source) -> tuple[str | None, Any]:
     raise AudioError(
         f"cannot read audio from a {type(source).__name__}; pass a path, URL, bytes or an open binary file"
     )
+
+
+def existing_file(source: str | os.PathLike) -> Path:
+    """*source* as the path of an existing file, or an AudioError saying what is there instead."""
+    path = Path(source).expanduser()
+    try:
+        is_file, is_dir = path.is_file(), path.is_dir()
+    except OSError as err:  # a name too long, a path through a file...
+        raise AudioError(
+            f"audio file {str(path)[:200]!r} cannot be opened: {err.strerror}; check the path"
+        ) from None
+    if not is_file:
+        what = "is a directory" if is_dir else "does not exist"
+        raise AudioError(f"audio file {str(path)[:200]!r} {what}; check the path")
+    return path
 
 
 def _download(url: str) -> bytes:

@@ -173,7 +173,7 @@ def resolve_audio(audio: Any, *, sr: int | None = None, allow_remote: bool = Tru
     >>> source.kind, source.file_url
     ('file_url', 'https://example.org/talk.mp3')
     """
-    from voxnb.audio import Audio
+    from voxnb.audio import Audio, existing_file
 
     if isinstance(audio, Audio):
         return _encode_signal(audio)
@@ -197,16 +197,7 @@ def resolve_audio(audio: Any, *, sr: int | None = None, allow_remote: bool = Tru
         if not Path(audio).exists():
             return AudioSource(sha256=_sha256(audio.encode()), file_id=audio)
     if isinstance(audio, (str, os.PathLike)):
-        path = Path(audio).expanduser()
-        try:
-            is_file, is_dir = path.is_file(), path.is_dir()
-        except OSError as err:  # a name too long, a path through a file...
-            raise AudioError(
-                f"audio file {str(path)[:200]!r} cannot be opened: {err.strerror}; check the path"
-            ) from None
-        if not is_file:
-            what = "is a directory" if is_dir else "does not exist"
-            raise AudioError(f"audio file {str(path)[:200]!r} {what}; check the path")
+        path = existing_file(audio)
         _check_upload_size(path.stat().st_size, f"audio file {str(path)!r}")  # before reading it all
         try:
             data = path.read_bytes()
