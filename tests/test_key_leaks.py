@@ -179,6 +179,8 @@ def test_no_rendering_of_any_session_error_holds_the_key(guarded_api_key, tiny_w
     assert any("capture_locals" not in t and "Traceback" in t for t in texts)  # the renderings are there
     assert any("Bearer <redacted>" in t for t in capture.texts)  # the handshake and scopes were logged
     assert sum(1 for t in capture.texts if t.startswith(("uvicorn", "httpcore", "websockets"))) > 20
+    print(f"\nleak test: {len(errors)} errors ({len(kinds)} kinds), {len(texts)} texts grepped "
+          f"({len(capture.texts)} log records)")  # fmt: skip
     places = [
         t[max(0, t.index(key) - 600) : t.index(key) + 100].replace(key, "<KEY>") for t in texts if key in t
     ]
