@@ -7,7 +7,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint venv system-packages clean
+.PHONY: demo test lint venv system-packages clean docs-images
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml | $(PY)
 venv: $(STAMP)
 
 # Debian packages the tests use (a browser for the widget tests, ffmpeg for m4a/webm decoding); only when we may install them.
-system-packages:
+system-packages: $(STAMP)
 	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
 	  missing=""; \
 	  for p in chromium ffmpeg; do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -30,15 +30,24 @@ system-packages:
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	  fi; \
 	else echo "not root: skipping Debian packages (browser tests skip if chromium is missing)"; fi
+	@# real two-speaker recordings for the speaker tests (Debian's transcriber examples, GPL; not stored in the repo)
+	$(PY) scripts/fetch_real_speech.py >/dev/null
 
 demo: $(STAMP)
 	$(PY) -m voxnb demo --out demo-output
 
-test: $(STAMP) system-packages
+test: $(STAMP) system-packages lint
 	$(PY) -m pytest
 
+# the README's pictures, drawn by the real code (scripts/docs_images.py; the widgets need chromium)
+docs-images: $(STAMP) system-packages
+	$(PY) scripts/docs_images.py --out docs/images
+
+# style, formatting and types: part of `make test`
 lint: $(STAMP)
-	$(PY) -m ruff check voxnb tests benchmarks
+	$(PY) -m ruff check voxnb tests benchmarks scripts
+	$(PY) -m ruff format --check voxnb tests benchmarks scripts
+	$(PY) -m mypy
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache

@@ -13,6 +13,11 @@ Goals: ≥ 3× faster than json_normalize, ≤ 1.5× the bare json.loads. Prints
 the peak memory of each call: how much the resident set grows, measured in a fresh interpreter
 (tracemalloc would count orjson's untouched arena as used).
 
+The calls are timed in turns (one of each per round, ``--repeat`` rounds), so that a load that
+comes and goes on a shared machine weighs on all of them alike; both the wall-clock and the CPU
+time (``time.process_time``: what this process itself spent, less sensitive to other processes)
+are reported, with the load average at the start and at the end.
+
 Run: .venv/bin/python benchmarks/frames.py [--repeat 5]
 """
 
@@ -107,15 +112,21 @@ CALLS = {
 }
 
 
-def median_seconds(call: str, text: str, granularity: str | None, repeat: int) -> float:
+def median_seconds(text: str, granularity: str | None, repeat: int) -> dict[str, tuple[float, float]]:
+    """Median (wall, CPU) seconds of each call, the calls taking turns round after round."""
     scope = {"json": json, "pd": pd, "Transcript": Transcript, "text": text, "granularity": granularity}
-    times = []
+    codes = {name: compile(call, name, "eval") for name, call in CALLS.items()}
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in CALLS}
     for _ in range(repeat):
-        gc.collect()
-        t0 = time.perf_counter()
-        eval(call, scope)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for name, code in codes.items():
+            gc.collect()
+            w0, c0 = time.perf_counter(), time.process_time()
+            eval(code, scope)
+            times[name].append((time.perf_counter() - w0, time.process_time() - c0))
+    return {
+        name: (statistics.median(w for w, _ in ts), statistics.median(c for _, c in ts))
+        for name, ts in times.items()
+    }
 
 
 def peak_rss_growth(call: str, path: str, granularity: str | None) -> float:
@@ -141,25 +152,28 @@ def peak_rss_growth(call: str, path: str, granularity: str | None) -> float:
 
 
 def run(name: str, text: str, granularity: str | None, repeat: int) -> None:
+    load = os.getloadavg()[0]
+    timings = median_seconds(text, granularity, repeat)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
         f.write(text)
     try:
-        results = {
-            k: (median_seconds(call, text, granularity, repeat), peak_rss_growth(call, f.name, granularity))
-            for k, call in CALLS.items()
-        }
+        peaks = {k: peak_rss_growth(call, f.name, granularity) for k, call in CALLS.items()}
     finally:
         os.unlink(f.name)
-    print(f"\n{name}  ({len(text) / 2**20:.1f} MiB of JSON, median of {repeat})")
-    for k, (sec, peak) in results.items():
-        print(f"  {k:20s} {sec:7.3f} s   peak RSS +{peak:6.0f} MiB")
-    loads, normalize = results["json.loads"][0], results["pd.json_normalize"][0]
-    for k in ("voxnb .words", "voxnb .segments", "voxnb .speakers"):
-        sec = results[k][0]
-        print(
-            f"  {k:20s} {normalize / sec:5.1f}x faster than json_normalize (goal >= 3),"
-            f" {sec / loads:4.2f}x json.loads (goal <= 1.5)"
-        )
+    print(
+        f"\n{name}  ({len(text) / 2**20:.1f} MiB of JSON, median of {repeat}; "
+        f"load average {load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs)"
+    )
+    for k, (wall, cpu) in timings.items():
+        print(f"  {k:20s} wall {wall:7.3f} s   cpu {cpu:7.3f} s   peak RSS +{peaks[k]:6.0f} MiB")
+    for clock, i in (("wall", 0), ("cpu", 1)):
+        loads, normalize = timings["json.loads"][i], timings["pd.json_normalize"][i]
+        for k in ("voxnb .words", "voxnb .segments", "voxnb .speakers"):
+            sec = timings[k][i]
+            print(
+                f"  {clock:4s} {k:16s} {normalize / sec:5.1f}x faster than json_normalize (goal >= 3),"
+                f" {sec / loads:4.2f}x json.loads (goal <= 1.5)"
+            )
 
 
 def main() -> None:

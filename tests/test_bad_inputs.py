@@ -483,7 +483,7 @@ case(
     "realtime-text-audio",
     lambda r: run(lambda: RS(r.url).send_audio("hello")),
     ParameterError,
-    "PCM s16le bytes",
+    "takes PCM bytes",
 )
 case(
     P,
@@ -1144,13 +1144,21 @@ def cli(*argv: str) -> Callable[[Any], Any]:
 
 
 for name, argv, phrase in [
-    ("transcribe-missing", ("transcribe", "{dir}/missing.wav", "--backend", "local"), "does not exist"),
-    ("transcribe-folder", ("transcribe", "{dir}", "--backend", "local"), "is a directory"),
+    ("transcribe-missing", ("transcribe", "{dir}/missing.wav", "--backend", "local"), "no such file"),
+    ("transcribe-folder-without-audio", ("transcribe", "{dir}/old", "--backend", "local"), "no audio files"),
+    ("transcribe-name-too-long", ("transcribe", "x" * 5000, "--backend", "local"), "cannot be read"),
+    ("transcribe-glob-nothing", ("transcribe", "{dir}/*.nothing", "--backend", "local"), "matches no file"),
+    ("transcribe-formats", ("transcribe", "{good_wav}", "--formats", "docx"), "unknown format"),
+    ("transcribe-concurrency", ("transcribe", "{good_wav}", "--concurrency", "0"), "--concurrency"),
     ("transcribe-silent", ("transcribe", "{silent_wav}", "--backend", "local"), "silent"),
     ("transcribe-truncated", ("transcribe", "{truncated_wav}", "--backend", "local"), "truncated"),
     ("transcribe-nan", ("transcribe", "{nan_wav}", "--backend", "local"), "NaN"),
     ("transcribe-text", ("transcribe", "{text_wav}", "--backend", "local"), "cannot decode"),
-    ("transcribe-out-suffix", ("transcribe", "{good_wav}", "--out", "{dir}/out.txt"), "--out must end"),
+    (
+        "transcribe-out-one-file-two-inputs",
+        ("transcribe", "{good_wav}", "{old_wav}", "--out", "{dir}/o.srt"),
+        "names one file",
+    ),
     (
         "transcribe-out-folder",
         ("transcribe", "{good_wav}", "--backend", "local", "--out", "{dir}/folder.wav.srt"),
@@ -1349,7 +1357,7 @@ case(
     422,
     "between 1 and 168",
 )
-case(S, "files-content-unsigned", lambda r: r.stored_content(""), 400, "does not download")
+case(S, "files-content-unknown", http("GET", "/v1/files/nope/content"), 404, "No file with id")
 case(S, "files-content-bad-sig", lambda r: r.stored_content("?expires=9999999999&sig=abc"), 403, "signature")
 case(S, "files-delete-unknown", http("DELETE", "/v1/files/nope"), 404, "No file with id")
 C = "/v1/chat/completions"
@@ -1416,6 +1424,28 @@ for name, body, raw, status, phrase in [
 ]:
     case(S, f"chat-{name}", chat(body, raw=raw), status, phrase)
 case(S, "chat-no-audio", chat({"messages": [{"role": "user", "content": "hi"}]}), 400, "")
+B_JOBS = "/v1/batch/jobs"
+for name, body, raw, status, phrase in [
+    ("not-json", b"{nope", True, 400, "must be JSON"),
+    ("deeply-nested", b"[" * 100_000 + b"]" * 100_000, True, 400, "must be JSON"),
+    ("json-list", [1], False, 400, "JSON object"),
+    ("endpoint", {"endpoint": "/v1/chat", "model": "m", "requests": [{}]}, False, 400, "endpoint"),
+    ("model-int", {"endpoint": T, "model": 5, "requests": [{}]}, False, 422, "model"),
+    ("both-inputs", {"endpoint": T, "model": "voxtral-mini-latest", "requests": [{}], "input_files": ["x"]}, False, 422, "exactly one"),
+    ("metadata-list", {"endpoint": T, "model": "voxtral-mini-latest", "requests": [{}], "metadata": [1]}, False, 422, "metadata"),
+    ("timeout-text", {"endpoint": T, "model": "voxtral-mini-latest", "requests": [{}], "timeout_hours": "1"}, False, 422, "timeout_hours"),
+    ("input-files-int", {"endpoint": T, "model": "voxtral-mini-latest", "input_files": 5}, False, 422, "input_files"),
+    ("input-file-unknown", {"endpoint": T, "model": "voxtral-mini-latest", "input_files": ["nope"]}, False, 404, "No file"),
+]:  # fmt: skip
+    call = (
+        http("POST", B_JOBS, content=body, headers={"content-type": "application/json"})
+        if raw
+        else http("POST", B_JOBS, json=body)
+    )
+    case(S, f"batch-{name}", call, status, phrase)
+case(S, "batch-job-unknown", http("GET", B_JOBS + "/nope"), 404, "No batch job")
+case(S, "batch-page-text", http("GET", B_JOBS + "?page=first"), 422, "page")
+case(S, "batch-created-after", http("GET", B_JOBS + "?created_after=yesterday"), 422, "created_after")
 case(S, "models-post", http("POST", "/v1/models"), 405, "")
 case(S, "unknown-route", http("GET", "/v1/nothing"), 404, "")
 case(S, "transcriptions-get", http("GET", T), 405, "")
@@ -1456,15 +1486,24 @@ for name, messages, phrase in [
     ("append-odd-bytes", [append(base64.b64encode(b"\x00\x01\x02").decode())], "whole 16-bit"),
     ("append-too-large", [append(base64.b64encode(bytes(262_146)).decode())], "at most"),
     ("update-session-int", ['{"type": "session.update", "session": 5}'], "session"),
-    ("update-audio-format-list", ['{"type": "session.update", "session": {"audio_format": [1]}}'], "session"),
+    (
+        "update-audio-format-list",
+        ['{"type": "session.update", "session": {"audio_format": [1]}}'],
+        "audio_format",
+    ),
     (
         "update-rate",
         [
-            '{"type": "session.update", "session": {"audio_format": {"encoding": "pcm_s16le", "sample_rate": 8000}}}'
+            '{"type": "session.update", "session": {"audio_format": {"encoding": "pcm_s16le", "sample_rate": "fast"}}}'
         ],
-        "16000",
+        "sample_rate",
     ),
-    ("update-bias-int", ['{"type": "session.update", "session": {"language": 5}}'], "language"),
+    ("update-language-int", ['{"type": "session.update", "session": {"language": 5}}'], "language"),
+    (
+        "update-encoding",
+        ['{"type": "session.update", "session": {"audio_format": {"encoding": "mp3"}}}'],
+        "encoding",
+    ),
     (
         "update-delay-text",
         ['{"type": "session.update", "session": {"target_streaming_delay_ms": "soon"}}'],
@@ -1541,7 +1580,7 @@ def test_from_response_fuzz() -> None:
         assert isinstance(t.text, str) and (t.duration is None or t.duration >= 0)
         repr(t), t._repr_html_()
         try:
-            saved = t._saved_json()
+            saved = t.to_json()
         except ResponseFormatError:  # refused before writing (e.g. a 65-bit integer in raw): allowed
             return
         back = Transcript.from_dict(json.loads(saved))
@@ -1560,7 +1599,8 @@ def test_random_bodies_never_get_a_500(resources: Any) -> None:
     from hypothesis import strategies as st
 
     routes = [("POST", T), ("POST", "/v1/files"), ("POST", C), ("GET", "/v1/models"),
-              ("GET", "/v1/files/x/url"), ("DELETE", "/v1/files/x")]  # fmt: skip
+              ("GET", "/v1/files/x/url"), ("DELETE", "/v1/files/x"), ("POST", "/v1/batch/jobs"),
+              ("GET", "/v1/batch/jobs"), ("POST", "/v1/batch/jobs/x/cancel")]  # fmt: skip
     json_bodies = st.recursive(
         st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)),
         lambda c: st.one_of(st.lists(c, max_size=4), st.dictionaries(st.text(max_size=8), c, max_size=4)),
@@ -1740,9 +1780,10 @@ def message_of(case: Case, value: Any) -> tuple[bool, str]:
         return value.status_code == case.expect, f"HTTP {value.status_code}: {text[:300]}"
     if case.expect == "cli":
         code, err = value
-        # the line main() prints for a VoxnbError (an announcement line may come before it)
+        # the line main() prints for a VoxnbError (an announcement line may come before it); exit 2 for
+        # a refused command, 1 when the recordings given all failed, each with its reason
         lines = [line for line in err.splitlines() if re.match(r"voxnb (transcribe|serve|demo): ", line)]
-        return code == 2 and bool(lines), f"exit {code}: {' '.join(lines or [err.strip()])[:300]}"
+        return code in (1, 2) and bool(lines), f"exit {code}: {' '.join(lines or [err.strip()])[:300]}"
     if case.expect == "event":
         return value.get("type") == "error", json.dumps(value)[:300]
     return False, f"returned {type(value).__name__}: {value!r:.200}"

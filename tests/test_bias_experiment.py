@@ -84,8 +84,12 @@ def test_items_accept_tuples_and_dicts_and_names_must_be_unique(tmp_path):
     assert [it.name for it in exp.items] == ["a", "b"]
     # a list is sent as given (Voxtral 3 and the offline engine take phrases); the oracle joins them with _
     assert exp.lists["list1"]["a"] == ["Oban", "Janis Joplin"]
-    assert bias.Experiment([("a.ogg", "Hello", ["Janis Joplin"])], ["oracle"]).lists["oracle"]["a"] == ["Janis_Joplin"]
-    with pytest.raises(ParameterError, match=r"condition 'c', item 'a': context_bias entry 'x,y' holds a comma"):
+    assert bias.Experiment([("a.ogg", "Hello", ["Janis Joplin"])], ["oracle"]).lists["oracle"]["a"] == [
+        "Janis_Joplin"
+    ]
+    with pytest.raises(
+        ParameterError, match=r"condition 'c', item 'a': context_bias entry 'x,y' holds a comma"
+    ):
         bias.Experiment([("a.ogg", "Hello", [])], {"c": ["x,y"]})
     with pytest.raises(ParameterError, match="unique name"):
         bias.Experiment([("x/a.ogg", "1"), ("y/a.ogg", "2")], ["none"])
@@ -208,8 +212,11 @@ def test_experiment_with_a_transcribe_only_client_and_tables(voxnb_server, bundl
     summary = exp.summary(n_boot=200, seed=1)
     assert set(summary["condition"]) == {"none", "oracle"}
     assert summary.equals(exp.summary(n_boot=200, seed=1))
+    assert list(summary.columns) == ["condition", "measure", "estimate", "low", "high"]
+    assert summary.attrs["n_boot"] == 200 and summary.attrs["convention"] == "reference-rare"
+    assert repr(summary).splitlines()[0].startswith("n_boot=200, blocks=utterance, backend=")
     blocks = exp.summary(measures=["wer"], n_boot=200, blocks="block")
-    assert set(blocks["blocks"]) == {"block"}
+    assert blocks.attrs["blocks"] == "block"
     diff = exp.compare(measures=["wer", "b_wer"], n_boot=200)
     assert list(diff["condition"]) == ["oracle", "oracle"] and set(diff["baseline"]) == {"none"}
     hits = exp.term_hits()
@@ -256,3 +263,70 @@ def test_arun_with_an_async_client(voxnb_server, bundled, tmp_path):
     assert exp.transcripts[("b02", "none")].request.get("context_bias") in (None, [])
     with pytest.raises(ParameterError, match="asynchronous client"):
         asyncio.run(bias.Experiment(bundled[:1], ["none"]).arun())
+
+
+def _filled_experiment():
+    """Two conditions whose transcripts are given, not transcribed: the tables' arithmetic only."""
+    items = [
+        BiasItem("a", None, "Janis Joplin sang in Sausalito.", ("Janis_Joplin", "Sausalito")),
+        BiasItem("b", None, "The ferry left Oban at noon.", ("Oban",)),
+    ]
+    exp = bias.Experiment(items, {"none": "none", "listed": ["Janis_Joplin", "Sausalito", "Oban", "Lerwick"]})
+    hyps = {
+        ("a", "none"): "Janice Joplin sang in Sausalito, Lerwick.",  # Lerwick: not listed under none
+        ("b", "none"): "The ferry left open at noon.",
+        ("a", "listed"): "Janis Joplin sang in Sausalito.",
+        ("b", "listed"): "The ferry left Oban at noon, Lerwick.",  # a listed distractor taken up
+    }
+    for key, text in hyps.items():
+        exp.transcripts[key] = voxnb.Transcript.from_response({"text": text}, backend="local", model="m")
+    return exp
+
+
+def test_terms_count_only_each_conditions_own_list():
+    exp = _filled_experiment()
+    none = exp.terms("none").set_index("term")
+    assert (none["listed"] == 0).all() and "lerwick" not in none.index  # nothing listed, no distractor
+    assert none.loc["janis joplin", ["gt", "tp"]].tolist() == [1, 0]
+    listed = exp.terms("listed").set_index("term")
+    assert listed.loc["oban", ["listed", "absent", "gt", "tp"]].tolist() == [2, 1, 1, 1]
+    assert listed.loc["lerwick", ["listed", "absent", "absent_inserted"]].tolist() == [2, 2, 1]
+    both = exp.terms()
+    assert list(both["condition"].cat.categories) == ["none", "listed"] and "condition" in both
+    # the union scoring, by contrast, counts every condition's terms as listed under each
+    assert exp.scores["none"].terms.loc["lerwick", "listed"] == 2
+    with pytest.raises(ParameterError, match="no condition named"):
+        exp.terms("oracle")
+
+
+def test_summary_csv_and_latex_for_a_paper(tmp_path):
+    exp = _filled_experiment()
+    summary = exp.summary(measures=["wer", "b_wer"], n_boot=50)
+    assert list(summary.columns) == ["condition", "measure", "estimate", "low", "high"]
+    assert summary.attrs == {
+        "n_boot": 50,
+        "blocks": "utterance",
+        "backend": "local",
+        "model": "m",
+        "normalizer": "whisper-en",
+        "convention": "reference-rare",
+        "ci": 0.95,
+        "seed": 0,
+    }
+    assert "backend=local, model=m" in summary._repr_html_()
+    text = exp.to_csv(tmp_path / "summary.csv", measures=["wer", "b_wer"], n_boot=50)
+    assert text.startswith("# n_boot: 50\n") and (tmp_path / "summary.csv").read_text() == text
+    import pandas as pd
+
+    back = pd.read_csv(tmp_path / "summary.csv", comment="#")
+    assert back[["condition", "measure"]].values.tolist() == summary[["condition", "measure"]].values.tolist()
+    latex = exp.to_latex(tmp_path / "summary.tex", measures=["wer", "b_wer"], n_boot=50, label="tab:bias")
+    assert "\\begin{tabular}{lrr}" in latex and "\\label{tab:bias}" in latex
+    assert "B-WER (\\%)" in latex and "none & " in latex and "[" in latex
+    assert "95\\% bootstrap intervals" in latex and "convention=reference-rare" in latex
+    per_item = exp.to_csv(table="results")
+    assert per_item.count("\n") == 5  # header + 2 items × 2 conditions
+    terms_tex = exp.to_latex(table="terms", condition="listed")
+    assert "term & listed & absent" in terms_tex and "Janis\\_Joplin" in terms_tex
+    with pytest.raises(ParameterError, match="table must be one of"):
+        exp.to_csv(table="everything")

@@ -35,6 +35,9 @@ def test_context_bias_lab_notebook_executes_offline(monkeypatch):
             texts.append(out.get("text", "") + out.get("data", {}).get("text/plain", ""))
     text = "\n".join(texts)
     assert "60/60 transcribed, 0 failed" in text
+    # the batch section: one job on voxnb serve, the same transcripts as the in-process run
+    assert "batch job: 12 transcripts, 12 identical to the in-process run" in text
+    assert "SUCCESS: 12/12 done, 0 failed" in text
     assert "backend: local | model: faster-whisper-tiny.en (local)" in text
     measures = json.loads(text.split("MEASURES=")[1].splitlines()[0])
     assert set(measures) == {"none", "oracle", "oracle+20"}

@@ -32,7 +32,10 @@ def test_classroom_notebook_executes_offline(tmp_path, monkeypatch):
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     text = "\n".join(o.get("text", "") for o in outputs if o.output_type == "stream")
-    assert "backend=local" in text
+    shown = "\n".join(
+        o.get("data", {}).get("text/plain", "") for o in outputs if o.output_type == "display_data"
+    )
+    assert "backend=local" in shown and "backend=" not in text  # announced as a neutral line, not stderr
     before, after, names_before, names_after = map(
         int, re.search(r"word error rate (\d+)% -> (\d+)%, on the names (\d+)% -> (\d+)%", text).groups()
     )

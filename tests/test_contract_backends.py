@@ -19,7 +19,7 @@ from voxnb import bias
 from voxnb.errors import ParameterError
 from voxnb.local.fake import FakeEngine
 from voxnb.realtime.session import RealtimeSession
-from voxnb.request import OPTIONS, TranscriptionRequest
+from voxnb.request import OPTIONS, RECORDED_WHEN_SET, TranscriptionRequest
 
 AUDIO = voxnb.data.path("two_voices")
 
@@ -147,7 +147,7 @@ def test_every_path_records_the_same_request(servers):
             continue  # vLLM takes no context_bias: checked with its own options below
         result = run(**options)
         records[name] = result if isinstance(result, dict) else result.request
-    keys = {"timestamp_granularities", "words", *OPTIONS} - {"timestamps"}
+    keys = {"timestamp_granularities", "words", *OPTIONS} - {"timestamps", *RECORDED_WHEN_SET}
     assert all(set(record) == keys for record in records.values()), records
     without_model = [
         {k: v for k, v in r.items() if k not in ("model", "temperature")} for r in records.values()
@@ -162,3 +162,57 @@ def test_every_path_records_the_same_request(servers):
     assert {k: v for k, v in openai.request.items() if k != "model"} == {
         k: v for k, v in mistral.request.items() if k != "model"
     }
+
+
+@pytest.mark.slow
+def test_base_url_to_voxnb_serve_gives_speakers_and_biased_text_and_vllm_refuses_diarize(
+    offline_engine, start_voxnb_server, capsys
+):
+    """The issue's example: base_url= to `voxnb serve` with diarize and context_bias, real speech."""
+    from voxnb.serve import ServerThread, create_app
+
+    reference = voxnb.data.reference("dialogue")
+    bias_list = reference["context_bias"]
+    server = start_voxnb_server(offline_engine)
+    plain = voxnb.transcribe(voxnb.data.path("dialogue"), base_url=server.url, diarize=True)
+    biased = voxnb.transcribe(
+        voxnb.data.path("dialogue"), base_url=server.url, diarize=True, context_bias=bias_list
+    )
+    assert "voxnb serve speaking the mistral dialect" in capsys.readouterr().err
+    assert biased.speakers["speaker"].nunique() >= 2 and biased.segments["start"].notna().all()
+    heard = [term for term in bias_list if term.replace("_", " ").lower() in biased.text.lower()]
+    heard_plain = [term for term in bias_list if term.replace("_", " ").lower() in plain.text.lower()]
+    assert len(heard) > len(heard_plain), (heard, heard_plain)
+    sent = server.recorder.matching("/v1/audio/transcriptions")[-1]
+    assert sent.field_values("context_bias") == bias_list and sent.field_values("diarize") == ["true"]
+
+    with ServerThread(create_app(offline_engine, dialect="openai")) as vllm_like:
+        with pytest.raises(ParameterError) as info:
+            voxnb.transcribe(voxnb.data.path("dialogue"), base_url=vllm_like.url, diarize=True, quiet=True)
+        assert info.value.option == "diarize"
+        assert not vllm_like.recorder.matching("/v1/audio/transcriptions")  # refused before any upload
+
+
+@pytest.mark.slow
+def test_word_times_asked_of_voxtral_3_come_back_aligned(offline_engine, start_voxnb_server):
+    """voxnb serve answers Voxtral 3's 400 to 'word'; the client asks segments and aligns the words."""
+    server = start_voxnb_server(offline_engine)
+    path = voxnb.data.path("words")
+    t = voxnb.transcribe(
+        path, base_url=server.url, model="voxtral-mini-transcribe-3", timestamps=["segment", "word"]
+    )
+    (sent,) = server.recorder.matching("/v1/audio/transcriptions")
+    assert sent.field_values("timestamp_granularities") == ["segment"]
+    assert t.request["words"] == "aligned" and t.request["timestamp_granularities"] == ["segment"]
+    assert set(t.words["timing"]) == {"aligned"} and t.words["start"].notna().all()
+    # the truth: the fixture's word boundaries (spec: aligned median error ~10 ms offline)
+    truth = voxnb.data.reference("words")["words"]
+    errors = [
+        abs(row.start - w["start"])
+        for row, w in zip(t.words.itertuples(), truth)
+        if row.text.strip(".,").lower() == w["text"].strip(".,").lower()
+    ]
+    assert len(errors) >= len(truth) // 2 and sorted(errors)[len(errors) // 2] < 0.1
+    # asking the model itself for word times is refused before sending (Voxtral 3 answers 400)
+    with voxnb.Client(base_url=server.url) as client, pytest.raises(ParameterError, match="400"):
+        client.transcribe(path, model="voxtral-mini-transcribe-3", timestamps="word", words="api")

@@ -1,4 +1,4 @@
-"""Every file voxnb writes is written whole or not at all (voxnb/files.py and its users).
+"""Every file voxnb writes is written whole or not at all (voxnb/_atomic.py and its users).
 
 A write that fails half-way — a full disk, Ctrl-C, text no file can hold — leaves the file that
 was there byte for byte, and no temporary file beside it.
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 
 import voxnb
+from voxnb._atomic import atomic_path, write_atomic
 from voxnb.errors import ParameterError
-from voxnb.files import atomic_path, write_atomic
 
 OLD = "the old content\n"
 

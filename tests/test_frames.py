@@ -117,3 +117,76 @@ def test_sentence_ends_fast_path_and_odd_texts():
     assert _ends_sentence(texts).tolist() == [True, False, False, True, True, False, True]
     assert _ends_sentence(texts[:5]).tolist() == [True, False, False, True, True]
     assert _ends_sentence([]).tolist() == []
+
+
+# -- the fast paths (ASCII text on one byte buffer) give exactly what the general path gives ----------
+
+ascii_word = st.text(alphabet="abcXYZ09,.!?'-\t\x1c", min_size=0, max_size=6)
+ascii_entry = st.fixed_dictionaries(
+    {
+        "text": st.tuples(st.sampled_from(["", " ", "  ", "\n"]), ascii_word).map("".join),
+        "start": st.floats(0, 50, allow_nan=False),
+        "length": st.floats(0, 3, allow_nan=False),
+    }
+)
+
+
+def _tables(t):
+    return t.segments, t.words, t.turns, t.speakers
+
+
+def _same_tables(fast, slow):
+    import pandas.testing as pdt
+
+    for a, b in zip(_tables(fast), _tables(slow)):
+        pdt.assert_frame_equal(a, b)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(ascii_entry, min_size=1, max_size=30), st.booleans())
+def test_word_entries_on_the_fast_path_match_the_general_path(entries, speakers):
+    from unittest import mock
+
+    import voxnb.frames as frames
+
+    segments = [
+        {"text": e["text"], "start": e["start"], "end": e["start"] + e["length"]}
+        | ({"speaker_id": f"speaker_{i % 2}"} if speakers else {})
+        for i, e in enumerate(entries)
+    ]
+    response = {"text": "", "segments": segments}
+    fast = Transcript.from_response(response, granularity="word")
+    with mock.patch.object(frames, "_layout_from_ascii_words", return_value=None):
+        slow = Transcript.from_response(response, granularity="word")
+        _same_tables(fast, slow)  # inside: the tables are made on first use
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.lists(ascii_word, max_size=6).map(" ".join), min_size=1, max_size=20))
+def test_segment_text_on_the_fast_path_matches_the_general_path(texts):
+    from unittest import mock
+
+    import voxnb.frames as frames
+
+    response = {
+        "text": "",
+        "segments": [{"text": t, "start": float(i), "end": i + 0.9} for i, t in enumerate(texts)],
+    }
+    fast = Transcript.from_response(response)
+    assert fast.segments["n_words"].tolist() == [len(t.split()) for t in fast.segments["text"]]
+    with mock.patch.object(frames._AsciiTokens, "of", return_value=None):
+        slow = Transcript.from_response(response)
+        _same_tables(fast, slow)
+
+
+def test_the_fast_paths_are_taken_for_ascii_text_and_left_for_other_scripts():
+    import voxnb.frames as frames
+    from voxnb.readers import read_response
+
+    words = [{"text": " Hello", "start": 0.0, "end": 0.4}, {"text": " world.", "start": 0.5, "end": 0.9}]
+    _, canonical = read_response({"text": "", "segments": words}, granularity="word")
+    assert frames._layout_from_ascii_words(canonical.words) is not None
+    _, canonical = read_response({"text": "", "segments": [dict(words[0], text=" 今日")]}, granularity="word")
+    assert frames._layout_from_ascii_words(canonical.words) is None
+    assert frames._AsciiTokens.of(["a b", "c"]).counts.tolist() == [2, 1]
+    assert frames._AsciiTokens.of(["é"]) is None

@@ -72,7 +72,10 @@ def test_public_names_resolve():
         voxnb.no_such_name  # noqa: B018
 
 
-@pytest.mark.parametrize("module", ["voxnb.transcript", "voxnb.export", "voxnb.frames", "voxnb.errors"])
+@pytest.mark.parametrize(
+    "module",
+    ["voxnb.transcript", "voxnb.export", "voxnb.frames", "voxnb.errors", "voxnb.differences", "voxnb.config"],
+)
 def test_doctests(module):
     result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
@@ -104,3 +107,41 @@ def test_makefile_and_ci_entry():
     readme = (ROOT / "README.md").read_text()
     first_code = readme.split("```")[1]
     assert "make demo" in first_code and "make test" in first_code
+
+
+def _stub_imports(path: Path) -> dict[str, str]:
+    """name -> module it is imported from, in a stub file."""
+    import ast
+
+    found = {}
+    for node in ast.parse(path.read_text()).body:
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                found[alias.asname or alias.name] = (
+                    node.module if node.module != "voxnb" else f"voxnb.{alias.name}"
+                )
+    return found
+
+
+@pytest.mark.parametrize(
+    "package", ["voxnb", "voxnb.bias", "voxnb.local", "voxnb.realtime", "voxnb.serve", "voxnb.text"]
+)
+def test_lazy_namespaces_have_stubs_type_checkers_can_read(package):
+    """Each ``__init__.pyi`` names exactly the lazy exports, from the modules that define them."""
+    module = importlib.import_module(package)
+    stub = Path(module.__file__).with_suffix(".pyi")
+    assert stub.exists(), f"run scripts/lazy_stubs.py to write {stub}"
+    imported = _stub_imports(stub)
+    assert set(imported) == set(module._EXPORTS), "run scripts/lazy_stubs.py"
+    for name, source in module._EXPORTS.items():
+        expected = (
+            f"{package}.{name}"
+            if source == ""
+            else (source if source.startswith("voxnb.") else f"{package}.{source}")
+        )
+        if source == "":
+            assert imported[name] in (expected, package), name
+        else:
+            assert imported[name] == expected, name
+            assert getattr(importlib.import_module(expected), name) is getattr(module, name)
+    assert (Path(voxnb.__file__).parent / "py.typed").exists()

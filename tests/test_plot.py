@@ -270,24 +270,76 @@ def test_transcript_figure_zoom_redraws_every_row(transcript, audio):
 
 def test_compare_flags_the_words_that_differ(transcript, audio):
     other = make_transcript(
-        [*DIALOGUE[:4], (8.0, 11.5, "speaker_1", "Revenue grew by 12 percent while costs stayed flat!")]
+        [*DIALOGUE[:4], (8.0, 11.5, "speaker_1", "Revenue grew by 12 percent while costs stayed very flat!")]
     )
     first, second = plot.word_differences(transcript.words, other.words)
     assert transcript.words["text"][first].tolist() == ["twelve"]
-    assert other.words["text"][second].tolist() == ["12"]
+    assert other.words["text"][second].tolist() == ["12", "very"]
     fig = transcript.compare(other, audio, labels=("plain", "biased"))
     lane_ax = fig.axes[-1]
-    red = [
-        c
-        for c in lane_ax.collections
-        if tuple(c.get_facecolor()[0]) == matplotlib.colors.to_rgba(plot._DIFF_COLOR)
-    ]
-    assert len(red) == 2
+
+    def bars(color):
+        return [
+            c for c in lane_ax.collections if tuple(c.get_facecolor()[0]) == matplotlib.colors.to_rgba(color)
+        ]
+
+    from voxnb.differences import COLORS
+
+    assert len(bars(COLORS["substitution"])) == 2  # one in each lane
+    assert len(bars(COLORS["insertion"])) == 1 and not bars(COLORS["deletion"])
     labels = [t.get_text() for t in lane_ax.get_yticklabels()]
-    assert labels == ["plain\n1 of 22 differ", "biased\n1 of 22 differ"]
+    assert labels == ["plain\n1 of 22 differ", "biased\n2 of 23 differ"]
+    assert fig.axes[0].get_title(loc="left") == (
+        "plain vs biased: 1 substituted, 0 only in plain, 1 only in biased (21 the same)"
+    )
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["same", "substituted", "only in plain", "only in biased"]
+    # whole words only: no label is cut, and the differing words are labelled
+    shown = visible_texts(lane_ax)
+    assert not any("…" in t for t in shown) and {"twelve", "12", "very"} <= shown
     assert lane_ax.get_xlabel() == "time (s)"
     without_audio = plot.compare(transcript, other)
     assert len(without_audio.axes) == 1 and without_audio.axes[0].get_xlabel() == "time (s)"
+
+
+def test_compare_takes_its_labels_from_names_runs_or_what_differs(transcript):
+    other = voxnb.Transcript.from_response(transcript.raw, request={"context_bias": ["Revenue", "twelve"]})
+    assert [
+        t.get_text().split("\n")[0] for t in plot.compare(transcript, other).axes[-1].get_yticklabels()
+    ] == [
+        "no context_bias",
+        "context_bias (2 terms)",
+    ]
+    for both in (
+        {"plain": transcript, "biased": other},
+        voxnb.concat({"plain": transcript, "biased": other}, level="words"),
+    ):
+        fig = plot.compare(both)
+        assert [t.get_text().split("\n")[0] for t in fig.axes[-1].get_yticklabels()] == ["plain", "biased"]
+    with pytest.raises(ParameterError, match="two runs"):
+        plot.compare(voxnb.concat({"a": transcript}, level="words"))
+
+
+def test_diff_gives_an_aligned_table_and_an_html_view(transcript):
+    other = make_transcript(
+        [*DIALOGUE[:4], (8.0, 11.5, "speaker_1", "revenue grew by 12 percent while costs flat")]
+    )
+    d = transcript.diff(other, labels=("plain", "biased"))
+    assert d.counts == {"match": 20, "substitution": 1, "insertion": 0, "deletion": 1}
+    changed = d.table[d.table["op"] != "match"]
+    assert changed[["op", "first_text", "second_text"]].astype(object).where(
+        changed.notna(), None
+    ).values.tolist() == [
+        ["substitution", "twelve", "12"],
+        ["deletion", "stayed", None],
+    ]
+    row = changed.iloc[0]
+    assert row["first_start"] == pytest.approx(transcript.words["start"][row["first_word"]])
+    html = d.to_html()
+    assert "<del>twelve</del><ins>12</ins>" in html and "voxnb-diff-del'" in html and "only in plain" in html
+    assert html.count("voxnb-diff-gap") == 1  # only the style rule: nothing elided
+    assert "good" not in d.to_html(errors_only=True, context=2)  # far from the differences: elided
+    assert voxnb.diff(transcript, other).labels == ("first", "second")
 
 
 def test_bad_parameters_raise_parameter_error(transcript, audio):

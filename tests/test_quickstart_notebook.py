@@ -38,7 +38,12 @@ def test_demo_writes_tables_figure_and_the_executed_quickstart(tmp_path, capsys,
     code_cells = [c for c in executed.cells if c.cell_type == "code"]
     assert all(c.execution_count for c in code_cells), "every code cell ran"
     text = "\n".join(o.get("text", "") for o in outputs if o.output_type == "stream")
-    assert "backend=local (no MISTRAL_API_KEY and no base_url)" in text
+    # the backend is announced as a small neutral output line, not on stderr (a pink box in Jupyter)
+    shown = "\n".join(
+        o.get("data", {}).get("text/plain", "") for o in outputs if o.output_type == "display_data"
+    )
+    assert "backend=local (no MISTRAL_API_KEY and no base_url)" in shown
+    assert "backend=" not in "".join(o.get("text", "") for o in outputs if o.get("name") == "stderr")
     assert "context_bias: WER" in text
     assert (
         sum("image/png" in o.get("data", {}) for o in outputs) >= 2

@@ -127,7 +127,7 @@ def test_oversized_append_gets_an_error_event_from_the_server(server):
             return json.loads(await ws.recv())
 
     event = asyncio.run(main())
-    assert event["type"] == "error" and event["error"]["code"] == "audio_too_large"
+    assert event["type"] == "error" and event["error"]["code"] == 413
     assert "262144" in event["error"]["message"]
 
 

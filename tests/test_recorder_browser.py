@@ -100,6 +100,7 @@ def lab(work):
         JUPYTERLAB_SETTINGS_DIR=str(work / "lab-settings"),
         JUPYTERLAB_WORKSPACES_DIR=str(work / "lab-workspaces"),
         PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])),
+        MPLBACKEND="module://matplotlib_inline.backend_inline",  # figures inline, as for a user
     )
     subprocess.run(
         [
@@ -406,3 +407,136 @@ def test_recorder_explains_denied_permission_and_insecure_pages(work, server, la
         page.locator(".voxnb-recorder-start").click()
         message = wait_for_status(page, "secure page", 20)
     assert "https://" in message and "localhost" in message
+
+
+ARTIFACTS = REPO / "tests" / "_artifacts"  # screenshots to look at; not committed
+
+
+def captions_style(page) -> dict:
+    return page.evaluate(
+        """() => {
+            const box = document.querySelector('.voxnb-recorder-captions');
+            const lines = document.querySelector('.voxnb-recorder-captions-lines');
+            const s = getComputedStyle(box);
+            return {size: parseFloat(s.fontSize), color: s.color, background: s.backgroundColor,
+                    width: document.querySelector('.voxnb-recorder').getBoundingClientRect().width,
+                    lineHeight: parseFloat(s.lineHeight), linesHeight: lines.getBoundingClientRect().height,
+                    text: box.innerText,
+                    placeholder: getComputedStyle(
+                        document.querySelector('.voxnb-recorder-captions-partial'), '::before').content};
+        }"""
+    )
+
+
+def test_recorder_captions_are_large_and_follow_the_speech(work, server, lab):
+    """Captions mode: big white-on-black text that updates while the take runs, the last two lines,
+    full screen on request, the finished text kept; then the take compared with a batch pass."""
+    server_url, _ = server
+    base, token = lab
+    out = work / "out" / "captions"
+    out.mkdir(parents=True)
+    ARTIFACTS.mkdir(exist_ok=True)
+    write_notebook(
+        work / "nb" / "captions.ipynb",
+        f"import voxnb\nrec = voxnb.Recorder(base_url={server_url!r}, captions=True)\nrec",
+        save_take(out),
+        "batch = rec.retranscribe(timestamps=['segment', 'word'])\nvoxnb.diff({'live': rec.transcript, 'batch': batch})",
+        "rec.transcript.compare(batch, rec.audio, labels=('live', 'batch'), width=11)",
+    )
+    seen: list[str] = []
+    with lab_page(work, f"{base}/lab/tree/captions.ipynb?reset&token={token}") as page:
+        run_cell(page, 0)
+        start = page.locator(".voxnb-recorder-start")
+        start.wait_for(timeout=60_000)
+        before = captions_style(page)
+        widget = page.locator(".voxnb-recorder")
+        start.click()
+        t0 = time.monotonic()
+        shot_live = False
+        while time.monotonic() - t0 < 8 or (len(set(filter(None, seen))) < 2 and time.monotonic() - t0 < 60):
+            seen.append(page.locator(".voxnb-recorder-captions-final").inner_text().strip())
+            if seen[-1] and not shot_live:
+                widget.screenshot(path=str(ARTIFACTS / "recorder-captions-live.png"))
+                shot_live = True
+            page.wait_for_timeout(400)
+        page.locator(".voxnb-recorder-fullscreen").click()
+        page.wait_for_timeout(500)
+        in_fullscreen = page.evaluate(
+            "() => document.fullscreenElement && document.fullscreenElement.className"
+        )
+        fullscreen_size = captions_style(page)["size"]
+        page.evaluate(
+            "() => document.exitFullscreen && document.fullscreenElement && document.exitFullscreen()"
+        )
+        page.locator(".voxnb-recorder-stop").click()
+        assert "transcribed" in wait_for_status(page, "transcribed|error|failed", 240)
+        page.wait_for_timeout(500)
+        after = captions_style(page)
+        widget.screenshot(path=str(ARTIFACTS / "recorder-captions.png"))
+        run_cell(page, 1)
+        wait_for_file(page, out / "summary.json")
+        run_cell(page, 2)
+        diff_view = page.locator(".jp-Notebook .jp-Cell").nth(2).locator(".voxnb-diff")
+        diff_view.wait_for(timeout=120_000)
+        diff_view.screenshot(path=str(ARTIFACTS / "diff-view.png"))
+        run_cell(page, 3)
+        figure = page.locator(".jp-Notebook .jp-Cell").nth(3).locator(".jp-OutputArea-output img")
+        figure.wait_for(timeout=120_000)
+        figure.screenshot(path=str(ARTIFACTS / "compare-view.png"))
+    summary = json.loads((out / "summary.json").read_text())
+    live = [s for s in seen if s]
+    print(
+        f"caption font {before['size']:.0f} px in a {before['width']:.0f} px cell; {len(set(live))} caption texts"
+    )
+    # large, scaled to the cell, high contrast
+    assert before["size"] >= 32 and before["size"] == pytest.approx(max(32, 0.045 * before["width"]), abs=1)
+    assert before["color"] == "rgb(255, 255, 255)" and before["background"] == "rgb(0, 0, 0)"
+    assert "captions appear here" in before["placeholder"]  # until the first words
+    # the captions followed the speech: several different texts while recording, each growing
+    assert len(set(live)) >= 2, f"the captions did not update while recording: {seen}"
+    # two lines at most are visible; full screen makes them larger still
+    assert after["linesHeight"] == pytest.approx(2 * after["lineHeight"], abs=2)
+    assert "voxnb-recorder-captions" in (in_fullscreen or "") and fullscreen_size > before["size"]
+    # after Stop the finished text stays, all of it final (nothing dimmed)
+    final = page_text = after["text"].replace("Full screen", "").strip()
+    assert final and " ".join(summary["text"].split()).endswith(" ".join(page_text.split()[-3:]))
+    assert shot_live and (ARTIFACTS / "compare-view.png").stat().st_size > 10_000
+
+
+def test_matplotlib_widget_figure_is_shown_once_within_the_cell(work, lab):
+    """Under ``%matplotlib widget`` a plot is one widget, redrawn at the cell's width (not 1,200 px)."""
+    base, token = lab
+    ARTIFACTS.mkdir(exist_ok=True)
+    write_notebook(
+        work / "nb" / "widget.ipynb",
+        "%matplotlib widget\nimport voxnb\naudio = voxnb.data.audio('two_voices')\n"
+        "t = voxnb.Transcript.from_response(voxnb.data.path('two_voices').with_suffix('.json'))",
+        "t.plot(audio)",
+    )
+    with lab_page(work, f"{base}/lab/tree/widget.ipynb?reset&token={token}") as page:
+        run_cell(page, 0)
+        run_cell(page, 1)
+        output = page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".jp-OutputArea")
+        output.locator(".jupyter-matplotlib canvas").first.wait_for(timeout=120_000)
+        deadline = time.monotonic() + 60
+        while True:  # the kernel redraws the figure at the width the cell reported
+            sizes = page.evaluate(
+                """() => {
+                    const cell = document.querySelectorAll('.jp-Notebook .jp-Cell')[1];
+                    const area = cell.querySelector('.jp-OutputArea-output').getBoundingClientRect();
+                    const canvas = cell.querySelector('.jupyter-matplotlib-canvas-div canvas, .jupyter-matplotlib canvas');
+                    const c = canvas.getBoundingClientRect();
+                    return {figures: cell.querySelectorAll('.jupyter-matplotlib').length,
+                            images: cell.querySelectorAll('.jp-OutputArea-output img').length,
+                            outputs: cell.querySelectorAll('.jp-OutputArea-output').length,
+                            areaRight: area.right, canvasRight: c.right, canvasWidth: c.width};
+                }"""
+            )
+            if sizes["canvasWidth"] != 1200 or time.monotonic() > deadline:
+                break
+            page.wait_for_timeout(500)
+        page.wait_for_timeout(1000)
+        output.screenshot(path=str(ARTIFACTS / "ipympl-figure.png"))
+    print(f"ipympl: {sizes}")
+    assert sizes["figures"] == 1 and sizes["images"] == 0 and sizes["outputs"] == 1
+    assert sizes["canvasWidth"] < 1200 and sizes["canvasRight"] <= sizes["areaRight"] + 1

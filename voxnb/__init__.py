@@ -33,6 +33,7 @@ _EXPORTS = {
     "Transcript": "transcript",
     "load_transcript": "transcript",
     "concat": "transcript",
+    "diff": "differences",
     # talking to Voxtral over HTTP
     "Client": "api.client",
     "AsyncClient": "api.client",
@@ -45,6 +46,9 @@ _EXPORTS = {
     "transcribe": "backend",
     "transcribe_many": "backend",
     "align": "local.align",
+    # settings
+    "set_options": "config",
+    "get_option": "config",
     # submodules
     "errors": "",
     "plot": "",
@@ -56,6 +60,7 @@ _EXPORTS = {
     "serve": "",
     "models": "",
     "request": "",
+    "config": "",
 }
 
 __getattr__, __dir__ = attach(__name__, _EXPORTS)

@@ -487,7 +487,7 @@ class Audio:
         """
         import soundfile as sf
 
-        from voxnb.files import atomic_path
+        from voxnb._atomic import atomic_path
 
         path = Path(path) if isinstance(path, (str, os.PathLike)) and not isinstance(path, bytes) else path
         if not isinstance(path, Path):

@@ -40,6 +40,7 @@ __all__ = [
     "BACKENDS",
     "Backend",
     "LocalTranscriber",
+    "Announcement",
     "announce",
     "resolve_backend",
     "transcribe",
@@ -180,12 +181,55 @@ def resolve_backend(
 def announce(
     entry: str, backend: Backend, *, model: str | None, details: str = "", quiet: bool = False
 ) -> None:
-    """The one line that says which system answers: backend, where, why, model, and how words are timed."""
-    if quiet:
-        return
+    """The one line that says which system answers: backend, where, why, model, and how words are timed.
+
+    In a notebook it is a small neutral output line (never on stderr, which notebooks show as an
+    error); in a terminal it is one stderr line. ``quiet=True`` or
+    ``voxnb.set_options(announce=False)`` (or ``VOXNB_ANNOUNCE=0``) silences it.
+    """
+    from voxnb.config import get_option
+
     place = f" at {backend.base_url}" if backend.base_url else ""
     line = f"{entry}: backend={backend.name}{place} ({backend.reason}), model={model or 'the server default'}"
-    print(line + (f", {details}" if details else ""), file=sys.stderr)
+    line += f", {details}" if details else ""
+    log.debug(line)
+    if quiet or not get_option("announce"):
+        return
+    shell = _notebook_shell()
+    if shell is None:
+        print(line, file=sys.stderr)
+    else:
+        from IPython.display import display
+
+        display(Announcement(line))
+
+
+class Announcement:
+    """The backend line as a notebook shows it: small and grey as HTML, the line itself as text."""
+
+    def __init__(self, line: str):
+        self.line = line
+
+    def __repr__(self) -> str:
+        return self.line
+
+    def _repr_html_(self) -> str:
+        import html
+
+        return (
+            "<div class='voxnb-announce' style='font-size:11px;line-height:1.3;"
+            "color:var(--jp-ui-font-color2,#666);font-family:var(--jp-code-font-family,monospace)'>"
+            f"{html.escape(self.line)}</div>"
+        )
+
+
+def _notebook_shell() -> Any:
+    """The Jupyter kernel's shell when this runs in one, else None (a terminal, a script, IPython)."""
+    ipython = sys.modules.get("IPython")  # never imported here: a script without IPython stays light
+    if ipython is None:
+        return None
+    shell = ipython.get_ipython()
+    return shell if getattr(shell, "kernel", None) is not None else None
 
 
 def describe(request: TranscriptionRequest, *, dialect_note: str = "") -> str:
@@ -267,6 +311,11 @@ class LocalTranscriber:
             audio_sha256=audio.sha256,
             audio=audio,
         )
+        if request.speaker_references:
+            from voxnb.local.speaker_names import name_speakers
+
+            found = name_speakers(audio.y, response.get("segments") or [], request.speaker_references)
+            transcript = transcript.rename_speakers(found.names, similarity=found.similarity)
         return transcript.align(audio, engine=self.engine_for(request)) if request.align_words else transcript
 
     def transcribe(self, audio: Any, *, sr: int | None = None, **options: Any) -> Transcript:
@@ -298,7 +347,7 @@ class LocalTranscriber:
 def transcribe(
     audio: Any,
     *,
-    backend: str | None = None,
+    backend: str | Backend | None = None,
     api_key: str | None = None,
     base_url: str | None = None,
     dialect: str | None = None,
@@ -345,31 +394,17 @@ def transcribe(
     >>> t.speakers                                                            # doctest: +SKIP
     """
     chosen = resolve_backend(backend, api_key=api_key, base_url=base_url, dialect=dialect)
-    if chosen.is_local:
-        if timeout is not None or retry is not None:
-            raise ParameterError("timeout= and retry= are HTTP options; the offline engine takes neither")
-        local = LocalTranscriber(chosen.engine)
-        request = local.prepare_sync(**options)
-        announce("voxnb.transcribe", chosen, model=request.model, details=describe(request), quiet=quiet)
-        loaded = local.load_sync(audio, sr)
-        return local.build_sync(local.send_sync(loaded, request), loaded, request)
-    client = _client(chosen, timeout=timeout, retry=retry)
-    request = client.prepare(**options)
-    announce(
-        "voxnb.transcribe",
-        _detected(chosen, client),
-        model=request.model,
-        details=describe(request, dialect_note=client.dialect_note),
-        quiet=quiet,
-    )
-    return client.transcribe(audio, sr=sr, **options)
+    if chosen.is_local and (timeout is not None or retry is not None):
+        raise ParameterError("timeout= and retry= are HTTP options; the offline engine takes neither")
+    runner = _announced_runner("voxnb.transcribe", chosen, options, quiet=quiet, timeout=timeout, retry=retry)
+    return runner.transcribe(audio, sr=sr, **options)
 
 
 @secret_api_key
 def transcribe_many(
     items: Any,
     *,
-    backend: str | None = None,
+    backend: str | Backend | None = None,
     api_key: str | None = None,
     base_url: str | None = None,
     dialect: str | None = None,
@@ -379,6 +414,7 @@ def transcribe_many(
     progress: bool = True,
     sr: int | None = None,
     quiet: bool = False,
+    mode: str = "requests",
     **options: Unpack[TranscriptionOptions],
 ) -> BatchResult:
     """Transcribe many recordings with the best available backend, cached and resumable.
@@ -396,6 +432,9 @@ def transcribe_many(
         Items in flight at once (default 8 against a server, 1 for the offline engine).
     cache, progress, sr
         As for :meth:`voxnb.Client.transcribe_many`.
+    mode : {"requests", "batch"}
+        ``"batch"`` submits the items as one batch job of the server's Batch API (Mistral's, or
+        ``voxnb serve``'s) and waits for it: see :meth:`voxnb.Client.submit_batch`.
     **options
         Transcription options for every item (:class:`voxnb.request.TranscriptionOptions`).
 
@@ -411,33 +450,42 @@ def transcribe_many(
     from voxnb.runs import run_many
 
     chosen = resolve_backend(backend, api_key=api_key, base_url=base_url, dialect=dialect, engine=engine)
-    if chosen.is_local:
-        runner: Any = LocalTranscriber(chosen.engine)
-        request = runner.prepare_sync(**options)
-        announce("voxnb.transcribe_many", chosen, model=request.model, details=describe(request), quiet=quiet)
-        return _run_sync(
-            run_many(
-                runner,
-                items,
-                concurrency=concurrency or 1,
-                cache=cache,
-                progress=progress,
-                sr=sr,
-                options=options,
-            )
+    if chosen.is_local and mode != "requests":
+        raise ParameterError(
+            f"mode={mode!r} needs a server with a Batch API (Mistral's API with a key, or `voxnb serve` at "
+            "base_url=); the offline engine in this process runs the items one by one (mode='requests')",
+            option="mode",
         )
-    client = _client(chosen)
+    runner = _announced_runner("voxnb.transcribe_many", chosen, options, quiet=quiet)
+    if chosen.is_local:
+        run = run_many(
+            runner,
+            items,
+            concurrency=concurrency or 1,
+            cache=cache,
+            progress=progress,
+            sr=sr,
+            options=dict(options),
+        )
+        return _run_sync(run)
+    return runner.transcribe_many(
+        items, concurrency=concurrency or 8, cache=cache, progress=progress, sr=sr, mode=mode, **options
+    )
+
+
+def _announced_runner(entry: str, chosen: Backend, options: Any, *, quiet: bool, **http: Any) -> Any:
+    """What transcribes for *chosen* (the offline engine, or a reused Client), with the options checked
+    against its model and the choice announced — before any audio is read."""
+    if chosen.is_local:
+        local = LocalTranscriber(chosen.engine)
+        request = local.prepare_sync(**options)
+        announce(entry, chosen, model=request.model, details=describe(request), quiet=quiet)
+        return local
+    client = _client(chosen, **http)
     request = client.prepare(**options)
-    announce(
-        "voxnb.transcribe_many",
-        _detected(chosen, client),
-        model=request.model,
-        details=describe(request, dialect_note=client.dialect_note),
-        quiet=quiet,
-    )
-    return client.transcribe_many(
-        items, concurrency=concurrency or 8, cache=cache, progress=progress, sr=sr, **options
-    )
+    details = describe(request, dialect_note=client.dialect_note)
+    announce(entry, _detected(chosen, client), model=request.model, details=details, quiet=quiet)
+    return client
 
 
 def _run_sync(coro: Any) -> Any:

@@ -15,9 +15,10 @@ import os
 from pathlib import Path
 from typing import Any
 
+from voxnb._atomic import write_atomic
 from voxnb.errors import ParameterError
 
-__all__ = ["TranscriptCache", "cache_key", "default_cache_dir", "open_cache"]
+__all__ = ["TranscriptCache", "cache_key", "default_cache_dir", "open_cache", "write_atomic"]
 
 log = logging.getLogger("voxnb")
 
@@ -106,8 +107,6 @@ class TranscriptCache:
 
     def put(self, key: str, response: dict[str, Any], meta: dict[str, Any]) -> Path:
         """Store one response atomically (a reader never sees half a file)."""
-        from voxnb.files import write_atomic
-
         path = self._path(key)
         text = json.dumps(
             {"format": _FORMAT, "key": key, "meta": meta, "response": response}, ensure_ascii=False
@@ -134,11 +133,18 @@ class TranscriptCache:
         request: dict[str, Any],
     ) -> Path:
         """Store the response of this request, with the request's description as the entry's meta."""
+        key = cache_key(audio_sha256=audio_sha256, backend=backend, base_url=base_url, request=request)
         inputs = {"audio_sha256": audio_sha256, "backend": backend, "base_url": base_url, "request": request}
-        return self.put(cache_key(**inputs), response, inputs)
+        return self.put(key, response, inputs)
+
+    @property
+    def jobs_directory(self) -> Path:
+        """Where the handles of batch jobs submitted with this cache are kept (:mod:`voxnb.api.batch`)."""
+        return self.directory / "batch-jobs"
 
     def __len__(self) -> int:
-        return sum(1 for _ in self.directory.glob("*/*.json")) if self.directory.exists() else 0
+        # entries live in two-character folders; batch-jobs/ beside them is not an entry
+        return sum(1 for _ in self.directory.glob("??/*.json")) if self.directory.exists() else 0
 
 
 def open_cache(cache: Any) -> TranscriptCache | None:

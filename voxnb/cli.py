@@ -12,8 +12,9 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
+from voxnb.bias.cli import add_bias
 from voxnb.demo import add_demo, add_transcribe
 from voxnb.errors import ParameterError, VoxnbError
 from voxnb.serve.limits import DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEP_ALIVE
@@ -112,14 +113,21 @@ def run_serve(args: argparse.Namespace) -> int:
 
 
 #: the subcommands, in the order ``voxnb --help`` lists them
-SUBCOMMANDS: list[Callable[[Any], None]] = [add_serve, add_transcribe, add_demo]
+SUBCOMMANDS: list[Callable[[Any], None]] = [add_serve, add_transcribe, add_bias, add_demo]
+
+
+class _Parser(argparse.ArgumentParser):
+    """Bad arguments: one line saying what is wrong and where the help is, and exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="voxnb", description="Speech transcription as data: Voxtral, vLLM or the offline engine."
     )
-    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True, parser_class=_Parser)
     for add in SUBCOMMANDS:
         add(subparsers)
     return parser
@@ -138,7 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.run(args) or 0)
     except VoxnbError as err:
-        print(f"voxnb {args.command}: {err}", file=sys.stderr)
+        command = getattr(args, "prog", None) or f"voxnb {args.command}"
+        print(f"{command}: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

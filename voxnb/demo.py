@@ -17,7 +17,14 @@ from typing import Any
 
 from voxnb.errors import MissingDependencyError, ParameterError
 
-__all__ = ["add_demo", "add_transcribe", "execute_notebook", "run_demo", "run_transcribe"]
+__all__ = [
+    "add_demo",
+    "add_transcribe",
+    "execute_notebook",
+    "run_demo",
+    "run_transcribe",
+    "transcribe_sample",
+]
 
 QUICKSTART = Path(__file__).resolve().parents[1] / "notebooks" / "01_quickstart.ipynb"
 
@@ -35,14 +42,57 @@ def add_demo(subparsers: Any) -> None:
     parser.set_defaults(run=run_demo)
 
 
+TRANSCRIBE_EXAMPLES = """\
+examples:
+  voxnb transcribe talk.wav                       # offline (no key): talk.json, .srt, .vtt, .TextGrid, .rttm, tables
+  voxnb transcribe calls/ --out transcripts       # every recording in a folder
+  voxnb transcribe 'calls/**/*.flac' --diarize --concurrency 4
+  voxnb transcribe a.mp3 b.mp3 --formats srt csv  # only subtitles and the four tables as CSV
+  MISTRAL_API_KEY=... voxnb transcribe talk.wav --context-bias Voxtral Janis_Joplin
+  voxnb transcribe talk.wav --base-url http://127.0.0.1:8000   # a voxnb serve or vLLM server
+"""
+
+
 def add_transcribe(subparsers: Any) -> None:
+    from voxnb.outputs import FORMATS
+
     parser = subparsers.add_parser(
         "transcribe",
-        help="transcribe an audio file (Mistral API with a key, a server with --base-url, else offline)",
-        description="Transcribe AUDIO with voxnb.transcribe: MISTRAL_API_KEY → Mistral's API, --base-url → "
-        "that server, otherwise the embedded offline engine. Prints the segments (or the text).",
+        help="transcribe files, folders or glob patterns and write every export format",
+        description="Transcribe recordings with voxnb.transcribe_many (MISTRAL_API_KEY → Mistral's API, "
+        "--base-url → that server, otherwise the embedded offline engine), with a progress bar, a cache "
+        "(a re-run sends nothing) and several requests in flight. For each recording NAME it writes "
+        "NAME.json (the transcript), NAME.srt, NAME.vtt, NAME.TextGrid, NAME.rttm and the segments, words, "
+        "turns and speakers tables as NAME.<table>.csv and .parquet.",
+        epilog=TRANSCRIBE_EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("audio", help="audio file path or https:// URL")
+    parser.add_argument(
+        "audio", nargs="+", help="audio files, folders of audio files, glob patterns or https:// URLs"
+    )
+    parser.add_argument("--out", default=None, help="folder for the outputs (default: transcripts)")
+    parser.add_argument(
+        "--formats",
+        nargs="+",
+        default=["all"],
+        metavar="FORMAT",
+        help=f"what to write: {', '.join(FORMATS)} or all (default; parquet when pyarrow is installed)",
+    )
+    parser.add_argument("--recursive", action="store_true", help="look into the subfolders of folders too")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="recordings in flight (default 8 on a server, 1 offline)",
+    )
+    parser.add_argument(
+        "--no-cache", action="store_true", help="transcribe again what the cache already holds"
+    )
+    parser.add_argument(
+        "--cache-dir", default=None, help="the cache folder (default: $VOXNB_CACHE_DIR or the user cache)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
     parser.add_argument("--backend", choices=("mistral", "openai-compatible", "local"), default=None)
     parser.add_argument("--model", default=None, help="model name, or a faster-whisper directory offline")
     parser.add_argument("--base-url", default=None, help="a Voxtral server, e.g. http://127.0.0.1:8000")
@@ -57,44 +107,87 @@ def add_transcribe(subparsers: Any) -> None:
         help="words or phrases to favour (underscores for spaces)",
     )
     parser.add_argument("--language", default=None)
-    parser.add_argument(
-        "--out", default=None, help="also save to this path: .json (transcript), .srt, .vtt or .rttm"
-    )
     parser.set_defaults(run=run_transcribe)
 
 
 def _segments_table(t) -> str:
-    table = t.segments[["start", "end", "speaker", "text"]].copy()
-    table["text"] = table["text"].str.slice(0, 70)
-    return table.to_string(float_format=lambda x: f"{x:6.2f}")
+    import pandas as pd
+
+    table = t.segments[["start", "end", "speaker", "text"]]
+    with pd.option_context("display.max_colwidth", None, "display.width", 10_000):
+        return table.to_string(float_format=lambda x: f"{x:6.2f}")
 
 
-SAVERS = (".json", ".srt", ".vtt", ".rttm")
+#: an --out ending in one of these names one file (one recording): the older, single-file form
+SAVERS = (".json", ".srt", ".vtt", ".rttm", ".textgrid")
 
 
 def run_transcribe(args: argparse.Namespace) -> int:
     import voxnb
+    from voxnb.outputs import check_formats, find_audio, output_names, write_outputs
 
-    out = Path(args.out) if args.out else None
-    if out is not None and out.suffix not in SAVERS:  # before spending the transcription
-        raise ParameterError(f"--out must end in one of {', '.join(SAVERS)}; got {out.name!r}")
-    timestamps = args.timestamps or (["segment"] if args.diarize or out else None)
-    t = voxnb.transcribe(
-        args.audio,
+    began = time.perf_counter()
+    recordings = find_audio(args.audio, recursive=args.recursive)
+    single_file = args.out is not None and Path(args.out).suffix.lower() in SAVERS
+    if single_file and len(recordings) > 1:
+        raise ParameterError(
+            f"--out {args.out} names one file, but {len(recordings)} recordings were given; pass a folder"
+        )
+    formats = [Path(args.out).suffix.lower()[1:]] if single_file else check_formats(args.formats)
+    if args.concurrency is not None and args.concurrency < 1:
+        raise ParameterError(f"--concurrency must be at least 1, got {args.concurrency}")
+    names = output_names(recordings)
+    out = Path(args.out) if args.out else Path("transcripts")
+    # exports need times; Mistral refuses timestamps with language=, so then the text alone is asked
+    timestamps: list[str] = args.timestamps or ([] if args.language else ["segment"])
+    result = voxnb.transcribe_many(
+        names,
         backend=args.backend,
-        model=args.model,
         base_url=args.base_url,
+        concurrency=args.concurrency,
+        cache=False if args.no_cache else (args.cache_dir or True),
+        progress=not (args.no_progress or args.quiet),
+        quiet=args.quiet,
+        model=args.model,
         timestamps=timestamps,
         diarize=args.diarize,
         num_speakers=args.num_speakers,
         context_bias=args.context_bias,
         language=args.language,
     )
-    print(_segments_table(t) if len(t.segments) else t.text)
-    if out is not None:
-        {".json": t.save, ".srt": t.to_srt, ".vtt": t.to_vtt, ".rttm": t.to_rttm}[out.suffix](out)
-        print(f"saved {out}")
-    return 0
+    files = 0
+    for name in result:
+        t = result[name]
+        if single_file:
+            target = Path(args.out)
+            written = write_outputs(t, target.parent, target.stem, formats)
+            if written and written[0] != target:  # e.g. .TextGrid for .textgrid: keep the name asked for
+                written[0].replace(target)
+            files += len(written)
+        else:
+            files += len(write_outputs(t, out, name, formats))
+    if not args.quiet:
+        if len(recordings) == 1 and len(result):
+            t = result[next(iter(result))]
+            print(_segments_table(t) if len(t.segments) else t.text)
+        else:
+            _print_batch(result)
+        where = args.out if single_file else f"{out}/ ({', '.join(formats)})"
+        print(
+            f"{len(result)} of {len(recordings)} transcribed ({len(result.from_cache)} from the cache), "
+            f"{files} files written to {where} in {time.perf_counter() - began:.1f} s"
+        )
+    for name, error in result.errors.items():
+        print(f"voxnb transcribe: {names[name]}: {error}", file=sys.stderr)
+    return 1 if result.errors else 0
+
+
+def _print_batch(result: Any) -> None:
+    import pandas as pd
+
+    frame = result.to_frame()[["name", "status", "duration", "n_segments", "seconds"]]
+    with pd.option_context("display.max_rows", 200, "display.width", 10_000):
+        print(frame.to_string(index=False, float_format=lambda x: f"{x:.1f}"))
 
 
 def execute_notebook(path: Path, html: Path, *, timeout: int = 600) -> Path:
@@ -138,6 +231,21 @@ def execute_notebook(path: Path, html: Path, *, timeout: int = 600) -> Path:
     return html
 
 
+def transcribe_sample(audio: Any = None, *, quiet: bool = False) -> Any:
+    """The bundled dialogue transcribed offline as the demo does it: segment and word times,
+    speakers, and its names as ``context_bias``."""
+    import voxnb
+
+    return voxnb.transcribe(
+        voxnb.data.audio("dialogue") if audio is None else audio,
+        backend="local",
+        timestamps=["segment", "word"],
+        diarize=True,
+        context_bias=voxnb.data.reference("dialogue")["context_bias"],
+        quiet=quiet,
+    )
+
+
 def run_demo(args: argparse.Namespace) -> int:
     import matplotlib
 
@@ -155,13 +263,7 @@ def run_demo(args: argparse.Namespace) -> int:
         f"sample: {voxnb.data.path('dialogue').name}, {audio.duration:.1f} s, three TTS voices; "
         f"context_bias={reference['context_bias']}"
     )
-    t = voxnb.transcribe(
-        audio,
-        backend="local",
-        timestamps=["segment", "word"],
-        diarize=True,
-        context_bias=reference["context_bias"],
-    )
+    t = transcribe_sample(audio)
     took = time.perf_counter() - began
     print(
         f"transcribed in {took:.1f} s (real-time factor {took / audio.duration:.2f}, model load included)\n"

@@ -175,8 +175,8 @@ def _widget_class() -> type:
         _esm = _HERE / "segment_table.js"
         _css = _HERE / "segment_table.css"
 
-        rows = traitlets.List().tag(sync=True)
-        speakers = traitlets.List().tag(sync=True)
+        rows: traitlets.List = traitlets.List().tag(sync=True)
+        speakers: traitlets.List = traitlets.List().tag(sync=True)
         colors = traitlets.Dict().tag(sync=True)
         speaker = traitlets.Unicode("").tag(sync=True)
         query = traitlets.Unicode("").tag(sync=True)
@@ -263,7 +263,7 @@ def _widget_class() -> type:
             if kind != "play":
                 return {"type": "error", "message": f"unknown message type {kind!r}"}, []
             try:
-                i = int(content.get("segment"))
+                i = int(content.get("segment"))  # type: ignore[arg-type]  # None -> TypeError, handled
                 excerpt = self._data.excerpt(i)
             except (TypeError, ValueError) as err:
                 return {"type": "error", "segment": content.get("segment"), "message": str(err)}, []

@@ -26,7 +26,7 @@ UNKNOWN_SPEAKER = "unknown"
 
 def _write(text: str, path: str | os.PathLike | None) -> str:
     if path is not None:
-        from voxnb.files import write_atomic
+        from voxnb._atomic import write_atomic
 
         write_atomic(path, text)
     return text
@@ -201,7 +201,7 @@ def to_textgrid(t: Transcript, path: str | os.PathLike | None = None):
             tier = textgrid.IntervalTier(f"{name} - {level}", _tier_entries(rows), 0, max_t)
             grid.addTier(tier)
     if path is not None:
-        from voxnb.files import atomic_path
+        from voxnb._atomic import atomic_path
 
         with atomic_path(path) as tmp:
             grid.save(str(tmp), format="long_textgrid", includeBlankSpaces=True)

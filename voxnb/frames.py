@@ -6,10 +6,12 @@ million-word response becomes a DataFrame in about the time it takes to parse it
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
-from itertools import chain
-from typing import TYPE_CHECKING
+from functools import cached_property
+from itertools import chain, repeat
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -85,12 +87,6 @@ def speaker_categories(*speaker_lists) -> list[str]:
     return [s for s in seen if isinstance(s, str)]
 
 
-def _speaker_column(speakers, categories: list[str]) -> pd.Categorical:
-    import pandas as pd
-
-    return pd.Categorical(speakers, categories=categories)
-
-
 def _string_column(texts) -> pd.arrays.StringArray:
     import pandas as pd
 
@@ -98,26 +94,287 @@ def _string_column(texts) -> pd.arrays.StringArray:
 
 
 @dataclass
-class Layout:
-    """Segments sorted by time and every word tied to one of them: the base of every frame."""
+class Words:
+    """Words tied to segments, as parallel columns (``text`` a list, or a ready pandas array)."""
 
-    seg_start: np.ndarray
-    seg_end: np.ndarray
-    seg_text: list[str]
-    seg_speaker: list[str | None]
-    seg_score: np.ndarray
-    word_start: np.ndarray
-    word_end: np.ndarray
-    word_text: list[str]
-    word_speaker: list[str | None]
-    word_score: np.ndarray
-    word_segment: np.ndarray
-    word_timing: np.ndarray  # codes into TIMINGS
-    speakers: list[str]
+    start: np.ndarray
+    end: np.ndarray
+    text: Any  # list[str], or a pandas string array (built straight from a text buffer)
+    segment: np.ndarray  # int64 index into the sorted segments
+    timing: np.ndarray  # codes into TIMINGS
+    score: np.ndarray
+    speaker: list[str | None] | None = None  # either the speakers themselves...
+    speaker_codes: np.ndarray | None = None  # ... or their codes into Layout.speakers
+
+
+class Layout:
+    """Segments sorted by time and every word tied to one of them: the base of every frame.
+
+    Words the backend gave are read with the segments; words spread over the segments' times
+    (when the backend gave none) are made on first use only, so ``.segments`` never pays for
+    them: its ``n_words`` is counted straight from the text.
+    """
+
+    def __init__(self, seg_start, seg_end, seg_text, seg_speaker, seg_score, words: Words | None):
+        self.seg_start: np.ndarray = seg_start
+        self.seg_end: np.ndarray = seg_end
+        self._seg_text = seg_text  # a list, or a pandas string array built from a text buffer
+        self.seg_speaker: list[str | None] = seg_speaker
+        self.seg_score: np.ndarray = seg_score
+        self._given = words
+        #: speakers in order of first appearance (segments, then words of their own)
+        self.speakers: list[str] = speaker_categories(
+            seg_speaker, words.speaker if words is not None and words.speaker is not None else ()
+        )
+
+    @property
+    def has_backend_words(self) -> bool:
+        return self._given is not None
+
+    @cached_property
+    def seg_text(self) -> list[str]:
+        text = self._seg_text
+        return text if isinstance(text, list) else text.tolist()
+
+    @property
+    def seg_text_array(self) -> Any:
+        text = self._seg_text
+        return _string_column(text) if isinstance(text, list) else text
+
+    @cached_property
+    def seg_speaker_codes(self) -> np.ndarray:
+        return _codes(self.seg_speaker, self.speakers)
+
+    @cached_property
+    def _tokens(self) -> _AsciiTokens | None:
+        return _AsciiTokens.of(self.seg_text)
+
+    @cached_property
+    def words(self) -> Words:
+        if self._given is not None:
+            return self._given
+        return _interpolated_words(self)
+
+    # the word columns, by name
+    word_start = property(lambda self: self.words.start)
+    word_end = property(lambda self: self.words.end)
+    word_segment = property(lambda self: self.words.segment)
+    word_timing = property(lambda self: self.words.timing)
+    word_score = property(lambda self: self.words.score)
+
+    @property
+    def word_text(self) -> list[str]:
+        text = self.words.text
+        return text if isinstance(text, list) else text.tolist()
+
+    @cached_property
+    def word_speaker_codes(self) -> np.ndarray:
+        words = self.words
+        if words.speaker_codes is not None:
+            return words.speaker_codes
+        assert words.speaker is not None  # one of the two is always set
+        return _codes(words.speaker, self.speakers)
+
+    @cached_property
+    def seg_n_words(self) -> np.ndarray:
+        """Words per segment, counted from the text when no word table was needed yet."""
+        n = len(self.seg_text)
+        if self._given is None and "words" not in self.__dict__ and self._tokens is not None:
+            return self._tokens.counts
+        segment = self.word_segment
+        return (
+            np.bincount(segment, minlength=n)[:n].astype(np.int64) if len(segment) else np.zeros(n, np.int64)
+        )
+
+
+def _codes(values: list, categories: list[str]) -> np.ndarray:
+    """Category codes of *values* (-1 for None or anything not in *categories*), at dict speed."""
+    index = dict(zip(categories, range(len(categories))))
+    return np.fromiter(map(index.get, values, repeat(-1)), dtype=np.int32, count=len(values))
+
+
+#: ``bytes.translate`` table: 1 for the bytes ``str.split()`` splits ASCII text at, else 0
+_ASCII_SPACE = bytes(int(chr(b).isspace()) for b in range(256))
+
+
+class _AsciiTokens:
+    """The whitespace-separated words of ASCII texts, found in one byte buffer at numpy speed.
+
+    ``" ".join(texts).split()`` lists the same words; here they are positions (counts per text,
+    each word's length and text) without making a Python string per word.
+    """
+
+    def __init__(self, data: bytes, lengths: np.ndarray):
+        # the buffer is " " + the texts joined by " " + " ": every word has a space before and after
+        self.data = data
+        self.space = np.frombuffer(data.translate(_ASCII_SPACE), dtype=np.bool_)
+        # text i occupies [offset_i, offset_i + length_i) of the buffer
+        offsets = np.cumsum(lengths + 1) - lengths
+        self.starts = np.flatnonzero(self.space[:-1] > self.space[1:]) + 1
+        before = np.searchsorted(self.starts, offsets)
+        self.counts = np.diff(np.append(before, len(self.starts))).astype(np.int64)
+
+    @functools.cached_property
+    def ends(self) -> np.ndarray:
+        return np.flatnonzero(self.space[:-1] < self.space[1:]) + 1
+
+    @classmethod
+    def of(cls, texts: list[str]) -> _AsciiTokens | None:
+        joined = " " + " ".join(texts) + " "
+        if not joined.isascii():
+            return None  # other scripts and Unicode spaces: the general tokenizer
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        return cls(joined.encode("ascii"), lengths)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return self.ends - self.starts
+
+    def texts(self) -> Any:
+        """The words as a pandas string array: built from the buffer when the storage is Arrow."""
+        if _string_storage() == "pyarrow":
+            import pandas as pd
+            import pyarrow as pa
+
+            words = np.frombuffer(self.data, dtype=np.uint8)[~self.space]
+            offsets = np.zeros(len(self.starts) + 1, dtype=np.int64)
+            np.cumsum(self.lengths, out=offsets[1:])
+            array = pa.LargeStringArray.from_buffers(
+                len(self.starts), pa.py_buffer(offsets), pa.py_buffer(words)
+            )
+            return pd.array(array, dtype="string")
+        return _string_column(self.data.decode("ascii").split())
+
+
+class _AsciiText:
+    """ASCII texts joined into one byte buffer: each text's range, and stripped spans as columns.
+
+    ``_AsciiText.of(texts, " ")`` holds ``" ".join(texts)``; :meth:`stripped` gives, for byte
+    ranges, the span left after ``str.strip()``, and :meth:`column` the string column of such
+    spans, built from the buffer without a Python string per row.
+    """
+
+    def __init__(self, data: bytes, starts: np.ndarray, ends: np.ndarray):
+        self.data, self.starts, self.ends = data, starts, ends
+
+    @classmethod
+    def of(cls, texts: list[str], joiner: str) -> _AsciiText | None:
+        joined = joiner.join(texts)
+        if not joined.isascii():
+            return None
+        lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+        step = lengths + len(joiner)
+        starts = np.cumsum(step) - step
+        return cls(joined.encode("ascii"), starts, starts + lengths)
+
+    @cached_property
+    def _solid(self) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of the bytes that are not whitespace, and how many come before each byte."""
+        solid = np.frombuffer(self.data.translate(_ASCII_SPACE), dtype=np.bool_) == 0
+        before = np.zeros(len(solid) + 1, dtype=np.int64)
+        np.cumsum(solid, out=before[1:])
+        return np.flatnonzero(solid), before
+
+    def stripped(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For the byte ranges ``[a, b)``: where each range's text starts and ends once stripped."""
+        positions, before = self._solid
+        first, stop = before[a], before[b]  # the range's solid bytes are positions[first:stop]
+        if not len(positions):
+            return a, a
+        some = stop > first
+        s = np.where(some, positions[np.minimum(first, len(positions) - 1)], a)
+        e = np.where(some, positions[np.maximum(stop - 1, 0)] + 1, a)
+        return s, e
+
+    def column(self, s: np.ndarray, e: np.ndarray) -> Any:
+        """The string column of the ordered spans ``[s, e)``."""
+        lengths = e - s
+        if _string_storage() != "pyarrow":
+            text = self.data.decode("ascii")
+            return _string_column([text[a:b] for a, b in zip(s.tolist(), e.tolist())])
+        import pandas as pd
+        import pyarrow as pa
+
+        offsets = np.zeros(len(s) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        # byte k of the output is byte (s_i - offset_i) + k of the buffer, for the span i it is in
+        source = np.repeat(s - offsets[:-1], lengths)
+        source += np.arange(offsets[-1], dtype=np.int64)
+        values = np.frombuffer(self.data, dtype=np.uint8)[source]
+        array = pa.LargeStringArray.from_buffers(len(s), pa.py_buffer(offsets), pa.py_buffer(values))
+        return pd.array(array, dtype="string")
+
+    def last_char(self, s: np.ndarray, e: np.ndarray) -> np.ndarray:
+        """Each span's last byte (0 for an empty span)."""
+        data = np.frombuffer(self.data, dtype=np.uint8)
+        return np.where(e > s, data[np.maximum(e - 1, 0)] if len(data) else 0, 0)
+
+
+_SENTENCE_END_ASCII = np.array(sorted(ord(c) for c in _SENTENCE_END if c.isascii()), dtype=np.uint8)
+
+
+def _layout_from_ascii_words(words: Columns) -> Layout | None:
+    """:func:`layout` of bare, timed ASCII word entries, on one text buffer (a million words stay
+    fast); None when the entries need the general path (other scripts, untimed or partly
+    labelled words, segments that would need reordering)."""
+    n = len(words)
+    if not (np.isfinite(words.start).all() and np.isfinite(words.end).all()):
+        return None
+    order = _order_by_time(words.start, words.end)
+    texts, speakers = _take(words.text, order), _take(words.speaker, order)
+    n_unknown = speakers.count(None)
+    if 0 < n_unknown < n:
+        return None
+    spaced = any(t[:1].isspace() for t in texts[:50])
+    buffer = _AsciiText.of(texts, "" if spaced else " ")
+    if buffer is None:
+        return None
+    start, end = words.start[order], words.end[order]
+    w_s, w_e = buffer.stripped(buffer.starts, buffer.ends)
+    breaks = np.isin(buffer.last_char(w_s, w_e), _SENTENCE_END_ASCII)
+    breaks[:-1] |= (start[1:] - end[:-1]) > SEGMENT_GAP
+    if n_unknown == 0:
+        codes = _codes(speakers, speaker_categories(speakers))
+        breaks[:-1] |= codes[1:] != codes[:-1]
+    breaks[-1] = True
+    bounds = np.r_[0, np.flatnonzero(breaks) + 1]
+    heads = bounds[:-1]
+    seg_start, seg_end = np.fmin.reduceat(start, heads), np.fmax.reduceat(end, heads)
+    if len(heads) > 1 and not (_order_by_time(seg_start, seg_end) == np.arange(len(heads))).all():
+        return None
+    seg_s, seg_e = buffer.stripped(buffer.starts[heads], buffer.ends[bounds[1:] - 1])
+    seg_speaker = [speakers[i] for i in heads.tolist()]
+    return Layout(
+        seg_start,
+        seg_end,
+        buffer.column(seg_s, seg_e),
+        seg_speaker,
+        np.full(len(heads), np.nan),
+        Words(
+            start=start,
+            end=end,
+            text=buffer.column(w_s, w_e),
+            segment=np.repeat(np.arange(len(heads)), np.diff(bounds)),
+            timing=np.full(n, TIMINGS.index("api"), dtype=np.int8),
+            score=words.score[order],
+            speaker=speakers,
+        ),
+    )
+
+
+@functools.cache
+def _string_storage() -> str:
+    import pandas as pd
+
+    return pd.array([], dtype="string").dtype.storage
 
 
 def _order_by_time(start: np.ndarray, end: np.ndarray) -> np.ndarray:
     # stable; NaN sorts last, so untimed entries keep their order after the timed ones
+    if len(start) > 1:
+        step, step_end = np.diff(start), np.diff(end)
+        if ((step > 0) | ((step == 0) & (step_end >= 0))).all():  # already in order (no NaN): no sort
+            return np.arange(len(start))
     return np.lexsort((end, start))
 
 
@@ -181,15 +438,22 @@ def _segments_from_words(words: Columns) -> tuple[Columns, np.ndarray]:
     return seg, seg_of_word
 
 
-def _interpolated_words(seg_start, seg_end, seg_text, seg_speaker):
+def _interpolated_words(lay: Layout) -> Words:
     """Split each segment's text into words and spread them over it by character count."""
-    spaced_only = not any(map(_HAS_CJK.search, seg_text))
-    tokens = list(map(str.split if spaced_only else _TOKEN.findall, seg_text))
-    counts = np.fromiter(map(len, tokens), dtype=np.int64, count=len(tokens))
-    flat = list(chain.from_iterable(tokens))
-    seg_of_word = np.repeat(np.arange(len(tokens)), counts)
-    lengths = np.fromiter(map(len, flat), dtype=np.float64, count=len(flat))
-    seg_total = np.bincount(seg_of_word, weights=lengths, minlength=len(tokens))
+    seg_start, seg_end, seg_text = lay.seg_start, lay.seg_end, lay.seg_text
+    tokens = lay._tokens
+    if tokens is not None:
+        counts = tokens.counts
+        lengths = tokens.lengths.astype(np.float64)
+        texts: Any = tokens.texts()
+    else:
+        spaced_only = not any(map(_HAS_CJK.search, seg_text))
+        split = list(map(str.split if spaced_only else _TOKEN.findall, seg_text))
+        counts = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
+        texts = list(chain.from_iterable(split))
+        lengths = np.fromiter(map(len, texts), dtype=np.float64, count=len(texts))
+    seg_of_word = np.repeat(np.arange(len(seg_text)), counts)
+    seg_total = np.bincount(seg_of_word, weights=lengths, minlength=len(seg_text))
     seg_offset = np.r_[0.0, np.cumsum(seg_total)[:-1]]
     before = np.cumsum(lengths) - lengths - seg_offset[seg_of_word]
     total = seg_total[seg_of_word]
@@ -199,11 +463,18 @@ def _interpolated_words(seg_start, seg_end, seg_text, seg_speaker):
         start = s0 + dur * before / total
         end = s0 + dur * (before + lengths) / total
     timed = np.isfinite(start) & np.isfinite(end)
-    timing = np.where(timed, TIMINGS.index("interpolated"), TIMINGS.index("none"))
+    timing = np.where(timed, TIMINGS.index("interpolated"), TIMINGS.index("none")).astype(np.int8)
     start[~timed] = np.nan
     end[~timed] = np.nan
-    speaker = np.array(seg_speaker, dtype=object)[seg_of_word].tolist() if len(flat) else []
-    return start, end, flat, speaker, seg_of_word, timing
+    return Words(
+        start=start,
+        end=end,
+        text=texts,
+        segment=seg_of_word.astype(np.int64),
+        timing=timing,
+        score=np.full(len(seg_of_word), np.nan),
+        speaker_codes=lay.seg_speaker_codes[seg_of_word] if len(seg_of_word) else np.zeros(0, np.int32),
+    )
 
 
 def _fill_untimed_words(start, end, text, segment, timing, seg_start, seg_end) -> None:
@@ -251,6 +522,9 @@ def layout(c: Canonical) -> Layout:
         seg = c.segments
         word_seg_raw = None if words is None else words.segment
     elif words is not None and len(words):
+        fast = _layout_from_ascii_words(words)
+        if fast is not None:
+            return fast
         order = _order_by_time(words.start, words.end)
         words = Columns(
             words.start[order],
@@ -275,71 +549,62 @@ def layout(c: Canonical) -> Layout:
     seg_speaker = _take(seg.speaker, order)
     seg_score = seg.score[order]
 
-    if words is not None and len(words):
-        if word_seg_raw is None or (len(word_seg_raw) and word_seg_raw.min() < 0):
-            word_segment = _assign_by_time(words.start, words.end, seg_start, seg_end)
-        else:
-            word_segment = inverse[word_seg_raw]
-        # spoken order within each segment; words of one segment keep the backend's order
-        if (word_segment[1:] >= word_segment[:-1]).all():
-            w_order = np.arange(len(word_segment))
-        else:
-            w_order = np.argsort(word_segment, kind="stable")
-        word_segment = word_segment[w_order]
-        w_start, w_end = words.start[w_order], words.end[w_order]
-        w_text = _stripped(_take(words.text, w_order))
-        own_speaker = _take(words.speaker, w_order)
-        n_unknown = own_speaker.count(None)
-        if n_unknown == 0:
-            w_speaker = own_speaker
-        elif n_unknown == len(own_speaker):  # words inherit their segment's speaker
-            w_speaker = np.array(seg_speaker, dtype=object)[word_segment].tolist()
-        else:
-            w_speaker = [
-                s if s is not None else seg_speaker[g] for s, g in zip(own_speaker, word_segment.tolist())
-            ]
-        w_score = words.score[w_order]
-        timed = np.isfinite(w_start) & np.isfinite(w_end)
-        w_timing = np.where(timed, TIMINGS.index("api"), TIMINGS.index("none"))
-        if not timed.all():
-            _fill_untimed_words(w_start, w_end, w_text, word_segment, w_timing, seg_start, seg_end)
+    if words is None or not len(words):
+        return Layout(seg_start, seg_end, seg_text, seg_speaker, seg_score, None)
+    if word_seg_raw is None or (len(word_seg_raw) and word_seg_raw.min() < 0):
+        word_segment = _assign_by_time(words.start, words.end, seg_start, seg_end)
     else:
-        w_start, w_end, w_text, w_speaker, word_segment, w_timing = _interpolated_words(
-            seg_start, seg_end, seg_text, seg_speaker
-        )
-        w_score = np.full(len(w_text), np.nan)
-
-    return Layout(
-        seg_start,
-        seg_end,
-        seg_text,
-        seg_speaker,
-        seg_score,
-        w_start,
-        w_end,
-        w_text,
-        w_speaker,
-        w_score,
-        word_segment.astype(np.int64),
-        w_timing.astype(np.int8),
-        speaker_categories(seg_speaker, w_speaker),
+        word_segment = inverse[word_seg_raw]
+    # spoken order within each segment; words of one segment keep the backend's order
+    if (word_segment[1:] >= word_segment[:-1]).all():
+        w_order = np.arange(len(word_segment))
+    else:
+        w_order = np.argsort(word_segment, kind="stable")
+    word_segment = word_segment[w_order]
+    w_start, w_end = words.start[w_order], words.end[w_order]
+    w_text = _stripped(_take(words.text, w_order))
+    own_speaker = _take(words.speaker, w_order)
+    n_unknown = own_speaker.count(None)
+    if n_unknown == 0:
+        w_speaker = own_speaker
+    elif n_unknown == len(own_speaker):  # words inherit their segment's speaker
+        w_speaker = np.array(seg_speaker, dtype=object)[word_segment].tolist()
+    else:
+        w_speaker = [
+            s if s is not None else seg_speaker[g] for s, g in zip(own_speaker, word_segment.tolist())
+        ]
+    timed = np.isfinite(w_start) & np.isfinite(w_end)
+    w_timing = np.where(timed, TIMINGS.index("api"), TIMINGS.index("none"))
+    if not timed.all():
+        _fill_untimed_words(w_start, w_end, w_text, word_segment, w_timing, seg_start, seg_end)
+    given = Words(
+        start=w_start,
+        end=w_end,
+        text=w_text,
+        segment=word_segment.astype(np.int64),
+        timing=w_timing.astype(np.int8),
+        score=words.score[w_order],
+        speaker=w_speaker,
     )
+    return Layout(seg_start, seg_end, seg_text, seg_speaker, seg_score, given)
 
 
 def words_frame(lay: Layout) -> pd.DataFrame:
     import pandas as pd
 
-    n = len(lay.word_text)
+    words = lay.words
+    n = len(words.segment)
+    text = words.text if not isinstance(words.text, list) else _string_column(words.text)
     return pd.DataFrame(
         {
             "word": np.arange(n, dtype=np.int64),
-            "segment": lay.word_segment,
-            "start": lay.word_start,
-            "end": lay.word_end,
-            "text": _string_column(lay.word_text),
-            "speaker": _speaker_column(lay.word_speaker, lay.speakers),
-            "score": lay.word_score,
-            "timing": pd.Categorical.from_codes(lay.word_timing, categories=TIMINGS),
+            "segment": words.segment,
+            "start": words.start,
+            "end": words.end,
+            "text": text,
+            "speaker": pd.Categorical.from_codes(lay.word_speaker_codes, categories=lay.speakers),
+            "score": words.score,
+            "timing": pd.Categorical.from_codes(words.timing, categories=TIMINGS),
         }
     )
 
@@ -348,16 +613,19 @@ def segments_frame(lay: Layout, words: pd.DataFrame | None = None) -> pd.DataFra
     import pandas as pd
 
     n = len(lay.seg_text)
-    word_segment = lay.word_segment if words is None else words["segment"].to_numpy()
-    n_words = np.bincount(word_segment, minlength=n)[:n] if len(word_segment) else np.zeros(n, dtype=np.int64)
+    if words is None:
+        n_words = lay.seg_n_words
+    else:
+        segment = words["segment"].to_numpy()
+        n_words = np.bincount(segment, minlength=n)[:n] if len(segment) else np.zeros(n, dtype=np.int64)
     return pd.DataFrame(
         {
             "segment": np.arange(n, dtype=np.int64),
             "start": lay.seg_start,
             "end": lay.seg_end,
             "duration": np.clip(lay.seg_end - lay.seg_start, 0, None),
-            "text": _string_column(lay.seg_text),
-            "speaker": _speaker_column(lay.seg_speaker, lay.speakers),
+            "text": lay.seg_text_array,
+            "speaker": pd.Categorical.from_codes(lay.seg_speaker_codes, categories=lay.speakers),
             "score": lay.seg_score,
             "n_words": n_words.astype(np.int64),
         }

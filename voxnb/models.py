@@ -26,6 +26,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from voxnb.request import AUDIO_ENCODINGS, DEFAULT_SAMPLE_RATE, SAMPLE_RATES
+
 __all__ = [
     "DEFAULT_MODEL",
     "DEFAULT_REALTIME_MODEL",
@@ -78,6 +80,14 @@ class ModelCapabilities:
         Whether the number of speakers can be given (the offline engine's clustering).
     streaming_delay : tuple of (int, int) ranges, or ()
         Accepted ``target_streaming_delay_ms`` values, as inclusive ranges (realtime only).
+    speaker_references : bool
+        Whether known speakers can be named from reference clips (``speaker_references``).
+    turn_detection : bool
+        Whether a realtime session can report turns (``turn_detection``; Voxtral 3 realtime).
+    encodings : tuple of str
+        Realtime audio encodings accepted (``encoding``); empty for file transcription.
+    sample_rates : (int, int)
+        Inclusive range of realtime sample rates accepted (``sample_rate``).
     known : bool
         False when the name was not in the table and the capabilities are an assumption.
     """
@@ -96,6 +106,10 @@ class ModelCapabilities:
     language_with_timestamps: bool = False
     num_speakers: bool = False
     streaming_delay: tuple[tuple[int, int], ...] = ()
+    speaker_references: bool = False
+    turn_detection: bool = False
+    encodings: tuple[str, ...] = ()
+    sample_rates: tuple[int, int] = SAMPLE_RATES
     known: bool = True
 
     @property
@@ -124,7 +138,7 @@ _VOXTRAL_2 = ModelCapabilities(
     max_context_bias=100,
     languages=VOXTRAL_2_LANGUAGES,
 )
-_VOXTRAL_3 = ModelCapabilities("voxtral-mini-transcribe-3-0", "voxtral-3")
+_VOXTRAL_3 = ModelCapabilities("voxtral-mini-transcribe-3-0", "voxtral-3", speaker_references=True)
 _REALTIME_2 = ModelCapabilities(
     "voxtral-mini-transcribe-realtime-2602",
     "voxtral-2",
@@ -137,6 +151,8 @@ _REALTIME_2 = ModelCapabilities(
     languages=(),
     # the open-weights card: multiples of 80 from 80 to 1200, or 2400 (checked in request.py)
     streaming_delay=((80, 1200), (2400, 2400)),
+    # the session's audio_format predates Voxtral 3 (the SDK's AudioEncoding is one enum for both)
+    encodings=AUDIO_ENCODINGS,
 )
 _REALTIME_3 = ModelCapabilities(
     "voxtral-mini-transcribe-realtime-3-0",
@@ -145,6 +161,9 @@ _REALTIME_3 = ModelCapabilities(
     realtime=True,
     segment_timestamps=False,
     streaming_delay=((80, 1200), (2400, 2400)),
+    speaker_references=True,
+    turn_detection=True,
+    encodings=AUDIO_ENCODINGS,
 )
 _CHAT = ModelCapabilities(
     "voxtral-small-latest", "chat", offline=False, segment_timestamps=False, diarize=False, context_bias=None
@@ -233,6 +252,8 @@ def openai_capabilities(model: str, *, realtime: bool = False) -> ModelCapabilit
         diarize=False,
         context_bias=None,
         language_with_timestamps=True,
+        encodings=("pcm_s16le",) if realtime else (),
+        sample_rates=(DEFAULT_SAMPLE_RATE, DEFAULT_SAMPLE_RATE),
     )
 
 
@@ -261,6 +282,8 @@ def engine_capabilities(
             diarize=False,
             max_context_bias=100,
             languages=languages,
+            # voxnb converts every encoding and rate to the engine's 16 kHz s16le
+            encodings=AUDIO_ENCODINGS,
         )
     return ModelCapabilities(
         model,
@@ -272,4 +295,6 @@ def engine_capabilities(
         languages=languages,
         language_with_timestamps=True,
         num_speakers=True,
+        # clusters are named by the nearest reference voice (voxnb.local.speaker_names)
+        speaker_references=True,
     )

@@ -59,7 +59,6 @@ _PALETTE = (
     "#c49c94",
 )
 _UNKNOWN_COLOR = "#b0b0b0"
-_DIFF_COLOR = "#d62728"
 _SAME_COLOR = "#c6dbef"
 _WAVE_COLOR = "#3a6ea5"
 _BEYOND_AUDIO = "#f2f2f2"
@@ -77,7 +76,9 @@ def speaker_colors(*transcripts: Any) -> dict[str, str]:
     """A stable speaker → colour map for one or more transcripts.
 
     Colours follow the speakers' names in natural order (``speaker_2`` before ``speaker_10``),
-    so every plot of the same transcript, and of transcripts with the same speakers, agrees.
+    so every plot of the same transcript, and of transcripts with the same speakers, agrees. A
+    renamed speaker (:meth:`voxnb.Transcript.rename_speakers`) keeps the colour of the label it
+    had: ``Ada`` who was ``speaker_1`` is drawn as ``speaker_1`` was.
 
     Parameters
     ----------
@@ -96,12 +97,14 @@ def speaker_colors(*transcripts: Any) -> dict[str, str]:
     {'speaker_1': '#1f77b4', 'speaker_2': '#ff7f0e', 'speaker_10': '#2ca02c', '(no speaker)': '#b0b0b0'}
     """
     names: set[str] = set()
+    origins: dict[str, str] = {}
     for transcript in transcripts:
         tables = [transcript] if _is_frame(transcript) else [transcript.segments, transcript.words]
+        origins.update(getattr(transcript, "speaker_order", {}))
         for table in tables:
             if "speaker" in table:
                 names.update(str(s) for s in table["speaker"].dropna().unique())
-    ordered = sorted(names, key=_natural_key)
+    ordered = sorted(names, key=lambda name: (_natural_key(origins.get(name) or name), name))
     colors = {name: _PALETTE[i % len(_PALETTE)] for i, name in enumerate(ordered)}
     colors[NO_SPEAKER] = _UNKNOWN_COLOR
     return colors
@@ -351,7 +354,7 @@ def transcript_figure(
 
 def compare(
     first: Any,
-    second: Any,
+    second: Any = None,
     audio: Any = None,
     *,
     labels: tuple[str, str] | None = None,
@@ -360,20 +363,26 @@ def compare(
     end: float | None = None,
     width: float = 12.0,
 ) -> Any:
-    """Two transcripts' words one above the other (over the waveform), differing words highlighted.
+    """Two transcripts' words one above the other (over the waveform), their differences coloured.
 
     The word sequences are aligned after normalisation, exactly as the context_bias scorer
-    aligns them (:func:`voxnb.text.align.align_batch`); a word that is not matched by an equal
-    word of the other transcript is drawn in red.
+    aligns them (see :func:`voxnb.diff`, which gives the same alignment as a table and as
+    text). Words the same in both are pale; a substituted word is orange in both lanes, a word
+    only in the first (a deletion) purple, a word only in the second (an insertion) green. The
+    legend says so and the title counts each kind. Words are labelled where the whole word fits
+    (differences first); zoom in (``start=``/``end=``, or interactively) to read the others.
 
     Parameters
     ----------
     first, second : Transcript
-        Two transcripts of the same audio (e.g. without and with ``context_bias``).
+        Two transcripts of the same audio (e.g. without and with ``context_bias``). Instead of
+        two, *first* may be a dict of two ``name: transcript`` pairs or a :func:`voxnb.concat`
+        words table with two runs; their names label the lanes.
     audio : Audio or anything :func:`voxnb.audio.as_audio` accepts, optional
         Their sound; draws a waveform row when given.
     labels : tuple of str, optional
-        Lane names; default ``("first", "second")`` or the transcripts' models when they differ.
+        Lane names; default the dict's keys or the runs' names, else what tells the transcripts
+        apart: their ``context_bias``, their models or their backends (:func:`voxnb.differences.run_labels`).
     normalizer : {"basic", "whisper-en", None} or callable
         How words are normalised before comparing (see :func:`voxnb.text.normalization.normalize`).
     start, end : float, optional
@@ -394,28 +403,57 @@ def compare(
     Examples
     --------
     >>> fig = plain.compare(biased, audio, labels=("plain", "context_bias"))  # doctest: +SKIP
+    >>> fig = voxnb.plot.compare({"plain": plain, "biased": biased}, audio=audio)  # doctest: +SKIP
     """
-    if labels is not None and (isinstance(labels, str) or len(labels) != 2):
-        raise ParameterError(f"labels={labels!r}: pass two names, one for each transcript")
+    from matplotlib.patches import Patch
+
+    from voxnb.differences import COLORS, _pair, diff
+
+    first, second, labels = _pair(first, second, labels)
+    result = diff(first, second, labels=labels, normalizer=normalizer)
+    labels = result.labels
     words = [_table(t, "words") for t in (first, second)]
-    differs = word_differences(words[0], words[1], normalizer=normalizer)
-    if labels is None:
-        models = [getattr(t, "model", None) for t in (first, second)]
-        labels = tuple(models) if None not in models and models[0] != models[1] else ("first", "second")
-    spans = [_lane_from(label, table, flags) for label, table, flags in zip(labels, words, differs)]
+    ops = (result.first_ops, result.second_ops)
+    spans = [_lane_from(label, table, o) for label, table, o in zip(labels, words, ops)]
     audio = None if audio is None else as_audio(audio, sr=None)
     total = max([audio.duration if audio is not None else 0.0] + [_last_end(w) or 0.0 for w in words])
     x0, x1 = _window(start, end, total or 1.0)
     heights = ([1.1] if audio is not None else []) + [0.9]
-    fig, axes = _new_figure(width, heights, returned=True)
+    fig, axes = _new_figure(width, heights, returned=True, top=0.45)
     if audio is not None:
         waveform(audio, start=x0, end=x1, ax=axes[0])
     ax = axes[-1]
-    layer = _LaneLayer(ax, spans, text=True, empty="no timed words")
+    layer = _LaneLayer(ax, spans, text=True, empty="no timed words", whole_words=True)
     _follow_xlim(ax, x0, x1, layer.draw)
-    _lane_axis(ax, [f"{label}\n{int(f.sum())} of {f.size} differ" for label, f in zip(labels, differs)])
+    _lane_axis(
+        ax, [f"{label}\n{int((o != 'match').sum())} of {o.size} differ" for label, o in zip(labels, ops)]
+    )
     _time_axis(ax)
     _finish_rows(axes, x0, x1, audio_end=total if audio is None else audio.duration, total=total)
+    c = result.counts
+    axes[0].set_title(
+        f"{labels[0]} vs {labels[1]}: {c['substitution']} substituted, {c['deletion']} only in "
+        f"{labels[0]}, {c['insertion']} only in {labels[1]} ({c['match']} the same)",
+        loc="left",
+        fontsize=9,
+        pad=6,
+    )
+    handles = [
+        Patch(color=COLORS["match"], label="same"),
+        Patch(color=COLORS["substitution"], label="substituted"),
+        Patch(color=COLORS["deletion"], label=f"only in {labels[0]}"),
+        Patch(color=COLORS["insertion"], label=f"only in {labels[1]}"),
+    ]
+    fig.legend(
+        handles=handles,
+        loc="upper right",
+        bbox_to_anchor=(1 - 0.2 / width, 1.0),
+        ncols=4,
+        fontsize=7,
+        frameon=False,
+        handlelength=1.2,
+        columnspacing=1.0,
+    )
     return fig
 
 
@@ -433,7 +471,7 @@ def word_differences(first: Any, second: Any, *, normalizer: Any = "basic") -> t
     -------
     tuple of np.ndarray
         Two boolean arrays, one per table row: True where the word is substituted, inserted or
-        deleted.
+        deleted (:func:`voxnb.diff` says which).
 
     Examples
     --------
@@ -443,19 +481,10 @@ def word_differences(first: Any, second: Any, *, normalizer: Any = "basic") -> t
     >>> [flags.tolist() for flags in word_differences(plain, biased)]
     [[False, False, True, False], [False, False, True, False]]
     """
-    from voxnb.text.align import MATCH, align_batch
-    from voxnb.text.normalization import resolve_normalizer
+    from voxnb.differences import diff
 
-    norm = resolve_normalizer(normalizer)
-    tokens = [
-        [norm(str(w)) or str(w) for w in table["text"].astype(object).fillna("")] for table in (first, second)
-    ]
-    differs = [np.ones(len(tok), dtype=bool) for tok in tokens]
-    alignment = align_batch([tokens[0]], [tokens[1]])
-    matched = alignment.op == MATCH
-    differs[0][alignment.ref_idx[matched]] = False
-    differs[1][alignment.hyp_idx[matched]] = False
-    return differs[0], differs[1]
+    result = diff(first, second, labels=("first", "second"), normalizer=normalizer)
+    return result.first_ops != "match", result.second_ops != "match"
 
 
 # -- layers: each redraws itself for a window --------------------------------------------------------
@@ -492,7 +521,7 @@ class _SpectrogramLayer:
         self, ax: Any, audio: Audio, *, kind: str, cmap: str, n_mels: int, n_fft: int, top_db: float
     ):
         self.ax, self.audio = ax, audio
-        self.options = {"kind": kind, "n_mels": n_mels, "n_fft": n_fft}
+        self.options: dict[str, Any] = {"kind": kind, "n_mels": n_mels, "n_fft": n_fft}
         self.image = None
         _, _, freqs = audio.spectrogram(start=0, end=min(audio.duration, 0.1), n_frames=1, **self.options)
         self.n_bins = len(freqs) - 1
@@ -539,10 +568,11 @@ class _SpectrogramLayer:
 
 
 class _Lane:
-    """One lane's items sorted by start: times, texts, which ones are highlighted (differing
-    words) and which ones are faint (times interpolated, not measured)."""
+    """One lane's items sorted by start: times, texts, how each compares with the other
+    transcript's (``ops``: match, substitution, insertion, deletion; compare only) and which ones
+    are faint (times interpolated, not measured)."""
 
-    __slots__ = ("color", "ends", "faint", "flags", "name", "starts", "texts")
+    __slots__ = ("color", "ends", "faint", "name", "ops", "starts", "texts")
 
     def __init__(
         self,
@@ -551,19 +581,21 @@ class _Lane:
         ends: np.ndarray,
         texts: np.ndarray,
         color: str,
-        flags: np.ndarray | None = None,
+        ops: np.ndarray | None = None,
         faint: np.ndarray | None = None,
     ):
         order = np.argsort(starts, kind="stable")
         self.name, self.color = name, color
         self.starts, self.ends, self.texts = starts[order], ends[order], texts[order]
-        self.flags = None if flags is None else flags[order]
+        self.ops = None if ops is None else ops[order]
         self.faint = None if faint is None or not faint.any() else faint[order]
 
 
 class _LaneLayer:
-    def __init__(self, ax: Any, spans: list[_Lane], *, text: bool, empty: str):
+    def __init__(self, ax: Any, spans: list[_Lane], *, text: bool, empty: str, whole_words: bool = False):
         self.ax, self.spans, self.text, self.empty = ax, spans, text, empty
+        # label only items whose whole text fits (compare: a cut word could read as a wrong one)
+        self.whole_words = whole_words
         self.artists: list[Any] = []
         # labels are reused across redraws: creating Text artists is most of a zoom's cost
         self.labels: list[Any] = []
@@ -633,7 +665,18 @@ class _LaneLayer:
             if self.text and budget > 0:
                 texts = lane.texts[visible]
                 widths = (np.minimum(ends, x1) - np.maximum(starts, x0)) / per_pixel
-                fits = np.flatnonzero(widths >= 3 * char_px)[:budget]
+                if self.whole_words:
+                    ops = lane.ops[visible] if lane.ops is not None else None
+                    fits, centres = _whole_labels(
+                        texts, starts, ends, ops, x0, x1, per_pixel, char_px, budget
+                    )
+                    budget -= fits.size
+                    for k, x in zip(fits.tolist(), centres.tolist()):
+                        self._label(used, x, row, str(texts[k]).strip())
+                        used += 1
+                    continue
+                else:
+                    fits = np.flatnonzero(widths >= 3 * char_px)[:budget]
                 budget -= fits.size
                 for k in fits:
                     label = _fit(str(texts[k]), int(widths[k] / char_px))
@@ -643,15 +686,59 @@ class _LaneLayer:
         return used
 
 
+def _whole_labels(
+    texts: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    ops: np.ndarray | None,
+    x0: float,
+    x1: float,
+    per_pixel: float,
+    char_px: float,
+    budget: int,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which items get a label (and where, in data units), each whole, none overlapping another.
+
+    Differences come first and may run over their neighbours' boxes (they are what the reader
+    looks for), kept inside the window; the other words are labelled where the word fits inside
+    its own box.
+    """
+    import bisect
+
+    centre = (np.maximum(starts, x0) + np.minimum(ends, x1)) / 2 / per_pixel
+    box = (np.minimum(ends, x1) - np.maximum(starts, x0)) / per_pixel
+    half = (
+        np.fromiter((len(str(t).strip()) + 0.5 for t in texts), dtype=float, count=len(texts)) * char_px / 2
+    )
+    lo, hi = x0 / per_pixel + half, x0 / per_pixel + np.maximum((x1 - x0) / per_pixel - half, half)
+    centre = np.clip(centre, lo, hi)  # a label near the window's edge shifts inward, whole
+    differs = ops != "match" if ops is not None else np.zeros(len(texts), dtype=bool)
+    candidates = np.r_[np.flatnonzero(differs), np.flatnonzero(~differs & (box >= 2 * half))]
+    lefts: list[float] = []  # accepted labels as sorted, disjoint [left, right] pixel intervals
+    rights: list[float] = []
+    chosen: list[int] = []
+    for k in candidates.tolist():
+        if len(chosen) >= budget:
+            break
+        left, right = centre[k] - half[k], centre[k] + half[k]
+        i = bisect.bisect_left(lefts, left)
+        if (i < len(lefts) and lefts[i] < right) or (i > 0 and rights[i - 1] > left):
+            continue
+        lefts.insert(i, left)
+        rights.insert(i, right)
+        chosen.append(k)
+    order = np.sort(np.asarray(chosen, dtype=np.int64))
+    return order, centre[order] * per_pixel
+
+
 def _groups(lane: _Lane, visible: np.ndarray) -> list[tuple[np.ndarray, np.ndarray, str, float]]:
     """The visible items split by how they are drawn: ``(starts, ends, colour, alpha)``."""
     starts, ends = lane.starts[visible], lane.ends[visible]
-    if lane.flags is not None:
-        flags = lane.flags[visible]
-        return [
-            (starts[~flags], ends[~flags], _SAME_COLOR, 1.0),
-            (starts[flags], ends[flags], _DIFF_COLOR, 1.0),
-        ]
+    if lane.ops is not None:
+        from voxnb.differences import COLORS
+
+        ops = lane.ops[visible]
+        return [(starts[ops == op], ends[ops == op], color, 1.0) for op, color in COLORS.items()]
     if lane.faint is not None:
         faint = lane.faint[visible]
         return [
@@ -726,10 +813,10 @@ def _interpolated(table: Any) -> np.ndarray:
     return (table["timing"].astype(object) == "interpolated").to_numpy(dtype=bool)
 
 
-def _lane_from(label: str, table: Any, flags: np.ndarray) -> _Lane:
-    """One lane of all the table's timed rows, with per-row highlight flags."""
+def _lane_from(label: str, table: Any, ops: np.ndarray) -> _Lane:
+    """One lane of all the table's timed rows, with each row's kind of alignment step."""
     starts, ends, texts, timed = _columns(table, level="words")
-    return _Lane(label, starts[timed], ends[timed], texts[timed], _SAME_COLOR, flags[timed])
+    return _Lane(label, starts[timed], ends[timed], texts[timed], _SAME_COLOR, ops[timed])
 
 
 def _merge_spans(starts: np.ndarray, ends: np.ndarray, min_gap: float) -> list[tuple[float, float]]:
@@ -808,6 +895,7 @@ class _ClockLocator(Locator):
     _STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600)
 
     def __call__(self) -> Any:
+        assert self.axis is not None  # matplotlib sets it before asking for ticks
         lo, hi = self.axis.get_view_interval()
         return self.tick_values(lo, hi)
 
@@ -891,7 +979,9 @@ def _new_axes(size: tuple[float, float]) -> Any:
     return _new_figure(size[0], [size[1]])[1][0]
 
 
-def _new_figure(width: float, heights: list[float], *, returned: bool = False) -> tuple[Any, list[Any]]:
+def _new_figure(
+    width: float, heights: list[float], *, returned: bool = False, top: float = 0.2
+) -> tuple[Any, list[Any]]:
     """A pyplot figure (so interactive backends can zoom it) with fixed margins (no layout engine:
     the axes' pixel width is known before the first draw, and redraws stay cheap)."""
     import matplotlib
@@ -903,7 +993,7 @@ def _new_figure(width: float, heights: list[float], *, returned: bool = False) -
             f"width={width!r} inches leaves no room for the plot beside its {left + right:g}-inch "
             "margins; pass a width of a few inches, e.g. width=12"
         )
-    top_bottom = 0.55  # inches of title and x labels
+    top_bottom = top + 0.35  # inches of title and x labels
     fig, axes = plt.subplots(
         len(heights),
         1,
@@ -913,9 +1003,15 @@ def _new_figure(width: float, heights: list[float], *, returned: bool = False) -
         gridspec_kw={"height_ratios": heights, "hspace": 0.12},
     )
     total = sum(heights) + top_bottom
-    fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - 0.2 / total, bottom=0.4 / total)
-    fig.draw = _PlainTextDraw(fig)
+    fig.subplots_adjust(left=left / width, right=1 - right / width, top=1 - top / total, bottom=0.4 / total)
+    fig.draw = _PlainTextDraw(fig)  # type: ignore[method-assign]
+    fig._voxnb_margins = (left, right)  # type: ignore[attr-defined]  # read by the widget's resizing
     if returned and "inline" in matplotlib.get_backend().lower():
         # the notebook shows the returned figure once; left open, the inline backend would show it twice
         plt.close(fig)
+    elif returned:
+        from voxnb.figure_widget import is_widget_backend, show_once_fitted
+
+        if is_widget_backend():  # once, as one widget, as wide as the cell
+            show_once_fitted(fig)
     return fig, list(axes[:, 0])

@@ -124,7 +124,8 @@ def _get(entries: list[dict], keys: tuple[str, ...]) -> tuple[str, list | None]:
     """
     for key in keys:
         values = list(map(dict.get, entries, repeat(key)))
-        if values.count(None) != len(values):
+        # the first entry usually answers at once; counting the Nones walks the whole column
+        if (values and values[0] is not None) or values.count(None) != len(values):
             return key, values
     return keys[0], None
 
@@ -540,7 +541,7 @@ def _read_response(obj: Any, *, granularity: str | None, source: str | None) -> 
             )
         obj = raw = parse_json(data)
     elif isinstance(obj, (str, bytes, bytearray, memoryview)):
-        obj = raw = parse_json(bytes(obj) if isinstance(obj, memoryview) else obj)
+        obj = raw = parse_json(bytes(obj) if isinstance(obj, (memoryview, bytearray)) else obj)
 
     if source is not None:
         return raw, _read_as(to_plain(obj), source, granularity)

@@ -29,7 +29,7 @@ import math
 import numbers
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import TYPE_CHECKING, Any, TypedDict
 
 from voxnb.errors import ParameterError
@@ -38,9 +38,13 @@ if TYPE_CHECKING:
     from voxnb.models import ModelCapabilities
 
 __all__ = [
+    "AUDIO_ENCODINGS",
     "DIALECTS",
     "OPTIONS",
+    "RECORDED_WHEN_SET",
+    "TURN_DETECTION_FIELDS",
     "WORD_TIMINGS",
+    "SpeakerReference",
     "TranscriptionOptions",
     "TranscriptionRequest",
     "bias_terms",
@@ -54,6 +58,22 @@ GRANULARITIES = ("segment", "word")
 MAX_TEMPERATURE = 2.0
 MAX_SPEAKERS = 64
 MAX_TERM_CHARS = 200
+#: realtime audio encodings (``mistralai`` 3.7 ``AudioEncoding``): PCM in four sample formats, G.711 µ-law and A-law
+AUDIO_ENCODINGS = ("pcm_s16le", "pcm_s32le", "pcm_f16le", "pcm_f32le", "pcm_mulaw", "pcm_alaw")
+#: the realtime session's sample rate when none is given (what both dialects accept for pcm_s16le)
+DEFAULT_SAMPLE_RATE = 16_000
+SAMPLE_RATES = (8_000, 96_000)
+#: ``TurnDetectionConfig`` of ``mistralai`` 3.7: fraction thresholds, then milliseconds
+TURN_DETECTION_FIELDS = (
+    "start_threshold",
+    "eager_end_threshold",
+    "end_threshold",
+    "min_silence_ms",
+    "end_timeout_ms",
+)
+#: Mistral's limits on known-speaker clips ("Up to 8 clips, 3 to 15 seconds each, with diarize")
+MAX_SPEAKER_REFERENCES = 8
+REFERENCE_SECONDS = (3.0, 15.0)
 _LANGUAGE_CODE = re.compile(r"^[a-z]{2}$")
 _SEPARATORS = re.compile(r"[\s,]+")
 _LANGUAGE_NAMES = {
@@ -88,6 +108,21 @@ class TranscriptionOptions(TypedDict, total=False):
         The number of speakers when known (offline engine only; needs ``diarize=True``).
     target_streaming_delay_ms : int
         Realtime sessions only: the latency/accuracy trade-off.
+    speaker_references : mapping of str → audio
+        Known speakers: name → a reference clip (path, encoded bytes, :class:`voxnb.Audio` or
+        ``(samples, sr)``) of 3 to 15 seconds, at most 8 of them; needs ``diarize=True``.
+        Voxtral 3 names the matching speakers itself; the offline engine and ``voxnb serve``
+        label their speaker clusters by the nearest reference voice.
+    turn_detection : bool or mapping
+        Realtime sessions of Voxtral 3 only: ``True`` for the server's defaults, or a mapping of
+        ``start_threshold``, ``eager_end_threshold``, ``end_threshold`` (0 to 1),
+        ``min_silence_ms`` and ``end_timeout_ms``; turns become segments of the live transcript.
+        Not together with ``diarize``.
+    encoding : str
+        Realtime sessions only: how the PCM sent is encoded, one of ``pcm_s16le`` (the default),
+        ``pcm_s32le``, ``pcm_f16le``, ``pcm_f32le``, ``pcm_mulaw``, ``pcm_alaw``.
+    sample_rate : int
+        Realtime sessions only: the sample rate of the PCM sent (default 16000).
     """
 
     model: str
@@ -99,10 +134,16 @@ class TranscriptionOptions(TypedDict, total=False):
     temperature: float
     num_speakers: int
     target_streaming_delay_ms: int
+    speaker_references: Mapping[str, Any]
+    turn_detection: bool | Mapping[str, Any]
+    encoding: str
+    sample_rate: int
 
 
 #: every option a request takes, in the order records list them
 OPTIONS = tuple(TranscriptionOptions.__annotations__)
+#: options that came after the cache format was fixed: a record holds them only when they are set
+RECORDED_WHEN_SET = ("speaker_references", "turn_detection", "encoding", "sample_rate")
 
 
 def bias_terms(phrases: Iterable[str]) -> list[str]:
@@ -281,6 +322,152 @@ def _whole(name: str, value: Any, low: int, high: int) -> int | None:
     return int(value)
 
 
+@dataclass(frozen=True)
+class SpeakerReference:
+    """One known speaker's reference clip, checked (3 to 15 seconds of decodable audio).
+
+    ``data`` is the encoded audio file sent (base64) to the API; ``sha256`` identifies it in
+    :meth:`TranscriptionRequest.record` and the cache key, where the clip itself never goes.
+    """
+
+    name: str
+    data: bytes = field(repr=False)
+    sha256: str
+    seconds: float
+
+    @property
+    def base64(self) -> str:
+        """The clip as the API takes it: base64 of the audio file's bytes."""
+        import base64
+
+        return base64.b64encode(self.data).decode("ascii")
+
+    @classmethod
+    def from_clip(cls, name: Any, clip: Any) -> SpeakerReference:
+        """Check *name* and read *clip* (a path, encoded bytes, a :class:`voxnb.Audio` or ``(samples, sr)``)."""
+        import hashlib
+        import os
+        from pathlib import Path
+
+        from voxnb.audio import Audio, as_audio
+        from voxnb.errors import AudioError
+
+        where = f"speaker_references[{name!r}]"
+        if not isinstance(name, str) or not name.strip() or len(name) > 64 or name != name.strip():
+            raise ParameterError(
+                f"speaker_references names must be non-empty strings of at most 64 characters without "
+                f"surrounding spaces, e.g. {{'Ada': 'ada.wav'}}; got {_short(name)}",
+                option="speaker_references",
+            )
+        try:
+            if isinstance(clip, (str, os.PathLike)):
+                path = Path(clip).expanduser()
+                if not path.is_file():
+                    raise AudioError(f"the clip file {str(path)!r} does not exist; check the path")
+                data = path.read_bytes()
+                audio = Audio.load(data)
+            elif isinstance(clip, (bytes, bytearray, memoryview)):
+                data = bytes(clip)
+                audio = Audio.load(data)
+            else:
+                audio = as_audio(clip)
+                data = audio.to_wav()
+        except (AudioError, OSError) as err:
+            raise ParameterError(
+                f"{where}: {err}; give a path, encoded audio bytes, a voxnb.Audio or (samples, sr)",
+                option="speaker_references",
+            ) from None
+        low, high = REFERENCE_SECONDS
+        if not low <= audio.duration <= high:
+            raise ParameterError(
+                f"{where} lasts {audio.duration:.2f} s; reference clips must last {low:g} to {high:g} "
+                "seconds (Mistral's limit): cut one turn of that speaker, e.g. audio.slice(start, end)",
+                option="speaker_references",
+            )
+        return cls(name, data, hashlib.sha256(data).hexdigest(), round(float(audio.duration), 3))
+
+
+def _speaker_references(value: Any) -> tuple[SpeakerReference, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, Mapping):
+        raise ParameterError(
+            f"speaker_references must map each known speaker's name to a reference clip, e.g. "
+            f"{{'Ada': 'ada.wav', 'Ben': 'ben.wav'}}; got {_short(value)}",
+            option="speaker_references",
+        )
+    if not value:
+        return ()
+    if len(value) > MAX_SPEAKER_REFERENCES:
+        raise ParameterError(
+            f"At most {MAX_SPEAKER_REFERENCES} speaker references are supported, got {len(value)}; keep "
+            "the speakers you most need named",
+            option="speaker_references",
+        )
+    return tuple(
+        clip if isinstance(clip, SpeakerReference) else SpeakerReference.from_clip(name, clip)
+        for name, clip in value.items()
+    )
+
+
+def _turn_detection(value: Any) -> tuple[tuple[str, Any], ...] | None:
+    """``True`` → ``()`` (the server's defaults); a mapping → its checked fields in a fixed order."""
+    if value is None or value is False:
+        return None
+    if value is True:
+        return ()
+    if not isinstance(value, Mapping):
+        raise ParameterError(
+            f"turn_detection must be True (the server's defaults) or a mapping such as "
+            f"{{'min_silence_ms': 400, 'end_timeout_ms': 1500}}; got {_short(value)}",
+            option="turn_detection",
+        )
+    unknown = sorted(set(value) - set(TURN_DETECTION_FIELDS))
+    if unknown:
+        raise ParameterError(
+            f"turn_detection has unknown field(s) {unknown}; the fields are {', '.join(TURN_DETECTION_FIELDS)}",
+            option="turn_detection",
+        )
+    out = []
+    for key in TURN_DETECTION_FIELDS:
+        given = value.get(key)
+        if given is None:
+            continue
+        if key.endswith("_ms"):
+            number: Any = _whole(f"turn_detection[{key!r}]", given, 0, 600_000)
+        else:
+            number = _fraction(f"turn_detection[{key!r}]", given)
+        out.append((key, number))
+    return tuple(out)
+
+
+def _fraction(name: str, value: Any) -> float:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, numbers.Real)
+        or not math.isfinite(float(value))
+        or not 0 <= float(value) <= 1
+    ):
+        raise ParameterError(
+            f"{name} must be a number from 0 to 1; got {_short(value)}", option="turn_detection"
+        )
+    return float(value)
+
+
+def _encoding(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or value not in AUDIO_ENCODINGS:
+        hint = ""
+        if isinstance(value, str) and f"pcm_{value.lower()}" in AUDIO_ENCODINGS:
+            hint = f" (write {'pcm_' + value.lower()!r})"
+        raise ParameterError(
+            f"encoding must be one of {', '.join(AUDIO_ENCODINGS)}; got {_short(value)}{hint}",
+            option="encoding",
+        )
+    return value
+
+
 def _short(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
@@ -306,6 +493,12 @@ class TranscriptionRequest:
         request says ``"api"`` or ``"aligned"``.
     diarize, context_bias, language, temperature, num_speakers, target_streaming_delay_ms
         As given, checked.
+    speaker_references : tuple of SpeakerReference
+        Known speakers' clips, checked (3 to 15 s each, at most 8).
+    turn_detection : tuple of (field, value) pairs, or None
+        None when off; ``()`` for the server's defaults.
+    encoding, sample_rate : str or None, int or None
+        The realtime audio format (None: ``pcm_s16le`` at 16 kHz).
     resolved : bool
         Whether :meth:`resolve` has checked it against a model.
 
@@ -327,6 +520,10 @@ class TranscriptionRequest:
     temperature: float | None = None
     num_speakers: int | None = None
     target_streaming_delay_ms: int | None = None
+    speaker_references: tuple[SpeakerReference, ...] = ()
+    turn_detection: tuple[tuple[str, Any], ...] | None = None
+    encoding: str | None = None
+    sample_rate: int | None = None
     resolved: bool = False
 
     # -- building ----------------------------------------------------------------------------------
@@ -370,6 +567,20 @@ class TranscriptionRequest:
                 "num_speakers= needs diarize=True: it tells the speaker labelling how many voices to find",
                 option="num_speakers",
             )
+        references = _speaker_references(options.get("speaker_references"))
+        if references and not diarize:
+            raise ParameterError(
+                "speaker_references= needs diarize=True: the references name the speakers diarization "
+                "finds (Mistral: 'When enabled, diarize must be true')",
+                option="speaker_references",
+            )
+        turn_detection = _turn_detection(options.get("turn_detection"))
+        if turn_detection is not None and diarize:
+            raise ParameterError(
+                "Diarization is not compatible with turn detection (Mistral's realtime API refuses both "
+                "together): drop diarize= or turn_detection=",
+                option="turn_detection",
+            )
         return cls(
             model=_model(options.get("model")),
             timestamps=tuple(g for g in GRANULARITIES if g in timestamps),
@@ -382,6 +593,10 @@ class TranscriptionRequest:
             target_streaming_delay_ms=_whole(
                 "target_streaming_delay_ms", options.get("target_streaming_delay_ms"), 80, 2400
             ),
+            speaker_references=references,
+            turn_detection=turn_detection,
+            encoding=_encoding(options.get("encoding")),
+            sample_rate=_whole("sample_rate", options.get("sample_rate"), *SAMPLE_RATES),
         )
 
     @classmethod
@@ -416,17 +631,9 @@ class TranscriptionRequest:
             "timestamp_granularities" if dialect == "mistral" else "timestamp_granularities[]"
         )
         diarize = _wire_bool("diarize", get("diarize"))
-        if (
-            dialect == "mistral"
-            and diarize
-            and not _wire_bool("stream", get("stream"))
-            and granularities != ["segment"]
-        ):
-            raise ParameterError(
-                "Assertion failed, When diarize is set to True and streaming is disabled, the timestamp "
-                f"granularity must be set to ['segment'], got {granularities}",
-                option="timestamps",
-            )
+        if dialect == "mistral" and not _wire_bool("stream", get("stream")):
+            _check_wire_diarize(diarize, granularities)
+        references = get("speaker_references")
         options: dict[str, Any] = {
             "model": get("model"),
             "timestamps": granularities or None,
@@ -436,6 +643,103 @@ class TranscriptionRequest:
             "context_bias": getlist("context_bias") or None,
             "language": get("language"),
             "temperature": _wire_number("temperature", get("temperature")),
+            "speaker_references": None if references is None else _wire_references(references),
+        }
+        return cls.create(**{k: v for k, v in options.items() if v is not None})
+
+    @classmethod
+    def from_body(cls, body: Mapping[str, Any], *, model: str | None = None) -> TranscriptionRequest:
+        """The request a JSON body carries (a batch job's line, :meth:`json_body`), checked like any other.
+
+        The audio fields (``file_url``, ``file_id``) are the caller's to read; any other field
+        that is not a transcription option is refused, as are values of the wrong JSON type.
+        *model* is the job's model (a line may repeat it, but not contradict it).
+
+        Examples
+        --------
+        >>> body = {"file_id": "f", "diarize": True, "timestamp_granularities": ["segment"]}
+        >>> TranscriptionRequest.from_body(body, model="voxtral-mini-transcribe-3").diarize
+        True
+        """
+        if not isinstance(body, Mapping):
+            raise ParameterError(f"a request body must be a JSON object; got {_short(body)}", option="body")
+        allowed = {"model", "file_url", "file_id", "stream", *_BODY_FIELDS}
+        unknown = sorted(set(body) - allowed)
+        if unknown:
+            raise ParameterError(
+                f"unknown field(s) {unknown} in the request body; the transcription fields are "
+                f"{', '.join(sorted(allowed))}",
+                option=unknown[0],
+            )
+        if body.get("stream") not in (None, False):
+            raise ParameterError(
+                "a batch request cannot stream: drop 'stream' or set it to false", option="stream"
+            )
+        line_model = body.get("model")
+        if line_model is not None and model is not None and line_model != model:
+            raise ParameterError(
+                f"the body names model {line_model!r} but the job runs {model!r}; a job runs one model",
+                option="model",
+            )
+        for name, kinds in _BODY_FIELDS.items():
+            value = body.get(name)
+            if value is not None and (
+                not isinstance(value, kinds) or (kinds is not bool and isinstance(value, bool))
+            ):
+                raise ParameterError(
+                    f"{name} in the request body must be JSON {_BODY_TYPE_NAMES[name]}; got {_short(value)}",
+                    option=name,
+                )
+        granularities = list(body.get("timestamp_granularities") or [])
+        diarize = bool(body.get("diarize", False))
+        _check_wire_diarize(diarize, granularities)
+        references = body.get("speaker_references")
+        options = {
+            "model": model or line_model,
+            "timestamps": granularities or None,
+            "words": "api" if "word" in granularities else None,
+            "diarize": diarize,
+            "context_bias": body.get("context_bias") or None,
+            "language": body.get("language"),
+            "temperature": body.get("temperature"),
+            "speaker_references": None if references is None else _wire_references(references),
+        }
+        return cls.create(**{k: v for k, v in options.items() if v is not None})
+
+    @classmethod
+    def from_session(cls, session: Mapping[str, Any], *, model: str | None = None) -> TranscriptionRequest:
+        """The settings a realtime ``session.update`` carries (Mistral's dialect), checked.
+
+        Examples
+        --------
+        >>> session = {"audio_format": {"encoding": "pcm_alaw", "sample_rate": 8000}, "turn_detection": {}}
+        >>> request = TranscriptionRequest.from_session(session)
+        >>> request.encoding, request.sample_rate, request.turn_detection
+        ('pcm_alaw', 8000, ())
+        """
+        if not isinstance(session, Mapping):
+            raise ParameterError(f"session must be a JSON object; got {_short(session)}", option="session")
+        audio_format = session.get("audio_format") or {}
+        if not isinstance(audio_format, Mapping):
+            raise ParameterError(
+                f"audio_format must be an object {{encoding, sample_rate}}; got {_short(audio_format)}",
+                option="encoding",
+            )
+        references = session.get("speaker_references")
+        turn_detection = session.get("turn_detection")
+        options = {
+            "model": model,
+            "target_streaming_delay_ms": session.get("target_streaming_delay_ms"),
+            "context_bias": session.get("context_bias"),
+            "language": session.get("language"),
+            "diarize": session.get("diarize"),
+            "speaker_references": None if references is None else _wire_references(references),
+            # an empty object asks for the defaults
+            "turn_detection": (turn_detection or True)
+            if isinstance(turn_detection, Mapping)
+            else turn_detection,
+            "encoding": audio_format.get("encoding"),
+            "sample_rate": audio_format.get("sample_rate"),
         }
         return cls.create(**{k: v for k, v in options.items() if v is not None})
 
@@ -582,7 +886,53 @@ class TranscriptionRequest:
                     option="target_streaming_delay_ms",
                     message=f"target_streaming_delay_ms={delay} is not accepted by {name}: use {ranges} (ms)",
                 )
+        self._check_realtime_settings(model, realtime)
         return replace(self, model=name, words=words, resolved=True)
+
+    def _check_realtime_settings(self, model: ModelCapabilities, realtime: bool) -> None:
+        """Known speakers, turn detection and the audio format, against the model and the mode."""
+        name = model.name
+        if self.speaker_references and not model.speaker_references:
+            raise _unsupported(
+                "speaker_references",
+                f"{name} cannot name speakers from reference clips (Voxtral 3, its realtime model, `voxnb "
+                "serve` and the offline engine can); drop speaker_references= and rename the speakers "
+                "afterwards with transcript.rename_speakers({'speaker_1': 'Ada'})",
+            )
+        if self.turn_detection is not None:
+            if not realtime:
+                raise _unsupported(
+                    "turn_detection",
+                    "turn_detection is only supported on the realtime transcription endpoint; drop it for "
+                    "file transcription (diarize=True splits a file by speaker)",
+                )
+            if not model.turn_detection:
+                raise _unsupported(
+                    "turn_detection",
+                    f"{name} has no turn detection (it came with Voxtral 3's realtime model, "
+                    "'voxtral-mini-transcribe-realtime-3'); drop turn_detection=",
+                )
+        for option, value in (("encoding", self.encoding), ("sample_rate", self.sample_rate)):
+            if value is not None and not realtime:
+                raise _unsupported(
+                    option,
+                    f"{option}= describes the PCM of a realtime session; a file's own header says how it "
+                    f"is encoded: drop {option}=",
+                )
+        if self.encoding is not None and self.encoding not in model.encodings:
+            raise _unsupported(
+                "encoding",
+                f"{name} takes {', '.join(model.encodings) or 'no audio format setting'} on this server, not "
+                f"encoding={self.encoding!r}; convert the audio (voxnb.Audio.to_pcm16()) or send pcm_s16le",
+            )
+        low, high = model.sample_rates
+        if self.sample_rate is not None and not low <= self.sample_rate <= high:
+            accepted = f"{low} Hz" if low == high else f"{low} to {high} Hz"
+            raise _unsupported(
+                "sample_rate",
+                f"{name} takes audio at {accepted} on this server, not sample_rate={self.sample_rate}; "
+                "resample it (voxnb.Audio.resample) or drop sample_rate=",
+            )
 
     def _check_bias(self, model: ModelCapabilities) -> None:
         if not self.context_bias:
@@ -629,7 +979,10 @@ class TranscriptionRequest:
         """What :attr:`voxnb.Transcript.request` keeps: every option, the same keys for every backend.
 
         ``timestamp_granularities`` is what was asked of the backend; ``words`` says how the
-        word times were made (``"api"``, ``"aligned"`` or None).
+        word times were made (``"api"``, ``"aligned"`` or None). Known speakers are recorded
+        as name → sha256 of the clip (never the audio). The options that came later
+        (``speaker_references``, ``turn_detection``, ``encoding``, ``sample_rate``) appear only
+        when set, so that transcription-cache entries made before them stay valid.
 
         Examples
         --------
@@ -647,11 +1000,27 @@ class TranscriptionRequest:
             "temperature": self.temperature,
             "num_speakers": self.num_speakers,
             "target_streaming_delay_ms": self.target_streaming_delay_ms,
+            **self._later_record(),
         }
+
+    def _later_record(self) -> dict[str, Any]:
+        later: dict[str, Any] = {}
+        if self.speaker_references:
+            later["speaker_references"] = {ref.name: ref.sha256 for ref in self.speaker_references}
+        if self.turn_detection is not None:
+            later["turn_detection"] = dict(self.turn_detection)
+        if self.encoding is not None:
+            later["encoding"] = self.encoding
+        if self.sample_rate is not None:
+            later["sample_rate"] = self.sample_rate
+        return later
 
     @classmethod
     def from_record(cls, record: Mapping[str, Any]) -> TranscriptionRequest:
         """The request a :meth:`record` describes (e.g. a transcript's, to run it again).
+
+        A record holds the hashes of known speakers' clips, not the clips: give them again as
+        ``speaker_references=`` to repeat such a request.
 
         Examples
         --------
@@ -669,6 +1038,9 @@ class TranscriptionRequest:
             "temperature": record.get("temperature"),
             "num_speakers": record.get("num_speakers"),
             "target_streaming_delay_ms": record.get("target_streaming_delay_ms"),
+            "turn_detection": record.get("turn_detection"),
+            "encoding": record.get("encoding"),
+            "sample_rate": record.get("sample_rate"),
         }
         # words="aligned" puts "word" back among the timestamps the record lists as sent
         return cls.create(**{k: v for k, v in options.items() if v is not None})
@@ -684,8 +1056,13 @@ class TranscriptionRequest:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name == "resolved" or value in (None, (), False):
+            empty = value is False or (value == () and f.name != "turn_detection")
+            if f.name == "resolved" or value is None or empty:
                 continue
+            if f.name == "speaker_references":
+                value = {ref.name: ref for ref in value}
+            elif f.name == "turn_detection":
+                value = dict(value) or True
             out[f.name] = list(value) if isinstance(value, tuple) else value
         return out
 
@@ -726,6 +1103,90 @@ class TranscriptionRequest:
             fields_["temperature"] = repr(self.temperature)
         return fields_
 
+    def json_parts(self) -> list[tuple[str, tuple[None, str, str]]]:
+        """The multipart parts that hold JSON (Mistral's ``speaker_references``), as httpx ``files=``.
+
+        One part, no filename, ``Content-Type: application/json``, holding ``{name: base64 audio}``:
+        how the ``mistralai`` SDK sends the field (``MultipartFormMetadata(json=True)``).
+
+        Examples
+        --------
+        >>> TranscriptionRequest.create().json_parts()
+        []
+        """
+        import json
+
+        if not self.speaker_references:
+            return []
+        clips = {ref.name: ref.base64 for ref in self.speaker_references}
+        return [("speaker_references", (None, json.dumps(clips, separators=(",", ":")), "application/json"))]
+
+    def json_body(self) -> dict[str, Any]:
+        """The request as a JSON body in Mistral's dialect: what one line of a batch job carries.
+
+        The model is not in it (a batch job runs one model, named on the job) and neither is
+        the audio (the caller adds ``file_id`` or ``file_url``). Lists are JSON arrays,
+        ``diarize`` a JSON boolean, ``speaker_references`` an object of name → base64 audio;
+        the field names are those of ``mistralai``'s ``AudioTranscriptionRequest``.
+
+        Examples
+        --------
+        >>> from voxnb.models import capabilities
+        >>> request = TranscriptionRequest.create(diarize=True, context_bias=["Joplin"], language=None)
+        >>> request.resolve(capabilities("voxtral-mini-transcribe-3")).json_body()
+        {'diarize': True, 'timestamp_granularities': ['segment'], 'context_bias': ['Joplin']}
+        """
+        self._require_resolved()
+        body: dict[str, Any] = {"diarize": self.diarize}
+        if self.wire_timestamps:
+            body["timestamp_granularities"] = list(self.wire_timestamps)
+        if self.context_bias:
+            body["context_bias"] = list(self.context_bias)
+        if self.language is not None:
+            body["language"] = self.language
+        if self.temperature is not None:
+            body["temperature"] = self.temperature
+        if self.speaker_references:
+            body["speaker_references"] = {ref.name: ref.base64 for ref in self.speaker_references}
+        return body
+
+    def session_update(self) -> dict[str, Any]:
+        """The ``session`` object of a realtime ``session.update`` (Mistral's dialect).
+
+        Every setting the request holds is in it (none is dropped); ``turn_detection=True`` is
+        sent as ``{}``, which the API reads as its defaults. Field names are those of
+        ``mistralai``'s ``RealtimeTranscriptionSessionUpdatePayload``.
+
+        Examples
+        --------
+        >>> from voxnb.models import capabilities
+        >>> realtime = capabilities("voxtral-mini-transcribe-realtime-3")
+        >>> request = TranscriptionRequest.create(turn_detection={"min_silence_ms": 400}, encoding="pcm_mulaw",
+        ...                                       sample_rate=8000)
+        >>> request.resolve(realtime, realtime=True).session_update()
+        {'audio_format': {'encoding': 'pcm_mulaw', 'sample_rate': 8000}, 'turn_detection': {'min_silence_ms': 400}}
+        """
+        self._require_resolved()
+        session: dict[str, Any] = {
+            "audio_format": {
+                "encoding": self.encoding or AUDIO_ENCODINGS[0],
+                "sample_rate": self.sample_rate or DEFAULT_SAMPLE_RATE,
+            }
+        }
+        if self.target_streaming_delay_ms is not None:
+            session["target_streaming_delay_ms"] = self.target_streaming_delay_ms
+        if self.context_bias:
+            session["context_bias"] = list(self.context_bias)
+        if self.language is not None:
+            session["language"] = self.language
+        if self.diarize:
+            session["diarize"] = True
+        if self.speaker_references:
+            session["speaker_references"] = {ref.name: ref.base64 for ref in self.speaker_references}
+        if self.turn_detection is not None:
+            session["turn_detection"] = dict(self.turn_detection)
+        return session
+
     def engine_options(self) -> dict[str, Any]:
         """The keyword arguments of an engine's ``transcribe`` (``voxnb.local.protocol``).
 
@@ -749,6 +1210,64 @@ class TranscriptionRequest:
     def _require_resolved(self) -> None:
         if not self.resolved:
             raise ParameterError("resolve the request against a model first (TranscriptionRequest.resolve)")
+
+
+#: the transcription fields of a JSON body and their JSON types
+_BODY_FIELDS: dict[str, Any] = {
+    "timestamp_granularities": list,
+    "diarize": bool,
+    "context_bias": list,
+    "language": str,
+    "temperature": (int, float),
+    "speaker_references": dict,
+}
+_BODY_TYPE_NAMES = {
+    "timestamp_granularities": "array of strings",
+    "diarize": "true or false",
+    "context_bias": "array of strings",
+    "language": "string",
+    "temperature": "number",
+    "speaker_references": "object of name → base64 audio",
+}
+
+
+def _check_wire_diarize(diarize: bool | None, granularities: list[Any]) -> None:
+    """Mistral's rule outside streaming: diarize needs exactly ``["segment"]`` timestamps."""
+    if diarize and granularities != ["segment"]:
+        raise ParameterError(
+            "Assertion failed, When diarize is set to True and streaming is disabled, the timestamp "
+            f"granularity must be set to ['segment'], got {granularities}",
+            option="timestamps",
+        )
+
+
+def _wire_references(value: Any) -> dict[str, bytes]:
+    """``speaker_references`` as the wire carries it (JSON text or object of base64) → name → clip bytes."""
+    import base64
+    import binascii
+    import json
+
+    if isinstance(value, (str, bytes)):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise ParameterError(
+                "speaker_references must be a JSON object of name → base64 audio", option="speaker_references"
+            ) from None
+    if not isinstance(value, Mapping):
+        raise ParameterError(
+            f"speaker_references must be a JSON object of name → base64 audio; got {_short(value)}",
+            option="speaker_references",
+        )
+    clips = {}
+    for name, encoded in value.items():
+        try:
+            clips[name] = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, TypeError, ValueError):
+            raise ParameterError(
+                f"speaker_references[{name!r}] must be base64 of an audio file", option="speaker_references"
+            ) from None
+    return clips
 
 
 def _unsupported(option: str, message: str) -> ParameterError:

@@ -25,11 +25,12 @@ from voxnb.errors import ParameterError, VoxnbError
 
 if TYPE_CHECKING:
     import pandas as pd
+    from typing_extensions import Unpack
 
-    from voxnb.request import TranscriptionRequest
+    from voxnb.request import TranscriptionOptions, TranscriptionRequest
     from voxnb.transcript import Transcript
 
-__all__ = ["BatchResult", "Runner", "run_many"]
+__all__ = ["BatchResult", "Runner", "cache_inputs", "run_many"]
 
 log = logging.getLogger("voxnb")
 
@@ -37,11 +38,13 @@ log = logging.getLogger("voxnb")
 class Runner(Protocol):
     """What :func:`run_many` drives: :class:`voxnb.AsyncClient` and :class:`voxnb.backend.LocalTranscriber`."""
 
-    backend: str
+    @property
+    def backend(self) -> str: ...
+
     base_url: str
     requests_sent: int
 
-    async def prepare(self, **options: Any) -> TranscriptionRequest: ...
+    async def prepare(self, **options: Unpack[TranscriptionOptions]) -> TranscriptionRequest: ...
 
     async def load(self, audio: Any, *, sr: int | None = None) -> Any: ...
 
@@ -65,6 +68,8 @@ class BatchResult(Mapping):
         Every item's name, in input order.
     requests : int
         HTTP attempts this run made (retries included; 0 for a fully cached re-run).
+    job_id : str or None
+        The batch job that transcribed the items (``mode="batch"``), None otherwise.
 
     Examples
     --------
@@ -77,6 +82,7 @@ class BatchResult(Mapping):
         self.names = list(names)
         self.errors: dict[str, Exception] = {}
         self.requests = 0
+        self.job_id: str | None = None
         self._transcripts: dict[str, Transcript] = {}
         self._cached: set[str] = set()
         self._seconds: dict[str, float] = {}
@@ -174,7 +180,19 @@ class BatchResult(Mapping):
         return frame
 
 
-def _named(items: Any) -> list[tuple[str, Any]]:
+def cache_inputs(runner: Any, audio_sha256: str, request: dict[str, Any]) -> dict[str, Any]:
+    """What identifies one item's response in the transcription cache (:func:`voxnb.cache.cache_key`):
+    the audio, the runner's backend and server, and the request record. Runs of single requests
+    and batch jobs use the same inputs, so each finds the other's results."""
+    return {
+        "audio_sha256": audio_sha256,
+        "backend": runner.backend,
+        "base_url": runner.base_url,
+        "request": request,
+    }
+
+
+def named_items(items: Any) -> list[tuple[str, Any]]:
     if isinstance(items, Mapping):
         named = [(str(k), v) for k, v in items.items()]
     elif isinstance(items, (str, bytes, os.PathLike)) or not hasattr(items, "__iter__"):
@@ -200,7 +218,7 @@ def _named(items: Any) -> list[tuple[str, Any]]:
     return named
 
 
-async def _plan(
+async def plan_items(
     runner: Runner, named: list[tuple[str, Any]], *, sr: int | None, options: dict[str, Any]
 ) -> list[tuple[str, Any, int | None, TranscriptionRequest]]:
     """Each item as (name, audio, sr, its resolved request), all checked before anything is sent.
@@ -246,7 +264,7 @@ async def run_many(
     if not isinstance(progress, bool):
         raise ParameterError(f"progress= is True or False; got {progress!r}", option="progress")
     store = open_cache(cache)
-    plan = await _plan(runner, _named(items), sr=sr, options=options)
+    plan = await plan_items(runner, named_items(items), sr=sr, options=options)
     result = BatchResult([name for name, *_ in plan])
     runner.last_batch = result  # type: ignore[attr-defined]
     requests_before = runner.requests_sent
@@ -260,12 +278,7 @@ async def run_many(
         started = time.perf_counter()
         try:
             source = await runner.load(audio, sr=sr)
-            inputs = {
-                "audio_sha256": source.sha256,
-                "backend": runner.backend,
-                "base_url": runner.base_url,
-                "request": request.record(),
-            }
+            inputs = cache_inputs(runner, source.sha256, request.record())
             if store is not None:
                 cached = await asyncio.to_thread(store.lookup, **inputs)
                 if cached is not None:

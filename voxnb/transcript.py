@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import math
 import os
 from functools import cached_property
 from pathlib import Path
@@ -123,6 +124,10 @@ class Transcript:
         self.audio = audio
         self.created = created or _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         self._words_override: pd.DataFrame | None = None
+        #: original speaker label → the name shown (:meth:`rename_speakers`); empty when none was renamed
+        self.speaker_names: dict[str, str] = {}
+        #: shown name → cosine similarity to the reference clip that named it (offline naming)
+        self.speaker_similarity: dict[str, float] = {}
 
     # ------------------------------------------------------------------ construction
 
@@ -226,7 +231,9 @@ class Transcript:
             return float(self.audio.duration)
         import numpy as np
 
-        ends = np.concatenate([self._layout.seg_end, self._layout.word_end])
+        lay = self._layout
+        # words spread over their segments end where the segments do: only the backend's may reach further
+        ends = np.concatenate([lay.seg_end, lay.word_end]) if lay.has_backend_words else lay.seg_end
         ends = ends[np.isfinite(ends)]
         if len(ends):
             return float(ends.max())
@@ -277,10 +284,108 @@ class Transcript:
 
     @cached_property
     def speakers(self) -> pd.DataFrame:
-        """One row per speaker: ``speaker, turns, talk_time, share, words, words_per_minute, first_start, last_end``."""
+        """One row per speaker: ``speaker, turns, talk_time, share, words, words_per_minute, first_start, last_end``.
+
+        When speakers were named from reference clips offline, a ``similarity`` column says how
+        alike each named speaker's voice was to its clip (NaN for the others).
+        """
         from voxnb.frames import speakers_frame
 
-        return speakers_frame(self.segments, self.turns)
+        table = speakers_frame(self.segments, self.turns)
+        if self.speaker_similarity:
+            table["similarity"] = table["speaker"].astype(object).map(self.speaker_similarity).astype(float)
+        return table
+
+    def rename_speakers(self, names: dict[str, str], *, similarity: dict[str, float] | None = None,
+                        merge: bool = False) -> Transcript:  # fmt: skip
+        """A copy whose speakers are called by *names*: every table, plot colour, export and concat follows.
+
+        Parameters
+        ----------
+        names : dict of str → str
+            Current speaker label → new name, e.g. ``{"speaker_1": "Ada"}``; speakers not in it
+            keep their label.
+        similarity : dict of str → float, optional
+            New name → how alike the voice was to a reference clip (kept in :attr:`speakers`).
+        merge : bool
+            Allow two speakers to get the same name (they become one speaker); refused by default,
+            since it usually is a typo.
+
+        Returns
+        -------
+        Transcript
+            The original is unchanged. Each speaker keeps its plot colour, and saving keeps the
+            names (:meth:`save`).
+
+        Examples
+        --------
+        >>> import voxnb
+        >>> t = voxnb.Transcript.from_response({"text": "Hi. Hello.", "segments": [
+        ...     {"text": "Hi.", "start": 0.0, "end": 1.0, "speaker_id": "speaker_1"},
+        ...     {"text": "Hello.", "start": 1.2, "end": 2.0, "speaker_id": "speaker_2"}]})
+        >>> named = t.rename_speakers({"speaker_1": "Ada"})
+        >>> named.segments["speaker"].tolist(), t.segments["speaker"].tolist()
+        (['Ada', 'speaker_2'], ['speaker_1', 'speaker_2'])
+        """
+        from dataclasses import replace
+
+        current = list(self._layout.speakers)
+        if not isinstance(names, dict) or not all(isinstance(k, str) for k in names):
+            raise ParameterError(
+                "rename_speakers() takes a dict of current label → name, e.g. {'speaker_1': 'Ada'}"
+            )
+        unknown = [k for k in names if k not in current]
+        if unknown:
+            raise ParameterError(
+                f"rename_speakers(): no speaker {unknown[0]!r} in this transcript; its speakers are "
+                f"{current or 'none (it was not diarized)'}"
+            )
+        for name in names.values():
+            if not isinstance(name, str) or not name.strip() or name != name.strip():
+                raise ParameterError(
+                    f"rename_speakers(): names must be non-empty strings without surrounding spaces; got {name!r}"
+                )
+        final = [names.get(label, label) for label in current]
+        if len(set(final)) < len(final) and not merge:
+            doubled = sorted({n for n in final if final.count(n) > 1})
+            raise ParameterError(
+                f"rename_speakers() would give two speakers the name {doubled[0]!r}; pass merge=True if they "
+                "are one person, or choose distinct names"
+            )
+
+        def renamed(columns: Any) -> Any:
+            if columns is None:
+                return None
+            return replace(
+                columns, speaker=[names.get(s, s) if s is not None else None for s in columns.speaker]
+            )
+
+        canonical = replace(
+            self._canonical, segments=renamed(self._canonical.segments), words=renamed(self._canonical.words)
+        )
+        new = self._copy(canonical)
+        if self._words_override is not None:
+            words = self._words_override.copy()
+            words["speaker"] = (
+                words["speaker"].astype(object).map(lambda s: names.get(s, s) if isinstance(s, str) else s)
+            )
+            new._words_override = None
+            new = new.with_words(words)
+        origins = {label: label for label in current}
+        origins.update({shown: original for original, shown in self.speaker_names.items()})
+        new.speaker_names = {
+            origins.get(label, label): names.get(label, label)
+            for label in current
+            if names.get(label, label) != origins.get(label, label)
+        }
+        kept = {names.get(k, k): v for k, v in self.speaker_similarity.items()}
+        new.speaker_similarity = {**kept, **{k: float(v) for k, v in (similarity or {}).items()}}
+        return new
+
+    @property
+    def speaker_order(self) -> dict[str, str]:
+        """Shown speaker name → the label it had when the transcript was made (for stable colours)."""
+        return {shown: original for original, shown in self.speaker_names.items()}
 
     def with_words(self, words: pd.DataFrame) -> Transcript:
         """A copy whose words table is *words* (e.g. after forced alignment).
@@ -360,10 +465,10 @@ class Transcript:
         new._words_override = table
         return new
 
-    def _copy(self) -> Transcript:
+    def _copy(self, canonical: Canonical | None = None) -> Transcript:
         new = Transcript(
             self.raw,
-            self._canonical,
+            self._canonical if canonical is None else canonical,
             granularity=self._granularity,
             backend=self.backend,
             base_url=self.base_url,
@@ -374,6 +479,8 @@ class Transcript:
             created=self.created,
         )
         new._words_override = self._words_override
+        new.speaker_names = dict(self.speaker_names)
+        new.speaker_similarity = dict(self.speaker_similarity)
         return new
 
     # ------------------------------------------------------------------ save / load
@@ -395,6 +502,10 @@ class Transcript:
             "created": self.created,
             "raw": to_plain(self.raw),
         }
+        if self.speaker_names:
+            data["speaker_names"] = dict(self.speaker_names)
+        if self.speaker_similarity:
+            data["speaker_similarity"] = dict(self.speaker_similarity)
         if self._words_override is not None:
             w = self._words_override
             data["words"] = {
@@ -431,12 +542,19 @@ class Transcript:
         >>> voxnb.load_transcript(p).text
         'Hi.'
         """
-        from voxnb.files import write_atomic
+        from voxnb._atomic import write_atomic
 
-        return write_atomic(path, self._saved_json())
+        return write_atomic(path, self.to_json())
 
-    def _saved_json(self) -> str:
-        """The text :meth:`save` writes, checked to read back to the same data."""
+    def to_json(self) -> str:
+        """What :meth:`save` writes: :meth:`to_dict` as readable JSON text, checked to read back exactly.
+
+        Raises
+        ------
+        ResponseFormatError
+            The transcript holds data JSON cannot store faithfully (NaN, infinity, nesting deeper
+            than JSON readers go, integers past 64 bits); the message says where.
+        """
         import json
 
         from voxnb.readers import parse_json
@@ -513,6 +631,22 @@ class Transcript:
             _source=data.get("source"),
         )
         t.created = data.get("created") or t.created
+        names, similarity = data.get("speaker_names"), data.get("speaker_similarity")
+        if names:
+            if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
+                raise ResponseFormatError(
+                    f"saved transcript: speaker_names must map labels to names, got {names!r}"
+                )
+            t = t.rename_speakers({str(k): v for k, v in names.items()}, merge=True)
+        if similarity:
+            if not isinstance(similarity, dict) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                for v in similarity.values()
+            ):
+                raise ResponseFormatError(
+                    f"saved transcript: speaker_similarity must map speakers to numbers, got {similarity!r}"
+                )
+            t.speaker_similarity = {str(k): float(v) for k, v in similarity.items()}
         if data.get("words") is not None:
             t = t.with_words(_saved_words(data["words"]))
         return t
@@ -582,13 +716,25 @@ class Transcript:
         return segment_table(self, self._audio_or(audio), **kwargs)
 
     def compare(self, other: Transcript, audio=None, **kwargs):
-        """This transcript's words above *other*'s over the waveform, differing words highlighted."""
+        """This transcript's words above *other*'s over the waveform, differences coloured by kind.
+
+        See :func:`voxnb.plot.compare`; :meth:`diff` gives the same alignment as a table and text.
+        """
         from voxnb.plot import compare
 
         if not isinstance(other, Transcript):
             raise ParameterError(f"compare() takes another Transcript; got a {type(other).__name__}")
         _check_window(kwargs.get("start"), kwargs.get("end"))
         return compare(self, other, audio if audio is not None else self.audio, **kwargs)
+
+    def diff(self, other: Transcript, **kwargs):
+        """This transcript's words aligned with *other*'s: substitutions, insertions, deletions.
+
+        A table (``.table``), counts and an HTML view of the text; see :func:`voxnb.diff`.
+        """
+        from voxnb.differences import diff
+
+        return diff(self, other, **kwargs)
 
     def align(self, audio=None, **kwargs) -> Transcript:
         """Word times from the audio by forced alignment (``timing="aligned"``). See :func:`voxnb.align`."""

@@ -52,6 +52,7 @@ from voxnb.request import TranscriptionRequest
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
+    from voxnb.api.batch import AsyncBatchJob
     from voxnb.request import TranscriptionOptions
     from voxnb.runs import BatchResult
     from voxnb.transcript import Transcript
@@ -262,7 +263,8 @@ class AsyncClient:
                 response = await http.send(request, stream=stream)
             except httpx.HTTPError as err:
                 forget_locals(err)  # httpcore's frames hold the request as sent, key included
-                failure, cause = self._transport_failure(err, what), err
+                failure = self._transport_failure(err, what)
+                cause: BaseException = err
             else:
                 if response.status_code < 400:
                     return response
@@ -312,6 +314,10 @@ class AsyncClient:
             f"{what} to {self.base_url} cannot be sent ({type(err).__name__}: {self._key.scrub(str(err))}); "
             "check base_url="
         ) from err
+
+    async def _request_json(self, method: str, path: str, **options: Any) -> Any:
+        """:meth:`_request`, and its JSON answer."""
+        return self._json(await self._request(method, path, **options), f"{method} {path}")
 
     @staticmethod
     def _json(response: httpx.Response, what: str) -> Any:
@@ -442,22 +448,41 @@ class AsyncClient:
         self, response: dict[str, Any], source: AudioSource, request: TranscriptionRequest
     ) -> Transcript:
         """The Transcript of *response*, with word times aligned against the audio when the request says so."""
-        from voxnb.transcript import Transcript
-
-        transcript = Transcript.from_response(
+        transcript = self.transcript_of(
             response,
-            backend=self.backend,
-            base_url=self.base_url,
-            model=response.get("model") or request.model,
             request=request.record(),
-            granularity="word" if request.wire_timestamps == ("word",) else None,
             audio_sha256=source.sha256,
+            model=request.model,
             audio=source.audio,
         )
         if request.align_words:
             audio = source.audio if source.audio is not None else source.data
             transcript = await asyncio.to_thread(transcript.align, audio)
         return transcript
+
+    def transcript_of(
+        self,
+        response: dict[str, Any],
+        *,
+        request: dict[str, Any],
+        audio_sha256: str | None,
+        model: str | None = None,
+        audio: Any = None,
+    ) -> Transcript:
+        """The Transcript of a response this server gave to a request described by its record
+        (:meth:`voxnb.request.TranscriptionRequest.record`), with this client's provenance."""
+        from voxnb.transcript import Transcript
+
+        return Transcript.from_response(
+            response,
+            backend=self.backend,
+            base_url=self.base_url,
+            model=response.get("model") or model or request.get("model"),
+            request=request,
+            granularity="word" if request.get("timestamp_granularities") == ["word"] else None,
+            audio_sha256=audio_sha256,
+            audio=audio,
+        )
 
     @staticmethod
     def _check_alignable(source: AudioSource, request: TranscriptionRequest) -> None:
@@ -473,9 +498,10 @@ class AsyncClient:
         self, source: AudioSource, request: TranscriptionRequest, *, stream: bool
     ) -> dict[str, Any]:
         part = source.file_part()
+        files = [*request.json_parts(), *([("file", part)] if part else [])]
         return {
             "data": {**request.form_fields(self.dialect or "mistral", stream=stream), **source.form_fields()},
-            "files": [("file", part)] if part else None,
+            "files": files or None,
         }
 
     async def transcribe(
@@ -618,6 +644,8 @@ class AsyncClient:
         cache: Any = True,
         progress: bool = True,
         sr: int | None = None,
+        mode: str = "requests",
+        poll_interval: float = 10.0,
         **options: Unpack[TranscriptionOptions],
     ) -> BatchResult:
         """Transcribe many recordings concurrently, with a cache and a progress bar.
@@ -626,6 +654,11 @@ class AsyncClient:
         cached as they complete, so running the same call again after an interruption
         (KeyboardInterrupt, kernel restart) re-sends only what had not finished, and a fully
         cached re-run sends no request at all.
+
+        With ``mode="batch"`` the items go to the server's Batch API as one job instead
+        (:meth:`submit_batch`: Mistral's, or ``voxnb serve``'s), which this call waits for and
+        downloads; the same call after a kernel restart picks the job up again rather than
+        submitting it twice, and the results land in the same cache.
 
         Parameters
         ----------
@@ -644,6 +677,10 @@ class AsyncClient:
             Show a ``tqdm.auto`` progress bar.
         sr : int, optional
             Sample rate of items that are numpy arrays.
+        mode : {"requests", "batch"}
+            One request per item (the default), or one batch job for all of them.
+        poll_interval : float
+            ``mode="batch"``: the longest wait between two polls of the job, in seconds.
         **options
             Transcription options, as for :meth:`transcribe`. Every item's options are
             validated before anything is sent; the cache key of an item holds the request it
@@ -652,7 +689,8 @@ class AsyncClient:
         Returns
         -------
         voxnb.runs.BatchResult
-            Mapping name → Transcript, with ``.errors`` and ``.to_frame()``.
+            Mapping name → Transcript, with ``.errors`` and ``.to_frame()`` (and ``.job_id``
+            in batch mode).
 
         Examples
         --------
@@ -667,12 +705,121 @@ class AsyncClient:
         ...     "ep2": {"audio": "ep2.mp3", "context_bias": ["Tobermory"]},
         ... }, timestamps="segment")
         """
+        if mode == "batch":
+            requests_before = self.requests_sent
+            job = await self.submit_batch(items, cache=cache, sr=sr, progress=progress, **options)
+            result = await job.result(progress=progress, poll_interval=poll_interval)
+            result.requests = self.requests_sent - requests_before  # uploads and job creation too
+            return result
+        if mode != "requests":
+            raise ParameterError(
+                f"mode must be 'requests' (one request per item) or 'batch' (one batch job); got {mode!r}",
+                option="mode",
+            )
         from voxnb.runs import run_many
 
-        result = await run_many(
-            self, items, concurrency=concurrency, cache=cache, progress=progress, sr=sr, options=options
+        return await run_many(
+            self, items, concurrency=concurrency, cache=cache, progress=progress, sr=sr, options=dict(options)
         )
-        return result
+
+    async def submit_batch(
+        self,
+        items: Any,
+        *,
+        cache: Any = True,
+        sr: int | None = None,
+        metadata: dict[str, str] | None = None,
+        timeout_hours: int = 24,
+        resume: bool = True,
+        progress: bool = True,
+        **options: Unpack[TranscriptionOptions],
+    ) -> AsyncBatchJob:
+        """Submit many recordings as one batch job (Mistral's Batch API, or ``voxnb serve``'s).
+
+        Items already in the transcription cache are not submitted. Local audio is uploaded
+        (Files API, ``purpose="audio"``, each distinct recording once); URLs and file ids are
+        passed as they are. The job's JSONL holds one line per item, its ``custom_id`` the
+        item's name and its body the request's JSON form with the item's own options. The
+        handle's state is saved in the cache folder, so a new kernel resumes the job with
+        :meth:`batch_job` and its id.
+
+        Parameters
+        ----------
+        items : mapping of name → item, or iterable of items or ``(name, item)`` pairs
+            As for :meth:`transcribe_many` (per-item options in a mapping item).
+        cache : bool or path
+            The transcription cache (see :meth:`transcribe_many`); the job's state is kept in
+            its ``batch-jobs`` folder.
+        metadata : dict of str, optional
+            Kept with the job by the server.
+        timeout_hours : int
+            The job's time limit (1 to 168; the API's default is 24).
+        resume : bool
+            Return the still unfinished job of an earlier submission of the same items, if
+            there is one, instead of submitting them again.
+        progress : bool
+            Show the uploads' progress.
+        **options
+            Transcription options for every item; a job runs one model. Word times by forced
+            alignment cannot be asked here (align the results afterwards).
+
+        Returns
+        -------
+        voxnb.api.batch.AsyncBatchJob
+            ``await job.wait()``, ``await job.cancel()``, ``await job.result()``.
+
+        Examples
+        --------
+        >>> job = await client.submit_batch({"a": "a.flac", "b": {"audio": "b.flac", "context_bias": ["Joplin"]}},
+        ...                                 timestamps="segment")  # doctest: +SKIP
+        >>> result = await job.result()  # doctest: +SKIP
+        """
+        from voxnb.api.batch import submit_batch
+
+        return await submit_batch(
+            self,
+            items,
+            cache=cache,
+            sr=sr,
+            metadata=metadata,
+            timeout_hours=timeout_hours,
+            resume=resume,
+            progress=progress,
+            options=dict(options),
+        )
+
+    async def batch_job(self, job_id: str, *, cache: Any = True) -> AsyncBatchJob:
+        """A batch job submitted earlier (in this kernel or another), from its id.
+
+        The job's state is read from the cache folder it was submitted with (``cache=``, or
+        ``$VOXNB_CACHE_DIR``), and the server is asked where the job stands.
+
+        Examples
+        --------
+        >>> job = await voxnb.AsyncClient().batch_job("6f0c5a4e-...")  # doctest: +SKIP
+        >>> result = await job.result()  # doctest: +SKIP
+        """
+        from voxnb.api.batch import resume_batch
+
+        return await resume_batch(self, job_id, cache=cache)
+
+    async def list_batch_jobs(
+        self, *, status: str | list[str] | None = None, page_size: int = 100
+    ) -> list[dict[str, Any]]:
+        """The server's batch jobs, newest first (``GET /v1/batch/jobs``), as it describes them.
+
+        Examples
+        --------
+        >>> [job["id"] for job in await client.list_batch_jobs(status="RUNNING")]  # doctest: +SKIP
+        """
+        params: dict[str, Any] = {"page_size": page_size, "order_by": "-created"}
+        if status is not None:
+            params["status"] = [status] if isinstance(status, str) else list(status)
+        body = await self._request_json("GET", "/v1/batch/jobs", params=params)
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, list):
+            raise ResponseFormatError("GET /v1/batch/jobs answered without a data list")
+        return data
 
     # -- chat and files ------------------------------------------------------------------------
 
@@ -739,7 +886,10 @@ class AsyncClient:
             "messages": [
                 {
                     "role": "user",
-                    "content": [_audio_part(source, self.dialect), {"type": "text", "text": prompt}],
+                    "content": [
+                        _audio_part(source, self.dialect or "mistral"),
+                        {"type": "text", "text": prompt},
+                    ],
                 }
             ],
         }
@@ -768,10 +918,13 @@ class AsyncClient:
         >>> client.transcribe(file_id)  # doctest: +SKIP
         """
         source = await asyncio.to_thread(resolve_audio, audio, sr=sr, allow_remote=False)
-        response = await self._request(
-            "POST", "/v1/files", data={"purpose": "audio"}, files=[("file", source.file_part())]
+        return await self._upload_part(source.file_part(), purpose="audio")
+
+    async def _upload_part(self, part: Any, *, purpose: str) -> str:
+        """``POST /v1/files`` of one file part ``(filename, bytes, content type)``: its file id."""
+        body = await self._request_json(
+            "POST", "/v1/files", data={"purpose": purpose}, files=[("file", part)]
         )
-        body = self._json(response, "POST /v1/files")
         if not isinstance(body, dict) or not body.get("id"):
             raise ResponseFormatError("POST /v1/files answered without a file id")
         return str(body["id"])
@@ -913,10 +1066,27 @@ class Client:
     chat = _mirror("chat")
     upload = _mirror("upload")
     signed_url = _mirror("signed_url")
+    list_batch_jobs = _mirror("list_batch_jobs")
+
+    @functools.wraps(AsyncClient.transcript_of)
+    def transcript_of(self, response: dict[str, Any], **kwargs: Any) -> Transcript:
+        return self._async.transcript_of(response, **kwargs)
+
+    @functools.wraps(AsyncClient.submit_batch)
+    def submit_batch(self, items: Any, **kwargs: Any) -> Any:
+        from voxnb.api.batch import BatchJob
+
+        return BatchJob(self._run(self._async.submit_batch(items, **kwargs)), self._run)
+
+    @functools.wraps(AsyncClient.batch_job)
+    def batch_job(self, job_id: str, **kwargs: Any) -> Any:
+        from voxnb.api.batch import BatchJob
+
+        return BatchJob(self._run(self._async.batch_job(job_id, **kwargs)), self._run)
 
     @functools.wraps(AsyncClient.transcribe_stream)
     def transcribe_stream(self, audio: Any, **kwargs: Any) -> Iterator[Any]:
-        events = self._async.transcribe_stream(audio, **kwargs)
+        events: Any = self._async.transcribe_stream(audio, **kwargs)
         try:
             while True:
                 try:

@@ -29,6 +29,9 @@ from voxnb.text.normalization import Normalizer, normalize, normalize_term
 
 __all__ = ["Experiment"]
 
+#: labels that are the same on every row of a summary, shown once (``.attrs``) rather than per row
+_LABELS = ("n_boot", "blocks", "backend", "model", "normalizer", "convention")
+
 _ORACLE_PLUS = re.compile(r"^oracle\s*\+\s*(\d+)(\s*distractors?)?$", re.IGNORECASE)
 
 ConditionSpec = Any  # "none" | "oracle" | "oracle+N" | list of terms | callable(item) -> list
@@ -149,7 +152,7 @@ class Experiment:
                 "give either client= or the backend's settings (backend=, base_url=, ...), not both"
             )
         else:
-            self.backend = None
+            self.backend = None  # the client decides
         if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
             raise ParameterError(f"seed must be a whole number, 0 or more; got {seed!r}")
         self.seed = seed
@@ -168,12 +171,14 @@ class Experiment:
         self.transcripts: dict[tuple[str, str], Any] = {}
         #: (item, condition) -> the exception that stopped it (retried by the next :meth:`run`)
         self.errors: dict[tuple[str, str], Exception] = {}
+        #: the batch job of the latest ``run(mode="batch")`` (None otherwise)
+        self.job_id: str | None = None
         self._scores: dict[str, Any] | None = None
 
     # -- lists -----------------------------------------------------------------------------
     @functools.cached_property
     def _pool_keys(self) -> list[tuple[str, ...]]:
-        return [tuple(normalize_term(t, self.normalizer).split()) for t in self.distractors]
+        return [tuple(normalize_term(t, self.normalizer).split()) for t in self.distractors or ()]
 
     def _distractors_for(self, item: BiasItem, n: int) -> list[str]:
         """The first *n* of the item's distractors in a fixed random order (pool terms absent from it).
@@ -237,7 +242,9 @@ class Experiment:
             (it.name, c) for c in self.conditions for it in self.items if (it.name, c) not in self.transcripts
         ]
 
-    def run(self, *, concurrency: int = 4, cache: Any = True, progress: bool = True) -> Experiment:
+    def run(
+        self, *, concurrency: int = 4, cache: Any = True, progress: bool = True, mode: str = "requests"
+    ) -> Experiment:
         """Transcribe every (item, condition) pair not done yet; failures land in :attr:`errors`.
 
         Parameters
@@ -250,6 +257,11 @@ class Experiment:
             run after an interruption, only transcribes what is missing.
         progress : bool, default True
             Show a progress bar.
+        mode : {"requests", "batch"}, default "requests"
+            ``"batch"`` sends every pending (item, condition) pair as one job of the server's
+            Batch API (Mistral's, or ``voxnb serve``'s; see :meth:`voxnb.Client.submit_batch`),
+            each line with its own ``context_bias``, and waits for it; re-running after a kernel
+            restart picks the same job up, and its results share the transcription cache.
 
         Returns
         -------
@@ -260,10 +272,16 @@ class Experiment:
             getattr(self.client, "transcribe_many", None)
         ):
             raise ParameterError("this client is asynchronous: use `await exp.arun()` (or pass voxnb.Client)")
+        if mode not in ("requests", "batch"):
+            raise ParameterError(f"mode must be 'requests' or 'batch'; got {mode!r}", option="mode")
+        if mode == "batch" and self.client is not None and not hasattr(self.client, "submit_batch"):
+            raise ParameterError("mode='batch' needs a voxnb.Client (or no client= and a base_url=/API key)")
         with self._progress(progress) as bar:
             if bar is None:
                 return self
-            if self.client is None or hasattr(self.client, "transcribe_many"):
+            if mode == "batch":
+                self._run_batch(cache, bar, progress)
+            elif self.client is None or hasattr(self.client, "transcribe_many"):
                 for k, (cond, names) in enumerate(self._pending_by_condition().items()):
                     self._batch(cond, names, concurrency, cache, bar, announce=k == 0)
             else:
@@ -366,6 +384,32 @@ class Experiment:
         except VoxnbError as err:
             result = _Failed(names, err)
         self._batch_done(cond, names, result, bar)
+
+    def _run_batch(self, cache, bar, progress) -> None:
+        """Every pending pair in one batch job (each line carries its own list)."""
+        todo = {f"{name}/{cond}": (name, cond) for name, cond in self.pending()}
+        items = {
+            key: {"audio": self._item(name).audio, "context_bias": self.lists[cond][name] or None}
+            for key, (name, cond) in todo.items()
+        }
+        options = {"cache": cache, "progress": progress, "mode": "batch", **self.params}
+        try:
+            if self.client is not None:
+                result = self.client.transcribe_many(items, **options)
+            else:
+                from voxnb.backend import transcribe_many
+
+                result = transcribe_many(items, backend=self.backend, **options)
+        except VoxnbError as err:  # refused before a job existed: every pair fails, the run does not
+            result = _Failed(list(todo), err)
+        failed = getattr(result, "errors", {}) or {}
+        for key, pair in todo.items():
+            if key in failed:
+                self._record(pair, error=failed[key])
+            elif key in result:
+                self._record(pair, result[key])
+        self.job_id = getattr(result, "job_id", None)
+        bar.update(len(todo))
 
     def _run_one_by_one(self, todo, bar) -> None:
         for name, cond in todo:
@@ -476,15 +520,27 @@ class Experiment:
 
         Returns
         -------
-        pandas.DataFrame
-            ``condition, measure, estimate, low, high, n_boot, blocks, backend, model, normalizer, convention``.
+        voxnb.bias.tables.ResultTable
+            A DataFrame ``condition, measure, estimate, low, high``; what is the same on every
+            row (``n_boot``, ``blocks``, ``backend``, ``model``, ``normalizer``, ``convention``,
+            ``ci``, ``seed``) is in ``.attrs`` and shown once above the rows (a label that differs
+            between conditions stays a column).
+
+        Examples
+        --------
+        >>> exp.summary(measures=["wer", "b_wer"])            # doctest: +SKIP
+        backend=local, model=faster-whisper-tiny.en, ..., ci=0.95, seed=0
+          condition measure  estimate       low      high
+        0      none     wer  0.142857  0.085714  0.200000
         """
         from voxnb.bias.stats import bootstrap
+        from voxnb.bias.tables import tidy
 
         table = bootstrap(
             self.scores, measures=measures, n_boot=n_boot, seed=seed, blocks=self._blocks(blocks), ci=ci
         )
-        return table.rename(columns={"system": "condition"})
+        table = table.rename(columns={"system": "condition"})
+        return tidy(table, _LABELS, ci=ci, seed=seed)
 
     def compare(self, baseline: str | None = None, *, measures: Sequence[str] | None = None, n_boot: int = 1000,
                 seed: int = 0, blocks: Any = None, ci: float = 0.95):  # fmt: skip
@@ -517,6 +573,152 @@ class Experiment:
         if not frames:
             raise ParameterError("compare() needs at least two conditions")
         return pd.concat(frames, ignore_index=True)
+
+    def terms(self, condition: str | None = None):
+        """Per condition, each term's counts with only that condition's list counted as listed.
+
+        ``listed`` is the number of items whose list under the condition holds the term and
+        ``absent`` how many of those lack it in the reference; ``absent_inserted`` counts a
+        hypothesis producing the term only where the condition listed it (a distractor taken
+        up). ``gt``, ``tp``, ``fp``, ``recall`` and ``spelling_accuracy`` are as in
+        :attr:`voxnb.bias.scoring.BiasScore.terms`: every reference occurrence counts, so a
+        term's recall compares across conditions.
+
+        Parameters
+        ----------
+        condition : str, optional
+            One condition; by default all, with a ``condition`` column.
+
+        Returns
+        -------
+        pandas.DataFrame
+        """
+        import pandas as pd
+
+        from voxnb.bias.scoring import ratio
+
+        names = list(self.conditions) if condition is None else [self._condition(condition)]
+        items = self.complete_items
+        frames = []
+        for cond in names:
+            listed: dict[str, int] = {}
+            absent: dict[str, int] = {}
+            listed_keys: set[tuple[str, str]] = set()
+            for it in items:
+                ref = f" {' '.join(normalize(it.reference, self.normalizer).split())} "
+                for term in dict.fromkeys(
+                    normalize_term(t, self.normalizer) for t in self.lists[cond][it.name]
+                ):
+                    if not term:
+                        continue
+                    listed_keys.add((it.name, term))
+                    listed[term] = listed.get(term, 0) + 1
+                    absent[term] = absent.get(term, 0) + (f" {term} " not in ref)
+            hits = self.scores[cond].term_hits
+            if hits.empty:
+                hits = pd.DataFrame(columns=["id", "term", "listed_as", "gt", "tp", "fp", "spell_total",
+                                             "spell_correct", "absent_inserted"])  # fmt: skip
+            own = np.fromiter(
+                ((str(i), str(t)) in listed_keys for i, t in zip(hits["id"], hits["term"])),
+                dtype=bool,
+                count=len(hits),
+            )
+            keep = (hits["gt"].to_numpy() > 0) | own
+            hits = hits[np.asarray(keep, dtype=bool)]
+            numbers = ["gt", "tp", "fp", "spell_total", "spell_correct", "absent_inserted"]
+            agg = hits.groupby(hits["term"].astype(str))[numbers].sum()
+            spelled = hits.groupby(hits["term"].astype(str))["listed_as"].first()
+            table = pd.DataFrame(
+                {"listed": pd.Series(listed, dtype="int64"), "absent": pd.Series(absent, dtype="int64")}
+            )
+            table = table.join(agg, how="outer").fillna(0).astype("int64").join(spelled)
+            table["recall"] = ratio(table["tp"].to_numpy(float), table["gt"].to_numpy(float))
+            table["spelling_accuracy"] = ratio(
+                table["spell_correct"].to_numpy(float), table["spell_total"].to_numpy(float)
+            )
+            table = (
+                table.rename_axis("term")
+                .reset_index()
+                .sort_values(["gt", "listed", "term"], ascending=[False, False, True])
+            )
+            table.insert(0, "condition", cond)
+            frames.append(table)
+        out = pd.concat(frames, ignore_index=True)
+        out["condition"] = pd.Categorical(out["condition"], categories=list(self.conditions))
+        out["term"] = out["term"].astype("string")
+        out["listed_as"] = out["listed_as"].astype("string")
+        return out.drop(columns="condition") if condition is not None else out
+
+    def _condition(self, name: str) -> str:
+        if name not in self.conditions:
+            raise ParameterError(f"no condition named {name!r}; choose from {list(self.conditions)}")
+        return name
+
+    # -- exports ---------------------------------------------------------------------------
+    _TABLES = ("summary", "results", "compare", "terms")
+
+    def _table(self, table: str, options: Mapping[str, Any]):
+        if table not in self._TABLES:
+            raise ParameterError(f"table must be one of {', '.join(self._TABLES)}; got {table!r}")
+        if table == "results":
+            return self.results
+        if table == "terms":
+            return self.terms(**options)
+        return getattr(self, table)(**options)
+
+    def to_csv(self, path: Any = None, *, table: str = "summary", **options: Any) -> str:
+        """One of the lab's tables as CSV (``summary``, ``results``, ``compare`` or ``terms``).
+
+        The summary's shared labels (backend, model, normaliser, convention, bootstrap
+        settings) are written as leading ``# key: value`` lines (``pd.read_csv(path,
+        comment="#")`` reads it back). *options* go to the table's method (``n_boot=``,
+        ``measures=``...). Returns the text; writes it (atomically) when *path* is given.
+
+        Examples
+        --------
+        >>> exp.to_csv("summary.csv", n_boot=2000)          # doctest: +SKIP
+        >>> exp.to_csv("per_item.csv", table="results")     # doctest: +SKIP
+        """
+        frame = self._table(table, options)
+        header = "".join(f"# {k}: {v}\n" for k, v in getattr(frame, "attrs", {}).items())
+        text = header + frame.to_csv(index=False)
+        if path is not None:
+            from voxnb._atomic import write_atomic
+
+            write_atomic(path, text)
+        return text
+
+    def to_latex(self, path: Any = None, *, table: str = "summary", caption: str | None = None,
+                 label: str | None = None, **options: Any) -> str:  # fmt: skip
+        """One of the lab's tables as a LaTeX table (booktabs), for a paper.
+
+        The summary becomes conditions × measures, each cell ``estimate [low, high]`` (error
+        rates in %), with a caption naming the interval, the backend, model, normaliser and
+        convention; the other tables are written row by row. Returns the text; writes it
+        (atomically) when *path* is given.
+
+        Examples
+        --------
+        >>> print(exp.to_latex(measures=["wer", "b_wer"], label="tab:bias"))  # doctest: +SKIP
+        """
+        from voxnb.bias.tables import caption_of, latex_table, summary_latex
+
+        frame = self._table(table, options)
+        if table == "summary":
+            text = summary_latex(frame, caption=caption, label=label)
+        else:
+            attrs = caption_of(getattr(frame, "attrs", {}))
+            text = latex_table(
+                frame, caption=caption or f"{table} ({attrs or self._describe()})", label=label
+            )
+        if path is not None:
+            from voxnb._atomic import write_atomic
+
+            write_atomic(path, text + "\n")
+        return text
+
+    def _describe(self) -> str:
+        return f"normalizer={self.normalizer}, convention={self.convention}"
 
     def term_hits(self):
         """Per (condition, item, term) hits: the long table behind :meth:`plot_terms`."""

@@ -29,10 +29,21 @@ class EngineBridge:
     the end of the stream, so callers always see the session finish.
     """
 
-    def __init__(self, engine: Any, *, loop: asyncio.AbstractEventLoop | None = None, **options: Any):
+    def __init__(
+        self,
+        engine: Any,
+        *,
+        loop: asyncio.AbstractEventLoop | None = None,
+        positions: bool = False,
+        **options: Any,
+    ) -> None:
         self.engine = engine
         self.options = options  # the stream's options (context_bias, language), checked by the caller
         self.bytes_fed = 0
+        #: with *positions*, a ``{"type": "voxnb.position", "bytes": n}`` event comes each time the
+        #: engine takes a chunk: what it emits next is about the first n bytes, and everything it
+        #: emitted before is about the audio before that chunk
+        self.positions = positions
         self._chunks: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._events: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
         self._loop = loop or asyncio.get_running_loop()
@@ -59,7 +70,11 @@ class EngineBridge:
         return await self._events.get()
 
     def _pcm_chunks(self) -> Iterator[bytes]:
+        consumed = 0
         while (chunk := self._chunks.get()) is not _END:
+            consumed += len(chunk)
+            if self.positions:
+                self._emit({"type": "voxnb.position", "bytes": consumed})
             yield chunk
 
     def _emit(self, event: dict[str, Any] | None) -> None:
@@ -72,8 +87,6 @@ class EngineBridge:
             for event in self.engine.stream(self._pcm_chunks(), **self.options):
                 self._emit(event)
         except Exception as exc:  # reported to the client as an error event, never swallowed
-            self._emit(
-                {"type": "error", "error": {"message": f"engine failed: {exc}", "code": "engine_error"}}
-            )
+            self._emit({"type": "error", "error": {"message": f"engine failed: {exc}", "code": 500}})
         finally:
             self._emit(None)

@@ -21,7 +21,8 @@ from voxnb.backend import Backend, resolve_backend
 from voxnb.backend import announce as announce_line
 from voxnb.credentials import secret_api_key
 from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError, TransportError, safe_repr
-from voxnb.realtime.protocol import SAMPLE_RATE, SAMPLE_WIDTH, Reconnected, TextDelta
+from voxnb.realtime.encoding import decode_pcm, encode_pcm, sample_width
+from voxnb.realtime.protocol import SAMPLE_RATE, SAMPLE_WIDTH, Reconnected, TextDelta, TurnEvent
 from voxnb.realtime.session import RealtimeSession
 
 __all__ = [
@@ -100,8 +101,16 @@ def session_for(backend: Backend, **options: Any) -> RealtimeSession:
 # --------------------------------------------------------------------------------------- sources
 
 
-async def pace(pcm: bytes, *, speed: float | None = 1.0, chunk_ms: int = 100) -> AsyncIterator[bytes]:
-    """Yield *pcm* (s16le 16 kHz mono) in ``chunk_ms`` chunks at ``speed`` × real time.
+async def pace(
+    pcm: bytes,
+    *,
+    speed: float | None = 1.0,
+    chunk_ms: int = 100,
+    width: int = SAMPLE_WIDTH,
+    sample_rate: int = SAMPLE_RATE,
+) -> AsyncIterator[bytes]:
+    """Yield *pcm* (mono, *width*-byte samples at *sample_rate*; s16le 16 kHz by default) in
+    ``chunk_ms`` chunks at ``speed`` × real time.
 
     ``speed=None`` sends as fast as the session takes it. The schedule is absolute, so a slow
     send is caught up rather than accumulated.
@@ -116,7 +125,7 @@ async def pace(pcm: bytes, *, speed: float | None = 1.0, chunk_ms: int = 100) ->
     """
     if speed is not None and speed <= 0:
         raise ParameterError(f"speed must be positive (or None for no pacing), got {speed}")
-    step = SAMPLE_RATE * SAMPLE_WIDTH * chunk_ms // 1000
+    step = max(1, sample_rate * chunk_ms // 1000) * width
     loop = asyncio.get_running_loop()
     start = loop.time()
     for i, offset in enumerate(range(0, len(pcm), step)):
@@ -190,16 +199,26 @@ async def microphone(*, device: Any = None, chunk_ms: int = 100) -> AsyncIterato
             yield chunk
 
 
-def _as_chunks(source: Any, *, speed: float | None, chunk_ms: int) -> tuple[AsyncIterable[bytes], Any]:
-    """The source as an async iterable of PCM chunks, and the Audio it came from when known."""
+def _as_chunks(
+    source: Any, *, speed: float | None, chunk_ms: int, encoding: str | None, sample_rate: int | None
+) -> tuple[AsyncIterable[bytes], Any]:
+    """The source as an async iterable of PCM chunks in the session's format, and the Audio it
+    came from when known."""
+    rate = sample_rate or SAMPLE_RATE
     if isinstance(source, str) and source == "microphone":
+        if (encoding or "pcm_s16le") != "pcm_s16le" or rate != SAMPLE_RATE:
+            raise ParameterError(
+                f"the microphone gives pcm_s16le at {SAMPLE_RATE} Hz; drop encoding= and sample_rate=",
+                option="encoding",
+            )
         return microphone(chunk_ms=chunk_ms), None
     if hasattr(source, "__aiter__"):
         return source, None
     from voxnb.audio import as_audio
 
     audio = as_audio(source, sr=SAMPLE_RATE)
-    return pace(audio.to_pcm16(), speed=speed, chunk_ms=chunk_ms), audio
+    pcm = encode_pcm(audio.resample(rate).y, encoding)
+    return pace(pcm, speed=speed, chunk_ms=chunk_ms, width=sample_width(encoding), sample_rate=rate), audio
 
 
 def _check_pace(speed: Any, chunk_ms: Any) -> None:
@@ -219,18 +238,16 @@ def _check_pace(speed: Any, chunk_ms: Any) -> None:
 # ------------------------------------------------------------------------------------- the take
 
 
-def pcm_seconds(pcm: bytes | bytearray) -> float:
-    """Duration of s16le 16 kHz mono *pcm*."""
-    return len(pcm) / (SAMPLE_RATE * SAMPLE_WIDTH)
+def pcm_seconds(pcm: bytes | bytearray, encoding: str | None = None, sample_rate: int | None = None) -> float:
+    """Duration of mono *pcm* in *encoding* at *sample_rate* (default s16le, 16 kHz)."""
+    return len(pcm) / (sample_width(encoding) * (sample_rate or SAMPLE_RATE))
 
 
-def pcm_audio(pcm: bytes | bytearray) -> Any:
-    """s16le 16 kHz mono *pcm* as a :class:`~voxnb.Audio`."""
-    import numpy as np
-
+def pcm_audio(pcm: bytes | bytearray, encoding: str | None = None, sample_rate: int | None = None) -> Any:
+    """Mono *pcm* in *encoding* at *sample_rate* (default s16le, 16 kHz) as a :class:`~voxnb.Audio`."""
     from voxnb.audio import Audio
 
-    return Audio.from_array(np.frombuffer(bytes(pcm), dtype="<i2"), SAMPLE_RATE)
+    return Audio.from_array(decode_pcm(bytes(pcm), encoding), sample_rate or SAMPLE_RATE)
 
 
 class LiveTranscription:
@@ -258,7 +275,10 @@ class LiveTranscription:
         self.on_event = on_event
         # made now, so that a setting the model refuses fails before any audio is captured
         self.session = session_for(backend, **session_options)
-        self._chunks, self._source_audio = _as_chunks(source, speed=speed, chunk_ms=chunk_ms)
+        self._format = (self.session.request.encoding, self.session.request.sample_rate)
+        self._chunks, self._source_audio = _as_chunks(
+            source, speed=speed, chunk_ms=chunk_ms, encoding=self._format[0], sample_rate=self._format[1]
+        )
         self._captured = bytearray()
         self._stop_requested = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -276,12 +296,12 @@ class LiveTranscription:
 
     @property
     def seconds(self) -> float:
-        return pcm_seconds(self._captured)
+        return pcm_seconds(self._captured, *self._format)
 
     @property
     def audio(self) -> Any:
-        """Everything that was sent, as a 16 kHz :class:`~voxnb.Audio` (never lost on a drop)."""
-        return pcm_audio(self._captured)
+        """Everything that was sent, as a :class:`~voxnb.Audio` at the session's rate (never lost on a drop)."""
+        return pcm_audio(self._captured, *self._format)
 
     def stop(self) -> None:
         """End the take after the chunk being sent; the session flushes and finishes.
@@ -299,6 +319,7 @@ class LiveTranscription:
 
     async def _send_all(self, session: RealtimeSession) -> dict[str, Any]:
         chunks = aiter(self._chunks)
+        assert self._stopped is not None  # set by _run before the sender starts
         stopped = asyncio.ensure_future(self._stopped.wait())
         next_chunk: asyncio.Future[bytes] | None = None
         try:
@@ -337,8 +358,9 @@ class LiveTranscription:
 
         def on_sender_done(task: asyncio.Task[Any]) -> None:
             # a failing source or send must end the event loop below, not leave it waiting
-            if not task.cancelled() and task.exception() is not None:
-                session.interrupt(task.exception())
+            failure = None if task.cancelled() else task.exception()
+            if failure is not None:
+                session.interrupt(failure)
 
         sender.add_done_callback(on_sender_done)
         try:
@@ -348,6 +370,11 @@ class LiveTranscription:
                 if isinstance(event, TextDelta) and event.text:
                     self.text += event.text
                     yield event.text
+                elif isinstance(event, TurnEvent) and event.phase == "end" and self.text.strip():
+                    # the server's turn ends a line of the live transcript (and a segment of the take)
+                    if not self.text.endswith("\n"):
+                        self.text += "\n"
+                        yield "\n"
                 elif isinstance(event, Reconnected):
                     self.gaps.append(event)
             response = await sender
@@ -431,8 +458,11 @@ def transcribe_realtime(
         Chunk length for file and microphone sources.
     **session_options
         Passed to :class:`~voxnb.realtime.RealtimeSession`: the transcription options a
-        realtime model takes (``target_streaming_delay_ms``, and ``context_bias``, ``language``,
-        ``diarize`` on models that have them), ``max_reconnects`` and timeouts.
+        realtime model takes (``target_streaming_delay_ms``; ``encoding`` and ``sample_rate``,
+        in which a file source is then sent; and ``context_bias``, ``language``, ``diarize``,
+        ``speaker_references``, ``turn_detection`` on models that have them),
+        ``max_reconnects`` and timeouts. With ``turn_detection``, each turn the server reports
+        ends a line of the live text and a segment of the transcript.
 
     Returns
     -------

@@ -38,6 +38,7 @@ __all__ = [
     "SessionCreated",
     "SessionUpdated",
     "TextDelta",
+    "TurnEvent",
     "UnknownEvent",
     "get_dialect",
     "split_pcm",
@@ -115,6 +116,24 @@ class Done(Event):
     @property
     def text(self) -> str:
         return self.response.get("text") or ""
+
+
+@dataclass(frozen=True)
+class TurnEvent(Event):
+    """Server turn detection (Voxtral 3 realtime): ``turn.start``, ``turn.eager_end``, ``turn.resume``, ``turn.end``.
+
+    ``phase`` is the part after ``turn.``; ``time_s`` is the position in this connection's
+    audio; ``end_reason`` (``"threshold"`` or ``"timeout"``) comes with ``turn.end``.
+    """
+
+    phase: str = ""
+    time_s: float | None = None
+    end_reason: str | None = None
+    type: ClassVar[str] = "turn"
+
+
+#: the turn events the API sends (``mistralai`` 3.7 ``TurnDetection*Event``)
+TURN_PHASES = ("start", "eager_end", "resume", "end")
 
 
 @dataclass(frozen=True)
@@ -215,7 +234,9 @@ class Dialect:
         """The messages that set the session up, sent right after ``session.created``.
 
         *request* is resolved against the model (:mod:`voxnb.request`), so every setting it holds
-        is one the model takes, and each one is sent: none is dropped.
+        is one the model takes, and each one is sent before any audio: none is dropped
+        (:meth:`~voxnb.request.TranscriptionRequest.session_update`: audio format, delay,
+        ``context_bias``, ``language``, ``diarize``, ``speaker_references``, ``turn_detection``).
         """
         if self is VLLM:
             if not request.model:
@@ -224,22 +245,14 @@ class Dialect:
                 )
             # vLLM generates only after a (non-final) commit
             return [{"type": "session.update", "model": request.model}, {"type": "input_audio_buffer.commit"}]
-        session: dict[str, Any] = {"audio_format": {"encoding": "pcm_s16le", "sample_rate": SAMPLE_RATE}}
-        if request.target_streaming_delay_ms is not None:
-            session["target_streaming_delay_ms"] = request.target_streaming_delay_ms
-        if request.context_bias:
-            session["context_bias"] = list(request.context_bias)
-        if request.language is not None:
-            session["language"] = request.language
-        if request.diarize:
-            session["diarize"] = True
-        return [{"type": "session.update", "session": session}]
+        return [{"type": "session.update", "session": request.session_update()}]
 
-    def append(self, pcm: bytes) -> list[dict[str, Any]]:
-        """Append messages for *pcm*, each carrying at most :data:`MAX_APPEND_BYTES` decoded."""
+    def append(self, pcm: bytes, *, width: int = SAMPLE_WIDTH) -> list[dict[str, Any]]:
+        """Append messages for *pcm* (samples of *width* bytes), each carrying at most
+        :data:`MAX_APPEND_BYTES` decoded."""
         return [
             {"type": self.append_type, "audio": base64.b64encode(piece).decode("ascii")}
-            for piece in split_pcm(pcm)
+            for piece in split_pcm(pcm, width=width)
         ]
 
     def finish(self) -> list[dict[str, Any]]:
@@ -287,6 +300,14 @@ class Dialect:
             error = data.get("error", data)
             code = error.get("code") if isinstance(error, dict) else data.get("code")
             return ErrorEvent(raw=data, message=_error_message(error), code=code)
+        if isinstance(kind, str) and kind.startswith("turn.") and kind[5:] in TURN_PHASES:
+            time_s = data.get("time_s")
+            return TurnEvent(
+                raw=data,
+                phase=kind[5:],
+                time_s=float(time_s) if isinstance(time_s, (int, float)) else None,
+                end_reason=data.get("end_reason"),
+            )
         return UnknownEvent(raw=data, type_name=str(kind))
 
     # --- server side (the ``voxnb serve`` endpoint speaks the same dialects)
@@ -306,19 +327,39 @@ class Dialect:
         return None
 
     def error(self, message: str, code: str) -> dict[str, Any]:
-        """An ``error`` event in this dialect's shape."""
+        """An ``error`` event in this dialect's shape.
+
+        vLLM names the error in ``code``; Mistral's ``code`` is an integer (``mistralai``'s
+        ``RealtimeTranscriptionErrorDetail``), for which voxnb uses the HTTP status the same
+        refusal would get (:data:`ERROR_CODES`).
+        """
         if self is VLLM:
             return {"type": "error", "error": message, "code": code}
-        return {"type": "error", "error": {"message": message, "code": code}}
+        return {"type": "error", "error": {"message": message, "code": ERROR_CODES.get(code, 400)}}
 
 
-def split_pcm(pcm: bytes, limit: int = MAX_APPEND_BYTES) -> list[bytes]:
-    """Split *pcm* into pieces of at most *limit* bytes on sample boundaries (empty → [])."""
-    if len(pcm) % SAMPLE_WIDTH:
+#: the integer codes of ``voxnb serve``'s errors in Mistral's dialect: HTTP statuses of the same refusals
+ERROR_CODES = {
+    "invalid_json": 400,
+    "invalid_event": 400,
+    "unknown_event": 400,
+    "invalid_audio": 400,
+    "model_not_validated": 400,
+    "session_locked": 409,
+    "audio_too_large": 413,
+    "invalid_request": 422,
+    "unsupported_audio_format": 422,
+    "engine_error": 500,
+}
+
+
+def split_pcm(pcm: bytes, limit: int = MAX_APPEND_BYTES, *, width: int = SAMPLE_WIDTH) -> list[bytes]:
+    """Split *pcm* into pieces of at most *limit* bytes on boundaries of *width*-byte samples (empty → [])."""
+    if len(pcm) % width:
         raise ParameterError(
-            f"PCM s16le audio must hold whole 16-bit samples; got {len(pcm)} bytes (an odd count)"
+            f"the audio must hold whole {8 * width}-bit samples; got {len(pcm)} bytes, not a multiple of {width}"
         )
-    limit -= limit % SAMPLE_WIDTH
+    limit -= limit % width
     view = memoryview(pcm)
     return [bytes(view[i : i + limit]) for i in range(0, len(pcm), limit)]
 

@@ -147,11 +147,22 @@ function render({ model, el: root }) {
   const elapsed = el("span", "voxnb-recorder-elapsed", "0:00.0");
   const status = el("div", "voxnb-recorder-status");
   const text = el("div", "voxnb-recorder-text");
-  start.type = stop.type = "button";
+  // captions: the live text large enough for a room (see recorder.css), last two lines only
+  const captionsToggle = el("button", "voxnb-recorder-captions-toggle", "Aa Captions");
+  const captions = el("div", "voxnb-recorder-captions");
+  const captionLines = el("div", "voxnb-recorder-captions-lines");
+  const captionText = el("div", "voxnb-recorder-captions-text");
+  const captionFinal = el("span", "voxnb-recorder-captions-final");
+  const captionPartial = el("span", "voxnb-recorder-captions-partial");
+  const fullscreen = el("button", "voxnb-recorder-fullscreen", "Full screen");
+  start.type = stop.type = captionsToggle.type = fullscreen.type = "button";
   stop.disabled = true;
   meter.appendChild(meterFill);
-  bar.append(start, stop, meter, elapsed);
-  root.append(bar, status, text);
+  captionText.append(captionFinal, captionPartial);
+  captionLines.appendChild(captionText);
+  captions.append(fullscreen, captionLines);
+  bar.append(start, stop, meter, elapsed, captionsToggle);
+  root.append(bar, status, captions, text);
 
   let rec = null; // the capture in progress
   let localNote = ""; // a browser-side message that overrides the kernel's
@@ -163,14 +174,38 @@ function render({ model, el: root }) {
     status.dataset.state = localNote && rec === null ? "error" : model.get("status");
   };
   const showText = () => {
-    text.textContent = model.get("text");
+    const live = model.get("text");
+    text.textContent = live;
     text.scrollTop = text.scrollHeight;
+    // while the take runs, the last word may still be arriving (deltas can end inside a word):
+    // shown dimmed until a space or punctuation closes it; after the take everything is final
+    const running = ["recording", "finishing"].includes(model.get("status"));
+    const tail = running && !/[\s.,;:!?…]$/.test(live) ? (live.match(/\S+$/) || [""])[0] : "";
+    captionFinal.textContent = live.slice(0, live.length - tail.length);
+    captionPartial.textContent = tail;
+    root.dataset.captionUpdates = String(Number(root.dataset.captionUpdates || 0) + 1); // for automation
+  };
+  const showCaptions = () => {
+    const on = model.get("captions");
+    root.dataset.captions = String(on);
+    captionsToggle.setAttribute("aria-pressed", String(on));
+    captionsToggle.title = on ? "Hide the captions" : "Show the live text as large captions for the room";
   };
   model.on("change:text", showText);
-  model.on("change:status", showStatus);
+  model.on("change:status", () => { showStatus(); showText(); });
   model.on("change:message", showStatus);
+  model.on("change:captions", showCaptions);
+  captionsToggle.addEventListener("click", () => {
+    model.set("captions", !model.get("captions"));
+    model.save_changes();
+  });
+  fullscreen.addEventListener("click", () => {
+    if (document.fullscreenElement === captions) document.exitFullscreen();
+    else if (captions.requestFullscreen) captions.requestFullscreen().catch(() => {});
+  });
   showText();
   showStatus();
+  showCaptions();
 
   const fail = (message, detail) => {
     localNote = message;

@@ -74,6 +74,12 @@ class Recorder(anywidget.AnyWidget):
         default when there is no key). The choice is announced in one line.
     chunk_ms : int
         Length of the chunks the browser sends (100 ms by default).
+    captions : bool
+        Show the live text as captions a room can read: large (at least 32 px, growing with the
+        cell's width), white on black, the last two lines, with a button to show them full
+        screen; the text is kept after Stop. The word still being heard (its last characters may
+        yet change) is shown dimmed until it is complete. The widget's "Captions" button turns
+        them on and off too (``rec.captions = True`` from code).
     **session_options
         The realtime session's settings (``target_streaming_delay_ms``, ``context_bias``,
         ``language``, ``diarize`` where the model takes them; ``max_reconnects``...), checked
@@ -104,6 +110,7 @@ class Recorder(anywidget.AnyWidget):
     >>> rec = voxnb.Recorder(base_url="http://127.0.0.1:8000")  # doctest: +SKIP
     >>> rec                                   # press Start, speak, press Stop  # doctest: +SKIP
     >>> rec.transcript.segments               # doctest: +SKIP
+    >>> voxnb.Recorder(captions=True)         # the live text large, for a classroom  # doctest: +SKIP
     >>> rec.retranscribe(context_bias=["Voxtral", "Jupyter"]).text  # doctest: +SKIP
     """
 
@@ -118,6 +125,8 @@ class Recorder(anywidget.AnyWidget):
     chunk_ms = traitlets.Int(100).tag(sync=True)
     #: record with the ScriptProcessor fallback instead of an AudioWorklet (for testing it)
     force_script_processor = traitlets.Bool(False).tag(sync=True)
+    #: the live text as large captions (see the ``captions`` parameter)
+    captions = traitlets.Bool(False).tag(sync=True)
 
     @secret_api_key
     def __init__(
@@ -129,11 +138,14 @@ class Recorder(anywidget.AnyWidget):
         dialect: str | None = None,
         engine: Any = None,
         chunk_ms: int = 100,
+        captions: bool = False,
         **session_options: Any,
     ):
         if not 20 <= chunk_ms <= 1000:
             raise ParameterError(f"chunk_ms must be between 20 and 1000 ms, got {chunk_ms}")
-        super().__init__(chunk_ms=chunk_ms)
+        if not isinstance(captions, bool):
+            raise ParameterError(f"captions must be True or False, got {captions!r}", option="captions")
+        super().__init__(chunk_ms=chunk_ms, captions=captions)
         self._backend = realtime_backend(
             base_url=base_url,
             api_key=api_key,
@@ -170,6 +182,13 @@ class Recorder(anywidget.AnyWidget):
         """Refuse settings the model does not take now, not when Start is pressed."""
         from voxnb.realtime.live import session_for
 
+        for option, browser in (("encoding", "pcm_s16le"), ("sample_rate", SAMPLE_RATE)):
+            if self._session_options.get(option, browser) != browser:
+                raise ParameterError(
+                    f"the browser records pcm_s16le at {SAMPLE_RATE} Hz; drop {option}= (it describes audio "
+                    "you send yourself, with voxnb.transcribe_realtime or a RealtimeSession)",
+                    option=option,
+                )
         session_for(self._backend, **self._session_options)
 
     # ------------------------------------------------------------------------- results
@@ -294,7 +313,8 @@ class Recorder(anywidget.AnyWidget):
             self._show(message=f"warning: chunk {self._seq + 1} to {seq - 1} never arrived from the browser")
         self._seq = seq
         self._pcm += pcm
-        self._chunks.put(pcm)
+        if self._chunks is not None:
+            self._chunks.put(pcm)
         if seq % ACK_EVERY == 0:
             self.send({"type": "ack", "seq": seq})
 
@@ -308,7 +328,8 @@ class Recorder(anywidget.AnyWidget):
                     status="finishing",
                     message=f"Stopped after {self.seconds:.1f} s; waiting for the last words…",
                 )
-        self._chunks.put(None)
+        if self._chunks is not None:
+            self._chunks.put(None)
 
     def _on_event(self, event: Any) -> None:
         if isinstance(event, Disconnected):
@@ -363,6 +384,6 @@ class Recorder(anywidget.AnyWidget):
             self._show(
                 text=live.transcript.text or live.text,
                 status="done",
-                message=f"{self.seconds:.1f} s recorded and transcribed: rec.transcript and rec.audio "
-                "are ready.",
+                message=f"{self.seconds:.1f} s recorded and transcribed: see your take with "
+                "rec.transcript.plot(rec.audio) or rec.transcript.show(rec.audio).",
             )

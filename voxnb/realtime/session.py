@@ -48,6 +48,7 @@ from voxnb.errors import (
     safe_repr,
 )
 from voxnb.models import DEFAULT_REALTIME_MODEL, ModelCapabilities, capabilities, openai_capabilities
+from voxnb.realtime.encoding import PcmDecoder, sample_width
 from voxnb.realtime.protocol import (
     MISTRAL,
     SAMPLE_RATE,
@@ -62,6 +63,7 @@ from voxnb.realtime.protocol import (
     SegmentEvent,
     SessionCreated,
     TextDelta,
+    TurnEvent,
     get_dialect,
 )
 from voxnb.request import TranscriptionRequest
@@ -74,7 +76,7 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_REALTIME_MODEL", "RealtimeSession"]
 
 DEFAULT_BASE_URL = MISTRAL_BASE_URL
-_BYTES_PER_SECOND = SAMPLE_RATE * SAMPLE_WIDTH
+_BYTES_PER_SECOND = SAMPLE_RATE * SAMPLE_WIDTH  # of the default format, pcm_s16le at 16 kHz
 _END = object()
 
 
@@ -153,18 +155,20 @@ def _close_reason(exc: Any) -> str:
 class _EngineTransport:
     """The same conversation with an engine in this process (no socket, no server)."""
 
-    def __init__(self, engine: Any, options: dict[str, Any]):
+    def __init__(self, engine: Any, options: dict[str, Any], decoder: PcmDecoder):
         from voxnb.local.bridge import EngineBridge
 
         self.engine = engine
         self.bridge = EngineBridge(engine, **options)
+        self.decoder = decoder  # the session's encoding and rate → the engine's 16 kHz s16le
         self.greeted = False
 
     async def send(self, message: dict[str, Any]) -> None:
         kind = message["type"]
         if kind == MISTRAL.append_type:
-            self.bridge.feed(base64.b64decode(message["audio"]))
+            self.bridge.feed(self.decoder.feed(base64.b64decode(message["audio"])))
         elif kind == "input_audio.end":
+            self.bridge.feed(self.decoder.end())
             self.bridge.end()
 
     async def recv(self) -> dict[str, Any]:
@@ -200,11 +204,17 @@ class _Part:
     ended: asyncio.Event = field(default_factory=asyncio.Event)
     error: ErrorEvent | None = None
     drop_reason: str | None = None
+    #: segments made of the server's turns (turn.start … turn.end and the text in between)
+    turns: list[dict[str, Any]] = field(default_factory=list)
+    turn_start: float | None = None
+    turn_text_from: int = 0  # index in ``text`` where the open turn's text begins
 
     def observe(self, event: Event) -> None:
         if isinstance(event, TextDelta):
             self.text.append(event.text)
             self.bytes_at_last_delta = self.bytes_sent
+        elif isinstance(event, TurnEvent):
+            self._turn(event)
         elif isinstance(event, SegmentEvent):
             self.segments.append(
                 {"text": event.text, "start": event.start, "end": event.end, "speaker_id": event.speaker_id}
@@ -217,6 +227,29 @@ class _Part:
         elif isinstance(event, ErrorEvent):
             self.error = event
             self.ended.set()
+
+    def _turn(self, event: TurnEvent) -> None:
+        if event.phase == "start" and self.turn_start is None:
+            self.turn_start = event.time_s
+        elif event.phase == "end":
+            text = "".join(self.text[self.turn_text_from :])
+            if text.strip():
+                start = self.turn_start if self.turn_start is not None else event.time_s
+                self.turns.append({"text": text, "start": start, "end": event.time_s})
+            self.turn_text_from = len(self.text)
+            self.turn_start = None
+
+    def timed_segments(self, seconds: float) -> list[dict[str, Any]]:
+        """The session's segments: the server's, else its segment events, else its turns (plus the
+        text after the last turn, up to *seconds*, the audio this session received)."""
+        segments = (self.done or {}).get("segments") or self.segments
+        if segments or not self.turns:
+            return list(segments)
+        tail = "".join(self.text[self.turn_text_from :])
+        if not tail.strip():
+            return list(self.turns)
+        start = self.turn_start if self.turn_start is not None else self.turns[-1]["end"]
+        return [*self.turns, {"text": tail, "start": start, "end": max(seconds, start or 0.0)}]
 
     @property
     def committed_text(self) -> str:
@@ -254,14 +287,19 @@ class RealtimeSession:
     **options
         Transcription options the model takes in a realtime session (checked by the request
         contract, :mod:`voxnb.request`, against the model's capabilities):
-        ``target_streaming_delay_ms`` (Mistral's latency/accuracy trade-off), and on models that
-        take them ``context_bias``, ``language`` and ``diarize``. They are sent before the first
-        audio.
+        ``target_streaming_delay_ms`` (Mistral's latency/accuracy trade-off), ``encoding`` and
+        ``sample_rate`` (the PCM :meth:`send_audio` takes), and on models that take them
+        ``context_bias``, ``language``, ``diarize``, ``speaker_references`` and
+        ``turn_detection``. They are sent before the first audio; :meth:`update` changes them
+        until then, and refuses afterwards (the server locks them at the first audio chunk).
 
     Notes
     -----
-    Audio is PCM s16le, mono, 16 kHz. :meth:`send_audio` splits it so that no append message
-    carries more than 256 KiB. :meth:`finish` flushes before ending so the last words arrive.
+    Audio is mono PCM, by default s16le at 16 kHz (``encoding=`` and ``sample_rate=`` say
+    otherwise). :meth:`send_audio` splits it so that no append message carries more than 256 KiB.
+    :meth:`finish` flushes before ending so the last words arrive. Turn events
+    (:class:`~voxnb.realtime.protocol.TurnEvent`), when the session asked for them, close the
+    segments of the take's transcript.
 
     Examples
     --------
@@ -278,8 +316,7 @@ class RealtimeSession:
         self,
         base_url: str | None = None,
         *,
-        api_key: str | None = None,
-        model: str | None = None,
+        api_key: str | Secret | None = None,
         dialect: str | Dialect = "mistral",
         engine: Any = None,
         reconnect_timeout: float = 30.0,
@@ -302,11 +339,12 @@ class RealtimeSession:
         )
         self._key = Secret(None) if self.base_url is None else api_key_for(_http_url(self.base_url), api_key)
         #: the session's settings, checked against what the model does in realtime
-        self.request = TranscriptionRequest.create(model=model, **options).resolve(
-            self._capabilities(model), realtime=True
+        self.request = TranscriptionRequest.create(**options).resolve(
+            self._capabilities(options.get("model")), realtime=True
         )
         self.model = self.request.model
         self.target_streaming_delay_ms = self.request.target_streaming_delay_ms
+        self._format_changed()
         self.reconnect_timeout = float(_positive("reconnect_timeout", reconnect_timeout))
         self.max_reconnects = _positive("max_reconnects", max_reconnects, allow_none=True, whole=True)
         self.max_buffer_seconds = float(_positive("max_buffer_seconds", max_buffer_seconds))
@@ -327,6 +365,11 @@ class RealtimeSession:
         self._finishing = False
         self._closed = False
         self._healer: asyncio.Task[None] | None = None
+
+    def _format_changed(self) -> None:
+        #: bytes per sample and per second of the PCM this session sends (its encoding and rate)
+        self.width = sample_width(self.request.encoding)
+        self.bytes_per_second = self.width * (self.request.sample_rate or SAMPLE_RATE)
 
     def _capabilities(self, model: str | None) -> ModelCapabilities:
         if self.engine is not None:
@@ -352,7 +395,7 @@ class RealtimeSession:
     # --------------------------------------------------------------------------- public API
     @property
     def seconds_sent(self) -> float:
-        return self.bytes_sent / _BYTES_PER_SECOND
+        return self.bytes_sent / self.bytes_per_second
 
     @property
     def text(self) -> str:
@@ -372,8 +415,67 @@ class RealtimeSession:
             if self._transport is None:
                 await self._open()
 
+    async def update(self, **options: Unpack[TranscriptionOptions]) -> None:
+        """Change the session's settings, before any audio has been sent.
+
+        The options are merged into the session's and checked by the request contract, then
+        sent (``session.update``). The server locks a session's settings at its first audio
+        chunk, so once audio was sent this is refused here, before the server would refuse it
+        with an ``error`` event.
+
+        Raises
+        ------
+        ParameterError
+            After the first audio chunk, for a change of model, or for a setting the model
+            does not take.
+
+        Examples
+        --------
+        >>> async with RealtimeSession("http://127.0.0.1:8000") as session:  # doctest: +SKIP
+        ...     await session.update(context_bias=["Voxtral"])
+        ...     await session.send_audio(pcm)
+        """
+        option = next(iter(options), "options")
+        if self.bytes_sent or self._backlog:
+            raise ParameterError(
+                f"cannot change {option}= now: a realtime session's settings are fixed from its first audio "
+                f"chunk ({self.seconds_sent:.1f} s were sent; Mistral answers 'Session fields cannot be "
+                "changed after audio has started'). Give the settings when opening the session, or finish "
+                "this take and start a new session",
+                option=option,
+            )
+        if options.get("model", self.model) != self.model:
+            raise ParameterError(
+                "a session's model is chosen when it connects: open a new RealtimeSession(model=...)",
+                option="model",
+            )
+        async with self._lock:
+            merged = {**self.request.options(), **options}
+            self.request = TranscriptionRequest.create(**merged).resolve(
+                self._capabilities(self.model), realtime=True
+            )
+            self.target_streaming_delay_ms = self.request.target_streaming_delay_ms
+            self._format_changed()
+            if self._transport is None:
+                return
+            if self.engine is not None:
+                # the engine's stream took its options when it started: start it again (no audio yet)
+                if self._receiver is not None:
+                    self._receiver.cancel()
+                await self._transport.close()
+                self.parts.pop()
+                self._transport = None
+                await self._open()
+                return
+            try:
+                for message in self.dialect.configure(self.request):
+                    await self._transport.send(message)
+            except _Dropped as exc:
+                self.parts[-1].drop_reason = str(exc)
+
     async def send_audio(self, pcm: bytes) -> None:
-        """Send PCM s16le 16 kHz mono; while the connection is down the audio is held and sent later.
+        """Send PCM in the session's encoding (default s16le, 16 kHz, mono); while the connection is
+        down the audio is held and sent later.
 
         Raises
         ------
@@ -384,17 +486,22 @@ class RealtimeSession:
         self._raise_failure()
         if not isinstance(pcm, (bytes, bytearray, memoryview)):
             raise ParameterError(
-                f"send_audio() takes PCM s16le bytes (16 kHz mono); got a {type(pcm).__name__}", option="pcm"
+                f"send_audio() takes PCM bytes ({self.request.encoding or 'pcm_s16le'}); got a "
+                f"{type(pcm).__name__}",
+                option="pcm",
             )
-        if len(pcm) % SAMPLE_WIDTH:
-            raise ParameterError(f"PCM s16le audio must hold whole 16-bit samples; got {len(pcm)} bytes")
+        if len(pcm) % self.width:
+            raise ParameterError(
+                f"{self.request.encoding or 'pcm_s16le'} audio must hold whole {8 * self.width}-bit samples; "
+                f"got {len(pcm)} bytes"
+            )
         if not pcm:
             return
         self._backlog.append(bytes(pcm))
         self._backlog_bytes += len(pcm)
-        if self._backlog_bytes > self.max_buffer_seconds * _BYTES_PER_SECOND:
+        if self._backlog_bytes > self.max_buffer_seconds * self.bytes_per_second:
             self._failure = RealtimeError(
-                f"{self._backlog_bytes / _BYTES_PER_SECOND:.0f} s of audio are waiting for the connection "
+                f"{self._backlog_bytes / self.bytes_per_second:.0f} s of audio are waiting for the connection "
                 f"({self._down_reason()}), more than max_buffer_seconds={self.max_buffer_seconds:g}; the take "
                 "stops here. Everything captured is kept (rec.audio, live.audio): re-transcribe it with the "
                 "batch endpoint"
@@ -488,7 +595,7 @@ class RealtimeSession:
 
     def response(self) -> dict[str, Any]:
         """The take so far as one Mistral transcription response (see :meth:`finish`)."""
-        return merge_parts(self.parts, self.gaps, model=self.model)
+        return merge_parts(self.parts, self.gaps, model=self.model, bytes_per_second=self.bytes_per_second)
 
     # ------------------------------------------------------------------------------- internals
     def _raise_failure(self) -> None:
@@ -537,12 +644,17 @@ class RealtimeSession:
                 "context_bias": list(self.request.context_bias) or None,
                 "language": self.request.language,
             }
-            return _EngineTransport(self.engine, {k: v for k, v in options.items() if v is not None})
+            return _EngineTransport(
+                self.engine,
+                {k: v for k, v in options.items() if v is not None},
+                PcmDecoder(self.request.encoding, self.request.sample_rate),
+            )
         try:
             from websockets.asyncio.client import connect
             from websockets.exceptions import InvalidStatus, InvalidURI, WebSocketException
         except ImportError:
             raise MissingDependencyError("websockets", "widgets", "realtime transcription") from None
+        assert self.base_url is not None  # a session without an engine has a server
         url = self.dialect.url(self.base_url, self.model)
         loopback = urlsplit(url).hostname in {"127.0.0.1", "localhost", "::1"}
         try:
@@ -620,7 +732,8 @@ class RealtimeSession:
                 part = self.parts[-1]
                 await self._events.put(
                     Disconnected(
-                        at=(part.audio_start + part.bytes_sent) / _BYTES_PER_SECOND, reason=part.drop_reason
+                        at=(part.audio_start + part.bytes_sent) / self.bytes_per_second,
+                        reason=part.drop_reason or "",
                     )
                 )
                 await self._reconnect(part)
@@ -643,7 +756,7 @@ class RealtimeSession:
                 return
             pcm = self._backlog[0]
             try:
-                for message in self.dialect.append(pcm):
+                for message in self.dialect.append(pcm, width=self.width):
                     await self._transport.send(message)
             except _Dropped as exc:
                 part.drop_reason = part.drop_reason or str(exc)
@@ -686,9 +799,9 @@ class RealtimeSession:
                 await asyncio.sleep(min(delay * random.uniform(1.0, 1.5), left))
                 delay = min(delay * 2, 2.0)
         gap = Reconnected(
-            at=(part.audio_start + part.bytes_sent) / _BYTES_PER_SECOND,
+            at=(part.audio_start + part.bytes_sent) / self.bytes_per_second,
             offline=time.monotonic() - lost_at,
-            in_flight=(part.bytes_sent - part.bytes_at_last_delta) / _BYTES_PER_SECOND,
+            in_flight=(part.bytes_sent - part.bytes_at_last_delta) / self.bytes_per_second,
             reason=part.drop_reason or "",
         )
         self.gaps.append(gap)
@@ -699,31 +812,42 @@ def _shifted(item: dict[str, Any], offset: float) -> dict[str, Any]:
     return {**item, **{k: item[k] + offset for k in ("start", "end") if item.get(k) is not None}}
 
 
-def merge_parts(parts: list[_Part], gaps: list[Reconnected], *, model: str | None) -> dict[str, Any]:
+def merge_parts(
+    parts: list[_Part],
+    gaps: list[Reconnected],
+    *,
+    model: str | None,
+    bytes_per_second: int = _BYTES_PER_SECOND,
+) -> dict[str, Any]:
     """One Mistral transcription response from the server sessions of a take.
 
-    A single finished session passes through unchanged (plus ``realtime`` metadata); otherwise
-    texts are joined, segment times shifted to the take's clock, and a session that dropped before
+    A single finished session passes through unchanged (plus ``realtime`` metadata, and its
+    turns as segments when the server sent turn events but no segments); otherwise texts are
+    joined, segment times shifted to the take's clock, and a session that dropped before
     ``transcription.done`` contributes the text it had committed (one segment spanning its audio
     when the others have segments).
     """
     meta = {"sessions": len(parts), "gaps": [gap.as_dict() for gap in gaps]}
     if len(parts) == 1 and parts[0].done is not None:
-        return {**parts[0].done, "realtime": meta}
-    texts, segments, usage = [], [], {}
+        only, done = parts[0], parts[0].done
+        timed_only = only.timed_segments(only.bytes_sent / bytes_per_second)
+        return {**done, **({"segments": timed_only} if timed_only else {}), "realtime": meta}
+    texts: list[str] = []
+    segments: list[dict[str, Any]] = []
+    usage: dict[str, Any] = {}
     language, model_seen = None, None
-    any_segments = any(p.segments or (p.done or {}).get("segments") for p in parts)
-    for part in parts:
-        offset = part.audio_start / _BYTES_PER_SECOND
+    timed = [p.timed_segments(p.bytes_sent / bytes_per_second) for p in parts]
+    any_segments = any(timed)
+    for part, part_segments in zip(parts, timed):
+        offset = part.audio_start / bytes_per_second
         done = part.done or {}
         language = language or done.get("language") or part.language
         model_seen = model_seen or done.get("model")
         text = part.committed_text.strip()
         if text:
             texts.append(text)
-        part_segments = done.get("segments") or part.segments
         if not part_segments and text and any_segments:
-            part_segments = [{"text": text, "start": 0.0, "end": part.bytes_sent / _BYTES_PER_SECOND}]
+            part_segments = [{"text": text, "start": 0.0, "end": part.bytes_sent / bytes_per_second}]
         for segment in part_segments:
             shifted = dict(segment)
             if shifted.get("words"):

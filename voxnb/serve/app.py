@@ -1,9 +1,11 @@
 """``voxnb serve``: a local server that speaks Mistral's transcription protocol over an engine.
 
-Routes (``spec/mistral-api.md`` §1–§3, §5–§7): ``POST /v1/audio/transcriptions`` (multipart,
-Mistral's fields and validation errors, JSON or SSE), ``POST /v1/files`` with signed URLs,
-``POST /v1/chat/completions`` with an audio part, ``GET /v1/models``; plus the realtime
-websockets of :mod:`voxnb.serve.realtime`.
+Routes (``spec/mistral-api.md`` §1–§3, §5–§8): ``POST /v1/audio/transcriptions`` (multipart,
+Mistral's fields and validation errors, JSON or SSE), ``POST /v1/files`` with signed URLs and
+``GET /v1/files/{id}/content``, ``POST /v1/chat/completions`` with an audio part, ``GET
+/v1/models``; the batch jobs of :mod:`voxnb.serve.batch`; and the realtime websockets of
+:mod:`voxnb.serve.realtime`. Known speakers' reference clips (``speaker_references``) name the
+engine's speaker clusters by the nearest voice (:mod:`voxnb.local.speaker_names`).
 
 For tests and benchmarks the app can inject faults (``--faults 429:0.2,500:0.1,latency:0.3``)
 and records what requests carried (:class:`RequestRecorder`: a small ring of the latest ones by
@@ -53,7 +55,7 @@ log = logging.getLogger("voxnb.serve")
 #: the API's 512 MB file limit plus room for the other multipart fields
 DEFAULT_MAX_BODY_BYTES = 512 * 1024 * 1024 + 1024 * 1024
 #: files ``POST /v1/files`` keeps (in memory) at once; ``DELETE /v1/files/{id}`` frees one
-DEFAULT_MAX_FILES = 100
+DEFAULT_MAX_FILES = 10_000
 #: bytes the stored files may take together
 DEFAULT_MAX_STORED_BYTES = 1024 * 1024 * 1024
 #: requests the default recorder remembers (the latest ones)
@@ -264,6 +266,25 @@ class _Upload:
     data: bytes
     purpose: str
     created_at: int
+    sample_type: str = "audio"  # batch files: batch_request, batch_result, batch_error
+    source: str = "upload"  # "mistral" for the files a batch job writes
+
+    def describe(self, file_id: str) -> dict[str, Any]:
+        """The file as the Files API describes it (``mistralai``'s ``CreateFileResponse``)."""
+        return {
+            "id": file_id,
+            "object": "file",
+            "bytes": len(self.data),
+            "created_at": self.created_at,
+            "filename": self.filename,
+            "purpose": self.purpose,
+            "sample_type": self.sample_type,
+            "source": self.source,
+            "num_lines": self.data.count(b"\n") + (not self.data.endswith(b"\n") and bool(self.data))
+            if self.purpose == "batch"
+            else None,
+            "mimetype": self.content_type,
+        }
 
 
 class _Server:
@@ -364,19 +385,35 @@ class _Server:
         except AudioError as err:
             raise _RequestFailed(400, f"Could not decode the audio file: {err}") from err
 
-    async def _inject(self, record: RecordedRequest) -> None:
-        """Injected latency, then maybe an injected error answer."""
+    async def _inject(self, record: RecordedRequest | None) -> None:
+        """Injected latency, then maybe an injected error answer (a batch line's too, unrecorded)."""
         if self.faults.latency:
             await asyncio.sleep(self.faults.latency)
         status = self.faults.draw_status()
         if status is not None:
-            record.fault = status
+            if record is not None:
+                record.fault = status
             raise _RequestFailed(
                 status,
                 f"injected fault: HTTP {status} (voxnb serve --faults)",
                 "rate_limited" if status == 429 else "injected_fault",
                 "1300" if status == 429 else None,
             )
+
+    async def _inject_line(self) -> None:
+        await self._inject(None)
+
+    async def transcribe_samples(self, samples: Any, resolved: TranscriptionRequest) -> dict[str, Any]:
+        """The engine's response to *resolved*, its speakers named by the request's reference clips."""
+        result = await self._engine_call(self.engine.transcribe, samples, **resolved.engine_options())
+        if resolved.speaker_references:
+            from voxnb.local.speaker_names import apply_to_response, name_speakers
+
+            found = await self._engine_call(
+                name_speakers, samples, result.get("segments") or [], resolved.speaker_references
+            )
+            result = apply_to_response(result, found.names)
+        return result
 
     def _respond_error(self, failure: _RequestFailed, record: RecordedRequest | None) -> Any:
         from starlette.responses import JSONResponse
@@ -479,7 +516,7 @@ class _Server:
             data = self._file_from_url(form["file_url"])
         samples = await self._decoded(data)
         await self._inject(record)
-        result = await self._engine_call(self.engine.transcribe, samples, **resolved.engine_options())
+        result = await self.transcribe_samples(samples, resolved)
         if self.dialect == "openai":
             return _openai_answer(result, response_format, stream=stream, duration=len(samples) / 16000)
         if not stream:
@@ -516,6 +553,7 @@ class _Server:
             data,
             purpose,
             int(time.time()),
+            sample_type="batch_request" if purpose == "batch" else "audio",
         )
         async with self._files_lock:
             held = sum(len(f.data) for f in self.files.values())
@@ -528,19 +566,7 @@ class _Server:
                     "files_quota_exceeded",
                 )
             self.files[file_id] = stored
-        return JSONResponse(
-            {
-                "id": file_id,
-                "object": "file",
-                "bytes": len(data),
-                "created_at": stored.created_at,
-                "filename": stored.filename,
-                "purpose": stored.purpose,
-                "sample_type": "audio",
-                "source": "upload",
-                "mimetype": stored.content_type,
-            }
-        )
+        return JSONResponse(stored.describe(file_id))
 
     async def delete_file(self, request: Any, record: RecordedRequest) -> Any:
         from starlette.responses import JSONResponse
@@ -573,8 +599,11 @@ class _Server:
         from starlette.responses import Response
 
         stored = self._stored(request.path_params["file_id"])
-        self._file_from_url(str(request.url))
-        return Response(stored.data, media_type=stored.content_type)
+        if "sig" in request.query_params:  # a signed URL: its signature is checked
+            self._file_from_url(str(request.url))
+        # otherwise the key let the request in (GET /v1/files/{id}/content, how batch results are read);
+        # the Files API answers with bytes whatever they are (mistralai's download accepts nothing else)
+        return Response(stored.data, media_type="application/octet-stream")
 
     async def chat(self, request: Any, record: RecordedRequest) -> Any:
         from starlette.responses import JSONResponse
@@ -873,7 +902,7 @@ def create_app(
         raise ParameterError("recorder= takes a RequestRecorder, True or False", option="recorder")
     server = _Server(
         engine,
-        api_key=api_key,
+        api_key=api_key if isinstance(api_key, Secret) else Secret(api_key),  # wrapped by @secret_api_key
         faults=plan,
         recorder=recorder,
         dialect=dialect,
@@ -900,8 +929,10 @@ def create_app(
         Route("/v1/chat/completions", server.handler(server.chat), methods=["POST"]),
         Route("/v1/models", server.handler(models), methods=["GET"]),
     ]
+    from voxnb.serve.batch import batch_routes
     from voxnb.serve.realtime import realtime_routes
 
+    routes.extend(batch_routes(server))
     routes.extend(realtime_routes(engine, api_key=api_key))
     app = Starlette(
         routes=routes, middleware=[Middleware(_BodyLimit, limit=max_body_bytes, timeout=body_timeout)]

@@ -65,7 +65,7 @@ def http_protocol(header_timeout: float = DEFAULT_HEADER_TIMEOUT) -> type[asynci
     class BoundedH11Protocol(H11Protocol):
         _head_timer: asyncio.TimerHandle | None = None
 
-        def connection_made(self, transport: Any) -> None:  # type: ignore[override]
+        def connection_made(self, transport: Any) -> None:
             super().connection_made(transport)
             self._arm_head_timer()
 

@@ -59,9 +59,9 @@ def load_engine(name: str = "auto") -> Any:
             return engine
     from voxnb.local.fake import FakeEngine
 
-    engine = FakeEngine()
-    log.info("engine: fake (%s) - deterministic code words, not speech recognition", engine.model)
-    return engine
+    fake = FakeEngine()
+    log.info("engine: fake (%s) - deterministic code words, not speech recognition", fake.model)
+    return fake
 
 
 @secret_api_key

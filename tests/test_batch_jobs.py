@@ -1,0 +1,383 @@
+"""Mistral's Batch API for transcriptions, client and server, over real sockets.
+
+The client (:meth:`voxnb.Client.submit_batch`) talks to ``voxnb serve``'s batch endpoints; what
+goes over the wire (the JSONL lines, the job request) and what comes back (jobs, lists, result
+files) is checked field by field against the ``mistralai`` SDK's own models, and the SDK's own
+batch client drives the server too. The deterministic engine's text depends only on the audio,
+so every item's transcript can be checked against the engine run locally: nothing lost,
+nothing swapped, nothing duplicated.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+import voxnb
+from voxnb.api.batch import BatchItemError
+from voxnb.api.retry import RetryPolicy
+from voxnb.errors import ParameterError
+from voxnb.local.fake import FakeEngine
+
+mistral_models = pytest.importorskip("mistralai.client.models")
+
+FAST = RetryPolicy(initial_backoff=0.01, max_backoff=0.05, jitter=0.0)
+MODEL = "voxtral-mini-transcribe-3"
+
+
+def engine_text(wav: bytes) -> str:
+    """What the deterministic engine says about *wav*, computed here without any server."""
+    return FakeEngine().transcribe(voxnb.Audio.load(wav).y)["text"]
+
+
+def input_lines(server, job_id: str) -> tuple[dict, list[dict]]:
+    """The request that created job *job_id* as the server received it, and its input file's lines."""
+    input_files = httpx.get(f"{server.url}/v1/batch/jobs/{job_id}").json()["input_files"]
+    create = next(
+        r.json
+        for r in server.recorder.matching("/v1/batch/jobs")
+        if r.method == "POST" and r.status == 200 and r.json["input_files"] == input_files
+    )
+    data = server.app.state.files[input_files[0]].data
+    return create, [json.loads(line) for line in data.splitlines() if line.strip()]
+
+
+def test_a_job_round_trip_and_its_wire_checked_against_the_mistralai_models(
+    start_voxnb_server, tmp_path, tiny_wav
+):
+    from mistralai.extra.batch import BatchOutput
+
+    server = start_voxnb_server()
+    client = voxnb.Client(base_url=server.url, retry=FAST)
+    items = {f"rec{k}": tiny_wav(k, 0.5) for k in range(6)}
+    # language= goes without timestamps (the contract's rule for Mistral's models)
+    items["biased"] = {"audio": tiny_wav(50, 0.5), "context_bias": ["Alpha Romeo", "Tango"], "language": "en",
+                       "timestamps": None}  # fmt: skip
+    items["diarized"] = {"audio": tiny_wav(51, 1.0), "diarize": True}
+    job = client.submit_batch(
+        items, model=MODEL, timestamps="segment", cache=tmp_path, progress=False, metadata={"project": "t"}
+    )
+    assert job.id and job.status in ("QUEUED", "RUNNING", "SUCCESS")
+    result = job.result(progress=False, poll_interval=0.05)
+    assert len(result) == 8 and not result.errors and result.job_id == job.id
+    assert job.status == "SUCCESS" and job.counts() == {
+        "total": 8,
+        "completed": 8,
+        "succeeded": 8,
+        "failed": 0,
+    }
+    for name, item in items.items():
+        audio = item["audio"] if isinstance(item, dict) else item
+        if name != "biased":
+            assert result[name].text == engine_text(audio), name
+    assert result["biased"].text != engine_text(items["biased"]["audio"]) or "Tango" in result["biased"].text
+    assert result["diarized"].segments["speaker"].notna().all()
+    assert (
+        result["rec0"].request["timestamp_granularities"] == ["segment"]
+        and result["rec0"].model == FakeEngine.model
+    )
+
+    # the job request: every field a CreateBatchJobRequest field, values kept as sent
+    create, lines = input_lines(server, job.id)
+    sdk_create = mistral_models.CreateBatchJobRequest.model_validate(create)
+    assert sdk_create.model_dump(mode="json", by_alias=True) == create
+    assert create["endpoint"] == "/v1/audio/transcriptions" and create["model"] == MODEL
+    assert create["metadata"] == {"created_by": "voxnb", "project": "t"} and create["timeout_hours"] == 24
+    # the JSONL: BatchRequest lines whose bodies are AudioTranscriptionRequest fields, as the SDK writes them
+    assert [line["custom_id"] for line in lines] == list(items)
+    body_fields = set(mistral_models.AudioTranscriptionRequest.model_fields) - {"model", "file", "stream"}
+    for line in lines:
+        assert mistral_models.BatchRequest.model_validate(line).model_dump(mode="json", by_alias=True) == line
+        body = line["body"]
+        assert set(body) <= body_fields, set(body) - body_fields
+        sdk = mistral_models.AudioTranscriptionRequest.model_validate({"model": create["model"], **body})
+        dumped = sdk.model_dump(mode="json", by_alias=True)
+        assert {k: dumped[k] for k in body} == body
+        assert set(dumped) - set(body) <= {"model", "stream"}  # the job's model, and the SDK's stream=false
+        assert body["file_id"] in server.app.state.files
+        assert body.get("timestamp_granularities") == (None if line["custom_id"] == "biased" else ["segment"])
+    by_name = {line["custom_id"]: line["body"] for line in lines}
+    assert (
+        by_name["biased"]["context_bias"] == ["Alpha Romeo", "Tango"]
+        and by_name["biased"]["language"] == "en"
+    )
+    assert by_name["diarized"]["diarize"] is True and by_name["rec0"]["diarize"] is False
+    assert "context_bias" not in by_name["rec0"]
+
+    # what the server answers: BatchJob, ListBatchJobsResponse, result lines the SDK's parser reads
+    with httpx.Client(base_url=server.url) as http:
+        got = http.get(f"/v1/batch/jobs/{job.id}", params={"inline": "true"}).json()
+        listed = http.get("/v1/batch/jobs", params={"status": ["SUCCESS"]}).json()
+        output = http.get(f"/v1/files/{got['output_file']}/content").content
+    sdk_job = mistral_models.BatchJob.model_validate(got)
+    assert sdk_job.status == "SUCCESS" and sdk_job.succeeded_requests == 8 and len(got["outputs"]) == 8
+    assert mistral_models.ListBatchJobsResponse.model_validate(listed).total == 1
+    parsed = BatchOutput.from_jsonl_bytes(output, mistral_models.TranscriptionResponse)
+    assert sorted(parsed.responses) == sorted(items) and not parsed.request_errors
+    # the state that lets another kernel resume: in the cache folder, without audio
+    state = json.loads((tmp_path / "batch-jobs" / f"{job.id}.json").read_text())
+    assert state["job_id"] == job.id and state["downloaded"] and len(state["items"]) == 8
+    assert not list((tmp_path / "batch-jobs").glob("*.tmp"))
+
+
+def test_the_mistralai_batch_client_runs_a_job_on_voxnb_serve(voxnb_server, tiny_wav):
+    import asyncio
+
+    from mistralai.client import Mistral
+    from mistralai.extra.batch import BatchClient
+
+    client = voxnb.Client(base_url=voxnb_server)
+    file_ids = {f"sdk{k}": client.upload(tiny_wav(200 + k, 0.5)) for k in range(3)}
+    payload = {
+        name: mistral_models.AudioTranscriptionRequest(model=MODEL, file_id=file_id, diarize=True,
+                                                        timestamp_granularities=["segment"])
+        for name, file_id in file_ids.items()
+    }  # fmt: skip
+
+    async def run():
+        sdk = Mistral(api_key="unused", server_url=voxnb_server)
+        batch = BatchClient(
+            sdk, endpoint="/v1/audio/transcriptions", response_body_type=mistral_models.TranscriptionResponse
+        )
+        return await batch.run(payload, model=MODEL, poll_interval_seconds=0.05)
+
+    result = asyncio.run(run())
+    assert result.status == "SUCCESS" and result.succeeded == 3 and result.failed == 0
+    for name in file_ids:
+        response = result.by_id()[name]
+        assert response.segments and all(s.speaker_id for s in response.segments)
+
+
+def test_items_given_as_urls_and_file_ids_and_lines_that_fail(start_voxnb_server, tmp_path, tiny_wav):
+    server = start_voxnb_server()
+    client = voxnb.Client(base_url=server.url, retry=FAST)
+    by_id, by_url, local = tiny_wav(80, 0.5), tiny_wav(81, 0.5), tiny_wav(82, 0.5)
+    file_id = client.upload(by_id)
+    url = client.signed_url(client.upload(by_url), expiry=1)
+    items = {
+        "by_id": file_id,
+        "by_url": url,
+        "local": local,
+        "missing": "00000000-0000-0000-0000-000000000000",  # a file id the server never had
+        "external": "https://example.org/talk.mp3",  # voxnb serve never downloads from the internet
+    }
+    result = client.transcribe_many(items, mode="batch", cache=tmp_path, progress=False, poll_interval=0.05)
+    assert result.job_id is not None
+    assert {n: result.status(n) for n in items} == {
+        "by_id": "transcribed", "by_url": "transcribed", "local": "transcribed",
+        "missing": "failed", "external": "failed",
+    }  # fmt: skip
+    assert result["by_id"].text == engine_text(by_id) and result["by_url"].text == engine_text(by_url)
+    missing, external = result.errors["missing"], result.errors["external"]
+    assert isinstance(missing, BatchItemError) and missing.status == 404 and "No file with id" in str(missing)
+    assert external.status == 400 and "does not download" in str(external)
+    _, lines = input_lines(server, result.job_id)
+    bodies = {line["custom_id"]: line["body"] for line in lines}
+    assert bodies["by_id"]["file_id"] == file_id and bodies["by_url"]["file_url"] == url
+    assert bodies["local"]["file_id"] not in (file_id, None)
+    frame = result.to_frame().set_index("name")
+    assert frame.loc["missing", "error"].startswith("BatchItemError: HTTP 404")
+
+    # run again: the three successes come from the cache, only the failures are submitted
+    jobs_before = len([r for r in server.recorder.matching("/v1/batch/jobs") if r.method == "POST"])
+    again = client.transcribe_many(items, mode="batch", cache=tmp_path, progress=False, poll_interval=0.05)
+    assert again.from_cache == ["by_id", "by_url", "local"] and set(again.errors) == {"missing", "external"}
+    posts = [r for r in server.recorder.matching("/v1/batch/jobs") if r.method == "POST"]
+    assert len(posts) == jobs_before + 1
+    _, retried = input_lines(server, again.job_id)
+    assert sorted(line["custom_id"] for line in retried) == ["external", "missing"]
+
+
+def test_a_cancelled_job_keeps_what_finished_and_the_rest_is_submitted_again(
+    start_voxnb_server, tmp_path, tiny_wav
+):
+    server = start_voxnb_server(faults="latency:0.05")
+    client = voxnb.Client(base_url=server.url, retry=FAST)
+    items = {f"c{k:02d}": tiny_wav(300 + k, 0.3) for k in range(40)}
+    job = client.submit_batch(items, cache=tmp_path, progress=False)
+    deadline = time.monotonic() + 30
+    while job.refresh().counts()["completed"] < 4 and time.monotonic() < deadline:
+        time.sleep(0.02)
+    job.cancel()
+    assert job.status in ("CANCELLATION_REQUESTED", "CANCELLED")
+    result = job.result(progress=False, poll_interval=0.05)
+    counts = job.counts()
+    assert job.status == "CANCELLED" and 4 <= counts["completed"] < 40
+    done = [n for n in items if result.status(n) == "transcribed"]
+    not_run = [n for n, e in result.errors.items() if "not run" in str(e)]
+    assert len(done) == counts["succeeded"] and len(done) + len(not_run) == 40
+    assert all(result[n].text == engine_text(items[n]) for n in done)
+    assert all(
+        result.errors[n].status is None and "ended CANCELLED" in str(result.errors[n]) for n in not_run
+    )
+
+    again = client.transcribe_many(items, mode="batch", cache=tmp_path, progress=False, poll_interval=0.05)
+    assert sorted(again.from_cache) == sorted(done) and not again.errors and len(again) == 40
+    second = voxnb.Client(base_url=server.url).batch_job(again.job_id, cache=tmp_path)
+    assert second.counts()["total"] == len(not_run)
+    assert all(again[n].text == engine_text(items[n]) for n in items)
+
+
+def test_a_second_call_picks_up_the_unfinished_job_instead_of_submitting_twice(
+    start_voxnb_server, tmp_path, tiny_wav
+):
+    server = start_voxnb_server()
+    client = voxnb.Client(base_url=server.url)
+    items = [("a", tiny_wav(400, 0.3)), ("b", tiny_wav(401, 0.3))]
+    job = client.submit_batch(items, cache=tmp_path, progress=False)
+    # as after a kernel restart, before the results were downloaded: the same call again
+    result = client.transcribe_many(items, mode="batch", cache=tmp_path, progress=False, poll_interval=0.05)
+    assert result.job_id == job.id and len(result) == 2
+    assert len([r for r in server.recorder.matching("/v1/batch/jobs") if r.method == "POST"]) == 1
+    # and batch results are the cache of request-by-request runs, and the other way round
+    plain = client.transcribe_many(items, cache=tmp_path, progress=False)
+    assert plain.requests == 0 and plain.from_cache == ["a", "b"]
+    fresh = dict(c=tiny_wav(402, 0.3))
+    client.transcribe_many(fresh, cache=tmp_path, progress=False)
+    batch_again = client.transcribe_many(
+        {**dict(items), **fresh}, mode="batch", cache=tmp_path, progress=False
+    )
+    assert batch_again.requests == 0 and batch_again.job_id is None and len(batch_again.from_cache) == 3
+
+
+def test_batch_refusals_come_before_anything_is_sent(
+    start_voxnb_server, voxnb_server, tmp_path, tiny_wav, monkeypatch
+):
+    openai = start_voxnb_server(dialect="openai")
+    with pytest.raises(ParameterError, match="no Batch API") as info:
+        voxnb.Client(base_url=openai.url).submit_batch([tiny_wav(1)], cache=tmp_path)
+    assert info.value.option == "mode"
+    client = voxnb.Client(base_url=voxnb_server)
+    with pytest.raises(ParameterError, match="align the transcripts") as info:
+        client.submit_batch([tiny_wav(1)], model=MODEL, timestamps="word", cache=tmp_path)
+    assert info.value.option == "words"
+    two_models = {"a": tiny_wav(1), "b": {"audio": tiny_wav(2), "model": "voxtral-mini-2602"}}
+    with pytest.raises(ParameterError, match="one model"):
+        client.submit_batch(two_models, model=MODEL, cache=tmp_path)
+    with pytest.raises(ParameterError, match="mode must be"):
+        client.transcribe_many([tiny_wav(1)], mode="jobs")
+    monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
+    with pytest.raises(ParameterError, match="needs a server with a Batch API"):
+        voxnb.transcribe_many([tiny_wav(1)], mode="batch", quiet=True)
+    with pytest.raises(ParameterError, match="no saved state"):
+        client.batch_job("6f0c5a4e-0000-4000-8000-000000000000", cache=tmp_path)
+
+
+def test_the_job_state_holds_no_key_and_resumes_only_against_its_server(
+    start_voxnb_server, voxnb_server, tmp_path, tiny_wav, guarded_api_key
+):
+    server = start_voxnb_server(api_key=guarded_api_key)
+    client = voxnb.Client(base_url=server.url, api_key=guarded_api_key)
+    job = client.submit_batch({"k": tiny_wav(5, 0.3)}, cache=tmp_path, progress=False)
+    text = (tmp_path / "batch-jobs" / f"{job.id}.json").read_text()
+    assert guarded_api_key not in text and server.url in text
+    assert guarded_api_key not in repr(job)
+    with pytest.raises(ParameterError, match="was submitted to"):
+        voxnb.Client(base_url=voxnb_server).batch_job(job.id, cache=tmp_path)
+    assert (
+        len(
+            voxnb.Client(base_url=server.url, api_key=guarded_api_key)
+            .batch_job(job.id, cache=tmp_path)
+            .result(progress=False, poll_interval=0.05)
+        )
+        == 1
+    )
+
+
+def test_an_experiment_runs_as_one_batch_job(start_voxnb_server, tmp_path):
+    from voxnb import bias
+
+    server = start_voxnb_server()
+    items = bias.load_bundled()[:4]
+    batch = bias.Experiment(items, ["none", "oracle"], base_url=server.url)
+    batch.run(mode="batch", cache=tmp_path / "a", progress=False)
+    direct = bias.Experiment(items, ["none", "oracle"], base_url=server.url)
+    direct.run(cache=tmp_path / "b", progress=False)
+    assert batch.job_id and not batch.errors and len(batch.transcripts) == 8
+    assert {k: t.text for k, t in batch.transcripts.items()} == {
+        k: t.text for k, t in direct.transcripts.items()
+    }
+    posts = [r for r in server.recorder.matching("/v1/batch/jobs") if r.method == "POST"]
+    assert len(posts) == 1
+    # one upload per recording, not per (recording, condition)
+    audio_uploads = [
+        r for r in server.recorder.matching("/v1/files") if r.field_values("purpose") == ["audio"]
+    ]
+    assert len(audio_uploads) == 4
+    _, lines = input_lines(server, batch.job_id)
+    oracle = [line["body"] for line in lines if line["custom_id"].endswith("/oracle")]
+    assert len(oracle) == 4 and all(body["context_bias"] for body in oracle)
+
+
+@pytest.mark.slow
+def test_500_items_with_faults_survive_a_kernel_restart_between_submit_and_download(tmp_path, tiny_wav):
+    """The issue's must-show: submitted, a new process resumes by job id, 500 Transcripts, 0 lost,
+    0 duplicated, failed lines per item; re-runs submit only the failures, then nothing."""
+    from voxnb.serve import ServerProcess
+
+    cache = tmp_path / "cache"
+    items = {f"utt{k:03d}": tiny_wav(1000 + k, 0.3) for k in range(500)}
+    expected = {name: engine_text(wav) for name, wav in items.items()}
+    faults = "429:0.04,500:0.04,seed:11"
+    numbers: dict[str, object] = {"items": 500, "faults": faults}
+    with ServerProcess(engine="fake", faults=faults) as server:
+        client = voxnb.Client(base_url=server.url, retry=FAST)
+        job = client.submit_batch(items, cache=cache, progress=False)
+        numbers["submit_requests"] = client.requests_sent
+        client.close()
+        del client  # the kernel that submitted is gone
+
+        script = f"""
+import json, voxnb
+from voxnb.api.retry import RetryPolicy
+client = voxnb.Client(base_url={server.url!r}, retry=RetryPolicy(initial_backoff=0.01, max_backoff=0.05, jitter=0.0))
+job = client.batch_job({job.id!r}, cache={str(cache)!r})
+result = job.result(progress=False, poll_interval=0.1)
+print("RESULT=" + json.dumps({{
+    "job": job.counts(), "status": job.status,
+    "texts": {{name: result[name].text for name in result}},
+    "errors": {{name: [type(e).__name__, getattr(e, "status", None)] for name, e in result.errors.items()}},
+    "pending": result.pending,
+}}))
+"""
+        resumed = subprocess.run(
+            [sys.executable, "-c", script], capture_output=True, text=True, timeout=600, env=dict(os.environ)
+        )
+        assert resumed.returncode == 0, resumed.stderr[-3000:]
+        data = json.loads(resumed.stdout.split("RESULT=")[1])
+        texts, errors = data["texts"], data["errors"]
+        assert data["status"] == "SUCCESS" and data["job"]["total"] == 500 and not data["pending"]
+        assert len(texts) + len(errors) == 500 and not set(texts) & set(errors)  # 0 lost, 0 duplicated
+        assert all(texts[name] == expected[name] for name in texts)  # each item got its own result
+        assert data["job"]["failed"] == len(errors) > 0 and data["job"]["succeeded"] == len(texts)
+        assert all(kind == "BatchItemError" and status in (429, 500) for kind, status in errors.values())
+        numbers.update(transcribed=len(texts), failed_lines=len(errors), lost=0, duplicated=0)
+        numbers["failed_by_status"] = {
+            str(s): sum(1 for _, st in errors.values() if st == s) for s in (429, 500)
+        }
+
+        # re-runs: each submits only what failed, until nothing is left; then a run sends nothing
+        client = voxnb.Client(base_url=server.url, retry=FAST)
+        rounds = []
+        for _ in range(6):
+            before = client.requests_sent
+            result = client.transcribe_many(
+                items, mode="batch", cache=cache, progress=False, poll_interval=0.05
+            )
+            rounds.append({"submitted": 500 - len(result.from_cache), "failed": len(result.errors),
+                           "requests": client.requests_sent - before})  # fmt: skip
+            if not result.errors:
+                break
+        assert not result.errors and len(result) == 500
+        assert all(result[name].text == expected[name] for name in items)
+        cached = client.transcribe_many(items, mode="batch", cache=cache, progress=False)
+        assert cached.requests == 0 and cached.job_id is None and len(cached.from_cache) == 500
+        numbers["reruns"] = rounds
+        numbers["cached_rerun_requests"] = cached.requests
+    print("BATCH_MUST_SHOW=" + json.dumps(numbers))
