@@ -64,4 +64,6 @@ def offline_engine():
 
 
 # `voxnb serve` on a free 127.0.0.1 port, and the suite-wide API-key leak guard
+# mutation runs: each module's mutants meet that module's own tests (tests/mutation_selection.py)
+from mutation_selection import *  # noqa: E402, F403
 from voxnb_serve_fixtures import *  # noqa: E402, F403

@@ -68,11 +68,12 @@ def test_without_segment_times_words_stay_interpolated(offline_engine):
     assert list(same.words["timing"]) == list(t.words["timing"])
 
 
-def test_other_languages_fall_back_with_a_warning(offline_engine):
+def test_languages_no_model_knows_fall_back_with_a_warning(offline_engine):
+    # French is aligned by the packaged multilingual model (tests/test_languages.py)
     t = segment_only("words")
-    t_fr = voxnb.Transcript.from_response({**t.raw, "language": "fr"})
-    with pytest.warns(UserWarning, match="cannot align 'fr'"):
-        fallback = voxnb.align(t_fr, voxnb.data.path("words"))
+    t_xx = voxnb.Transcript.from_response({**t.raw, "language": "xx"})
+    with pytest.warns(UserWarning, match="does not transcribe language='xx'"):
+        fallback = voxnb.align(t_xx, voxnb.data.path("words"))
     assert set(fallback.words["timing"]) == {"interpolated"}
 
 

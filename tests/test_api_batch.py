@@ -204,6 +204,9 @@ def test_keyboard_interrupt_keeps_finished_work(start_voxnb_server, tiny_wav, tm
     """A Jupyter interrupt is SIGINT in the main thread; the re-run re-sends only unfinished items."""
     server = start_voxnb_server(faults="latency:0.05")
     items = {f"k{i}": tiny_wav(300 + i) for i in range(40)}
+    # Python's own SIGINT handler raises KeyboardInterrupt; a runner may have ignored SIGINT
+    # (mutmut's fork server does), which would turn this test into a false failure
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     with voxnb.Client(base_url=server.url, dialect="mistral") as client:
         timer = threading.Timer(0.4, os.kill, (os.getpid(), signal.SIGINT))
         timer.start()
@@ -212,6 +215,7 @@ def test_keyboard_interrupt_keeps_finished_work(start_voxnb_server, tiny_wav, tm
                 client.transcribe_many(items, concurrency=2, cache=tmp_path, progress=False)
         finally:
             timer.cancel()
+            signal.signal(signal.SIGINT, previous)
         done = set(client.last_batch)
         assert 0 < len(done) < 40
         resumed = client.transcribe_many(items, concurrency=8, cache=tmp_path, progress=False)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
+import nbclient
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
 
 
 @pytest.mark.slow

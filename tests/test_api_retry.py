@@ -1,6 +1,12 @@
-"""Retry policy: Retry-After parsing and backoff; and the doctests of the HTTP side."""
+"""voxnb.api.retry: the schedule of waits the client keeps, checked without waiting it out.
+
+The client waits through ``RetryPolicy.sleep``; these tests pass one that records the delays,
+so Retry-After and the backoff are read from what the code decided, not from a stopwatch.
+"""
 
 from __future__ import annotations
+
+import email.utils
 
 import pytest
 
@@ -26,27 +32,121 @@ def test_backoff_grows_exponentially_with_bounded_jitter():
         RetryPolicy(max_retries=-1)
 
 
+class Waits(list):
+    """A ``sleep`` that records each delay instead of sleeping."""
+
+    async def __call__(self, seconds: float) -> None:
+        self.append(seconds)
+
+
+def test_retry_after_is_honoured_for_every_retry(start_voxnb_server, tiny_wav):
+    server = start_voxnb_server(faults="429:1.0,retry-after:45")
+    waits = Waits()
+    policy = RetryPolicy(max_retries=2, initial_backoff=0.0, jitter=0.0, sleep=waits)
+    with (
+        voxnb.Client(base_url=server.url, dialect="mistral", retry=policy) as client,
+        pytest.raises(voxnb.RateLimitError),
+    ):
+        client.transcribe(tiny_wav(4))
+    assert waits == [45.0, 45.0]  # the backoff alone would have been 0 s
+    assert len(server.recorder) == 3
+
+
+def test_without_retry_after_the_backoff_doubles_up_to_its_cap(start_voxnb_server, tiny_wav):
+    server = start_voxnb_server(faults="503:1.0")
+    waits = Waits()
+    policy = RetryPolicy(max_retries=4, initial_backoff=0.5, max_backoff=1.5, jitter=0.0, sleep=waits)
+    with (
+        voxnb.Client(base_url=server.url, dialect="mistral", retry=policy) as client,
+        pytest.raises(voxnb.ServerError),
+    ):
+        client.transcribe(tiny_wav(5))
+    assert waits == [0.5, 1.0, 1.5, 1.5]
+    assert len(server.recorder) == 5
+
+
+def test_a_request_that_cannot_be_fixed_by_waiting_is_not_retried(start_voxnb_server, tiny_wav):
+    server = start_voxnb_server(faults="400:1.0")
+    waits = Waits()
+    with (
+        voxnb.Client(base_url=server.url, dialect="mistral", retry=RetryPolicy(sleep=waits)) as client,
+        pytest.raises(voxnb.APIError),
+    ):
+        client.transcribe(tiny_wav(6))
+    assert waits == [] and len(server.recorder) == 1
+
+
 @pytest.mark.parametrize(
-    "module",
+    ("header", "seconds"),
+    [("2", 2.0), (" 7 ", 7.0), ("0.25", 0.25), ("-3", 0.0), ("0", 0.0)],
+)
+def test_retry_after_in_seconds(header, seconds):
+    assert parse_retry_after(header) == seconds
+
+
+def test_retry_after_as_an_http_date_counts_from_now():
+    now = 1_700_000_000.0
+    in_ninety = email.utils.formatdate(now + 90, usegmt=True)  # how servers write the date
+    assert parse_retry_after(in_ninety, now=now) == 90.0
+    assert parse_retry_after(email.utils.formatdate(now - 90, usegmt=True), now=now) == 0.0  # past: go now
+
+
+def test_retry_after_http_date_without_now_uses_the_clock():
+    far = email.utils.formatdate(4_000_000_000, usegmt=True)  # the year 2096
+    assert parse_retry_after(far) > 10 * 365 * 86400
+
+
+@pytest.mark.parametrize("header", [None, "", "soon", "Wed, 99 Foo 2015 25:61:00 GMT", "1e3x"])
+def test_unreadable_retry_after_is_none(header):
+    assert parse_retry_after(header) is None
+
+
+def test_backoff_without_jitter_is_exact():
+    policy = RetryPolicy(initial_backoff=0.1, multiplier=3, max_backoff=2.0, jitter=0.0)
+    assert [policy.backoff(n) for n in range(5)] == pytest.approx([0.1, 0.3, 0.9, 2.0, 2.0])
+    assert policy.backoff(0, retry_after=0.0) == 0.0  # the server's 0 is honoured, not replaced
+
+
+def test_jitter_scales_with_the_initial_backoff():
+    policy = RetryPolicy(initial_backoff=2.0, multiplier=1, jitter=0.25)
+    delays = [policy.backoff(4) for _ in range(200)]
+    assert all(2.0 <= d <= 2.5 for d in delays)
+    assert max(delays) > 2.25 and min(delays) < 2.25  # spread over the whole [0, 0.5] extra
+
+
+@pytest.mark.parametrize(
+    "options",
     [
-        "voxnb.request",
-        "voxnb.models",
-        "voxnb.credentials",
-        "voxnb.api.retry",
-        "voxnb.api.client",
-        "voxnb.runs",
-        "voxnb.cache",
-        "voxnb.api.errors",
-        "voxnb.api.sse",
-        "voxnb.api.source",
-        "voxnb.backend",
-        "voxnb.serve.app",
-        "voxnb.local.fake",
+        {"max_retries": -1},
+        {"initial_backoff": -0.1},
+        {"max_backoff": -1.0},
+        {"jitter": -0.5},
+        {"max_retry_after": -1.0},
+        {"multiplier": 0.99},
     ],
 )
-def test_doctests(module):
-    import doctest
-    import importlib
+def test_impossible_policies_are_refused(options):
+    (name,) = options
+    with pytest.raises(voxnb.ParameterError, match=f"^{name} must be"):
+        RetryPolicy(**options)
 
-    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.attempted > 0 and result.failed == 0
+
+def test_boundary_policies_are_allowed():
+    policy = RetryPolicy(
+        max_retries=0, initial_backoff=0, max_backoff=0, jitter=0, max_retry_after=0, multiplier=1
+    )
+    assert policy.backoff(3) == 0.0
+
+
+def test_retried_statuses():
+    policy = RetryPolicy()
+    assert [
+        s for s in (400, 401, 404, 408, 429, 500, 501, 502, 503, 504) if policy.should_retry_status(s)
+    ] == [
+        429,
+        500,
+        502,
+        503,
+        504,
+    ]
+    assert RetryPolicy(retry_statuses=(418,)).should_retry_status(418)

@@ -26,6 +26,13 @@ from voxnb.text.align import align_batch, align_pair
         ("a", "b c", [("insertion", -1, 0), ("substitution", 0, 1)]),
         # insertion and deletion tie at the last cell (6 each, diagonal 8): the insertion wins
         ("a x", "x a", [("deletion", 0, -1), ("match", 1, 0), ("insertion", -1, 1)]),
+        ("a b", "b a", [("deletion", 0, -1), ("match", 1, 0), ("insertion", -1, 1)]),
+        # a match and an insertion both reach the last cell at 3: the diagonal wins, so the
+        # extra word is the first one
+        ("a", "a a", [("insertion", -1, 0), ("match", 0, 1)]),
+        # a match and a deletion both reach the last cell at 3: the diagonal wins again
+        ("a a", "a", [("deletion", 0, -1), ("match", 1, 0)]),
+        ("a b c", "a c", [("match", 0, 0), ("deletion", 1, -1), ("match", 2, 1)]),
         ("", "a b", [("insertion", -1, 0), ("insertion", -1, 1)]),
         ("a b", "", [("deletion", 0, -1), ("deletion", 1, -1)]),
         ("", "", []),
@@ -130,3 +137,9 @@ def test_alignment_counts_and_long_utterances():
 def test_bad_alignment_inputs_raise_parameter_errors(call, message):
     with pytest.raises(ParameterError, match=message):
         call()
+
+
+@pytest.mark.parametrize(("ref", "hyp"), [("a b", ["a"]), (["a"], "a b"), ("x", "y")])
+def test_a_string_on_either_side_is_refused(ref, hyp):
+    with pytest.raises(ParameterError, match="list of tokens"):
+        align_pair(ref, hyp)

@@ -276,14 +276,47 @@ def test_librispeech_style_rows_score_like_the_benchmark():
     assert score([r[1] for r in rows], hyps, [r[3] for r in rows]).b_sub == 1
 
 
-@pytest.mark.parametrize(
-    "module",
-    ["text.normalization", "text.align", "bias.scoring", "bias.stats", "bias.data", "bias.experiment"],
-)
-def test_docstring_examples_run(module):
-    import doctest
-    import importlib
+def test_reprs_say_what_was_scored_and_how():
+    s = score(["the cat sat"], ["the bat sat"], [["cat"]], normalizer=None, backend="local", model="tiny.en")
+    # 1 substitution of 3 words, on the one biased word: WER 1/3, U-WER 0, B-WER 1
+    assert repr(s) == (
+        "<BiasScore 1 utterances: WER 33.33%, U-WER 0.00%, B-WER 100.00%, term F1 0.000 "
+        "(backend=local, model=tiny.en, normalizer=none, convention=reference-rare)>"
+    )
+    html_text = s._repr_html_()
+    assert html_text.startswith(
+        "<div><b>BiasScore</b>: 1 utterances, 3 reference words (1 biased)<br><small>"
+    )
+    assert "backend=local, model=tiny.en, normalizer=none, convention=reference-rare" in html_text
+    assert "<td style='text-align:right'>33.33%</td>" in html_text and html_text.endswith("</table></div>")
+    unknown = score(["a"], ["a"], normalizer=None)
+    assert "(backend=unknown, model=unknown, normalizer=none, convention=reference-rare)>" in repr(unknown)
+    names = dir(s)
+    assert {"wer", "b_wer", "u_wer", "b_sub", "ins", "utterances"} <= set(names) and names == sorted(names)
 
-    mod = importlib.import_module(f"voxnb.{module}")
-    result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS)
-    assert result.failed == 0 and result.attempted > 0
+
+def test_a_normalizer_that_does_not_return_text_is_named_in_the_error():
+    def shout(text):
+        return len(text)
+
+    with pytest.raises(
+        voxnb.ParameterError,
+        match=r"^the normalizer \S*shout returned int, not str; a normalizer takes a text",
+    ):
+        score(["a"], ["a"], normalizer=shout)
+
+
+def test_normalize_none_and_terms_in_each_mode():
+    assert normalize(None) == "" and normalize(None, None) == ""
+    assert normalize_term("Janis_Joplin") == "janis joplin"
+    assert normalize_term("New_York_Café", None) == "New York Café"  # no normaliser: underscores only
+    assert normalize_term("Café_au_lait", "basic") == "café au lait"
+
+
+def test_html_lists_every_measure_as_a_row_and_errors_as_percentages():
+    s = score(["the cat sat"], ["the bat sat"], [["cat"]], normalizer=None)
+    html_text = s._repr_html_()
+    table = html_text[html_text.index("<table>") : html_text.index("</table>")]
+    assert table.count("<tr>") == len(s.measures) and "</tr><tr>" in table
+    errors = html_text[html_text.index("</table>") :]
+    assert "33.33%" in errors and "0.333" not in errors

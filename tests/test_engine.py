@@ -100,10 +100,10 @@ def test_hotwords_turn_underscores_into_spaces():
     ("kwargs", "samples", "error", "match"),
     [
         (
-            {"language": "fr"},
+            {"language": "xx"},
             np.zeros(16000, np.float32),
             ParameterError,
-            "does not transcribe language='fr'",
+            "does not transcribe language='xx'",
         ),
         ({}, np.zeros((2, 16000), np.float32), AudioError, "1-D"),
         ({}, np.zeros(0, np.float32), AudioError, "empty"),
@@ -283,3 +283,23 @@ def test_cli_transcribe_prints_segments_and_saves_subtitles(offline_engine, tmp_
     assert out.read_text().startswith("1\n00:00:00,")
     assert main(["transcribe", str(voxnb.data.path("words")), "--formats", "docx"]) == 2
     assert "unknown format(s) ['docx']" in capsys.readouterr().err
+
+
+def test_short_decode_encodes_only_the_buffer_and_hears_the_same_words(offline_engine, monkeypatch):
+    from voxnb.local.stream import short_decode
+
+    y = voxnb.data.audio("words").y
+    shapes = []
+    encode = offline_engine.whisper.encode
+    monkeypatch.setattr(offline_engine.whisper, "encode", lambda f: shapes.append(f.shape) or encode(f))
+    words = short_decode(offline_engine, y, hotwords="Janis Joplin Charleston")
+    assert shapes == [(80, 100 * math.ceil((len(y) / 160 + 100) / 100))]  # not 3000 frames (30 s)
+    text = "".join(w.word for w in words)
+    assert wer("words", text) <= 0.1 and text.strip().startswith("Janis Joplin")
+    assert all(0 <= w.start <= w.end <= len(y) / 16000 + 0.1 for w in words)
+
+
+def test_stream_with_the_whole_engine_as_before(offline_engine):
+    pcm = voxnb.data.audio("words").to_pcm16()
+    events = list(offline_engine.stream((pcm[i : i + 3200] for i in range(0, len(pcm), 3200)), fast=False))
+    assert wer("words", events[-1]["text"]) <= 0.25

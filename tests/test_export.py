@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import re
 
+import meeteval
 import pytest
 
 import voxnb
-from voxnb import ParameterError, Transcript
+from voxnb import ParameterError, ResponseFormatError, Transcript
 
 _SRT_CUE = re.compile(
     r"(?P<n>\d+)\n(?P<a>\d\d:\d\d:\d\d,\d\d\d) --> (?P<b>\d\d:\d\d:\d\d,\d\d\d)\n(?P<text>(?:[^\n]+\n)+)"
@@ -125,17 +126,16 @@ def test_rttm_reads_back_with_pyannote_and_meeteval(diarized, tmp_path):
     path = tmp_path / "t.rttm"
     text = diarized.to_rttm(path, uri="my file")
     assert text.splitlines()[0] == "SPEAKER my_file 1 0.800 5.200 <NA> <NA> speaker_1 <NA> <NA>"
-    database = pytest.importorskip("pyannote.database.util")
+    from pyannote.database import util as database
+
     annotation = database.load_rttm(str(path))["my_file"]
     assert sorted(annotation.labels()) == ["speaker_1", "speaker_2"]
     assert annotation.label_duration("speaker_1") == pytest.approx(5.2)
-    meeteval = pytest.importorskip("meeteval")
     rttm = meeteval.io.RTTM.load(path)
     assert len(rttm) == 2
 
 
 def test_seglst_reads_back_with_meeteval(diarized, tmp_path):
-    meeteval = pytest.importorskip("meeteval")
     path = tmp_path / "t.seglst.json"
     records = diarized.to_seglst(path, session_id="s1")
     assert json.loads(path.read_text()) == records
@@ -148,7 +148,6 @@ def test_seglst_reads_back_with_meeteval(diarized, tmp_path):
 
 
 def test_pyannote_annotation(diarized):
-    pytest.importorskip("pyannote.core")
     annotation = diarized.to_pyannote(uri="call")
     assert annotation.uri == "call"
     assert annotation.label_duration("speaker_2") == pytest.approx(0.8)
@@ -159,3 +158,307 @@ def test_exports_from_a_saved_transcript_match(diarized, tmp_path):
     loaded = voxnb.load_transcript(diarized.save(tmp_path / "t.json"))
     assert loaded.to_srt() == diarized.to_srt()
     assert loaded.to_vtt() == diarized.to_vtt()
+
+
+def _one_segment(text: str, start: float = 0.0, end: float = 1.0, **extra) -> Transcript:
+    return Transcript.from_response(
+        {"text": text, "segments": [{"text": text, "start": start, "end": end, **extra}]}
+    )
+
+
+def test_vtt_escapes_every_character_that_would_start_markup():
+    # WebVTT cue text: & and < must be escaped, and > too where it could close a tag (W3C §4.2.2)
+    cues = parse_vtt(_one_segment("x -> y & a<b>c").to_vtt())
+    assert cues == [(0.0, 1.0, "x -&gt; y &amp; a&lt;b&gt;c")]
+    # a speaker name is escaped inside its voice tag as well
+    cues = parse_vtt(_one_segment("hi", speaker_id="R&D <lead>").to_vtt())
+    assert cues == [(0.0, 1.0, "<v R&amp;D &lt;lead&gt;>hi</v>")]
+
+
+@pytest.mark.parametrize(
+    ("seconds", "clock"),
+    [
+        (0.0004, "00:00:00,000"),  # under half a millisecond: down
+        (0.0006, "00:00:00,001"),  # over half a millisecond: up
+        (1.2344, "00:00:01,234"),
+        (1.2346, "00:00:01,235"),
+        (59.9996, "00:01:00,000"),  # rounding carries into the minutes
+        (3599.9997, "01:00:00,000"),  # ... and into the hours
+        (36000 + 61.5, "10:01:01,500"),
+    ],
+)
+def test_srt_times_are_rounded_to_the_nearest_millisecond(seconds, clock):
+    text = _one_segment("x", seconds, seconds + 1).to_srt()
+    assert text.splitlines()[1].startswith(f"{clock} --> ")
+
+
+def test_vtt_uses_a_dot_before_the_milliseconds():
+    assert _one_segment("x", 61.0625, 62.5).to_vtt().splitlines()[2] == "00:01:01.062 --> 00:01:02.500"
+
+
+def test_cues_are_numbered_in_time_order():
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": "second", "start": 2.0, "end": 3.0},
+                {"text": "first", "start": 0.25, "end": 0.5},
+                {"text": "   ", "start": 4.0, "end": 5.0},  # no words: no cue
+            ],
+        }
+    )
+    assert parse_srt(t.to_srt()) == [(1, 0.25, 0.5, "first"), (2, 2.0, 3.0, "second")]
+
+
+def test_an_end_before_the_start_is_refused_not_clamped_into_a_cue():
+    """Issue 11: a response whose times are reversed is refused, naming the entry (README, Errors)."""
+    response = {"text": "x", "segments": [{"text": "first", "start": 0.5, "end": 0.25}]}
+    with pytest.raises(ResponseFormatError, match=r"segments\[0\]\.end: 0\.25 is before its start 0\.5"):
+        Transcript.from_response(response)
+
+
+def test_speaker_labels_only_on_labelled_cues():
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": "one", "start": 0, "end": 1, "speaker_id": "A"},
+                {"text": "two", "start": 1, "end": 2},
+            ],
+        }
+    )
+    assert [c[3] for c in parse_srt(t.to_srt())] == ["[A] one", "two"]
+    assert [c[2] for c in parse_vtt(t.to_vtt())] == ["<v A>one</v>", "two"]
+    assert [c[2] for c in parse_vtt(t.to_vtt(speakers=False))] == ["one", "two"]
+
+
+def test_long_cues_wrap_at_max_chars_and_keep_every_word():
+    words = "the quick brown fox jumps over the lazy dog again and again"
+    (cue,) = parse_srt(_one_segment(words).to_srt(max_chars=16))
+    lines = cue[3].split("\n")
+    assert lines == ["the quick brown", "fox jumps over", "the lazy dog", "again and again"]
+    (cue,) = parse_srt(_one_segment("  spaced\tout \n text ").to_srt(max_chars=None))
+    assert cue[3] == "spaced out text"
+
+
+def test_rttm_times_and_labels(tmp_path):
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": "a", "start": 1.25, "end": 2.0, "speaker_id": "Dr Who"},
+                {"text": "b", "start": 2.5, "end": 4.125, "speaker_id": "Dr Who"},
+                {"text": "c", "start": 5.0, "end": 6.0},
+            ],
+        }
+    )
+    path = tmp_path / "deep" / "er" / "t.rttm"
+    assert t.to_rttm(path).splitlines() == [
+        "SPEAKER audio 1 1.250 2.875 <NA> <NA> Dr_Who <NA> <NA>",  # one turn of two segments
+        "SPEAKER audio 1 5.000 1.000 <NA> <NA> unknown <NA> <NA>",
+    ]
+    assert path.read_text().count("\n") == 2
+
+
+def test_seglst_fields():
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": " hi ", "start": 0.5, "end": 1.5, "speaker_id": "A B"},
+                {"text": "", "start": 2, "end": 3},
+            ],
+        }
+    )
+    assert t.to_seglst(session_id="s") == [
+        {"session_id": "s", "speaker": "A_B", "start_time": 0.5, "end_time": 1.5, "words": "hi"},
+        {"session_id": "s", "speaker": "unknown", "start_time": 2.0, "end_time": 3.0, "words": ""},
+    ]
+
+
+def test_textgrid_spans_the_whole_transcript_and_drops_untimed_rows():
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "duration": 9.5,
+            "segments": [{"text": "late words", "start": 7.0, "end": 8.0}, {"text": "no time"}],
+        }
+    )
+    grid = t.to_textgrid()
+    assert grid.tierNames == ("transcript - segments", "transcript - words")
+    tier = grid.getTier("transcript - segments")
+    assert (tier.minTimestamp, tier.maxTimestamp) == (0, 9.5)
+    assert [(e.start, e.end, e.label) for e in tier.entries] == [(7.0, 8.0, "late words")]
+    words = grid.getTier("transcript - words").entries
+    # spread by character count, 4 of 9 for "late": 7 + 4/9 s, at praat's 4 decimals
+    assert [(e.start, e.end, e.label) for e in words] == [(7.0, 7.4444, "late"), (7.4444, 8.0, "words")]
+
+
+def test_pyannote_segments_labels_and_zero_length_ones_dropped():
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": "a", "start": 0.5, "end": 1.5, "speaker_id": "A"},
+                {"text": "b", "start": 1.0, "end": 2.0, "speaker_id": "B"},
+                {"text": "c", "start": 2.5, "end": 2.5, "speaker_id": "A"},
+                {"text": "d", "start": 3.0, "end": 4.0},
+            ],
+        }
+    )
+    annotation = t.to_pyannote()
+    assert annotation.uri == "audio"
+    tracks = [(s.start, s.end, label) for s, _, label in annotation.itertracks(yield_label=True)]
+    assert tracks == [(0.5, 1.5, "A"), (1.0, 2.0, "B"), (3.0, 4.0, "unknown")]
+    assert annotation.label_duration("A") == 1.0
+
+
+def test_textgrid_tiers_per_speaker_and_their_end(tmp_path):
+    from praatio import textgrid
+
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": "one two", "start": 0.0, "end": 1.0, "speaker_id": "A"},
+                {"text": "three", "start": 1.0, "end": 2.5, "speaker_id": "B"},
+            ],
+        }
+    )
+    grid = t.to_textgrid(tmp_path / "sub" / "t.TextGrid")
+    assert grid.tierNames == ("A - segments", "A - words", "B - segments", "B - words")
+    assert {grid.getTier(name).maxTimestamp for name in grid.tierNames} == {2.5}  # the last end, no duration
+    back = textgrid.openTextgrid(str(tmp_path / "sub" / "t.TextGrid"), includeEmptyIntervals=False)
+    assert [(e.start, e.end, e.label) for e in back.getTier("A - words").entries] == [
+        (0.0, 0.5, "one"),  # 3 of the 6 letters
+        (0.5, 1.0, "two"),
+    ]
+    assert [(e.start, e.end, e.label) for e in back.getTier("B - segments").entries] == [(1.0, 2.5, "three")]
+    written = (tmp_path / "sub" / "t.TextGrid").read_text()
+    assert written.startswith('File type = "ooTextFile"') and "item [4]:" in written  # praat's long format
+
+
+@pytest.mark.parametrize("fmt", ["SRT", "WebVTT", "TextGrid", "RTTM", "pyannote"])
+def test_an_untimed_transcript_is_refused_naming_the_format(fmt):
+    t = Transcript.from_response({"text": "no times here"})
+    export = {
+        "SRT": t.to_srt,
+        "WebVTT": t.to_vtt,
+        "TextGrid": t.to_textgrid,
+        "RTTM": t.to_rttm,
+        "pyannote": t.to_pyannote,
+    }[fmt]
+    with pytest.raises(
+        ParameterError, match=f"^{fmt} needs segment times and this transcript has none; ask for"
+    ):
+        export()
+
+
+def test_pyannote_missing_says_what_to_install(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyannote.core", None)  # as if not installed
+    with pytest.raises(
+        voxnb.MissingDependencyError,
+        match=r"^to_pyannote\(\) needs the package 'pyannote.core', which is not installed; install it with: "
+        r"pip install pyannote.core$",
+    ):
+        _one_segment("x").to_pyannote()
+
+
+def test_vtt_defaults_wrap_at_42_characters_and_label_speakers(tmp_path):
+    text = "one two three four five six seven eight nine ten eleven twelve"
+    t = _one_segment(text, speaker_id="A")
+    written = t.to_vtt(tmp_path / "t.vtt")
+    assert (tmp_path / "t.vtt").read_text() == written
+    (cue,) = parse_vtt(written)
+    assert cue[2] == "<v A>one two three four five six seven eight\nnine ten eleven twelve</v>"
+    assert len("one two three four five six seven eight nine") == 44  # one word more would not fit
+
+
+def test_textgrid_file_is_contiguous_and_exact_to_a_tenth_of_a_millisecond(tmp_path):
+    from praatio import textgrid
+
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": "", "start": 0.0, "end": 0.2},  # empty: dropped, and the next one still kept
+                {"text": "tick", "start": 0.0, "end": 0.0001},  # 0.1 ms: the shortest kept
+                {"text": "tock", "start": 0.5, "end": 0.500099},  # shorter: dropped
+                {"text": "late", "start": 0.123456, "end": 0.654321},
+            ],
+        }
+    )
+    path = tmp_path / "a" / "b" / "t.TextGrid"
+    t.to_textgrid(path)
+    back = textgrid.openTextgrid(str(path), includeEmptyIntervals=True)
+    entries = [(e.start, e.end, e.label) for e in back.getTier("transcript - segments").entries]
+    # blank intervals fill the gaps, as praat needs; times at 4 decimals
+    assert entries[:3] == [(0.0, 0.0001, "tick"), (0.0001, 0.1235, ""), (0.1235, 0.6543, "late")]
+    # the tiers end at the last end as given (under a second), after a blank sliver
+    assert entries[3:] == [(0.6543, 0.654321, "")]
+    assert back.getTier("transcript - segments").maxTimestamp == 0.654321
+
+
+def test_srt_and_rttm_written_to_new_folders(tmp_path):
+    t = _one_segment("x", 0.0, 1.0, speaker_id="A")
+    assert (tmp_path / "n" / "e" / "w.srt").parent.exists() is False
+    assert t.to_srt(tmp_path / "n" / "e" / "w.srt") == (tmp_path / "n" / "e" / "w.srt").read_text()
+    records = t.to_seglst(tmp_path / "s" / "e" / "g.json")
+    assert json.loads((tmp_path / "s" / "e" / "g.json").read_text(encoding="utf-8")) == records
+
+
+def test_the_transcript_methods_pass_their_defaults_and_paths_through(tmp_path):
+    from voxnb import export
+
+    long = "one two three four five six seven eight nine ten eleven twelve"
+    t = _one_segment(long, 0.5, 2.0, speaker_id="A")
+    assert t.to_srt() == export.to_srt(t, speakers=True, max_chars=42)
+    # wrapped at 42 (39 characters fit, 44 would not), then labelled
+    assert t.to_srt().splitlines()[2:] == [
+        "[A] one two three four five six seven eight",
+        "nine ten eleven twelve",
+    ]
+    assert t.to_vtt() == export.to_vtt(t, speakers=True, max_chars=42) and "<v A>" in t.to_vtt()
+    assert t.to_srt(speakers=False, max_chars=None).splitlines()[2] == long
+    assert t.to_vtt(speakers=False, max_chars=None).splitlines()[3] == long
+    assert t.to_rttm().startswith("SPEAKER audio 1 0.500 1.500 ")
+    assert t.to_rttm(uri="x").startswith("SPEAKER x 1 ")
+    assert t.to_seglst()[0]["session_id"] == "audio" and t.to_seglst(session_id="s")[0]["session_id"] == "s"
+    assert t.to_pyannote().uri == "audio" and t.to_pyannote(uri="u").uri == "u"
+    for name, ext in (("to_srt", "srt"), ("to_vtt", "vtt"), ("to_rttm", "rttm"), ("to_seglst", "json")):
+        getattr(t, name)(tmp_path / f"t.{ext}")
+        assert (tmp_path / f"t.{ext}").stat().st_size > 0, name
+    t.to_textgrid(tmp_path / "t.TextGrid")
+    assert (tmp_path / "t.TextGrid").read_text().startswith('File type = "ooTextFile"')
+
+
+def test_subtitles_regroup_long_segments_by_length_and_duration(tmp_path):
+    from voxnb.export import SUBTITLE_STYLE
+
+    text = (
+        "Good morning everyone, and welcome to the seminar. Our guest today is Dr. Okafor, who came "
+        "from Lagos to talk about rare words in speech recognition. She will speak for twenty minutes, "
+        "then we take questions."
+    )
+    tokens = text.split()
+    step = 22.0 / len(tokens)
+    words = [{"text": w, "start": i * step, "end": (i + 0.8) * step} for i, w in enumerate(tokens)]
+    t = Transcript.from_response(
+        {"text": text, "segments": [{"text": text, "start": 0.0, "end": 22.0, "words": words}]}
+    )
+    cues = parse_srt(t.to_srt(tmp_path / "t.srt", **SUBTITLE_STYLE))
+    assert len(cues) >= 4
+    for _, a, b, body in cues:
+        lines = body.split("\n")
+        assert len(lines) <= 2 and all(len(line) <= 42 for line in lines), body
+        assert b - a <= 7.0 + 1e-6
+        assert not lines[-1].endswith(" Dr.") and not lines[0].endswith(" Dr.")
+    assert " ".join(" ".join(body.split("\n")) for *_, body in cues) == text
+    assert [a for _, a, _, _ in cues] == sorted(a for _, a, _, _ in cues)
+    assert cues[0][3] == "Good morning everyone,\nand welcome to the seminar."  # a sentence, cut at its comma
+    vtt = parse_vtt(t.to_vtt(max_chars=42, max_lines=2, max_duration=7.0))
+    assert [(a, b) for a, b, _ in vtt] == [(a, b) for _, a, b, _ in cues]
+    # without max_lines / max_duration a segment is one cue, as before
+    assert len(parse_srt(t.to_srt())) == 1

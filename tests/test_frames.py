@@ -190,3 +190,241 @@ def test_the_fast_paths_are_taken_for_ascii_text_and_left_for_other_scripts():
     assert frames._layout_from_ascii_words(canonical.words) is None
     assert frames._AsciiTokens.of(["a b", "c"]).counts.tolist() == [2, 1]
     assert frames._AsciiTokens.of(["é"]) is None
+
+
+def _words_response(entries):
+    return Transcript.from_response(
+        {"text": "x", "segments": [{"text": w, "start": a, "end": b, **extra} for w, a, b, extra in entries]},
+        request={"timestamp_granularities": ["word"]},
+    )
+
+
+def test_bare_words_are_grouped_at_sentence_ends_long_pauses_and_speaker_changes():
+    a, b = {"speaker_id": "A"}, {"speaker_id": "B"}
+    t = _words_response(
+        [
+            ("there.", 0.5, 0.9, a),  # given out of order: sorted by time first
+            ("Hello", 0.0, 0.4, a),
+            ("How", 1.0, 1.2, a),
+            ("are", 1.3, 1.5, a),
+            ("you", 2.6, 2.8, a),  # 1.1 s after "are": a new segment
+            ("fine", 2.9, 3.25, b),  # another speaker: a new segment
+            ("thanks", 4.25, 4.5, b),  # exactly 1.0 s after "fine": the same segment
+        ]
+    )
+    seg = t.segments
+    assert seg["text"].tolist() == ["Hello there.", "How are", "you", "fine thanks"]
+    assert seg["start"].tolist() == [0.0, 1.0, 2.6, 2.9]
+    assert seg["end"].tolist() == [0.9, 1.5, 2.8, 4.5]
+    assert seg["speaker"].tolist() == ["A", "A", "A", "B"]
+    assert seg["n_words"].tolist() == [2, 2, 1, 2] and seg["score"].isna().all()
+    assert seg["score"].dtype == np.float64 and seg["start"].dtype == np.float64
+    assert t.words["text"].tolist() == ["Hello", "there.", "How", "are", "you", "fine", "thanks"]
+    assert t.words["segment"].tolist() == [0, 0, 1, 1, 2, 3, 3]
+    assert (t.words["timing"] == "api").all()
+    assert t.turns[["speaker", "start", "end", "n_segments"]].values.tolist() == [
+        ["A", 0.0, 2.8, 3],
+        ["B", 2.9, 4.5, 1],
+    ]
+    assert t.turns["text"].tolist() == ["Hello there. How are you", "fine thanks"]
+
+
+def test_words_that_carry_their_spaces_are_joined_as_they_are():
+    t = _words_response(
+        [(" Hi", 0.0, 0.2, {}), (",", 0.2, 0.25, {}), (" you", 0.3, 0.5, {}), ("!", 0.5, 0.6, {})]
+    )
+    assert t.segments["text"].tolist() == ["Hi, you!"]
+    assert t.words["text"].tolist() == ["Hi", ",", "you", "!"]
+
+
+def test_a_word_holding_a_nul_still_ends_its_sentence_by_its_last_character():
+    t = _words_response([("a\x00b.", 0.0, 0.5, {}), ("next", 0.6, 1.0, {})])
+    assert t.segments["text"].tolist() == ["a\x00b.", "next"]
+
+
+def test_turns_merge_consecutive_unknown_speakers_and_skip_empty_texts():
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": "one", "start": 0.0, "end": 1.0},
+                {"text": "", "start": 1.0, "end": 1.5},
+                {"text": "two", "start": 2.0, "end": 3.0},
+                {"text": "three", "start": 3.0, "end": 4.0, "speaker_id": "A"},
+                {"text": "four", "start": 5.0, "end": 4.5, "speaker_id": "A"},  # ends before it starts
+            ],
+        }
+    )
+    turns = t.turns
+    assert turns["turn"].tolist() == [0, 1]
+    assert turns["speaker"].isna().tolist() == [True, False]
+    assert turns["text"].tolist() == ["one two", "three four"]
+    assert turns["start"].tolist() == [0.0, 3.0] and turns["end"].tolist() == [3.0, 4.5]
+    assert turns["n_segments"].tolist() == [3, 2]
+    assert t.segments["duration"].tolist() == [1.0, 0.5, 1.0, 1.0, 0.0]  # never negative
+
+
+def test_an_empty_transcript_has_empty_tables_of_the_right_types():
+    t = Transcript.from_response({"text": "", "segments": []})
+    assert len(t.segments) == len(t.words) == len(t.turns) == len(t.speakers) == 0
+    assert t.turns["turn"].dtype == np.int64 and t.turns["n_segments"].dtype == np.int64
+    assert str(t.turns["text"].dtype) == "string" and t.turns["start"].dtype == float
+    assert str(t.turns["speaker"].dtype) == "category"
+
+
+def test_text_without_segments_is_one_untimed_segment():
+    t = Transcript.from_response({"text": "  just the text  "})
+    assert t.segments["text"].tolist() == ["just the text"]
+    assert t.segments[["start", "end"]].isna().all().all()
+    assert t.words["text"].tolist() == ["just", "the", "text"] and (t.words["timing"] == "none").all()
+    assert Transcript.from_response({"text": "   "}).segments.empty
+
+
+def test_untimed_words_between_timed_ones_share_the_gap_by_characters():
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {
+                    "text": "at 12 34 go",
+                    "start": 0.0,
+                    "end": 10.0,
+                    "words": [
+                        {"text": "at", "start": 1.0, "end": 2.0},
+                        {"text": "12"},
+                        {"text": "345"},
+                        {"text": "go", "start": 7.0, "end": 8.0},
+                    ],
+                },
+                {"text": "99", "words": [{"text": "99"}]},  # an untimed segment: its words stay untimed
+            ],
+        }
+    )
+    w = t.words
+    # the gap 2.0-7.0 split 2:3 between "12" and "345"
+    assert w[["start", "end"]].values.tolist()[:4] == [[1.0, 2.0], [2.0, 4.0], [4.0, 7.0], [7.0, 8.0]]
+    assert w["timing"].tolist() == ["api", "interpolated", "interpolated", "api", "none"]
+    assert np.isnan(w["start"][4])
+
+
+def test_untimed_words_at_a_segments_edges_reach_its_start_and_end():
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {
+                    "text": "ab c d",
+                    "start": 0.0,
+                    "end": 6.0,
+                    "words": [{"text": "ab"}, {"text": "c", "start": 2.0, "end": 3.0}, {"text": "d"}],
+                }
+            ],
+        }
+    )
+    assert t.words[["start", "end"]].values.tolist() == [[0.0, 2.0], [2.0, 3.0], [3.0, 6.0]]
+
+
+def test_text_without_spaces_is_spread_character_by_character():
+    t = Transcript.from_response({"text": "x", "segments": [{"text": "今日は。", "start": 3.0, "end": 6.0}]})
+    assert t.words["text"].tolist() == ["今", "日", "は。"]
+    # "は。" is two characters of four: half the segment
+    assert t.words[["start", "end"]].values.tolist() == [[3.0, 3.75], [3.75, 4.5], [4.5, 6.0]]
+
+
+def test_sentence_ends_take_the_fast_path_for_texts_without_nul(monkeypatch):
+    from voxnb import frames
+
+    assert frames._ends_sentence([".", "a", "b!", ""]).tolist() == [True, False, True, False]
+    # the fast path reads the code points; only the plain fallback would consult the set
+    monkeypatch.setattr(frames, "_SENTENCE_END", frozenset())
+    assert frames._ends_sentence([".", "a", "b!", ""]).tolist() == [True, False, True, False]
+    assert frames._ends_sentence(["a.", "\x00"]).tolist() == [False, False]  # a NUL: the fallback
+
+
+def test_the_first_fifty_words_decide_whether_words_carry_their_spaces():
+    t = _words_response([*(("a", i, i + 0.5, {}) for i in range(50)), (" b", 50, 50.5, {})])
+    assert t.segments["text"].tolist() == [" ".join(["a"] * 50) + "  b"]
+
+
+def test_a_word_centred_on_a_boundary_and_untimed_words_are_tied_by_rule():
+    resp = {
+        "task": "transcribe",
+        "segments": [{"start": 0.0, "end": 1.0, "text": " a"}, {"start": 1.0, "end": 2.0, "text": " b c"}],
+        "words": [
+            {"word": "a", "start": 0.2, "end": 0.6},
+            {"word": "b", "start": 0.8, "end": 1.2},  # middle exactly 1.0: the segment starting there
+            {"word": "c", "start": 1.5, "end": 1.9},
+            {"word": "?"},  # no times at all: the first segment
+        ],
+    }
+    t = Transcript.from_response(resp)
+    assert t.words["text"].tolist() == ["a", "?", "b", "c"]
+    assert t.words["segment"].tolist() == [0, 0, 1, 1]
+    # the untimed word fills the rest of its segment after "a"
+    assert t.words[["start", "end"]].values.tolist()[1] == [0.6, 1.0]
+
+
+def _one_segment_words(words, start=0.0, end=10.0):
+    return Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": " ".join(w["text"] for w in words), "start": start, "end": end, "words": words}
+            ],
+        }
+    )
+
+
+def test_untimed_runs_are_filled_by_character_weights():
+    t = _one_segment_words(
+        [
+            {"text": "go", "start": 0.0, "end": 1.0},
+            {"text": "a"},
+            {"text": "bcd"},
+            {"text": "efgh"},
+            {"text": "stop", "start": 9.0, "end": 10.0},
+        ]
+    )
+    # a run of three untimed words shares 1.0-9.0 as 1:3:4 by their letters
+    assert t.words[["start", "end"]].values.tolist()[1:4] == [[1.0, 2.0], [2.0, 5.0], [5.0, 9.0]]
+    two = _one_segment_words([{"text": "go", "start": 0.0, "end": 2.0}, {"text": "ab"}, {"text": "cd"}])
+    assert two.words[["start", "end"]].values.tolist()[1:] == [[2.0, 6.0], [6.0, 10.0]]
+
+
+def test_a_word_with_a_start_but_no_end_is_untimed_and_refilled():
+    t = _one_segment_words(
+        [
+            {"text": "a", "start": 0.0, "end": 1.0},
+            {"text": "b", "start": 1.5},
+            {"text": "c", "start": 3.0, "end": 4.0},
+        ],
+        end=4.0,
+    )
+    assert t.words[["start", "end"]].values.tolist()[1] == [1.0, 3.0]
+    assert t.words["timing"].tolist() == ["api", "interpolated", "api"]
+
+
+def test_a_run_without_a_time_on_one_side_stays_untimed_and_later_runs_are_still_filled():
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {
+                    "text": "a b",
+                    "start": 0.0,
+                    "words": [{"text": "a", "start": 0.0, "end": 1.0}, {"text": "b"}],
+                },
+                {
+                    "text": "c d",
+                    "start": 5.0,
+                    "end": 7.0,
+                    "words": [{"text": "c"}, {"text": "d", "start": 6.0, "end": 7.0}],
+                },
+            ],
+        }
+    )
+    w = t.words
+    assert w["timing"].tolist() == ["api", "none", "interpolated", "api"]
+    assert np.isnan(w["start"][1]) and np.isnan(w["end"][1])  # no end for its segment: nothing to share
+    # "c" starts its segment: it gets the segment's start, not the previous segment's last end
+    assert w[["start", "end"]].values.tolist()[2] == [5.0, 6.0]

@@ -1,8 +1,7 @@
-"""The package frame: fast import, lazy public names, doctests, pyproject and environment.yml agree."""
+"""The package frame: fast import, lazy public names, pyproject and environment.yml agree (doctests: test_doctests.py)."""
 
 from __future__ import annotations
 
-import doctest
 import importlib
 import json
 import re
@@ -70,15 +69,6 @@ def test_public_names_resolve():
         assert getattr(voxnb, name) is not None, name
     with pytest.raises(AttributeError):
         voxnb.no_such_name  # noqa: B018
-
-
-@pytest.mark.parametrize(
-    "module",
-    ["voxnb.transcript", "voxnb.export", "voxnb.frames", "voxnb.errors", "voxnb.differences", "voxnb.config"],
-)
-def test_doctests(module):
-    result = doctest.testmod(importlib.import_module(module), optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0
 
 
 def _name(requirement: str) -> str:

@@ -399,12 +399,6 @@ def test_image_waveform_samples(audio, tmp_path):
     assert_matches_baseline(ax.figure, "waveform_samples", tmp_path)
 
 
-def test_docstring_examples_run():
-    import doctest
-
-    assert doctest.testmod(plot, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
-
-
 def test_clock_labels():
     assert [plot._clock(x, 3) for x in (0, 12.5, 245, 3723.5, -1.25)] == [
         "0",
@@ -458,3 +452,45 @@ def test_interpolated_word_times_are_drawn_faint(audio):
     assert "words (faint: times interpolated, not measured)" in visible_texts(words_ax)
     measured = plot.transcript_figure(make_transcript(DIALOGUE), audio).axes[3]
     assert {c.get_alpha() for c in measured.collections} == {1.0}
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "first", "count"),
+    [
+        (1.0, 1.01, 16000, 160),  # 160 samples, hundreds of pixels: a line through the samples
+        (2.5, 2.5025, 40000, 40),  # so few that each sample gets a dot
+        (0.0, 0.001, 0, 16),  # at the very start of the file
+        (11.999, 12.5, 191984, 16),  # running past the end: only the samples that exist
+        (5.00003, 5.0013, 80000, 21),  # edges between samples round to the nearest sample
+    ],
+)
+def test_zoomed_in_waveforms_draw_exactly_the_window_samples(audio, start, end, first, count):
+    ax = plot.waveform(audio, start=start, end=end)
+    n = round(ax.get_window_extent().width)
+    assert count < n
+    (line,) = ax.lines
+    np.testing.assert_array_equal(line.get_ydata(), audio.y[first : first + count])
+    np.testing.assert_allclose(line.get_xdata(), (first + np.arange(count)) / SR)
+    # a dot per sample only where they are far apart (more than 8 pixels each)
+    assert line.get_marker() == ("." if count * 8 < n else "None")
+    peak = np.abs(audio.y[first : first + count]).max()
+    assert ax.get_ylim() == pytest.approx((-peak * 1.08, peak * 1.08))
+
+
+def test_zooming_in_replaces_the_envelope_and_keeps_the_first_amplitude_axis(audio):
+    ax = plot.waveform(audio, start=0.0, end=12.0)
+    whole = float(np.abs(audio.y).max())
+    assert not ax.lines and len(ax.collections) == 1
+    ax.set_xlim(1.0, 1.002)  # 32 samples
+    assert len(ax.lines) == 1 and not ax.collections  # the fill is gone, not hidden under the line
+    np.testing.assert_array_equal(ax.lines[0].get_ydata(), audio.y[16000:16032])
+    ax.set_xlim(20.0, 30.0)  # nothing there: nothing drawn
+    assert not ax.lines and not ax.collections
+    assert ax.get_ylim() == pytest.approx((-whole * 1.08, whole * 1.08))  # set once, for the first window
+
+
+def test_a_silent_window_still_gets_a_visible_amplitude_axis():
+    silent = Audio.from_array(np.zeros(SR, np.float32), SR)
+    ax = plot.waveform(silent)
+    assert ax.get_ylim() == pytest.approx((-1.08e-3, 1.08e-3))
+    assert ax.get_ylabel() == "amplitude" and ax.get_xlim() == (0.0, 1.0)

@@ -18,7 +18,6 @@ def test_realtime_notebook_executes_offline(monkeypatch):
     import nbformat
     from nbclient import NotebookClient
 
-    pytest.importorskip("faster_whisper")
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nb.cells.append(
         nbformat.v4.new_code_cell(

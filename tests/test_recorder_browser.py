@@ -38,9 +38,9 @@ SPOKEN = ["hear", "clearly", "recording", "sound", "fine", "side", "room"]
 def chromium() -> str:
     path = shutil.which("chromium") or shutil.which("chromium-browser")
     if path is None:
-        pytest.skip(
-            "chromium is not installed and could not be (as root, `make test` runs "
-            "`apt-get install -y chromium`)"
+        pytest.fail(
+            "chromium is not installed (as root, `make test` runs `apt-get install -y chromium`; "
+            "otherwise install it yourself)"
         )
     return path
 
@@ -49,15 +49,6 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-def offline_engine():
-    try:
-        from voxnb.local.engine import get_engine
-
-        return get_engine()
-    except voxnb.VoxnbError:
-        return None
 
 
 @pytest.fixture(scope="module")
@@ -80,10 +71,11 @@ def work(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server():
-    from voxnb.local.fake import FakeEngine
+    from voxnb.local.engine import get_engine
     from voxnb.serve import ServerThread, create_app
 
-    engine = offline_engine() or FakeEngine()
+    # the offline engine the recorder is meant to be used with: failing to load it fails the test
+    engine = get_engine()
     with ServerThread(create_app(engine)) as thread:
         yield thread.url, engine
 
@@ -91,8 +83,6 @@ def server():
 @pytest.fixture(scope="module")
 def lab(work):
     chromium()
-    pytest.importorskip("jupyterlab")
-    pytest.importorskip("playwright.sync_api")
     env = dict(
         os.environ,
         JUPYTER_CONFIG_DIR=str(work / "jupyter-config"),
@@ -175,9 +165,24 @@ def save_take(out: Path) -> str:
         "t = rec.wait(timeout=240)\n"
         f"rec.audio.save({str(out / 'captured.wav')!r})\n"
         "json.dump({'text': t.text, 'status': rec.status, 'capture': rec.capture, 'seconds': rec.seconds,\n"
+        "           'chunks': rec._seq + 1,\n"
         "           'gaps': [g.as_dict() for g in rec.gaps], 'model': t.model},\n"
         f"          open({str(out / 'summary.json')!r}, 'w'))"
     )
+
+
+def chunks_sent(page) -> int:
+    """How many chunks the widget says it sent (recorder.js keeps the count on its root)."""
+    return int(page.locator(".voxnb-recorder").first.get_attribute("data-chunks"))
+
+
+def assert_every_chunk_arrived(summary: dict, sent: int) -> None:
+    """The take holds every chunk the browser sent, each 100 ms but the flushed last one.
+
+    Counted in chunks and samples, not against the test's clock: a loaded machine delays the
+    chunks, it must not lose them."""
+    assert summary["chunks"] == sent and summary["gaps"] == []
+    assert (sent - 1) * 0.1 < summary["seconds"] <= sent * 0.1 + 1e-9
 
 
 def ncc_best(captured: np.ndarray, reference: np.ndarray) -> float:
@@ -308,8 +313,8 @@ def test_recorder_in_jupyterlab_with_a_fake_microphone(work, server, lab):
             page.wait_for_timeout(500)
         status_while_recording = status_text(page)
         page.locator(".voxnb-recorder-stop").click()
-        clicked = time.monotonic() - t0
         final_status = wait_for_status(page, "transcribed|error|failed", 240)
+        sent = chunks_sent(page)
         page.screenshot(path=str(out / "recorder.png"))
         assert "transcribed" in final_status, final_status
         run_cell(page, 1)
@@ -321,7 +326,7 @@ def test_recorder_in_jupyterlab_with_a_fake_microphone(work, server, lab):
     assert live, f"no live text while recording; status was {status_while_recording!r}"
     assert summary["status"] == "done" and summary["gaps"] == []
     assert summary["capture"]["mode"] == "worklet" and summary["capture"]["ctx_rate"] in (44100, 48000)
-    assert abs(summary["seconds"] - clicked) < 1.5
+    assert_every_chunk_arrived(summary, sent)
     # the captured take is the fed WAV: non-silent and correlated
     captured = voxnb.Audio.load(out / "captured.wav").y
     reference = voxnb.Audio.load(work / "mic.wav").y
@@ -334,14 +339,11 @@ def test_recorder_in_jupyterlab_with_a_fake_microphone(work, server, lab):
         f"first live text {first_live:.1f} s after Start; engine {summary['model']}"
     )
     assert ncc > 0.5, f"the capture does not match the fed WAV (NCC {ncc:.3f})"
-    # the transcript holds the spoken words (a real recogniser), or the test engine's exact text
-    if summary["model"] == "voxnb-deterministic-test-engine":
-        expected = engine.transcribe(captured)["text"]
-        assert summary["text"].strip() == expected.strip()
-    else:
-        words = summary["text"].lower()
-        found = [w for w in SPOKEN if w in words]
-        assert len(found) >= 4, f"spoken words missing from {summary['text']!r}"
+    # the transcript holds the spoken words: the offline recogniser heard them
+    assert summary["model"] == engine.model
+    words = summary["text"].lower()
+    found = [w for w in SPOKEN if w in words]
+    assert len(found) >= 4, f"spoken words missing from {summary['text']!r}"
 
 
 def test_recorder_fallback_and_busy_kernel_lose_nothing(work, server, lab):
@@ -363,20 +365,19 @@ def test_recorder_fallback_and_busy_kernel_lose_nothing(work, server, lab):
     with lab_page(work, f"{base}/lab/tree/fallback.ipynb?reset&token={token}") as page:
         run_cell(page, 0)
         page.locator(".voxnb-recorder-start").click()
-        t0 = time.monotonic()
         page.wait_for_timeout(1500)
         run_cell(page, 1)  # the kernel is stuck for 4 s while the browser keeps recording
         busy = wait_for_status(page, "kernel is busy", 10)
         page.wait_for_timeout(5000)
         page.locator(".voxnb-recorder-stop").click()
-        clicked = time.monotonic() - t0
         assert "transcribed" in wait_for_status(page, "transcribed|error|failed", 240)
+        sent = chunks_sent(page)
         run_cell(page, 2)
         wait_for_file(page, out / "summary.json")
     summary = json.loads((out / "summary.json").read_text())
     assert "nothing is lost" in busy
     assert summary["capture"]["mode"] == "scriptprocessor" and summary["status"] == "done"
-    assert abs(summary["seconds"] - clicked) < 1.5  # the queued chunks all arrived
+    assert_every_chunk_arrived(summary, sent)  # the queued chunks all arrived
     captured = voxnb.Audio.load(out / "captured.wav").y
     assert ncc_best(captured, voxnb.Audio.load(work / "mic.wav").y) > 0.5
 

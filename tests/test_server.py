@@ -268,7 +268,8 @@ def test_python_m_voxnb_serve_answers_over_http(tiny_wav, guarded_api_key):
 
 def test_the_mistralai_sdk_and_voxnb_send_the_same_fields(start_voxnb_server, tiny_wav):
     """The official SDK works against `voxnb serve`, and voxnb's multipart matches the SDK's."""
-    client_module = pytest.importorskip("mistralai.client")
+    from mistralai import client as client_module
+
     server = start_voxnb_server()
     wav = tiny_wav(12, seconds=1.0)
     options = {"timestamp_granularities": ["segment"], "diarize": True, "context_bias": ["Joplin", "Jupyter"]}
@@ -290,7 +291,6 @@ def test_the_mistralai_sdk_and_voxnb_send_the_same_fields(start_voxnb_server, ti
 @pytest.mark.slow
 def test_voxnb_serve_with_the_offline_engine_transcribes_real_speech(start_voxnb_server):
     """The classroom setup: no key, the local engine behind Mistral's protocol."""
-    pytest.importorskip("faster_whisper")
     from voxnb.data import audio as sample_audio
 
     engine = load_engine("local")

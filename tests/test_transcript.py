@@ -172,7 +172,8 @@ def test_nested_words_in_mistral_segments():
 
 
 def test_sdk_objects():
-    models = pytest.importorskip("mistralai.client.models")
+    from mistralai.client import models
+
     resp = models.TranscriptionResponse.model_validate(
         {
             "model": "voxtral-mini-latest",
@@ -461,6 +462,10 @@ def test_request_never_keeps_secrets():
 # ---------------------------------------------------------------- save / load, with_words, concat
 
 
+#: what a saved transcript, or a copy with new words, keeps
+KEPT_ON_SAVE = ("raw", "source", "backend", "base_url", "model", "request", "audio_sha256", "created", "text")
+
+
 def test_save_load_roundtrip(mistral_diarized, tmp_path):
     t = Transcript.from_response(
         mistral_diarized,
@@ -472,17 +477,7 @@ def test_save_load_roundtrip(mistral_diarized, tmp_path):
     path = t.save(tmp_path / "sub" / "t.json")
     json.loads(path.read_text())  # readable JSON
     u = voxnb.load_transcript(path)
-    for attr in (
-        "raw",
-        "source",
-        "backend",
-        "base_url",
-        "model",
-        "request",
-        "audio_sha256",
-        "created",
-        "text",
-    ):
+    for attr in KEPT_ON_SAVE:
         assert getattr(u, attr) == getattr(t, attr), attr
     for level in ("segments", "words", "turns", "speakers"):
         pd.testing.assert_frame_equal(getattr(u, level), getattr(t, level))
@@ -605,3 +600,405 @@ def test_whisperx_word_segments_without_nested_words():
     assert t.source == "whisperx"
     assert t.words["segment"].tolist() == [0, 0, 1]  # tied to segments by time
     assert t.words["speaker"].tolist()[0] == "A" and (t.words["timing"] == "api").all()
+
+
+def test_speakers_table_hand_worked():
+    words = [f"w{i}" for i in range(15)]
+    resp = {
+        "text": "x",
+        "segments": [
+            {"text": " ".join(words[:10]), "start": 0.0, "end": 30.0, "speaker_id": "A"},
+            {"text": " ".join(words[:6]), "start": 30.0, "end": 45.0, "speaker_id": "B"},
+            {"text": "nobody knows who said this", "start": 46.0, "end": 49.0},
+            {"text": " ".join(words[:5]), "start": 50.0, "end": 80.0, "speaker_id": "A"},
+            {"text": "silent", "start": 90.0, "end": 90.0, "speaker_id": "C"},
+        ],
+    }
+    sp = Transcript.from_response(resp).speakers
+    assert sp["speaker"].tolist() == ["A", "B", "C"]  # order of first appearance
+    assert sp["turns"].tolist() == [2, 1, 1]
+    assert sp["talk_time"].tolist() == [60.0, 15.0, 0.0]
+    assert sp["share"].tolist() == [0.8, 0.2, 0.0]  # of the 75 s spoken by known speakers
+    assert sp["words"].tolist() == [15, 6, 1]
+    # A: 15 words in one minute; B: 6 words in a quarter of a minute; C: no time, no rate
+    assert sp["words_per_minute"].tolist()[:2] == [15.0, 24.0] and np.isnan(sp["words_per_minute"][2])
+    assert sp["first_start"].tolist() == [0.0, 30.0, 90.0]
+    assert sp["last_end"].tolist() == [80.0, 45.0, 90.0]
+
+
+def test_words_belong_to_the_segment_holding_their_middle():
+    resp = {
+        "language": "en",
+        "segments": [
+            {"start": 1.0, "end": 2.0, "text": " a b"},
+            {"start": 2.0, "end": 3.0, "text": " c d"},
+        ],
+        "word_segments": [
+            {"word": "early", "start": 0.7, "end": 1.1},  # before every segment: the first one
+            {"word": "a", "start": 1.2, "end": 1.5},
+            {"word": "inside", "start": 1.9, "end": 2.05},  # middle 1.975: still the first segment
+            {"word": "across", "start": 1.8, "end": 2.4},  # starts in the first, middle 2.1 in the second
+            {"word": "d", "start": 2.5, "end": 2.9},
+            {"word": "late", "start": 3.5, "end": 3.9},  # after every segment: the last one
+        ],
+    }
+    t = Transcript.from_response(resp)
+    assert dict(zip(t.words["text"], t.words["segment"])) == {
+        "early": 0,
+        "a": 0,
+        "inside": 0,
+        "across": 1,
+        "d": 1,
+        "late": 1,
+    }
+    assert t.segments["n_words"].tolist() == [3, 3]
+
+
+def test_openai_verbose_json_segments_words_and_metadata_are_all_read():
+    resp = {
+        "task": "transcribe",
+        "model": "whisper-1",
+        "language": "english",
+        "duration": 6.5,
+        "text": " Well then we start now",
+        "segments": [
+            {"id": 0, "start": 0.0, "end": 2.0, "text": " Well then", "speaker": "A", "score": 0.5},
+            {"id": 1, "start": 2.5, "end": 6.0, "text": " we start now", "speaker": "B"},
+        ],
+        "words": [
+            {"word": "Well", "start": 0.0, "end": 0.9, "probability": 0.9},
+            {"word": "then", "start": 1.0, "end": 1.8, "probability": 0.8},
+            {"word": "we", "start": 2.5, "end": 3.0, "probability": 0.7},
+            {"word": "start", "start": 3.1, "end": 4.0},
+            {"word": "now", "start": 4.2, "end": 6.0, "probability": 0.6},
+        ],
+    }
+    t = Transcript.from_response(resp)
+    check_contract(t)
+    assert (t.source, t.model, t.language, t.duration) == ("openai-verbose-json", "whisper-1", "english", 6.5)
+    assert t.text == " Well then we start now"
+    seg = t.segments
+    # the backend's segments, not ones rebuilt from the words (which would make one sentence)
+    assert seg["text"].tolist() == ["Well then", "we start now"]
+    assert seg["start"].tolist() == [0.0, 2.5] and seg["end"].tolist() == [2.0, 6.0]
+    assert seg["speaker"].tolist() == ["A", "B"]
+    assert seg["score"].tolist()[0] == 0.5 and np.isnan(seg["score"][1])
+    words = t.words
+    assert words["text"].tolist() == ["Well", "then", "we", "start", "now"]
+    assert words["segment"].tolist() == [0, 0, 1, 1, 1]
+    assert words["speaker"].tolist() == ["A", "A", "B", "B", "B"]
+    np.testing.assert_array_equal(words["score"], [0.9, 0.8, 0.7, np.nan, 0.6])
+    assert words["end"].tolist() == [0.9, 1.8, 3.0, 4.0, 6.0]
+
+
+def test_openai_verbose_json_with_words_nested_in_segments():
+    resp = {
+        "task": "transcribe",
+        "language": "english",
+        "text": " Hi there",
+        "segments": [
+            {
+                "start": 0.0,
+                "end": 1.0,
+                "text": " Hi there",
+                "words": [
+                    {"word": " Hi", "start": 0.0, "end": 0.4, "probability": 0.5},
+                    {"word": " there", "start": 0.5, "end": 1.0, "probability": 0.25},
+                ],
+            }
+        ],
+    }
+    t = Transcript.from_response(resp)
+    assert t.source == "openai-verbose-json"
+    assert t.words["text"].tolist() == ["Hi", "there"] and t.words["score"].tolist() == [0.5, 0.25]
+    assert t.words["start"].tolist() == [0.0, 0.5] and (t.words["timing"] == "api").all()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"segments": {"start": 0}}, r"^segments: expected a list of objects, got dict"),
+        (
+            {"segments": [{"start": 0, "end": 1, "text": "x"}, 7]},
+            r"^segments\[1\]: expected an object, got int",
+        ),
+        (
+            {"segments": [{"start": "zero", "end": 1, "text": "x"}]},
+            r"^segments\[0\]\.start: expected a number",
+        ),
+        (
+            {"words": [{"word": "a", "start": 0, "end": 1}, {"word": "b", "start": 1, "end": "two"}]},
+            r"^words\[1\]\.end",
+        ),
+        ({"words": [{"word": 5, "start": 0, "end": 1}]}, r"^words\[0\]\.word: expected a string, got 5"),
+    ],
+)
+def test_openai_verbose_json_errors_say_where(change, message):
+    resp = {"task": "transcribe", "language": "english", "text": "x", "segments": [], **change}
+    with pytest.raises(voxnb.ResponseFormatError, match=message):
+        Transcript.from_response(resp)
+
+
+def test_concat_every_level_keeps_values_and_says_what_is_wrong(mistral_diarized):
+    a = Transcript.from_response(mistral_diarized)
+    b = Transcript.from_response(
+        {"text": "x", "segments": [{"text": "x y", "start": 0, "end": 1, "speaker_id": "zed"}]}
+    )
+    for level, n_a, n_b in [
+        ("segments", 3, 1),
+        ("turns", 2, 1),
+        ("speakers", 2, 1),
+        ("words", len(a.words), 2),
+    ]:
+        both = voxnb.concat({"none": b, "bias": a}, level=level)
+        assert both["run"].tolist() == ["none"] * n_b + ["bias"] * n_a, level
+        assert list(both["run"].cat.categories) == ["none", "bias"]  # the dict's order
+        assert both["speaker"].tolist() == [*getattr(b, level)["speaker"], *getattr(a, level)["speaker"]]
+        assert list(both["speaker"].cat.categories) == ["zed", "speaker_1", "speaker_2"]
+    with pytest.raises(
+        ParameterError, match=r"^level must be 'segments', 'words', 'turns' or 'speakers', got 'word'$"
+    ):
+        voxnb.concat({"a": a}, level="word")
+    with pytest.raises(ParameterError, match=r"^concat\(\) takes a dict of name -> Transcript"):
+        voxnb.concat({"a": a, "b": "not a transcript"})
+    with pytest.raises(ParameterError, match=r"^concat\(\) needs at least one transcript$"):
+        voxnb.concat({})
+
+
+def test_whisperx_segments_with_speakers_and_scored_words():
+    resp = {
+        "language": "fr",
+        "segments": [
+            {
+                "start": 0.5,
+                "end": 2.0,
+                "text": " Bonjour à tous.",
+                "speaker": "SPEAKER_01",
+                "words": [
+                    {"word": "Bonjour", "start": 0.5, "end": 1.0, "score": 0.9, "speaker": "SPEAKER_01"},
+                    {"word": "à", "start": 1.1, "end": 1.2, "score": 0.8, "speaker": "SPEAKER_01"},
+                    {"word": "tous.", "start": 1.3, "end": 2.0, "score": 0.7, "speaker": "SPEAKER_00"},
+                ],
+            },
+            {
+                "start": 3.0,
+                "end": 3.5,
+                "text": " Merci.",
+                "speaker": "SPEAKER_00",
+                "words": [{"word": "Merci."}],
+            },
+        ],
+    }
+    t = Transcript.from_response(resp)
+    check_contract(t)
+    assert (t.source, t.language) == ("whisperx", "fr")
+    assert t.segments["text"].tolist() == ["Bonjour à tous.", "Merci."]
+    assert t.segments["speaker"].tolist() == ["SPEAKER_01", "SPEAKER_00"]
+    words = t.words
+    assert words["text"].tolist() == ["Bonjour", "à", "tous.", "Merci."]
+    assert words["speaker"].tolist() == ["SPEAKER_01", "SPEAKER_01", "SPEAKER_00", "SPEAKER_00"]
+    np.testing.assert_array_equal(words["score"], [0.9, 0.8, 0.7, np.nan])
+    assert words["segment"].tolist() == [0, 0, 0, 1]
+    # whisperX leaves some words untimed: they get their segment's free time
+    assert words["timing"].tolist() == ["api", "api", "api", "interpolated"]
+    assert (words["start"][3], words["end"][3]) == (3.0, 3.5)
+
+
+_SHAPES = {
+    "whisperx": {
+        "language": "en",
+        "segments": [{"start": 0.0, "end": 1.0, "text": " Hi.", "speaker": "S1"}],
+        "word_segments": [{"word": "Hi.", "start": 0.1, "end": 0.9, "score": 0.5}],
+    },
+    "openai-verbose-json": {
+        "task": "transcribe",
+        "language": "english",
+        "duration": 2.0,
+        "text": " Hi you",
+        "segments": [{"start": 0.0, "end": 2.0, "text": " Hi you"}],
+        "words": [{"word": "Hi", "start": 0.0, "end": 0.5}, {"word": "you", "start": 1.0, "end": 2.0}],
+    },
+    "vllm-json": {"text": " Hello.", "model": "m", "usage": {"type": "duration", "seconds": 3}},
+    "mistral-sse": [
+        {"type": "transcription.language", "audio_language": "en"},
+        {"type": "transcription.text.delta", "text": " Hi"},
+        {"type": "transcription.segment", "text": " Hi", "start": 0.0, "end": 0.5},
+    ],
+}
+
+
+@pytest.mark.parametrize("source", list(_SHAPES))
+def test_a_saved_transcript_of_every_shape_loads_back_the_same(source, tmp_path):
+    t = Transcript.from_response(_SHAPES[source])
+    assert t.source == source
+    u = voxnb.load_transcript(t.save(tmp_path / "t.json"))
+    assert (u.source, u.text, u.language, u.model, u.duration) == (
+        t.source,
+        t.text,
+        t.language,
+        t.model,
+        t.duration,
+    )
+    for level in ("segments", "words", "turns", "speakers"):
+        pd.testing.assert_frame_equal(getattr(u, level), getattr(t, level))
+
+
+def test_a_saved_word_granularity_response_is_read_as_words_again(tmp_path):
+    resp = {
+        "text": "Hi you.",
+        "segments": [{"text": "Hi", "start": 0.0, "end": 0.4}, {"text": "you.", "start": 0.5, "end": 1.0}],
+    }
+    t = Transcript.from_response(resp, request={"timestamp_granularities": ["word"]})
+    assert t.words["timing"].tolist() == ["api", "api"] and t.segments["text"].tolist() == ["Hi you."]
+    u = voxnb.load_transcript(t.save(tmp_path / "w.json"))
+    pd.testing.assert_frame_equal(u.words, t.words)
+    pd.testing.assert_frame_equal(u.segments, t.segments)
+
+
+def test_a_saved_faster_whisper_result_without_info_loads_back(tmp_path):
+    from faster_whisper.transcribe import Segment, Word
+
+    seg = Segment(
+        id=0, seek=0, start=0.0, end=1.0, text=" Hi.", tokens=[], avg_logprob=0.0, compression_ratio=1.0,
+        no_speech_prob=0.0, words=[Word(start=0.1, end=0.9, word=" Hi.", probability=0.75)], temperature=0.0,
+    )  # fmt: skip
+    t = Transcript.from_response([seg])
+    u = voxnb.load_transcript(t.save(tmp_path / "fw.json"))
+    assert (u.source, u.text, u.duration) == ("faster-whisper", " Hi.", 1.0)
+    pd.testing.assert_frame_equal(u.words, t.words)
+    assert u.words["score"].tolist() == [0.75]
+
+
+def test_with_words_copies_everything_else_and_normalises_the_table(mistral_diarized):
+    import numpy as np
+
+    t = Transcript.from_response(
+        mistral_diarized,
+        backend="mistral",
+        base_url="https://x",
+        request={"diarize": True},
+        audio_sha256="ab" * 32,
+    )
+    words = t.words.iloc[[2, 0, 1]].reset_index(drop=True)  # any row order and index
+    words = words.assign(word=[7, 8, 9], start=words["start"].round(1), timing="aligned")
+    words["speaker"] = words["speaker"].astype(object)
+    words.loc[0, "speaker"] = None
+    words["text"] = words["text"].astype(object)
+    words["score"] = [1, 0, 1]  # integers
+    new = t.with_words(words)
+    for attr in KEPT_ON_SAVE:
+        assert getattr(new, attr) == getattr(t, attr), attr
+    w = new.words
+    assert w["word"].tolist() == [0, 1, 2]
+    assert str(w["text"].dtype) == "string" and w["score"].dtype == np.float64
+    assert w["speaker"].isna().tolist() == [True, False, False]
+    assert list(w["speaker"].cat.categories) == ["speaker_1", "speaker_2"]
+    assert list(w["timing"].cat.categories) == ["api", "aligned", "interpolated", "none"]
+    assert w["segment"].dtype == np.int64 and w["start"].dtype == np.float64
+    again = new.with_words(new.words)  # a copy of a copy keeps the override
+    pd.testing.assert_frame_equal(again.words, w)
+    pd.testing.assert_frame_equal(new._copy().words, w)
+    with pytest.raises(ParameterError, match=r"^with_words\(\) needs the columns .*; missing \['timing'\]$"):
+        t.with_words(words.drop(columns="timing"))
+    with pytest.raises(
+        ParameterError, match=r"^with_words\(\): 'segment' must index this transcript's 3 segments$"
+    ):
+        t.with_words(words.assign(segment=-1))
+    with pytest.raises(
+        ParameterError, match=r"^with_words\(\): timing must be one of \[.*\], got \['guess'\]$"
+    ):
+        t.with_words(words.assign(timing="guess"))
+    assert len(t.with_words(words.iloc[:0]).words) == 0
+
+
+def test_the_saved_file_and_what_refuses_to_load(mistral_diarized, tmp_path):
+    t = Transcript.from_response(mistral_diarized, backend="mistral", request={"language": "en"})
+    path = t.save(tmp_path / "deep" / "er" / "t.json")
+    assert [p.name for p in path.parent.iterdir()] == ["t.json"]  # written through a temporary file
+    data = json.loads(path.read_text(encoding="utf-8"))
+    assert (data["format"], data["version"], data["source"], data["backend"]) == (
+        "voxnb.transcript",
+        1,
+        "mistral",
+        "mistral",
+    )
+    assert data["request"] == {"language": "en"} and "words" not in data
+    assert "\n " in path.read_text()  # indented, for people
+    t2 = Transcript.from_response({"text": "café", "segments": []})
+    assert "café" in t2.save(tmp_path / "c.json").read_text(encoding="utf-8")  # not \\u escaped
+    with pytest.raises(
+        voxnb.ResponseFormatError, match=r'^not a saved voxnb transcript \(no "format": "voxnb.transcript"\)'
+    ):
+        Transcript.from_dict({**data, "format": "other"})
+    with pytest.raises(voxnb.ResponseFormatError, match=r"^not a saved voxnb transcript"):
+        Transcript.from_dict([data])
+    with pytest.raises(
+        voxnb.ResponseFormatError, match=r"saved by a newer voxnb \(format version 2\); upgrade voxnb$"
+    ):
+        Transcript.from_dict({**data, "version": 2})
+    old = Transcript.from_dict({k: v for k, v in data.items() if k not in ("version", "created")})
+    assert old.text == t.text and old.created  # a file without version or date still loads
+
+
+def test_vllm_json_fields():
+    t = Transcript.from_response(
+        {"text": " Hi.", "model": "voxtral", "language": "en", "usage": {"type": "duration", "seconds": 2.5}}
+    )
+    assert (t.source, t.text, t.model, t.language, t.duration) == ("vllm-json", " Hi.", "voxtral", "en", 2.5)
+    assert t.usage == {"type": "duration", "seconds": 2.5}
+    assert t.segments["text"].tolist() == ["Hi."] and t.segments["start"].isna().all()
+    # the reader takes a duration only from usage counted in seconds
+    from voxnb.readers import read_response
+
+    def canonical(usage):
+        return read_response({"text": " Hi.", "usage": usage}, source="vllm-json")[1]
+
+    assert canonical({"type": "duration", "seconds": 4}).duration == 4.0
+    assert canonical({"type": "tokens", "seconds": 9}).duration is None
+    assert canonical({"type": "tokens"}).usage == {"type": "tokens"}
+    # malformed fields are refused, named (issue 11), not dropped silently
+    with pytest.raises(ResponseFormatError, match=r"usage\.seconds: expected a number of seconds, got '\?'"):
+        canonical({"type": "duration", "seconds": "?"})
+    with pytest.raises(ResponseFormatError, match="usage: expected an object or null, got 'lots'"):
+        canonical("lots")
+    assert (canonical(None).model, canonical(None).language) == (None, None)
+
+
+def test_mixed_granularities_keep_every_field_of_words_and_segments():
+    resp = {
+        "text": "Hi you. Bye.",
+        "segments": [
+            {"text": " Hi you.", "start": 0.0, "end": 1.0, "speaker_id": "A", "score": 0.5},
+            {"text": " Hi", "start": 0.0, "end": 0.3, "speaker_id": "A", "score": 0.9},
+            {"text": "", "start": 0.35, "end": 0.4},  # no text: a (empty) word, not a segment
+            {"text": " you.", "start": 0.5, "end": 1.0, "speaker_id": "B"},
+            {"text": " Bye.", "start": 2.0, "end": 2.5},
+            {"text": "See you soon.", "start": 3.0, "end": 4.0},
+        ],
+    }
+    t = Transcript.from_response(resp, request={"timestamp_granularities": ["segment", "word"]})
+    seg = t.segments
+    assert seg["text"].tolist() == ["Hi you.", "See you soon."]
+    assert seg["score"].tolist()[0] == 0.5 and seg["speaker"].isna().tolist() == [False, True]
+    w = t.words
+    assert w["text"].tolist() == ["Hi", "", "you.", "Bye."]
+    assert w["segment"].tolist() == [0, 0, 0, 0]  # "Bye." at 2.0-2.5: after segment 0, before segment 1
+    assert w["score"].tolist()[0] == 0.9
+    assert w["speaker"].tolist() == ["A", "A", "B", "A"]  # own speaker, else the segment's
+    assert w["start"].tolist() == [0.0, 0.35, 0.5, 2.0]
+
+
+def test_faster_whisper_segments_without_words_or_info():
+    from faster_whisper.transcribe import Segment
+
+    segments = [
+        Segment(id=i, seek=0, start=s, end=e, text=x, tokens=[], avg_logprob=0.0, compression_ratio=1.0,
+                no_speech_prob=0.0, words=None, temperature=0.0)
+        for i, (s, e, x) in enumerate([(0.0, 1.5, " Hello"), (2.0, 3.0, " again.")])
+    ]  # fmt: skip
+    t = Transcript.from_response(segments)
+    assert (t.source, t.text, t.language) == ("faster-whisper", " Hello again.", None)
+    assert t.segments["text"].tolist() == ["Hello", "again."]
+    assert t.segments["end"].tolist() == [1.5, 3.0] and t.segments["score"].isna().all()
+    assert t.words["timing"].tolist() == ["interpolated", "interpolated"]  # no word times: spread
+    assert t.duration == 3.0

@@ -278,7 +278,8 @@ class LocalTranscriber:
             return self._by_model[request.model]
         from voxnb.local.engine import get_engine
 
-        return get_engine(request.model)
+        # an English-only model hands other languages to the packaged multilingual one
+        return get_engine(request.model).for_language(request.language)
 
     def prepare_sync(self, **options: Any) -> TranscriptionRequest:
         request = TranscriptionRequest.create(**options)

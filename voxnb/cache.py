@@ -18,7 +18,7 @@ from typing import Any
 from voxnb._atomic import write_atomic
 from voxnb.errors import ParameterError
 
-__all__ = ["TranscriptCache", "cache_key", "default_cache_dir", "open_cache", "write_atomic"]
+__all__ = ["TranscriptCache", "cache_key", "default_cache_dir", "open_cache"]
 
 log = logging.getLogger("voxnb")
 

@@ -13,12 +13,24 @@ import os
 import textwrap
 from typing import TYPE_CHECKING
 
+from voxnb._atomic import write_atomic
 from voxnb.errors import MissingDependencyError, ParameterError
+from voxnb.sentence import ends_sentence
 
 if TYPE_CHECKING:
     from voxnb.transcript import Transcript
 
-__all__ = ["to_srt", "to_vtt", "to_textgrid", "to_rttm", "to_seglst", "to_pyannote", "UNKNOWN_SPEAKER"]
+__all__ = [
+    "SUBTITLE_STYLE",
+    "regroup",
+    "to_srt",
+    "to_vtt",
+    "to_textgrid",
+    "to_rttm",
+    "to_seglst",
+    "to_pyannote",
+    "UNKNOWN_SPEAKER",
+]
 
 #: the label written where a format requires a speaker and the transcript has none
 UNKNOWN_SPEAKER = "unknown"
@@ -26,9 +38,7 @@ UNKNOWN_SPEAKER = "unknown"
 
 def _write(text: str, path: str | os.PathLike | None) -> str:
     if path is not None:
-        from voxnb._atomic import write_atomic
-
-        write_atomic(path, text)
+        write_atomic(path, text)  # whole or not at all: what was there survives a failed write
     return text
 
 
@@ -41,7 +51,21 @@ def _check_transcript(t: Transcript, fmt: str) -> None:
         )
 
 
-def _check_cue_options(speakers: object, max_chars: object) -> None:
+def _check_cue_options(
+    speakers: object, max_chars: object, max_lines: object = None, max_duration: object = None
+) -> None:
+    if max_lines is not None and (
+        isinstance(max_lines, bool) or not isinstance(max_lines, int) or max_lines < 1
+    ):
+        raise ParameterError(
+            f"max_lines= is a whole number of lines, at least 1 (or None); got {max_lines!r}"
+        )
+    if max_duration is not None and (
+        isinstance(max_duration, bool)
+        or not isinstance(max_duration, (int, float))
+        or not 0 < max_duration < math.inf
+    ):
+        raise ParameterError(f"max_duration= is a number of seconds above 0 (or None); got {max_duration!r}")
     if not isinstance(speakers, bool):
         raise ParameterError(f"speakers= is True or False; got {speakers!r}", option="speakers")
     if max_chars is not None and (
@@ -82,27 +106,135 @@ def _clock(seconds: float, sep: str) -> str:
     return f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}"
 
 
-def _lines(text: str, max_chars: int | None) -> list[str]:
+def _lines(text: str, max_chars: int | None, max_lines: int | None = None) -> list[str]:
+    """*text* wrapped at *max_chars*; two lines are balanced (no long line over a short one)."""
     text = " ".join(text.split())
-    return textwrap.wrap(text, max_chars) if max_chars else [text]
+    if not max_chars:
+        return [text]
+    lines = textwrap.wrap(text, max_chars)
+    if max_lines == 2 and len(lines) == 2:
+        spaces = [i for i, ch in enumerate(text) if ch == " "]
+        fitting = [i for i in spaces if i <= max_chars and len(text) - i - 1 <= max_chars]
+        if fitting:
+
+            def cost(i: int) -> float:  # uneven lines cost; a break after a clause is worth 12 characters
+                before = text[:i]
+                bonus = 12 if before.endswith((*_CLAUSE_END, ".", "?", "!")) else 0
+                if not ends_sentence(before.rsplit(" ", 1)[-1], text[i + 1 :], 1.0) and before.endswith("."):
+                    bonus = -12  # "Dr." at a line's end, its name on the next
+                return abs(len(text) - 2 * i - 1) - bonus
+
+            cut = min(fitting, key=cost)
+            lines = [text[:cut], text[cut + 1 :]]
+    return lines
 
 
-def _cues(t: Transcript, fmt: str, speakers: bool, max_chars: int | None):
+#: what a subtitle cue holds at most in the usual style guides (two lines of 42 characters, 7 s)
+SUBTITLE_STYLE = {"max_chars": 42, "max_lines": 2, "max_duration": 7.0}
+_CLAUSE_END = tuple(",;:–—")
+
+
+def _fits(words, max_chars, max_lines, max_duration) -> bool:
+    text = " ".join(w[0] for w in words)
+    if max_duration is not None and words[-1][2] - words[0][1] > max_duration:
+        return False
+    return max_lines is None or not max_chars or len(_lines(text, max_chars, max_lines)) <= max_lines
+
+
+def regroup(words, *, max_chars=None, max_lines=None, max_duration=None) -> list[list]:
+    """Cut one segment's ``(text, start, end)`` words into subtitle cues that fit.
+
+    A cue fits when its text wraps into at most *max_lines* lines of *max_chars* and lasts at
+    most *max_duration* seconds. Of all the ways to cut, the one chosen has the fewest cues
+    and cuts where a reader expects them: after a sentence end, then after a comma or at a
+    pause; a cue of one or two words is avoided (dynamic programming over the cut points).
+
+    Examples
+    --------
+    >>> words = [("Hello", 0.0, 0.4), ("there.", 0.5, 0.9), ("How", 1.6, 1.8), ("are", 1.8, 2.0),
+    ...          ("you?", 2.0, 2.4)]
+    >>> [[w[0] for w in cue] for cue in regroup(words, max_chars=13, max_lines=1)]
+    [['Hello', 'there.'], ['How', 'are', 'you?']]
+    >>> [[w[0] for w in cue] for cue in regroup(words, max_duration=1.5)]
+    [['Hello', 'there.'], ['How', 'are', 'you?']]
+    """
+    words = list(words)
+    n = len(words)
+    if n <= 1 or _fits(words, max_chars, max_lines, max_duration):
+        return [words] if words else []
+
+    def cut_bonus(k: int) -> float:  # cutting after words[k - 1]
+        if k == n:
+            return 0.0
+        word, pause = words[k - 1][0], words[k][1] - words[k - 1][2]
+        bonus = 3.0 if ends_sentence(word, words[k][0], pause) else 1.5 if word.endswith(_CLAUSE_END) else 0.0
+        return bonus + min(max(pause, 0.0), 1.0)
+
+    cost = [0.0] + [math.inf] * n
+    back = [0] * (n + 1)
+    for i in range(n):
+        if cost[i] == math.inf:
+            continue
+        for j in range(i + 1, n + 1):
+            if j > i + 1 and not _fits(words[i:j], max_chars, max_lines, max_duration):
+                break  # longer cues from i do not fit either
+            short = 2.0 if j - i < 3 and (i > 0 or j < n) else 0.0
+            c = cost[i] + 4.0 + short - cut_bonus(j)
+            if c < cost[j]:
+                cost[j], back[j] = c, i
+    cues, j = [], n
+    while j > 0:
+        cues.append(words[back[j] : j])
+        j = back[j]
+    return cues[::-1]
+
+
+def _cues(
+    t: Transcript,
+    fmt: str,
+    speakers: bool,
+    max_chars: int | None,
+    max_lines: int | None = None,
+    max_duration: float | None = None,
+):
     _check_transcript(t, fmt)
-    _check_cue_options(speakers, max_chars)
+    _check_cue_options(speakers, max_chars, max_lines, max_duration)
     seg = _timed_segments(t, fmt)
     label = speakers and seg["speaker"].notna().any()
-    for start, end, text, speaker in zip(seg["start"], seg["end"], seg["text"].fillna(""), seg["speaker"]):
-        lines = _lines(text, max_chars)
-        if not lines:
+    if max_lines is not None or max_duration is not None:
+        words = t.words
+        words = words[words["start"].notna() & words["end"].notna()]
+        by_segment = {key: group for key, group in words.groupby("segment", sort=False)}
+    for segment, start, end, text, speaker in zip(
+        seg["segment"], seg["start"], seg["end"], seg["text"].fillna(""), seg["speaker"]
+    ):
+        who = speaker if label and isinstance(speaker, str) else None
+        timed = by_segment.get(segment) if max_lines is not None or max_duration is not None else None
+        if timed is None or not len(timed):
+            lines = _lines(text, max_chars, max_lines)
+            if lines:
+                yield start, max(end, start), lines, who
             continue
-        yield start, max(end, start), lines, (speaker if label and isinstance(speaker, str) else None)
+        rows = list(zip(timed["text"].astype(str), timed["start"].astype(float), timed["end"].astype(float)))
+        cues = regroup(rows, max_chars=max_chars, max_lines=max_lines, max_duration=max_duration)
+        for i, cue in enumerate(cues):
+            lines = _lines(" ".join(w[0] for w in cue), max_chars, max_lines)
+            # the segment's own edges where the cue starts or ends it
+            first = start if i == 0 else cue[0][1]
+            last = end if i == len(cues) - 1 else cue[-1][2]
+            yield first, max(last, first), lines, who
 
 
 def to_srt(
-    t: Transcript, path: str | os.PathLike | None = None, *, speakers: bool = True, max_chars: int | None = 42
+    t: Transcript,
+    path: str | os.PathLike | None = None,
+    *,
+    speakers: bool = True,
+    max_chars: int | None = 42,
+    max_lines: int | None = None,
+    max_duration: float | None = None,
 ) -> str:
-    """SubRip subtitles: one numbered cue per timed segment.
+    """SubRip subtitles: one numbered cue per timed segment, or per piece of it that fits.
 
     Parameters
     ----------
@@ -110,6 +242,12 @@ def to_srt(
         Prefix each cue with ``[speaker]`` when the transcript has speakers.
     max_chars : int or None
         Wrap cue text at this many characters per line (None: one line).
+    max_lines, max_duration : int and float, optional
+        Regroup for reading: a segment that does not fit in *max_lines* lines of *max_chars*
+        or lasts longer than *max_duration* seconds is cut at word boundaries into several cues
+        (after sentence ends and commas, at pauses, into even parts; see :func:`regroup`), and
+        two-line cues are balanced. ``**voxnb.export.SUBTITLE_STYLE`` is the usual style: two
+        lines of 42 characters, at most 7 s. Without either, each segment is one cue.
 
     Examples
     --------
@@ -120,9 +258,21 @@ def to_srt(
     00:00:00,000 --> 00:00:01,500
     Hi.
     <BLANKLINE>
+    >>> long = voxnb.Transcript.from_response({"text": "", "segments": [{"start": 0, "end": 6,
+    ...     "text": "Our guest today is Dr. Okafor, who works in Lagos. She studies rare words."}]})
+    >>> print(long.to_srt(max_chars=32, max_lines=2))
+    1
+    00:00:00,000 --> 00:00:04,033
+    Our guest today is Dr. Okafor,
+    who works in Lagos.
+    <BLANKLINE>
+    2
+    00:00:04,033 --> 00:00:06,000
+    She studies rare words.
+    <BLANKLINE>
     """
     blocks = []
-    cues = list(_cues(t, "SRT", speakers, max_chars))  # checked before anything is written
+    cues = list(_cues(t, "SRT", speakers, max_chars, max_lines, max_duration))  # checked before writing
     for n, (start, end, lines, speaker) in enumerate(cues, 1):
         if speaker:
             lines[0] = f"[{speaker}] {lines[0]}"
@@ -135,9 +285,18 @@ def _vtt_escape(text: str) -> str:
 
 
 def to_vtt(
-    t: Transcript, path: str | os.PathLike | None = None, *, speakers: bool = True, max_chars: int | None = 42
+    t: Transcript,
+    path: str | os.PathLike | None = None,
+    *,
+    speakers: bool = True,
+    max_chars: int | None = 42,
+    max_lines: int | None = None,
+    max_duration: float | None = None,
 ) -> str:
     """WebVTT subtitles; speakers become voice tags (``<v speaker_1>…</v>``).
+
+    The options are those of :func:`to_srt`; ``max_lines=2, max_duration=7`` regroups long
+    segments into cues a viewer can read.
 
     Examples
     --------
@@ -152,7 +311,7 @@ def to_vtt(
     <BLANKLINE>
     """
     blocks = ["WEBVTT\n"]
-    for start, end, lines, speaker in _cues(t, "WebVTT", speakers, max_chars):
+    for start, end, lines, speaker in _cues(t, "WebVTT", speakers, max_chars, max_lines, max_duration):
         body = "\n".join(_vtt_escape(line) for line in lines)
         if speaker:
             body = f"<v {_vtt_escape(speaker)}>{body}</v>"

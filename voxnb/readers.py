@@ -248,7 +248,7 @@ def _columns(
     if reversed_.any():
         i = int(np.flatnonzero(reversed_)[0])
         raise ResponseFormatError(
-            f"{where}[{i}].end: {end[i]!r} is before its start {start[i]!r}; the response's times are "
+            f"{where}[{i}].end: {float(end[i])!r} is before its start {float(start[i])!r}; the response's times are "
             "reversed, so it cannot be trusted (re-request it, or fix the entry)"
         )
     return Columns(

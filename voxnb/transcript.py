@@ -654,20 +654,36 @@ class Transcript:
     # ------------------------------------------------------------------ exports
 
     def to_srt(
-        self, path: str | os.PathLike | None = None, *, speakers: bool = True, max_chars: int | None = 42
+        self,
+        path: str | os.PathLike | None = None,
+        *,
+        speakers: bool = True,
+        max_chars: int | None = 42,
+        max_lines: int | None = None,
+        max_duration: float | None = None,
     ) -> str:
-        """SubRip subtitles, one cue per timed segment. See :func:`voxnb.export.to_srt`."""
+        """SubRip subtitles, regrouped by length and duration on request. See :func:`voxnb.export.to_srt`."""
         from voxnb.export import to_srt
 
-        return to_srt(self, path, speakers=speakers, max_chars=max_chars)
+        return to_srt(
+            self, path, speakers=speakers, max_chars=max_chars, max_lines=max_lines, max_duration=max_duration
+        )
 
     def to_vtt(
-        self, path: str | os.PathLike | None = None, *, speakers: bool = True, max_chars: int | None = 42
+        self,
+        path: str | os.PathLike | None = None,
+        *,
+        speakers: bool = True,
+        max_chars: int | None = 42,
+        max_lines: int | None = None,
+        max_duration: float | None = None,
     ) -> str:
         """WebVTT subtitles with ``<v speaker>`` voice tags. See :func:`voxnb.export.to_vtt`."""
         from voxnb.export import to_vtt
 
-        return to_vtt(self, path, speakers=speakers, max_chars=max_chars)
+        return to_vtt(
+            self, path, speakers=speakers, max_chars=max_chars, max_lines=max_lines, max_duration=max_duration
+        )
 
     def to_textgrid(self, path: str | os.PathLike | None = None):
         """A praat TextGrid with segment and word tiers per speaker. See :func:`voxnb.export.to_textgrid`."""

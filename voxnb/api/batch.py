@@ -32,7 +32,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from voxnb.cache import TranscriptCache, cache_key, default_cache_dir, open_cache, write_atomic
+from voxnb._atomic import write_atomic
+from voxnb.cache import TranscriptCache, cache_key, default_cache_dir, open_cache
 from voxnb.errors import APIError, ParameterError, ResponseFormatError, VoxnbError
 from voxnb.runs import BatchResult, cache_inputs, named_items, plan_items
 

@@ -294,7 +294,7 @@ class AsyncClient:
                 retry_number + 1,
                 self.retry.max_retries,
             )
-            await asyncio.sleep(delay)
+            await self.retry.sleep(delay)
             retry_number += 1
 
     def _transport_failure(self, err: httpx.HTTPError, what: str) -> VoxnbError:

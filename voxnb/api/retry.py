@@ -7,10 +7,12 @@ plus jitter; a ``Retry-After`` header (seconds or an HTTP date) replaces the bac
 
 from __future__ import annotations
 
+import asyncio
 import math
 import random
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 
 from voxnb.errors import ParameterError
@@ -65,6 +67,9 @@ class RetryPolicy:
         The longest ``Retry-After`` voxnb waits; a server asking for more ends the retries.
     retry_statuses : tuple of int
         HTTP statuses that are retried.
+    sleep : coroutine function
+        How the client waits the computed delay between attempts (``asyncio.sleep``); tests pass
+        one that records the delays, to check the schedule without waiting it out.
 
     Examples
     --------
@@ -80,6 +85,7 @@ class RetryPolicy:
     jitter: float = 1.0
     max_retry_after: float = 120.0
     retry_statuses: tuple[int, ...] = (429, 500, 502, 503, 504)
+    sleep: Callable[[float], Awaitable[object]] = field(default=asyncio.sleep, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if (
@@ -88,7 +94,7 @@ class RetryPolicy:
             or self.max_retries < 0
         ):
             raise ParameterError(
-                f"RetryPolicy(max_retries=) is a whole number of retries, 0 or more (e.g. 5); "
+                f"max_retries must be a whole number of retries, 0 or more (e.g. RetryPolicy(max_retries=5)); "
                 f"got {self.max_retries!r}",
                 option="max_retries",
             )
@@ -96,16 +102,16 @@ class RetryPolicy:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ParameterError(
-                    f"RetryPolicy({name}=) must be a finite number; got {value!r}", option=name
+                    f"{name} must be a finite number (RetryPolicy({name}=...)); got {value!r}", option=name
                 )
             if value < 0:
                 raise ParameterError(
-                    f"RetryPolicy({name}=) must be >= 0 (seconds; jitter: a fraction); got {value!r}",
+                    f"{name} must be >= 0 (seconds; jitter: a fraction); got {value!r}",
                     option=name,
                 )
         if self.multiplier < 1:
             raise ParameterError(
-                f"RetryPolicy(multiplier=) must be >= 1 (the backoff's growth); got {self.multiplier!r}",
+                f"multiplier must be >= 1 (the backoff's growth); got {self.multiplier!r}",
                 option="multiplier",
             )
         statuses = self.retry_statuses
@@ -115,11 +121,15 @@ class RetryPolicy:
             or not all(isinstance(s, int) and not isinstance(s, bool) and 400 <= s <= 599 for s in statuses)
         ):
             raise ParameterError(
-                f"RetryPolicy(retry_statuses=) is a tuple of HTTP error statuses (400-599), e.g. (429, 503); "
+                f"retry_statuses must be a tuple of HTTP error statuses (400-599), e.g. (429, 503); "
                 f"got {statuses!r}",
                 option="retry_statuses",
             )
         object.__setattr__(self, "retry_statuses", tuple(statuses))
+        if not callable(self.sleep):
+            raise ParameterError(
+                f"sleep must be a coroutine function such as asyncio.sleep; got {self.sleep!r}"
+            )
 
     def should_retry_status(self, status: int) -> bool:
         return status in self.retry_statuses

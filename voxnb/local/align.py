@@ -48,6 +48,7 @@ def align_words(
     windows: list[tuple[float, float, list[str]]],
     *,
     language: str = "en",
+    progress: bool = False,
 ) -> list[np.ndarray]:
     """Raw Whisper alignment: for each ``(start, end, words)`` window, an (n_words, 2) array of times.
 
@@ -62,38 +63,49 @@ def align_words(
     >>> times[0].shape                                                             # doctest: +SKIP
     (2, 2)
     """
-    from faster_whisper.audio import pad_or_trim
+    from voxnb.local.progress import audio_bar
 
     tokenizer = _tokenizer(engine, language)
-    whisper = engine.whisper
     out: list[np.ndarray] = []
-    for first in range(0, len(windows), BATCH):
-        batch = windows[first : first + BATCH]
-        features, n_frames, tokens, counts = [], [], [], []
-        for start, end, words in batch:
-            clip = samples[max(0, int(start * SR)) : max(0, int(end * SR))]
-            mel = whisper.feature_extractor(clip)
-            n_frames.append(min(mel.shape[-1] - 1, whisper.feature_extractor.nb_max_frames))
-            features.append(pad_or_trim(mel))
-            per_word = [tokenizer.encode(" " + w.strip()) for w in words]
-            counts.append([len(t) for t in per_word])
-            tokens.append([t for ts in per_word for t in ts])
-        with engine.lock:
-            encoded = whisper.encode(np.stack(features))
-            results = whisper.model.align(
-                encoded, tokenizer.sot_sequence, tokens, n_frames, median_filter_width=7
-            )
-        for (start, _, _), result, count in zip(batch, results, counts):
-            pairs = np.asarray(result.alignments)
-            if pairs.ndim != 2 or not len(pairs):  # nothing to align against (silence, empty clip)
-                out.append(np.full((len(count), 2), np.nan))
-                continue
-            text_index, time_index = pairs[:, 0], pairs[:, 1]
-            jumps = np.r_[True, np.diff(text_index) != 0]
-            jump_times = time_index[jumps] / TOKENS_PER_SECOND
-            bounds = np.r_[0, np.cumsum(count)]
-            bounds = np.clip(bounds, 0, len(jump_times) - 1)
-            out.append(max(0.0, start) + np.column_stack([jump_times[bounds[:-1]], jump_times[bounds[1:]]]))
+    spans = [end - start for start, end, _ in windows]
+    with audio_bar(sum(spans), progress=progress, desc="aligning", audio_seconds=len(samples) / SR) as bar:
+        for first in range(0, len(windows), BATCH):
+            out += _align_batch(engine, tokenizer, samples, windows[first : first + BATCH])
+            bar.update(sum(spans[first : first + BATCH]))
+    return out
+
+
+def _align_batch(engine: Engine, tokenizer: Any, samples: np.ndarray, batch: list) -> list[np.ndarray]:
+    """:func:`align_words` for up to ``BATCH`` windows encoded together."""
+    from faster_whisper.audio import pad_or_trim
+
+    whisper = engine.whisper
+    features, n_frames, tokens, counts = [], [], [], []
+    for start, end, words in batch:
+        clip = samples[max(0, int(start * SR)) : max(0, int(end * SR))]
+        mel = whisper.feature_extractor(clip)
+        n_frames.append(min(mel.shape[-1] - 1, whisper.feature_extractor.nb_max_frames))
+        features.append(pad_or_trim(mel))
+        per_word = [tokenizer.encode(" " + w.strip()) for w in words]
+        counts.append([len(t) for t in per_word])
+        tokens.append([t for ts in per_word for t in ts])
+    with engine.lock:
+        encoded = whisper.encode(np.stack(features))
+        results = whisper.model.align(
+            encoded, tokenizer.sot_sequence, tokens, n_frames, median_filter_width=7
+        )
+    out: list[np.ndarray] = []
+    for (start, _, _), result, count in zip(batch, results, counts):
+        pairs = np.asarray(result.alignments)
+        if pairs.ndim != 2 or not len(pairs):  # nothing to align against (silence, empty clip)
+            out.append(np.full((len(count), 2), np.nan))
+            continue
+        text_index, time_index = pairs[:, 0], pairs[:, 1]
+        jumps = np.r_[True, np.diff(text_index) != 0]
+        jump_times = time_index[jumps] / TOKENS_PER_SECOND
+        bounds = np.r_[0, np.cumsum(count)]
+        bounds = np.clip(bounds, 0, len(jump_times) - 1)
+        out.append(max(0.0, start) + np.column_stack([jump_times[bounds[:-1]], jump_times[bounds[1:]]]))
     return out
 
 
@@ -174,7 +186,13 @@ def snap_to_sound(
 
 
 def align(
-    transcript: Transcript, audio: Any, *, engine: Engine | None = None, snap: bool = True
+    transcript: Transcript,
+    audio: Any,
+    *,
+    engine: Engine | None = None,
+    snap: bool = True,
+    language: str | None = None,
+    progress: bool = True,
 ) -> Transcript:
     """Give every word of *transcript* a start and end from *audio* (``timing="aligned"``).
 
@@ -185,10 +203,15 @@ def align(
     audio : Audio, path, bytes or (samples, sr)
         The audio the transcript was made from.
     engine : voxnb.local.Engine, optional
-        Whose Whisper model aligns; default: the shared offline engine (tiny.en).
+        Whose Whisper model aligns; default: the shared offline engine (tiny.en), which hands
+        other languages to the packaged multilingual model (``"base"``).
     snap : bool
         Move boundaries onto the edges of audible sound (recommended: Whisper's aligner
         absorbs pauses into the words around them).
+    language : str, optional
+        The transcript's language (ISO 639-1); default: ``transcript.language``, else English.
+    progress : bool
+        Show a bar over the audio's seconds when a minute or more is aligned; False for none.
 
     Returns
     -------
@@ -213,13 +236,11 @@ def align(
     samples = as_audio(audio, sr=SR).y
     words = transcript.words.copy()
     segments = transcript.segments.set_index("segment")
-    engine = engine or get_engine()
-    language = transcript.language or "en"
-    if language != "en" and not engine.multilingual:
-        warnings.warn(
-            f"{engine.model} cannot align {language!r} speech; the words keep interpolated times",
-            stacklevel=2,
-        )
+    language = language or transcript.language or "en"
+    try:
+        engine = (engine or get_engine()).for_language(language)
+    except EngineError as exc:
+        warnings.warn(f"{exc}; the words keep interpolated times", stacklevel=2)
         return transcript.with_words(words)
 
     windows, rows = [], []
@@ -239,7 +260,7 @@ def align(
         )
         return transcript.with_words(words)
     try:
-        aligned = align_words(engine, samples, windows, language=language)
+        aligned = align_words(engine, samples, windows, language=language, progress=progress)
     except Exception as exc:  # CTranslate2 errors carry no useful type
         raise EngineError(
             f"forced alignment failed ({type(exc).__name__}: {exc}); "
