@@ -126,17 +126,19 @@ def take_through_outage(url: str, pcm: bytes, *, down_for: float, **options) -> 
             await session.connect()
             reader = asyncio.create_task(collect(session))
             cut_at = len(pcm) // 3 // 3200 * 3200
-            for i in range(0, len(pcm), 3200):
-                if i == cut_at:
-                    proxy.refuse()
-                    proxy.cut()
-                    asyncio.get_running_loop().call_later(down_for, proxy.accept)
-                await session.send_audio(pcm[i : i + 3200])
-                await asyncio.sleep(0.01)
             try:
+                for i in range(0, len(pcm), 3200):
+                    if i == cut_at:
+                        proxy.refuse()
+                        proxy.cut()
+                        asyncio.get_running_loop().call_later(down_for, proxy.accept)
+                    await session.send_audio(pcm[i : i + 3200])
+                    await asyncio.sleep(0.01)
                 await session.finish()
             finally:
                 reader.cancel()
+                await asyncio.gather(reader, return_exceptions=True)  # it ends with the take's error too
+                await session.close()
             return session
 
     async def collect(session: RealtimeSession) -> None:

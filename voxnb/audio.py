@@ -604,7 +604,7 @@ class Audio:
         """
         if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
             raise ParameterError(
-                f"n={n!r} columns: pass a positive whole number of columns (the axes' width)"
+                f"n={n!r} columns: pass a positive number of columns (whole: the axes' width)"
             )
         i, j = self.sample_range(start, end)
         y = self._mono()[i:j]
