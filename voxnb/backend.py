@@ -25,7 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from voxnb.credentials import MISTRAL_BASE_URL, Secret, api_key_for, clean_base_url
+from voxnb.credentials import MISTRAL_BASE_URL, Secret, api_key_for, clean_base_url, secret_api_key
 from voxnb.errors import ParameterError
 from voxnb.request import TranscriptionRequest, response_granularity
 
@@ -99,6 +99,7 @@ class Backend:
         return {"api_key": self.key, "base_url": self.base_url, "dialect": self.dialect}
 
 
+@secret_api_key
 def resolve_backend(
     backend: str | Backend | None = None,
     *,
@@ -293,7 +294,8 @@ class LocalTranscriber:
         from voxnb.audio import as_audio
         from voxnb.local.engine import SAMPLE_RATE
 
-        return as_audio((audio, sr) if sr is not None else audio, sr=SAMPLE_RATE)
+        # refused before the engine runs, as the HTTP client refuses silence before sending
+        return as_audio((audio, sr) if sr is not None else audio, sr=SAMPLE_RATE).check_audible()
 
     def send_sync(self, audio: Audio, request: TranscriptionRequest) -> dict[str, Any]:
         self.requests_sent += 1
@@ -422,6 +424,7 @@ class LocalRecipe:
 # -- the entry points -----------------------------------------------------------------------------
 
 
+@secret_api_key
 def transcribe(
     audio: Any,
     *,
@@ -478,6 +481,7 @@ def transcribe(
     return runner.transcribe(audio, sr=sr, **options)
 
 
+@secret_api_key
 def transcribe_many(
     items: Any,
     *,

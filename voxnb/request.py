@@ -172,6 +172,10 @@ def bias_terms(phrases: Iterable[str]) -> list[str]:
     """
     if isinstance(phrases, str):
         phrases = [phrases]
+    if not isinstance(phrases, Iterable):
+        raise ParameterError(
+            f"bias_terms() takes a list of strings; got a {type(phrases).__name__}", option="context_bias"
+        )
     terms: list[str] = []
     for phrase in phrases:
         if not isinstance(phrase, str):

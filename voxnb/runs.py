@@ -336,6 +336,8 @@ async def run_jobs(
     jobs finish (one failure never stops the others) and stays reachable as ``runner.last_batch``.
     """
     _check_concurrency(concurrency)
+    if not isinstance(progress, bool):
+        raise ParameterError(f"progress= is True or False; got {progress!r}", option="progress")
     result = BatchResult([name for name, _ in jobs])
     runner.last_batch = result  # type: ignore[attr-defined]
     requests_before = runner.requests_sent

@@ -10,7 +10,6 @@ its task was re-run) leaves one file, not two.
 from __future__ import annotations
 
 import os
-import tempfile
 import uuid
 from pathlib import Path
 from typing import Any
@@ -93,16 +92,10 @@ class Location:
         """Write *data* atomically: to a temporary name beside the file, then moved over it."""
         target = self.path(relative)
         if not self.url:
-            path = Path(target)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name[:16]}-", suffix=".tmp", dir=path.parent)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            from voxnb._atomic import write_atomic
+
+            # not fsynced: a torn entry after a power cut reads as corrupt and is fetched again
+            write_atomic(target, data, durable=False)
             return target
         parent, _, name = target.rpartition("/")
         tmp = f"{parent}/.{name[:16]}-{uuid.uuid4().hex}.tmp"

@@ -4,8 +4,10 @@ One client object owns the configuration (key, base URL, dialect, timeouts, retr
 async client is the core and the sync client mirrors it method for method, running it on a
 private event loop — or, inside Jupyter, on the kernel's running loop through nest_asyncio.
 
-The API key lives in a :class:`_Secret`: it is sent in the ``Authorization`` header and is
-never part of a repr, a log line, an exception, a cache entry or a saved Transcript.
+The API key lives in a :class:`~voxnb.credentials.Secret` and reaches the wire through an
+:class:`httpx.Auth` that writes the ``Authorization`` header at send time: no header dict, no
+frame's local variables (what a traceback rendered with locals shows) and no repr holds it, and
+the frames of httpx/httpcore errors are cleared of their locals before they are chained.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import difflib
 import functools
 import inspect
 import logging
@@ -27,7 +30,14 @@ from voxnb.api.errors import api_error
 from voxnb.api.retry import RetryPolicy, parse_retry_after
 from voxnb.api.source import AudioSource, resolve_audio
 from voxnb.api.sse import StreamEvent, TranscriptionDone, TranscriptionTextDelta, iter_sse, parse_event
-from voxnb.credentials import MISTRAL_BASE_URL, Secret, api_key_for, clean_base_url
+from voxnb.credentials import (
+    MISTRAL_BASE_URL,
+    Secret,
+    api_key_for,
+    clean_base_url,
+    forget_locals,
+    secret_api_key,
+)
 from voxnb.errors import (
     APIError,
     AuthenticationError,
@@ -35,6 +45,7 @@ from voxnb.errors import (
     ResponseFormatError,
     TransportError,
     VoxnbError,
+    safe_repr,
 )
 from voxnb.models import DEFAULT_MODEL, ModelCapabilities, capabilities, openai_capabilities
 from voxnb.request import TranscriptionRequest, response_granularity
@@ -55,6 +66,20 @@ DEFAULT_BASE_URL = MISTRAL_BASE_URL
 DEFAULT_CHAT_MODEL = "voxtral-small-latest"
 TRANSCRIPTIONS = "/v1/audio/transcriptions"
 _DIALECT_ALIASES = {"mistral": "mistral", "openai": "openai", "vllm": "openai"}
+
+
+class _BearerAuth(httpx.Auth):
+    """Writes ``Authorization: Bearer <key>`` on each request as it is sent, and on nothing before."""
+
+    def __init__(self, key: Secret):
+        self._key = key
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        request.headers["Authorization"] = self._key.headers()["Authorization"]
+        yield request
+
+    def __repr__(self) -> str:
+        return "<BearerAuth <hidden>>"
 
 
 def _seconds(name: str, value: Any) -> float:
@@ -96,6 +121,7 @@ class AsyncClient:
     ...     t = await client.transcribe("interview.flac", timestamps="segment")
     """
 
+    @secret_api_key
     def __init__(
         self,
         *,
@@ -115,7 +141,7 @@ class AsyncClient:
             raise ParameterError(
                 "retry= takes a voxnb.api.retry.RetryPolicy(max_retries=..., ...)", option="retry"
             )
-        self.base_url = clean_base_url(base_url or DEFAULT_BASE_URL)
+        self.base_url = clean_base_url(DEFAULT_BASE_URL if base_url is None else base_url)
         self._key = api_key_for(self.base_url, api_key)
         #: ``"mistral"`` or ``"openai"``; None until the server was asked
         self.dialect: str | None = _DIALECT_ALIASES[dialect.lower()] if dialect else None
@@ -145,6 +171,7 @@ class AsyncClient:
         """What Transcripts record: ``"mistral"``, ``"openai-compatible"``, or ``"server"`` before detection."""
         return {"mistral": "mistral", "openai": "openai-compatible"}.get(self.dialect or "", "server")
 
+    @safe_repr
     def __repr__(self) -> str:
         key = "set" if self._key else "not set"
         return (
@@ -165,6 +192,7 @@ class AsyncClient:
                     max_connections=self.max_connections, max_keepalive_connections=self.max_connections
                 ),
                 headers={"User-Agent": "voxnb"},
+                auth=_BearerAuth(self._key) if self._key else None,
             )
             self._http_loop = loop
         return self._http
@@ -188,17 +216,14 @@ class AsyncClient:
         await self.aclose()
 
     def _headers(self, accept: str) -> dict[str, str]:
-        headers = {"Accept": accept}
-        key = self._key.reveal()
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        elif self.base_url == DEFAULT_BASE_URL:
+        """The request's own headers; the key is added at send time by the client's auth."""
+        if not self._key and self.base_url == DEFAULT_BASE_URL:
             raise AuthenticationError(
                 "no API key: Mistral's API needs one. Pass voxnb.Client(api_key=...) or set the "
                 "MISTRAL_API_KEY environment variable (console.mistral.ai → API keys); or point "
                 "base_url= at a local `voxnb serve` or vLLM server"
             )
-        return headers
+        return {"Accept": accept}
 
     def _scrubbed(self, err: VoxnbError) -> VoxnbError:
         """The error with any echo of the key removed (a misbehaving server may reflect headers)."""
@@ -237,22 +262,10 @@ class AsyncClient:
             retry_after: float | None = None
             try:
                 response = await http.send(request, stream=stream)
-            except httpx.TimeoutException as err:
-                failure: VoxnbError = TransportError(
-                    f"{what} to {self.base_url} timed out ({type(err).__name__}); raise timeout= "
-                    f"(now {self.timeout:g} s) for long audio, or check that the server is up"
-                )
+            except httpx.HTTPError as err:
+                forget_locals(err)  # httpcore's frames hold the request as sent, key included
+                failure = self._transport_failure(err, what)
                 cause: BaseException = err
-            except (httpx.NetworkError, httpx.RemoteProtocolError) as err:
-                failure = TransportError(
-                    f"could not reach {self.base_url} for {what} ({type(err).__name__}: {err}); check "
-                    "base_url= and your connection, or that `voxnb serve` is running"
-                )
-                cause = err
-            except httpx.HTTPError as err:  # a request that cannot be sent as configured: no retry helps
-                raise TransportError(
-                    f"{what} to {self.base_url} cannot be sent ({type(err).__name__}: {err}); check base_url="
-                ) from err
             else:
                 if response.status_code < 400:
                     return response
@@ -284,6 +297,24 @@ class AsyncClient:
             )
             await self.retry.sleep(delay)
             retry_number += 1
+
+    def _transport_failure(self, err: httpx.HTTPError, what: str) -> VoxnbError:
+        """The TransportError for an httpx failure; one that no retry can help is raised at once."""
+        if isinstance(err, httpx.TimeoutException):
+            return TransportError(
+                f"{what} to {self.base_url} timed out ({type(err).__name__}); raise timeout= "
+                f"(now {self.timeout:g} s) for long audio, or check that the server is up"
+            )
+        if isinstance(err, (httpx.NetworkError, httpx.RemoteProtocolError)):
+            return TransportError(
+                f"could not reach {self.base_url} for {what} ({type(err).__name__}: {self._key.scrub(str(err))}); "
+                "check base_url= and your connection, or that `voxnb serve` is running"
+            )
+        # a request that cannot be sent as configured: no retry helps
+        raise TransportError(
+            f"{what} to {self.base_url} cannot be sent ({type(err).__name__}: {self._key.scrub(str(err))}); "
+            "check base_url="
+        ) from err
 
     async def _request_json(self, method: str, path: str, **options: Any) -> Any:
         """:meth:`_request`, and its JSON answer."""
@@ -558,6 +589,7 @@ class AsyncClient:
             try:
                 first = await anext(frames, None)
             except httpx.HTTPError as err:
+                forget_locals(err)
                 await response.aclose()
                 if attempts_left <= 0:
                     raise TransportError(
@@ -588,6 +620,7 @@ class AsyncClient:
                         break
                 frame = await anext(frames, None)
         except httpx.HTTPError as err:
+            forget_locals(err)
             raise TransportError(
                 f"{what} broke after {len(deltas)} text pieces ({type(err).__name__}); not retried because "
                 "its events were already delivered — run it again"
@@ -875,6 +908,22 @@ class AsyncClient:
         """
         if not isinstance(prompt, str) or not prompt.strip():
             raise ParameterError("prompt must be a non-empty string saying what to do with the audio")
+        if not isinstance(model, str) or not model:
+            raise ParameterError(f"model must be a chat model's name; got {model!r}", option="model")
+        if temperature is not None and (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, (int, float))
+            or not 0 <= temperature <= 2
+        ):
+            raise ParameterError(
+                f"temperature must be a number from 0 to 2; got {temperature!r}", option="temperature"
+            )
+        if max_tokens is not None and (
+            isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
+        ):
+            raise ParameterError(
+                f"max_tokens must be a whole number above 0; got {max_tokens!r}", option="max_tokens"
+            )
         source = await self.load(audio, sr=sr)
         if source.file_id:
             raise ParameterError(
@@ -1027,13 +1076,28 @@ class Client:
     >>> local = voxnb.Client(base_url="http://127.0.0.1:8000")  # `voxnb serve`  # doctest: +SKIP
     """
 
+    @secret_api_key
     def __init__(self, **options: Any):
+        known = inspect.signature(AsyncClient.__init__).parameters
+        for name in options:
+            if name not in known or name == "self":
+                close = difflib.get_close_matches(name, [p for p in known if p != "self"], n=1)
+                raise ParameterError(
+                    f"voxnb.Client() has no option {name!r}"
+                    + (
+                        f"; did you mean {close[0]!r}?"
+                        if close
+                        else f"; it takes {', '.join(list(known)[1:])}"
+                    ),
+                    option=name,
+                )
         self._async = AsyncClient(**options)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # help() and tab completion show AsyncClient's keyword arguments
     __init__.__signature__ = inspect.signature(AsyncClient.__init__)  # type: ignore[attr-defined]
 
+    @safe_repr
     def __repr__(self) -> str:
         return repr(self._async).replace("AsyncClient(", "Client(", 1)
 

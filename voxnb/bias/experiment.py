@@ -15,14 +15,15 @@ import inspect
 import re
 import warnings
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from voxnb.bias.data import BiasItem, as_items
 from voxnb.bias.scoring import ngram_counts
-from voxnb.errors import ParameterError, VoxnbError
+from voxnb.credentials import secret_api_key
+from voxnb.errors import ParameterError, VoxnbError, safe_repr
 from voxnb.request import TranscriptionRequest, bias_terms
 from voxnb.text.normalization import Normalizer, normalize, normalize_term
 
@@ -110,6 +111,7 @@ class Experiment:
     >>> exp.compare(baseline="none")                # doctest: +SKIP
     """
 
+    @secret_api_key
     def __init__(self, items: Sequence[Any], conditions: Sequence[ConditionSpec] | Mapping[str, ConditionSpec] = ("none", "oracle"),
                  *, client: Any = None, backend: Any = None, api_key: str | None = None,
                  base_url: str | None = None, dialect: str | None = None, engine: Any = None,
@@ -150,8 +152,10 @@ class Experiment:
                 "give either client= or the backend's settings (backend=, base_url=, ...), not both"
             )
         else:
-            self.backend = None  # type: ignore[assignment]  # the client decides
-        self.seed = int(seed)
+            self.backend = None  # the client decides
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ParameterError(f"seed must be a whole number, 0 or more; got {seed!r}")
+        self.seed = seed
         self.convention = convention
         self.normalizer = normalizer
         self.params = {"temperature": 0.0, **dict(params or {})}
@@ -770,6 +774,7 @@ class Experiment:
 
         return plot_forest(self.compare(baseline, measures=measures, **compare_options), ax=ax)
 
+    @safe_repr
     def __repr__(self) -> str:
         done = len(self.transcripts)
         total = len(self.items) * len(self.conditions)
@@ -790,6 +795,6 @@ class _Failed(dict):
 
 
 def _as_terms_pool(pool: Sequence[str]) -> list[str]:
-    if isinstance(pool, str) or not all(isinstance(t, str) for t in pool):
+    if isinstance(pool, str) or not isinstance(pool, Iterable) or not all(isinstance(t, str) for t in pool):
         raise ParameterError("distractors must be a list of strings")
     return bias_terms(pool)
