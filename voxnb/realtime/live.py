@@ -67,8 +67,10 @@ def realtime_backend(
     note = ""
     if not chosen.is_local and chosen.dialect is None:
         from voxnb.api.client import Client
+        from voxnb.api.retry import RetryPolicy
 
-        with Client(**chosen.client_options()) as client:
+        # a probe: a server that is down is the take's error to report, not worth a retry schedule
+        with Client(**chosen.client_options(), retry=RetryPolicy(max_retries=0)) as client:
             try:
                 client.detect()
                 name, found, note = client.backend, client.dialect, client.dialect_note
