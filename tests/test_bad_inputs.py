@@ -361,6 +361,9 @@ for name, options, phrase in [
 for value in [0, -1, "8", 1.5, None]:
     case(P, f"many-concurrency-{value!r}", no_request(lambda r, v=value: r.client.transcribe_many([r.good_wav], concurrency=v, progress=False)),
          ParameterError, "concurrency")  # fmt: skip
+for value in [0, -2]:  # the offline backend's default (1) must not stand in for a refused value
+    case(P, f"local-many-concurrency-{value!r}", lambda r, v=value: voxnb.transcribe_many([r.good_wav], backend="local", concurrency=v, progress=False, quiet=True),
+         ParameterError, "concurrency")  # fmt: skip
 case(
     P,
     "many-cache-int",

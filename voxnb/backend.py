@@ -551,8 +551,18 @@ def transcribe_many(
     runner = _announced_runner("voxnb.transcribe_many", chosen, options, quiet=quiet, executor=executor)
     run = {"cache": cache, "progress": progress, "sr": sr, "executor": executor}
     if chosen.is_local:
-        return _run_sync(run_many(runner, items, concurrency=concurrency or 1, options=dict(options), **run))
-    return runner.transcribe_many(items, concurrency=concurrency or 8, mode=mode, **run, **options)
+        return _run_sync(
+            run_many(
+                runner,
+                items,
+                concurrency=1 if concurrency is None else concurrency,
+                options=dict(options),
+                **run,
+            )
+        )
+    return runner.transcribe_many(
+        items, concurrency=8 if concurrency is None else concurrency, mode=mode, **run, **options
+    )
 
 
 def _announced_runner(
