@@ -65,6 +65,18 @@ def test_without_retry_after_the_backoff_doubles_up_to_its_cap(start_voxnb_serve
     assert len(server.recorder) == 5
 
 
+def test_a_plain_function_can_be_the_sleep(start_voxnb_server, tiny_wav):
+    server = start_voxnb_server(faults="503:1.0")
+    waits: list[float] = []
+    policy = RetryPolicy(max_retries=2, initial_backoff=0.25, jitter=0.0, sleep=waits.append)
+    with (
+        voxnb.Client(base_url=server.url, dialect="mistral", retry=policy) as client,
+        pytest.raises(voxnb.ServerError),
+    ):
+        client.transcribe(tiny_wav(6))
+    assert waits == [0.25, 0.5]
+
+
 def test_a_request_that_cannot_be_fixed_by_waiting_is_not_retried(start_voxnb_server, tiny_wav):
     server = start_voxnb_server(faults="400:1.0")
     waits = Waits()

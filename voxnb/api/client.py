@@ -295,7 +295,7 @@ class AsyncClient:
                 retry_number + 1,
                 self.retry.max_retries,
             )
-            await self.retry.sleep(delay)
+            await self.retry.wait(delay)
             retry_number += 1
 
     def _transport_failure(self, err: httpx.HTTPError, what: str) -> VoxnbError:

@@ -8,6 +8,7 @@ plus jitter; a ``Retry-After`` header (seconds or an HTTP date) replaces the bac
 from __future__ import annotations
 
 import asyncio
+import inspect
 import math
 import random
 import time
@@ -67,9 +68,11 @@ class RetryPolicy:
         The longest ``Retry-After`` voxnb waits; a server asking for more ends the retries.
     retry_statuses : tuple of int
         HTTP statuses that are retried.
-    sleep : coroutine function
-        How the client waits the computed delay between attempts (``asyncio.sleep``); tests pass
-        one that records the delays, to check the schedule without waiting it out.
+    sleep : callable
+        How the client waits the computed delay between attempts: a coroutine function
+        (``asyncio.sleep``, the default) or a plain function (awaited only if it returns an
+        awaitable); tests pass one that records the delays, to check the schedule without
+        waiting it out.
 
     Examples
     --------
@@ -85,7 +88,9 @@ class RetryPolicy:
     jitter: float = 1.0
     max_retry_after: float = 120.0
     retry_statuses: tuple[int, ...] = (429, 500, 502, 503, 504)
-    sleep: Callable[[float], Awaitable[object]] = field(default=asyncio.sleep, repr=False, compare=False)
+    sleep: Callable[[float], Awaitable[object] | object] = field(
+        default=asyncio.sleep, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if (
@@ -128,8 +133,14 @@ class RetryPolicy:
         object.__setattr__(self, "retry_statuses", tuple(statuses))
         if not callable(self.sleep):
             raise ParameterError(
-                f"sleep must be a coroutine function such as asyncio.sleep; got {self.sleep!r}"
+                f"sleep must be a function of the delay in seconds, such as asyncio.sleep; got {self.sleep!r}"
             )
+
+    async def wait(self, delay: float) -> None:
+        """Wait *delay* seconds through :attr:`sleep`, awaited when it returns an awaitable."""
+        waited = self.sleep(delay)
+        if inspect.isawaitable(waited):
+            await waited
 
     def should_retry_status(self, status: int) -> bool:
         return status in self.retry_statuses
