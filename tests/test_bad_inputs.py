@@ -1109,6 +1109,7 @@ for name, call, phrase in [
     ("tsv-list-of-ints", lambda r: bias.read_biasing_tsv(r.ints_tsv), "list of strings"),
     ("experiment-no-items", lambda r: bias.Experiment([], ["none"]), "at least one item"),
     ("experiment-conditions-str", lambda r: bias.Experiment(r.items, "none"), "conditions must be a list"),
+    ("experiment-conditions-int", lambda r: bias.Experiment(r.items, 5), "conditions must be a list"),
     ("experiment-no-conditions", lambda r: bias.Experiment(r.items, []), "at least one condition"),
     ("experiment-convention", lambda r: bias.Experiment(r.items, ["none"], convention="x"), "convention"),
     ("experiment-distractors", lambda r: bias.Experiment(r.items, ["none"], distractors=5), "distractors"),

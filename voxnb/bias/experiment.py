@@ -123,8 +123,11 @@ class Experiment:
 
         self.items: list[BiasItem] = as_items(items)
         self._by_name = {it.name: it for it in self.items}
-        if isinstance(conditions, (str, bytes)):
-            raise ParameterError("conditions must be a list (or dict name -> spec), e.g. ['none', 'oracle']")
+        if isinstance(conditions, (str, bytes)) or not isinstance(conditions, (Mapping, Iterable)):
+            raise ParameterError(
+                f"conditions must be a list (or dict name -> spec), e.g. ['none', 'oracle']; "
+                f"got {type(conditions).__name__}"
+            )
         if isinstance(conditions, Mapping):
             specs = {str(k): v for k, v in conditions.items()}
         else:
