@@ -16,6 +16,7 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import repeat
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from voxnb.errors import ResponseFormatError
 
-__all__ = ["Canonical", "Columns", "read_response", "parse_json", "to_plain", "gc_paused"]
+__all__ = ["Canonical", "Columns", "RawJSON", "read_response", "parse_json", "to_plain", "gc_paused"]
 
 
 @dataclass
@@ -117,13 +118,22 @@ def to_plain(obj: Any) -> Any:
     )
 
 
-def _get(entries: list[dict], keys: tuple[str, ...]) -> tuple[str, list | None]:
+def _dict_values(entries: list, key: str) -> list:
+    return list(map(dict.get, entries, repeat(key)))
+
+
+def _attr_values(entries: list, key: str) -> list:
+    """The values of the typed segments of :mod:`voxnb._wire` (None where absent)."""
+    return list(map(attrgetter(key), entries))
+
+
+def _get(entries: list, keys: tuple[str, ...], values_of=_dict_values) -> tuple[str, list | None]:
     """The values of the first of *keys* that any entry uses (each a C-speed pass).
 
     None when no entry has any of them, so that callers skip converting a column of nulls.
     """
     for key in keys:
-        values = list(map(dict.get, entries, repeat(key)))
+        values = values_of(entries, key)
         # the first entry usually answers at once; counting the Nones walks the whole column
         if (values and values[0] is not None) or values.count(None) != len(values):
             return key, values
@@ -144,10 +154,12 @@ def _is_number(v: Any) -> bool:
     )
 
 
-def _floats(entries: list[dict], keys: tuple[str, ...], where: str, *, time: bool = False) -> np.ndarray:
+def _floats(
+    entries: list, keys: tuple[str, ...], where: str, *, time: bool = False, values_of=_dict_values
+) -> np.ndarray:
     """One numeric column: null becomes NaN; booleans, text, infinities (and, for times, negative or
     absurd values) are refused, naming the entry."""
-    key, values = _get(entries, keys)
+    key, values = _get(entries, keys, values_of)
     if values is None:
         return np.full(len(entries), np.nan)
     if not set(map(type, values)) <= _NUMBER_TYPES:  # the fast check; subclasses are looked at below
@@ -169,8 +181,8 @@ def _floats(entries: list[dict], keys: tuple[str, ...], where: str, *, time: boo
     return column
 
 
-def _texts(entries: list[dict], keys: tuple[str, ...], where: str) -> list[str]:
-    key, texts = _get(entries, keys)
+def _texts(entries: list, keys: tuple[str, ...], where: str, values_of=_dict_values) -> list[str]:
+    key, texts = _get(entries, keys, values_of)
     if texts is None:
         return [""] * len(entries)
     if not set(map(type, texts)) <= {str}:
@@ -202,8 +214,8 @@ def _check_encodable(texts: list[str], where: str) -> None:
                 ) from None
 
 
-def _speakers(entries: list[dict], keys: tuple[str, ...], where: str) -> list[str | None]:
-    key, speakers = _get(entries, keys)
+def _speakers(entries: list, keys: tuple[str, ...], where: str, values_of=_dict_values) -> list[str | None]:
+    key, speakers = _get(entries, keys, values_of)
     if speakers is None:
         return [None] * len(entries)
     if set(map(type, speakers)) <= {str, type(None)} and "" not in speakers:
@@ -240,9 +252,10 @@ def _columns(
     text_keys=("text",),
     score_keys=("score",),
     speaker_keys=("speaker_id", "speaker"),
+    values_of=_dict_values,
 ) -> Columns:
-    start = _floats(entries, ("start",), where, time=True)
-    end = _floats(entries, ("end",), where, time=True)
+    start = _floats(entries, ("start",), where, time=True, values_of=values_of)
+    end = _floats(entries, ("end",), where, time=True, values_of=values_of)
     with np.errstate(invalid="ignore"):
         reversed_ = end < start - _REVERSED_TOLERANCE  # False where either is NaN (unknown)
     if reversed_.any():
@@ -254,13 +267,13 @@ def _columns(
     return Columns(
         start=start,
         end=end,
-        text=_texts(entries, text_keys, where),
-        speaker=_speakers(entries, speaker_keys, where),
-        score=_floats(entries, score_keys, where),
+        text=_texts(entries, text_keys, where, values_of),
+        speaker=_speakers(entries, speaker_keys, where, values_of),
+        score=_floats(entries, score_keys, where, values_of=values_of),
     )
 
 
-def _unowned_words(entries: list[dict], where: str, **keys) -> Columns:
+def _unowned_words(entries: list, where: str, **keys) -> Columns:
     """Word entries not nested in a segment: :func:`voxnb.frames.layout` ties each to one by time."""
     cols = _columns(entries, where, **keys)
     cols.segment = np.full(len(entries), -1, dtype=np.int64)
@@ -356,6 +369,60 @@ def _read_mistral(d: dict, source: str, granularity: str | None) -> Canonical:
     else:
         c.segments = _columns(segments, "segments")
     return c
+
+
+def _read_mistral_text(data: str | bytes, granularity: str | None) -> Canonical | None:
+    """The common case, fast: Mistral JSON text decoded straight into typed segments.
+
+    :mod:`voxnb._wire` decodes the text without a dict per segment; the columns are then checked
+    by the same functions as the general reader's. None when the text is anything else (another
+    shape, nested words, a value of an unexpected type, a value the checks refuse): the general
+    reader then reads it, and its messages name what is wrong.
+    """
+    if granularity not in (None, "segment", "word"):
+        return None
+    from voxnb import _wire
+
+    try:
+        r = _wire.decode(data)
+    except _wire.Error:
+        return None
+    unset = _wire.UNSET
+    segments = [] if r.segments is None or r.segments is unset else r.segments
+    usage = r.usage
+    if (
+        r.task is not unset
+        or r.word_segments is not unset
+        or r.words is not unset
+        or r.type is not unset
+        or (r.text is unset and r.segments is unset)
+        or (isinstance(usage, dict) and usage.get("type") == "duration" and not segments)
+        or (segments and (segments[0].seek is not unset or segments[0].avg_logprob is not unset))
+        or any(map(attrgetter("words"), segments))
+    ):
+        return None  # another shape (see _classify_dict), or segments with their own words
+    top = {"text": None if r.text is unset else r.text, "language": r.language, "model": r.model}
+    try:
+        c = _canonical(dict(top, usage=usage, duration=r.duration), "mistral")
+        if granularity == "word":
+            c.words = _unowned_words(segments, "segments", values_of=_attr_values)
+        else:
+            c.segments = _columns(segments, "segments", values_of=_attr_values)
+    except ResponseFormatError:
+        return None  # the general reader words it from the values as they were sent (1, not 1.0)
+    return c
+
+
+class RawJSON:
+    """A response's JSON text whose parsing waits for the first look at :attr:`Transcript.raw`."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: str | bytes):
+        self.data = data
+
+    def parse(self) -> Any:
+        return parse_json(self.data)
 
 
 def _read_openai_verbose(d: dict) -> Canonical:
@@ -509,9 +576,12 @@ def _read_as(obj: Any, source: str, granularity: str | None) -> Canonical:
 
 
 def read_response(
-    obj: Any, *, granularity: str | None = None, source: str | None = None
+    obj: Any, *, granularity: str | None = None, source: str | None = None, defer_raw: bool = False
 ) -> tuple[Any, Canonical]:
     """Recognise *obj*'s shape (or read it as *source* says) and read it.
+
+    With ``defer_raw=True``, Mistral JSON text (or bytes, or a path) is decoded straight into
+    columns, and *raw* is a :class:`RawJSON` to parse when someone looks at it.
 
     Returns
     -------
@@ -520,10 +590,12 @@ def read_response(
     canonical : Canonical
     """
     with gc_paused():
-        return _read_response(obj, granularity=granularity, source=source)
+        return _read_response(obj, granularity=granularity, source=source, defer_raw=defer_raw)
 
 
-def _read_response(obj: Any, *, granularity: str | None, source: str | None) -> tuple[Any, Canonical]:
+def _read_response(
+    obj: Any, *, granularity: str | None, source: str | None, defer_raw: bool = False
+) -> tuple[Any, Canonical]:
     if granularity not in (None, "segment", "word", "mixed"):
         raise ResponseFormatError(f"granularity must be 'segment', 'word' or None, got {granularity!r}")
     raw = obj
@@ -539,9 +611,13 @@ def _read_response(obj: Any, *, granularity: str | None, source: str | None) -> 
                 f"{str(obj)[:80]!r} is neither JSON text nor an existing .json file one can read; "
                 "pass the response itself or the path of a saved response"
             )
+        obj = data
+    if isinstance(obj, (str, bytes, bytearray, memoryview)):
+        data = bytes(obj) if isinstance(obj, (memoryview, bytearray)) else obj
+        fast = _read_mistral_text(data, granularity) if defer_raw and source is None else None
+        if fast is not None:
+            return RawJSON(data), fast
         obj = raw = parse_json(data)
-    elif isinstance(obj, (str, bytes, bytearray, memoryview)):
-        obj = raw = parse_json(bytes(obj) if isinstance(obj, (memoryview, bytearray)) else obj)
 
     if source is not None:
         return raw, _read_as(to_plain(obj), source, granularity)

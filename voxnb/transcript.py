@@ -113,7 +113,7 @@ class Transcript:
         audio: Audio | None = None,
         created: str | None = None,
     ):
-        self.raw = raw
+        self._raw = raw  # or a RawJSON, parsed on the first look at .raw
         self._canonical = canonical
         self._granularity = granularity
         self.backend = backend
@@ -186,7 +186,7 @@ class Transcript:
         request = _clean_request(request)
         if granularity is None:
             granularity = _granularity_from_request(request)
-        raw, canonical = read_response(obj, granularity=granularity, source=_source)
+        raw, canonical = read_response(obj, granularity=granularity, source=_source, defer_raw=True)
         return cls(
             raw,
             canonical,
@@ -200,6 +200,19 @@ class Transcript:
         )
 
     # ------------------------------------------------------------------ plain attributes
+
+    @property
+    def raw(self) -> Any:
+        """The response exactly as it arrived (JSON text is parsed on the first look)."""
+        from voxnb.readers import RawJSON
+
+        if isinstance(self._raw, RawJSON):
+            self._raw = self._raw.parse()
+        return self._raw
+
+    @raw.setter
+    def raw(self, value: Any) -> None:
+        self._raw = value
 
     @property
     def source(self) -> str:
@@ -467,7 +480,7 @@ class Transcript:
 
     def _copy(self, canonical: Canonical | None = None) -> Transcript:
         new = Transcript(
-            self.raw,
+            self._raw,
             self._canonical if canonical is None else canonical,
             granularity=self._granularity,
             backend=self.backend,
