@@ -118,7 +118,9 @@ class Layout:
     def __init__(self, seg_start, seg_end, seg_text, seg_speaker, seg_score, words: Words | None):
         self.seg_start: np.ndarray = seg_start
         self.seg_end: np.ndarray = seg_end
-        self._seg_text = seg_text  # a list, or a pandas string array built from a text buffer
+        # a list of texts as received (stripped on first use), or a pandas string array of
+        # stripped texts built from a text buffer
+        self._seg_text = seg_text
         self.seg_speaker: list[str | None] = seg_speaker
         self.seg_score: np.ndarray = seg_score
         self._given = words
@@ -131,15 +133,26 @@ class Layout:
     def has_backend_words(self) -> bool:
         return self._given is not None
 
+    @property
+    def n_segments(self) -> int:
+        return len(self.seg_start)
+
     @cached_property
     def seg_text(self) -> list[str]:
         text = self._seg_text
-        return text if isinstance(text, list) else text.tolist()
+        return _stripped(text) if isinstance(text, list) else text.tolist()
+
+    @cached_property
+    def _trimmed(self) -> tuple[Any, np.ndarray] | None:
+        text = self._seg_text
+        return _trimmed_ascii(text) if isinstance(text, list) else None
 
     @property
     def seg_text_array(self) -> Any:
         text = self._seg_text
-        return _string_column(text) if isinstance(text, list) else text
+        if not isinstance(text, list):
+            return text
+        return self._trimmed[0] if self._trimmed is not None else _string_column(self.seg_text)
 
     @cached_property
     def seg_speaker_codes(self) -> np.ndarray:
@@ -178,9 +191,12 @@ class Layout:
     @cached_property
     def seg_n_words(self) -> np.ndarray:
         """Words per segment, counted from the text when no word table was needed yet."""
-        n = len(self.seg_text)
-        if self._given is None and "words" not in self.__dict__ and self._tokens is not None:
-            return self._tokens.counts
+        n = self.n_segments
+        if self._given is None and "words" not in self.__dict__:
+            if self._trimmed is not None:
+                return self._trimmed[1]
+            if self._tokens is not None:
+                return self._tokens.counts
         segment = self.word_segment
         return (
             np.bincount(segment, minlength=n)[:n].astype(np.int64) if len(segment) else np.zeros(n, np.int64)
@@ -195,6 +211,59 @@ def _codes(values: list, categories: list[str]) -> np.ndarray:
 
 #: ``bytes.translate`` table: 1 for the bytes ``str.split()`` splits ASCII text at, else 0
 _ASCII_SPACE = bytes(int(chr(b).isspace()) for b in range(256))
+
+
+def _ascii_space(data: np.ndarray) -> np.ndarray:
+    """Which bytes of ASCII text *data* (uint8) ``str.split()`` splits at."""
+    if not (data < 32).any():  # no tab, newline...: one comparison
+        return data == 32
+    return np.frombuffer(data.tobytes().translate(_ASCII_SPACE), dtype=np.bool_)
+
+
+def _trimmed_ascii(texts: list[str]) -> tuple[Any, np.ndarray] | None:
+    """The texts stripped, as a pandas string column, and how many words each holds.
+
+    Done in Arrow's buffers at numpy speed: no Python string per text or word. None unless the
+    string storage is Arrow and the texts are ASCII without the separators (``\x1c``-``\x1f``)
+    that Python strips and Arrow keeps: those take the Python way.
+    """
+    if _string_storage() != "pyarrow":
+        return None
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(texts, type=pa.large_string())
+    data = _arrow_bytes(array)
+    if len(data) and (data.max() >= 128 or ((data >= 28) & (data < 32)).any()):
+        return None
+    array = pc.ascii_trim_whitespace(array)
+    data, offsets = _arrow_bytes(array), _arrow_offsets(array)
+    # a word starts at a text's first byte (stripped: never a space) and after each space inside;
+    # one byte more at the end keeps every start a valid index for reduceat
+    space = _ascii_space(data)
+    after_space = np.zeros(len(data) + 1, dtype=np.bool_)
+    after_space[1:-1] = space[:-1] > space[1:]
+    lengths = np.diff(offsets)
+    counts = (lengths > 0).astype(np.int64)
+    if len(texts):
+        counts += np.add.reduceat(after_space, offsets[:-1], dtype=np.int64)
+        counts[lengths == 0] = 0  # reduceat gives an empty range its start's value
+    return pd.array(array, dtype="string"), counts
+
+
+def _arrow_bytes(array) -> np.ndarray:
+    """The bytes of a (large) string Arrow array's values, as uint8."""
+    data = array.buffers()[2]
+    offsets = _arrow_offsets(array)
+    if data is None or not len(offsets):
+        return np.zeros(0, dtype=np.uint8)
+    return np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+
+
+def _arrow_offsets(array) -> np.ndarray:
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)
+    return offsets[array.offset : array.offset + len(array) + 1]
 
 
 class _AsciiTokens:
@@ -545,7 +614,7 @@ def layout(c: Canonical) -> Layout:
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))
     seg_start, seg_end = seg.start[order], seg.end[order]
-    seg_text = _stripped(_take(seg.text, order))
+    seg_text = _take(seg.text, order)  # stripped by the Layout, on first use
     seg_speaker = _take(seg.speaker, order)
     seg_score = seg.score[order]
 
@@ -612,7 +681,7 @@ def words_frame(lay: Layout) -> pd.DataFrame:
 def segments_frame(lay: Layout, words: pd.DataFrame | None = None) -> pd.DataFrame:
     import pandas as pd
 
-    n = len(lay.seg_text)
+    n = lay.n_segments
     if words is None:
         n_words = lay.seg_n_words
     else:

@@ -416,7 +416,7 @@ class Transcript:
         missing = [c for c in WORD_COLUMNS if c not in words.columns]
         if missing:
             raise ParameterError(f"with_words() needs the columns {WORD_COLUMNS}; missing {missing}")
-        n_segments = len(self._layout.seg_text)
+        n_segments = self._layout.n_segments
         if not pd.api.types.is_integer_dtype(words["segment"]) or words["segment"].isna().any():
             raise ParameterError("with_words(): 'segment' must hold whole numbers (segment indices)")
         seg = words["segment"].to_numpy()
@@ -782,7 +782,7 @@ class Transcript:
             "model": self.model,
             "language": self.language,
             "duration": None if duration is None else round(duration, 2),
-            "segments": len(lay.seg_text),
+            "segments": lay.n_segments,
             "speakers": len(lay.speakers),
         }
 
@@ -795,7 +795,7 @@ class Transcript:
         )
 
     def __len__(self) -> int:
-        return len(self._layout.seg_text)
+        return self._layout.n_segments
 
     def _repr_html_(self, max_rows: int = 8) -> str:
         """A summary card and the first segments; builds no DataFrame, so it stays fast on huge transcripts."""
