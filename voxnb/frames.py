@@ -364,6 +364,14 @@ class _AsciiText:
         import pandas as pd
         import pyarrow as pa
 
+        if not self._has_separators:
+            import pyarrow.compute as pc
+
+            # each value runs from its span's start to the next span's start, over the buffer
+            # itself (no copy); what lies between two spans is whitespace, which rtrim drops
+            offsets = np.append(s, e[-1:]).astype(np.int64)
+            array = pa.LargeStringArray.from_buffers(len(s), pa.py_buffer(offsets), pa.py_buffer(self.data))
+            return pd.array(pc.ascii_rtrim_whitespace(array), dtype="string")
         offsets = np.zeros(len(s) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         # byte k of the output is byte (s_i - offset_i) + k of the buffer, for the span i it is in
@@ -372,6 +380,12 @@ class _AsciiText:
         values = np.frombuffer(self.data, dtype=np.uint8)[source]
         array = pa.LargeStringArray.from_buffers(len(s), pa.py_buffer(offsets), pa.py_buffer(values))
         return pd.array(array, dtype="string")
+
+    @cached_property
+    def _has_separators(self) -> bool:
+        """Whether the text holds ``\x1c``-``\x1f``: whitespace to Python, not to Arrow."""
+        data = np.frombuffer(self.data, dtype=np.uint8)
+        return bool(((data >= 28) & (data < 32)).any())
 
     def last_char(self, s: np.ndarray, e: np.ndarray) -> np.ndarray:
         """Each span's last byte (0 for an empty span)."""
@@ -719,16 +733,17 @@ def turns_frame(segments: pd.DataFrame) -> pd.DataFrame:
         )
     codes = segments["speaker"].cat.codes.to_numpy()  # NA is -1: consecutive unknowns form one turn
     new_turn = np.r_[True, codes[1:] != codes[:-1]]
-    turn = np.cumsum(new_turn) - 1
-    grouped = segments.groupby(turn, sort=False)
     texts = segments["text"].fillna("").to_numpy(dtype=object)
     bounds = np.r_[np.flatnonzero(new_turn), n]
+    heads = bounds[:-1]
+    start, end = segments["start"].to_numpy(dtype=float), segments["end"].to_numpy(dtype=float)
     return pd.DataFrame(
         {
             "turn": np.arange(len(bounds) - 1, dtype=np.int64),
             "speaker": segments["speaker"].iloc[bounds[:-1]].reset_index(drop=True),
-            "start": grouped["start"].min().to_numpy(),
-            "end": grouped["end"].max().to_numpy(),
+            # fmin/fmax skip NaN as groupby's min/max do (all NaN gives NaN)
+            "start": np.fmin.reduceat(start, heads),
+            "end": np.fmax.reduceat(end, heads),
             "text": _string_column(
                 [
                     " ".join(filter(None, texts[a:b]))

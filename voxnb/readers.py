@@ -155,14 +155,23 @@ def _is_number(v: Any) -> bool:
 
 
 def _floats(
-    entries: list, keys: tuple[str, ...], where: str, *, time: bool = False, values_of=_dict_values
+    entries: list,
+    keys: tuple[str, ...],
+    where: str,
+    *,
+    time: bool = False,
+    values_of=_dict_values,
+    typed: bool = False,
 ) -> np.ndarray:
     """One numeric column: null becomes NaN; booleans, text, infinities (and, for times, negative or
-    absurd values) are refused, naming the entry."""
+    absurd values) are refused, naming the entry. *typed*: the values are known to be floats or
+    None (decoded by :mod:`voxnb._wire`), so their types are not looked at again."""
     key, values = _get(entries, keys, values_of)
     if values is None:
         return np.full(len(entries), np.nan)
-    if not set(map(type, values)) <= _NUMBER_TYPES:  # the fast check; subclasses are looked at below
+    if (
+        not typed and not set(map(type, values)) <= _NUMBER_TYPES
+    ):  # the fast check; subclasses are looked at below
         for i, v in enumerate(values):
             if not _is_number(v):
                 raise ResponseFormatError(f"{where}[{i}].{key}: expected a number or null, got {v!r}")
@@ -181,10 +190,18 @@ def _floats(
     return column
 
 
-def _texts(entries: list, keys: tuple[str, ...], where: str, values_of=_dict_values) -> list[str]:
+def _texts(
+    entries: list, keys: tuple[str, ...], where: str, values_of=_dict_values, typed: bool = False
+) -> list[str]:
+    """One text column: null becomes "". *typed*: the values are known to be strings or None, and
+    valid Unicode (decoded by :mod:`voxnb._wire` from UTF-8), so only the nulls are looked for."""
     key, texts = _get(entries, keys, values_of)
     if texts is None:
         return [""] * len(entries)
+    if typed:
+        if None in texts:
+            texts = ["" if t is None else t for t in texts]
+        return texts
     if not set(map(type, texts)) <= {str}:
         for i, t in enumerate(texts):
             if type(t) is not str:
@@ -246,16 +263,17 @@ def _entries(value: Any, where: str) -> list[dict]:
 
 
 def _columns(
-    entries: list[dict],
+    entries: list,
     where: str,
     *,
     text_keys=("text",),
     score_keys=("score",),
     speaker_keys=("speaker_id", "speaker"),
     values_of=_dict_values,
+    typed: bool = False,
 ) -> Columns:
-    start = _floats(entries, ("start",), where, time=True, values_of=values_of)
-    end = _floats(entries, ("end",), where, time=True, values_of=values_of)
+    start = _floats(entries, ("start",), where, time=True, values_of=values_of, typed=typed)
+    end = _floats(entries, ("end",), where, time=True, values_of=values_of, typed=typed)
     with np.errstate(invalid="ignore"):
         reversed_ = end < start - _REVERSED_TOLERANCE  # False where either is NaN (unknown)
     if reversed_.any():
@@ -267,9 +285,9 @@ def _columns(
     return Columns(
         start=start,
         end=end,
-        text=_texts(entries, text_keys, where, values_of),
+        text=_texts(entries, text_keys, where, values_of, typed),
         speaker=_speakers(entries, speaker_keys, where, values_of),
-        score=_floats(entries, score_keys, where, values_of=values_of),
+        score=_floats(entries, score_keys, where, values_of=values_of, typed=typed),
     )
 
 
@@ -402,12 +420,13 @@ def _read_mistral_text(data: str | bytes, granularity: str | None) -> Canonical 
     ):
         return None  # another shape (see _classify_dict), or segments with their own words
     top = {"text": None if r.text is unset else r.text, "language": r.language, "model": r.model}
+
     try:
         c = _canonical(dict(top, usage=usage, duration=r.duration), "mistral")
         if granularity == "word":
-            c.words = _unowned_words(segments, "segments", values_of=_attr_values)
+            c.words = _unowned_words(segments, "segments", values_of=_attr_values, typed=True)
         else:
-            c.segments = _columns(segments, "segments", values_of=_attr_values)
+            c.segments = _columns(segments, "segments", values_of=_attr_values, typed=True)
     except ResponseFormatError:
         return None  # the general reader words it from the values as they were sent (1, not 1.0)
     return c
@@ -603,17 +622,17 @@ def _read_response(
     if isinstance(obj, (str, os.PathLike)) and not (isinstance(obj, str) and obj.lstrip()[:1] in ("{", "[")):
         path = Path(obj)
         try:
-            data = path.read_bytes() if path.is_file() else None
+            content = path.read_bytes() if path.is_file() else None
         except (OSError, ValueError):  # a name too long, a folder we may not read...
-            data = None
-        if data is None:
+            content = None
+        if content is None:
             raise ResponseFormatError(
                 f"{str(obj)[:80]!r} is neither JSON text nor an existing .json file one can read; "
                 "pass the response itself or the path of a saved response"
             )
-        obj = data
+        obj = content
     if isinstance(obj, (str, bytes, bytearray, memoryview)):
-        data = bytes(obj) if isinstance(obj, (memoryview, bytearray)) else obj
+        data: str | bytes = bytes(obj) if isinstance(obj, (memoryview, bytearray)) else obj
         fast = _read_mistral_text(data, granularity) if defer_raw and source is None else None
         if fast is not None:
             return RawJSON(data), fast
