@@ -6,6 +6,12 @@ its dicts. Anything these types do not describe (another response shape, a value
 type, nested words) makes :func:`decode` fail, and :mod:`voxnb.readers` then reads the text the
 general way, which also says what is wrong.
 
+Segments are tried as the narrow forms Mistral sends first (word entries: ``text, start, end,
+type``; diarized segments add ``speaker_id, score``), which forbid any other key: the reader then
+knows which fields no segment has without reading them one by one, a pass over a million
+entries each. A key outside them fails the narrow form at once (on the first segment that has
+it), and the next form is tried.
+
 No ``from __future__ import annotations`` here: msgspec reads the annotations as types.
 """
 
@@ -13,40 +19,64 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["Segment", "Response", "decode", "UNSET", "Error"]
+__all__ = ["decode", "UNSET", "Error"]
 
 UNSET = msgspec.UNSET
 #: what :func:`decode` raises for text these types do not describe (RecursionError: deep nesting,
 #: UnicodeDecodeError (a ValueError): bytes that are not UTF-8)
 Error = (msgspec.MsgspecError, ValueError, RecursionError)
 
-
-class Segment(msgspec.Struct, gc=False):  # gc=False: decoded JSON holds no reference cycles
-    start: float | None = None
-    end: float | None = None
-    text: str | None = None
+_WORD = [("start", float | None, None), ("end", float | None, None), ("text", str | None, None)]
+_DIARIZED = [*_WORD, ("speaker_id", str | None, None), ("score", float | None, None)]
+_SEGMENT = [
+    *_DIARIZED,
     # numbered speakers (integers) are read the general way, which turns them into labels
-    speaker_id: str | None = None
-    speaker: str | None = None
-    score: float | None = None
+    ("speaker", str | None, None),
     # present only to be noticed: segments with words, or OpenAI's fields, are another shape
-    words: Any = None
-    seek: Any = UNSET
-    avg_logprob: Any = UNSET
-
-
-class Response(msgspec.Struct, gc=False):
-    text: Any = UNSET
-    segments: list[Segment] | msgspec.UnsetType | None = UNSET
-    model: Any = None
-    language: Any = None
-    usage: Any = None
-    duration: Any = None
+    ("words", Any, None),
+    ("seek", Any, UNSET),
+    ("avg_logprob", Any, UNSET),
+]
+_TOP = [
+    ("text", Any, UNSET),
+    ("model", Any, None),
+    ("language", Any, None),
+    ("usage", Any, None),
+    ("duration", Any, None),
     # present only to be noticed: keys that make the response another shape
-    task: Any = UNSET
-    word_segments: Any = UNSET
-    words: Any = UNSET
-    type: Any = UNSET
+    ("task", Any, UNSET),
+    ("word_segments", Any, UNSET),
+    ("words", Any, UNSET),
+    ("type", Any, UNSET),
+]
 
 
-decode = msgspec.json.Decoder(Response).decode
+def _decoder(fields: list, *, narrow: bool):
+    # gc=False: decoded JSON holds no reference cycles, and a million structs need no tracking
+    segment = msgspec.defstruct(
+        "Segment",
+        [*fields, ("type", Any, None)] if narrow else fields,
+        gc=False,
+        forbid_unknown_fields=narrow,
+    )
+    segments = list[segment] | msgspec.UnsetType | None  # type: ignore[valid-type]
+    response = msgspec.defstruct("Response", [("segments", segments, UNSET), *_TOP], gc=False)
+    return frozenset(name for name, _, _ in fields), msgspec.json.Decoder(response).decode
+
+
+_DECODERS = [
+    _decoder(_WORD, narrow=True),
+    _decoder(_DIARIZED, narrow=True),
+    _decoder(_SEGMENT, narrow=False),
+]
+
+
+def decode(data: str | bytes) -> tuple[Any, frozenset[str]]:
+    """The response decoded, and the segment fields it may hold (the others no segment has)."""
+    for fields, decoder in _DECODERS[:-1]:
+        try:
+            return decoder(data), fields
+        except msgspec.ValidationError:
+            continue
+    fields, decoder = _DECODERS[-1]
+    return decoder(data), fields

@@ -337,6 +337,10 @@ class _AsciiText:
         return cls(joined.encode("ascii"), starts, starts + lengths)
 
     @cached_property
+    def _space(self) -> np.ndarray:
+        return _ascii_space(np.frombuffer(self.data, dtype=np.uint8))
+
+    @cached_property
     def _solid(self) -> tuple[np.ndarray, np.ndarray]:
         """Positions of the bytes that are not whitespace, and how many come before each byte."""
         solid = np.frombuffer(self.data.translate(_ASCII_SPACE), dtype=np.bool_) == 0
@@ -345,7 +349,25 @@ class _AsciiText:
         return np.flatnonzero(solid), before
 
     def stripped(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For the byte ranges ``[a, b)``: where each range's text starts and ends once stripped."""
+        """For the byte ranges ``[a, b)``: where each range's text starts and ends once stripped.
+
+        Ranges usually hold a space or two around their text: each step moves every range's ends
+        past one more space, at a few vector operations over the ranges. After a few steps the
+        rest is done over the whole buffer (a cumulative count of its bytes that are not spaces).
+        """
+        if not len(self.data):
+            return a, a
+        space, last = self._space, len(self.data) - 1
+        s, e = a.copy(), b.copy()
+        for _ in range(4):
+            lead = (s < e) & space[np.minimum(s, last)]
+            trail = (e > s) & space[np.maximum(e - 1, 0)]
+            if not (lead.any() or trail.any()):
+                empty = s == e  # all spaces: an empty span where the range starts
+                s[empty] = e[empty] = a[empty]
+                return s, e
+            s += lead
+            e -= trail
         positions, before = self._solid
         first, stop = before[a], before[b]  # the range's solid bytes are positions[first:stop]
         if not len(positions):
@@ -419,6 +441,8 @@ def _layout_from_ascii_words(words: Columns) -> Layout | None:
     if n_unknown == 0:
         codes = _codes(speakers, speaker_categories(speakers))
         breaks[:-1] |= codes[1:] != codes[:-1]
+    else:  # no word has a speaker
+        codes = np.full(n, -1, dtype=np.int32)
     breaks[-1] = True
     bounds = np.r_[0, np.flatnonzero(breaks) + 1]
     heads = bounds[:-1]
@@ -440,7 +464,8 @@ def _layout_from_ascii_words(words: Columns) -> Layout | None:
             segment=np.repeat(np.arange(len(heads)), np.diff(bounds)),
             timing=np.full(n, TIMINGS.index("api"), dtype=np.int8),
             score=words.score[order],
-            speaker=speakers,
+            # the segments' speakers, in the same order of first appearance, are the categories
+            speaker_codes=codes,
         ),
     )
 

@@ -402,12 +402,16 @@ def _read_mistral_text(data: str | bytes, granularity: str | None) -> Canonical 
     from voxnb import _wire
 
     try:
-        r = _wire.decode(data)
+        r, fields = _wire.decode(data)
     except _wire.Error:
         return None
     unset = _wire.UNSET
     segments = [] if r.segments is None or r.segments is unset else r.segments
     usage = r.usage
+
+    def values_of(entries: list, key: str) -> list:
+        return _attr_values(entries, key) if key in fields else [None] * len(entries)
+
     if (
         r.task is not unset
         or r.word_segments is not unset
@@ -415,8 +419,8 @@ def _read_mistral_text(data: str | bytes, granularity: str | None) -> Canonical 
         or r.type is not unset
         or (r.text is unset and r.segments is unset)
         or (isinstance(usage, dict) and usage.get("type") == "duration" and not segments)
-        or (segments and (segments[0].seek is not unset or segments[0].avg_logprob is not unset))
-        or any(map(attrgetter("words"), segments))
+        or (segments and "seek" in fields and (segments[0].seek, segments[0].avg_logprob) != (unset, unset))
+        or ("words" in fields and any(map(attrgetter("words"), segments)))
     ):
         return None  # another shape (see _classify_dict), or segments with their own words
     top = {"text": None if r.text is unset else r.text, "language": r.language, "model": r.model}
@@ -424,9 +428,9 @@ def _read_mistral_text(data: str | bytes, granularity: str | None) -> Canonical 
     try:
         c = _canonical(dict(top, usage=usage, duration=r.duration), "mistral")
         if granularity == "word":
-            c.words = _unowned_words(segments, "segments", values_of=_attr_values, typed=True)
+            c.words = _unowned_words(segments, "segments", values_of=values_of, typed=True)
         else:
-            c.segments = _columns(segments, "segments", values_of=_attr_values, typed=True)
+            c.segments = _columns(segments, "segments", values_of=values_of, typed=True)
     except ResponseFormatError:
         return None  # the general reader words it from the values as they were sent (1, not 1.0)
     return c
