@@ -276,7 +276,7 @@ class _AsciiTokens:
     def __init__(self, data: bytes, lengths: np.ndarray):
         # the buffer is " " + the texts joined by " " + " ": every word has a space before and after
         self.data = data
-        self.space = np.frombuffer(data.translate(_ASCII_SPACE), dtype=np.bool_)
+        self.space = _ascii_space(np.frombuffer(data, dtype=np.uint8))
         # text i occupies [offset_i, offset_i + length_i) of the buffer
         offsets = np.cumsum(lengths + 1) - lengths
         self.starts = np.flatnonzero(self.space[:-1] > self.space[1:]) + 1
@@ -560,20 +560,29 @@ def _interpolated_words(lay: Layout) -> Words:
         counts = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
         texts = list(chain.from_iterable(split))
         lengths = np.fromiter(map(len, texts), dtype=np.float64, count=len(texts))
-    seg_of_word = np.repeat(np.arange(len(seg_text)), counts)
-    seg_total = np.bincount(seg_of_word, weights=lengths, minlength=len(seg_text))
-    seg_offset = np.r_[0.0, np.cumsum(seg_total)[:-1]]
-    before = np.cumsum(lengths) - lengths - seg_offset[seg_of_word]
-    total = seg_total[seg_of_word]
-    s0 = seg_start[seg_of_word]
-    dur = np.clip(seg_end[seg_of_word] - s0, 0, None)
+    n_seg = len(seg_start)
+    seg_of_word = np.repeat(np.arange(n_seg), counts)
+    seg_total = np.bincount(seg_of_word, weights=lengths, minlength=n_seg)
+    seg_offset = np.r_[0.0, np.cumsum(seg_total)[:-1]][:n_seg]
+
+    def per_word(values: np.ndarray) -> np.ndarray:  # each segment's value on each of its words
+        return np.repeat(values, counts)
+
+    before = np.cumsum(lengths) - lengths - per_word(seg_offset)
+    total = per_word(seg_total)
+    s0 = per_word(seg_start)
+    dur = per_word(np.clip(seg_end - seg_start, 0, None))
     with np.errstate(invalid="ignore", divide="ignore"):
         start = s0 + dur * before / total
         end = s0 + dur * (before + lengths) / total
-    timed = np.isfinite(start) & np.isfinite(end)
-    timing = np.where(timed, TIMINGS.index("interpolated"), TIMINGS.index("none")).astype(np.int8)
-    start[~timed] = np.nan
-    end[~timed] = np.nan
+    # a word's times are known when its segment's are (a segment with words has characters)
+    if np.isfinite(seg_start).all() and np.isfinite(seg_end).all():
+        timing = np.full(len(start), TIMINGS.index("interpolated"), dtype=np.int8)
+    else:
+        timed = np.isfinite(start) & np.isfinite(end)
+        timing = np.where(timed, TIMINGS.index("interpolated"), TIMINGS.index("none")).astype(np.int8)
+        start[~timed] = np.nan
+        end[~timed] = np.nan
     return Words(
         start=start,
         end=end,
@@ -581,7 +590,7 @@ def _interpolated_words(lay: Layout) -> Words:
         segment=seg_of_word.astype(np.int64),
         timing=timing,
         score=np.full(len(seg_of_word), np.nan),
-        speaker_codes=lay.seg_speaker_codes[seg_of_word] if len(seg_of_word) else np.zeros(0, np.int32),
+        speaker_codes=per_word(lay.seg_speaker_codes),
     )
 
 
