@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -435,3 +436,13 @@ def test_a_run_without_a_time_on_one_side_stays_untimed_and_later_runs_are_still
     assert np.isnan(w["start"][1]) and np.isnan(w["end"][1])  # no end for its segment: nothing to share
     # "c" starts its segment: it gets the segment's start, not the previous segment's last end
     assert w[["start", "end"]].values.tolist()[2] == [5.0, 6.0]
+
+
+def test_turn_texts_join_alike_on_arrow_and_python_strings():
+    from voxnb.frames import _joined_runs
+
+    texts = ["a", "", None, "b c", "d", ""]
+    bounds = np.array([0, 1, 4, 6])
+    arrow = _joined_runs(pd.Series(pd.array(texts, dtype=pd.StringDtype("pyarrow"))), bounds)
+    python = _joined_runs(pd.Series(pd.array(texts, dtype=pd.StringDtype("python"))), bounds)
+    assert list(arrow) == list(python) == ["a", "b c", "d"]

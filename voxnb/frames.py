@@ -767,7 +767,6 @@ def turns_frame(segments: pd.DataFrame) -> pd.DataFrame:
         )
     codes = segments["speaker"].cat.codes.to_numpy()  # NA is -1: consecutive unknowns form one turn
     new_turn = np.r_[True, codes[1:] != codes[:-1]]
-    texts = segments["text"].fillna("").to_numpy(dtype=object)
     bounds = np.r_[np.flatnonzero(new_turn), n]
     heads = bounds[:-1]
     start, end = segments["start"].to_numpy(dtype=float), segments["end"].to_numpy(dtype=float)
@@ -778,14 +777,37 @@ def turns_frame(segments: pd.DataFrame) -> pd.DataFrame:
             # fmin/fmax skip NaN as groupby's min/max do (all NaN gives NaN)
             "start": np.fmin.reduceat(start, heads),
             "end": np.fmax.reduceat(end, heads),
-            "text": _string_column(
-                [
-                    " ".join(filter(None, texts[a:b]))
-                    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())
-                ]
-            ),
+            "text": _joined_runs(segments["text"], bounds),
             "n_segments": np.diff(bounds).astype(np.int64),
         }
+    )
+
+
+def _joined_runs(text: pd.Series, bounds: np.ndarray) -> Any:
+    """The texts of each run ``[bounds[i], bounds[i + 1])`` that are not empty, joined by a space.
+
+    On Arrow-backed strings, by Arrow's list join over the kept texts: no Python string per text.
+    """
+    import pandas as pd
+
+    heads = bounds[:-1]
+    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        values = pa.array(text.array)
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        values = values.cast(pa.large_string())
+        keep = pc.fill_null(pc.not_equal(values, ""), False)
+        per_run = np.add.reduceat(keep.to_numpy(zero_copy_only=False), heads, dtype=np.int64)
+        offsets = np.zeros(len(heads) + 1, dtype=np.int64)
+        np.cumsum(per_run, out=offsets[1:])
+        runs = pa.LargeListArray.from_arrays(pa.array(offsets), values.filter(keep))
+        return pd.array(pc.binary_join(runs, pa.scalar(" ", pa.large_string())), dtype="string")
+    texts = text.fillna("").to_numpy(dtype=object)
+    return _string_column(
+        [" ".join(filter(None, texts[a:b])) for a, b in zip(heads.tolist(), bounds[1:].tolist())]
     )
 
 
