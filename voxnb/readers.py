@@ -169,9 +169,8 @@ def _floats(
     key, values = _get(entries, keys, values_of)
     if values is None:
         return np.full(len(entries), np.nan)
-    if (
-        not typed and not set(map(type, values)) <= _NUMBER_TYPES
-    ):  # the fast check; subclasses are looked at below
+    # the fast check; subclasses are looked at below
+    if not typed and not set(map(type, values)) <= _NUMBER_TYPES:
         for i, v in enumerate(values):
             if not _is_number(v):
                 raise ResponseFormatError(f"{where}[{i}].{key}: expected a number or null, got {v!r}")
