@@ -1090,3 +1090,10 @@ def test_other_shapes_in_json_text_take_the_general_reader():
         assert t.raw == response
         pd.testing.assert_frame_equal(t.words, voxnb.Transcript.from_response(response).words)
     assert voxnb.Transcript.from_response(json.dumps(numbered)).segments["speaker"].tolist() == ["0"]
+
+
+@pytest.mark.parametrize("other", ["y", 0])  # labels only, or numbered speakers too
+def test_a_speaker_label_no_file_can_hold_is_named_by_its_entry(other):
+    segments = [{"text": "a", "start": 0, "end": 1, "speaker_id": s} for s in (None, "x", other, "\ud800")]
+    with pytest.raises(ResponseFormatError, match=r"^segments\[3\]\.speaker_id: holds '\\ud800'"):
+        voxnb.Transcript.from_response({"segments": segments})

@@ -242,12 +242,12 @@ def _trimmed_ascii(texts: list[str]) -> tuple[Any, np.ndarray] | None:
     # a word starts at a text's first byte (stripped: never a space) and after each space inside;
     # one byte more at the end keeps every start a valid index for reduceat
     space = _ascii_space(data)
-    after_space = np.zeros(len(data) + 1, dtype=np.bool_)
+    after_space = np.zeros(len(data) + 1, dtype=np.uint8)
     after_space[1:-1] = space[:-1] > space[1:]
     lengths = np.diff(offsets)
     counts = (lengths > 0).astype(np.int64)
     if len(texts):
-        counts += np.add.reduceat(after_space, offsets[:-1], dtype=np.int64)
+        counts += np.add.reduceat(after_space, offsets[:-1], dtype=np.int32)
         counts[lengths == 0] = 0  # reduceat gives an empty range its start's value
     return pd.array(array, dtype="string"), counts
 

@@ -234,8 +234,15 @@ def _speakers(entries: list, keys: tuple[str, ...], where: str, values_of=_dict_
     key, speakers = _get(entries, keys, values_of)
     if speakers is None:
         return [None] * len(entries)
-    if set(map(type, speakers)) <= {str, type(None)} and "" not in speakers:
-        _check_encodable([s for s in speakers if s], f"{where}[].{key}")
+    try:
+        labels = dict.fromkeys(speakers)  # the few distinct labels, at C speed
+    except TypeError:  # an unhashable value: the loop below names it
+        labels = {}
+    if labels and set(map(type, labels)) <= {str, type(None)} and "" not in labels:
+        try:
+            _check_encodable([s for s in labels if s], f"{where}[].{key}")
+        except ResponseFormatError:  # say which entry
+            _check_encodable([s or "" for s in speakers], f"{where}[].{key}")
         return speakers
     out: list[str | None] = []
     for i, s in enumerate(speakers):
@@ -245,7 +252,7 @@ def _speakers(entries: list, keys: tuple[str, ...], where: str, values_of=_dict_
             out.append(str(s))  # numbered speakers (0, 1...) are labels too
         else:
             raise ResponseFormatError(f"{where}[{i}].{key}: expected a speaker label (a string), got {s!r}")
-    _check_encodable([s for s in out if s], f"{where}[].{key}")
+    _check_encodable([s or "" for s in out], f"{where}[].{key}")
     return out
 
 
