@@ -19,7 +19,7 @@ from typing import Any
 
 import msgspec
 
-__all__ = ["decode", "UNSET", "Error"]
+__all__ = ["decode", "column", "UNSET", "Error"]
 
 UNSET = msgspec.UNSET
 #: what :func:`decode` raises for text these types do not describe (RecursionError: deep nesting,
@@ -69,6 +69,24 @@ _DECODERS = [
     _decoder(_DIARIZED, narrow=True),
     _decoder(_SEGMENT, narrow=False),
 ]
+
+
+# one comprehension per field: Python specialises ``s.start`` to a slot load, twice as fast as
+# ``map(attrgetter("start"), segments)``
+_COLUMNS = {
+    "start": lambda segments: [s.start for s in segments],
+    "end": lambda segments: [s.end for s in segments],
+    "text": lambda segments: [s.text for s in segments],
+    "speaker_id": lambda segments: [s.speaker_id for s in segments],
+    "speaker": lambda segments: [s.speaker for s in segments],
+    "score": lambda segments: [s.score for s in segments],
+    "words": lambda segments: [s.words for s in segments],
+}
+
+
+def column(segments: list, key: str) -> list:
+    """The values of field *key* of decoded *segments*, in order."""
+    return _COLUMNS[key](segments)
 
 
 def decode(data: str | bytes) -> tuple[Any, frozenset[str]]:

@@ -16,7 +16,6 @@ import os
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import repeat
-from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -120,11 +119,6 @@ def to_plain(obj: Any) -> Any:
 
 def _dict_values(entries: list, key: str) -> list:
     return list(map(dict.get, entries, repeat(key)))
-
-
-def _attr_values(entries: list, key: str) -> list:
-    """The values of the typed segments of :mod:`voxnb._wire` (None where absent)."""
-    return list(map(attrgetter(key), entries))
 
 
 def _get(entries: list, keys: tuple[str, ...], values_of=_dict_values) -> tuple[str, list | None]:
@@ -415,8 +409,8 @@ def _read_mistral_text(data: str | bytes, granularity: str | None) -> Canonical 
     segments = [] if r.segments is None or r.segments is unset else r.segments
     usage = r.usage
 
-    def values_of(entries: list, key: str) -> list:
-        return _attr_values(entries, key) if key in fields else [None] * len(entries)
+    def values_of(entries: list, key: str) -> list:  # None where no segment has the field
+        return _wire.column(entries, key) if key in fields else [None] * len(entries)
 
     if (
         r.task is not unset
@@ -426,7 +420,7 @@ def _read_mistral_text(data: str | bytes, granularity: str | None) -> Canonical 
         or (r.text is unset and r.segments is unset)
         or (isinstance(usage, dict) and usage.get("type") == "duration" and not segments)
         or (segments and "seek" in fields and (segments[0].seek, segments[0].avg_logprob) != (unset, unset))
-        or ("words" in fields and any(map(attrgetter("words"), segments)))
+        or ("words" in fields and any(_wire.column(segments, "words")))
     ):
         return None  # another shape (see _classify_dict), or segments with their own words
     top = {"text": None if r.text is unset else r.text, "language": r.language, "model": r.model}
