@@ -235,15 +235,18 @@ def _trimmed_ascii(texts: list[str]) -> tuple[Any, np.ndarray] | None:
 
     array = pa.array(texts, type=pa.large_string())
     data = _arrow_bytes(array)
-    if len(data) and (data.max() >= 128 or ((data >= 28) & (data < 32)).any()):
+    if len(data) and data.max() >= 128:
+        return None
+    controls = bool((data < 32).any())  # tabs, newlines... (rare: then a closer look)
+    if controls and ((data >= 28) & (data < 32)).any():
         return None
     array = pc.ascii_trim_whitespace(array)
     data, offsets = _arrow_bytes(array), _arrow_offsets(array)
     # a word starts at a text's first byte (stripped: never a space) and after each space inside;
     # one byte more at the end keeps every start a valid index for reduceat
-    space = _ascii_space(data)
+    space = _ascii_space(data) if controls else data == 32
     after_space = np.zeros(len(data) + 1, dtype=np.uint8)
-    after_space[1:-1] = space[:-1] > space[1:]
+    np.greater(space[:-1], space[1:], out=after_space[1:-1].view(np.bool_))
     lengths = np.diff(offsets)
     counts = (lengths > 0).astype(np.int64)
     if len(texts):
@@ -568,13 +571,22 @@ def _interpolated_words(lay: Layout) -> Words:
     def per_word(values: np.ndarray) -> np.ndarray:  # each segment's value on each of its words
         return np.repeat(values, counts)
 
-    before = np.cumsum(lengths) - lengths - per_word(seg_offset)
+    # in place: each temporary of a million words is a fresh allocation (page faults); the
+    # operations and their order are those of s0 + dur * before / total, so the values are too
+    before = np.cumsum(lengths)
+    before -= lengths
+    before -= per_word(seg_offset)
     total = per_word(seg_total)
     s0 = per_word(seg_start)
     dur = per_word(np.clip(seg_end - seg_start, 0, None))
     with np.errstate(invalid="ignore", divide="ignore"):
-        start = s0 + dur * before / total
-        end = s0 + dur * (before + lengths) / total
+        start = dur * before
+        start /= total
+        start += s0
+        end = before + lengths
+        end *= dur
+        end /= total
+        end += s0
     # a word's times are known when its segment's are (a segment with words has characters)
     if np.isfinite(seg_start).all() and np.isfinite(seg_end).all():
         timing = np.full(len(start), TIMINGS.index("interpolated"), dtype=np.int8)
