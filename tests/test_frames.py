@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -124,7 +125,10 @@ def test_sentence_ends_fast_path_and_odd_texts():
 ascii_word = st.text(alphabet="abcXYZ09,.!?'-\t\x1c", min_size=0, max_size=6)
 ascii_entry = st.fixed_dictionaries(
     {
-        "text": st.tuples(st.sampled_from(["", " ", "  ", "\n"]), ascii_word).map("".join),
+        # long runs of spaces take the strip's slower way (past its few vector steps)
+        "text": st.tuples(
+            st.sampled_from(["", " ", "  ", "\n", "      "]), ascii_word, st.sampled_from(["", " ", "\t" * 6])
+        ).map("".join),
         "start": st.floats(0, 50, allow_nan=False),
         "length": st.floats(0, 3, allow_nan=False),
     }
@@ -174,7 +178,10 @@ def test_segment_text_on_the_fast_path_matches_the_general_path(texts):
     }
     fast = Transcript.from_response(response)
     assert fast.segments["n_words"].tolist() == [len(t.split()) for t in fast.segments["text"]]
-    with mock.patch.object(frames._AsciiTokens, "of", return_value=None):
+    with (
+        mock.patch.object(frames._AsciiTokens, "of", return_value=None),
+        mock.patch.object(frames, "_trimmed_ascii", return_value=None),
+    ):
         slow = Transcript.from_response(response)
         _same_tables(fast, slow)
 
@@ -429,3 +436,13 @@ def test_a_run_without_a_time_on_one_side_stays_untimed_and_later_runs_are_still
     assert np.isnan(w["start"][1]) and np.isnan(w["end"][1])  # no end for its segment: nothing to share
     # "c" starts its segment: it gets the segment's start, not the previous segment's last end
     assert w[["start", "end"]].values.tolist()[2] == [5.0, 6.0]
+
+
+def test_turn_texts_join_alike_on_arrow_and_python_strings():
+    from voxnb.frames import _joined_runs
+
+    texts = ["a", "", None, "b c", "d", ""]
+    bounds = np.array([0, 1, 4, 6])
+    arrow = _joined_runs(pd.Series(pd.array(texts, dtype=pd.StringDtype("pyarrow"))), bounds)
+    python = _joined_runs(pd.Series(pd.array(texts, dtype=pd.StringDtype("python"))), bounds)
+    assert list(arrow) == list(python) == ["a", "b c", "d"]

@@ -1002,3 +1002,98 @@ def test_faster_whisper_segments_without_words_or_info():
     assert t.segments["end"].tolist() == [1.5, 3.0] and t.segments["score"].isna().all()
     assert t.words["timing"].tolist() == ["interpolated", "interpolated"]  # no word times: spread
     assert t.duration == 3.0
+
+
+# ---------------------------------------------------------------- Mistral JSON text, decoded fast
+
+FAST_CASES = {
+    "diarized": {
+        "model": "voxtral-mini-latest",
+        "text": " Hi there. Bonjour.",
+        "language": None,
+        "segments": [
+            {
+                "text": " Hi there.",
+                "start": 0,
+                "end": 1.5,
+                "speaker_id": "speaker_1",
+                "type": "x",
+                "score": None,
+            },
+            {"text": "  ", "start": 1.5, "end": 2, "speaker_id": "", "score": 0.5},
+            {"text": "\tBonjour,\nça va ?  ", "start": 2.5, "end": 4, "speaker_id": "speaker_2"},
+            {"text": "a\x1cb ", "start": 4, "end": 5, "speaker_id": "speaker_2"},
+            {"text": None, "start": None, "end": None},
+        ],
+        "usage": {"prompt_audio_seconds": 5},
+    },
+    "unordered, speaker key": {
+        "segments": [
+            {"text": "b c", "start": 3, "end": 4, "speaker": "B"},
+            {"text": " a", "start": 1, "end": 2, "speaker": "A"},
+        ]
+    },
+    "no segments": {"text": " Just text.", "segments": None},
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAST_CASES))
+@pytest.mark.parametrize("granularity", [None, "word"])
+def test_mistral_json_text_reads_like_the_parsed_response(name, granularity):
+    response = FAST_CASES[name]
+    text = json.dumps(response)
+    fast = voxnb.Transcript.from_response(text, granularity=granularity)
+    assert type(fast._raw).__name__ == "RawJSON"  # decoded straight into columns
+    general = voxnb.Transcript.from_response(response, granularity=granularity)
+    for table in ("segments", "words", "turns", "speakers"):
+        pd.testing.assert_frame_equal(getattr(fast, table), getattr(general, table))
+    assert fast.text == general.text and fast.duration == general.duration
+    assert fast.raw == response and fast.to_dict()["raw"] == response
+
+
+def test_segment_texts_are_stripped_and_counted_like_python():
+    texts = [" Hi there. ", "", "  ", "\tBonjour,\nça va ?", "x\x0by\x0cz", "a\x1cb ", "one  two   three"]
+    t = voxnb.Transcript.from_response(
+        json.dumps({"segments": [{"text": x, "start": i, "end": i + 1} for i, x in enumerate(texts)]})
+    )
+    assert t.segments["text"].tolist() == [x.strip() for x in texts]
+    assert t.segments["n_words"].tolist() == [len(x.split()) for x in texts]
+    assert t.words["text"].tolist() == " ".join(texts).split()
+
+
+@pytest.mark.parametrize(
+    "segment",
+    [
+        {"text": "a", "start": -1, "end": 1},
+        {"text": "a", "start": 2, "end": 1},
+        {"text": "a", "start": True, "end": 1},
+        {"text": "a", "start": 0, "end": 1, "speaker_id": False},
+        {"text": 3, "start": 0, "end": 1},
+        {"text": "a", "start": 0, "end": 1e11},
+    ],
+)
+def test_mistral_json_text_is_refused_with_the_general_readers_message(segment):
+    response = {"text": "a", "segments": [{"text": "ok", "start": 0, "end": 1}, segment]}
+    with pytest.raises(ResponseFormatError) as parsed:
+        voxnb.Transcript.from_response(response)
+    with pytest.raises(ResponseFormatError) as text:
+        voxnb.Transcript.from_response(json.dumps(response))
+    assert str(text.value) == str(parsed.value) and "segments[1]." in str(text.value)
+
+
+def test_other_shapes_in_json_text_take_the_general_reader():
+    numbered = {"text": "a", "segments": [{"text": "a", "start": 0, "end": 1, "speaker_id": 0}]}
+    nested = {"text": "a", "segments": [{"text": "a", "start": 0, "end": 1, "words": [
+        {"text": "a", "start": 0, "end": 1}]}]}  # fmt: skip
+    for response in (numbered, nested):
+        t = voxnb.Transcript.from_response(json.dumps(response))
+        assert t.raw == response
+        pd.testing.assert_frame_equal(t.words, voxnb.Transcript.from_response(response).words)
+    assert voxnb.Transcript.from_response(json.dumps(numbered)).segments["speaker"].tolist() == ["0"]
+
+
+@pytest.mark.parametrize("other", ["y", 0])  # labels only, or numbered speakers too
+def test_a_speaker_label_no_file_can_hold_is_named_by_its_entry(other):
+    segments = [{"text": "a", "start": 0, "end": 1, "speaker_id": s} for s in (None, "x", other, "\ud800")]
+    with pytest.raises(ResponseFormatError, match=r"^segments\[3\]\.speaker_id: holds '\\ud800'"):
+        voxnb.Transcript.from_response({"segments": segments})

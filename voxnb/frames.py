@@ -118,7 +118,9 @@ class Layout:
     def __init__(self, seg_start, seg_end, seg_text, seg_speaker, seg_score, words: Words | None):
         self.seg_start: np.ndarray = seg_start
         self.seg_end: np.ndarray = seg_end
-        self._seg_text = seg_text  # a list, or a pandas string array built from a text buffer
+        # a list of texts as received (stripped on first use), or a pandas string array of
+        # stripped texts built from a text buffer
+        self._seg_text = seg_text
         self.seg_speaker: list[str | None] = seg_speaker
         self.seg_score: np.ndarray = seg_score
         self._given = words
@@ -131,15 +133,26 @@ class Layout:
     def has_backend_words(self) -> bool:
         return self._given is not None
 
+    @property
+    def n_segments(self) -> int:
+        return len(self.seg_start)
+
     @cached_property
     def seg_text(self) -> list[str]:
         text = self._seg_text
-        return text if isinstance(text, list) else text.tolist()
+        return _stripped(text) if isinstance(text, list) else text.tolist()
+
+    @cached_property
+    def _trimmed(self) -> tuple[Any, np.ndarray] | None:
+        text = self._seg_text
+        return _trimmed_ascii(text) if isinstance(text, list) else None
 
     @property
     def seg_text_array(self) -> Any:
         text = self._seg_text
-        return _string_column(text) if isinstance(text, list) else text
+        if not isinstance(text, list):
+            return text
+        return self._trimmed[0] if self._trimmed is not None else _string_column(self.seg_text)
 
     @cached_property
     def seg_speaker_codes(self) -> np.ndarray:
@@ -178,9 +191,12 @@ class Layout:
     @cached_property
     def seg_n_words(self) -> np.ndarray:
         """Words per segment, counted from the text when no word table was needed yet."""
-        n = len(self.seg_text)
-        if self._given is None and "words" not in self.__dict__ and self._tokens is not None:
-            return self._tokens.counts
+        n = self.n_segments
+        if self._given is None and "words" not in self.__dict__:
+            if self._trimmed is not None:
+                return self._trimmed[1]
+            if self._tokens is not None:
+                return self._tokens.counts
         segment = self.word_segment
         return (
             np.bincount(segment, minlength=n)[:n].astype(np.int64) if len(segment) else np.zeros(n, np.int64)
@@ -197,6 +213,62 @@ def _codes(values: list, categories: list[str]) -> np.ndarray:
 _ASCII_SPACE = bytes(int(chr(b).isspace()) for b in range(256))
 
 
+def _ascii_space(data: np.ndarray) -> np.ndarray:
+    """Which bytes of ASCII text *data* (uint8) ``str.split()`` splits at."""
+    if not (data < 32).any():  # no tab, newline...: one comparison
+        return data == 32
+    return np.frombuffer(data.tobytes().translate(_ASCII_SPACE), dtype=np.bool_)
+
+
+def _trimmed_ascii(texts: list[str]) -> tuple[Any, np.ndarray] | None:
+    """The texts stripped, as a pandas string column, and how many words each holds.
+
+    Done in Arrow's buffers at numpy speed: no Python string per text or word. None unless the
+    string storage is Arrow and the texts are ASCII without the separators (``\x1c``-``\x1f``)
+    that Python strips and Arrow keeps: those take the Python way.
+    """
+    if _string_storage() != "pyarrow":
+        return None
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(texts, type=pa.large_string())
+    data = _arrow_bytes(array)
+    if len(data) and data.max() >= 128:
+        return None
+    controls = bool((data < 32).any())  # tabs, newlines... (rare: then a closer look)
+    if controls and ((data >= 28) & (data < 32)).any():
+        return None
+    array = pc.ascii_trim_whitespace(array)
+    data, offsets = _arrow_bytes(array), _arrow_offsets(array)
+    # a word starts at a text's first byte (stripped: never a space) and after each space inside;
+    # one byte more at the end keeps every start a valid index for reduceat
+    space = _ascii_space(data) if controls else data == 32
+    after_space = np.zeros(len(data) + 1, dtype=np.uint8)
+    np.greater(space[:-1], space[1:], out=after_space[1:-1].view(np.bool_))
+    lengths = np.diff(offsets)
+    counts = (lengths > 0).astype(np.int64)
+    if len(texts):
+        counts += np.add.reduceat(after_space, offsets[:-1], dtype=np.int32)
+        counts[lengths == 0] = 0  # reduceat gives an empty range its start's value
+    return pd.array(array, dtype="string"), counts
+
+
+def _arrow_bytes(array) -> np.ndarray:
+    """The bytes of a (large) string Arrow array's values, as uint8."""
+    data = array.buffers()[2]
+    offsets = _arrow_offsets(array)
+    if data is None or not len(offsets):
+        return np.zeros(0, dtype=np.uint8)
+    return np.frombuffer(data, dtype=np.uint8)[offsets[0] : offsets[-1]]
+
+
+def _arrow_offsets(array) -> np.ndarray:
+    offsets = np.frombuffer(array.buffers()[1], dtype=np.int64)
+    return offsets[array.offset : array.offset + len(array) + 1]
+
+
 class _AsciiTokens:
     """The whitespace-separated words of ASCII texts, found in one byte buffer at numpy speed.
 
@@ -207,7 +279,7 @@ class _AsciiTokens:
     def __init__(self, data: bytes, lengths: np.ndarray):
         # the buffer is " " + the texts joined by " " + " ": every word has a space before and after
         self.data = data
-        self.space = np.frombuffer(data.translate(_ASCII_SPACE), dtype=np.bool_)
+        self.space = _ascii_space(np.frombuffer(data, dtype=np.uint8))
         # text i occupies [offset_i, offset_i + length_i) of the buffer
         offsets = np.cumsum(lengths + 1) - lengths
         self.starts = np.flatnonzero(self.space[:-1] > self.space[1:]) + 1
@@ -268,6 +340,10 @@ class _AsciiText:
         return cls(joined.encode("ascii"), starts, starts + lengths)
 
     @cached_property
+    def _space(self) -> np.ndarray:
+        return _ascii_space(np.frombuffer(self.data, dtype=np.uint8))
+
+    @cached_property
     def _solid(self) -> tuple[np.ndarray, np.ndarray]:
         """Positions of the bytes that are not whitespace, and how many come before each byte."""
         solid = np.frombuffer(self.data.translate(_ASCII_SPACE), dtype=np.bool_) == 0
@@ -276,7 +352,25 @@ class _AsciiText:
         return np.flatnonzero(solid), before
 
     def stripped(self, a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """For the byte ranges ``[a, b)``: where each range's text starts and ends once stripped."""
+        """For the byte ranges ``[a, b)``: where each range's text starts and ends once stripped.
+
+        Ranges usually hold a space or two around their text: each step moves every range's ends
+        past one more space, at a few vector operations over the ranges. After a few steps the
+        rest is done over the whole buffer (a cumulative count of its bytes that are not spaces).
+        """
+        if not len(self.data):
+            return a, a
+        space, last = self._space, len(self.data) - 1
+        s, e = a.copy(), b.copy()
+        for _ in range(4):
+            lead = (s < e) & space[np.minimum(s, last)]
+            trail = (e > s) & space[np.maximum(e - 1, 0)]
+            if not (lead.any() or trail.any()):
+                empty = s == e  # all spaces: an empty span where the range starts
+                s[empty] = e[empty] = a[empty]
+                return s, e
+            s += lead
+            e -= trail
         positions, before = self._solid
         first, stop = before[a], before[b]  # the range's solid bytes are positions[first:stop]
         if not len(positions):
@@ -295,6 +389,14 @@ class _AsciiText:
         import pandas as pd
         import pyarrow as pa
 
+        if not self._has_separators:
+            import pyarrow.compute as pc
+
+            # each value runs from its span's start to the next span's start, over the buffer
+            # itself (no copy); what lies between two spans is whitespace, which rtrim drops
+            offsets = np.append(s, e[-1:]).astype(np.int64)
+            array = pa.LargeStringArray.from_buffers(len(s), pa.py_buffer(offsets), pa.py_buffer(self.data))
+            return pd.array(pc.ascii_rtrim_whitespace(array), dtype="string")
         offsets = np.zeros(len(s) + 1, dtype=np.int64)
         np.cumsum(lengths, out=offsets[1:])
         # byte k of the output is byte (s_i - offset_i) + k of the buffer, for the span i it is in
@@ -303,6 +405,12 @@ class _AsciiText:
         values = np.frombuffer(self.data, dtype=np.uint8)[source]
         array = pa.LargeStringArray.from_buffers(len(s), pa.py_buffer(offsets), pa.py_buffer(values))
         return pd.array(array, dtype="string")
+
+    @cached_property
+    def _has_separators(self) -> bool:
+        """Whether the text holds ``\x1c``-``\x1f``: whitespace to Python, not to Arrow."""
+        data = np.frombuffer(self.data, dtype=np.uint8)
+        return bool(((data >= 28) & (data < 32)).any())
 
     def last_char(self, s: np.ndarray, e: np.ndarray) -> np.ndarray:
         """Each span's last byte (0 for an empty span)."""
@@ -336,6 +444,8 @@ def _layout_from_ascii_words(words: Columns) -> Layout | None:
     if n_unknown == 0:
         codes = _codes(speakers, speaker_categories(speakers))
         breaks[:-1] |= codes[1:] != codes[:-1]
+    else:  # no word has a speaker
+        codes = np.full(n, -1, dtype=np.int32)
     breaks[-1] = True
     bounds = np.r_[0, np.flatnonzero(breaks) + 1]
     heads = bounds[:-1]
@@ -357,7 +467,8 @@ def _layout_from_ascii_words(words: Columns) -> Layout | None:
             segment=np.repeat(np.arange(len(heads)), np.diff(bounds)),
             timing=np.full(n, TIMINGS.index("api"), dtype=np.int8),
             score=words.score[order],
-            speaker=speakers,
+            # the segments' speakers, in the same order of first appearance, are the categories
+            speaker_codes=codes,
         ),
     )
 
@@ -452,20 +563,38 @@ def _interpolated_words(lay: Layout) -> Words:
         counts = np.fromiter(map(len, split), dtype=np.int64, count=len(split))
         texts = list(chain.from_iterable(split))
         lengths = np.fromiter(map(len, texts), dtype=np.float64, count=len(texts))
-    seg_of_word = np.repeat(np.arange(len(seg_text)), counts)
-    seg_total = np.bincount(seg_of_word, weights=lengths, minlength=len(seg_text))
-    seg_offset = np.r_[0.0, np.cumsum(seg_total)[:-1]]
-    before = np.cumsum(lengths) - lengths - seg_offset[seg_of_word]
-    total = seg_total[seg_of_word]
-    s0 = seg_start[seg_of_word]
-    dur = np.clip(seg_end[seg_of_word] - s0, 0, None)
+    n_seg = len(seg_start)
+    seg_of_word = np.repeat(np.arange(n_seg), counts)
+    seg_total = np.bincount(seg_of_word, weights=lengths, minlength=n_seg)
+    seg_offset = np.r_[0.0, np.cumsum(seg_total)[:-1]][:n_seg]
+
+    def per_word(values: np.ndarray) -> np.ndarray:  # each segment's value on each of its words
+        return np.repeat(values, counts)
+
+    # in place: each temporary of a million words is a fresh allocation (page faults); the
+    # operations and their order are those of s0 + dur * before / total, so the values are too
+    before = np.cumsum(lengths)
+    before -= lengths
+    before -= per_word(seg_offset)
+    total = per_word(seg_total)
+    s0 = per_word(seg_start)
+    dur = per_word(np.clip(seg_end - seg_start, 0, None))
     with np.errstate(invalid="ignore", divide="ignore"):
-        start = s0 + dur * before / total
-        end = s0 + dur * (before + lengths) / total
-    timed = np.isfinite(start) & np.isfinite(end)
-    timing = np.where(timed, TIMINGS.index("interpolated"), TIMINGS.index("none")).astype(np.int8)
-    start[~timed] = np.nan
-    end[~timed] = np.nan
+        start = dur * before
+        start /= total
+        start += s0
+        end = before + lengths
+        end *= dur
+        end /= total
+        end += s0
+    # a word's times are known when its segment's are (a segment with words has characters)
+    if np.isfinite(seg_start).all() and np.isfinite(seg_end).all():
+        timing = np.full(len(start), TIMINGS.index("interpolated"), dtype=np.int8)
+    else:
+        timed = np.isfinite(start) & np.isfinite(end)
+        timing = np.where(timed, TIMINGS.index("interpolated"), TIMINGS.index("none")).astype(np.int8)
+        start[~timed] = np.nan
+        end[~timed] = np.nan
     return Words(
         start=start,
         end=end,
@@ -473,7 +602,7 @@ def _interpolated_words(lay: Layout) -> Words:
         segment=seg_of_word.astype(np.int64),
         timing=timing,
         score=np.full(len(seg_of_word), np.nan),
-        speaker_codes=lay.seg_speaker_codes[seg_of_word] if len(seg_of_word) else np.zeros(0, np.int32),
+        speaker_codes=per_word(lay.seg_speaker_codes),
     )
 
 
@@ -545,7 +674,7 @@ def layout(c: Canonical) -> Layout:
     inverse = np.empty_like(order)
     inverse[order] = np.arange(len(order))
     seg_start, seg_end = seg.start[order], seg.end[order]
-    seg_text = _stripped(_take(seg.text, order))
+    seg_text = _take(seg.text, order)  # stripped by the Layout, on first use
     seg_speaker = _take(seg.speaker, order)
     seg_score = seg.score[order]
 
@@ -612,7 +741,7 @@ def words_frame(lay: Layout) -> pd.DataFrame:
 def segments_frame(lay: Layout, words: pd.DataFrame | None = None) -> pd.DataFrame:
     import pandas as pd
 
-    n = len(lay.seg_text)
+    n = lay.n_segments
     if words is None:
         n_words = lay.seg_n_words
     else:
@@ -650,24 +779,47 @@ def turns_frame(segments: pd.DataFrame) -> pd.DataFrame:
         )
     codes = segments["speaker"].cat.codes.to_numpy()  # NA is -1: consecutive unknowns form one turn
     new_turn = np.r_[True, codes[1:] != codes[:-1]]
-    turn = np.cumsum(new_turn) - 1
-    grouped = segments.groupby(turn, sort=False)
-    texts = segments["text"].fillna("").to_numpy(dtype=object)
     bounds = np.r_[np.flatnonzero(new_turn), n]
+    heads = bounds[:-1]
+    start, end = segments["start"].to_numpy(dtype=float), segments["end"].to_numpy(dtype=float)
     return pd.DataFrame(
         {
             "turn": np.arange(len(bounds) - 1, dtype=np.int64),
             "speaker": segments["speaker"].iloc[bounds[:-1]].reset_index(drop=True),
-            "start": grouped["start"].min().to_numpy(),
-            "end": grouped["end"].max().to_numpy(),
-            "text": _string_column(
-                [
-                    " ".join(filter(None, texts[a:b]))
-                    for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())
-                ]
-            ),
+            # fmin/fmax skip NaN as groupby's min/max do (all NaN gives NaN)
+            "start": np.fmin.reduceat(start, heads),
+            "end": np.fmax.reduceat(end, heads),
+            "text": _joined_runs(segments["text"], bounds),
             "n_segments": np.diff(bounds).astype(np.int64),
         }
+    )
+
+
+def _joined_runs(text: pd.Series, bounds: np.ndarray) -> Any:
+    """The texts of each run ``[bounds[i], bounds[i + 1])`` that are not empty, joined by a space.
+
+    On Arrow-backed strings, by Arrow's list join over the kept texts: no Python string per text.
+    """
+    import pandas as pd
+
+    heads = bounds[:-1]
+    if isinstance(text.dtype, pd.StringDtype) and text.dtype.storage == "pyarrow":
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        values = pa.array(text.array)
+        if isinstance(values, pa.ChunkedArray):
+            values = values.combine_chunks()
+        values = values.cast(pa.large_string())
+        keep = pc.fill_null(pc.not_equal(values, ""), False)
+        per_run = np.add.reduceat(keep.to_numpy(zero_copy_only=False), heads, dtype=np.int64)
+        offsets = np.zeros(len(heads) + 1, dtype=np.int64)
+        np.cumsum(per_run, out=offsets[1:])
+        runs = pa.LargeListArray.from_arrays(pa.array(offsets), values.filter(keep))
+        return pd.array(pc.binary_join(runs, pa.scalar(" ", pa.large_string())), dtype="string")
+    texts = text.fillna("").to_numpy(dtype=object)
+    return _string_column(
+        [" ".join(filter(None, texts[a:b])) for a, b in zip(heads.tolist(), bounds[1:].tolist())]
     )
 
 

@@ -23,7 +23,7 @@ import numpy as np
 
 from voxnb.errors import ResponseFormatError
 
-__all__ = ["Canonical", "Columns", "read_response", "parse_json", "to_plain", "gc_paused"]
+__all__ = ["Canonical", "Columns", "RawJSON", "read_response", "parse_json", "to_plain", "gc_paused"]
 
 
 @dataclass
@@ -117,13 +117,17 @@ def to_plain(obj: Any) -> Any:
     )
 
 
-def _get(entries: list[dict], keys: tuple[str, ...]) -> tuple[str, list | None]:
+def _dict_values(entries: list, key: str) -> list:
+    return list(map(dict.get, entries, repeat(key)))
+
+
+def _get(entries: list, keys: tuple[str, ...], values_of=_dict_values) -> tuple[str, list | None]:
     """The values of the first of *keys* that any entry uses (each a C-speed pass).
 
     None when no entry has any of them, so that callers skip converting a column of nulls.
     """
     for key in keys:
-        values = list(map(dict.get, entries, repeat(key)))
+        values = values_of(entries, key)
         # the first entry usually answers at once; counting the Nones walks the whole column
         if (values and values[0] is not None) or values.count(None) != len(values):
             return key, values
@@ -144,13 +148,23 @@ def _is_number(v: Any) -> bool:
     )
 
 
-def _floats(entries: list[dict], keys: tuple[str, ...], where: str, *, time: bool = False) -> np.ndarray:
+def _floats(
+    entries: list,
+    keys: tuple[str, ...],
+    where: str,
+    *,
+    time: bool = False,
+    values_of=_dict_values,
+    typed: bool = False,
+) -> np.ndarray:
     """One numeric column: null becomes NaN; booleans, text, infinities (and, for times, negative or
-    absurd values) are refused, naming the entry."""
-    key, values = _get(entries, keys)
+    absurd values) are refused, naming the entry. *typed*: the values are known to be floats or
+    None (decoded by :mod:`voxnb._wire`), so their types are not looked at again."""
+    key, values = _get(entries, keys, values_of)
     if values is None:
         return np.full(len(entries), np.nan)
-    if not set(map(type, values)) <= _NUMBER_TYPES:  # the fast check; subclasses are looked at below
+    # the fast check; subclasses are looked at below
+    if not typed and not set(map(type, values)) <= _NUMBER_TYPES:
         for i, v in enumerate(values):
             if not _is_number(v):
                 raise ResponseFormatError(f"{where}[{i}].{key}: expected a number or null, got {v!r}")
@@ -169,10 +183,18 @@ def _floats(entries: list[dict], keys: tuple[str, ...], where: str, *, time: boo
     return column
 
 
-def _texts(entries: list[dict], keys: tuple[str, ...], where: str) -> list[str]:
-    key, texts = _get(entries, keys)
+def _texts(
+    entries: list, keys: tuple[str, ...], where: str, values_of=_dict_values, typed: bool = False
+) -> list[str]:
+    """One text column: null becomes "". *typed*: the values are known to be strings or None, and
+    valid Unicode (decoded by :mod:`voxnb._wire` from UTF-8), so only the nulls are looked for."""
+    key, texts = _get(entries, keys, values_of)
     if texts is None:
         return [""] * len(entries)
+    if typed:
+        if None in texts:
+            texts = ["" if t is None else t for t in texts]
+        return texts
     if not set(map(type, texts)) <= {str}:
         for i, t in enumerate(texts):
             if type(t) is not str:
@@ -202,12 +224,19 @@ def _check_encodable(texts: list[str], where: str) -> None:
                 ) from None
 
 
-def _speakers(entries: list[dict], keys: tuple[str, ...], where: str) -> list[str | None]:
-    key, speakers = _get(entries, keys)
+def _speakers(entries: list, keys: tuple[str, ...], where: str, values_of=_dict_values) -> list[str | None]:
+    key, speakers = _get(entries, keys, values_of)
     if speakers is None:
         return [None] * len(entries)
-    if set(map(type, speakers)) <= {str, type(None)} and "" not in speakers:
-        _check_encodable([s for s in speakers if s], f"{where}[].{key}")
+    try:
+        labels = dict.fromkeys(speakers)  # the few distinct labels, at C speed
+    except TypeError:  # an unhashable value: the loop below names it
+        labels = {}
+    if labels and set(map(type, labels)) <= {str, type(None)} and "" not in labels:
+        try:
+            _check_encodable([s for s in labels if s], f"{where}[].{key}")
+        except ResponseFormatError:  # say which entry
+            _check_encodable([s or "" for s in speakers], f"{where}[].{key}")
         return speakers
     out: list[str | None] = []
     for i, s in enumerate(speakers):
@@ -217,7 +246,7 @@ def _speakers(entries: list[dict], keys: tuple[str, ...], where: str) -> list[st
             out.append(str(s))  # numbered speakers (0, 1...) are labels too
         else:
             raise ResponseFormatError(f"{where}[{i}].{key}: expected a speaker label (a string), got {s!r}")
-    _check_encodable([s for s in out if s], f"{where}[].{key}")
+    _check_encodable([s or "" for s in out], f"{where}[].{key}")
     return out
 
 
@@ -234,15 +263,17 @@ def _entries(value: Any, where: str) -> list[dict]:
 
 
 def _columns(
-    entries: list[dict],
+    entries: list,
     where: str,
     *,
     text_keys=("text",),
     score_keys=("score",),
     speaker_keys=("speaker_id", "speaker"),
+    values_of=_dict_values,
+    typed: bool = False,
 ) -> Columns:
-    start = _floats(entries, ("start",), where, time=True)
-    end = _floats(entries, ("end",), where, time=True)
+    start = _floats(entries, ("start",), where, time=True, values_of=values_of, typed=typed)
+    end = _floats(entries, ("end",), where, time=True, values_of=values_of, typed=typed)
     with np.errstate(invalid="ignore"):
         reversed_ = end < start - _REVERSED_TOLERANCE  # False where either is NaN (unknown)
     if reversed_.any():
@@ -254,13 +285,13 @@ def _columns(
     return Columns(
         start=start,
         end=end,
-        text=_texts(entries, text_keys, where),
-        speaker=_speakers(entries, speaker_keys, where),
-        score=_floats(entries, score_keys, where),
+        text=_texts(entries, text_keys, where, values_of, typed),
+        speaker=_speakers(entries, speaker_keys, where, values_of),
+        score=_floats(entries, score_keys, where, values_of=values_of, typed=typed),
     )
 
 
-def _unowned_words(entries: list[dict], where: str, **keys) -> Columns:
+def _unowned_words(entries: list, where: str, **keys) -> Columns:
     """Word entries not nested in a segment: :func:`voxnb.frames.layout` ties each to one by time."""
     cols = _columns(entries, where, **keys)
     cols.segment = np.full(len(entries), -1, dtype=np.int64)
@@ -356,6 +387,65 @@ def _read_mistral(d: dict, source: str, granularity: str | None) -> Canonical:
     else:
         c.segments = _columns(segments, "segments")
     return c
+
+
+def _read_mistral_text(data: str | bytes, granularity: str | None) -> Canonical | None:
+    """The common case, fast: Mistral JSON text decoded straight into typed segments.
+
+    :mod:`voxnb._wire` decodes the text without a dict per segment; the columns are then checked
+    by the same functions as the general reader's. None when the text is anything else (another
+    shape, nested words, a value of an unexpected type, a value the checks refuse): the general
+    reader then reads it, and its messages name what is wrong.
+    """
+    if granularity not in (None, "segment", "word"):
+        return None
+    from voxnb import _wire
+
+    try:
+        r, fields = _wire.decode(data)
+    except _wire.Error:
+        return None
+    unset = _wire.UNSET
+    segments = [] if r.segments is None or r.segments is unset else r.segments
+    usage = r.usage
+
+    def values_of(entries: list, key: str) -> list:  # None where no segment has the field
+        return _wire.column(entries, key) if key in fields else [None] * len(entries)
+
+    if (
+        r.task is not unset
+        or r.word_segments is not unset
+        or r.words is not unset
+        or r.type is not unset
+        or (r.text is unset and r.segments is unset)
+        or (isinstance(usage, dict) and usage.get("type") == "duration" and not segments)
+        or (segments and "seek" in fields and (segments[0].seek, segments[0].avg_logprob) != (unset, unset))
+        or ("words" in fields and any(_wire.column(segments, "words")))
+    ):
+        return None  # another shape (see _classify_dict), or segments with their own words
+    top = {"text": None if r.text is unset else r.text, "language": r.language, "model": r.model}
+
+    try:
+        c = _canonical(dict(top, usage=usage, duration=r.duration), "mistral")
+        if granularity == "word":
+            c.words = _unowned_words(segments, "segments", values_of=values_of, typed=True)
+        else:
+            c.segments = _columns(segments, "segments", values_of=values_of, typed=True)
+    except ResponseFormatError:
+        return None  # the general reader words it from the values as they were sent (1, not 1.0)
+    return c
+
+
+class RawJSON:
+    """A response's JSON text whose parsing waits for the first look at :attr:`Transcript.raw`."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: str | bytes):
+        self.data = data
+
+    def parse(self) -> Any:
+        return parse_json(self.data)
 
 
 def _read_openai_verbose(d: dict) -> Canonical:
@@ -509,9 +599,12 @@ def _read_as(obj: Any, source: str, granularity: str | None) -> Canonical:
 
 
 def read_response(
-    obj: Any, *, granularity: str | None = None, source: str | None = None
+    obj: Any, *, granularity: str | None = None, source: str | None = None, defer_raw: bool = False
 ) -> tuple[Any, Canonical]:
     """Recognise *obj*'s shape (or read it as *source* says) and read it.
+
+    With ``defer_raw=True``, Mistral JSON text (or bytes, or a path) is decoded straight into
+    columns, and *raw* is a :class:`RawJSON` to parse when someone looks at it.
 
     Returns
     -------
@@ -520,10 +613,12 @@ def read_response(
     canonical : Canonical
     """
     with gc_paused():
-        return _read_response(obj, granularity=granularity, source=source)
+        return _read_response(obj, granularity=granularity, source=source, defer_raw=defer_raw)
 
 
-def _read_response(obj: Any, *, granularity: str | None, source: str | None) -> tuple[Any, Canonical]:
+def _read_response(
+    obj: Any, *, granularity: str | None, source: str | None, defer_raw: bool = False
+) -> tuple[Any, Canonical]:
     if granularity not in (None, "segment", "word", "mixed"):
         raise ResponseFormatError(f"granularity must be 'segment', 'word' or None, got {granularity!r}")
     raw = obj
@@ -531,17 +626,21 @@ def _read_response(obj: Any, *, granularity: str | None, source: str | None) -> 
     if isinstance(obj, (str, os.PathLike)) and not (isinstance(obj, str) and obj.lstrip()[:1] in ("{", "[")):
         path = Path(obj)
         try:
-            data = path.read_bytes() if path.is_file() else None
+            content = path.read_bytes() if path.is_file() else None
         except (OSError, ValueError):  # a name too long, a folder we may not read...
-            data = None
-        if data is None:
+            content = None
+        if content is None:
             raise ResponseFormatError(
                 f"{str(obj)[:80]!r} is neither JSON text nor an existing .json file one can read; "
                 "pass the response itself or the path of a saved response"
             )
+        obj = content
+    if isinstance(obj, (str, bytes, bytearray, memoryview)):
+        data: str | bytes = bytes(obj) if isinstance(obj, (memoryview, bytearray)) else obj
+        fast = _read_mistral_text(data, granularity) if defer_raw and source is None else None
+        if fast is not None:
+            return RawJSON(data), fast
         obj = raw = parse_json(data)
-    elif isinstance(obj, (str, bytes, bytearray, memoryview)):
-        obj = raw = parse_json(bytes(obj) if isinstance(obj, (memoryview, bytearray)) else obj)
 
     if source is not None:
         return raw, _read_as(to_plain(obj), source, granularity)

@@ -113,7 +113,7 @@ class Transcript:
         audio: Audio | None = None,
         created: str | None = None,
     ):
-        self.raw = raw
+        self._raw = raw  # or a RawJSON, parsed on the first look at .raw
         self._canonical = canonical
         self._granularity = granularity
         self.backend = backend
@@ -186,7 +186,7 @@ class Transcript:
         request = _clean_request(request)
         if granularity is None:
             granularity = _granularity_from_request(request)
-        raw, canonical = read_response(obj, granularity=granularity, source=_source)
+        raw, canonical = read_response(obj, granularity=granularity, source=_source, defer_raw=True)
         return cls(
             raw,
             canonical,
@@ -200,6 +200,19 @@ class Transcript:
         )
 
     # ------------------------------------------------------------------ plain attributes
+
+    @property
+    def raw(self) -> Any:
+        """The response exactly as it arrived (JSON text is parsed on the first look)."""
+        from voxnb.readers import RawJSON
+
+        if isinstance(self._raw, RawJSON):
+            self._raw = self._raw.parse()
+        return self._raw
+
+    @raw.setter
+    def raw(self, value: Any) -> None:
+        self._raw = value
 
     @property
     def source(self) -> str:
@@ -403,7 +416,7 @@ class Transcript:
         missing = [c for c in WORD_COLUMNS if c not in words.columns]
         if missing:
             raise ParameterError(f"with_words() needs the columns {WORD_COLUMNS}; missing {missing}")
-        n_segments = len(self._layout.seg_text)
+        n_segments = self._layout.n_segments
         if not pd.api.types.is_integer_dtype(words["segment"]) or words["segment"].isna().any():
             raise ParameterError("with_words(): 'segment' must hold whole numbers (segment indices)")
         seg = words["segment"].to_numpy()
@@ -467,7 +480,7 @@ class Transcript:
 
     def _copy(self, canonical: Canonical | None = None) -> Transcript:
         new = Transcript(
-            self.raw,
+            self._raw,
             self._canonical if canonical is None else canonical,
             granularity=self._granularity,
             backend=self.backend,
@@ -769,7 +782,7 @@ class Transcript:
             "model": self.model,
             "language": self.language,
             "duration": None if duration is None else round(duration, 2),
-            "segments": len(lay.seg_text),
+            "segments": lay.n_segments,
             "speakers": len(lay.speakers),
         }
 
@@ -782,7 +795,7 @@ class Transcript:
         )
 
     def __len__(self) -> int:
-        return len(self._layout.seg_text)
+        return self._layout.n_segments
 
     def _repr_html_(self, max_rows: int = 8) -> str:
         """A summary card and the first segments; builds no DataFrame, so it stays fast on huge transcripts."""
