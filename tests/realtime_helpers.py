@@ -38,6 +38,10 @@ class TcpProxy:
     def refuse(self) -> None:
         self._refusing = True
 
+    def accept(self) -> None:
+        """Relay new connections again (after :meth:`refuse`): the server is back."""
+        self._refusing = False
+
     async def _relay(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if self._refusing:
             writer.transport.abort()

@@ -122,7 +122,9 @@ def test_open_cache_accepts_what_users_pass(tmp_path, monkeypatch):
     assert open_cache(str(tmp_path)).directory == tmp_path and open_cache(tmp_path).directory == tmp_path
     mine = TranscriptCache(tmp_path)
     assert open_cache(mine) is mine
-    with pytest.raises(voxnb.ParameterError, match="cache must be True, False or a directory path"):
+    with pytest.raises(
+        voxnb.ParameterError, match="cache must be True, False, a directory path or an fsspec URL"
+    ):
         open_cache(3)
 
 

@@ -5,33 +5,19 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import nbformat
 import pytest
+from notebook_helpers import assert_committed_clean, execute_offline
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_classroom_demo.ipynb"
 
 
 def test_classroom_notebook_is_committed_without_outputs():
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    nbformat.validate(notebook)
-    assert all(not c.get("outputs") for c in notebook.cells if c.cell_type == "code")
+    assert_committed_clean(NOTEBOOK)
 
 
 @pytest.mark.slow
 def test_classroom_notebook_executes_offline(tmp_path, monkeypatch):
-    from nbclient import NotebookClient
-
-    monkeypatch.delenv("MISTRAL_API_KEY", raising=False)
-    monkeypatch.setenv(
-        "MPLBACKEND", "module://matplotlib_inline.backend_inline"
-    )  # figures inline, as for a user
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(
-        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
-    ).execute()
-    outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
-    assert not [o for o in outputs if o.output_type == "error"]
-    text = "\n".join(o.get("text", "") for o in outputs if o.output_type == "stream")
+    outputs, text = execute_offline(NOTEBOOK, tmp_path, monkeypatch)
     shown = "\n".join(
         o.get("data", {}).get("text/plain", "") for o in outputs if o.output_type == "display_data"
     )

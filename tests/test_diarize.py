@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import pytest
 import real_speech as rs
-from pyannote.core import Annotation, Segment
+from pyannote.core import Annotation, Segment, Timeline
 from pyannote.metrics.diarization import DiarizationErrorRate
 
 import voxnb
@@ -49,6 +50,73 @@ def test_campplus_ships_with_its_licence_and_matches_kaldi_filterbanks():
     centre = 1127 * np.log(1 + 1000 / 700)
     edges = np.linspace(1127 * np.log(1 + 20 / 700), 1127 * np.log(1 + 8000 / 700), 82)
     assert abs(int(bands.argmax()) - int(np.abs(edges[1:-1] - centre).argmin())) <= 1
+
+
+def test_segmentation_model_ships_with_its_licence():
+    from voxnb.local import segmentation
+
+    assert segmentation.WEIGHTS.exists() and segmentation.WEIGHTS.stat().st_size < 7_000_000
+    licence = (segmentation.WEIGHTS.parent / "segmentation_LICENSE.txt").read_text()
+    assert "MIT License" in licence and "CNRS" in licence
+    assert "segmentation-3.0" in (segmentation.WEIGHTS.parent / "segmentation_NOTICE.txt").read_text()
+
+
+def test_unreadable_segmentation_weights_are_a_clear_error(tmp_path):
+    from voxnb.local.segmentation import Segmentation
+
+    (tmp_path / "bad.onnx").write_bytes(b"not a model")
+    with pytest.raises(voxnb.ParameterError, match=r"convert_segmentation\.py"):
+        Segmentation(tmp_path / "bad.onnx")
+
+
+def two_real_voices_overlapping() -> tuple[np.ndarray, float, float]:
+    """A LibriVox reader alone, then JFK joining her for her last 5 s, then JFK alone (both real)."""
+    reader = np.concatenate(rs.utterances("austen_reader")[:3])
+    jfk = rs.utterances("jfk")[0]
+    reader, jfk = (x * 0.05 / np.sqrt(np.mean(x**2)) for x in (reader, jfk))
+    y = np.zeros(len(reader) + len(jfk), np.float32)
+    start = len(reader) - 5 * rs.SR
+    y[: len(reader)] += reader
+    y[start : start + len(jfk)] += jfk
+    return y, start / rs.SR, len(reader) / rs.SR
+
+
+def test_overlap_probability_is_high_where_two_real_voices_talk_at_once():
+    from voxnb.local.segmentation import overlap_probability
+
+    y, start, end = two_real_voices_overlapping()
+    p = overlap_probability(y)
+    t = np.arange(len(p)) / 100
+    assert len(p) == len(y) // 160
+    assert np.mean(p[(t > start) & (t < end)] > 0.5) > 0.3  # measured 0.53 (pauses inside count too)
+    assert np.mean(p[(t < start - 0.5) | (t > end + 0.5)] > 0.5) < 0.02  # measured 0
+
+
+def test_overlapped_speech_goes_to_both_speakers():
+    y, start, end = two_real_voices_overlapping()
+    turns = dz.diarize(y, progress=False)
+    assert len({t.speaker for t in turns}) == 2
+    first, second = (
+        Timeline([Segment(t.start, t.end) for t in turns if t.speaker == s]).support()
+        for s in ("speaker_1", "speaker_2")
+    )
+    both = first.crop(second).crop(Segment(start, end)).duration()
+    assert both > 1.5  # measured 2.6 s of the 5 s
+    alone = dz.diarize(y, progress=False, overlap=False)
+    ends = sorted((t.start, t.end) for t in alone)
+    assert all(b[0] >= a[1] for a, b in pairwise(ends))  # without it, turns never overlap
+
+
+def test_turns_bridge_short_silences_only():
+    active = np.zeros((300, 2), bool)
+    active[0:100, 0] = active[120:200, 0] = True  # a 0.2 s pause: bridged
+    active[200:220, 1] = True
+    active[220:300, 0] = True  # a 0.2 s gap in which speaker 2 talks: not bridged
+    assert dz._turns(active) == [
+        dz.Turn(0.0, 2.0, "speaker_1"),
+        dz.Turn(2.0, 2.2, "speaker_2"),
+        dz.Turn(2.2, 3.0, "speaker_1"),
+    ]
 
 
 def test_unreadable_campplus_weights_are_a_clear_error(tmp_path):
@@ -186,8 +254,9 @@ def test_real_telephone_call_has_two_speakers():
     y, ref = rs.know()
     turns = dz.diarize(y, progress=False)
     assert len({t.speaker for t in turns}) == 2
-    # measured 0.31 against each speaker's own channel: short of the 0.20 aimed at (README, benchmarks/diarize.py)
-    assert rs.der(ref, turns) <= 0.40
+    # measured 0.215 against each speaker's own channel (0.31 before overlap detection and the 0.5 s
+    # hop): short of the 0.20 aimed at, see README and benchmarks/diarize.py
+    assert rs.der(ref, turns) <= 0.28
 
 
 def test_progress_bar_over_audio_seconds_only_when_asked(capsys):

@@ -22,7 +22,7 @@ def make_transcript(n: int, seconds_each: float = 2.0, speakers=("speaker_1", "s
         {
             "text": f" Segment {k} says {'budget' if k % 7 == 0 else 'hello'}",
             "start": k * seconds_each,
-            "end": (k + 1) * seconds_each - 0.2,
+            "end": (k + 0.9) * seconds_each,  # a tenth of a pause between segments (never reversed)
             "speaker_id": speakers[k % len(speakers)],
         }
         for k in range(n)

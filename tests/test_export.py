@@ -9,7 +9,7 @@ import meeteval
 import pytest
 
 import voxnb
-from voxnb import ParameterError, Transcript
+from voxnb import ParameterError, ResponseFormatError, Transcript
 
 _SRT_CUE = re.compile(
     r"(?P<n>\d+)\n(?P<a>\d\d:\d\d:\d\d,\d\d\d) --> (?P<b>\d\d:\d\d:\d\d,\d\d\d)\n(?P<text>(?:[^\n]+\n)+)"
@@ -196,18 +196,25 @@ def test_vtt_uses_a_dot_before_the_milliseconds():
     assert _one_segment("x", 61.0625, 62.5).to_vtt().splitlines()[2] == "00:01:01.062 --> 00:01:02.500"
 
 
-def test_cues_are_numbered_in_time_order_and_an_end_before_the_start_is_clamped():
+def test_cues_are_numbered_in_time_order():
     t = Transcript.from_response(
         {
             "text": "x",
             "segments": [
                 {"text": "second", "start": 2.0, "end": 3.0},
-                {"text": "first", "start": 0.5, "end": 0.25},  # a backend's end before its start
+                {"text": "first", "start": 0.25, "end": 0.5},
                 {"text": "   ", "start": 4.0, "end": 5.0},  # no words: no cue
             ],
         }
     )
-    assert parse_srt(t.to_srt()) == [(1, 0.5, 0.5, "first"), (2, 2.0, 3.0, "second")]
+    assert parse_srt(t.to_srt()) == [(1, 0.25, 0.5, "first"), (2, 2.0, 3.0, "second")]
+
+
+def test_an_end_before_the_start_is_refused_not_clamped_into_a_cue():
+    """Issue 11: a response whose times are reversed is refused, naming the entry (README, Errors)."""
+    response = {"text": "x", "segments": [{"text": "first", "start": 0.5, "end": 0.25}]}
+    with pytest.raises(ResponseFormatError, match=r"segments\[0\]\.end: 0\.25 is before its start 0\.5"):
+        Transcript.from_response(response)
 
 
 def test_speaker_labels_only_on_labelled_cues():

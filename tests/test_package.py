@@ -38,6 +38,11 @@ HEAVY = [
     "ipywidgets",
     "IPython",
     "praatio",
+    "dask",
+    "distributed",
+    "pyarrow",
+    "fsspec",
+    "bokeh",
 ]
 
 

@@ -288,6 +288,17 @@ def output_text(page, index: int) -> str:
     return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-OutputArea").inner_text()
 
 
+def wait_for_output(page, index: int, pattern: str, timeout: float = 30) -> str:
+    """Wait until cell *index*'s output matches *pattern* (a regex); return it. (Counting output
+    areas is not enough: a cell may show several, such as the backend line and a widget.)"""
+    deadline = time.monotonic() + timeout
+    while not re.search(pattern, text := output_text(page, index)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"cell {index} never printed {pattern!r}; it shows {text!r}")
+        page.wait_for_timeout(250)
+    return text
+
+
 def test_recorder_in_jupyterlab_with_a_fake_microphone(work, server, lab):
     server_url, engine = server
     base, token = lab
@@ -397,8 +408,7 @@ def test_recorder_explains_denied_permission_and_insecure_pages(work, server, la
         page.locator(".voxnb-recorder-start").click()
         denied = wait_for_status(page, "permission", 20)
         run_cell(page, 1)
-        page.wait_for_function("(n) => document.querySelectorAll('.jp-OutputArea-output').length >= n", arg=2)
-        kernel_side = output_text(page, 1)
+        kernel_side = wait_for_output(page, 1, r"\|")
     assert "Allow the microphone" in denied
     assert kernel_side.startswith("error |") and "permission was denied" in kernel_side
     # the same server under a non-loopback name over plain http: no secure context, no microphone

@@ -630,16 +630,16 @@ def test_words_belong_to_the_segment_holding_their_middle():
     resp = {
         "language": "en",
         "segments": [
-            {"start": 0.0, "end": 1.0, "text": " a b"},
-            {"start": 1.0, "end": 2.0, "text": " c d"},
+            {"start": 1.0, "end": 2.0, "text": " a b"},
+            {"start": 2.0, "end": 3.0, "text": " c d"},
         ],
         "word_segments": [
-            {"word": "early", "start": -0.3, "end": 0.1},  # before every segment: the first one
-            {"word": "a", "start": 0.2, "end": 0.5},
-            {"word": "inside", "start": 0.9, "end": 1.05},  # middle 0.975: still the first segment
-            {"word": "across", "start": 0.8, "end": 1.4},  # starts in the first, middle 1.1 in the second
-            {"word": "d", "start": 1.5, "end": 1.9},
-            {"word": "late", "start": 2.5, "end": 2.9},  # after every segment: the last one
+            {"word": "early", "start": 0.7, "end": 1.1},  # before every segment: the first one
+            {"word": "a", "start": 1.2, "end": 1.5},
+            {"word": "inside", "start": 1.9, "end": 2.05},  # middle 1.975: still the first segment
+            {"word": "across", "start": 1.8, "end": 2.4},  # starts in the first, middle 2.1 in the second
+            {"word": "d", "start": 2.5, "end": 2.9},
+            {"word": "late", "start": 3.5, "end": 3.9},  # after every segment: the last one
         ],
     }
     t = Transcript.from_response(resp)
@@ -954,10 +954,13 @@ def test_vllm_json_fields():
         return read_response({"text": " Hi.", "usage": usage}, source="vllm-json")[1]
 
     assert canonical({"type": "duration", "seconds": 4}).duration == 4.0
-    assert canonical({"type": "duration", "seconds": "?"}).duration is None
     assert canonical({"type": "tokens", "seconds": 9}).duration is None
     assert canonical({"type": "tokens"}).usage == {"type": "tokens"}
-    assert canonical("lots").usage is None and canonical("lots").duration is None
+    # malformed fields are refused, named (issue 11), not dropped silently
+    with pytest.raises(ResponseFormatError, match=r"usage\.seconds: expected a number of seconds, got '\?'"):
+        canonical({"type": "duration", "seconds": "?"})
+    with pytest.raises(ResponseFormatError, match="usage: expected an object or null, got 'lots'"):
+        canonical("lots")
     assert (canonical(None).model, canonical(None).language) == (None, None)
 
 

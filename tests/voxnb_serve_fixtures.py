@@ -109,9 +109,9 @@ def guarded_api_key() -> str:
 def voxnb_server() -> Iterator[str]:
     """Base URL of a session-wide ``voxnb serve`` (deterministic engine, no key) on 127.0.0.1."""
     from voxnb.local.fake import FakeEngine
-    from voxnb.serve import ServerThread, create_app
+    from voxnb.serve import RequestRecorder, ServerThread, create_app
 
-    with ServerThread(create_app(FakeEngine())) as server:
+    with ServerThread(create_app(FakeEngine(), recorder=RequestRecorder())) as server:
         yield server.url
 
 
@@ -120,14 +120,16 @@ def start_voxnb_server() -> Iterator[Callable[..., Any]]:
     """Start ``voxnb serve`` apps for one test: ``start(engine=None, **create_app_options)``.
 
     Returns the running :class:`voxnb.serve.ServerThread` (``.url``, ``.recorder``,
-    ``.app``); every server started is stopped after the test.
+    ``.app``); every server started is stopped after the test. Its recorder keeps every request
+    (tests count them), unless ``recorder=`` says otherwise.
     """
     from voxnb.local.fake import FakeEngine
-    from voxnb.serve import ServerThread, create_app
+    from voxnb.serve import RequestRecorder, ServerThread, create_app
 
     servers: list[ServerThread] = []
 
     def start(engine: Any = None, **options: Any) -> ServerThread:
+        options.setdefault("recorder", RequestRecorder())
         server = ServerThread(create_app(engine if engine is not None else FakeEngine(), **options)).start()
         servers.append(server)
         return server

@@ -49,6 +49,7 @@ _EXPORTS = {
     # settings
     "set_options": "config",
     "get_option": "config",
+    "align_many": "backend",
     # submodules
     "errors": "",
     "plot": "",
@@ -61,6 +62,8 @@ _EXPORTS = {
     "models": "",
     "request": "",
     "config": "",
+    "corpus": "",
+    "cluster": "",
 }
 
 __getattr__, __dir__ = attach(__name__, _EXPORTS)

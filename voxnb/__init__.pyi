@@ -1,7 +1,9 @@
 """Type information for the lazy namespace of ``voxnb`` (written by scripts/lazy_stubs.py)."""
 
 from voxnb import bias as bias
+from voxnb import cluster as cluster
 from voxnb import config as config
+from voxnb import corpus as corpus
 from voxnb import data as data
 from voxnb import display as display
 from voxnb import errors as errors
@@ -14,6 +16,7 @@ from voxnb import serve as serve
 from voxnb.api.client import AsyncClient as AsyncClient
 from voxnb.api.client import Client as Client
 from voxnb.audio import Audio as Audio
+from voxnb.backend import align_many as align_many
 from voxnb.backend import transcribe as transcribe
 from voxnb.backend import transcribe_many as transcribe_many
 from voxnb.config import get_option as get_option

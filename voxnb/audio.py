@@ -33,9 +33,9 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-from voxnb.errors import AudioError, MissingDependencyError, ParameterError
+from voxnb.errors import AudioError, MissingDependencyError, ParameterError, VoxnbError
 
-__all__ = ["SILENCE_PEAK", "Audio", "as_audio"]
+__all__ = ["SILENCE_PEAK", "Audio", "as_audio", "check_encoded"]
 
 #: Peak amplitude (full scale = 1.0) under which audio counts as silent: -80 dBFS, about three
 #: steps of 16-bit PCM. Only digital silence and dither fall below it; quiet speech does not.
@@ -150,6 +150,9 @@ class Audio:
         """
         if sr is not None:
             sr = _check_rate(sr)
+        for flag, value in (("mono", mono), ("allow_truncated", allow_truncated)):
+            if not isinstance(value, bool):
+                raise ParameterError(f"{flag}= is True or False; got {value!r}", option=flag)
         name, opened = _open_source(source)
         try:
             y, native_sr = _decode(opened, name, sr=sr, mono=mono, allow_truncated=allow_truncated)
@@ -158,6 +161,7 @@ class Audio:
                 opened.close()
         audio = cls(y, sr or native_sr, source=name)
         audio._check_not_empty()
+        audio._check_finite()
         return audio
 
     @classmethod
@@ -194,24 +198,28 @@ class Audio:
         dtype('float32')
         """
         sr = _check_rate(sr)
-        arr = np.asarray(y)
+        if not isinstance(mono, bool):
+            raise ParameterError(f"mono= is True or False; got {mono!r}", option="mono")
+        try:
+            arr = np.asarray(y)
+        except (ValueError, TypeError) as err:  # ragged lists, objects numpy cannot hold
+            raise AudioError(
+                f"audio samples must be a 1-D or 2-D numeric array; this one cannot be made into one ({err})"
+            ) from None
         if arr.dtype.kind not in "fiu" or arr.ndim not in (1, 2):
             raise AudioError(
                 f"audio samples must be a 1-D or 2-D numeric array, got dtype {arr.dtype} with shape "
                 f"{arr.shape}; pass mono samples as a 1-D array, or several channels as (channels, n)"
             )
+        if arr.size == 0:
+            raise AudioError(f"the audio holds no audio samples (shape {arr.shape}); pass a non-empty array")
         if arr.ndim == 2 and arr.shape[0] > arr.shape[1]:
             arr = arr.T  # (n, channels) as soundfile returns it
         arr = _to_float32(arr)
         if arr.ndim == 2 and (mono or arr.shape[0] == 1):
             arr = arr.mean(axis=0, dtype=np.float32) if arr.shape[0] > 1 else arr[0]
         audio = cls(np.ascontiguousarray(arr), sr)
-        # block by block: a mask of the whole signal would cost a quarter of it
-        if not all(np.isfinite(block).all() for block in audio._blocks()):
-            raise AudioError(
-                "audio samples contain NaN or infinite values; clean them first, e.g. "
-                "np.nan_to_num(y), before building an Audio"
-            )
+        audio._check_finite()
         audio._check_not_empty()
         return audio
 
@@ -321,8 +329,14 @@ class Audio:
         (4000, 16000)
         """
         for name, value in (("start", start), ("end", end)):
-            if value is not None and not np.isfinite(value):
-                raise ParameterError(f"{name}={value!r} is not a finite number of seconds")
+            if value is None:
+                continue
+            if isinstance(value, (bool, np.bool_)) or not isinstance(
+                value, (int, float, np.integer, np.floating)
+            ):
+                raise ParameterError(f"{name}= is a number of seconds (or None); got {value!r}", option=name)
+            if not np.isfinite(value):
+                raise ParameterError(f"{name}={value!r} is not a finite number of seconds", option=name)
         if start is not None and end is not None and end < start:
             raise ParameterError(f"end={end} is before start={start}; swap them")
         n = self.n_samples
@@ -377,10 +391,7 @@ class Audio:
         voxnb.errors.AudioError: the audio is silent
         """
         if self.is_silent:
-            raise AudioError(
-                f"{self._label()} is silent (peak amplitude {self.peak:.2g}, under -80 dBFS): "
-                "there is nothing to transcribe; check the recording level or the input device"
-            )
+            raise AudioError(_silent(self._label(), self.peak))
         return self
 
     def to_pcm16(self) -> bytes:
@@ -476,7 +487,11 @@ class Audio:
         """
         import soundfile as sf
 
-        path = Path(path)
+        from voxnb._atomic import atomic_path
+
+        path = Path(path) if isinstance(path, (str, os.PathLike)) and not isinstance(path, bytes) else path
+        if not isinstance(path, Path):
+            raise ParameterError(f"path must be a file path; got a {type(path).__name__}", option="path")
         fmt = path.suffix.lstrip(".").upper()
         fmt = {"OGA": "OGG", "OPUS": "OGG"}.get(fmt, fmt)
         if fmt not in sf.available_formats():
@@ -486,10 +501,23 @@ class Audio:
             )
         if path.suffix.lower() == ".opus" and subtype is None:
             subtype = "OPUS"
+        if subtype is not None and (
+            not isinstance(subtype, str) or not sf.check_format(fmt, subtype.upper())
+        ):
+            known = ", ".join(sorted(sf.available_subtypes(fmt)))
+            raise ParameterError(
+                f"subtype={subtype!r} is not one {path.suffix} files can hold; use one of {known}",
+                option="subtype",
+            )
         try:
-            with sf.SoundFile(path, "w", self.sr, self.channels, subtype=subtype, format=fmt) as f:
+            with (
+                atomic_path(path, suffix=path.suffix) as tmp,
+                sf.SoundFile(tmp, "w", self.sr, self.channels, subtype=subtype, format=fmt) as f,
+            ):
                 for block in self._frames_blocks():
                     f.write(np.clip(block, -1.0, 1.0))
+        except VoxnbError:
+            raise
         except (sf.LibsndfileError, ValueError, TypeError) as err:
             raise AudioError(f"could not write {path}: {err}; try another format or subtype") from err
         return path
@@ -526,6 +554,12 @@ class Audio:
             from IPython.display import Audio as IPythonAudio
         except ImportError as err:
             raise MissingDependencyError("ipython", "widgets", "Audio.play") from err
+        if (
+            isinstance(max_duration, bool)
+            or not isinstance(max_duration, (int, float))
+            or not 0 < max_duration < float("inf")
+        ):
+            raise ParameterError(f"max_duration= is a number of seconds above 0; got {max_duration!r}")
         excerpt = self if start is None and end is None else self.slice(start, end)
         if excerpt.duration > max_duration:
             raise ParameterError(
@@ -568,8 +602,10 @@ class Audio:
         >>> edges.tolist(), lo.tolist(), hi.tolist()
         ([0.0, 0.5, 1.0], [0.0, -1.0], [1.0, 0.5])
         """
-        if n < 1:
-            raise ParameterError(f"n={n} columns: pass a positive number of columns")
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ParameterError(
+                f"n={n!r} columns: pass a positive number of columns (whole: the axes' width)"
+            )
         i, j = self.sample_range(start, end)
         y = self._mono()[i:j]
         m = y.size
@@ -636,8 +672,12 @@ class Audio:
         True
         """
         _check_spectrogram_options(kind, n_mels, n_fft)
-        if n_frames < 1:
-            raise ParameterError(f"n_frames={n_frames}: pass a positive number of frames")
+        if (
+            isinstance(n_frames, (bool, np.bool_))
+            or not isinstance(n_frames, (int, np.integer))
+            or not 1 <= n_frames <= 100_000
+        ):
+            raise ParameterError(f"n_frames={n_frames!r}: pass a whole number of frames from 1 to 100000")
         i, j = self.sample_range(start, end)
         key = ("spectrogram", kind, i, j, int(n_frames), int(n_mels), int(n_fft))
         cached = self._cache.get(key)
@@ -673,6 +713,11 @@ class Audio:
         """Blocks shaped ``(frames,)`` or ``(frames, channels)``, as soundfile and soxr take them."""
         for block in self._blocks():
             yield block if block.ndim == 1 else block.T
+
+    def _check_finite(self) -> None:
+        # block by block: a mask of the whole signal would cost a quarter of it
+        if not all(np.isfinite(block).all() for block in self._blocks()):
+            raise AudioError(_not_finite(self._label()))
 
     def _check_not_empty(self) -> None:
         if self.n_samples == 0:
@@ -755,6 +800,92 @@ def as_audio(obj: Any, *, sr: int | None = 16000) -> Audio:
 # -- decoding --------------------------------------------------------------------------------------
 
 
+def _silent(label: str, peak: float) -> str:
+    return (
+        f"{label} is silent (peak amplitude {peak:.2g}, under -80 dBFS): there is nothing to transcribe; "
+        "check the recording level or the input device"
+    )
+
+
+def _not_finite(label: str) -> str:
+    return (
+        f"{label} holds NaN or infinite values, which would be transcribed into made-up words; clean "
+        "the samples first (np.nan_to_num(y)) or re-export the file"
+    )
+
+
+def _truncated(label: str, declared: float, read: float | None) -> str:
+    found = "it ends before that" if read is None else f"only {read:.2f} s can be read"
+    return (
+        f"{label} is truncated: its header promises {declared:.2f} s but {found} (the file was probably "
+        "cut off while being written or copied); re-export it, or load what is there with "
+        "Audio.load(..., allow_truncated=True)"
+    )
+
+
+def check_encoded(data: bytes, label: str) -> None:
+    """Refuse an encoded file that :meth:`Audio.load` would refuse or that holds nothing to transcribe.
+
+    Made for checks before an upload, so it costs far less than decoding: the header, one read near
+    the end that the header promises (truncation), and the samples from the start until the first
+    audible one (silence). Floating-point files are read whole, since any sample may be NaN.
+    Containers libsndfile does not read (m4a, webm) are left to the server.
+
+    Raises
+    ------
+    AudioError
+        An unreadable header, no samples, a truncated file, NaN or infinite samples, or silence.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> check_encoded(Audio.from_array(np.zeros(1600, "float32"), 16000).to_wav(), "the take")
+    Traceback (most recent call last):
+    ...
+    voxnb.errors.AudioError: the take is silent (peak amplitude 0, under -80 dBFS): there is nothing to transcribe; check the recording level or the input device
+    """
+    import soundfile as sf
+
+    opened = io.BytesIO(data)
+    try:
+        f = sf.SoundFile(opened)
+    except Exception as err:  # libsndfile raises several types for unreadable headers
+        raise AudioError(
+            f"{label} looks like audio but its header cannot be read ({err}); re-export the file or load "
+            "it with voxnb.Audio.load() to see what is wrong"
+        ) from None
+    with f:
+        declared = _declared_frames(f, opened)
+        if f.frames == 0:
+            raise AudioError(f"{label} holds no audio samples; re-export or re-record it")
+        shortened = f.frames < declared * 0.99  # libsndfile shortens a truncated WAV to what is there
+        if not shortened and declared:
+            try:
+                f.seek(max(0, int(declared * 0.99) - 1))
+                shortened = len(f.read(1, dtype="float32")) == 0
+            except (sf.LibsndfileError, RuntimeError):
+                shortened = True
+        if shortened:
+            read = f.frames / f.samplerate if f.frames < declared else None
+            raise AudioError(_truncated(label, declared / f.samplerate, read))
+        try:
+            f.seek(0)
+            peak, every = 0.0, f.subtype in ("FLOAT", "DOUBLE")
+            while len(block := f.read(1 << 16, dtype="float32", always_2d=True)):
+                mono = block[:, 0] if block.shape[1] == 1 else block.mean(axis=1, dtype=np.float32)
+                if every and not np.isfinite(mono).all():
+                    raise AudioError(_not_finite(label))
+                peak = max(peak, float(np.abs(mono).max(initial=0.0)))
+                if peak >= SILENCE_PEAK and not every:
+                    break
+        except (sf.LibsndfileError, RuntimeError) as err:
+            raise AudioError(
+                f"{label} is corrupt or truncated: decoding failed ({err}); re-export or re-download it"
+            ) from None
+    if peak < SILENCE_PEAK:
+        raise AudioError(_silent(label, peak))
+
+
 def _open_source(source: Source) -> tuple[str | None, Any]:
     """A name for messages and something soundfile can open (path or seekable binary file)."""
     if isinstance(source, (bytes, bytearray, memoryview)):
@@ -764,14 +895,13 @@ def _open_source(source: Source) -> tuple[str | None, Any]:
     if isinstance(source, str) and source.startswith(("http://", "https://")):
         return source, io.BytesIO(_download(source))
     if isinstance(source, (str, os.PathLike)):
-        path = Path(source).expanduser()
-        if not path.is_file():
-            what = "is a directory" if path.is_dir() else "does not exist"
-            raise AudioError(f"audio file {str(path)!r} {what}; check the path")
+        path = existing_file(source)
         if path.stat().st_size == 0:
             raise AudioError(f"audio file {str(path)!r} is empty (0 bytes); re-export or re-record it")
         return str(path), path
     if hasattr(source, "read"):
+        if isinstance(source, io.TextIOBase):
+            raise AudioError("the file object was opened in text mode; open the audio file with mode 'rb'")
         name = getattr(source, "name", None)
         name = str(name) if isinstance(name, (str, os.PathLike)) else None
         seekable = getattr(source, "seekable", lambda: False)()
@@ -784,6 +914,21 @@ def _open_source(source: Source) -> tuple[str | None, Any]:
     raise AudioError(
         f"cannot read audio from a {type(source).__name__}; pass a path, URL, bytes or an open binary file"
     )
+
+
+def existing_file(source: str | os.PathLike) -> Path:
+    """*source* as the path of an existing file, or an AudioError saying what is there instead."""
+    path = Path(source).expanduser()
+    try:
+        is_file, is_dir = path.is_file(), path.is_dir()
+    except OSError as err:  # a name too long, a path through a file...
+        raise AudioError(
+            f"audio file {str(path)[:200]!r} cannot be opened: {err.strerror}; check the path"
+        ) from None
+    if not is_file:
+        what = "is a directory" if is_dir else "does not exist"
+        raise AudioError(f"audio file {str(path)[:200]!r} {what}; check the path")
+    return path
 
 
 def _download(url: str) -> bytes:
@@ -829,11 +974,7 @@ def _decode(
                     "re-export or re-download it"
                 ) from err
     if declared and read < declared * 0.99 and not allow_truncated:
-        raise AudioError(
-            f"{label} is truncated: its header promises {declared / native_sr:.2f} s but only "
-            f"{read / native_sr:.2f} s can be read (the file was probably cut off while being written "
-            "or copied); re-export it, or load what is there with Audio.load(..., allow_truncated=True)"
-        )
+        raise AudioError(_truncated(label, declared / native_sr, read / native_sr))
     return y, native_sr
 
 
@@ -989,19 +1130,31 @@ def _collect(blocks: Iterator[np.ndarray], expected: int, channels: int) -> np.n
 # -- helpers ---------------------------------------------------------------------------------------
 
 
+#: the highest sample rate taken (studio audio goes to 768 kHz; above is a unit mistake, and
+#: resampling to it would allocate without bound)
+MAX_SAMPLE_RATE = 1_000_000
+
+
 def _check_rate(sr: Any) -> int:
-    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or sr <= 0:
-        raise ParameterError(f"sample rate sr={sr!r} must be a positive integer number of Hz, e.g. 16000")
+    if isinstance(sr, bool) or not isinstance(sr, (int, np.integer)) or not 0 < sr <= MAX_SAMPLE_RATE:
+        raise ParameterError(
+            f"sample rate sr={sr!r} must be a positive integer number of Hz up to {MAX_SAMPLE_RATE}, e.g. 16000",
+            option="sr",
+        )
     return int(sr)
 
 
 def _check_spectrogram_options(kind: str, n_mels: int, n_fft: int) -> None:
     if kind not in ("mel", "linear"):
         raise ParameterError(f"kind={kind!r}: use 'mel' or 'linear'")
-    for name, value in (("n_mels", n_mels), ("n_fft", n_fft)):
-        if not value >= 1:
+    for name, value, most in (("n_mels", n_mels, 1024), ("n_fft", n_fft, 1 << 16)):
+        if (
+            isinstance(value, (bool, np.bool_))
+            or not isinstance(value, (int, np.integer))
+            or not 1 <= value <= most
+        ):
             raise ParameterError(
-                f"{name}={value!r}: pass a positive number (the defaults are n_mels=80, n_fft=512)"
+                f"{name}={value!r}: pass a whole number from 1 to {most} (the defaults are n_mels=80, n_fft=512)"
             )
 
 

@@ -21,12 +21,13 @@ import asyncio
 import logging
 import sys
 import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from voxnb.credentials import MISTRAL_BASE_URL, Secret, api_key_for, clean_base_url
+from voxnb.credentials import MISTRAL_BASE_URL, Secret, api_key_for, clean_base_url, secret_api_key
 from voxnb.errors import ParameterError
-from voxnb.request import TranscriptionRequest
+from voxnb.request import TranscriptionRequest, response_granularity
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -41,6 +42,7 @@ __all__ = [
     "Backend",
     "LocalTranscriber",
     "Announcement",
+    "align_many",
     "announce",
     "resolve_backend",
     "transcribe",
@@ -97,6 +99,7 @@ class Backend:
         return {"api_key": self.key, "base_url": self.base_url, "dialect": self.dialect}
 
 
+@secret_api_key
 def resolve_backend(
     backend: str | Backend | None = None,
     *,
@@ -291,7 +294,8 @@ class LocalTranscriber:
         from voxnb.audio import as_audio
         from voxnb.local.engine import SAMPLE_RATE
 
-        return as_audio((audio, sr) if sr is not None else audio, sr=SAMPLE_RATE)
+        # refused before the engine runs, as the HTTP client refuses silence before sending
+        return as_audio((audio, sr) if sr is not None else audio, sr=SAMPLE_RATE).check_audible()
 
     def send_sync(self, audio: Audio, request: TranscriptionRequest) -> dict[str, Any]:
         self.requests_sent += 1
@@ -300,10 +304,9 @@ class LocalTranscriber:
     def build_sync(self, response: dict[str, Any], audio: Audio, request: TranscriptionRequest) -> Transcript:
         from voxnb.transcript import Transcript
 
-        # the engine nests words inside segments, so its segments are segments whatever was asked
         transcript = Transcript.from_response(
             response,
-            granularity="segment",
+            granularity=response_granularity(self.backend, request.wire_timestamps),
             backend="local",
             model=response.get("model") or request.model,
             request=request.record(),
@@ -323,6 +326,37 @@ class LocalTranscriber:
         loaded = self.load_sync(audio, sr)
         return self.build_sync(self.send_sync(loaded, request), loaded, request)
 
+    def worker_recipe(self) -> LocalRecipe:
+        """How a Dask worker builds the same transcriber: each engine as its recipe, not its weights.
+
+        A :class:`voxnb.local.Engine` travels as (model path, compute type, beam size) and is
+        loaded on the worker; any other engine object travels pickled.
+        """
+        specs: list[Any] = []
+        index: dict[int, int] = {}
+
+        def spec_of(engine: Any) -> int:
+            if id(engine) not in index:
+                recipe = getattr(engine, "recipe", None)
+                if recipe is None:
+                    try:
+                        import cloudpickle
+
+                        cloudpickle.dumps(engine)
+                    except Exception as err:
+                        raise ParameterError(
+                            f"engine {engine!r} cannot be sent to Dask workers ({type(err).__name__}: "
+                            f"{err}); give a voxnb.local.Engine or a picklable engine",
+                            option="engine",
+                        ) from None
+                index[id(engine)] = len(specs)
+                specs.append(engine if recipe is None else _EngineRecipe(*recipe))
+            return index[id(engine)]
+
+        given = None if self._engine is None else spec_of(self._engine)
+        by_model = tuple((model, spec_of(engine)) for model, engine in self._by_model.items())
+        return LocalRecipe(tuple(specs), given, by_model)
+
     # the asynchronous steps :func:`voxnb.runs.run_many` drives (the engine works in a thread)
     async def prepare(self, **options: Any) -> TranscriptionRequest:
         return await asyncio.to_thread(self.prepare_sync, **options)
@@ -339,9 +373,58 @@ class LocalTranscriber:
         return await asyncio.to_thread(self.build_sync, response, source, request)
 
 
+@dataclass(frozen=True)
+class _EngineRecipe:
+    """A :class:`voxnb.local.Engine` as its arguments: ``model`` None is the default tiny.en."""
+
+    model: str | None
+    compute_type: str
+    beam_size: int
+
+    def load(self) -> Any:
+        import os
+
+        from voxnb.local.engine import Engine
+
+        # Dask sets OMP_NUM_THREADS=1 on its workers: parallelism comes from the worker threads
+        threads = int(os.environ.get("OMP_NUM_THREADS") or 0) or None
+        return Engine(
+            self.model, cpu_threads=threads, compute_type=self.compute_type, beam_size=self.beam_size
+        )
+
+
+@dataclass(frozen=True)
+class LocalRecipe:
+    """What a Dask worker needs to build its own :class:`LocalTranscriber` (see :mod:`voxnb.cluster`).
+
+    Calling it loads the engines (once per worker thread: :mod:`voxnb.cluster` keeps the result).
+    """
+
+    engines: tuple[Any, ...]
+    given: int | None
+    by_model: tuple[tuple[str | None, int], ...]
+
+    def __call__(self) -> LocalTranscriber:
+        engines = [e.load() if isinstance(e, _EngineRecipe) else e for e in self.engines]
+        runner = LocalTranscriber(None if self.given is None else engines[self.given])
+        runner._by_model.update((model, engines[i]) for model, i in self.by_model)
+        return runner
+
+    def check_worker(self) -> str | None:
+        """Why this worker cannot run the engine (faster-whisper missing), or None."""
+        import importlib.util
+
+        if any(isinstance(e, _EngineRecipe) for e in self.engines) and not importlib.util.find_spec(
+            "faster_whisper"
+        ):
+            return "faster-whisper is not installed there: pip install 'voxnb[offline]' on every worker"
+        return None
+
+
 # -- the entry points -----------------------------------------------------------------------------
 
 
+@secret_api_key
 def transcribe(
     audio: Any,
     *,
@@ -398,6 +481,7 @@ def transcribe(
     return runner.transcribe(audio, sr=sr, **options)
 
 
+@secret_api_key
 def transcribe_many(
     items: Any,
     *,
@@ -412,6 +496,7 @@ def transcribe_many(
     sr: int | None = None,
     quiet: bool = False,
     mode: str = "requests",
+    executor: Any = None,
     **options: Unpack[TranscriptionOptions],
 ) -> BatchResult:
     """Transcribe many recordings with the best available backend, cached and resumable.
@@ -426,12 +511,16 @@ def transcribe_many(
         See :meth:`voxnb.Client.transcribe_many`; a mapping item ``{"audio": ..., **options}``
         carries options of its own.
     concurrency : int, optional
-        Items in flight at once (default 8 against a server, 1 for the offline engine).
+        Items in flight at once (default 8 against a server, 1 for the offline engine). With
+        *executor*, requests to a server in flight across the whole cluster; offline items
+        then run one per worker thread.
     cache, progress, sr
         As for :meth:`voxnb.Client.transcribe_many`.
     mode : {"requests", "batch"}
         ``"batch"`` submits the items as one batch job of the server's Batch API (Mistral's, or
         ``voxnb serve``'s) and waits for it: see :meth:`voxnb.Client.submit_batch`.
+    executor : dask.distributed.Client, optional
+        Run every item as a task on this Dask cluster (see :meth:`voxnb.Client.transcribe_many`).
     **options
         Transcription options for every item (:class:`voxnb.request.TranscriptionOptions`).
 
@@ -443,6 +532,12 @@ def transcribe_many(
     --------
     >>> result = voxnb.transcribe_many(sorted(Path("calls").glob("*.flac")), timestamps="segment")  # doctest: +SKIP
     >>> result.to_frame()  # doctest: +SKIP
+
+    On a Dask cluster (``pip install 'voxnb[cluster]'``), with a cache every worker reaches:
+
+    >>> from distributed import Client, LocalCluster  # doctest: +SKIP
+    >>> dask_client = Client(LocalCluster(n_workers=2, threads_per_worker=1))  # doctest: +SKIP
+    >>> result = voxnb.transcribe_many(files, executor=dask_client, cache="/shared/voxnb-cache")  # doctest: +SKIP
     """
     from voxnb.runs import run_many
 
@@ -453,36 +548,110 @@ def transcribe_many(
             "base_url=); the offline engine in this process runs the items one by one (mode='requests')",
             option="mode",
         )
-    runner = _announced_runner("voxnb.transcribe_many", chosen, options, quiet=quiet)
+    runner = _announced_runner("voxnb.transcribe_many", chosen, options, quiet=quiet, executor=executor)
+    run = {"cache": cache, "progress": progress, "sr": sr, "executor": executor}
     if chosen.is_local:
-        run = run_many(
-            runner,
-            items,
-            concurrency=concurrency or 1,
-            cache=cache,
-            progress=progress,
-            sr=sr,
-            options=dict(options),
-        )
-        return _run_sync(run)
-    return runner.transcribe_many(
-        items, concurrency=concurrency or 8, cache=cache, progress=progress, sr=sr, mode=mode, **options
-    )
+        return _run_sync(run_many(runner, items, concurrency=concurrency or 1, options=dict(options), **run))
+    return runner.transcribe_many(items, concurrency=concurrency or 8, mode=mode, **run, **options)
 
 
-def _announced_runner(entry: str, chosen: Backend, options: Any, *, quiet: bool, **http: Any) -> Any:
+def _announced_runner(
+    entry: str, chosen: Backend, options: Any, *, quiet: bool, executor: Any = None, **http: Any
+) -> Any:
     """What transcribes for *chosen* (the offline engine, or a reused Client), with the options checked
-    against its model and the choice announced — before any audio is read."""
+    against its model and the choice announced (with the Dask cluster, if any) — before any audio is read."""
     if chosen.is_local:
         local = LocalTranscriber(chosen.engine)
         request = local.prepare_sync(**options)
-        announce(entry, chosen, model=request.model, details=describe(request), quiet=quiet)
+        details = _on_cluster(describe(request), executor)
+        announce(entry, chosen, model=request.model, details=details, quiet=quiet)
         return local
     client = _client(chosen, **http)
     request = client.prepare(**options)
-    details = describe(request, dialect_note=client.dialect_note)
+    details = _on_cluster(describe(request, dialect_note=client.dialect_note), executor)
     announce(entry, _detected(chosen, client), model=request.model, details=details, quiet=quiet)
     return client
+
+
+def align_many(
+    transcripts: Any,
+    audio: Any = None,
+    *,
+    engine: Any = None,
+    executor: Any = None,
+    progress: bool = True,
+) -> BatchResult:
+    """Word times from the audio (:func:`voxnb.align`) for many transcripts: here, or as Dask tasks.
+
+    Parameters
+    ----------
+    transcripts : mapping of name → Transcript
+        E.g. a :class:`~voxnb.runs.BatchResult` from a server that gives no word times.
+    audio : mapping of name → audio, optional
+        The recording each transcript was made from (a path, :class:`voxnb.Audio`, bytes...);
+        by default each transcript's own ``.audio``.
+    engine : voxnb.local.Engine, optional
+        Whose Whisper model aligns (default: the offline engine, tiny.en).
+    executor : dask.distributed.Client, optional
+        Align each transcript as a task (``voxnb-align``) on this cluster; each worker loads the
+        engine once.
+    progress : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    voxnb.runs.BatchResult
+        Name → aligned Transcript (``timing="aligned"`` words), failures in ``.errors``.
+
+    Examples
+    --------
+    >>> result = client.transcribe_many(files, model="voxtral-mini-transcribe-3", timestamps="segment")  # doctest: +SKIP
+    >>> aligned = voxnb.align_many(result, {name: name for name in result}, executor=dask_client)  # doctest: +SKIP
+    >>> voxnb.corpus.tables(aligned).words.groupby("recording").timing.value_counts()  # doctest: +SKIP
+    """
+    from voxnb.runs import run_jobs
+
+    if not isinstance(transcripts, Mapping):
+        raise ParameterError("align_many() takes a mapping name → Transcript (a BatchResult or a dict)")
+    runner = LocalTranscriber(engine)
+    request = runner.prepare_sync()  # which engine aligns, decided once here
+    jobs = []
+    for name, transcript in transcripts.items():
+        sound = transcript.audio if audio is None else audio.get(name)
+        if sound is None:
+            raise ParameterError(
+                f"align_many(): no audio for {name!r}; pass audio={{name: path, ...}} for every transcript"
+            )
+        jobs.append((str(name), (transcript, sound, request)))
+    return _run_sync(
+        run_jobs(
+            runner,
+            jobs,
+            _align_item,
+            concurrency=1,
+            progress=progress,
+            executor=executor,
+            task="align",
+            desc="aligning",
+        )
+    )
+
+
+async def _align_item(
+    runner: LocalTranscriber, transcript: Transcript, audio: Any, request: TranscriptionRequest
+) -> tuple[Transcript, bool]:
+    from voxnb.local.align import align
+
+    return await asyncio.to_thread(align, transcript, audio, engine=runner.engine_for(request)), False
+
+
+def _on_cluster(details: str, executor: Any) -> str:
+    """The announcement's details, and the Dask cluster the run goes to (with its dashboard)."""
+    if executor is None:
+        return details
+    from voxnb.cluster import describe as cluster
+
+    return "; ".join(filter(None, [details, cluster(executor)]))
 
 
 def _run_sync(coro: Any) -> Any:

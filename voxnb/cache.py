@@ -1,6 +1,7 @@
 """A content-addressed cache of transcription responses: plain JSON files, written atomically.
 
-The key is the sha256 of the audio (or of its URL / file id) together with the backend, the
+The files live in a local folder or behind an fsspec URL (``s3://...``), so the workers of a Dask
+cluster can share one cache. The key is the sha256 of the audio (or of its URL / file id) together with the backend, the
 base URL, the model and the canonical request parameters, so a different model or option never
 reuses a result. Entries hold the raw response and those inputs — never the API key. A corrupt
 or foreign entry is treated as missing and fetched again.
@@ -15,8 +16,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from voxnb._atomic import write_atomic
 from voxnb.errors import ParameterError
+from voxnb.storage import Location
 
 __all__ = ["TranscriptCache", "cache_key", "default_cache_dir", "open_cache"]
 
@@ -60,7 +61,8 @@ class TranscriptCache:
     Parameters
     ----------
     directory : str or os.PathLike
-        Where entries live; created on first write.
+        Where entries live: a folder (created on first write) or an fsspec URL such as
+        ``s3://bucket/voxnb-cache`` that every worker of a cluster can reach.
 
     Examples
     --------
@@ -76,23 +78,26 @@ class TranscriptCache:
     """
 
     def __init__(self, directory: str | os.PathLike):
-        self.directory = Path(directory).expanduser()
+        self.folder = Location(directory)
+        #: the local folder (None for a URL)
+        self.directory = None if self.folder.url else Path(self.folder.root)
 
     def __repr__(self) -> str:
-        return f"TranscriptCache({str(self.directory)!r})"
+        return f"TranscriptCache({self.folder.root!r})"
 
-    def _path(self, key: str) -> Path:
-        return self.directory / key[:2] / f"{key}.json"
+    @staticmethod
+    def _name(key: str) -> str:
+        return f"{key[:2]}/{key}.json"
 
     def get(self, key: str) -> dict[str, Any] | None:
         """The stored entry (``{"response", "meta"}``), or None when absent or unusable."""
-        path = self._path(key)
+        name = self._name(key)
         try:
-            entry = json.loads(path.read_text(encoding="utf-8"))
+            entry = json.loads(self.folder.read(name).decode("utf-8"))
         except FileNotFoundError:
             return None
         except (OSError, ValueError) as err:
-            log.warning("cache entry %s is unreadable (%s); fetching it again", path.name, err)
+            log.warning("cache entry %s is unreadable (%s); fetching it again", name, err)
             return None
         if (
             not isinstance(entry, dict)
@@ -101,16 +106,31 @@ class TranscriptCache:
             or not isinstance(entry.get("response"), dict)
             or not isinstance(entry.get("meta"), dict)
         ):
-            log.warning("cache entry %s is corrupt or foreign; fetching it again", path.name)
+            log.warning("cache entry %s is corrupt or foreign; fetching it again", name)
             return None
         return entry
 
-    def put(self, key: str, response: dict[str, Any], meta: dict[str, Any]) -> Path:
-        """Store one response atomically (a reader never sees half a file)."""
+    def put(self, key: str, response: dict[str, Any], meta: dict[str, Any]) -> Path | str:
+        """Store one response atomically (a reader never sees half a file; writing it twice leaves one).
+
+        Returns where it went: a path in a local folder, a URL elsewhere.
+        """
         text = json.dumps(
             {"format": _FORMAT, "key": key, "meta": meta, "response": response}, ensure_ascii=False
         )
-        return write_atomic(self._path(key), text)
+        written = self.folder.write(self._name(key), text.encode("utf-8"))
+        return Path(written) if self.directory is not None else written
+
+    def keys(self) -> list[str]:
+        """The keys of the stored entries, sorted."""
+        return list(self.sizes())
+
+    def sizes(self) -> dict[str, int]:
+        """Key → size in bytes of every stored entry."""
+        return {
+            name.rpartition("/")[2].removesuffix(".json"): size
+            for name, size in self.folder.glob("??/*.json").items()  # batch-jobs/ beside them is no entry
+        }
 
     def lookup(
         self, *, audio_sha256: str, backend: str, base_url: str, request: dict[str, Any]
@@ -129,7 +149,7 @@ class TranscriptCache:
         backend: str,
         base_url: str,
         request: dict[str, Any],
-    ) -> Path:
+    ) -> Path | str:
         """Store the response of this request, with the request's description as the entry's meta."""
         key = cache_key(audio_sha256=audio_sha256, backend=backend, base_url=base_url, request=request)
         inputs = {"audio_sha256": audio_sha256, "backend": backend, "base_url": base_url, "request": request}
@@ -138,15 +158,20 @@ class TranscriptCache:
     @property
     def jobs_directory(self) -> Path:
         """Where the handles of batch jobs submitted with this cache are kept (:mod:`voxnb.api.batch`)."""
+        if self.directory is None:
+            raise ParameterError(
+                f"batch jobs keep their handles in a local cache folder; {self.folder} is not one: pass "
+                "cache= a folder on this machine for mode='batch'",
+                option="cache",
+            )
         return self.directory / "batch-jobs"
 
     def __len__(self) -> int:
-        # entries live in two-character folders; batch-jobs/ beside them is not an entry
-        return sum(1 for _ in self.directory.glob("??/*.json")) if self.directory.exists() else 0
+        return len(self.keys())
 
 
 def open_cache(cache: Any) -> TranscriptCache | None:
-    """``cache=`` as users give it: True (default directory), False/None, a path, or a cache."""
+    """``cache=`` as users give it: True (default directory), False/None, a path or URL, or a cache."""
     if cache is True:
         return TranscriptCache(default_cache_dir())
     if cache is False or cache is None:
@@ -155,4 +180,6 @@ def open_cache(cache: Any) -> TranscriptCache | None:
         return cache
     if isinstance(cache, (str, os.PathLike)):
         return TranscriptCache(cache)
-    raise ParameterError(f"cache must be True, False or a directory path; got {cache!r}")
+    raise ParameterError(
+        f"cache must be True, False, a directory path or an fsspec URL (s3://...); got {cache!r}"
+    )

@@ -16,7 +16,8 @@ from typing import Any, NoReturn
 
 from voxnb.bias.cli import add_bias
 from voxnb.demo import add_demo, add_transcribe
-from voxnb.errors import VoxnbError
+from voxnb.errors import ParameterError, VoxnbError
+from voxnb.serve.limits import DEFAULT_BODY_TIMEOUT, DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEP_ALIVE
 
 __all__ = ["SUBCOMMANDS", "build_parser", "main"]
 
@@ -62,14 +63,39 @@ def add_serve(subparsers: Any) -> None:
         help="HTTP protocol: Mistral's (default) or vLLM's OpenAI dialect (for testing vLLM clients)",
     )
     parser.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    parser.add_argument(
+        "--header-timeout",
+        type=float,
+        default=DEFAULT_HEADER_TIMEOUT,
+        metavar="SECONDS",
+        help=f"close a connection whose request head is not complete after this long (default: {DEFAULT_HEADER_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--body-timeout",
+        type=float,
+        default=DEFAULT_BODY_TIMEOUT,
+        metavar="SECONDS",
+        help=f"answer 408 when a request body stalls this long (default: {DEFAULT_BODY_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--keep-alive",
+        type=float,
+        default=DEFAULT_KEEP_ALIVE,
+        metavar="SECONDS",
+        help=f"close idle keep-alive connections after this long (default: {DEFAULT_KEEP_ALIVE:g})",
+    )
     parser.set_defaults(run=run_serve)
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from voxnb.credentials import install_log_redaction
     from voxnb.serve import DEFAULT_MAX_BODY_BYTES, serve
 
+    install_log_redaction()  # before the first log line: credentials never reach a log
     logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    limit = DEFAULT_MAX_BODY_BYTES if args.max_body_mb is None else int(args.max_body_mb * 2**20)
+    if args.max_body_mb is not None and not 0 < args.max_body_mb <= 2**20:
+        raise ParameterError(f"--max-body-mb must be above 0 (megabytes); got {args.max_body_mb:g}")
+    limit = DEFAULT_MAX_BODY_BYTES if args.max_body_mb is None else max(1, int(args.max_body_mb * 2**20))
     serve(
         host=args.host,
         port=args.port,
@@ -79,6 +105,9 @@ def run_serve(args: argparse.Namespace) -> int:
         max_body_bytes=limit,
         log_level=args.log_level,
         dialect=args.dialect,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        keep_alive=args.keep_alive,
     )
     return 0
 

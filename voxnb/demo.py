@@ -225,9 +225,12 @@ def execute_notebook(path: Path, html: Path, *, timeout: int = 600) -> Path:
             del os.environ["MPLBACKEND"]
         else:
             os.environ["MPLBACKEND"] = saved
-    nbformat.write(notebook, html.with_suffix(".ipynb"))
+    from voxnb._atomic import atomic_path, write_atomic
+
+    with atomic_path(html.with_suffix(".ipynb")) as tmp:
+        nbformat.write(notebook, tmp)
     body, _ = HTMLExporter().from_notebook_node(notebook)
-    html.write_text(body, encoding="utf-8")
+    write_atomic(html, body)
     return html
 
 
@@ -253,6 +256,8 @@ def run_demo(args: argparse.Namespace) -> int:
     import voxnb
 
     out = Path(args.out).resolve()
+    if out.exists() and not out.is_dir():
+        raise ParameterError(f"--out {str(out)!r} is a file; pass a folder for the outputs")
     out.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
     audio = voxnb.data.audio("dialogue")
@@ -285,8 +290,11 @@ def run_demo(args: argparse.Namespace) -> int:
         "transcript": out / "dialogue.transcript.json",
         "subtitles": out / "dialogue.srt",
     }
+    from voxnb._atomic import atomic_path
+
     fig = t.plot(audio)
-    fig.savefig(written["figure"], dpi=110, bbox_inches="tight")
+    with atomic_path(written["figure"], suffix=".png") as tmp:
+        fig.savefig(tmp, dpi=110, bbox_inches="tight")
     t.save(written["transcript"])
     t.to_srt(written["subtitles"])
     if not args.no_notebook:

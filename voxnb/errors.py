@@ -7,6 +7,10 @@ are caught at the boundary and re-raised as one of these, chained with ``from``.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
+from typing import Any
+
 __all__ = [
     "VoxnbError",
     "ParameterError",
@@ -25,6 +29,23 @@ __all__ = [
 
 class VoxnbError(Exception):
     """Base class of every error voxnb raises on purpose."""
+
+
+def safe_repr(method: Callable[[Any], str]) -> Callable[[Any], str]:
+    """Decorator for ``__repr__``: an object whose ``__init__`` refused an argument still has a repr.
+
+    A traceback rendered with its frames' locals (IPython's verbose mode, ``pytest -l``, Sentry)
+    calls repr() on ``self`` of the constructor that raised; that must describe it, not fail.
+    """
+
+    @functools.wraps(method)
+    def wrapper(self: Any) -> str:
+        try:
+            return method(self)
+        except AttributeError:
+            return f"<{type(self).__name__}: not created>"
+
+    return wrapper
 
 
 class ParameterError(VoxnbError, ValueError):

@@ -11,7 +11,6 @@ import json
 import math
 import os
 import textwrap
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from voxnb._atomic import write_atomic
@@ -41,6 +40,51 @@ def _write(text: str, path: str | os.PathLike | None) -> str:
     if path is not None:
         write_atomic(path, text)  # whole or not at all: what was there survives a failed write
     return text
+
+
+def _check_transcript(t: Transcript, fmt: str) -> None:
+    # by its tables, not its class: voxnb.transcript imports this module
+    if not all(hasattr(type(t), name) for name in ("segments", "words", "turns", "to_srt")):
+        raise ParameterError(
+            f"{fmt} export takes a voxnb.Transcript (e.g. voxnb.Transcript.from_response(...)); "
+            f"got a {type(t).__name__}"
+        )
+
+
+def _check_cue_options(
+    speakers: object, max_chars: object, max_lines: object = None, max_duration: object = None
+) -> None:
+    if max_lines is not None and (
+        isinstance(max_lines, bool) or not isinstance(max_lines, int) or max_lines < 1
+    ):
+        raise ParameterError(
+            f"max_lines= is a whole number of lines, at least 1 (or None); got {max_lines!r}"
+        )
+    if max_duration is not None and (
+        isinstance(max_duration, bool)
+        or not isinstance(max_duration, (int, float))
+        or not 0 < max_duration < math.inf
+    ):
+        raise ParameterError(f"max_duration= is a number of seconds above 0 (or None); got {max_duration!r}")
+    if not isinstance(speakers, bool):
+        raise ParameterError(f"speakers= is True or False; got {speakers!r}", option="speakers")
+    if max_chars is not None and (
+        isinstance(max_chars, bool) or not isinstance(max_chars, int) or max_chars < 1
+    ):
+        raise ParameterError(
+            f"max_chars= is a whole number of characters per line, at least 1 (or None for no wrapping); "
+            f"got {max_chars!r}",
+            option="max_chars",
+        )
+
+
+def _name(value: object, option: str) -> str:
+    """A recording name for RTTM/SegLST/pyannote: text without spaces (they separate RTTM fields)."""
+    if not isinstance(value, str) or not value.strip():
+        raise ParameterError(
+            f"{option}= is a non-empty name such as 'meeting1'; got {value!r}", option=option
+        )
+    return "_".join(value.split())
 
 
 def _timed_segments(t: Transcript, fmt: str):
@@ -153,6 +197,8 @@ def _cues(
     max_lines: int | None = None,
     max_duration: float | None = None,
 ):
+    _check_transcript(t, fmt)
+    _check_cue_options(speakers, max_chars, max_lines, max_duration)
     seg = _timed_segments(t, fmt)
     label = speakers and seg["speaker"].notna().any()
     if max_lines is not None or max_duration is not None:
@@ -226,9 +272,8 @@ def to_srt(
     <BLANKLINE>
     """
     blocks = []
-    for n, (start, end, lines, speaker) in enumerate(
-        _cues(t, "SRT", speakers, max_chars, max_lines, max_duration), 1
-    ):
+    cues = list(_cues(t, "SRT", speakers, max_chars, max_lines, max_duration))  # checked before writing
+    for n, (start, end, lines, speaker) in enumerate(cues, 1):
         if speaker:
             lines[0] = f"[{speaker}] {lines[0]}"
         blocks.append(f"{n}\n{_clock(start, ',')} --> {_clock(end, ',')}\n" + "\n".join(lines) + "\n")
@@ -299,6 +344,7 @@ def to_textgrid(t: Transcript, path: str | os.PathLike | None = None):
     """
     from praatio import textgrid
 
+    _check_transcript(t, "TextGrid")
     segments = _timed_segments(t, "TextGrid")
     words = t.words
     ends = [x for x in (t.duration, segments["end"].max(), words["end"].max()) if x is not None and x == x]
@@ -314,8 +360,10 @@ def to_textgrid(t: Transcript, path: str | os.PathLike | None = None):
             tier = textgrid.IntervalTier(f"{name} - {level}", _tier_entries(rows), 0, max_t)
             grid.addTier(tier)
     if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        grid.save(str(path), format="long_textgrid", includeBlankSpaces=True)
+        from voxnb._atomic import atomic_path
+
+        with atomic_path(path) as tmp:
+            grid.save(str(tmp), format="long_textgrid", includeBlankSpaces=True)
     return grid
 
 
@@ -334,10 +382,11 @@ def to_rttm(t: Transcript, path: str | os.PathLike | None = None, *, uri: str = 
     >>> t.to_rttm(uri="call")
     'SPEAKER call 1 0.500 1.000 <NA> <NA> speaker_1 <NA> <NA>\\n'
     """
+    _check_transcript(t, "RTTM")
+    uri = _name(uri, "uri")
     _timed_segments(t, "RTTM")
     turns = t.turns
     turns = turns[turns["start"].notna() & turns["end"].notna()]
-    uri = "_".join(str(uri).split())
     lines = [
         f"SPEAKER {uri} 1 {start:.3f} {max(end - start, 0):.3f} <NA> <NA> {_label(speaker)} <NA> <NA>\n"
         for start, end, speaker in zip(turns["start"], turns["end"], turns["speaker"])
@@ -352,6 +401,9 @@ def to_seglst(
 
     Untimed segments keep ``None`` times (SegLST allows extra and missing timing for WER).
     """
+    _check_transcript(t, "SegLST")
+    if not isinstance(session_id, str) or not session_id:
+        raise ParameterError(f"session_id= is a non-empty name such as 'meeting1'; got {session_id!r}")
     seg = t.segments
     out = [
         {
@@ -374,6 +426,8 @@ def to_pyannote(t: Transcript, *, uri: str = "audio"):
         from pyannote.core import Annotation, Segment
     except ImportError as exc:
         raise MissingDependencyError("pyannote.core", None, "to_pyannote()") from exc
+    _check_transcript(t, "pyannote")
+    _name(uri, "uri")
     seg = _timed_segments(t, "pyannote")
     annotation = Annotation(uri=uri)
     for i, (start, end, speaker) in enumerate(zip(seg["start"], seg["end"], seg["speaker"])):

@@ -64,6 +64,10 @@ def find_audio(sources: list[str], *, recursive: bool = False) -> list[str]:
             found[source] = None
             continue
         path = Path(source).expanduser()
+        try:
+            path.is_dir()
+        except OSError as err:  # a name too long, a path through a file...
+            raise ParameterError(f"{source[:200]}: cannot be read ({err.strerror})") from None
         if path.is_dir():
             pattern = "**/*" if recursive else "*"
             files = sorted(
@@ -98,7 +102,8 @@ def output_names(recordings: list[str]) -> dict[str, str]:
     >>> output_names(["a/talk.wav", "b/talk.wav", "c/intro.flac"])
     {'a_talk': 'a/talk.wav', 'b_talk': 'b/talk.wav', 'intro': 'c/intro.flac'}
     """
-    parts = {r: Path(r.split("?")[0]).with_suffix("").parts or ("audio",) for r in recordings}
+    # the folders' names only (never the root "/" or a drive, which would put a separator in a name)
+    parts = {r: _name_parts(r) for r in recordings}
     depth = dict.fromkeys(recordings, 1)
     while True:
         names = {r: "_".join(parts[r][-depth[r] :]) for r in recordings}
@@ -116,6 +121,12 @@ def output_names(recordings: list[str]) -> dict[str, str]:
             name = f"{names[r]}_{k}"
         out[name] = r
     return out
+
+
+def _name_parts(recording: str) -> tuple[str, ...]:
+    path = Path(recording.split("?")[0]).with_suffix("")
+    named = tuple(p for p in path.parts[len(path.anchor and path.parts[:1]) :] if p not in ("", ".", ".."))
+    return named or ("audio",)
 
 
 def _parquet_available() -> bool:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import gc
-import math
 import os
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -96,11 +95,17 @@ def to_plain(obj: Any) -> Any:
         return {str(k): to_plain(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)) and not hasattr(obj, "_asdict"):
         return [to_plain(v) for v in obj]
-    if hasattr(obj, "model_dump"):
-        return to_plain(obj.model_dump(mode="json", by_alias=True))
+    if callable(getattr(obj, "model_dump", None)):
+        try:
+            dumped = obj.model_dump(mode="json", by_alias=True)
+        except Exception as err:  # a broken or foreign model_dump: say which object failed
+            raise ResponseFormatError(
+                f"cannot read a {type(obj).__name__}: its model_dump() failed ({type(err).__name__}: {err})"
+            ) from None
+        return to_plain(dumped)
     if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
         return {f.name: to_plain(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
-    if hasattr(obj, "_asdict"):
+    if callable(getattr(obj, "_asdict", None)):
         return to_plain(obj._asdict())
     if isinstance(obj, np.generic):
         return obj.item()
@@ -125,43 +130,95 @@ def _get(entries: list[dict], keys: tuple[str, ...]) -> tuple[str, list | None]:
     return keys[0], None
 
 
-def _floats(entries: list[dict], keys: tuple[str, ...], where: str) -> np.ndarray:
+#: the largest time a response may hold, in seconds (about 317 years: epoch-based clocks fit);
+#: anything above is garbage that would overflow the exports' clocks
+MAX_SECONDS = 1e10
+#: how far an end may lie before its start (float rounding in some engines) before it is refused
+_REVERSED_TOLERANCE = 1e-3
+_NUMBER_TYPES = frozenset({int, float, type(None)})
+
+
+def _is_number(v: Any) -> bool:
+    return v is None or (
+        isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+    )
+
+
+def _floats(entries: list[dict], keys: tuple[str, ...], where: str, *, time: bool = False) -> np.ndarray:
+    """One numeric column: null becomes NaN; booleans, text, infinities (and, for times, negative or
+    absurd values) are refused, naming the entry."""
     key, values = _get(entries, keys)
     if values is None:
         return np.full(len(entries), np.nan)
-    try:
-        return np.array(values, dtype=np.float64)
-    except (TypeError, ValueError):
+    if not set(map(type, values)) <= _NUMBER_TYPES:  # the fast check; subclasses are looked at below
         for i, v in enumerate(values):
-            if v is not None and not isinstance(v, (int, float)):
-                raise ResponseFormatError(
-                    f"{where}[{i}].{key}: expected a number or null, got {v!r}"
-                ) from None
-        raise
+            if not _is_number(v):
+                raise ResponseFormatError(f"{where}[{i}].{key}: expected a number or null, got {v!r}")
+    try:
+        column = np.array(values, dtype=np.float64)
+    except OverflowError:  # an integer too large for a float
+        i = next(i for i, v in enumerate(values) if v is not None and abs(v) > 1e308)
+        raise ResponseFormatError(f"{where}[{i}].{key}: {values[i]!r} is too large to be a number") from None
+    bad = np.isinf(column)
+    if time:
+        bad |= (column < 0) | (column > MAX_SECONDS)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        what = "seconds from the start of the audio, 0 or more" if time else "a finite number"
+        raise ResponseFormatError(f"{where}[{i}].{key}: expected {what}, got {values[i]!r}")
+    return column
 
 
 def _texts(entries: list[dict], keys: tuple[str, ...], where: str) -> list[str]:
     key, texts = _get(entries, keys)
     if texts is None:
         return [""] * len(entries)
-    if set(map(type, texts)) <= {str}:
-        return texts
-    for i, t in enumerate(texts):
-        if type(t) is not str:
-            if t is None:
-                texts[i] = ""
-            else:
-                raise ResponseFormatError(f"{where}[{i}].{key}: expected a string, got {t!r}")
+    if not set(map(type, texts)) <= {str}:
+        for i, t in enumerate(texts):
+            if type(t) is not str:
+                if t is None:
+                    texts[i] = ""
+                elif isinstance(t, str):
+                    texts[i] = str(t)
+                else:
+                    raise ResponseFormatError(f"{where}[{i}].{key}: expected a string, got {t!r}")
+    _check_encodable(texts, f"{where}[].{key}")
     return texts
 
 
-def _speakers(entries: list[dict], keys: tuple[str, ...]) -> list[str | None]:
-    _, speakers = _get(entries, keys)
+def _check_encodable(texts: list[str], where: str) -> None:
+    """Refuse text no file can hold (lone surrogates, left by a broken decoder upstream)."""
+    try:
+        "".join(texts).encode("utf-8")
+    except UnicodeEncodeError:
+        for i, t in enumerate(texts):
+            try:
+                t.encode("utf-8")
+            except UnicodeEncodeError as err:
+                where = where.replace("[]", f"[{i}]", 1)
+                raise ResponseFormatError(
+                    f"{where}: holds {t[err.start : err.end]!r}, a lone surrogate (the text was decoded "
+                    "wrongly upstream); decode the response as UTF-8 before passing it"
+                ) from None
+
+
+def _speakers(entries: list[dict], keys: tuple[str, ...], where: str) -> list[str | None]:
+    key, speakers = _get(entries, keys)
     if speakers is None:
         return [None] * len(entries)
     if set(map(type, speakers)) <= {str, type(None)} and "" not in speakers:
+        _check_encodable([s for s in speakers if s], f"{where}[].{key}")
         return speakers
-    return [None if s is None or s == "" else str(s) for s in speakers]
+    out: list[str | None] = []
+    for i, s in enumerate(speakers):
+        if s is None or s == "":
+            out.append(None)
+        elif isinstance(s, str) or (isinstance(s, (int, np.integer)) and not isinstance(s, (bool, np.bool_))):
+            out.append(str(s))  # numbered speakers (0, 1...) are labels too
+        else:
+            raise ResponseFormatError(f"{where}[{i}].{key}: expected a speaker label (a string), got {s!r}")
+    _check_encodable([s for s in out if s], f"{where}[].{key}")
+    return out
 
 
 def _entries(value: Any, where: str) -> list[dict]:
@@ -184,11 +241,21 @@ def _columns(
     score_keys=("score",),
     speaker_keys=("speaker_id", "speaker"),
 ) -> Columns:
+    start = _floats(entries, ("start",), where, time=True)
+    end = _floats(entries, ("end",), where, time=True)
+    with np.errstate(invalid="ignore"):
+        reversed_ = end < start - _REVERSED_TOLERANCE  # False where either is NaN (unknown)
+    if reversed_.any():
+        i = int(np.flatnonzero(reversed_)[0])
+        raise ResponseFormatError(
+            f"{where}[{i}].end: {float(end[i])!r} is before its start {float(start[i])!r}; the response's times are "
+            "reversed, so it cannot be trusted (re-request it, or fix the entry)"
+        )
     return Columns(
-        start=_floats(entries, ("start",), where),
-        end=_floats(entries, ("end",), where),
+        start=start,
+        end=end,
         text=_texts(entries, text_keys, where),
-        speaker=_speakers(entries, speaker_keys),
+        speaker=_speakers(entries, speaker_keys, where),
         score=_floats(entries, score_keys, where),
     )
 
@@ -223,12 +290,42 @@ def _nested_words(segments: list[dict], where: str) -> Columns | None:
     return cols
 
 
-def _number(value: Any) -> float | None:
+def _number(value: Any, where: str = "duration") -> float | None:
+    """A number that may come as text (``"12.50"`` in OpenAI-style answers); None when absent."""
+    if value is None:
+        return None
+    if isinstance(value, (bool, np.bool_)) or not isinstance(
+        value, (int, float, str, np.integer, np.floating)
+    ):
+        raise ResponseFormatError(f"{where}: expected a number of seconds, got {value!r}")
     try:
         f = float(value)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
+    except (ValueError, OverflowError):
+        raise ResponseFormatError(f"{where}: expected a number of seconds, got {value!r}") from None
+    if not 0 <= f <= MAX_SECONDS:
+        raise ResponseFormatError(f"{where}: expected seconds, 0 or more, got {value!r}")
+    return f
+
+
+def _optional(d: dict, key: str, kind: type, what: str) -> Any:
+    value = d.get(key)
+    if value is not None and not isinstance(value, kind):
+        raise ResponseFormatError(f"{key}: expected {what} or null, got {value!r}")
+    if isinstance(value, str):
+        _check_encodable([value], key)
+    return value
+
+
+def _canonical(d: dict, source: str, *, duration: float | None = None) -> Canonical:
+    """The top-level fields every shape shares, checked: text, language, model, usage, duration."""
+    return Canonical(
+        source=source,
+        text=_optional(d, "text", str, "a string"),
+        language=_optional(d, "language", str, "a language code"),
+        model=_optional(d, "model", str, "a model name"),
+        usage=_optional(d, "usage", dict, "an object"),
+        duration=_number(d.get("duration")) if duration is None else duration,
+    )
 
 
 # --------------------------------------------------------------------------- shapes
@@ -241,16 +338,7 @@ def _looks_like_word_entries(segments: list[dict]) -> np.ndarray:
 
 def _read_mistral(d: dict, source: str, granularity: str | None) -> Canonical:
     segments = _entries(d.get("segments"), "segments")
-    c = Canonical(
-        source=source,
-        text=d.get("text") if isinstance(d.get("text"), str) else None,
-        language=d.get("language") if isinstance(d.get("language"), str) else None,
-        model=d.get("model") if isinstance(d.get("model"), str) else None,
-        usage=d.get("usage") if isinstance(d.get("usage"), dict) else None,
-        duration=_number(d.get("duration")),
-    )
-    if "text" in d and not isinstance(d["text"], str) and d["text"] is not None:
-        raise ResponseFormatError(f"text: expected a string, got {d['text']!r}")
+    c = _canonical(d, source)
     nested = _nested_words(segments, "segments")
     if nested is not None:
         # segments that carry their own words (the local engine, voxnb serve) are segments,
@@ -272,14 +360,7 @@ def _read_mistral(d: dict, source: str, granularity: str | None) -> Canonical:
 
 def _read_openai_verbose(d: dict) -> Canonical:
     segments = _entries(d.get("segments"), "segments")
-    c = Canonical(
-        source="openai-verbose-json",
-        text=d.get("text"),
-        language=d.get("language"),
-        model=d.get("model"),
-        usage=d.get("usage"),
-        duration=_number(d.get("duration")),
-    )
+    c = _canonical(d, "openai-verbose-json")
     c.segments = _columns(segments, "segments", speaker_keys=("speaker", "speaker_id"))
     words = d.get("words")
     if words:
@@ -294,7 +375,7 @@ def _read_openai_verbose(d: dict) -> Canonical:
 
 def _read_whisperx(d: dict) -> Canonical:
     segments = _entries(d.get("segments"), "segments")
-    c = Canonical(source="whisperx", text=d.get("text"), language=d.get("language"))
+    c = _canonical(d, "whisperx")
     c.segments = _columns(segments, "segments", speaker_keys=("speaker", "speaker_id"))
     c.words = _nested_words(segments, "segments")
     if c.words is None and d.get("word_segments"):
@@ -306,42 +387,51 @@ def _read_whisperx(d: dict) -> Canonical:
 
 
 def _read_vllm_json(d: dict) -> Canonical:
-    usage = d.get("usage") if isinstance(d.get("usage"), dict) else None
-    duration = _number(usage.get("seconds")) if usage and usage.get("type") == "duration" else None
-    return Canonical(
-        source="vllm-json",
-        text=d.get("text"),
-        model=d.get("model"),
-        usage=usage,
-        duration=duration,
-        language=d.get("language"),
+    usage = _optional(d, "usage", dict, "an object")
+    duration = (
+        _number(usage.get("seconds"), "usage.seconds") if usage and usage.get("type") == "duration" else None
     )
+    return _canonical(d, "vllm-json", duration=duration)
 
 
-def _read_events(events: list[dict], granularity: str | None) -> Canonical:
+def _read_events(events: list[Any], granularity: str | None) -> Canonical:
     """Mistral transcription SSE events, or vLLM ``transcription.chunk`` events."""
+    events = _entries(events, "events")
     types = [e.get("type") or e.get("object") for e in events]
     if any(t == "transcription.chunk" for t in types):
         pieces = []
         usage = None
-        for e in events:
-            for choice in e.get("choices") or []:
-                pieces.append((choice.get("delta") or {}).get("content") or "")
-            usage = e.get("usage") or usage
-        model = next((e.get("model") for e in events if e.get("model")), None)
+        for i, e in enumerate(events):
+            for j, choice in enumerate(_entries(e.get("choices"), f"events[{i}].choices")):
+                delta = choice.get("delta")
+                content = delta.get("content") if isinstance(delta, dict) else None
+                if content is not None and not isinstance(content, str):
+                    raise ResponseFormatError(
+                        f"events[{i}].choices[{j}].delta.content: expected a string, got {content!r}"
+                    )
+                pieces.append(content or "")
+            usage = _optional(e, "usage", dict, "an object") or usage
+        model = next((_optional(e, "model", str, "a model name") for e in events if e.get("model")), None)
+        _check_encodable(pieces, "events[].choices[].delta.content")
         return Canonical(source="vllm-sse", text="".join(pieces), model=model, usage=usage)
     done = next((e for e in reversed(events) if e.get("type") == "transcription.done"), None)
     streamed_segments = [e for e in events if e.get("type") == "transcription.segment"]
     language = next(
-        (e.get("audio_language") for e in events if e.get("type") == "transcription.language"), None
+        (
+            _optional(e, "audio_language", str, "a language code")
+            for e in events
+            if e.get("type") == "transcription.language"
+        ),
+        None,
     )
     if done is not None:
         response = dict(done)
         if not response.get("segments") and streamed_segments:
             response["segments"] = streamed_segments
     else:
-        deltas = "".join(e.get("text") or "" for e in events if e.get("type") == "transcription.text.delta")
-        response = {"text": deltas, "segments": streamed_segments}
+        deltas = [e for e in events if e.get("type") == "transcription.text.delta"]
+        texts = _texts(deltas, ("text",), "events(transcription.text.delta)")
+        response = {"text": "".join(texts), "segments": streamed_segments}
     c = _read_mistral(response, "mistral-sse", granularity)
     c.language = c.language or language
     if c.text is None:
@@ -350,16 +440,19 @@ def _read_events(events: list[dict], granularity: str | None) -> Canonical:
 
 
 def _read_faster_whisper(segments: list, info: Any) -> Canonical:
-    plain = [to_plain(s) for s in segments]
+    plain = _entries([to_plain(s) for s in segments], "segments")
     for s in plain:
         if isinstance(s.get("words"), list):
             s["words"] = [w if isinstance(w, dict) else to_plain(w) for w in s["words"]]
-    c = Canonical(source="faster-whisper", text="".join(s.get("text", "") for s in plain))
+    c = Canonical(source="faster-whisper", text=None)
     if info is not None:
         info = to_plain(info)
-        c.language = info.get("language")
+        if not isinstance(info, dict):
+            raise ResponseFormatError(f"faster-whisper info: expected an object, got {info!r}"[:200])
+        c.language = _optional(info, "language", str, "a language code")
         c.duration = _number(info.get("duration"))
     c.segments = _columns(plain, "segments", score_keys=("score",), speaker_keys=("speaker", "speaker_id"))
+    c.text = "".join(c.segments.text)
     c.words = _nested_words(plain, "segments")
     return c
 
@@ -367,8 +460,10 @@ def _read_faster_whisper(segments: list, info: Any) -> Canonical:
 def _classify_dict(d: dict) -> str:
     segments = d.get("segments")
     first = segments[0] if isinstance(segments, list) and segments and isinstance(segments[0], dict) else {}
+    first_words = first.get("words")
     if "word_segments" in d or any(
-        isinstance(w, dict) and "word" in w and "score" in w for w in (first.get("words") or [])[:1]
+        isinstance(w, dict) and "word" in w and "score" in w
+        for w in (first_words[:1] if isinstance(first_words, list) else [])
     ):
         return "whisperx"
     if (
@@ -435,12 +530,16 @@ def _read_response(obj: Any, *, granularity: str | None, source: str | None) -> 
     sdk = False
     if isinstance(obj, (str, os.PathLike)) and not (isinstance(obj, str) and obj.lstrip()[:1] in ("{", "[")):
         path = Path(obj)
-        if not path.is_file():
+        try:
+            data = path.read_bytes() if path.is_file() else None
+        except (OSError, ValueError):  # a name too long, a folder we may not read...
+            data = None
+        if data is None:
             raise ResponseFormatError(
-                f"{str(obj)[:80]!r} is neither JSON text nor an existing .json file; "
+                f"{str(obj)[:80]!r} is neither JSON text nor an existing .json file one can read; "
                 "pass the response itself or the path of a saved response"
             )
-        obj = raw = parse_json(path.read_bytes())
+        obj = raw = parse_json(data)
     elif isinstance(obj, (str, bytes, bytearray, memoryview)):
         obj = raw = parse_json(bytes(obj) if isinstance(obj, (memoryview, bytearray)) else obj)
 
@@ -467,7 +566,7 @@ def _read_response(obj: Any, *, granularity: str | None, source: str | None) -> 
             "openai-verbose-json": _read_openai_verbose,
             "vllm-json": _read_vllm_json,
         }[kind](obj)
-    if hasattr(obj, "__iter__") and not isinstance(obj, (list, tuple)):
+    if hasattr(obj, "__next__"):
         obj = raw = list(obj)  # a generator (e.g. faster-whisper's segments) can be read only once
     if isinstance(obj, (list, tuple)):
         items = list(obj)
@@ -488,7 +587,17 @@ def _read_response(obj: Any, *, granularity: str | None, source: str | None) -> 
             c.text = None
             return raw, c
         if hasattr(first, "model_dump") or isinstance(first, dict):
-            return raw, _read_events([to_plain(e) for e in items], granularity)
+            events = [to_plain(e) for e in items]
+            if not any(
+                isinstance(e, dict)
+                and str(e.get("type") or e.get("object") or "").startswith("transcription.")
+                for e in events
+            ):
+                raise ResponseFormatError(
+                    "a list of objects that are neither segments ({text, start, end}) nor transcription events "
+                    "({type: 'transcription.…'}); pass the response object itself"
+                )
+            return raw, _read_events(events, granularity)
     raise ResponseFormatError(
         f"cannot read a {type(obj).__name__} as a transcription response; expected a dict, JSON "
         "text or bytes, a path to a .json file, an SDK response object, a list of stream events, "

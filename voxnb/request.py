@@ -48,6 +48,7 @@ __all__ = [
     "TranscriptionOptions",
     "TranscriptionRequest",
     "bias_terms",
+    "response_granularity",
 ]
 
 #: the wire dialects: Mistral's protocol (Mistral's API, ``voxnb serve``) and OpenAI's (vLLM)
@@ -171,6 +172,10 @@ def bias_terms(phrases: Iterable[str]) -> list[str]:
     """
     if isinstance(phrases, str):
         phrases = [phrases]
+    if not isinstance(phrases, Iterable):
+        raise ParameterError(
+            f"bias_terms() takes a list of strings; got a {type(phrases).__name__}", option="context_bias"
+        )
     terms: list[str] = []
     for phrase in phrases:
         if not isinstance(phrase, str):
@@ -1264,6 +1269,24 @@ def _wire_references(value: Any) -> dict[str, bytes]:
                 f"speaker_references[{name!r}] must be base64 of an audio file", option="speaker_references"
             ) from None
     return clips
+
+
+def response_granularity(backend: str, timestamps: Iterable[str]) -> str | None:
+    """How the words sit in a *backend*'s response asked for *timestamps* (for ``Transcript.from_response``).
+
+    The offline engine nests words inside its segments whatever was asked; Mistral's API asked
+    for word timestamps alone sends one word per segment.
+
+    Examples
+    --------
+    >>> response_granularity("local", ["word"]), response_granularity("mistral", ["word"])
+    ('segment', 'word')
+    >>> response_granularity("mistral", ["segment", "word"]) is None
+    True
+    """
+    if backend == "local":
+        return "segment"
+    return "word" if tuple(timestamps) == ("word",) else None
 
 
 def _unsupported(option: str, message: str) -> ParameterError:

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -27,10 +27,20 @@ if TYPE_CHECKING:
     import pandas as pd
     from typing_extensions import Unpack
 
+    from voxnb.cache import TranscriptCache
     from voxnb.request import TranscriptionOptions, TranscriptionRequest
     from voxnb.transcript import Transcript
 
-__all__ = ["BatchResult", "Runner", "cache_inputs", "run_many"]
+__all__ = [
+    "BatchResult",
+    "Runner",
+    "cache_inputs",
+    "named_items",
+    "plan_items",
+    "run_jobs",
+    "run_many",
+    "transcribe_item",
+]
 
 log = logging.getLogger("voxnb")
 
@@ -197,8 +207,8 @@ _FRAME_COLUMNS = (
 
 def cache_inputs(runner: Any, audio_sha256: str, request: dict[str, Any]) -> dict[str, Any]:
     """What identifies one item's response in the transcription cache (:func:`voxnb.cache.cache_key`):
-    the audio, the runner's backend and server, and the request record. Runs of single requests
-    and batch jobs use the same inputs, so each finds the other's results."""
+    the audio, the runner's backend and server, and the request record. Runs of single requests,
+    batch jobs and Dask tasks use the same inputs, so each finds the others' results."""
     return {
         "audio_sha256": audio_sha256,
         "backend": runner.backend,
@@ -261,6 +271,28 @@ async def plan_items(
     return plan
 
 
+async def transcribe_item(
+    runner: Runner, store: TranscriptCache | None, audio: Any, sr: int | None, request: TranscriptionRequest
+) -> tuple[Transcript, bool]:
+    """One item, start to end: load, answer from the cache or send, build, remember.
+
+    Returns the Transcript and whether it came from the cache. The same steps run in this
+    process and on a Dask worker (:mod:`voxnb.cluster`); the entry is written the moment the
+    item is done, atomically and under its content address, so running it twice leaves one.
+    """
+    source = await runner.load(audio, sr=sr)
+    inputs = cache_inputs(runner, source.sha256, request.record())
+    if store is not None:
+        cached = await asyncio.to_thread(store.lookup, **inputs)
+        if cached is not None:
+            return await runner.build(cached, source, request), True
+    response = await runner.send(source, request)
+    transcript = await runner.build(response, source, request)
+    if store is not None:
+        await asyncio.to_thread(store.remember, response, **inputs)
+    return transcript, False
+
+
 async def run_many(
     runner: Runner,
     items: Any,
@@ -270,60 +302,108 @@ async def run_many(
     progress: bool,
     sr: int | None,
     options: dict[str, Any],
+    executor: Any = None,
 ) -> BatchResult:
-    """Transcribe *items* with at most *concurrency* in flight (see :meth:`voxnb.Client.transcribe_many`)."""
+    """Transcribe *items* with at most *concurrency* in flight (see :meth:`voxnb.Client.transcribe_many`).
+
+    With *executor* (a ``dask.distributed.Client``) every item is a task on the cluster; against
+    a server, *concurrency* is then one limit for the whole cluster.
+    """
+    _check_concurrency(concurrency)
+    store = open_cache(cache)
+    plan = await plan_items(runner, named_items(items), sr=sr, options=options)
+    jobs = [(name, (store, audio, item_sr, request)) for name, audio, item_sr, request in plan]
+    return await run_jobs(
+        runner,
+        jobs,
+        transcribe_item,
+        concurrency=concurrency,
+        progress=progress,
+        executor=executor,
+        task="transcribe",
+        desc="transcribing",
+    )
+
+
+def _check_concurrency(concurrency: Any) -> None:
     if isinstance(concurrency, bool) or not isinstance(concurrency, int) or concurrency < 1:
         raise ParameterError(
             f"concurrency must be a positive integer; got {concurrency!r}", option="concurrency"
         )
-    store = open_cache(cache)
-    plan = await plan_items(runner, named_items(items), sr=sr, options=options)
-    result = BatchResult([name for name, *_ in plan])
+
+
+async def run_jobs(
+    runner: Runner,
+    jobs: list[tuple[str, tuple[Any, ...]]],
+    work: Callable[..., Awaitable[tuple[Transcript, bool]]],
+    *,
+    concurrency: int,
+    progress: bool,
+    executor: Any = None,
+    task: str,
+    desc: str,
+) -> BatchResult:
+    """Run ``work(runner, *args)`` for every ``(name, args)`` job: in this process, or on a Dask cluster.
+
+    In this process, *concurrency* jobs are in flight on this event loop; with *executor*, each
+    job is a task (named ``voxnb-<task>`` on the dashboard) and each worker builds its own runner once
+    (:func:`voxnb.cluster.run_on_cluster`). Either way the :class:`BatchResult` is filled as
+    jobs finish (one failure never stops the others) and stays reachable as ``runner.last_batch``.
+    """
+    _check_concurrency(concurrency)
+    if not isinstance(progress, bool):
+        raise ParameterError(f"progress= is True or False; got {progress!r}", option="progress")
+    result = BatchResult([name for name, _ in jobs])
     runner.last_batch = result  # type: ignore[attr-defined]
     requests_before = runner.requests_sent
-    queue = iter(plan)
 
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=len(plan), disable=not progress, desc="transcribing", unit="file")
+    bar = tqdm(total=len(jobs), disable=not progress, desc=desc, unit="file")
 
-    async def transcribe_one(name: str, audio: Any, sr: int | None, request: TranscriptionRequest) -> None:
-        started = time.perf_counter()
-        try:
-            source = await runner.load(audio, sr=sr)
-            inputs = cache_inputs(runner, source.sha256, request.record())
-            if store is not None:
-                cached = await asyncio.to_thread(store.lookup, **inputs)
-                if cached is not None:
-                    transcript = await runner.build(cached, source, request)
-                    result._done(name, transcript, cached=True, seconds=time.perf_counter() - started)
-                    return
-            response = await runner.send(source, request)
-            transcript = await runner.build(response, source, request)
-            if store is not None:
-                await asyncio.to_thread(store.remember, response, **inputs)
-            result._done(name, transcript, cached=False, seconds=time.perf_counter() - started)
-        except Exception as err:  # one bad item must not stop the others
-            if not isinstance(err, VoxnbError):
-                log.warning("item %r failed unexpectedly: %s: %s", name, type(err).__name__, err)
-            result._failed(name, err, seconds=time.perf_counter() - started)
-        finally:
-            result.requests = runner.requests_sent - requests_before
-            bar.update(1)
-            if result.errors or result._cached:
-                bar.set_postfix(failed=len(result.errors), cached=len(result._cached), refresh=False)
+    def record(name: str, value: Any, cached: bool, error: Exception | None, seconds: float) -> None:
+        if error is None:
+            result._done(name, value, cached=cached, seconds=seconds)
+        else:
+            if not isinstance(error, VoxnbError):
+                log.warning("item %r failed unexpectedly: %s: %s", name, type(error).__name__, error)
+            result._failed(name, error, seconds=seconds)
+        bar.update(1)
+        if result.errors or result._cached:
+            bar.set_postfix(failed=len(result.errors), cached=len(result._cached), refresh=False)
+
+    queue = iter(jobs)
 
     async def worker() -> None:
-        for job in queue:
-            await transcribe_one(*job)
+        for name, args in queue:
+            started = time.perf_counter()
+            try:
+                value, cached = await work(runner, *args)
+            except Exception as err:  # one bad item must not stop the others
+                record(name, None, False, err, time.perf_counter() - started)
+            else:
+                record(name, value, cached, None, time.perf_counter() - started)
+            finally:
+                result.requests = runner.requests_sent - requests_before
 
     try:
-        await asyncio.gather(*(worker() for _ in range(min(concurrency, max(len(plan), 1)))))
+        if executor is None:
+            await asyncio.gather(*(worker() for _ in range(min(concurrency, max(len(jobs), 1)))))
+        else:
+            from voxnb.cluster import run_on_cluster
+
+            def counted(
+                name: str, value: Any, cached: bool, error: Exception | None, seconds: float, requests: int
+            ) -> None:
+                result.requests += requests
+                record(name, value, cached, error, seconds)
+
+            limit = None if runner.backend == "local" else concurrency  # a server's limit is global
+            await run_on_cluster(executor, runner, jobs, work, limit=limit, task=task, on_done=counted)
     finally:
-        result.requests = runner.requests_sent - requests_before
+        if executor is None:
+            result.requests = runner.requests_sent - requests_before
         bar.close()
     if result.errors:
-        log.warning(
-            "transcribe_many: %d of %d items failed; see result.errors", len(result.errors), len(plan)
-        )
+        log.warning("%s: %d of %d items failed; see result.errors", task, len(result.errors), len(jobs))
     return result

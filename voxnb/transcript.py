@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import html
+import math
 import os
 from functools import cached_property
 from pathlib import Path
@@ -33,11 +34,20 @@ _SECRET_KEYS = {"api_key", "apikey", "key", "authorization", "token", "bearer", 
 
 
 def _clean_request(request: dict | None) -> dict:
-    if not request:
+    if request is None:
         return {}
     if not isinstance(request, dict):
         raise ParameterError(f"request= must be a dict of request parameters, got {type(request).__name__}")
     return {k: v for k, v in request.items() if str(k).lower().replace("-", "_") not in _SECRET_KEYS}
+
+
+def _check_provenance(**fields: Any) -> None:
+    """backend=, base_url=, model=, audio_sha256= are text (or None)."""
+    for name, value in fields.items():
+        if value is not None and not isinstance(value, str):
+            raise ParameterError(
+                f"{name}= must be a string or None; got a {type(value).__name__}", option=name
+            )
 
 
 def _granularity_from_request(request: dict) -> str | None:
@@ -164,6 +174,15 @@ class Transcript:
         """
         from voxnb.readers import read_response
 
+        _check_provenance(backend=backend, base_url=base_url, model=model, audio_sha256=audio_sha256)
+        if audio is not None:
+            from voxnb.audio import Audio
+
+            if not isinstance(audio, Audio):
+                raise ParameterError(
+                    f"audio= must be a voxnb.Audio (e.g. voxnb.Audio.load(path)); got a {type(audio).__name__}",
+                    option="audio",
+                )
         request = _clean_request(request)
         if granularity is None:
             granularity = _granularity_from_request(request)
@@ -374,19 +393,60 @@ class Transcript:
         *words* must have the columns of :attr:`words`; ``segment`` must index this transcript's
         segments. The table is saved and loaded with the transcript.
         """
+        import numpy as np
         import pandas as pd
 
         from voxnb.frames import TIMINGS, WORD_COLUMNS
 
+        if not isinstance(words, pd.DataFrame):
+            raise ParameterError(f"with_words() takes a DataFrame like t.words; got a {type(words).__name__}")
         missing = [c for c in WORD_COLUMNS if c not in words.columns]
         if missing:
             raise ParameterError(f"with_words() needs the columns {WORD_COLUMNS}; missing {missing}")
         n_segments = len(self._layout.seg_text)
+        if not pd.api.types.is_integer_dtype(words["segment"]) or words["segment"].isna().any():
+            raise ParameterError("with_words(): 'segment' must hold whole numbers (segment indices)")
         seg = words["segment"].to_numpy()
         if len(seg) and (seg.min() < 0 or seg.max() >= n_segments):
             raise ParameterError(
                 f"with_words(): 'segment' must index this transcript's {n_segments} segments"
             )
+        times = {}
+        for col in ("start", "end", "score"):
+            if pd.api.types.is_bool_dtype(words[col]) or not pd.api.types.is_numeric_dtype(words[col]):
+                raise ParameterError(f"with_words(): '{col}' must hold numbers (NaN where unknown)")
+            times[col] = words[col].to_numpy(dtype=float)
+        from voxnb.readers import MAX_SECONDS
+
+        for col in ("start", "end"):
+            bad = np.isinf(times[col]) | (times[col] < 0) | (times[col] > MAX_SECONDS)
+            if bad.any():
+                raise ParameterError(
+                    f"with_words(): {col} of word {int(np.flatnonzero(bad)[0])} is "
+                    f"{times[col][bad][0]!r}; times are seconds from the start of the audio, 0 or more"
+                )
+        with np.errstate(invalid="ignore"):
+            reversed_ = times["end"] < times["start"]
+        if reversed_.any():
+            raise ParameterError(
+                f"with_words(): word {int(np.flatnonzero(reversed_)[0])} ends before it starts"
+            )
+        if np.isinf(times["score"]).any():
+            raise ParameterError("with_words(): 'score' must be finite (NaN where unknown)")
+        for col in ("text", "speaker"):
+            values = words[col].astype(object)
+            bad = [v for v in values[values.notna()] if not isinstance(v, str)]
+            if bad:
+                raise ParameterError(
+                    f"with_words(): '{col}' must hold strings (NA where unknown); got {bad[0]!r}"
+                )
+            try:
+                "".join(values[values.notna()]).encode("utf-8")
+            except UnicodeEncodeError:
+                raise ParameterError(
+                    f"with_words(): '{col}' holds a lone surrogate (text decoded wrongly upstream); clean it first, "
+                    "e.g. s.encode('utf-8', 'replace').decode()"
+                ) from None
         unknown = set(words["timing"].astype(str)) - set(TIMINGS)
         if unknown:
             raise ParameterError(f"with_words(): timing must be one of {TIMINGS}, got {sorted(unknown)}")
@@ -462,6 +522,18 @@ class Transcript:
     def save(self, path: str | os.PathLike) -> Path:
         """Write this transcript as readable JSON; :func:`voxnb.load_transcript` reads it back.
 
+        The file is written whole or not at all (a temporary file in the same folder, renamed),
+        and only when it reads back exactly: a transcript that JSON cannot hold (NaN or infinite
+        numbers, data nested deeper than JSON readers go, integers past 64 bits) is refused
+        before anything is written.
+
+        Raises
+        ------
+        ResponseFormatError
+            The transcript holds data that JSON cannot store faithfully; the message says where.
+        ParameterError
+            *path* cannot be written (a folder, no permission, a full disk).
+
         Examples
         --------
         >>> import voxnb, tempfile, os
@@ -475,23 +547,79 @@ class Transcript:
         return write_atomic(path, self.to_json())
 
     def to_json(self) -> str:
-        """What :meth:`save` writes: :meth:`to_dict` as readable JSON text."""
+        """What :meth:`save` writes: :meth:`to_dict` as readable JSON text, checked to read back exactly.
+
+        Raises
+        ------
+        ResponseFormatError
+            The transcript holds data JSON cannot store faithfully (NaN, infinity, nesting deeper
+            than JSON readers go, integers past 64 bits); the message says where.
+        """
         import json
 
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=1)
+        from voxnb.readers import parse_json
+
+        nested = ResponseFormatError(
+            "cannot save this transcript: its raw response is nested too deeply for JSON; keep the "
+            "response elsewhere, or save a copy with a flatter raw (Transcript.from_response(...))"
+        )
+        try:
+            data = self.to_dict()
+        except RecursionError:
+            raise nested from None
+        except ResponseFormatError as err:  # an object JSON has no form for (a set, a socket...)
+            raise ResponseFormatError(f"cannot save this transcript: {err}; nothing was written") from None
+        try:
+            text = json.dumps(data, ensure_ascii=False, indent=1, allow_nan=False)
+        except RecursionError:
+            raise nested from None
+        except ValueError:  # NaN or infinity, which JSON has no way to write
+            where = _non_finite(data)
+            raise ResponseFormatError(
+                f"cannot save this transcript: {where} is not a finite number, which JSON cannot store; "
+                "replace it with None (null) in t.raw or the request, then save again. Nothing was written"
+            ) from None
+        try:
+            back = parse_json(text)
+        except ResponseFormatError as err:
+            raise ResponseFormatError(
+                f"cannot save this transcript: the file would not read back ({err}); nothing was written"
+            ) from None
+        if back != data:
+            raise ResponseFormatError(
+                "cannot save this transcript: the file would not read back exactly (integers past 64 bits, "
+                "keys that are not strings...); nothing was written"
+            )
+        return text
 
     @classmethod
     def from_dict(cls, data: dict) -> Transcript:
-        """Rebuild a transcript from :meth:`to_dict`'s output."""
+        """Rebuild a transcript from :meth:`to_dict`'s output.
+
+        Raises
+        ------
+        ResponseFormatError
+            *data* is not a saved transcript, or one of its fields is malformed (named).
+        """
         if not isinstance(data, dict) or data.get("format") != SAVE_FORMAT:
             raise ResponseFormatError(
                 'not a saved voxnb transcript (no "format": "voxnb.transcript"); '
                 "use Transcript.from_response() for a raw response"
             )
-        if data.get("version", 0) > SAVE_VERSION:
+        version = data.get("version", 0)
+        if isinstance(version, bool) or not isinstance(version, int):
+            raise ResponseFormatError(f"saved transcript: version must be a whole number, got {version!r}")
+        if version > SAVE_VERSION:
             raise ResponseFormatError(
-                f"this transcript was saved by a newer voxnb (format version {data['version']}); upgrade voxnb"
+                f"this transcript was saved by a newer voxnb (format version {version}); upgrade voxnb"
             )
+        if "raw" not in data:
+            raise ResponseFormatError("saved transcript: the 'raw' response is missing; the file is damaged")
+        for name in ("source", "granularity", "backend", "base_url", "model", "audio_sha256", "created"):
+            if data.get(name) is not None and not isinstance(data[name], str):
+                raise ResponseFormatError(f"saved transcript: {name} must be a string, got {data[name]!r}")
+        if data.get("request") is not None and not isinstance(data["request"], dict):
+            raise ResponseFormatError(f"saved transcript: request must be an object, got {data['request']!r}")
         t = cls.from_response(
             data["raw"],
             granularity=data.get("granularity"),
@@ -502,18 +630,25 @@ class Transcript:
             audio_sha256=data.get("audio_sha256"),
             _source=data.get("source"),
         )
-        t.created = data.get("created", t.created)
-        if data.get("speaker_names"):
-            t = t.rename_speakers(dict(data["speaker_names"]), merge=True)
-        if data.get("speaker_similarity"):
-            t.speaker_similarity = {str(k): float(v) for k, v in data["speaker_similarity"].items()}
+        t.created = data.get("created") or t.created
+        names, similarity = data.get("speaker_names"), data.get("speaker_similarity")
+        if names:
+            if not isinstance(names, dict) or not all(isinstance(v, str) for v in names.values()):
+                raise ResponseFormatError(
+                    f"saved transcript: speaker_names must map labels to names, got {names!r}"
+                )
+            t = t.rename_speakers({str(k): v for k, v in names.items()}, merge=True)
+        if similarity:
+            if not isinstance(similarity, dict) or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+                for v in similarity.values()
+            ):
+                raise ResponseFormatError(
+                    f"saved transcript: speaker_similarity must map speakers to numbers, got {similarity!r}"
+                )
+            t.speaker_similarity = {str(k): float(v) for k, v in similarity.items()}
         if data.get("words") is not None:
-            import pandas as pd
-
-            words = pd.DataFrame(data["words"])
-            words["word"] = range(len(words))
-            words[["start", "end", "score"]] = words[["start", "end", "score"]].astype(float)
-            t = t.with_words(words)
+            t = t.with_words(_saved_words(data["words"]))
         return t
 
     # ------------------------------------------------------------------ exports
@@ -587,6 +722,7 @@ class Transcript:
         """Waveform, spectrogram, speaker turns and words on one time axis; returns the Figure."""
         from voxnb.plot import transcript_figure
 
+        _check_window(start, end)
         return transcript_figure(self, self._audio_or(audio), start=start, end=end, **kwargs)
 
     def show(self, audio=None, **kwargs):
@@ -602,6 +738,9 @@ class Transcript:
         """
         from voxnb.plot import compare
 
+        if not isinstance(other, Transcript):
+            raise ParameterError(f"compare() takes another Transcript; got a {type(other).__name__}")
+        _check_window(kwargs.get("start"), kwargs.get("end"))
         return compare(self, other, audio if audio is not None else self.audio, **kwargs)
 
     def diff(self, other: Transcript, **kwargs):
@@ -671,6 +810,74 @@ class Transcript:
         )
 
 
+def _check_window(start: Any, end: Any) -> None:
+    """A time window given to a view: numbers of seconds (or None), start before end."""
+    import math
+
+    for name, value in (("start", start), ("end", end)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+        ):
+            raise ParameterError(
+                f"{name}= is a finite number of seconds (or None); got {value!r}", option=name
+            )
+    if start is not None and end is not None and end <= start:
+        raise ParameterError(f"end={end} is not after start={start}; swap them")
+
+
+def _non_finite(data: Any) -> str:
+    """Where in *data* the first NaN or infinity is (``raw.segments[2].start``)."""
+    import math
+
+    stack: list[tuple[Any, str]] = [(data, "")]
+    while stack:
+        value, at = stack.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            return at or "a value"
+        if isinstance(value, dict):
+            stack.extend((v, f"{at}.{k}" if at else str(k)) for k, v in reversed(list(value.items())))
+        elif isinstance(value, list):
+            stack.extend((v, f"{at}[{i}]") for i, v in reversed(list(enumerate(value))))
+    return "a value"
+
+
+def _saved_words(words: Any) -> pd.DataFrame:
+    """The ``words`` table of a saved transcript, checked column by column."""
+    import pandas as pd
+
+    from voxnb.frames import WORD_COLUMNS
+    from voxnb.readers import _floats, _speakers, _texts
+
+    columns = [c for c in WORD_COLUMNS if c != "word"]
+    if not isinstance(words, dict) or any(not isinstance(words.get(c), list) for c in columns):
+        raise ResponseFormatError(
+            f"saved transcript: words must hold the lists {columns}; the file is damaged"
+        )
+    if len({len(words[c]) for c in columns}) != 1:
+        raise ResponseFormatError("saved transcript: the words columns differ in length; the file is damaged")
+    rows = [dict(zip(columns, values)) for values in zip(*(words[c] for c in columns))]
+    segment = [r["segment"] for r in rows]
+    if any(isinstance(v, bool) or not isinstance(v, int) for v in segment):
+        raise ResponseFormatError(
+            "saved transcript: words.segment must hold whole numbers; the file is damaged"
+        )
+    timing = [r["timing"] for r in rows]
+    if any(not isinstance(v, str) for v in timing):
+        raise ResponseFormatError("saved transcript: words.timing must hold strings; the file is damaged")
+    return pd.DataFrame(
+        {
+            "word": range(len(rows)),
+            "segment": pd.array(segment, dtype="int64"),
+            "start": _floats(rows, ("start",), "words", time=True),
+            "end": _floats(rows, ("end",), "words", time=True),
+            "text": _texts(rows, ("text",), "words"),
+            "speaker": _speakers(rows, ("speaker",), "words"),
+            "score": _floats(rows, ("score",), "words"),
+            "timing": timing,
+        }
+    )
+
+
 def load_transcript(path: str | os.PathLike) -> Transcript:
     """Read a transcript written by :meth:`Transcript.save`.
 
@@ -685,10 +892,18 @@ def load_transcript(path: str | os.PathLike) -> Transcript:
     """
     from voxnb.readers import parse_json
 
+    if not isinstance(path, (str, os.PathLike)) or isinstance(path, bytes):
+        raise ParameterError(
+            f"load_transcript() takes a file path; got a {type(path).__name__}", option="path"
+        )
     path = Path(path)
-    if not path.is_file():
-        raise ParameterError(f"no such file: {path}")
-    data = parse_json(path.read_bytes())
+    try:
+        content = path.read_bytes()
+    except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+        raise ParameterError(f"no such file: {path}; check the path (t.save(path) writes one)") from None
+    except (OSError, ValueError) as err:
+        raise ParameterError(f"cannot read {path}: {err}") from None
+    data = parse_json(content)
     if isinstance(data, dict) and data.get("format") == SAVE_FORMAT:
         return Transcript.from_dict(data)
     return Transcript.from_response(data)

@@ -4,8 +4,10 @@ One client object owns the configuration (key, base URL, dialect, timeouts, retr
 async client is the core and the sync client mirrors it method for method, running it on a
 private event loop — or, inside Jupyter, on the kernel's running loop through nest_asyncio.
 
-The API key lives in a :class:`_Secret`: it is sent in the ``Authorization`` header and is
-never part of a repr, a log line, an exception, a cache entry or a saved Transcript.
+The API key lives in a :class:`~voxnb.credentials.Secret` and reaches the wire through an
+:class:`httpx.Auth` that writes the ``Authorization`` header at send time: no header dict, no
+frame's local variables (what a traceback rendered with locals shows) and no repr holds it, and
+the frames of httpx/httpcore errors are cleared of their locals before they are chained.
 """
 
 from __future__ import annotations
@@ -13,11 +15,13 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import difflib
 import functools
 import inspect
 import logging
 import sys
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
@@ -26,7 +30,14 @@ from voxnb.api.errors import api_error
 from voxnb.api.retry import RetryPolicy, parse_retry_after
 from voxnb.api.source import AudioSource, resolve_audio
 from voxnb.api.sse import StreamEvent, TranscriptionDone, TranscriptionTextDelta, iter_sse, parse_event
-from voxnb.credentials import MISTRAL_BASE_URL, Secret, api_key_for, clean_base_url
+from voxnb.credentials import (
+    MISTRAL_BASE_URL,
+    Secret,
+    api_key_for,
+    clean_base_url,
+    forget_locals,
+    secret_api_key,
+)
 from voxnb.errors import (
     APIError,
     AuthenticationError,
@@ -34,9 +45,10 @@ from voxnb.errors import (
     ResponseFormatError,
     TransportError,
     VoxnbError,
+    safe_repr,
 )
 from voxnb.models import DEFAULT_MODEL, ModelCapabilities, capabilities, openai_capabilities
-from voxnb.request import TranscriptionRequest
+from voxnb.request import TranscriptionRequest, response_granularity
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
@@ -54,6 +66,20 @@ DEFAULT_BASE_URL = MISTRAL_BASE_URL
 DEFAULT_CHAT_MODEL = "voxtral-small-latest"
 TRANSCRIPTIONS = "/v1/audio/transcriptions"
 _DIALECT_ALIASES = {"mistral": "mistral", "openai": "openai", "vllm": "openai"}
+
+
+class _BearerAuth(httpx.Auth):
+    """Writes ``Authorization: Bearer <key>`` on each request as it is sent, and on nothing before."""
+
+    def __init__(self, key: Secret):
+        self._key = key
+
+    def auth_flow(self, request: httpx.Request) -> Any:
+        request.headers["Authorization"] = self._key.headers()["Authorization"]
+        yield request
+
+    def __repr__(self) -> str:
+        return "<BearerAuth <hidden>>"
 
 
 def _seconds(name: str, value: Any) -> float:
@@ -95,6 +121,7 @@ class AsyncClient:
     ...     t = await client.transcribe("interview.flac", timestamps="segment")
     """
 
+    @secret_api_key
     def __init__(
         self,
         *,
@@ -114,7 +141,7 @@ class AsyncClient:
             raise ParameterError(
                 "retry= takes a voxnb.api.retry.RetryPolicy(max_retries=..., ...)", option="retry"
             )
-        self.base_url = clean_base_url(base_url or DEFAULT_BASE_URL)
+        self.base_url = clean_base_url(DEFAULT_BASE_URL if base_url is None else base_url)
         self._key = api_key_for(self.base_url, api_key)
         #: ``"mistral"`` or ``"openai"``; None until the server was asked
         self.dialect: str | None = _DIALECT_ALIASES[dialect.lower()] if dialect else None
@@ -144,6 +171,7 @@ class AsyncClient:
         """What Transcripts record: ``"mistral"``, ``"openai-compatible"``, or ``"server"`` before detection."""
         return {"mistral": "mistral", "openai": "openai-compatible"}.get(self.dialect or "", "server")
 
+    @safe_repr
     def __repr__(self) -> str:
         key = "set" if self._key else "not set"
         return (
@@ -164,6 +192,7 @@ class AsyncClient:
                     max_connections=self.max_connections, max_keepalive_connections=self.max_connections
                 ),
                 headers={"User-Agent": "voxnb"},
+                auth=_BearerAuth(self._key) if self._key else None,
             )
             self._http_loop = loop
         return self._http
@@ -187,17 +216,14 @@ class AsyncClient:
         await self.aclose()
 
     def _headers(self, accept: str) -> dict[str, str]:
-        headers = {"Accept": accept}
-        key = self._key.reveal()
-        if key:
-            headers["Authorization"] = f"Bearer {key}"
-        elif self.base_url == DEFAULT_BASE_URL:
+        """The request's own headers; the key is added at send time by the client's auth."""
+        if not self._key and self.base_url == DEFAULT_BASE_URL:
             raise AuthenticationError(
                 "no API key: Mistral's API needs one. Pass voxnb.Client(api_key=...) or set the "
                 "MISTRAL_API_KEY environment variable (console.mistral.ai → API keys); or point "
                 "base_url= at a local `voxnb serve` or vLLM server"
             )
-        return headers
+        return {"Accept": accept}
 
     def _scrubbed(self, err: VoxnbError) -> VoxnbError:
         """The error with any echo of the key removed (a misbehaving server may reflect headers)."""
@@ -236,22 +262,10 @@ class AsyncClient:
             retry_after: float | None = None
             try:
                 response = await http.send(request, stream=stream)
-            except httpx.TimeoutException as err:
-                failure: VoxnbError = TransportError(
-                    f"{what} to {self.base_url} timed out ({type(err).__name__}); raise timeout= "
-                    f"(now {self.timeout:g} s) for long audio, or check that the server is up"
-                )
+            except httpx.HTTPError as err:
+                forget_locals(err)  # httpcore's frames hold the request as sent, key included
+                failure = self._transport_failure(err, what)
                 cause: BaseException = err
-            except (httpx.NetworkError, httpx.RemoteProtocolError) as err:
-                failure = TransportError(
-                    f"could not reach {self.base_url} for {what} ({type(err).__name__}: {err}); check "
-                    "base_url= and your connection, or that `voxnb serve` is running"
-                )
-                cause = err
-            except httpx.HTTPError as err:  # a request that cannot be sent as configured: no retry helps
-                raise TransportError(
-                    f"{what} to {self.base_url} cannot be sent ({type(err).__name__}: {err}); check base_url="
-                ) from err
             else:
                 if response.status_code < 400:
                     return response
@@ -283,6 +297,24 @@ class AsyncClient:
             )
             await self.retry.sleep(delay)
             retry_number += 1
+
+    def _transport_failure(self, err: httpx.HTTPError, what: str) -> VoxnbError:
+        """The TransportError for an httpx failure; one that no retry can help is raised at once."""
+        if isinstance(err, httpx.TimeoutException):
+            return TransportError(
+                f"{what} to {self.base_url} timed out ({type(err).__name__}); raise timeout= "
+                f"(now {self.timeout:g} s) for long audio, or check that the server is up"
+            )
+        if isinstance(err, (httpx.NetworkError, httpx.RemoteProtocolError)):
+            return TransportError(
+                f"could not reach {self.base_url} for {what} ({type(err).__name__}: {self._key.scrub(str(err))}); "
+                "check base_url= and your connection, or that `voxnb serve` is running"
+            )
+        # a request that cannot be sent as configured: no retry helps
+        raise TransportError(
+            f"{what} to {self.base_url} cannot be sent ({type(err).__name__}: {self._key.scrub(str(err))}); "
+            "check base_url="
+        ) from err
 
     async def _request_json(self, method: str, path: str, **options: Any) -> Any:
         """:meth:`_request`, and its JSON answer."""
@@ -448,7 +480,7 @@ class AsyncClient:
             base_url=self.base_url,
             model=response.get("model") or model or request.get("model"),
             request=request,
-            granularity="word" if request.get("timestamp_granularities") == ["word"] else None,
+            granularity=response_granularity(self.backend, request.get("timestamp_granularities") or ()),
             audio_sha256=audio_sha256,
             audio=audio,
         )
@@ -557,6 +589,7 @@ class AsyncClient:
             try:
                 first = await anext(frames, None)
             except httpx.HTTPError as err:
+                forget_locals(err)
                 await response.aclose()
                 if attempts_left <= 0:
                     raise TransportError(
@@ -587,6 +620,7 @@ class AsyncClient:
                         break
                 frame = await anext(frames, None)
         except httpx.HTTPError as err:
+            forget_locals(err)
             raise TransportError(
                 f"{what} broke after {len(deltas)} text pieces ({type(err).__name__}); not retried because "
                 "its events were already delivered — run it again"
@@ -613,6 +647,7 @@ class AsyncClient:
         sr: int | None = None,
         mode: str = "requests",
         poll_interval: float = 10.0,
+        executor: Any = None,
         **options: Unpack[TranscriptionOptions],
     ) -> BatchResult:
         """Transcribe many recordings concurrently, with a cache and a progress bar.
@@ -636,10 +671,12 @@ class AsyncClient:
             below, and ``sr``) override the call's for that item. In a list, paths and URLs
             are named by themselves, other items by position.
         concurrency : int
-            Requests in flight at once.
+            Requests in flight at once (with *executor*: across the whole cluster, held by one
+            ``distributed.Semaphore``, so a cluster does not multiply the server's rate limit).
         cache : bool or path
             ``True`` for the user cache directory (``$VOXNB_CACHE_DIR`` overrides it), a
-            directory, or ``False`` for none.
+            directory or an fsspec URL (``s3://...``; with *executor*, one every worker
+            reaches), or ``False`` for none.
         progress : bool
             Show a ``tqdm.auto`` progress bar.
         sr : int, optional
@@ -648,6 +685,11 @@ class AsyncClient:
             One request per item (the default), or one batch job for all of them.
         poll_interval : float
             ``mode="batch"``: the longest wait between two polls of the job, in seconds.
+        executor : dask.distributed.Client, optional
+            Run each item as a Dask task (``voxnb-transcribe`` on the dashboard) on the
+            cluster's workers: paths must be readable there, and the workers send the requests
+            with their own ``$MISTRAL_API_KEY`` (a key is never pickled). Transcripts come
+            back without their audio samples.
         **options
             Transcription options, as for :meth:`transcribe`. Every item's options are
             validated before anything is sent; the cache key of an item holds the request it
@@ -672,6 +714,11 @@ class AsyncClient:
         ...     "ep2": {"audio": "ep2.mp3", "context_bias": ["Tobermory"]},
         ... }, timestamps="segment")
         """
+        if mode == "batch" and executor is not None:
+            raise ParameterError(
+                "mode='batch' runs on the server's Batch API and executor= on a Dask cluster: choose one",
+                option="executor",
+            )
         if mode == "batch":
             requests_before = self.requests_sent
             job = await self.submit_batch(items, cache=cache, sr=sr, progress=progress, **options)
@@ -686,7 +733,41 @@ class AsyncClient:
         from voxnb.runs import run_many
 
         return await run_many(
-            self, items, concurrency=concurrency, cache=cache, progress=progress, sr=sr, options=dict(options)
+            self,
+            items,
+            concurrency=concurrency,
+            cache=cache,
+            progress=progress,
+            sr=sr,
+            options=dict(options),
+            executor=executor,
+        )
+
+    def worker_recipe(self) -> ClientRecipe:
+        """How a Dask worker builds the same client: URL, dialect, timeouts, retries — no key.
+
+        Raises
+        ------
+        ParameterError
+            This client holds a key given in this process: keys are never pickled, so the
+            workers must read their own from ``$MISTRAL_API_KEY``.
+        """
+        if self._key and self._key != api_key_for(self.base_url, None):
+            raise ParameterError(
+                "the API key given to this client is not sent to Dask workers (keys are never "
+                "pickled): set MISTRAL_API_KEY in the workers' environment, e.g. "
+                "LocalCluster(env={'MISTRAL_API_KEY': ...}) or `dask worker` started with it, and "
+                "create the client without api_key=",
+                option="executor",
+            )
+        return ClientRecipe(
+            self.base_url,
+            self.dialect,
+            self.timeout,
+            self.connect_timeout,
+            self.retry,
+            self.max_connections,
+            needs_key=bool(self._key),
         )
 
     async def submit_batch(
@@ -827,6 +908,22 @@ class AsyncClient:
         """
         if not isinstance(prompt, str) or not prompt.strip():
             raise ParameterError("prompt must be a non-empty string saying what to do with the audio")
+        if not isinstance(model, str) or not model:
+            raise ParameterError(f"model must be a chat model's name; got {model!r}", option="model")
+        if temperature is not None and (
+            isinstance(temperature, bool)
+            or not isinstance(temperature, (int, float))
+            or not 0 <= temperature <= 2
+        ):
+            raise ParameterError(
+                f"temperature must be a number from 0 to 2; got {temperature!r}", option="temperature"
+            )
+        if max_tokens is not None and (
+            isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1
+        ):
+            raise ParameterError(
+                f"max_tokens must be a whole number above 0; got {max_tokens!r}", option="max_tokens"
+            )
         source = await self.load(audio, sr=sr)
         if source.file_id:
             raise ParameterError(
@@ -916,6 +1013,35 @@ def _audio_part(source: AudioSource, dialect: str) -> dict[str, Any]:
 # -- the sync mirror ---------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class ClientRecipe:
+    """What a Dask worker needs to build its own :class:`AsyncClient` (see :mod:`voxnb.cluster`)."""
+
+    base_url: str
+    dialect: str | None
+    timeout: float
+    connect_timeout: float
+    retry: RetryPolicy
+    max_connections: int
+    needs_key: bool = False
+
+    def __call__(self) -> AsyncClient:
+        return AsyncClient(
+            base_url=self.base_url,
+            dialect=self.dialect,
+            timeout=self.timeout,
+            connect_timeout=self.connect_timeout,
+            retry=self.retry,
+            max_connections=self.max_connections,
+        )
+
+    def check_worker(self) -> str | None:
+        """Why this worker cannot send the requests (no key where one is needed), or None."""
+        if self.needs_key and not api_key_for(self.base_url, None):
+            return "MISTRAL_API_KEY is not set in this worker's environment"
+        return None
+
+
 async def _awaited(awaitable: Any) -> Any:
     return await awaitable
 
@@ -950,13 +1076,28 @@ class Client:
     >>> local = voxnb.Client(base_url="http://127.0.0.1:8000")  # `voxnb serve`  # doctest: +SKIP
     """
 
+    @secret_api_key
     def __init__(self, **options: Any):
+        known = inspect.signature(AsyncClient.__init__).parameters
+        for name in options:
+            if name not in known or name == "self":
+                close = difflib.get_close_matches(name, [p for p in known if p != "self"], n=1)
+                raise ParameterError(
+                    f"voxnb.Client() has no option {name!r}"
+                    + (
+                        f"; did you mean {close[0]!r}?"
+                        if close
+                        else f"; it takes {', '.join(list(known)[1:])}"
+                    ),
+                    option=name,
+                )
         self._async = AsyncClient(**options)
         self._loop: asyncio.AbstractEventLoop | None = None
 
     # help() and tab completion show AsyncClient's keyword arguments
     __init__.__signature__ = inspect.signature(AsyncClient.__init__)  # type: ignore[attr-defined]
 
+    @safe_repr
     def __repr__(self) -> str:
         return repr(self._async).replace("AsyncClient(", "Client(", 1)
 
@@ -1019,6 +1160,10 @@ class Client:
         from voxnb.api.batch import BatchJob
 
         return BatchJob(self._run(self._async.batch_job(job_id, **kwargs)), self._run)
+
+    @functools.wraps(AsyncClient.worker_recipe)
+    def worker_recipe(self) -> ClientRecipe:
+        return self._async.worker_recipe()
 
     @functools.wraps(AsyncClient.transcribe_stream)
     def transcribe_stream(self, audio: Any, **kwargs: Any) -> Iterator[Any]:

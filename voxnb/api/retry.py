@@ -8,6 +8,7 @@ plus jitter; a ``Retry-After`` header (seconds or an HTTP date) replaces the bac
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -87,15 +88,48 @@ class RetryPolicy:
     sleep: Callable[[float], Awaitable[object]] = field(default=asyncio.sleep, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if self.max_retries < 0:
-            raise ParameterError(f"max_retries must be >= 0; got {self.max_retries}")
-        for name in ("initial_backoff", "max_backoff", "jitter", "max_retry_after"):
-            if getattr(self, name) < 0:
+        if (
+            isinstance(self.max_retries, bool)
+            or not isinstance(self.max_retries, int)
+            or self.max_retries < 0
+        ):
+            raise ParameterError(
+                f"max_retries must be a whole number of retries, 0 or more (e.g. RetryPolicy(max_retries=5)); "
+                f"got {self.max_retries!r}",
+                option="max_retries",
+            )
+        for name in ("initial_backoff", "max_backoff", "jitter", "max_retry_after", "multiplier"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
                 raise ParameterError(
-                    f"{name} must be >= 0 (seconds; jitter: a fraction); got {getattr(self, name)}"
+                    f"{name} must be a finite number (RetryPolicy({name}=...)); got {value!r}", option=name
+                )
+            if value < 0:
+                raise ParameterError(
+                    f"{name} must be >= 0 (seconds; jitter: a fraction); got {value!r}",
+                    option=name,
                 )
         if self.multiplier < 1:
-            raise ParameterError(f"multiplier must be >= 1; got {self.multiplier}")
+            raise ParameterError(
+                f"multiplier must be >= 1 (the backoff's growth); got {self.multiplier!r}",
+                option="multiplier",
+            )
+        statuses = self.retry_statuses
+        if (
+            isinstance(statuses, (str, bytes))
+            or not isinstance(statuses, (tuple, list, set, frozenset))
+            or not all(isinstance(s, int) and not isinstance(s, bool) and 400 <= s <= 599 for s in statuses)
+        ):
+            raise ParameterError(
+                f"retry_statuses must be a tuple of HTTP error statuses (400-599), e.g. (429, 503); "
+                f"got {statuses!r}",
+                option="retry_statuses",
+            )
+        object.__setattr__(self, "retry_statuses", tuple(statuses))
+        if not callable(self.sleep):
+            raise ParameterError(
+                f"sleep must be a coroutine function such as asyncio.sleep; got {self.sleep!r}"
+            )
 
     def should_retry_status(self, status: int) -> bool:
         return status in self.retry_statuses
@@ -104,5 +138,8 @@ class RetryPolicy:
         """Seconds to wait before retry number *retry_number* (0 for the first retry)."""
         if retry_after is not None:
             return retry_after
-        base = min(self.max_backoff, self.initial_backoff * self.multiplier**retry_number)
+        try:
+            base = min(self.max_backoff, self.initial_backoff * self.multiplier**retry_number)
+        except OverflowError:  # many retries with a large multiplier: the cap applies
+            base = self.max_backoff
         return base + random.uniform(0.0, self.jitter * self.initial_backoff)

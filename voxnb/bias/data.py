@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Sequence
+import os
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import repeat
 from pathlib import Path
@@ -133,6 +134,8 @@ def read_biasing_tsv(path: str | Path, *, audio_dir: str | Path | None = None) -
     >>> items[0].rare_words, items[0].biasing_list, items[0].block
     (('stew',), ('stew', 'quillara'), '1089')
     """
+    if not isinstance(path, (str, os.PathLike)):
+        raise ParameterError(f"read_biasing_tsv() takes the path of a TSV file; got a {type(path).__name__}")
     path = Path(path)
     if not path.is_file():
         raise ParameterError(
@@ -203,6 +206,10 @@ def bundled_distractors() -> list[str]:
 
 def as_items(items: Sequence[Any]) -> list[BiasItem]:
     """Coerce each element (see :meth:`BiasItem.coerce`) and check that names are unique."""
+    if isinstance(items, (str, bytes, Mapping)) or not isinstance(items, Iterable):
+        raise ParameterError(
+            f"items must be a list of BiasItem (or dicts, or (name, audio, reference) tuples); got a {type(items).__name__}"
+        )
     out = [BiasItem.coerce(obj, k) for k, obj in enumerate(items)]
     seen: set[str] = set()
     for it in out:

@@ -15,14 +15,15 @@ import inspect
 import re
 import warnings
 import zlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
 from voxnb.bias.data import BiasItem, as_items
 from voxnb.bias.scoring import ngram_counts
-from voxnb.errors import ParameterError, VoxnbError
+from voxnb.credentials import secret_api_key
+from voxnb.errors import ParameterError, VoxnbError, safe_repr
 from voxnb.request import TranscriptionRequest, bias_terms
 from voxnb.text.normalization import Normalizer, normalize, normalize_term
 
@@ -110,6 +111,7 @@ class Experiment:
     >>> exp.compare(baseline="none")                # doctest: +SKIP
     """
 
+    @secret_api_key
     def __init__(self, items: Sequence[Any], conditions: Sequence[ConditionSpec] | Mapping[str, ConditionSpec] = ("none", "oracle"),
                  *, client: Any = None, backend: Any = None, api_key: str | None = None,
                  base_url: str | None = None, dialect: str | None = None, engine: Any = None,
@@ -150,8 +152,10 @@ class Experiment:
                 "give either client= or the backend's settings (backend=, base_url=, ...), not both"
             )
         else:
-            self.backend = None  # type: ignore[assignment]  # the client decides
-        self.seed = int(seed)
+            self.backend = None  # the client decides
+        if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+            raise ParameterError(f"seed must be a whole number, 0 or more; got {seed!r}")
+        self.seed = seed
         self.convention = convention
         self.normalizer = normalizer
         self.params = {"temperature": 0.0, **dict(params or {})}
@@ -239,7 +243,13 @@ class Experiment:
         ]
 
     def run(
-        self, *, concurrency: int = 4, cache: Any = True, progress: bool = True, mode: str = "requests"
+        self,
+        *,
+        concurrency: int = 4,
+        cache: Any = True,
+        progress: bool = True,
+        mode: str = "requests",
+        executor: Any = None,
     ) -> Experiment:
         """Transcribe every (item, condition) pair not done yet; failures land in :attr:`errors`.
 
@@ -258,11 +268,19 @@ class Experiment:
             Batch API (Mistral's, or ``voxnb serve``'s; see :meth:`voxnb.Client.submit_batch`),
             each line with its own ``context_bias``, and waits for it; re-running after a kernel
             restart picks the same job up, and its results share the transcription cache.
+        executor : dask.distributed.Client, optional
+            Transcribe on this Dask cluster: each (item, condition) is a task, each worker loads
+            the offline engine once (see :func:`voxnb.transcribe_many`); the cache should be a
+            folder or URL every worker reaches.
 
         Returns
         -------
         Experiment
             ``self``, so that ``exp.run().summary()`` reads naturally.
+
+        Examples
+        --------
+        >>> exp.run(executor=dask_client, cache="/shared/voxnb-cache").summary()  # doctest: +SKIP
         """
         if self.client is not None and inspect.iscoroutinefunction(
             getattr(self.client, "transcribe_many", None)
@@ -270,6 +288,11 @@ class Experiment:
             raise ParameterError("this client is asynchronous: use `await exp.arun()` (or pass voxnb.Client)")
         if mode not in ("requests", "batch"):
             raise ParameterError(f"mode must be 'requests' or 'batch'; got {mode!r}", option="mode")
+        if mode == "batch" and executor is not None:
+            raise ParameterError(
+                "mode='batch' runs on the server's Batch API and executor= on a Dask cluster: choose one",
+                option="executor",
+            )
         if mode == "batch" and self.client is not None and not hasattr(self.client, "submit_batch"):
             raise ParameterError("mode='batch' needs a voxnb.Client (or no client= and a base_url=/API key)")
         with self._progress(progress) as bar:
@@ -279,7 +302,9 @@ class Experiment:
                 self._run_batch(cache, bar, progress)
             elif self.client is None or hasattr(self.client, "transcribe_many"):
                 for k, (cond, names) in enumerate(self._pending_by_condition().items()):
-                    self._batch(cond, names, concurrency, cache, bar, announce=k == 0)
+                    self._batch(cond, names, concurrency, cache, bar, announce=k == 0, executor=executor)
+            elif executor is not None:
+                raise ParameterError("executor= needs a client with transcribe_many (voxnb.Client)")
             else:
                 self._run_one_by_one(self.pending(), bar)
         return self
@@ -337,14 +362,15 @@ class Experiment:
             by_condition.setdefault(cond, []).append(name)
         return by_condition
 
-    def _batch_call(self, cond, names, concurrency, cache, *, announce=False):
+    def _batch_call(self, cond, names, concurrency, cache, *, announce=False, executor=None):
         # every item carries its own list, so items with different lists share the batch
         items = {
             n: {"audio": self._item(n).audio, "context_bias": self.lists[cond][n] or None} for n in names
         }
         if self.client is not None:
+            cluster = {} if executor is None else {"executor": executor}  # async clients take none
             return self.client.transcribe_many(
-                items, concurrency=concurrency, cache=cache, progress=False, **self.params
+                items, concurrency=concurrency, cache=cache, progress=False, **cluster, **self.params
             )
         from voxnb.backend import transcribe_many
 
@@ -355,6 +381,7 @@ class Experiment:
             cache=cache,
             progress=False,
             quiet=not announce,
+            executor=executor,
             **self.params,
         )
 
@@ -367,9 +394,9 @@ class Experiment:
                 self._record((n, cond), result[n])
         bar.update(len(names))
 
-    def _batch(self, cond, names, concurrency, cache, bar, *, announce=False) -> None:
+    def _batch(self, cond, names, concurrency, cache, bar, *, announce=False, executor=None) -> None:
         try:
-            result = self._batch_call(cond, names, concurrency, cache, announce=announce)
+            result = self._batch_call(cond, names, concurrency, cache, announce=announce, executor=executor)
         except VoxnbError as err:  # refused before sending (e.g. a parameter): the group fails, not the run
             result = _Failed(names, err)
         self._batch_done(cond, names, result, bar)
@@ -747,6 +774,7 @@ class Experiment:
 
         return plot_forest(self.compare(baseline, measures=measures, **compare_options), ax=ax)
 
+    @safe_repr
     def __repr__(self) -> str:
         done = len(self.transcripts)
         total = len(self.items) * len(self.conditions)
@@ -767,6 +795,6 @@ class _Failed(dict):
 
 
 def _as_terms_pool(pool: Sequence[str]) -> list[str]:
-    if isinstance(pool, str) or not all(isinstance(t, str) for t in pool):
+    if isinstance(pool, str) or not isinstance(pool, Iterable) or not all(isinstance(t, str) for t in pool):
         raise ParameterError("distractors must be a list of strings")
     return bias_terms(pool)

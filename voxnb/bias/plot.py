@@ -41,6 +41,15 @@ def _caption(table) -> str:
     return "; ".join(parts)
 
 
+def _table(table, made_by: str):
+    """*table* when it is a DataFrame (a copy is taken by the callers that change it)."""
+    import pandas as pd
+
+    if not isinstance(table, pd.DataFrame):
+        raise ParameterError(f"pass the DataFrame {made_by} returns; got a {type(table).__name__}")
+    return table
+
+
 def _require(table, columns: list[str], made_by: str) -> None:
     missing = [c for c in columns if c not in table.columns]
     if missing:
@@ -67,7 +76,7 @@ def plot_measures(summary, *, ax=None, percent: bool = True):
     --------
     >>> ax = exp.plot_measures(["wer", "b_wer"])  # doctest: +SKIP
     """
-    table = summary.rename(columns={"system": "condition"})
+    table = _table(summary, "Experiment.summary()").rename(columns={"system": "condition"})
     _require(table, ["condition", "measure", "estimate", "low", "high"], "Experiment.summary()")
     ax = _axes(ax)
     measures = list(dict.fromkeys(table["measure"]))
@@ -120,7 +129,11 @@ def plot_term_heatmap(term_hits, *, ax=None, max_terms: int = 60):
     --------
     >>> ax = plot_term_heatmap(exp.term_hits())  # doctest: +SKIP
     """
-    _require(term_hits, ["condition", "term", "gt", "tp"], "Experiment.term_hits()")
+    _require(
+        _table(term_hits, "Experiment.term_hits()"),
+        ["condition", "term", "gt", "tp"],
+        "Experiment.term_hits()",
+    )
     present = term_hits[term_hits["gt"] > 0]
     ax = _axes(ax)
     if present.empty:
@@ -179,7 +192,7 @@ def plot_forest(comparison, *, ax=None, percent: bool = True):
     >>> oracle = score(refs, ["janis joplin sang", "in sausalito"], ["Janis", "Sausalito"])
     >>> ax = plot_forest(compare(none, oracle, measures=["wer", "b_wer"], n_boot=200))  # doctest: +SKIP
     """
-    table = comparison.copy()
+    table = _table(comparison, "Experiment.compare()").copy()
     if "condition" not in table.columns:
         table["condition"] = "b"
         table["baseline"] = "a"

@@ -127,7 +127,7 @@ def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
 
 
 def _text_of(obj: Any, what: str) -> str:
-    if obj is None:
+    if obj is None and what != "reference":  # nothing recognised; a reference must say what was said
         return ""
     if isinstance(obj, str):
         return obj

@@ -60,10 +60,17 @@ def bootstrap_weights(
     >>> bool((w2[:, 0] == w2[:, 1]).all())
     True
     """
-    if isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral) or n_boot < 1:
+    if isinstance(n_boot, bool) or not isinstance(n_boot, numbers.Integral) or not 1 <= n_boot <= 1_000_000:
         raise ParameterError(
-            f"n_boot must be a whole number of replicates, at least 1 (e.g. 1000), not {n_boot!r}"
+            f"n_boot must be a whole number of replicates from 1 to 1,000,000 (e.g. 1000), not {n_boot!r}"
         )
+    if n_boot * max(n_units, 1) > 2 * 10**8:  # the replicate matrix would take gigabytes
+        raise ParameterError(
+            f"n_boot={n_boot} replicates of {n_units} utterances is too large a bootstrap; lower n_boot "
+            "(1000-10000 is plenty for 95 % intervals)"
+        )
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ParameterError(f"seed must be a whole number, 0 or more (e.g. 0), not {seed!r}")
     rng = np.random.default_rng(seed)
     if blocks is None:
         units = np.arange(n_units)

@@ -22,6 +22,8 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
+from voxnb._atomic import atomic_path, write_atomic
+
 SR = 16000
 HERE = Path(__file__).resolve().parent
 NOISE_DBFS = -58.0
@@ -162,7 +164,8 @@ def make_dialogue(name: str, spec: dict, tmp: Path) -> None:
     clips = [synthesise(voice, text, tmp) for _, voice, text, _ in turns]
     y, spans = join(clips, [gap for *_, gap in turns])
     audio = HERE / f"{name}.ogg"
-    sf.write(audio, y, SR, format=spec["format"], subtype="VORBIS")
+    with atomic_path(audio, suffix=audio.suffix) as tmp:
+        sf.write(tmp, y, SR, format=spec["format"], subtype="VORBIS")
     reference = {
         "audio": audio.name,
         "duration": round(len(y) / SR, 4),
@@ -175,7 +178,7 @@ def make_dialogue(name: str, spec: dict, tmp: Path) -> None:
         ],
         "made_by": "voxnb/data/make_sample.py",
     }
-    (HERE / f"{name}.json").write_text(json.dumps(reference, indent=1) + "\n")
+    write_atomic(HERE / f"{name}.json", json.dumps(reference, indent=1) + "\n")
 
 
 def make_words(name: str, tmp: Path) -> None:
@@ -184,7 +187,8 @@ def make_words(name: str, tmp: Path) -> None:
     clips = [synthesise(voice, word, tmp) for word in words]
     y, spans = join(clips, gaps[: len(words)], seed=len(name))
     audio = HERE / f"{name}.flac"
-    sf.write(audio, y, SR, format="FLAC", subtype="PCM_16")
+    with atomic_path(audio, suffix=audio.suffix) as tmp:
+        sf.write(tmp, y, SR, format="FLAC", subtype="PCM_16")
     reference = {
         "audio": audio.name,
         "duration": round(len(y) / SR, 4),
@@ -197,7 +201,7 @@ def make_words(name: str, tmp: Path) -> None:
         "words": [{"text": w, "start": round(s, 4), "end": round(e, 4)} for w, (s, e) in zip(words, spans)],
         "made_by": "voxnb/data/make_sample.py (each word synthesised alone, joined with known gaps)",
     }
-    (HERE / f"{name}.json").write_text(json.dumps(reference, indent=1) + "\n")
+    write_atomic(HERE / f"{name}.json", json.dumps(reference, indent=1) + "\n")
 
 
 def main() -> None:

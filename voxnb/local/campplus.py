@@ -15,8 +15,6 @@ from pathlib import Path
 
 import numpy as np
 
-from voxnb.errors import MissingDependencyError, ParameterError
-
 __all__ = ["CamPlusEncoder", "fbank"]
 
 SR = 16000
@@ -88,22 +86,9 @@ class CamPlusEncoder:
     """
 
     def __init__(self, weights: str | Path | None = None):
-        try:
-            import onnxruntime as ort
-        except ImportError:
-            raise MissingDependencyError("onnxruntime", "offline", "speaker embeddings (CAM++)") from None
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 2  # the convolutions gain little from more on small batches
-        options.log_severity_level = 3
-        try:
-            self.session = ort.InferenceSession(
-                str(weights or WEIGHTS), options, providers=["CPUExecutionProvider"]
-            )
-        except Exception as exc:  # onnxruntime raises its own untyped errors
-            raise ParameterError(
-                f"could not load the speaker model from {weights or WEIGHTS} ({type(exc).__name__}: {exc}); "
-                "pass an ONNX file written by scripts/convert_campplus.py, or nothing for the bundled one"
-            ) from exc
+        from voxnb.local.onnx import session
+
+        self.session = session(weights or WEIGHTS, what="speaker model", script="convert_campplus.py")
 
     def embed(
         self,

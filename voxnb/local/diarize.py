@@ -1,16 +1,19 @@
 """Offline speaker labels: who spoke when, with no key and no network.
 
 Speech regions come from the Silero VAD that faster-whisper bundles; windows of 1.5 s slide over
-each region every 0.75 s, every window becomes a speaker embedding and the windows are clustered
+each region every 0.5 s, every window becomes a speaker embedding and the windows are clustered
 (average linkage on cosine distance, cut at a distance threshold unless ``num_speakers`` is
-given); each 10 ms of speech then takes the speaker of the nearest window centre.
+given); each 10 ms of speech then takes the speaker of the nearest window centre. With two
+speakers or more, pyannote's segmentation model (:mod:`voxnb.local.segmentation`) finds where
+two voices overlap, and those stretches also go to the speaker their window resembles next most.
 
 The embeddings come from CAM++ (:mod:`voxnb.local.campplus`, 3D-Speaker's model run with
 onnxruntime); ``encoder="resemblyzer"`` uses the older numpy encoder
 (:mod:`voxnb.local.voice_encoder`), which separates TTS voices but barely real ones.
 Measured in ``benchmarks/diarize.py`` on real recordings (a two-speaker telephone call, dialogues
-joined from real read speech) and on the bundled TTS dialogues. Overlapping speech gets one
-speaker only, and a speaker who talks for less than about 2 s in all is folded into another.
+joined from real read speech) and on the bundled TTS dialogues. A speaker who talks for less
+than about 2 s in all is folded into another; laughter and very short turns (under a second) are
+often given to the wrong speaker.
 """
 
 from __future__ import annotations
@@ -29,14 +32,15 @@ __all__ = ["ENCODERS", "Turn", "diarize", "label_segments"]
 
 SR = 16000
 WINDOW = 1.5  # seconds per embedding: long enough for a voice, short enough to sit inside one turn
-STEP = 0.75
+STEP = 0.5  # a third of a window: turn edges to within a quarter second
 MAX_SPEAKERS = 8
 MIN_CHUNK = 0.6  # seconds: shorter windows' embeddings are noise; they follow the clusters, not shape them
 MIN_TALK = 2.0  # seconds of speech a speaker needs before the count estimate believes in them
 MAX_GAP = 0.3  # a pause shorter than this between one speaker's stretches is bridged (NIST's 0.3 s rule)
-# cosine distance at which average linkage stops merging, per encoder: tuned on the TTS samples and
-# on real dialogues joined from different readers; the telephone call was checked, not tuned on
-ENCODERS = {"campplus": 0.45, "resemblyzer": 0.35}
+# cosine distance at which average linkage stops merging, per encoder. CAM++: the middle of the
+# range (0.45-0.49) where every recording of benchmarks/diarize.py gets its count right
+# (TTS samples, dialogues joined from real readers, the telephone call, single real speakers)
+ENCODERS = {"campplus": 0.47, "resemblyzer": 0.35}
 
 
 @dataclass(frozen=True)
@@ -190,25 +194,54 @@ def _fold_small(embeddings: np.ndarray, labels: np.ndarray, durations: np.ndarra
 
 
 def _frame_labels(
-    regions: list[tuple[float, float]], spans: list[tuple[float, float]], labels: np.ndarray
-) -> list[Turn]:
-    """Each 10 ms of every region takes the label of the nearest window centre; runs become turns."""
+    regions: list[tuple[float, float]],
+    spans: list[tuple[float, float]],
+    labels: np.ndarray,
+    *,
+    n_frames: int,
+    similarity: np.ndarray | None = None,
+    overlap: np.ndarray | None = None,
+) -> np.ndarray:
+    """(n_frames, k) who talks in each 10 ms frame of the recording.
+
+    Each frame of speech takes the label of the nearest window centre; where the probability of
+    overlapped speech (*overlap*, one value per frame) passes one half, it also takes the speaker
+    that window resembles next most (by *similarity*, windows by clusters).
+    """
     centres = np.array([(start + end) / 2 for start, end in spans])
-    turns: list[Turn] = []
+    active = np.zeros((n_frames, labels.max() + 1), bool)
     for start, end in regions:
+        frames = np.arange(round(start * 100), min(round(end * 100), n_frames))
         inside = np.flatnonzero((centres >= start) & (centres <= end))
-        times = np.arange(start, end, 0.01)
-        frame = labels[inside][np.abs(times[:, None] - centres[inside][None]).argmin(axis=1)]
-        edges = np.flatnonzero(np.diff(frame)) + 1
-        for first, last in zip([0, *edges], [*edges, len(times)]):
-            speaker = f"speaker_{frame[first] + 1}"
-            stop = end if last == len(times) else float(times[last])
-            begin = float(times[first])
-            if turns and turns[-1].speaker == speaker and begin - turns[-1].end < MAX_GAP:
-                turns[-1] = Turn(turns[-1].start, stop, speaker)
+        if not len(frames) or not len(inside):
+            continue
+        nearest = inside[np.abs((frames[:, None] + 0.5) / 100 - centres[inside][None]).argmin(axis=1)]
+        active[frames, labels[nearest]] = True
+        if overlap is None or similarity is None or active.shape[1] < 2:
+            continue
+        both = overlap[frames] > 0.5
+        others = similarity[nearest].copy()
+        others[np.arange(len(frames)), labels[nearest]] = -np.inf
+        active[frames[both], others[both].argmax(axis=1)] = True
+    return active
+
+
+def _turns(active: np.ndarray) -> list[Turn]:
+    """Turns from a (frames, speakers) activity matrix of 10 ms frames; a silence shorter than
+    MAX_GAP between two stretches of one speaker is bridged (not when someone else talks in it)."""
+    silent = np.logical_not(active.any(axis=1))
+    turns = []
+    for k in range(active.shape[1]):
+        edges = np.diff(np.concatenate([[0], active[:, k].astype(np.int8), [0]]))
+        starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+        runs: list[list[int]] = []
+        for start, end in zip(starts.tolist(), ends.tolist()):
+            if runs and (start - runs[-1][1]) / 100 < MAX_GAP and silent[runs[-1][1] : start].all():
+                runs[-1][1] = end
             else:
-                turns.append(Turn(begin, stop, speaker))
-    return turns
+                runs.append([start, end])
+        turns += [Turn(start / 100, end / 100, f"speaker_{k + 1}") for start, end in runs]
+    return sorted(turns, key=lambda t: (t.start, t.speaker))
 
 
 def diarize(
@@ -216,6 +249,7 @@ def diarize(
     *,
     num_speakers: int | None = None,
     encoder: str = "campplus",
+    overlap: bool = True,
     progress: bool = True,
 ) -> list[Turn]:
     """Speaker turns of float32 mono 16 kHz *samples*.
@@ -229,13 +263,17 @@ def diarize(
     encoder : {"campplus", "resemblyzer"}
         The speaker-embedding model: CAM++ (default; works on real voices) or resemblyzer's
         encoder (the earlier default, kept for comparison).
+    overlap : bool
+        Find where two speakers talk at once (:mod:`voxnb.local.segmentation`) and give those
+        stretches to both; with one speaker found, nothing is run for it.
     progress : bool
         Show a progress bar over audio seconds for recordings of a minute or more.
 
     Returns
     -------
     list of Turn
-        Speech stretches labelled ``"speaker_1"``, ``"speaker_2"``... in order of first appearance.
+        Speech stretches labelled ``"speaker_1"``, ``"speaker_2"``... in order of first appearance,
+        sorted by start; turns of different speakers overlap where both talk.
 
     Examples
     --------
@@ -256,15 +294,30 @@ def diarize(
     if not regions:
         return []
     spans, new = _windows(regions)
+    seconds = len(samples) / SR
+    # the bar counts seconds of audio embedded, then the recording once more for the overlap pass
     with audio_bar(
-        sum(end - start for start, end in spans),
+        sum(end - start for start, end in spans) + seconds * overlap,
         progress=progress,
         desc="speakers",
-        audio_seconds=len(samples) / SR,
+        audio_seconds=seconds,
     ) as bar:
         embeddings = _embed(encoder, samples, spans, bar)
-    labels = cluster(embeddings, num_speakers=num_speakers, durations=new, threshold=ENCODERS[encoder])
-    return _frame_labels(regions, spans, labels)
+        labels = cluster(embeddings, num_speakers=num_speakers, durations=new, threshold=ENCODERS[encoder])
+        n_frames = round(seconds * 100)
+        if not overlap or labels.max() == 0:
+            bar.update(bar.total - bar.n)
+            return _turns(_frame_labels(regions, spans, labels, n_frames=n_frames))
+        from voxnb.local.segmentation import chunk_count, overlap_probability
+
+        per_chunk = seconds / chunk_count(len(samples))
+        both = overlap_probability(
+            samples, on_chunks=lambda n: bar.update(min(n * per_chunk, bar.total - bar.n))
+        )
+    similarity = embeddings @ _centroids(embeddings, labels).T
+    return _turns(
+        _frame_labels(regions, spans, labels, n_frames=n_frames, similarity=similarity, overlap=both)
+    )
 
 
 def _speaker_at(start: float, end: float, turns: list[Turn]) -> str | None:

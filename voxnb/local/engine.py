@@ -229,6 +229,8 @@ class Engine:
         source = _package_files(spec) if spec else {"path": name}
         self.path = source["path"]
         self.model = _model_name(name if spec else self.path, spec is not None)
+        #: how it was made, so another process (a Dask worker) can load the same engine
+        self.recipe = (None if model is None else str(model), compute_type, beam_size)
         self.beam_size = beam_size
         try:
             self.whisper = WhisperModel(

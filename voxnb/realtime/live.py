@@ -19,7 +19,8 @@ from typing import Any
 
 from voxnb.backend import Backend, resolve_backend
 from voxnb.backend import announce as announce_line
-from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError, TransportError
+from voxnb.credentials import secret_api_key
+from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError, TransportError, safe_repr
 from voxnb.realtime.encoding import decode_pcm, encode_pcm, sample_width
 from voxnb.realtime.protocol import SAMPLE_RATE, SAMPLE_WIDTH, Reconnected, TextDelta, TurnEvent
 from voxnb.realtime.session import RealtimeSession
@@ -40,6 +41,7 @@ _DONE = object()
 # --------------------------------------------------------------------------------------- target
 
 
+@secret_api_key
 def realtime_backend(
     *,
     base_url: str | None = None,
@@ -219,6 +221,20 @@ def _as_chunks(
     return pace(pcm, speed=speed, chunk_ms=chunk_ms, width=sample_width(encoding), sample_rate=rate), audio
 
 
+def _check_pace(speed: Any, chunk_ms: Any) -> None:
+    if speed is not None and (
+        isinstance(speed, bool) or not isinstance(speed, (int, float)) or not 0 < speed < float("inf")
+    ):
+        raise ParameterError(
+            f"speed must be a positive number (or None for no pacing); got {speed!r}", option="speed"
+        )
+    if isinstance(chunk_ms, bool) or not isinstance(chunk_ms, int) or not 10 <= chunk_ms <= 5000:
+        raise ParameterError(
+            f"chunk_ms must be a whole number of milliseconds from 10 to 5000; got {chunk_ms!r}",
+            option="chunk_ms",
+        )
+
+
 # ------------------------------------------------------------------------------------- the take
 
 
@@ -253,6 +269,7 @@ class LiveTranscription:
         on_event: Any = None,
         **session_options: Any,
     ):
+        _check_pace(speed, chunk_ms)
         self.backend = backend
         self.chunk_ms = chunk_ms
         self.on_event = on_event
@@ -272,6 +289,7 @@ class LiveTranscription:
         self.gaps: list[Reconnected] = []
         self.text = ""
 
+    @safe_repr
     def __repr__(self) -> str:
         state = "done" if self.transcript is not None else "running"
         return f"<LiveTranscription {state}, {self.seconds:.1f} s sent, {self.backend!r}>"
@@ -408,6 +426,7 @@ class LiveTranscription:
         return transcribe(self.audio, backend=self.backend, quiet=True, **options)
 
 
+@secret_api_key
 def transcribe_realtime(
     source: Any,
     *,
@@ -458,6 +477,7 @@ def transcribe_realtime(
     >>> live.transcript.segments  # doctest: +SKIP
     >>> live.retranscribe(context_bias=["Voxtral"]).text  # doctest: +SKIP
     """
+    _check_pace(speed, chunk_ms)  # before the server is asked anything
     chosen = realtime_backend(base_url=base_url, api_key=api_key, dialect=dialect, engine=engine, model=model)
     return LiveTranscription(
         source, backend=chosen, speed=speed, chunk_ms=chunk_ms, model=model, **session_options

@@ -32,6 +32,7 @@ __all__ = [
     "ErrorEvent",
     "Event",
     "Language",
+    "Disconnected",
     "Reconnected",
     "SegmentEvent",
     "SessionCreated",
@@ -150,6 +151,20 @@ class UnknownEvent(Event):
 
     type_name: str = ""
     type: ClassVar[str] = "unknown"
+
+
+@dataclass(frozen=True)
+class Disconnected(Event):
+    """Not from a server: the socket dropped; the session is reconnecting.
+
+    ``at`` is the position in the take (seconds of audio sent) where the connection stopped and
+    ``reason`` why. Audio sent meanwhile is held and sent once a new session is open; a
+    :class:`Reconnected` event follows (or the take fails with :class:`~voxnb.errors.RealtimeError`).
+    """
+
+    at: float = 0.0
+    reason: str = ""
+    type: ClassVar[str] = "voxnb.disconnected"
 
 
 @dataclass(frozen=True)

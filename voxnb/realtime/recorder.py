@@ -30,9 +30,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError, VoxnbError
+from voxnb.credentials import secret_api_key
+from voxnb.errors import MissingDependencyError, ParameterError, RealtimeError, VoxnbError, safe_repr
 from voxnb.realtime.live import LiveTranscription, ThreadedChunks, pcm_audio, pcm_seconds, realtime_backend
-from voxnb.realtime.protocol import SAMPLE_RATE, Reconnected
+from voxnb.realtime.protocol import SAMPLE_RATE, Disconnected, Reconnected
 
 try:
     import anywidget
@@ -127,6 +128,7 @@ class Recorder(anywidget.AnyWidget):
     #: the live text as large captions (see the ``captions`` parameter)
     captions = traitlets.Bool(False).tag(sync=True)
 
+    @secret_api_key
     def __init__(
         self,
         *,
@@ -172,6 +174,7 @@ class Recorder(anywidget.AnyWidget):
         self.capture: dict[str, Any] = {}
         self.on_msg(self._on_msg)
 
+    @safe_repr
     def __repr__(self) -> str:
         return f"<voxnb.Recorder {self.status}, {self.seconds:.1f} s captured, {self._backend!r}>"
 
@@ -329,7 +332,12 @@ class Recorder(anywidget.AnyWidget):
             self._chunks.put(None)
 
     def _on_event(self, event: Any) -> None:
-        if isinstance(event, Reconnected):
+        if isinstance(event, Disconnected):
+            self._show(
+                message=f"The connection dropped at {event.at:.1f} s ({event.reason}); reconnecting… "
+                "Recording continues and the audio is kept."
+            )
+        elif isinstance(event, Reconnected):
             self._show(
                 message=f"The connection dropped at {event.at:.1f} s ({event.reason}); reconnected after "
                 f"{event.offline:.1f} s. Recording continues; the gap is in rec.gaps."

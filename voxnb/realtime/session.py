@@ -6,8 +6,13 @@ it exposes the knobs this needs (upgrade headers for Bearer auth, open/close tim
 no compression for cheap sends, proxy off for loopback). httpx-ws would share the HTTP client's
 configuration but adds wsproto and anyio underneath for no gain on a single long-lived socket.
 
-A take may span several server sessions: when the socket drops, the session reconnects, keeps
-streaming, and records the gap; text already committed and audio already captured are kept.
+A take may span several server sessions: when the socket drops, the session reconnects with
+backoff for up to ``reconnect_timeout`` seconds (30 by default) while the audio sent meanwhile is
+held (up to ``max_buffer_seconds``) and sent to the new session; every gap is recorded. Text
+already committed and audio already captured are kept whatever happens.
+
+The key reaches the handshake through :class:`~voxnb.credentials.AuthHeaders`, a mapping that
+builds the header only when websockets reads it: no frame's locals hold it.
 """
 
 from __future__ import annotations
@@ -18,18 +23,29 @@ import collections
 import contextlib
 import json
 import logging
+import math
+import random
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from voxnb.credentials import MISTRAL_BASE_URL, Secret, api_key_for
+from voxnb.credentials import (
+    MISTRAL_BASE_URL,
+    Secret,
+    api_key_for,
+    clean_base_url,
+    forget_locals,
+    redact,
+    secret_api_key,
+)
 from voxnb.errors import (
     AuthenticationError,
     MissingDependencyError,
     ParameterError,
     RealtimeError,
     TransportError,
+    safe_repr,
 )
 from voxnb.models import DEFAULT_REALTIME_MODEL, ModelCapabilities, capabilities, openai_capabilities
 from voxnb.realtime.encoding import PcmDecoder, sample_width
@@ -38,6 +54,7 @@ from voxnb.realtime.protocol import (
     SAMPLE_RATE,
     SAMPLE_WIDTH,
     Dialect,
+    Disconnected,
     Done,
     ErrorEvent,
     Event,
@@ -70,15 +87,28 @@ def _http_url(url: str) -> str:
 
 
 class _RedactingLogger(logging.LoggerAdapter):
-    """websockets' logger, minus the key: its debug log prints every handshake header."""
+    """websockets' logger, minus credentials: its debug log prints every handshake header."""
 
     def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
-        if len(args) >= 2 and str(args[0]).lower() == "authorization":
-            args = (args[0], "Bearer <redacted>", *args[2:])
-        super().log(level, msg, *args, **kwargs)
+        if self.isEnabledFor(level):
+            try:
+                text = str(msg) % args if args else str(msg)
+            except (TypeError, ValueError):
+                text = f"{msg} {args}"
+            super().log(level, "%s", redact(text), **kwargs)
 
 
 _WS_LOGGER = _RedactingLogger(logging.getLogger("websockets.client"), {})
+
+
+def _positive(name: str, value: Any, *, allow_none: bool = False, whole: bool = False) -> Any:
+    if value is None and allow_none:
+        return None
+    kinds = (int,) if whole else (int, float)
+    if isinstance(value, bool) or not isinstance(value, kinds) or not math.isfinite(value) or value <= 0:
+        what = "a whole number" if whole else "a number of seconds"
+        raise ParameterError(f"{name} must be {what} above 0; got {value!r}", option=name)
+    return value
 
 
 class _Dropped(Exception):
@@ -244,8 +274,14 @@ class RealtimeSession:
         The wire dialect; ``"openai"`` is accepted as a synonym of ``"vllm"``.
     engine : TranscriptionEngine, optional
         Transcribe in this process with *engine* instead of connecting anywhere.
-    max_reconnects : int
-        Consecutive failed attempts tolerated when a dropped socket is reopened.
+    reconnect_timeout : float
+        How long a dropped connection is retried (with backoff) before the take fails: 30 s by
+        default, so a take rides out a server restart or a Wi-Fi hand-over.
+    max_reconnects : int, optional
+        Also give up after this many failed attempts in a row (None: only the time limit counts).
+    max_buffer_seconds : float
+        Audio held while the connection is down (120 s by default, 3.8 MB); past it the take fails
+        with :class:`~voxnb.errors.RealtimeError` (what was captured stays with the caller).
     open_timeout, finish_timeout : float
         Seconds to wait for ``session.created``, and for ``transcription.done`` after finishing.
     **options
@@ -275,6 +311,7 @@ class RealtimeSession:
     ...     return response["text"]
     """
 
+    @secret_api_key
     def __init__(
         self,
         base_url: str | None = None,
@@ -282,7 +319,9 @@ class RealtimeSession:
         api_key: str | Secret | None = None,
         dialect: str | Dialect = "mistral",
         engine: Any = None,
-        max_reconnects: int = 5,
+        reconnect_timeout: float = 30.0,
+        max_reconnects: int | None = None,
+        max_buffer_seconds: float = 120.0,
         open_timeout: float = 10.0,
         finish_timeout: float = 120.0,
         **options: Unpack[TranscriptionOptions],
@@ -292,6 +331,12 @@ class RealtimeSession:
         if engine is not None and base_url is not None:
             raise ParameterError("give either engine= (in process) or base_url= (a server), not both")
         self.base_url = None if engine is not None else (base_url or DEFAULT_BASE_URL)
+        # checked now (not at the first connect), and shown in messages without its credentials
+        self._shown_url = (
+            None
+            if self.base_url is None
+            else clean_base_url(_http_url(self.base_url) if isinstance(self.base_url, str) else self.base_url)
+        )
         self._key = Secret(None) if self.base_url is None else api_key_for(_http_url(self.base_url), api_key)
         #: the session's settings, checked against what the model does in realtime
         self.request = TranscriptionRequest.create(**options).resolve(
@@ -300,9 +345,11 @@ class RealtimeSession:
         self.model = self.request.model
         self.target_streaming_delay_ms = self.request.target_streaming_delay_ms
         self._format_changed()
-        self.max_reconnects = max_reconnects
-        self.open_timeout = open_timeout
-        self.finish_timeout = finish_timeout
+        self.reconnect_timeout = float(_positive("reconnect_timeout", reconnect_timeout))
+        self.max_reconnects = _positive("max_reconnects", max_reconnects, allow_none=True, whole=True)
+        self.max_buffer_seconds = float(_positive("max_buffer_seconds", max_buffer_seconds))
+        self.open_timeout = float(_positive("open_timeout", open_timeout))
+        self.finish_timeout = float(_positive("finish_timeout", finish_timeout))
         #: one entry per server session of this take
         self.parts: list[_Part] = []
         #: every reconnection, as :class:`~voxnb.realtime.protocol.Reconnected` events
@@ -312,6 +359,7 @@ class RealtimeSession:
         self._receiver: asyncio.Task[None] | None = None
         self._events: asyncio.Queue[Any] = asyncio.Queue()
         self._backlog: collections.deque[bytes] = collections.deque()
+        self._backlog_bytes = 0
         self._lock = asyncio.Lock()
         self._failure: BaseException | None = None
         self._finishing = False
@@ -336,8 +384,9 @@ class RealtimeSession:
             )
         return openai_capabilities(model, realtime=True)
 
+    @safe_repr
     def __repr__(self) -> str:
-        where = f"engine={self.model!r}" if self.engine is not None else f"{self.base_url!r}"
+        where = f"engine={self.model!r}" if self.engine is not None else f"{self._shown_url!r}"
         return (
             f"RealtimeSession({where}, dialect={self.dialect.name!r}, model={self.model!r}, "
             f"sessions={len(self.parts)}, seconds_sent={self.seconds_sent:.1f})"
@@ -425,9 +474,22 @@ class RealtimeSession:
                 self.parts[-1].drop_reason = str(exc)
 
     async def send_audio(self, pcm: bytes) -> None:
-        """Send PCM in the session's encoding (default s16le, 16 kHz, mono); reconnects first if
-        the socket dropped."""
+        """Send PCM in the session's encoding (default s16le, 16 kHz, mono); while the connection is
+        down the audio is held and sent later.
+
+        Raises
+        ------
+        RealtimeError
+            The connection could not be restored within ``reconnect_timeout``, or more than
+            ``max_buffer_seconds`` of audio waited for it.
+        """
         self._raise_failure()
+        if not isinstance(pcm, (bytes, bytearray, memoryview)):
+            raise ParameterError(
+                f"send_audio() takes PCM bytes ({self.request.encoding or 'pcm_s16le'}); got a "
+                f"{type(pcm).__name__}",
+                option="pcm",
+            )
         if len(pcm) % self.width:
             raise ParameterError(
                 f"{self.request.encoding or 'pcm_s16le'} audio must hold whole {8 * self.width}-bit samples; "
@@ -435,31 +497,46 @@ class RealtimeSession:
             )
         if not pcm:
             return
+        self._backlog.append(bytes(pcm))
+        self._backlog_bytes += len(pcm)
+        if self._backlog_bytes > self.max_buffer_seconds * self.bytes_per_second:
+            self._failure = RealtimeError(
+                f"{self._backlog_bytes / self.bytes_per_second:.0f} s of audio are waiting for the connection "
+                f"({self._down_reason()}), more than max_buffer_seconds={self.max_buffer_seconds:g}; the take "
+                "stops here. Everything captured is kept (rec.audio, live.audio): re-transcribe it with the "
+                "batch endpoint"
+            )
+            await self._events.put(self._failure)
+            raise self._failure
+        if self._healing:
+            return  # held; the reconnection sends it
         async with self._lock:
-            self._backlog.append(bytes(pcm))
             await self._drain()
 
     async def finish(self) -> dict[str, Any]:
         """Flush, end the audio, wait for ``transcription.done``; return the take's response.
 
-        The response is Mistral's transcription shape, merged over every server session of the
-        take (segment times shifted to the take's clock), with ``realtime`` metadata (sessions,
-        gaps) added.
+        A connection that is down is restored first and the held audio sent. The response is
+        Mistral's transcription shape, merged over every server session of the take (segment times
+        shifted to the take's clock), with ``realtime`` metadata (sessions, gaps) added.
         """
-        async with self._lock:
-            self._finishing = True
-            if not self.parts:
-                await self._open()
-            await self._drain()
-            while True:
+        self._finishing = True
+        while True:
+            if self._healer is not None:
+                await asyncio.wait({self._healer})
+            self._raise_failure()
+            async with self._lock:
+                if not self.parts:
+                    await self._open()
+                await self._drain()
                 part = self.parts[-1]
-                if part.drop_reason is None:
+                if part.drop_reason is None and not self._backlog:
                     try:
                         for message in self.dialect.finish():
                             await self._transport.send(message)
                         await asyncio.wait_for(part.ended.wait(), self.finish_timeout)
                     except _Dropped as exc:
-                        part.drop_reason = str(exc)
+                        part.drop_reason = part.drop_reason or str(exc)
                     except asyncio.TimeoutError:
                         raise RealtimeError(
                             f"no transcription.done within {self.finish_timeout:.0f} s after the end of "
@@ -470,8 +547,9 @@ class RealtimeSession:
                     self._raise_server_error(part.error)
                 if part.done is not None:
                     break
-                await self._wait_dropped()
-                await self._reconnect(part)
+                if part.drop_reason is None:  # the receiver is recording why it ended
+                    await self._wait_dropped()
+                self._start_healer()
         await self._events.put(_END)
         await self.close()
         return self.response()
@@ -529,10 +607,11 @@ class RealtimeSession:
         code = f" (code {event.code})" if event.code is not None else ""
         raise RealtimeError(f"the realtime server reported an error{code}: {event.message}")
 
-    async def _open(self) -> None:
-        transport = await self._connect_transport()
+    async def _open(self, timeout: float | None = None) -> None:
+        timeout = self.open_timeout if timeout is None else timeout
+        transport = await self._connect_transport(timeout)
         try:
-            await self._start_session(transport)
+            await self._start_session(transport, timeout)
         except BaseException:
             with contextlib.suppress(Exception):  # a half-open session is of no use: free the socket
                 await transport.close()
@@ -542,10 +621,10 @@ class RealtimeSession:
         self._transport = transport
         self._receiver = asyncio.create_task(self._receive(transport, part))
 
-    async def _start_session(self, transport: Any) -> None:
+    async def _start_session(self, transport: Any, timeout: float) -> None:
         """Wait for ``session.created`` and configure the session."""
         try:
-            first = self.dialect.parse(await asyncio.wait_for(transport.recv(), self.open_timeout))
+            first = self.dialect.parse(await asyncio.wait_for(transport.recv(), timeout))
         except (asyncio.TimeoutError, _Dropped) as exc:
             raise TransportError(
                 f"the realtime server at {self._where()} did not start a session "
@@ -559,7 +638,7 @@ class RealtimeSession:
             for message in self.dialect.configure(self.request):
                 await transport.send(message)
 
-    async def _connect_transport(self) -> Any:
+    async def _connect_transport(self, timeout: float) -> Any:
         if self.engine is not None:
             options = {
                 "context_bias": list(self.request.context_bias) or None,
@@ -577,19 +656,19 @@ class RealtimeSession:
             raise MissingDependencyError("websockets", "widgets", "realtime transcription") from None
         assert self.base_url is not None  # a session without an engine has a server
         url = self.dialect.url(self.base_url, self.model)
-        headers = {"Authorization": f"Bearer {self._key.reveal()}"} if self._key else {}
         loopback = urlsplit(url).hostname in {"127.0.0.1", "localhost", "::1"}
         try:
             ws = await connect(
                 url,
-                additional_headers=headers,
-                open_timeout=self.open_timeout,
+                additional_headers=self._key.headers(),  # built when read: no dict holds the key
+                open_timeout=timeout,
                 compression=None,
                 max_size=None,
                 proxy=None if loopback else True,
                 logger=_WS_LOGGER,
             )
         except InvalidStatus as exc:
+            forget_locals(exc)  # websockets' handshake frames hold the request headers
             status = exc.response.status_code
             if status in (401, 403):
                 raise AuthenticationError(
@@ -602,6 +681,7 @@ class RealtimeSession:
                 "instead of a websocket; check base_url and dialect="
             ) from None
         except (OSError, asyncio.TimeoutError, InvalidURI, WebSocketException) as exc:
+            forget_locals(exc)
             raise TransportError(
                 f"could not reach the realtime server at {self._where()}: "
                 f"{type(exc).__name__}: {exc}; is it running?"
@@ -609,7 +689,7 @@ class RealtimeSession:
         return _WebsocketTransport(ws)
 
     def _where(self) -> str:
-        return self.dialect.url(self.base_url, None) if self.base_url else "in process"
+        return self.dialect.url(self._shown_url, None) if self._shown_url else "in process"
 
     async def _receive(self, transport: Any, part: _Part) -> None:
         try:
@@ -621,27 +701,50 @@ class RealtimeSession:
                     return
         except _Dropped as exc:
             if part.done is None:
-                part.drop_reason = str(exc)
+                part.drop_reason = part.drop_reason or str(exc)
                 part.ended.set()
                 # reconnect even when no audio is being sent, so gaps show up promptly; not after
                 # the server reported an error: it said why it closed, and the take ends with it
-                if not self._closed and not self._finishing and part.error is None:
-                    self._healer = asyncio.create_task(self._heal(part))
+                if not self._closed and part.error is None:
+                    self._start_healer()
         except Exception as exc:  # e.g. a non-JSON frame: nothing more can be read from this session
             self._failure = exc  # the next send or finish raises it, rather than waiting for a done
             part.ended.set()
             await self._events.put(exc)
 
-    async def _heal(self, part: _Part) -> None:
-        async with self._lock:
-            if self.parts[-1] is part and not self._closed:
-                try:
-                    await self._reconnect(part)
-                except Exception as exc:  # recorded; the next send or finish raises it
-                    self._failure = exc
-                    await self._events.put(exc)
+    @property
+    def _healing(self) -> bool:
+        return self._healer is not None and not self._healer.done()
+
+    def _start_healer(self) -> None:
+        """Reconnect in the background (once: a running reconnection covers later drops too)."""
+        if not self._healing and not self._closed and self._failure is None:
+            self._healer = asyncio.create_task(self._heal())
+
+    def _down_reason(self) -> str:
+        part = self.parts[-1] if self.parts else None
+        return f"down since: {part.drop_reason}" if part is not None and part.drop_reason else "connecting"
+
+    async def _heal(self) -> None:
+        """Reconnect after drops, with backoff, then send the audio held meanwhile."""
+        try:
+            while self.parts and self.parts[-1].drop_reason is not None and not self._closed:
+                part = self.parts[-1]
+                await self._events.put(
+                    Disconnected(
+                        at=(part.audio_start + part.bytes_sent) / self.bytes_per_second,
+                        reason=part.drop_reason or "",
+                    )
+                )
+                await self._reconnect(part)
+                async with self._lock:
+                    await self._drain()  # a drop here leaves the new part dropped: the loop goes on
+        except Exception as exc:  # recorded; the next send or finish raises it
+            self._failure = self._failure or exc
+            await self._events.put(exc)
 
     async def _drain(self) -> None:
+        """Send the held audio, in order; stops (keeping it) when the connection is down."""
         while self._backlog:
             self._raise_failure()
             part = self.parts[-1] if self.parts else None
@@ -649,16 +752,18 @@ class RealtimeSession:
                 await self._open()
                 continue
             if part.drop_reason is not None:
-                await self._reconnect(part)
-                continue
+                self._start_healer()
+                return
             pcm = self._backlog[0]
             try:
                 for message in self.dialect.append(pcm, width=self.width):
                     await self._transport.send(message)
             except _Dropped as exc:
                 part.drop_reason = part.drop_reason or str(exc)
-                continue  # the whole chunk goes to the next session
+                self._start_healer()
+                return  # the whole chunk goes to the next session
             self._backlog.popleft()
+            self._backlog_bytes -= len(pcm)
             part.bytes_sent += len(pcm)
             self.bytes_sent += len(pcm)
 
@@ -668,21 +773,30 @@ class RealtimeSession:
             await asyncio.wait([self._receiver], timeout=1.0)
 
     async def _reconnect(self, part: _Part) -> None:
+        """Open a new session, retrying with backoff (0.25 s doubling to 2 s, jittered) until
+        ``reconnect_timeout`` has passed; then record the gap."""
         lost_at = time.monotonic()
-        delay = 0.1
-        for attempt in range(1, self.max_reconnects + 1):
+        deadline = lost_at + self.reconnect_timeout
+        delay, attempt = 0.25, 0
+        while True:
+            attempt += 1
             try:
-                await self._open()
+                async with self._lock:
+                    if self._closed:
+                        return
+                    await self._open(max(0.5, min(self.open_timeout, deadline - time.monotonic())))
                 break
-            except (TransportError, RealtimeError):
-                if attempt == self.max_reconnects:
+            except TransportError as exc:
+                left = deadline - time.monotonic()
+                if left <= 0 or (self.max_reconnects is not None and attempt >= self.max_reconnects):
                     self._failure = RealtimeError(
                         f"the realtime connection dropped ({part.drop_reason}) and {attempt} attempts to "
-                        f"reconnect failed; {self.seconds_sent:.1f} s of audio had been sent and the "
-                        "captured audio is kept: re-transcribe it with the batch endpoint"
+                        f"reconnect failed over {time.monotonic() - lost_at:.1f} s (the last: {exc}); "
+                        f"{self.seconds_sent:.1f} s of audio had been sent and the captured audio is kept: "
+                        "re-transcribe it with the batch endpoint, or raise reconnect_timeout="
                     )
                     raise self._failure from None
-                await asyncio.sleep(delay)
+                await asyncio.sleep(min(delay * random.uniform(1.0, 1.5), left))
                 delay = min(delay * 2, 2.0)
         gap = Reconnected(
             at=(part.audio_start + part.bytes_sent) / self.bytes_per_second,

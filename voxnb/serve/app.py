@@ -8,8 +8,14 @@ Mistral's fields and validation errors, JSON or SSE), ``POST /v1/files`` with si
 engine's speaker clusters by the nearest voice (:mod:`voxnb.local.speaker_names`).
 
 For tests and benchmarks the app can inject faults (``--faults 429:0.2,500:0.1,latency:0.3``)
-and records what every request carried (:class:`RequestRecorder`) — with the credentials
-redacted, so the recorder never holds a key.
+and records what requests carried (:class:`RequestRecorder`: a small ring of the latest ones by
+default, everything when a test passes its own) — with the credentials redacted, so the recorder
+never holds a key.
+
+Bounded for hostile clients: bodies over ``max_body_bytes`` get 413 and bodies that stall for
+``body_timeout`` seconds 408 (request heads are timed by :mod:`voxnb.serve.limits`); uploads are
+checked to be audio and limited in number and bytes; every malformed body gets a 4xx naming what
+is wrong, never a 500; and every log line of the process has credentials redacted.
 
 Deliberate differences from Mistral's API: ``language`` together with timestamps is refused
 with 422 (Mistral silently answers with empty text), and ``file_url`` only resolves the server's
@@ -35,17 +41,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from voxnb.credentials import Secret, install_log_redaction, secret_api_key
 from voxnb.errors import AudioError, EngineError, ParameterError
 from voxnb.models import ModelCapabilities, capabilities, openai_capabilities
 from voxnb.request import DIALECTS, TranscriptionRequest
 from voxnb.serve.faults import FaultPlan, RecordedRequest, RequestRecorder, redacted_headers
+from voxnb.serve.limits import DEFAULT_BODY_TIMEOUT, check_seconds
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "create_app"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "DEFAULT_MAX_FILES", "DEFAULT_MAX_STORED_BYTES", "create_app"]
 
 log = logging.getLogger("voxnb.serve")
 
 #: the API's 512 MB file limit plus room for the other multipart fields
 DEFAULT_MAX_BODY_BYTES = 512 * 1024 * 1024 + 1024 * 1024
+#: files ``POST /v1/files`` keeps (in memory) at once; ``DELETE /v1/files/{id}`` frees one
+DEFAULT_MAX_FILES = 10_000
+#: bytes the stored files may take together
+DEFAULT_MAX_STORED_BYTES = 1024 * 1024 * 1024
+#: requests the default recorder remembers (the latest ones)
+DEFAULT_RECORDED = 100
+#: JSON bodies nested deeper than this are refused (no real request comes close)
+_MAX_JSON_DEPTH = 64
+_FILE_PURPOSES = ("audio", "batch", "fine-tune", "ocr")
 _BOOL = {
     "true": True,
     "1": True,
@@ -61,16 +78,32 @@ _BOOL = {
 # -- the app ----------------------------------------------------------------------------------
 
 
-class _BodyTooLarge(Exception):
-    pass
+class _BodyRefused(Exception):
+    """A request body the server will not read to its end (too large, or too slow)."""
+
+    status = 400
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+class _BodyTooLarge(_BodyRefused):
+    status = 413
+
+
+class _BodyTooSlow(_BodyRefused):
+    status = 408
 
 
 class _BodyLimit:
-    """ASGI middleware answering 413 to bodies over *limit* bytes, declared or streamed."""
+    """ASGI middleware bounding request bodies: 413 past *limit* bytes (declared or streamed), 408
+    when no byte of it arrives for *timeout* seconds (a slow or stalled upload holds no worker)."""
 
-    def __init__(self, app: Any, limit: int):
+    def __init__(self, app: Any, limit: int, timeout: float = DEFAULT_BODY_TIMEOUT):
         self.app = app
         self.limit = limit
+        self.timeout = timeout
 
     async def __call__(self, scope: dict, receive: Callable, send: Callable) -> None:
         if scope["type"] != "http":
@@ -78,17 +111,26 @@ class _BodyLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send)
+            await self._refuse(send, _BodyTooLarge(self._too_large()))
             return
         received = 0
         started = False
+        body_done = False
 
         async def counting_receive() -> dict:
-            nonlocal received
-            message = await receive()
+            nonlocal received, body_done
+            if body_done:  # after the body only a disconnect can come: no deadline on waiting for it
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.timeout)
+            except asyncio.TimeoutError:
+                raise _BodyTooSlow(
+                    f"no byte of the request body arrived for {self.timeout:g} s; send the body at once"
+                ) from None
             received += len(message.get("body", b""))
             if received > self.limit:
-                raise _BodyTooLarge
+                raise _BodyTooLarge(self._too_large())
+            body_done = message.get("type") != "http.request" or not message.get("more_body", False)
             return message
 
         async def tracking_send(message: dict) -> None:
@@ -98,22 +140,19 @@ class _BodyLimit:
 
         try:
             await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLarge:
+        except _BodyRefused as refused:
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, refused)
 
-    async def _refuse(self, send: Callable) -> None:
-        body = json.dumps(
-            _error_body(
-                413,
-                f"request body larger than this server's limit of {self.limit} bytes",
-                "invalid_request_error",
-            )
-        ).encode()
+    def _too_large(self) -> str:
+        return f"request body larger than this server's limit of {self.limit} bytes"
+
+    async def _refuse(self, send: Callable, refused: _BodyRefused) -> None:
+        body = json.dumps(_error_body(refused.status, refused.message, "invalid_request_error")).encode()
         await send(
             {
                 "type": "http.response.start",
-                "status": 413,
+                "status": refused.status,
                 "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
             }
         )
@@ -252,14 +291,25 @@ class _Server:
     """The request handlers, sharing the engine, the stored files and the test hooks."""
 
     def __init__(
-        self, engine: Any, *, api_key: str | None, faults: FaultPlan, recorder: RequestRecorder, dialect: str
+        self,
+        engine: Any,
+        *,
+        api_key: Secret | None,
+        faults: FaultPlan,
+        recorder: RequestRecorder,
+        dialect: str,
+        max_files: int = DEFAULT_MAX_FILES,
+        max_stored_bytes: int = DEFAULT_MAX_STORED_BYTES,
     ):
         self.engine = engine
         self.dialect = dialect
-        self._api_key = api_key
+        self._api_key = api_key or Secret(None)
         self.faults = faults
         self.recorder = recorder
         self.files: dict[str, _Upload] = {}
+        self.max_files = max_files
+        self.max_stored_bytes = max_stored_bytes
+        self._files_lock = asyncio.Lock()
         self._url_secret = secrets.token_bytes(16)
         # engines that are not thread-safe (the offline model) decode one request at a time
         self._engine_lock = None if getattr(engine, "thread_safe", False) else threading.Lock()
@@ -271,12 +321,17 @@ class _Server:
             return True
         header = request.headers.get("authorization", "")
         offered = header[7:] if header[:7].lower() == "bearer " else request.headers.get("x-api-key", "")
-        return hmac.compare_digest(offered.encode(), self._api_key.encode())
+        return hmac.compare_digest(
+            offered.encode("utf-8", "surrogateescape"),
+            self._api_key.reveal().encode(),  # type: ignore[union-attr]
+        )
 
     def _signature(self, file_id: str, expires: int) -> str:
         return hmac.new(self._url_secret, f"{file_id}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
 
     def _file_from_url(self, url: str) -> bytes:
+        if not isinstance(url, str):
+            raise _validation("file_url", "Input should be a valid string (a URL)", None, "string_type")
         match = re.search(r"/v1/files/([0-9a-f-]{36})/content\?expires=(\d+)&sig=([0-9a-f]+)$", url)
         if match is None:
             raise _RequestFailed(
@@ -294,7 +349,7 @@ class _Server:
     def _stored(self, file_id: str) -> _Upload:
         try:
             return self.files[file_id]
-        except KeyError:
+        except (KeyError, TypeError):
             raise _RequestFailed(
                 404,
                 f"No file with id {file_id!r} on this server (files live in memory "
@@ -390,6 +445,13 @@ class _Server:
                 response = await fn(request, record)
             except _RequestFailed as failure:
                 return self._respond_error(failure, record)
+            except _BodyRefused:
+                raise  # answered 408/413 by the body middleware
+            except Exception:  # a bug here, not the client's fault: say so without internals
+                log.exception("voxnb serve failed on %s %s", request.method, request.url.path)
+                return self._respond_error(
+                    _RequestFailed(500, "internal error in voxnb serve (see its log)", "server_error"), record
+                )
             finally:
                 await request.close()  # the uploaded files' spooled temporary files
             record.status = response.status_code
@@ -437,6 +499,8 @@ class _Server:
             raise _validation("file", f"Exactly one of {', '.join(sources)} must be provided", given)
         stream = _parse_bool("stream", form.get("stream"), False)
         response_format = form.get("response_format") or "json"
+        if not isinstance(response_format, str):
+            raise _validation("response_format", "Input should be a valid string", None, "string_type")
         if self.dialect == "openai" and response_format not in ("json", "text", "verbose_json"):
             raise _RequestFailed(400, "Currently only support response_format: text, json or verbose_json")
         try:
@@ -469,12 +533,20 @@ class _Server:
 
         form = await _read_form(request, record)
         upload = form.get("file")
-        if upload is None or isinstance(upload, str):
+        if upload is None:
             raise _validation("file", "Field required", None, "missing")
+        purpose = form.get("purpose") or "audio"
+        if purpose not in _FILE_PURPOSES:
+            raise _validation(
+                "purpose", f"Input should be one of {', '.join(_FILE_PURPOSES)}", purpose, "enum"
+            )
         data = await upload.read()
+        if not data:
+            raise _RequestFailed(400, "the uploaded file is empty (0 bytes)")
+        if purpose == "audio":
+            await self._decoded(data)  # what cannot be transcribed is refused now, not at first use
         await self._inject(record)
         file_id = str(uuid.uuid4())
-        purpose = form.get("purpose") or "audio"
         stored = _Upload(
             upload.filename or "audio",
             upload.content_type or "application/octet-stream",
@@ -483,8 +555,27 @@ class _Server:
             int(time.time()),
             sample_type="batch_request" if purpose == "batch" else "audio",
         )
-        self.files[file_id] = stored
+        async with self._files_lock:
+            held = sum(len(f.data) for f in self.files.values())
+            if len(self.files) >= self.max_files or held + len(data) > self.max_stored_bytes:
+                raise _RequestFailed(
+                    400,
+                    f"this server keeps at most {self.max_files} files ({self.max_stored_bytes // 2**20} MB) "
+                    f"in memory and holds {len(self.files)} ({held / 2**20:.1f} MB); delete some with "
+                    "DELETE /v1/files/{id}, or send the audio with the request itself",
+                    "files_quota_exceeded",
+                )
+            self.files[file_id] = stored
         return JSONResponse(stored.describe(file_id))
+
+    async def delete_file(self, request: Any, record: RecordedRequest) -> Any:
+        from starlette.responses import JSONResponse
+
+        file_id = request.path_params["file_id"]
+        async with self._files_lock:
+            self._stored(file_id)
+            del self.files[file_id]
+        return JSONResponse({"id": file_id, "object": "file", "deleted": True})
 
     async def signed_url(self, request: Any, record: RecordedRequest) -> Any:
         from starlette.responses import JSONResponse
@@ -514,24 +605,17 @@ class _Server:
         # the Files API answers with bytes whatever they are (mistralai's download accepts nothing else)
         return Response(stored.data, media_type="application/octet-stream")
 
-    async def delete_file(self, request: Any, record: RecordedRequest) -> Any:
-        from starlette.responses import JSONResponse
-
-        file_id = request.path_params["file_id"]
-        self._stored(file_id)
-        del self.files[file_id]
-        return JSONResponse({"id": file_id, "object": "file", "deleted": True})
-
     async def chat(self, request: Any, record: RecordedRequest) -> Any:
         from starlette.responses import JSONResponse
 
-        try:
-            body = await request.json()
-        except ValueError:
-            raise _RequestFailed(400, "the body must be JSON: {model, messages: [...]}") from None
+        body = _json_body(await request.body())
         record.json = _summarised_chat(body)
-        if not isinstance(body, dict) or not isinstance(body.get("messages"), list) or not body["messages"]:
-            raise _validation("messages", "Field required", None, "missing")
+        if not isinstance(body, dict):
+            raise _RequestFailed(400, "the body must be a JSON object: {model, messages: [...]}")
+        if not isinstance(body.get("messages"), list) or not body["messages"]:
+            raise _validation("messages", "Field required: a non-empty list of messages", None, "missing")
+        if body.get("model") is not None and not isinstance(body["model"], str):
+            raise _validation("model", "Input should be a valid string", None, "string_type")
         audio, prompt = self._chat_inputs(body["messages"])
         if not getattr(self.engine, "can_chat", False):
             raise _RequestFailed(
@@ -570,20 +654,55 @@ class _Server:
     def _chat_inputs(self, messages: list[Any]) -> tuple[bytes | None, str]:
         audio: bytes | None = None
         texts: list[str] = []
-        for message in messages:
-            content = message.get("content") if isinstance(message, dict) else None
-            parts = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
-            for part in parts:
+        for i, message in enumerate(messages):
+            if not isinstance(message, dict):
+                raise _validation(
+                    f"messages.{i}", "Input should be an object {role, content}", None, "dict_type"
+                )
+            content = message.get("content")
+            if content is None or isinstance(content, str):
+                parts = [{"type": "text", "text": content or ""}]
+            elif isinstance(content, list):
+                parts = content
+            else:
+                raise _validation(
+                    f"messages.{i}.content",
+                    "Input should be a string or a list of content parts",
+                    None,
+                    "type",
+                )
+            for j, part in enumerate(parts):
+                where = f"messages.{i}.content.{j}"
                 if not isinstance(part, dict):
-                    continue
+                    raise _validation(where, "Input should be an object {type, ...}", None, "dict_type")
                 kind = part.get("type")
                 if kind == "text":
-                    texts.append(str(part.get("text", "")))
-                elif kind in ("input_audio", "audio_url") and audio is None:
+                    text = part.get("text", "")
+                    if not isinstance(text, str):
+                        raise _validation(
+                            f"{where}.text", "Input should be a valid string", None, "string_type"
+                        )
+                    texts.append(text)
+                elif kind in ("input_audio", "audio_url"):
                     value = part.get(kind)
                     if isinstance(value, dict):  # OpenAI {data, format} or {url}
                         value = value.get("data") or value.get("url")
-                    audio = self._chat_audio(str(value or ""))
+                    if not isinstance(value, str) or not value:
+                        raise _validation(
+                            f"{where}.{kind}",
+                            "Input should be base64 audio or a URL (a string)",
+                            None,
+                            "string_type",
+                        )
+                    if audio is None:
+                        audio = self._chat_audio(value)
+                else:
+                    raise _validation(
+                        f"{where}.type",
+                        "Input should be 'text', 'input_audio' or 'audio_url'",
+                        kind,
+                        "literal_error",
+                    )
         return audio, "\n".join(t for t in texts if t)
 
     def _chat_audio(self, value: str) -> bytes:
@@ -597,6 +716,25 @@ class _Server:
             raise _RequestFailed(400, "input_audio must be base64 of an audio file or an https URL") from None
 
 
+def _json_body(raw: bytes) -> Any:
+    """A JSON request body, refused (400) when it is not JSON or is nested absurdly deep."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):  # RecursionError: a few thousand nested brackets
+        raise _RequestFailed(400, "the body must be JSON: {model, messages: [...]}") from None
+    stack, depth_of = [(body, 1)], 0
+    while stack:
+        value, depth = stack.pop()
+        depth_of = max(depth_of, depth)
+        if depth_of > _MAX_JSON_DEPTH:
+            raise _RequestFailed(400, f"the JSON body is nested deeper than {_MAX_JSON_DEPTH} levels")
+        if isinstance(value, dict):
+            stack.extend((v, depth + 1) for v in value.values())
+        elif isinstance(value, list):
+            stack.extend((v, depth + 1) for v in value)
+    return body
+
+
 async def _read_form(request: Any, record: RecordedRequest) -> Any:
     from starlette.datastructures import UploadFile
 
@@ -605,11 +743,14 @@ async def _read_form(request: Any, record: RecordedRequest) -> Any:
         raise _RequestFailed(400, f"expected multipart/form-data, got {content_type or 'no content type'!r}")
     try:
         form = await request.form(max_files=4, max_fields=400)
-    except _BodyTooLarge:
+    except _BodyRefused:
         raise
     except Exception as err:  # malformed multipart: python-multipart raises several types
-        raise _RequestFailed(400, f"could not parse the multipart body: {err}") from err
+        raise _RequestFailed(400, f"could not parse the multipart body: {str(err)[:200]}") from None
     for key, value in form.multi_items():
+        if (key == "file") != isinstance(value, UploadFile):
+            what = "a file part (with a filename)" if key == "file" else "a text field, not a file"
+            raise _validation(key, f"Input should be {what}", None, "type")
         if isinstance(value, UploadFile):
             data = await value.read()
             await value.seek(0)
@@ -677,14 +818,18 @@ async def _sse_events(result: dict[str, Any], granularities: list[str], *, cut: 
         await asyncio.sleep(0)
 
 
+@secret_api_key
 def create_app(
     engine: Any,
     *,
-    api_key: str | None = None,
+    api_key: str | Secret | None = None,
     faults: FaultPlan | str | None = None,
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-    recorder: RequestRecorder | None = None,
+    recorder: RequestRecorder | bool | None = None,
     dialect: str = "mistral",
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    max_files: int = DEFAULT_MAX_FILES,
+    max_stored_bytes: int = DEFAULT_MAX_STORED_BYTES,
 ) -> Any:
     """The ASGI app of ``voxnb serve``.
 
@@ -698,13 +843,20 @@ def create_app(
         Failures and latency to inject (see :class:`FaultPlan`).
     max_body_bytes : int
         Larger request bodies are answered with 413 without being read.
-    recorder : RequestRecorder, optional
-        Where requests are recorded; a new one by default, at ``app.state.recorder``.
+    recorder : RequestRecorder or bool, optional
+        Where requests are recorded (``app.state.recorder``): by default a ring of the latest
+        100; ``False`` records nothing; a test that needs every request passes
+        ``RequestRecorder()``.
     dialect : {"mistral", "openai"}
         The HTTP protocol of the transcription route: Mistral's (the default), or vLLM's OpenAI
         dialect (``timestamp_granularities[]``, ``response_format``, text-only answers for
         Voxtral model names, no diarization or bias). ``GET /v1/models`` names the dialect in
         an ``x-voxnb-dialect`` header, which is how clients find it.
+    body_timeout : float
+        Seconds a request body may stall (no byte arriving) before the request is answered 408.
+    max_files, max_stored_bytes : int
+        How many files ``POST /v1/files`` keeps, and how many bytes together; past either an
+        upload is refused (400) until ``DELETE /v1/files/{id}`` frees room.
 
     Returns
     -------
@@ -724,11 +876,39 @@ def create_app(
     from starlette.responses import JSONResponse
     from starlette.routing import Route
 
+    if not all(hasattr(engine, name) for name in ("model", "transcribe", "capabilities")):
+        raise ParameterError(
+            "engine= needs a transcription engine (model, transcribe(), capabilities), e.g. "
+            "voxnb.serve.load_engine('fake'); got a " + type(engine).__name__,
+            option="engine",
+        )
+    install_log_redaction(api_key)  # uvicorn's and websockets' debug logs print request headers
     if dialect not in DIALECTS:
         raise ParameterError(f"dialect must be one of {DIALECTS}; got {dialect!r}", option="dialect")
+    body_timeout = check_seconds("body_timeout", body_timeout)
+    for name, value in (
+        ("max_body_bytes", max_body_bytes),
+        ("max_files", max_files),
+        ("max_stored_bytes", max_stored_bytes),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ParameterError(f"{name} must be a whole number above 0; got {value!r}", option=name)
     plan = faults if isinstance(faults, FaultPlan) else FaultPlan.parse(faults)
-    recorder = recorder if recorder is not None else RequestRecorder()
-    server = _Server(engine, api_key=api_key, faults=plan, recorder=recorder, dialect=dialect)
+    if recorder is None or recorder is True:
+        recorder = RequestRecorder(limit=DEFAULT_RECORDED)
+    elif recorder is False:
+        recorder = RequestRecorder(limit=0)
+    elif not isinstance(recorder, RequestRecorder):
+        raise ParameterError("recorder= takes a RequestRecorder, True or False", option="recorder")
+    server = _Server(
+        engine,
+        api_key=api_key if isinstance(api_key, Secret) else Secret(api_key),  # wrapped by @secret_api_key
+        faults=plan,
+        recorder=recorder,
+        dialect=dialect,
+        max_files=max_files,
+        max_stored_bytes=max_stored_bytes,
+    )
 
     async def health(request: Any) -> Any:
         return JSONResponse({"status": "ok", "model": engine.model})
@@ -743,9 +923,9 @@ def create_app(
         Route("/health", health, methods=["GET"]),
         Route("/v1/audio/transcriptions", server.handler(server.transcriptions), methods=["POST"]),
         Route("/v1/files", server.handler(server.upload), methods=["POST"]),
+        Route("/v1/files/{file_id}", server.handler(server.delete_file), methods=["DELETE"]),
         Route("/v1/files/{file_id}/url", server.handler(server.signed_url), methods=["GET"]),
         Route("/v1/files/{file_id}/content", server.handler(server.file_content), methods=["GET"]),
-        Route("/v1/files/{file_id}", server.handler(server.delete_file), methods=["DELETE"]),
         Route("/v1/chat/completions", server.handler(server.chat), methods=["POST"]),
         Route("/v1/models", server.handler(models), methods=["GET"]),
     ]
@@ -754,7 +934,9 @@ def create_app(
 
     routes.extend(batch_routes(server))
     routes.extend(realtime_routes(engine, api_key=api_key))
-    app = Starlette(routes=routes, middleware=[Middleware(_BodyLimit, limit=max_body_bytes)])
+    app = Starlette(
+        routes=routes, middleware=[Middleware(_BodyLimit, limit=max_body_bytes, timeout=body_timeout)]
+    )
     app.state.engine = engine
     app.state.recorder = recorder
     app.state.faults = plan

@@ -29,6 +29,7 @@ from typing import Any
 from voxnb.errors import ParameterError
 from voxnb.request import TranscriptionRequest
 from voxnb.serve.app import _error_body, _refusal, _RequestFailed, _Server, _Upload, _validation
+from voxnb.serve.app import _json_body as _parsed_json
 
 __all__ = ["BatchJobs", "batch_routes"]
 
@@ -347,9 +348,9 @@ class BatchJobs:
 
 
 async def _json_body(request: Any) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
+    try:  # refuses what is not JSON, and JSON nested deeper than any request (no RecursionError: 500)
+        body = _parsed_json(await request.body())
+    except _RequestFailed:
         raise _RequestFailed(
             400, "the body must be JSON: {endpoint, model, input_files | requests}"
         ) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import random
 import threading
 from dataclasses import dataclass, field
@@ -43,6 +44,10 @@ class FaultPlan:
 
     @classmethod
     def parse(cls, spec: str | None) -> FaultPlan:
+        if spec is not None and not isinstance(spec, str):
+            raise ParameterError(
+                f"faults= is a spec string such as '429:0.2,latency:0.3'; got a {type(spec).__name__}"
+            )
         plan: dict[str, Any] = {"statuses": {}}
         for item in (spec or "").split(","):
             if not item.strip():
@@ -113,10 +118,21 @@ class RecordedRequest:
 
 
 class RequestRecorder:
-    """Every request the app received, for tests (credentials redacted)."""
+    """The requests the app received, for tests (credentials redacted).
 
-    def __init__(self) -> None:
-        self.requests: list[RecordedRequest] = []
+    Parameters
+    ----------
+    limit : int, optional
+        Keep only the latest *limit* requests (a ring: a long-running server's memory stays
+        flat); ``0`` records nothing; ``None`` (the default) keeps every request, which is what a
+        test that counts requests asks for.
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 0):
+            raise ParameterError(f"limit must be a whole number, 0 or more, or None; got {limit!r}")
+        self.limit = limit
+        self.requests: collections.deque[RecordedRequest] = collections.deque(maxlen=limit)
         self._lock = threading.Lock()
 
     def add(self, record: RecordedRequest) -> None:

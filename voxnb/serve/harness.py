@@ -7,8 +7,9 @@ import threading
 import time
 from typing import Any
 
-from voxnb.errors import EngineError
+from voxnb.errors import EngineError, ParameterError
 from voxnb.serve.faults import RequestRecorder
+from voxnb.serve.limits import DEFAULT_HEADER_TIMEOUT, DEFAULT_KEEP_ALIVE, uvicorn_config
 
 __all__ = ["ServerProcess", "ServerThread"]
 
@@ -23,10 +24,24 @@ class ServerThread:
     ...     client = voxnb.Client(base_url=server.url)
     """
 
-    def __init__(self, app: Any, *, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        app: Any,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        log_level: str = "warning",
+        header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+        keep_alive: float = DEFAULT_KEEP_ALIVE,
+    ):
+        if not callable(app):
+            raise ParameterError(f"ServerThread runs an ASGI app (voxnb.serve.create_app(...)); got {app!r}")
         self.app = app
         self.host = host
         self._port = port
+        self.log_level = log_level
+        self.header_timeout = header_timeout
+        self.keep_alive = keep_alive
         self._server: Any = None
         self._thread: threading.Thread | None = None
 
@@ -47,8 +62,14 @@ class ServerThread:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self._port))
         self._port = sock.getsockname()[1]
-        config = uvicorn.Config(
-            self.app, log_level="warning", access_log=False, lifespan="off", timeout_graceful_shutdown=1
+        config = uvicorn_config(
+            self.app,
+            header_timeout=self.header_timeout,
+            keep_alive=self.keep_alive,
+            log_level=self.log_level,
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=1,
         )
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
@@ -89,6 +110,10 @@ class ServerProcess:
         The ``--faults`` spec.
     api_key : str, optional
         Passed as ``$VOXNB_SERVE_API_KEY``.
+    port : int, optional
+        The port (a free one by default); :meth:`restart` keeps it.
+    args : list of str, optional
+        More command-line options (``["--header-timeout", "2"]``).
 
     Examples
     --------
@@ -104,10 +129,14 @@ class ServerProcess:
         api_key: str | None = None,
         dialect: str = "mistral",
         startup_timeout: float = 60.0,
+        port: int | None = None,
+        args: list[str] | None = None,
     ):
         self.engine = engine
         self.faults = faults
         self.dialect = dialect
+        self.port = port
+        self.args = list(args or [])
         self._api_key = api_key
         self.startup_timeout = startup_timeout
         self.url = ""
@@ -118,12 +147,15 @@ class ServerProcess:
         import os
         import subprocess
         import sys
+        import tempfile
 
         import httpx
 
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            port = probe.getsockname()[1]
+        if self.port is None:
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                self.port = probe.getsockname()[1]
+        port = self.port
         command = [
             sys.executable,
             "-m",
@@ -140,8 +172,11 @@ class ServerProcess:
             command += ["--faults", self.faults]
         if self.dialect != "mistral":
             command += ["--dialect", self.dialect]
+        command += self.args
         env = {**os.environ, "VOXNB_SERVE_API_KEY": self._api_key or ""}
-        self._process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        # to a file, not a pipe: a chatty server (--log-level debug) would block on a full pipe
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 - read and closed by stop()
+        self._process = subprocess.Popen(command, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         self.url = f"http://127.0.0.1:{port}"
         deadline = time.monotonic() + self.startup_timeout
         while True:
@@ -154,19 +189,38 @@ class ServerProcess:
                     raise EngineError(f"voxnb serve did not start: {self.output[-2000:]}") from None
                 time.sleep(0.1)
 
-    def stop(self) -> None:
-        """Terminate the server; what it printed is then in :attr:`output`."""
+    @property
+    def pid(self) -> int | None:
+        """The server process's id while it runs."""
+        return self._process.pid if self._process is not None else None
+
+    def kill(self) -> None:
+        """Kill the server abruptly (SIGKILL: no close frames, no goodbyes), as a crash would."""
+        self.stop(kill=True)
+
+    def restart(self) -> ServerProcess:
+        """Start the server again on the same port."""
+        self.stop()
+        return self.start()
+
+    def stop(self, *, kill: bool = False) -> None:
+        """Terminate the server (or kill it); what it printed is then in :attr:`output`."""
         import subprocess
 
         if self._process is not None:
             if self._process.poll() is None:
-                self._process.terminate()
+                if kill:
+                    self._process.kill()
+                else:
+                    self._process.terminate()
             try:
-                output = self._process.communicate(timeout=10)[0]
+                self._process.wait(timeout=10)
             except subprocess.TimeoutExpired:  # stuck in shutdown: do not leave it running
                 self._process.kill()
-                output = self._process.communicate()[0]
-            self.output = output.decode("utf-8", "replace")
+                self._process.wait()
+            self._log.seek(0)
+            self.output += self._log.read().decode("utf-8", "replace")
+            self._log.close()
             self._process = None
 
     def __enter__(self) -> ServerProcess:

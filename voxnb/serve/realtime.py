@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from voxnb.credentials import Secret, secret_api_key
 from voxnb.errors import ParameterError
 from voxnb.local.bridge import EngineBridge
 from voxnb.models import ModelCapabilities, capabilities
@@ -36,6 +37,7 @@ __all__ = ["realtime_routes", "served_stream"]
 _PIECE = SAMPLE_RATE * SAMPLE_WIDTH // 10  # 100 ms of the engine's 16 kHz s16le
 
 
+@secret_api_key
 def realtime_routes(engine: Any, *, api_key: str | None = None) -> list[Any]:
     """Starlette ``WebSocketRoute``\\ s for both realtime dialects over *engine*.
 
@@ -97,15 +99,17 @@ def served_stream(engine: Any, model: str | None) -> ModelCapabilities:
     )
 
 
-def _authorized(websocket: Any, api_key: str | None) -> bool:
+def _authorized(websocket: Any, api_key: Secret | str | None) -> bool:
     if not api_key:
         return True
+    if isinstance(api_key, Secret):
+        api_key = api_key.reveal() or ""
     header = websocket.headers.get("authorization", "")
     offered = header[7:] if header.lower().startswith("bearer ") else ""
     protocols = websocket.scope.get("subprotocols") or []
     if not offered and len(protocols) >= 2 and protocols[0] == "realtime":
         offered = protocols[1]
-    return hmac.compare_digest(offered.encode(), api_key.encode())
+    return hmac.compare_digest(offered.encode("utf-8", "surrogateescape"), api_key.encode())
 
 
 class _RealtimeConnection:
@@ -313,7 +317,7 @@ class _RealtimeConnection:
         try:
             data = json.loads(text)
             kind = data["type"]
-        except (ValueError, TypeError, KeyError):
+        except (ValueError, TypeError, KeyError, RecursionError):
             await self.error(f"not a JSON message with a 'type': {text[:80]!r}", "invalid_json")
             return False
         if kind == "session.update":

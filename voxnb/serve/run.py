@@ -5,8 +5,16 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from voxnb.credentials import secret_api_key
 from voxnb.errors import EngineError, ParameterError
 from voxnb.serve.app import DEFAULT_MAX_BODY_BYTES, create_app
+from voxnb.serve.limits import (
+    DEFAULT_BODY_TIMEOUT,
+    DEFAULT_HEADER_TIMEOUT,
+    DEFAULT_KEEP_ALIVE,
+    check_seconds,
+    uvicorn_config,
+)
 
 __all__ = ["load_engine", "serve"]
 
@@ -56,6 +64,7 @@ def load_engine(name: str = "auto") -> Any:
     return fake
 
 
+@secret_api_key
 def serve(
     *,
     host: str = "127.0.0.1",
@@ -66,10 +75,16 @@ def serve(
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     log_level: str = "info",
     dialect: str = "mistral",
+    header_timeout: float = DEFAULT_HEADER_TIMEOUT,
+    body_timeout: float = DEFAULT_BODY_TIMEOUT,
+    keep_alive: float = DEFAULT_KEEP_ALIVE,
 ) -> None:
     """Run ``voxnb serve`` in the foreground until interrupted (what ``voxnb serve`` calls).
 
-    Parameters are the command's options: see ``voxnb serve --help`` and :func:`create_app`.
+    Parameters are the command's options: see ``voxnb serve --help``, :func:`create_app` and
+    :func:`voxnb.serve.limits.uvicorn_config`. A slow client is cut off: a request head must
+    arrive within *header_timeout* seconds, a body may not stall for *body_timeout*, and an idle
+    keep-alive connection is closed after *keep_alive*.
 
     Examples
     --------
@@ -78,11 +93,25 @@ def serve(
     """
     import uvicorn
 
+    if not isinstance(host, str) or not host:
+        raise ParameterError(f"host must be an address such as '127.0.0.1'; got {host!r}", option="host")
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        raise ParameterError(f"port must be a whole number from 0 to 65535; got {port!r}", option="port")
+    check_seconds("header_timeout", header_timeout)
+    check_seconds("body_timeout", body_timeout)
+    check_seconds("keep_alive", keep_alive)
+    if log_level not in ("trace", "debug", "info", "warning", "error", "critical"):
+        raise ParameterError(f"log_level must be debug, info, warning or error; got {log_level!r}")
     if not _is_loopback(host) and not api_key:
         log.warning("serving on %s without --api-key: anyone who can reach this address can use it", host)
     engine_obj = load_engine(engine) if isinstance(engine, str) else engine
     app = create_app(
-        engine_obj, api_key=api_key, faults=faults, max_body_bytes=max_body_bytes, dialect=dialect
+        engine_obj,
+        api_key=api_key,
+        faults=faults,
+        max_body_bytes=max_body_bytes,
+        dialect=dialect,
+        body_timeout=body_timeout,
     )
     log.info(
         "voxnb serve on http://%s:%d (%s dialect, model %s%s%s)",
@@ -93,4 +122,13 @@ def serve(
         ", API key required" if api_key else "",
         f", faults {faults}" if faults else "",
     )
-    uvicorn.run(app, host=host, port=port, log_level=log_level, timeout_graceful_shutdown=2)
+    config = uvicorn_config(
+        app,
+        header_timeout=header_timeout,
+        keep_alive=keep_alive,
+        host=host,
+        port=port,
+        log_level=log_level,
+        timeout_graceful_shutdown=2,
+    )
+    uvicorn.Server(config).run()
