@@ -568,6 +568,51 @@ def test_repr_html_is_fast_and_escapes():
     assert "words" not in t.__dict__  # no DataFrame was built for the display
 
 
+def test_the_summary_line_and_card_say_what_the_transcript_holds():
+    response = {
+        "model": "voxtral-mini-2602",
+        "language": "en",
+        "duration": 83.456,
+        "text": " Hi <there> Bye",
+        "segments": [
+            {"text": " Hi <there>", "start": 0.5, "end": 1.25, "speaker_id": "A&B"},
+            {"text": " Bye", "start": 1.5, "end": 2.0, "speaker_id": None},
+        ],
+    }
+    t = Transcript.from_response(response, backend="mistral")
+    # two segments, one named speaker (None is no speaker), the reported duration to a tenth
+    assert repr(t) == (
+        "<Transcript 2 segments, 1 speakers, 83.5 s; backend='mistral' model='voxtral-mini-2602' source='mistral'>"
+    )
+    head = "<table><thead><tr><th>#</th><th>time (s)</th><th>speaker</th><th>text</th></tr></thead><tbody>"
+    card = (
+        "<div class='voxnb-transcript'><div><b>source</b> mistral · <b>backend</b> mistral · <b>model</b> "
+        "voxtral-mini-2602 · <b>language</b> en · <b>duration</b> 83.46 · <b>segments</b> 2 · <b>speakers</b> 1"
+        " · A&amp;B</div>" + head
+    )
+    first = "<tr><td>0</td><td>0.50–1.25</td><td>A&amp;B</td><td style='text-align:left'>Hi &lt;there&gt;</td></tr>"
+    second = "<tr><td>1</td><td>1.50–2.00</td><td></td><td style='text-align:left'>Bye</td></tr>"
+    assert (
+        t._repr_html_(max_rows=1)
+        == card + first + "<tr><td colspan=4>… 1 more segments</td></tr></tbody></table></div>"
+    )
+    assert t._repr_html_(max_rows=2) == t._repr_html_() == card + first + second + "</tbody></table></div>"
+    # what is unknown is left out of the card; an untimed segment shows a dash
+    plain = Transcript.from_response({"text": "Hello."})
+    assert repr(plain) == "<Transcript 1 segments, 0 speakers, ?; backend=None model=None source='mistral'>"
+    assert plain._repr_html_() == (
+        "<div class='voxnb-transcript'><div><b>source</b> mistral · <b>segments</b> 1 · <b>speakers</b> 0</div>"
+        + head
+        + "<tr><td>0</td><td>–</td><td></td><td style='text-align:left'>Hello.</td></tr></tbody></table></div>"
+    )
+    many = Transcript.from_response(
+        {"segments": [{"text": "x", "start": i, "end": i + 1, "speaker_id": f"s{i:02d}"} for i in range(12)]}
+    )
+    # at most ten speakers are named on the card
+    meta = many._repr_html_().split("</div>")[0]
+    assert meta.endswith(" · s00, s01, s02, s03, s04, s05, s06, s07, s08, s09")
+
+
 def test_dataclass_sanity():
     # the canonical reader columns stay plain data (cheap to pickle, no per-row objects)
     from voxnb.readers import read_response
