@@ -143,9 +143,13 @@ def test_an_empty_result_and_a_language_the_transcript_does_not_have():
     assert pending.summary() == "2 items: 0 transcribed, 0 failed, 2 pending; 0 requests"
     frame = pending.to_frame()
     assert list(frame["status"].astype(str)) == ["pending", "pending"] and frame["seconds"].isna().all()
-    # a transcript without a language (timestamps were asked) has NA there, not None
+    # a transcript without a language (timestamps were asked) has NA there, not None; the clip is
+    # quiet, not silent: silence is refused before it reaches the engine (issue 11)
     done = run(
-        LocalTranscriber(FakeEngine()), {"x": np.zeros(8000, dtype="float32")}, sr=16000, timestamps="segment"
+        LocalTranscriber(FakeEngine()),
+        {"x": np.full(8000, 0.1, dtype="float32")},
+        sr=16000,
+        timestamps="segment",
     )
     assert pd.isna(done.to_frame()["language"].iloc[0]) and done["x"].language is None
 
@@ -184,7 +188,7 @@ def test_one_recording_is_not_a_list(items):
 
 def test_items_carry_their_own_options_and_sample_rate():
     runner = Counting()
-    quiet = np.zeros(8000, dtype="float32")
+    quiet = np.full(8000, 0.1, dtype="float32")  # quiet, not silent: silence is refused (issue 11)
     items = {
         "shared": quiet,
         "own sr": {"audio": quiet, "sr": 8000},  # no options of its own: the shared request
@@ -241,7 +245,7 @@ def test_a_failure_never_stops_the_others_and_only_the_unexpected_are_logged(tin
     messages = [r.getMessage() for r in caplog.records]
     assert messages == [
         "item 'odd' failed unexpectedly: RuntimeError: boom",
-        "transcribe_many: 2 of 3 items failed; see result.errors",
+        "transcribe: 2 of 3 items failed; see result.errors",
     ]
 
 
