@@ -1047,3 +1047,221 @@ def test_faster_whisper_segments_without_words_or_info():
     assert t.segments["end"].tolist() == [1.5, 3.0] and t.segments["score"].isna().all()
     assert t.words["timing"].tolist() == ["interpolated", "interpolated"]  # no word times: spread
     assert t.duration == 3.0
+
+
+@pytest.mark.parametrize(
+    ("resp", "message"),
+    [
+        ({"word_segments": [], "segments": {"start": 0}}, "segments: expected a list of objects, got dict"),
+        (
+            {"word_segments": [], "segments": [{"start": "x", "end": 1, "text": "a"}]},
+            "segments[0].start: expected a number or null, got 'x'",
+        ),
+        (
+            {"segments": [{"start": 0, "end": 1, "text": "a", "words": "a"}], "word_segments": []},
+            "segments[0].words: expected a list of objects, got str",
+        ),
+        (
+            {"segments": [{"start": 0, "end": 1, "text": "a b", "words": [{"word": "a"}, {"word": "b", "end": True}]}],
+             "word_segments": []},
+            "segments[].words[1].end: expected a number or null, got True",
+        ),
+        ({"segments": [], "word_segments": [3]}, "word_segments[0]: expected an object, got int"),
+        (
+            {"segments": [], "word_segments": [{"word": "a", "start": 0, "end": -1}]},
+            "word_segments[0].end: expected seconds from the start of the audio, 0 or more, got -1",
+        ),
+    ],
+)  # fmt: skip
+def test_whisperx_errors_name_the_entry(resp, message):
+    # each message names the list and entry as they are in whisperX's JSON
+    with pytest.raises(ResponseFormatError) as err:
+        Transcript.from_response(resp)
+    assert str(err.value) == message
+
+
+def test_whisperx_speaker_labels_under_either_name():
+    # whisperX writes "speaker"; a segment or word carrying only "speaker_id" is read too, and
+    # where both are given whisperX's own name wins
+    resp = {
+        "segments": [
+            {"start": 0.0, "end": 1.0, "text": " Hi.", "speaker_id": "S2"},
+            {"start": 1.0, "end": 2.0, "text": " Yo.", "speaker_id": "S3"},
+        ],
+        "word_segments": [
+            {"word": "Hi.", "start": 0.1, "end": 0.9, "speaker": "A", "speaker_id": "B"},
+            {"word": "Yo.", "start": 1.1, "end": 1.9, "speaker_id": "C"},
+        ],
+    }
+    t = Transcript.from_response(resp)
+    assert t.source == "whisperx"
+    assert t.segments["speaker"].tolist() == ["S2", "S3"]
+    # "speaker" is the words' column (the second word has none: it takes its segment's)
+    assert t.words["speaker"].tolist() == ["A", "S3"]
+    both = {"segments": [{"start": 0.0, "end": 1.0, "text": " Hi.", "speaker": "A", "speaker_id": "B"}],
+            "word_segments": [{"word": "Hi.", "start": 0.1, "end": 0.9}]}  # fmt: skip
+    assert Transcript.from_response(both).segments["speaker"].tolist() == ["A"]
+
+
+def test_vllm_stream_chunks_every_field():
+    # vLLM's transcription stream: chunks under "object" (or "type"); a choice may carry no
+    # delta or no content; the last usage sent is kept, the first model named
+    chunks = [
+        {"object": "transcription.chunk", "model": "m1", "choices": [{"delta": {"content": " Hel"}}]},
+        {"type": "transcription.chunk", "choices": [{"delta": {"content": "lo"}}, {"delta": {}}], "usage": {"n": 1}},
+        {"object": "transcription.chunk", "model": "m2", "choices": [{"finish_reason": "stop"}], "usage": {"n": 5}},
+        {"object": "transcription.chunk", "choices": [{"delta": {"content": "."}}], "usage": None},
+    ]  # fmt: skip
+    t = Transcript.from_response(chunks)
+    assert (t.source, t.text, t.model, t.usage) == ("vllm-sse", " Hello.", "m1", {"n": 5})
+    # "type" alone marks a chunk too
+    typed = Transcript.from_response(
+        [{"type": "transcription.chunk", "choices": [{"delta": {"content": "Hi"}}]}]
+    )
+    assert (typed.source, typed.text, typed.model, typed.usage) == ("vllm-sse", "Hi", None, None)
+
+
+@pytest.mark.parametrize(
+    ("events", "message"),
+    [
+        (
+            [{"object": "transcription.chunk", "choices": []}, 3],
+            "events[1]: expected an object, got int",
+        ),
+        (
+            [{"object": "transcription.chunk", "choices": []}, {"object": "transcription.chunk", "choices": "x"}],
+            "events[1].choices: expected a list of objects, got str",
+        ),
+        (
+            [{"object": "transcription.chunk", "choices": [{"delta": {"content": "a"}}, {"delta": {"content": 5}}]}],
+            "events[0].choices[1].delta.content: expected a string, got 5",
+        ),
+        ([{"object": "transcription.chunk", "choices": [], "usage": 3}], "usage: expected an object or null, got 3"),
+        ([{"object": "transcription.chunk", "choices": [], "model": 7}], "model: expected a model name or null, got 7"),
+        (
+            [{"type": "transcription.language", "audio_language": 5}],
+            "audio_language: expected a language code or null, got 5",
+        ),
+        (
+            [{"object": "transcription.chunk", "choices": [{"delta": {"content": "a\ud800"}}]}],
+            "events[0].choices[].delta.content: holds '\\ud800', a lone surrogate (the text was decoded wrongly "
+            "upstream); decode the response as UTF-8 before passing it",
+        ),
+    ],
+)  # fmt: skip
+def test_stream_event_errors_name_the_event(events, message):
+    with pytest.raises(ResponseFormatError) as err:
+        Transcript.from_response(events)
+    assert str(err.value) == message
+
+
+def test_mistral_stream_segments_come_from_done_else_from_the_segment_events():
+    streamed = [
+        {"type": "transcription.language", "audio_language": "fr"},
+        {"type": "transcription.text.delta", "text": " Bonjour."},
+        {"type": "transcription.segment", "text": " Bonjour.", "start": 0.0, "end": 1.0},
+        {"type": "transcription.text.delta", "text": " Salut."},
+        {"type": "transcription.segment", "text": " Salut.", "start": 1.5, "end": 2.0},
+    ]
+    done = {"type": "transcription.done", "text": " Bonjour. Salut.", "model": "voxtral"}
+    # done without segments: the segment events are the segments
+    t = Transcript.from_response([*streamed, done])
+    assert t.segments[["start", "end", "text"]].values.tolist() == [
+        [0.0, 1.0, "Bonjour."],
+        [1.5, 2.0, "Salut."],
+    ]
+    assert (t.text, t.model, t.language) == (" Bonjour. Salut.", "voxtral", "fr")
+    # done with its own segments: those win, and its language over the language event's
+    final = {**done, "language": "en", "segments": [{"text": " Bonjour. Salut.", "start": 0.0, "end": 2.0}]}
+    t = Transcript.from_response([*streamed, final])
+    assert t.segments[["start", "end", "text"]].values.tolist() == [[0.0, 2.0, "Bonjour. Salut."]]
+    assert t.language == "en"
+    # no done event (the stream was cut): the deltas are the text
+    t = Transcript.from_response(streamed[:4])
+    assert (t.text, t.model) == (" Bonjour. Salut.", None)
+    assert t.segments["text"].tolist() == ["Bonjour."]
+
+
+def test_faster_whisper_shaped_results_with_speakers_and_their_errors():
+    from collections import namedtuple
+
+    # faster-whisper's results after a diarization step: segments carrying a speaker label
+    Seg = namedtuple("Seg", "start end text speaker")
+    Info = namedtuple("Info", "language duration")
+    t = Transcript.from_response(([Seg(0.0, 1.0, " Hi.", "A"), Seg(1.0, 2.0, " Yo.", None)], Info("en", 2.5)))
+    assert (t.source, t.text, t.language, t.duration) == ("faster-whisper", " Hi. Yo.", "en", 2.5)
+    assert t.segments["speaker"].astype(object).fillna("none").tolist() == ["A", "none"]
+    Labelled = namedtuple("Labelled", "start end text speaker_id")
+    assert Transcript.from_response([Labelled(0.0, 1.0, " Hi.", "B")]).segments["speaker"].tolist() == ["B"]
+
+    def refused(obj):
+        with pytest.raises(ResponseFormatError) as err:
+            Transcript.from_response(obj)
+        return str(err.value)
+
+    assert (
+        refused(([Seg(0.0, 1.0, " Hi.", None), 3], Info("en", 1.0)))
+        == "segments[1]: expected an object, got int"
+    )
+    assert refused([Seg("x", 1.0, " Hi.", None)]) == "segments[0].start: expected a number or null, got 'x'"
+    assert (
+        refused(([Seg(0.0, 1.0, " Hi.", None)], Info(5, 1.0)))
+        == "language: expected a language code or null, got 5"
+    )
+
+    class Listed(list):  # has a language, but is no object once made plain
+        language = "en"
+
+    assert refused(([], Listed([1, 2]))) == "faster-whisper info: expected an object, got [1, 2]"
+    long = refused(([], Listed(range(200))))  # cut short: the whole value would flood the message
+    assert len(long) == 200 and long.startswith("faster-whisper info: expected an object, got [0, 1, 2, ")
+
+
+def test_openai_verbose_json_keys_either_name_and_nested_word_errors():
+    resp = {
+        "task": "transcribe",
+        "text": " Hi you",
+        "segments": [{"start": 0.0, "end": 2.0, "text": " Hi you", "speaker_id": "S1"}],
+        # words under the other names some servers use: text for word, score for probability
+        "words": [{"text": "Hi", "start": 0.0, "end": 0.5, "score": 0.25}, {"text": "you", "start": 1.0, "end": 2.0}],
+    }  # fmt: skip
+    t = Transcript.from_response(resp)
+    assert t.segments["speaker"].tolist() == ["S1"]
+    assert t.words["text"].tolist() == ["Hi", "you"]
+    np.testing.assert_array_equal(t.words["score"], [0.25, np.nan])
+    both = {**resp, "segments": [{**resp["segments"][0], "speaker": "A"}]}
+    assert Transcript.from_response(both).segments["speaker"].tolist() == ["A"]  # OpenAI's own name first
+
+    def refused(change):
+        with pytest.raises(ResponseFormatError) as err:
+            Transcript.from_response({**resp, **change})
+        return str(err.value)
+
+    assert refused({"words": "Hi you"}) == "words: expected a list of objects, got str"
+    nested = {"start": 0.0, "end": 2.0, "text": " Hi", "words": [{"word": "Hi", "start": "0"}]}
+    assert (
+        refused({"words": None, "segments": [nested]})
+        == "segments[].words[0].start: expected a number or null, got '0'"
+    )
+    assert (
+        refused({"words": None, "segments": [{**nested, "words": 5}]})
+        == "segments[0].words: expected a list of objects, got int"
+    )
+
+
+def test_mistral_stream_edge_cases():
+    segment = {"type": "transcription.segment", "text": " Hi there", "start": 0.0, "end": 1.0}
+    # a done event without text: the text is empty, not rebuilt from the segments
+    t = Transcript.from_response([segment, {"type": "transcription.done"}])
+    assert t.text == "" and t.segments["text"].tolist() == ["Hi there"]
+    # word granularity applies to the streamed segments too: each is then a word
+    words = [{**segment, "text": " Hi", "end": 0.4}, {**segment, "text": " there", "start": 0.5}]
+    t = Transcript.from_response([*({**w} for w in words), {"type": "transcription.done", "text": " Hi there"}],
+                                 granularity="word")  # fmt: skip
+    assert t.words[["text", "start", "end", "timing"]].values.tolist() == [
+        ["Hi", 0.0, 0.4, "api"],
+        ["there", 0.5, 1.0, "api"],
+    ]
+    with pytest.raises(ResponseFormatError) as err:
+        Transcript.from_response([{"type": "transcription.text.delta", "text": 5}])
+    assert str(err.value) == "events(transcription.text.delta)[0].text: expected a string, got 5"

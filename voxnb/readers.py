@@ -440,10 +440,7 @@ def _read_events(events: list[Any], granularity: str | None) -> Canonical:
 
 
 def _read_faster_whisper(segments: list, info: Any) -> Canonical:
-    plain = _entries([to_plain(s) for s in segments], "segments")
-    for s in plain:
-        if isinstance(s.get("words"), list):
-            s["words"] = [w if isinstance(w, dict) else to_plain(w) for w in s["words"]]
+    plain = _entries([to_plain(s) for s in segments], "segments")  # their words become dicts too
     c = Canonical(source="faster-whisper", text=None)
     if info is not None:
         info = to_plain(info)
@@ -451,7 +448,7 @@ def _read_faster_whisper(segments: list, info: Any) -> Canonical:
             raise ResponseFormatError(f"faster-whisper info: expected an object, got {info!r}"[:200])
         c.language = _optional(info, "language", str, "a language code")
         c.duration = _number(info.get("duration"))
-    c.segments = _columns(plain, "segments", score_keys=("score",), speaker_keys=("speaker", "speaker_id"))
+    c.segments = _columns(plain, "segments", speaker_keys=("speaker", "speaker_id"))
     c.text = "".join(c.segments.text)
     c.words = _nested_words(plain, "segments")
     return c
