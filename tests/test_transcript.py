@@ -1265,3 +1265,80 @@ def test_mistral_stream_edge_cases():
     with pytest.raises(ResponseFormatError) as err:
         Transcript.from_response([{"type": "transcription.text.delta", "text": 5}])
     assert str(err.value) == "events(transcription.text.delta)[0].text: expected a string, got 5"
+
+
+def test_to_plain_makes_json_data_of_every_container():
+    import datetime
+    from collections import namedtuple
+
+    from pydantic import BaseModel, Field
+
+    from voxnb.readers import to_plain
+
+    Point = namedtuple("Point", "x y")
+    # a named tuple is an object with fields, not a list
+    assert to_plain([Point(1, np.float32(2.5)), (3, np.arange(2))]) == [{"x": 1, "y": 2.5}, [3, [0, 1]]]
+
+    class Stamp(BaseModel):  # an SDK-style model: serialised by alias, in JSON's types
+        audio_start: float = Field(alias="audioStart")
+        at: datetime.date
+
+    assert to_plain({"m": Stamp(audioStart=1.5, at=datetime.date(2026, 1, 2))}) == {
+        "m": {"audioStart": 1.5, "at": "2026-01-02"}
+    }
+
+    class Broken:
+        def model_dump(self, **kwargs):
+            raise ValueError("nope")
+
+    with pytest.raises(ResponseFormatError) as err:
+        to_plain(Broken())
+    assert str(err.value) == "cannot read a Broken: its model_dump() failed (ValueError: nope)"
+    with pytest.raises(ResponseFormatError) as err:
+        to_plain({"a": {1, 2}})
+    assert str(err.value) == (
+        "cannot read a set as part of a transcription response; "
+        "pass the response as a dict, JSON text, an SDK object or a list of stream events"
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "raw"),
+    [
+        # each raw, read without its saved source, would be taken for another shape (Mistral)
+        ("whisperx", {"segments": [{"start": 0.0, "end": 1.0, "text": " Hi.", "speaker": "A"}]}),
+        ("openai-verbose-json", {"text": " Hi.", "segments": [{"start": 0.0, "end": 1.0, "text": " Hi."}]}),
+        ("vllm-json", {"text": " Hi.", "usage": {"type": "tokens"}}),
+        ("mistral-sdk", {"text": " Hi.", "segments": [{"start": 0.0, "end": 1.0, "text": " Hi."}]}),
+        # ... and this one for OpenAI's (it has top-level words and a duration)
+        ("mistral", {"text": " Hi.", "duration": 1.0, "words": [{"word": "Hi."}], "segments": [{"text": " Hi."}]}),
+    ],
+)  # fmt: skip
+def test_a_saved_transcript_is_read_as_the_shape_it_names(source, raw):
+    data = {"format": "voxnb.transcript", "version": 1, "source": source, "raw": raw}
+    t = Transcript.from_dict(data)
+    assert (t.source, t.text.strip()) == (source, "Hi.")
+    assert t.segments["text"].tolist() == ["Hi."]
+
+
+def test_saved_faster_whisper_segments_and_word_granularity_streams_load_back(tmp_path):
+    from faster_whisper.transcribe import Segment
+
+    two = [
+        Segment(id=i, seek=0, start=s, end=s + 1.0, text=x, tokens=[], avg_logprob=0.0, compression_ratio=1.0,
+                no_speech_prob=0.0, words=None, temperature=0.0)
+        for i, (s, x) in enumerate([(0.0, " Hi."), (1.0, " Yo.")])
+    ]  # fmt: skip
+    t = Transcript.from_response(two)  # two segments, no info: not taken for (segments, info)
+    u = voxnb.load_transcript(t.save(tmp_path / "fw.json"))
+    assert (u.source, u.text) == ("faster-whisper", " Hi. Yo.")
+    pd.testing.assert_frame_equal(u.segments, t.segments)
+    events = [
+        {"type": "transcription.segment", "text": " Hi", "start": 0.0, "end": 0.4},
+        {"type": "transcription.segment", "text": " there.", "start": 0.5, "end": 1.0},
+    ]
+    t = Transcript.from_response(events, granularity="word")
+    assert t.source == "mistral-sse" and t.words["timing"].tolist() == ["api", "api"]
+    u = voxnb.load_transcript(t.save(tmp_path / "sse.json"))
+    pd.testing.assert_frame_equal(u.words, t.words)
+    assert u.segments["text"].tolist() == ["Hi there."]
