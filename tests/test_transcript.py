@@ -1342,3 +1342,22 @@ def test_saved_faster_whisper_segments_and_word_granularity_streams_load_back(tm
     u = voxnb.load_transcript(t.save(tmp_path / "sse.json"))
     pd.testing.assert_frame_equal(u.words, t.words)
     assert u.segments["text"].tolist() == ["Hi there."]
+
+
+def test_mistral_segments_with_nested_words_errors_name_the_entry():
+    word = {"text": "Hi", "start": 0.0, "end": 0.5}
+    good = {"text": " Hi", "start": 0.0, "end": 0.5, "words": [word]}
+
+    def refused(segments):
+        with pytest.raises(ResponseFormatError) as err:
+            Transcript.from_response({"text": " Hi", "segments": segments})
+        return str(err.value)
+
+    assert refused([good, {**good, "words": [word, {**word, "end": "1"}]}]) == (
+        "segments[].words[2].end: expected a number or null, got '1'"
+    )  # the words are counted over every segment: the third word
+    assert (
+        refused([good, {**good, "words": {"a": 1}}])
+        == "segments[1].words: expected a list of objects, got dict"
+    )
+    assert refused([good, {**good, "start": [0]}]) == "segments[1].start: expected a number or null, got [0]"
