@@ -118,7 +118,8 @@ def report(config: dict) -> tuple[str, bool]:
                 counts["equivalent"] += 1
             elif status in ("killed", "survived", "timeout", "no tests"):
                 counts[status] += 1
-            if name in equivalent and status != "survived":
+            # an entry whose mutant was not run this time is not known to be stale
+            if name in equivalent and code is not None and status != "survived":
                 stale.append(f"{name} is listed as equivalent but is {status}")
         for key in totals:
             totals[key] += counts[key]

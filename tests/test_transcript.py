@@ -1361,3 +1361,37 @@ def test_mistral_segments_with_nested_words_errors_name_the_entry():
         == "segments[1].words: expected a list of objects, got dict"
     )
     assert refused([good, {**good, "start": [0]}]) == "segments[1].start: expected a number or null, got [0]"
+
+
+@pytest.mark.parametrize(
+    "resp",
+    [
+        {"text": " Hi", "segments": [{"start": 0.0, "end": 1.0, "text": " Hi", "seek": 0}]},
+        {"text": " Hi", "segments": [{"start": 0.0, "end": 1.0, "text": " Hi", "avg_logprob": -0.2}]},
+        {"text": " Hi", "duration": 1.0, "words": [{"word": "Hi", "start": 0.0, "end": 1.0}]},
+    ],
+)
+def test_each_mark_of_openai_verbose_json_is_enough(resp):
+    # no "task" field (some OpenAI-compatible servers leave it out): one of Whisper's segment
+    # fields, or top-level words with a duration, tells the shape
+    assert Transcript.from_response(resp).source == "openai-verbose-json"
+
+
+def test_mistral_word_and_mixed_granularity_errors_name_the_entry():
+    def refused(segments, granularity):
+        with pytest.raises(ResponseFormatError) as err:
+            Transcript.from_response({"text": "a b", "segments": segments}, granularity=granularity)
+        return str(err.value)
+
+    ok = {"text": "a", "start": 0.0, "end": 0.5}
+    assert (
+        refused([ok, {"text": "b", "start": "x"}], "word")
+        == "segments[1].start: expected a number or null, got 'x'"
+    )
+    # mixed: entries of several words are segments, the others words; each list is checked
+    assert refused([{"text": "a b", "start": 0.0, "end": True}, ok], "mixed") == (
+        "segments[0].end: expected a number or null, got True"
+    )
+    assert refused([{"text": "a", "score": "high"}, {"text": "a b", "start": 0.0, "end": 1.0}], "mixed") == (
+        "segments[0].score: expected a number or null, got 'high'"
+    )
