@@ -1395,3 +1395,66 @@ def test_mistral_word_and_mixed_granularity_errors_name_the_entry():
     assert refused([{"text": "a", "score": "high"}, {"text": "a b", "start": 0.0, "end": 1.0}], "mixed") == (
         "segments[0].score: expected a number or null, got 'high'"
     )
+
+
+def test_with_words_refuses_each_bad_column_saying_what_to_do():
+    t = Transcript.from_response(
+        {"segments": [{"text": "a b", "start": 0.0, "end": 1.0}, {"text": "c", "start": 1.0, "end": 2.0}]}
+    )
+    words = t.words
+
+    def refused(table):
+        with pytest.raises(ParameterError) as err:
+            t.with_words(table)
+        return str(err.value)
+
+    assert refused(words.to_dict()) == "with_words() takes a DataFrame like t.words; got a dict"
+    assert (
+        refused(words.assign(segment=0.0))
+        == "with_words(): 'segment' must hold whole numbers (segment indices)"
+    )
+    assert (
+        refused(words.assign(segment=[0, 1, 2]))
+        == "with_words(): 'segment' must index this transcript's 2 segments"
+    )
+    assert (
+        refused(words.assign(segment=[0, -1, 1]))
+        == "with_words(): 'segment' must index this transcript's 2 segments"
+    )
+    for col in ("start", "end", "score"):
+        wrong = f"with_words(): '{col}' must hold numbers (NaN where unknown)"
+        assert refused(words.assign(**{col: "1"})) == wrong
+        assert refused(words.assign(**{col: True})) == wrong
+    assert refused(words.assign(start=[0.0, -0.5, 1.0])) == (
+        "with_words(): start of word 1 is -0.5; times are seconds from the start of the audio, 0 or more"
+    )
+    assert refused(words.assign(end=[0.5, 1.0, np.inf])).startswith("with_words(): end of word 2 is inf; ")
+    assert refused(words.assign(end=[0.5, 1.0, 2e10])).startswith(
+        "with_words(): end of word 2 is 20000000000.0; "
+    )
+    assert refused(words.assign(start=[0.0, 0.7, 1.0], end=[0.5, 0.6, 2.0])) == (
+        "with_words(): word 1 ends before it starts"
+    )
+    assert (
+        refused(words.assign(score=[0.5, -np.inf, 1.0]))
+        == "with_words(): 'score' must be finite (NaN where unknown)"
+    )
+    for col in ("text", "speaker"):
+        assert refused(words.assign(**{col: pd.Series(["a", 5, "c"], dtype=object)})) == (
+            f"with_words(): '{col}' must hold strings (NA where unknown); got 5"
+        )
+        assert refused(words.assign(**{col: pd.Series(["a", "b\ud800", "c"], dtype=object)})) == (
+            f"with_words(): '{col}' holds a lone surrogate (text decoded wrongly upstream); clean it first, "
+            "e.g. s.encode('utf-8', 'replace').decode()"
+        )
+    # the edges are allowed: time 0 and the largest time, a word of no length, the last segment
+    from voxnb.readers import MAX_SECONDS
+
+    edge = t.with_words(
+        words.assign(start=[0.0, 0.5, MAX_SECONDS], end=[0.0, 0.5, MAX_SECONDS], segment=[0, 0, 1])
+    )
+    assert edge.words["start"].tolist() == [0.0, 0.5, MAX_SECONDS] and edge.words["segment"].tolist() == [
+        0,
+        0,
+        1,
+    ]
