@@ -1458,3 +1458,116 @@ def test_with_words_refuses_each_bad_column_saying_what_to_do():
         0,
         1,
     ]
+
+
+_SAVED = {"format": "voxnb.transcript", "version": 1, "source": "mistral", "raw": {"text": "Hi."}}
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"version": "1"}, "saved transcript: version must be a whole number, got '1'"),
+        ({"version": True}, "saved transcript: version must be a whole number, got True"),
+        ({"raw": None, "text": "Hi."}, None),  # None stands for: the raw key removed below
+        *(
+            ({name: 5}, f"saved transcript: {name} must be a string, got 5")
+            for name in ("source", "granularity", "backend", "base_url", "model", "audio_sha256", "created")
+        ),
+        ({"request": [1]}, "saved transcript: request must be an object, got [1]"),
+        ({"speaker_names": ["A"]}, "saved transcript: speaker_names must map labels to names, got ['A']"),
+        ({"speaker_names": {"A": 1}}, "saved transcript: speaker_names must map labels to names, got {'A': 1}"),
+        *(
+            ({"speaker_similarity": bad}, f"saved transcript: speaker_similarity must map speakers to numbers, got {bad!r}")
+            for bad in ([0.5], {"A": "high"}, {"A": True}, {"A": float("inf")})
+        ),
+        ({"words": [1]}, "saved transcript: words must hold the lists "
+                         "['segment', 'start', 'end', 'text', 'speaker', 'score', 'timing']; the file is damaged"),
+    ],
+)  # fmt: skip
+def test_a_damaged_saved_transcript_is_refused_naming_the_field(change, message):
+    data = {**_SAVED, **change}
+    if message is None:
+        del data["raw"]
+        message = "saved transcript: the 'raw' response is missing; the file is damaged"
+    with pytest.raises(ResponseFormatError) as err:
+        Transcript.from_dict(data)
+    assert str(err.value) == message
+
+
+def test_saved_words_are_checked_column_by_column():
+    t = Transcript.from_response({"segments": [{"text": "a b", "start": 0.0, "end": 1.0}]})
+    saved = t.with_words(t.words.assign(timing="aligned")).to_dict()
+    words = saved["words"]
+    assert words == {
+        "segment": [0, 0],
+        "start": [0.0, 0.5],
+        "end": [0.5, 1.0],
+        "text": ["a", "b"],
+        "speaker": [None, None],
+        "score": [None, None],
+        "timing": ["aligned", "aligned"],
+    }
+
+    def refused(**change):
+        with pytest.raises(ResponseFormatError) as err:
+            Transcript.from_dict({**saved, "words": {**words, **change}})
+        return str(err.value)
+
+    assert refused(start=[0.0]) == "saved transcript: the words columns differ in length; the file is damaged"
+    assert (
+        refused(segment=[0, True])
+        == "saved transcript: words.segment must hold whole numbers; the file is damaged"
+    )
+    assert (
+        refused(segment=[0, 0.0])
+        == "saved transcript: words.segment must hold whole numbers; the file is damaged"
+    )
+    assert (
+        refused(timing=["aligned", 1])
+        == "saved transcript: words.timing must hold strings; the file is damaged"
+    )
+    assert refused(end=[0.5, "1"]) == "words[1].end: expected a number or null, got '1'"
+    assert (
+        refused(start=[0.0, -1])
+        == "words[1].start: expected seconds from the start of the audio, 0 or more, got -1"
+    )
+    assert refused(text=["a", 2]) == "words[1].text: expected a string, got 2"
+    assert refused(speaker=["a", 2.5]) == "words[1].speaker: expected a speaker label (a string), got 2.5"
+    assert refused(score=[0.5, "x"]) == "words[1].score: expected a number or null, got 'x'"
+    back = Transcript.from_dict({**saved, "words": {**words, "score": [0.5, None]}})
+    assert back.words["score"].tolist()[0] == 0.5 and back.words["timing"].tolist() == ["aligned", "aligned"]
+
+
+def test_what_json_cannot_hold_is_refused_before_saving(tmp_path):
+    def refused(t):
+        with pytest.raises(ResponseFormatError) as err:
+            t.save(tmp_path / "t.json")
+        assert not (tmp_path / "t.json").exists()
+        return str(err.value)
+
+    nan = Transcript.from_response(
+        {"text": "Hi", "segments": [{"text": "Hi", "start": float("nan"), "end": 1.0}]}
+    )
+    assert refused(nan) == (
+        "cannot save this transcript: raw.segments[0].start is not a finite number, which JSON cannot store; "
+        "replace it with None (null) in t.raw or the request, then save again. Nothing was written"
+    )
+    assert refused(
+        Transcript.from_response({"text": "Hi"}, request={"temperature": float("inf")})
+    ).startswith("cannot save this transcript: request.temperature is not a finite number")
+    assert refused(Transcript.from_response({"text": "Hi"}, request={"terms": {"a"}})) == (
+        "cannot save this transcript: cannot read a set as part of a transcription response; pass the response "
+        "as a dict, JSON text, an SDK object or a list of stream events; nothing was written"
+    )
+    # read back as a float by JSON readers: 2**70 + 1 would come back as 2**70
+    assert refused(Transcript.from_response({"text": "Hi", "id": 2**70 + 1})) == (
+        "cannot save this transcript: the file would not read back exactly (integers past 64 bits, "
+        "keys that are not strings...); nothing was written"
+    )
+    deep: dict = {"text": "Hi"}
+    for _ in range(5000):
+        deep = {"x": deep}
+    assert refused(Transcript.from_response({"text": "Hi", "extra": deep})) == (
+        "cannot save this transcript: its raw response is nested too deeply for JSON; keep the "
+        "response elsewhere, or save a copy with a flatter raw (Transcript.from_response(...))"
+    )
