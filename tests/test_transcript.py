@@ -1571,3 +1571,62 @@ def test_what_json_cannot_hold_is_refused_before_saving(tmp_path):
         "cannot save this transcript: its raw response is nested too deeply for JSON; keep the "
         "response elsewhere, or save a copy with a flatter raw (Transcript.from_response(...))"
     )
+
+
+def test_rename_speakers_refusals_word_for_word(mistral_diarized):
+    t = Transcript.from_response(mistral_diarized)
+
+    def refused(names, transcript=t, **options):
+        with pytest.raises(ParameterError) as err:
+            transcript.rename_speakers(names, **options)
+        return str(err.value)
+
+    wrong = "rename_speakers() takes a dict of current label → name, e.g. {'speaker_1': 'Ada'}"
+    assert refused([("speaker_1", "Ada")]) == wrong and refused({1: "Ada"}) == wrong
+    assert refused({"speaker_1": "Ada", "speaker_9": "Bo"}) == (
+        "rename_speakers(): no speaker 'speaker_9' in this transcript; its speakers are ['speaker_1', 'speaker_2']"
+    )
+    assert refused({"speaker_1": "Ada"}, Transcript.from_response({"text": "Hi."})) == (
+        "rename_speakers(): no speaker 'speaker_1' in this transcript; its speakers are none (it was not diarized)"
+    )
+    for name in (" Ada", "Ada ", "", "  ", 5):
+        assert refused({"speaker_1": name}) == (
+            f"rename_speakers(): names must be non-empty strings without surrounding spaces; got {name!r}"
+        )
+    assert refused({"speaker_1": "Bo", "speaker_2": "Bo"}) == (
+        "rename_speakers() would give two speakers the name 'Bo'; pass merge=True if they are one person, "
+        "or choose distinct names"
+    )
+
+
+def test_renames_remember_the_original_labels_and_similarities(mistral_diarized):
+    t = Transcript.from_response(mistral_diarized)
+    ada = t.rename_speakers({"speaker_1": "Ada"}, similarity={"Ada": 0.75})
+    assert (ada.speaker_names, ada.speaker_similarity) == ({"speaker_1": "Ada"}, {"Ada": 0.75})
+    assert ada.speakers["similarity"].tolist()[0] == 0.75 and np.isnan(ada.speakers["similarity"].tolist()[1])
+    assert (t.speaker_names, t.speaker_similarity) == ({}, {})  # the original is unchanged
+    # renamed again: the names map from the labels the transcript was made with; similarities follow
+    zoe = ada.rename_speakers({"Ada": "Zoe", "speaker_2": "Ben"}, similarity={"Ben": 1})
+    assert zoe.speaker_names == {"speaker_1": "Zoe", "speaker_2": "Ben"}
+    assert (
+        zoe.speaker_similarity == {"Zoe": 0.75, "Ben": 1.0} and type(zoe.speaker_similarity["Ben"]) is float
+    )
+    assert zoe.speaker_order == {"Zoe": "speaker_1", "Ben": "speaker_2"}
+    # a name given back is no rename any more
+    back = zoe.rename_speakers({"Zoe": "speaker_1"})
+    assert back.speaker_names == {"speaker_2": "Ben"} and back.segments["speaker"].tolist() == [
+        "speaker_1",
+        "speaker_1",
+        "Ben",
+    ]
+    # a words table set by with_words is renamed too, its other columns kept
+    words = t.words.assign(timing="aligned")
+    words.loc[0, "speaker"] = None
+    named = t.with_words(words).rename_speakers({"speaker_2": "Ben"})
+    assert named.words["speaker"].astype(object).fillna("-").tolist() == [
+        "-",
+        *["speaker_1"] * (len(words) - 3),
+        "Ben",
+        "Ben",
+    ]
+    assert (named.words["timing"] == "aligned").all()
