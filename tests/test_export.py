@@ -462,3 +462,120 @@ def test_subtitles_regroup_long_segments_by_length_and_duration(tmp_path):
     assert [(a, b) for a, b, _ in vtt] == [(a, b) for _, a, b, _ in cues]
     # without max_lines / max_duration a segment is one cue, as before
     assert len(parse_srt(t.to_srt())) == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"max_lines": 0}, "max_lines= is a whole number of lines, at least 1 (or None); got 0"),
+        ({"max_lines": True}, "max_lines= is a whole number of lines, at least 1 (or None); got True"),
+        ({"max_lines": 1.0}, "max_lines= is a whole number of lines, at least 1 (or None); got 1.0"),
+        ({"max_duration": 0}, "max_duration= is a number of seconds above 0 (or None); got 0"),
+        ({"max_duration": float("inf")}, "max_duration= is a number of seconds above 0 (or None); got inf"),
+        ({"max_duration": True}, "max_duration= is a number of seconds above 0 (or None); got True"),
+        ({"max_duration": "7"}, "max_duration= is a number of seconds above 0 (or None); got '7'"),
+        ({"speakers": None}, "speakers= is True or False; got None"),
+        ({"max_chars": 0}, "max_chars= is a whole number of characters per line, at least 1 (or None for no "
+                           "wrapping); got 0"),
+        ({"max_chars": False}, "max_chars= is a whole number of characters per line, at least 1 (or None for no "
+                               "wrapping); got False"),
+        ({"max_chars": 4.0}, "max_chars= is a whole number of characters per line, at least 1 (or None for no "
+                             "wrapping); got 4.0"),
+    ],
+)  # fmt: skip
+def test_cue_options_are_refused_word_for_word(options, message):
+    t = _one_segment("x")
+    for write in (t.to_srt, t.to_vtt):
+        with pytest.raises(ParameterError) as err:
+            write(**options)
+        assert str(err.value) == message
+    # the smallest values allowed
+    assert t.to_srt(max_lines=1, max_duration=0.001, max_chars=1).splitlines()[2] == "x"
+
+
+def test_names_and_inputs_of_the_other_formats_are_refused_word_for_word():
+    t = _one_segment("x")
+    for uri in ("", "  ", 5):
+        for write in (t.to_rttm, t.to_pyannote):
+            with pytest.raises(ParameterError) as err:
+                write(uri=uri)
+            assert str(err.value) == f"uri= is a non-empty name such as 'meeting1'; got {uri!r}"
+            assert err.value.option == "uri"
+    for session_id in ("", 5):
+        with pytest.raises(ParameterError) as err:
+            t.to_seglst(session_id=session_id)
+        assert str(err.value) == f"session_id= is a non-empty name such as 'meeting1'; got {session_id!r}"
+    from voxnb import export
+
+    for fmt, write in [("SRT", export.to_srt), ("WebVTT", export.to_vtt), ("TextGrid", export.to_textgrid),
+                       ("RTTM", export.to_rttm), ("SegLST", export.to_seglst), ("pyannote", export.to_pyannote)]:  # fmt: skip
+        with pytest.raises(ParameterError) as err:
+            write({"text": "x"})
+        assert str(err.value) == (
+            f"{fmt} export takes a voxnb.Transcript (e.g. voxnb.Transcript.from_response(...)); got a dict"
+        )
+    untimed = Transcript.from_response({"text": "x y"})
+    with pytest.raises(ParameterError) as err:
+        untimed.to_rttm()
+    assert str(err.value) == (
+        "RTTM needs segment times and this transcript has none; ask for timestamps (timestamps='segment') "
+        "or give it times with t.align(audio)"
+    )
+
+
+def test_rttm_seglst_and_pyannote_labels_hand_worked():
+    t = Transcript.from_response(
+        {
+            "segments": [
+                {"text": "one", "start": 0.0, "end": 1.25, "speaker_id": "Dr  Who"},
+                {"text": "two", "start": 1.5, "end": 1.5},  # no speaker, no length
+                {"text": "", "start": 2.0, "end": 2.5},
+            ]
+        }
+    )
+    # a speaker's spaces would split RTTM's fields: they become underscores; no speaker is "unknown"
+    assert t.to_rttm(uri="my call").splitlines() == [
+        "SPEAKER my_call 1 0.000 1.250 <NA> <NA> Dr_Who <NA> <NA>",
+        "SPEAKER my_call 1 1.500 1.000 <NA> <NA> unknown <NA> <NA>",
+    ]
+    assert t.to_seglst(session_id="s 1") == [
+        {"session_id": "s 1", "speaker": "Dr_Who", "start_time": 0.0, "end_time": 1.25, "words": "one"},
+        {"session_id": "s 1", "speaker": "unknown", "start_time": 1.5, "end_time": 1.5, "words": "two"},
+        {"session_id": "s 1", "speaker": "unknown", "start_time": 2.0, "end_time": 2.5, "words": ""},
+    ]
+    annotation = t.to_pyannote(uri="my call")
+    # a zero-length segment is no speech; pyannote keeps the uri as given
+    assert annotation.uri == "my call"
+    assert [(s.start, s.end, label) for s, _, label in annotation.itertracks(yield_label=True)] == [
+        (0.0, 1.25, "Dr_Who"),
+        (2.0, 2.5, "unknown"),
+    ]
+
+
+def test_textgrid_tier_entries_hand_worked():
+    t = Transcript.from_response(
+        {
+            "duration": 9.5,
+            "segments": [
+                {"text": "a", "start": 0.0, "end": 1.0},
+                {"text": "b", "start": 0.5, "end": 1.5},  # overlaps a: starts where a ended
+                {"text": "c", "start": 1.5, "end": 1.50005},  # under a tenth of a millisecond: dropped
+                {"text": "e", "start": 2.0, "end": 2.00012345},  # rounded to a tenth of a millisecond
+                {"text": " ", "start": 3.0, "end": 4.0},  # no text: dropped
+                {"text": "f", "start": 5.0, "end": 6.0},
+            ],
+        }
+    )
+    grid = t.to_textgrid()
+    assert list(grid.tierNames) == ["transcript - segments", "transcript - words"]
+    tier = grid.getTier("transcript - segments")
+    assert [tuple(e) for e in tier.entries] == [
+        (0.0, 1.0, "a"),
+        (1.0, 1.5, "b"),
+        (2.0, 2.0001, "e"),
+        (5.0, 6.0, "f"),
+    ]
+    assert (tier.minTimestamp, tier.maxTimestamp) == (0, 9.5)  # the reported duration
+    # without a duration, the last end
+    short = Transcript.from_response({"segments": [{"text": "a", "start": 0.0, "end": 1.25}]})
+    assert short.to_textgrid().getTier("transcript - words").maxTimestamp == 1.25
