@@ -1630,3 +1630,45 @@ def test_renames_remember_the_original_labels_and_similarities(mistral_diarized)
         "Ben",
     ]
     assert (named.words["timing"] == "aligned").all()
+
+
+def test_single_events_and_unknown_objects():
+    # one stream event on its own is read as a stream; a done event is a whole response
+    t = Transcript.from_response({"type": "transcription.text.delta", "text": " Hi"})
+    assert (t.source, t.text) == ("mistral-sse", " Hi")
+    done = Transcript.from_response({"type": "transcription.done", "text": " Hi", "segments": []})
+    assert (done.source, done.text) == ("mistral", " Hi")
+    with pytest.raises(ResponseFormatError) as err:
+        Transcript.from_response({k: 1 for k in "jihgfedcba"})
+    assert str(err.value) == (
+        "this does not look like a transcription response: expected an object with 'text' and/or 'segments', "
+        "got keys ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h']"
+    )
+
+
+def test_whisperx_shapes_without_word_segments_or_with_other_key_names():
+    # whisperX leaves a word it cannot align (a number) without times or score: the next word's
+    # score still tells the shape
+    resp = {
+        "segments": [
+            {"start": 0.0, "end": 1.0, "text": " 2024 arrived", "words": [{"word": "2024"}, {"word": "arrived", "start": 0.5, "end": 1.0, "score": 0.5}]}
+        ]
+    }  # fmt: skip
+    t = Transcript.from_response(resp)
+    assert t.source == "whisperx" and t.words["score"].tolist()[1] == 0.5
+    # word segments may say "text" for the word and "speaker_id" for the speaker
+    other = {
+        "segments": [{"start": 0.0, "end": 1.0, "text": " Hi."}],
+        "word_segments": [{"text": "Hi.", "start": 0.1, "end": 0.9, "speaker_id": "B"}],
+    }
+    t = Transcript.from_response(other)
+    assert t.words[["text", "speaker"]].values.tolist() == [["Hi.", "B"]]
+
+
+def test_faster_whisper_word_errors_name_the_entry():
+    from collections import namedtuple
+
+    Seg = namedtuple("Seg", "start end text words")
+    with pytest.raises(ResponseFormatError) as err:
+        Transcript.from_response([Seg(0.0, 1.0, " Hi", [{"word": " Hi", "start": "0"}])])
+    assert str(err.value) == "segments[].words[0].start: expected a number or null, got '0'"

@@ -458,9 +458,11 @@ def _classify_dict(d: dict) -> str:
     segments = d.get("segments")
     first = segments[0] if isinstance(segments, list) and segments and isinstance(segments[0], dict) else {}
     first_words = first.get("words")
+    # whisperX scores each aligned word; a word it could not align (a number) has no score, so
+    # every word of the first segment is looked at, not only the first
     if "word_segments" in d or any(
         isinstance(w, dict) and "word" in w and "score" in w
-        for w in (first_words[:1] if isinstance(first_words, list) else [])
+        for w in (first_words if isinstance(first_words, list) else [])
     ):
         return "whisperx"
     if (
