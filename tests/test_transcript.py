@@ -1672,3 +1672,69 @@ def test_faster_whisper_word_errors_name_the_entry():
     with pytest.raises(ResponseFormatError) as err:
         Transcript.from_response([Seg(0.0, 1.0, " Hi", [{"word": " Hi", "start": "0"}])])
     assert str(err.value) == "segments[].words[0].start: expected a number or null, got '0'"
+
+
+def test_top_level_fields_are_refused_word_for_word():
+    for field, what in (("text", "a string"), ("language", "a language code"), ("model", "a model name")):
+        with pytest.raises(ResponseFormatError) as err:
+            Transcript.from_response({"text": "x", field: 5})
+        assert str(err.value) == f"{field}: expected {what} or null, got 5"
+    with pytest.raises(ResponseFormatError) as err:
+        Transcript.from_response({"text": "x", "usage": "lots"})
+    assert str(err.value) == "usage: expected an object or null, got 'lots'"
+
+
+def test_speaker_and_text_columns_of_every_kind():
+    class Label(str):  # a str subclass (an enum-like label from some SDK) is read as plain text
+        pass
+
+    t = Transcript.from_response(
+        {
+            "segments": [
+                {"start": 0.0, "end": 1.0, "text": None, "speaker_id": ""},
+                {"start": 1.0, "end": 2.0, "text": Label("Hi"), "speaker_id": "A"},
+            ]
+        }
+    )
+    # a null text is empty, an empty speaker is no speaker
+    assert t.segments["text"].tolist() == ["", "Hi"] and type(t.segments["text"].tolist()[1]) is str
+    assert t.segments["speaker"].astype(object).fillna("-").tolist() == ["-", "A"]
+    # numbered speakers are labels; with them, empty and null still mean no speaker
+    numbered = Transcript.from_response(
+        {"segments": [{"start": float(i), "end": i + 1.0, "text": "x", "speaker_id": s} for i, s in enumerate([0, "", None, 1])]}
+    )  # fmt: skip
+    assert numbered.segments["speaker"].astype(object).fillna("-").tolist() == ["0", "-", "-", "1"]
+    no_text = Transcript.from_response({"segments": [{"start": 0.0, "end": 1.0}]})
+    assert no_text.segments["text"].tolist() == [""]
+
+    def refused(segments):
+        with pytest.raises(ResponseFormatError) as err:
+            Transcript.from_response({"segments": segments})
+        return str(err.value)
+
+    surrogate = "holds '\\ud800', a lone surrogate (the text was decoded wrongly upstream); decode the response as UTF-8 before passing it"  # fmt: skip
+    seg = {"start": 0.0, "end": 1.0, "text": "x"}
+    assert refused([seg, {**seg, "speaker_id": "A\ud800"}]) == f"segments[1].speaker_id: {surrogate}"
+    assert (
+        refused([{**seg, "speaker_id": 1}, {**seg, "speaker_id": "\ud800"}])
+        == f"segments[1].speaker_id: {surrogate}"
+    )
+    assert refused([seg, {**seg, "text": "\ud800"}]) == f"segments[1].text: {surrogate}"
+    assert refused([{**seg, "speaker_id": 1}, {**seg, "speaker_id": True}]) == (
+        "segments[1].speaker_id: expected a speaker label (a string), got True"
+    )
+
+
+def test_nested_words_speaker_keys_and_empty_word_lists():
+    seg = {"start": 0.0, "end": 1.0, "text": "Hi you"}
+    words = [{"text": "Hi", "start": 0.0, "end": 0.4, "speaker_id": "B"}, {"text": "you", "start": 0.5, "end": 1.0, "speaker_id": "C"}]  # fmt: skip
+    t = Transcript.from_response({"segments": [{**seg, "words": words}]})
+    assert t.words["speaker"].tolist() == ["B", "C"]  # words may say speaker_id ...
+    both = [{**words[0], "speaker": "A"}, words[1]]
+    t = Transcript.from_response({"segments": [{**seg, "words": both}]})
+    assert t.words["speaker"].astype(object).fillna("-").tolist() == ["A", "-"]  # ... speaker comes first
+    # segments whose word lists are all empty carry no words: a word-granularity response stays one
+    entries = [{"text": "Hi", "start": 0.0, "end": 0.4, "words": []}, {"text": "you", "start": 0.5, "end": 1.0, "words": []}]  # fmt: skip
+    t = Transcript.from_response({"text": "Hi you", "segments": entries}, granularity="word")
+    assert t.words[["text", "timing"]].values.tolist() == [["Hi", "api"], ["you", "api"]]
+    assert t.segments["text"].tolist() == ["Hi you"]

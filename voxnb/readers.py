@@ -207,7 +207,7 @@ def _speakers(entries: list[dict], keys: tuple[str, ...], where: str) -> list[st
     if speakers is None:
         return [None] * len(entries)
     if set(map(type, speakers)) <= {str, type(None)} and "" not in speakers:
-        _check_encodable([s for s in speakers if s], f"{where}[].{key}")
+        _check_encodable([s or "" for s in speakers], f"{where}[].{key}")  # "" keeps the entries' numbers
         return speakers
     out: list[str | None] = []
     for i, s in enumerate(speakers):
@@ -217,7 +217,7 @@ def _speakers(entries: list[dict], keys: tuple[str, ...], where: str) -> list[st
             out.append(str(s))  # numbered speakers (0, 1...) are labels too
         else:
             raise ResponseFormatError(f"{where}[{i}].{key}: expected a speaker label (a string), got {s!r}")
-    _check_encodable([s for s in out if s], f"{where}[].{key}")
+    _check_encodable([s or "" for s in out], f"{where}[].{key}")
     return out
 
 
