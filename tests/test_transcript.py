@@ -1738,3 +1738,47 @@ def test_nested_words_speaker_keys_and_empty_word_lists():
     t = Transcript.from_response({"text": "Hi you", "segments": entries}, granularity="word")
     assert t.words[["text", "timing"]].values.tolist() == [["Hi", "api"], ["you", "api"]]
     assert t.segments["text"].tolist() == ["Hi you"]
+
+
+def test_times_and_numbers_at_their_limits():
+    from voxnb.readers import MAX_SECONDS
+
+    def refused(segments):
+        with pytest.raises(ResponseFormatError) as err:
+            Transcript.from_response({"segments": segments})
+        return str(err.value)
+
+    seg = {"start": 0.0, "end": 1.0, "text": "a"}
+    # scores are any finite number (log-probabilities are negative); times are 0 to MAX_SECONDS
+    t = Transcript.from_response(
+        {
+            "segments": [
+                {**seg, "score": -0.25},
+                {**seg, "start": MAX_SECONDS, "end": MAX_SECONDS, "score": 2e10},
+            ]
+        }
+    )
+    assert t.segments["score"].tolist() == [-0.25, 2e10] and t.segments["end"].tolist() == [1.0, MAX_SECONDS]
+    assert refused([seg, {**seg, "start": -1}]) == (
+        "segments[1].start: expected seconds from the start of the audio, 0 or more, got -1"
+    )
+    assert refused([{**seg, "end": MAX_SECONDS * 2}]) == (
+        "segments[0].end: expected seconds from the start of the audio, 0 or more, got 20000000000.0"
+    )
+    assert (
+        refused([seg, {**seg, "score": float("-inf")}])
+        == "segments[1].score: expected a finite number, got -inf"
+    )
+    assert refused([{**seg, "score": None}, {**seg, "score": 10**400}]) == (
+        f"segments[1].score: {10**400!r} is too large to be a number"
+    )
+    largest = int(1e308)  # converts to a float: the next one is the one too large
+    assert refused([{**seg, "score": largest}, {**seg, "score": 10**400}]).startswith("segments[1].score: ")
+    # an end up to a millisecond before its start is float rounding, kept; further is refused
+    assert Transcript.from_response({"segments": [{**seg, "start": 1.0, "end": 0.999}]}).segments[
+        "end"
+    ].tolist() == [0.999]
+    assert refused([seg, {**seg, "start": 1.0, "end": 0.5}]) == (
+        "segments[1].end: 0.5 is before its start 1.0; the response's times are reversed, so it cannot be "
+        "trusted (re-request it, or fix the entry)"
+    )
