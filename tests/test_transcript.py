@@ -1782,3 +1782,28 @@ def test_times_and_numbers_at_their_limits():
         "segments[1].end: 0.5 is before its start 1.0; the response's times are reversed, so it cannot be "
         "trusted (re-request it, or fix the entry)"
     )
+
+
+def test_the_reported_duration_and_top_level_text_are_checked():
+    from voxnb.readers import MAX_SECONDS
+
+    for given, duration in ((0, 0.0), (0.5, 0.5), ("12.50", 12.5), (MAX_SECONDS, MAX_SECONDS)):
+        assert Transcript.from_response({"text": "x", "duration": given}).duration == duration
+
+    def refused(response):
+        with pytest.raises(ResponseFormatError) as err:
+            Transcript.from_response(response)
+        return str(err.value)
+
+    for bad in (-1, MAX_SECONDS * 2):
+        assert (
+            refused({"text": "x", "duration": bad}) == f"duration: expected seconds, 0 or more, got {bad!r}"
+        )
+    for bad in (True, [1], "abc"):
+        assert (
+            refused({"text": "x", "duration": bad}) == f"duration: expected a number of seconds, got {bad!r}"
+        )
+    assert refused({"text": "x\ud800"}) == (
+        "text: holds '\\ud800', a lone surrogate (the text was decoded wrongly upstream); decode the response "
+        "as UTF-8 before passing it"
+    )
