@@ -1807,3 +1807,23 @@ def test_the_reported_duration_and_top_level_text_are_checked():
         "text: holds '\\ud800', a lone surrogate (the text was decoded wrongly upstream); decode the response "
         "as UTF-8 before passing it"
     )
+
+
+def test_text_paths_and_granularity_given_to_from_response(tmp_path):
+    # JSON text may start with blanks, and be an array (of stream events)
+    assert Transcript.from_response('  \n{"text": "Hi"}').text == "Hi"
+    events = Transcript.from_response('[{"type": "transcription.text.delta", "text": "Hi"}]')
+    assert (events.source, events.text) == ("mistral-sse", "Hi")
+    assert Transcript.from_response({"text": "Hi"}, granularity="segment").text == "Hi"
+
+    def refused(obj, **options):
+        with pytest.raises(ResponseFormatError) as err:
+            Transcript.from_response(obj, **options)
+        return str(err.value)
+
+    assert refused({"text": "Hi"}, granularity="words") == (
+        "granularity must be 'segment', 'word' or None, got 'words'"
+    )
+    tail = " is neither JSON text nor an existing .json file one can read; pass the response itself or the path of a saved response"  # fmt: skip
+    assert refused(str(tmp_path)) == repr(str(tmp_path)) + tail  # a folder
+    assert refused("x" * 5000) == repr("x" * 80) + tail  # a name too long for the system: cut short
