@@ -1827,3 +1827,62 @@ def test_text_paths_and_granularity_given_to_from_response(tmp_path):
     tail = " is neither JSON text nor an existing .json file one can read; pass the response itself or the path of a saved response"  # fmt: skip
     assert refused(str(tmp_path)) == repr(str(tmp_path)) + tail  # a folder
     assert refused("x" * 5000) == repr("x" * 80) + tail  # a name too long for the system: cut short
+
+
+def test_provenance_request_and_windows_are_refused_word_for_word(tmp_path):
+    def refused(call, *args, **kwargs):
+        with pytest.raises(ParameterError) as err:
+            call(*args, **kwargs)
+        return err.value
+
+    for name in ("backend", "base_url", "model", "audio_sha256"):
+        err = refused(Transcript.from_response, {"text": "x"}, **{name: 5})
+        assert (str(err), err.option) == (f"{name}= must be a string or None; got a int", name)
+    err = refused(Transcript.from_response, {"text": "x"}, audio=b"RIFF")
+    assert str(err) == "audio= must be a voxnb.Audio (e.g. voxnb.Audio.load(path)); got a bytes"
+    assert err.option == "audio"
+    assert str(refused(Transcript.from_response, {"text": "x"}, request=[("model", "m")])) == (
+        "request= must be a dict of request parameters, got list"
+    )
+    # every spelling of a secret is dropped from the record; the rest is kept
+    secrets = {k: "s" for k in ("API-Key", "apikey", "KEY", "token", "Bearer", "password", "secret")}
+    assert Transcript.from_response({"text": "x"}, request={**secrets, "temperature": 0}).request == {
+        "temperature": 0
+    }
+    t = Transcript.from_response({"text": "x", "segments": [{"text": "x", "start": 0.0, "end": 1.0}]})
+    for start, end, message in [
+        (True, None, "start= is a finite number of seconds (or None); got True"),
+        ("1", None, "start= is a finite number of seconds (or None); got '1'"),
+        (None, float("nan"), "end= is a finite number of seconds (or None); got nan"),
+        (2, 2, "end=2 is not after start=2; swap them"),
+        (3.5, 1, "end=1 is not after start=3.5; swap them"),
+    ]:
+        assert str(refused(t.compare, t, start=start, end=end)) == message
+    # load_transcript's own refusals
+    assert (
+        str(refused(voxnb.load_transcript, b"t.json")) == "load_transcript() takes a file path; got a bytes"
+    )
+    assert str(refused(voxnb.load_transcript, tmp_path / "none.json")) == (
+        f"no such file: {tmp_path / 'none.json'}; check the path (t.save(path) writes one)"
+    )
+    assert str(refused(voxnb.load_transcript, tmp_path)) == (
+        f"no such file: {tmp_path}; check the path (t.save(path) writes one)"
+    )
+
+
+def test_requested_word_timestamps_decide_how_entries_are_read():
+    entries = {"text": "Hi you", "segments": [{"text": "Hi", "start": 0.0, "end": 0.4}, {"text": "Hi you", "start": 0.0, "end": 1.0}]}  # fmt: skip
+
+    def read(request):
+        t = Transcript.from_response(entries, request=request)
+        return len(t.segments), t.words["timing"].tolist()
+
+    # word timestamps alone: every entry is a word; with segment timestamps too: mixed; else segments
+    assert read({"timestamp_granularities": ["word"]}) == (1, ["api", "api"])
+    assert read({"timestamps": "word"}) == (1, ["api", "api"])
+    assert read({"timestamp_granularities": ["segment", "word"]}) == (1, ["api"])
+    assert read({"timestamp_granularities": ["segment"]}) == (
+        2,
+        ["interpolated", "interpolated", "interpolated"],
+    )
+    assert read({"timestamp_granularities": []}) == (2, ["interpolated", "interpolated", "interpolated"])
