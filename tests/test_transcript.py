@@ -1886,3 +1886,36 @@ def test_requested_word_timestamps_decide_how_entries_are_read():
         ["interpolated", "interpolated", "interpolated"],
     )
     assert read({"timestamp_granularities": []}) == (2, ["interpolated", "interpolated", "interpolated"])
+
+
+def test_duration_falls_back_in_order():
+    seg = {"text": "Hi you", "start": 0.5, "end": 2.0}
+    # the reported duration first, then the kept audio's
+    assert Transcript.from_response({"duration": 9.0, "segments": [seg]}).duration == 9.0
+    audio = voxnb.Audio.from_array(np.zeros(8000, dtype=np.float32), 16000)
+    assert Transcript.from_response({"segments": [seg]}, audio=audio).duration == 0.5
+    # then the last end: a segment's, or a word's when the backend timed words past the segments
+    assert (
+        Transcript.from_response(
+            {"segments": [seg, {"text": "x", "start": 1.0, "end": float("nan")}]}
+        ).duration
+        == 2.0
+    )
+    nested = {
+        **seg,
+        "words": [{"text": "Hi", "start": 0.5, "end": 1.0}, {"text": "you", "start": 1.5, "end": 2.5}],
+    }
+    assert Transcript.from_response({"segments": [nested]}).duration == 2.5
+    # then the billed seconds; else unknown
+    assert Transcript.from_response({"text": "Hi", "usage": {"prompt_audio_seconds": 3}}).duration == 3.0
+    assert (
+        Transcript.from_response(
+            {"text": "Hi", "usage": {"prompt_audio_seconds": 0, "seconds": 4.5}}
+        ).duration
+        == 4.5
+    )
+    assert Transcript.from_response({"text": "Hi", "usage": {"seconds": "4"}}).duration is None
+    assert Transcript.from_response({"text": "Hi"}).duration is None
+    # the text is the response's, else the segments' joined, skipping empty ones
+    no_text = Transcript.from_response({"segments": [{"text": "a", "start": 0, "end": 1}, {"text": "", "start": 1, "end": 2}, {"text": "b", "start": 2, "end": 3}]})  # fmt: skip
+    assert no_text.text == "a b"
