@@ -1919,3 +1919,23 @@ def test_duration_falls_back_in_order():
     # the text is the response's, else the segments' joined, skipping empty ones
     no_text = Transcript.from_response({"segments": [{"text": "a", "start": 0, "end": 1}, {"text": "", "start": 1, "end": 2}, {"text": "b", "start": 2, "end": 3}]})  # fmt: skip
     assert no_text.text == "a b"
+
+
+def test_containers_of_a_response():
+    data = b'{"text": "Hi"}'
+    for container in (bytearray(data), memoryview(data)):
+        t = Transcript.from_response(container)
+        assert (t.text, t.raw) == ("Hi", {"text": "Hi"})
+    events = [
+        {"type": "transcription.text.delta", "text": "Hi"},
+        {"type": "transcription.text.delta", "text": " you"},
+    ]
+    t = Transcript.from_response(e for e in events)  # a generator is read once, kept as a list
+    assert (t.source, t.text, t.raw) == ("mistral-sse", "Hi you", events)
+    empty = Transcript.from_response([])
+    assert (empty.source, empty.text, empty.raw, len(empty.segments)) == ("empty", "", [], 0)
+    # one segment event on its own, asked for word timestamps, is a word
+    one = Transcript.from_response(
+        {"type": "transcription.segment", "text": " Hi", "start": 0.0, "end": 0.5}, granularity="word"
+    )
+    assert one.words[["text", "timing"]].values.tolist() == [["Hi", "api"]]
