@@ -1939,3 +1939,19 @@ def test_containers_of_a_response():
         {"type": "transcription.segment", "text": " Hi", "start": 0.0, "end": 0.5}, granularity="word"
     )
     assert one.words[["text", "timing"]].values.tolist() == [["Hi", "api"]]
+
+
+def test_audio_views_say_what_they_need():
+    t = Transcript.from_response({"text": "x", "segments": [{"text": "x", "start": 0.0, "end": 1.0}]})
+    for view in (t.plot, t.show, t.align):
+        with pytest.raises(ParameterError) as err:
+            view()
+        assert (
+            str(err.value) == "this transcript keeps no audio: pass it, e.g. t.plot(voxnb.Audio.load(path))"
+        )
+    with pytest.raises(ParameterError) as err:
+        t.compare("x y")
+    assert str(err.value) == "compare() takes another Transcript; got a str"
+    with pytest.raises(ParameterError) as err:
+        t.plot(voxnb.Audio.from_array(np.zeros(1600, dtype=np.float32), 16000), start=1, end=0.5)
+    assert str(err.value) == "end=0.5 is not after start=1; swap them"
