@@ -1955,3 +1955,20 @@ def test_audio_views_say_what_they_need():
     with pytest.raises(ParameterError) as err:
         t.plot(voxnb.Audio.from_array(np.zeros(1600, dtype=np.float32), 16000), start=1, end=0.5)
     assert str(err.value) == "end=0.5 is not after start=1; swap them"
+
+
+def test_with_words_takes_any_index_and_numeric_dtype():
+    t = Transcript.from_response({"segments": [{"text": "a b", "start": 0.0, "end": 1.0}]})
+    words = t.words.assign(timing="aligned", segment=t.words["segment"].astype("int32"))
+    words.index = [10, 20]
+    # a nullable float column with a missing time: NaN, not an error
+    words["start"] = pd.array([0.0, None], dtype="Float64")
+    new = t.with_words(words).words
+    assert list(new.columns) == WORD_COLUMNS and new.index.tolist() == [0, 1]
+    assert new["segment"].dtype == np.int64 and new["start"].dtype == np.float64
+    assert new["start"].tolist()[0] == 0.0 and np.isnan(new["start"].tolist()[1])
+    # a saved words table: an end before 0 is refused as a damaged file, not as a bad argument
+    saved = t.with_words(t.words.assign(timing="aligned")).to_dict()
+    with pytest.raises(ResponseFormatError) as err:
+        Transcript.from_dict({**saved, "words": {**saved["words"], "end": [0.5, -1]}})
+    assert str(err.value) == "words[1].end: expected seconds from the start of the audio, 0 or more, got -1"
