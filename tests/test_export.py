@@ -6,6 +6,7 @@ import json
 import re
 
 import meeteval
+import pandas as pd
 import pytest
 
 import voxnb
@@ -579,3 +580,17 @@ def test_textgrid_tier_entries_hand_worked():
     # without a duration, the last end
     short = Transcript.from_response({"segments": [{"text": "a", "start": 0.0, "end": 1.25}]})
     assert short.to_textgrid().getTier("transcript - words").maxTimestamp == 1.25
+
+
+def test_textgrid_word_tier_drops_untimed_and_unnamed_words_and_trims_at_the_rounded_end():
+    t = Transcript.from_response({"segments": [{"text": "a b c d", "start": 0.0, "end": 3.0}]})
+    words = t.words.assign(timing="aligned")
+    words["start"] = [0.0, 1.0, 2.0, 2.5]
+    words["end"] = [1.23456, 1.23468, float("nan"), 3.0]  # b ends under 0.1 ms after a's rounded end
+    words["text"] = pd.array(["a", "b", "c", pd.NA], dtype="string")  # d has no text
+    tier = t.with_words(words).to_textgrid().getTier("transcript - words")
+    # a is rounded to 1.2346; b, trimmed to start there, is a sliver; c has no end; d no text
+    assert [tuple(e) for e in tier.entries] == [(0.0, 1.2346, "a")]
+    words["end"] = [1.23456, 1.5, 2.2, 3.0]
+    tier = t.with_words(words).to_textgrid().getTier("transcript - words")
+    assert [tuple(e) for e in tier.entries] == [(0.0, 1.2346, "a"), (1.2346, 1.5, "b"), (2.0, 2.2, "c")]
