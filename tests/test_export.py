@@ -594,3 +594,24 @@ def test_textgrid_word_tier_drops_untimed_and_unnamed_words_and_trims_at_the_rou
     words["end"] = [1.23456, 1.5, 2.2, 3.0]
     tier = t.with_words(words).to_textgrid().getTier("transcript - words")
     assert [tuple(e) for e in tier.entries] == [(0.0, 1.2346, "a"), (1.2346, 1.5, "b"), (2.0, 2.2, "c")]
+
+
+def test_a_duration_limit_alone_cuts_cues_and_a_cue_of_exactly_the_limit_fits():
+    from voxnb import export
+
+    t = Transcript.from_response(
+        {"segments": [{"text": "one two three four", "start": 0.0, "end": 4.0, "words": [
+            {"text": w, "start": s, "end": s + 1.0} for w, s in (("one", 0.0), ("two", 1.0), ("three", 2.0), ("four", 3.0))
+        ]}]}
+    )  # fmt: skip
+    # two seconds at most, lines of 42 characters (the default) and no line limit
+    assert [(c[1], c[2], c[3]) for c in parse_srt(t.to_srt(max_duration=2.0))] == [
+        (0.0, 2.0, "one two"),
+        (2.0, 4.0, "three four"),
+    ]
+    words = [("one", 0.0, 1.0), ("two", 1.0, 2.0)]
+    assert export.regroup(words, max_duration=2.0) == [words]  # exactly the limit: one cue
+    assert export.regroup(words, max_duration=1.99) == [[words[0]], [words[1]]]
+    # the module's functions name the recording "audio" by default
+    assert export.to_pyannote(t).uri == "audio" and export.to_rttm(t).split()[1] == "audio"
+    assert export.to_seglst(t)[0]["session_id"] == "audio"
