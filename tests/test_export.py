@@ -615,3 +615,9 @@ def test_a_duration_limit_alone_cuts_cues_and_a_cue_of_exactly_the_limit_fits():
     # the module's functions name the recording "audio" by default
     assert export.to_pyannote(t).uri == "audio" and export.to_rttm(t).split()[1] == "audio"
     assert export.to_seglst(t)[0]["session_id"] == "audio"
+
+
+def test_an_empty_transcript_makes_an_empty_textgrid_of_a_millisecond():
+    grid = Transcript.from_response({"text": ""}).to_textgrid()
+    tier = grid.getTier("transcript - segments")
+    assert (list(tier.entries), tier.minTimestamp, tier.maxTimestamp) == ([], 0, 0.001)
