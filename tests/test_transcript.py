@@ -1593,6 +1593,18 @@ def test_rename_speakers_refusals_word_for_word(mistral_diarized):
         assert refused({"speaker_1": name}) == (
             f"rename_speakers(): names must be non-empty strings without surrounding spaces; got {name!r}"
         )
+    assert refused({"speaker_1": "speaker_2"}) == (  # the name another speaker keeps
+        "rename_speakers() would give two speakers the name 'speaker_2'; pass merge=True if they are one person, "
+        "or choose distinct names"
+    )
+    three = Transcript.from_response(
+        {
+            "segments": [
+                {"text": "x", "start": float(i), "end": i + 1.0, "speaker_id": s} for i, s in enumerate("ABC")
+            ]
+        }
+    )
+    assert refused({"B": "C"}, three).startswith("rename_speakers() would give two speakers the name 'C'; ")
     assert refused({"speaker_1": "Bo", "speaker_2": "Bo"}) == (
         "rename_speakers() would give two speakers the name 'Bo'; pass merge=True if they are one person, "
         "or choose distinct names"
@@ -1614,6 +1626,7 @@ def test_renames_remember_the_original_labels_and_similarities(mistral_diarized)
     assert zoe.speaker_order == {"Zoe": "speaker_1", "Ben": "speaker_2"}
     # a name given back is no rename any more
     back = zoe.rename_speakers({"Zoe": "speaker_1"})
+    assert back.speaker_similarity == {"speaker_1": 0.75, "Ben": 1.0}  # Ben's, not renamed, is kept
     assert back.speaker_names == {"speaker_2": "Ben"} and back.segments["speaker"].tolist() == [
         "speaker_1",
         "speaker_1",
@@ -1972,3 +1985,10 @@ def test_with_words_takes_any_index_and_numeric_dtype():
     with pytest.raises(ResponseFormatError) as err:
         Transcript.from_dict({**saved, "words": {**saved["words"], "end": [0.5, -1]}})
     assert str(err.value) == "words[1].end: expected seconds from the start of the audio, 0 or more, got -1"
+
+
+def test_a_rename_reaches_the_backends_own_word_speakers():
+    words = [{"text": "Hi", "start": 0.0, "end": 0.4, "speaker": "A"}, {"text": "you", "start": 0.5, "end": 1.0, "speaker": "B"}]  # fmt: skip
+    t = Transcript.from_response({"segments": [{"text": "Hi you", "start": 0.0, "end": 1.0, "speaker_id": "A", "words": words}]})  # fmt: skip
+    named = t.rename_speakers({"B": "Ben"})
+    assert named.words["speaker"].tolist() == ["A", "Ben"] and named.segments["speaker"].tolist() == ["A"]
