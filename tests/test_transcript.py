@@ -1992,3 +1992,20 @@ def test_a_rename_reaches_the_backends_own_word_speakers():
     t = Transcript.from_response({"segments": [{"text": "Hi you", "start": 0.0, "end": 1.0, "speaker_id": "A", "words": words}]})  # fmt: skip
     named = t.rename_speakers({"B": "Ben"})
     assert named.words["speaker"].tolist() == ["A", "Ben"] and named.segments["speaker"].tolist() == ["A"]
+
+
+def test_copies_keep_the_provenance_and_concat_numbers_rows_afresh():
+    saved = {
+        "format": "voxnb.transcript", "version": 1, "source": "mistral", "granularity": "word",
+        "model": "asked-for", "created": "2020-01-02T03:04:05+00:00",
+        "raw": {"model": "answered", "segments": [{"text": "Hi", "start": 0.0, "end": 0.5}, {"text": "you", "start": 0.6, "end": 1.0}]},
+    }  # fmt: skip
+    t = Transcript.from_dict(saved)
+    copy = t.with_words(t.words.assign(timing="aligned"))
+    assert (copy.model, copy.created, copy.to_dict()["granularity"]) == (
+        "asked-for",
+        "2020-01-02T03:04:05+00:00",
+        "word",
+    )
+    both = voxnb.concat({"a": t, "b": copy}, level="words")
+    assert both.index.tolist() == [0, 1, 2, 3]
