@@ -621,3 +621,53 @@ def test_an_empty_transcript_makes_an_empty_textgrid_of_a_millisecond():
     grid = Transcript.from_response({"text": ""}).to_textgrid()
     tier = grid.getTier("transcript - segments")
     assert (list(tier.entries), tier.minTimestamp, tier.maxTimestamp) == ([], 0, 0.001)
+
+
+def _texts_of(cues):
+    return [[w[0] for w in cue] for cue in cues]
+
+
+def test_regroup_weighs_pauses_commas_sentence_ends_and_short_cues_by_hand():
+    """Hand-worked costs: each cue costs 4, a cue of one or two words 2 more (unless it is the
+    whole segment); a cut earns 3 after a sentence end, 1.5 after a comma, plus the pause (at
+    most 1 s). Fewest cues first, then the cheapest cuts."""
+    from voxnb.export import regroup
+
+    def timed(spec):  # (text, start, end)
+        return [(text, float(start), float(end)) for text, start, end in spec]
+
+    # 7 words, at most 4 a cue (12 characters, one line): [3, 4] or [4, 3]. The gap before w4
+    # is 0.6 s (cut after 4: 8 - 0.6 = 7.4) against 0.1 s before w3 (8 - 0.1 = 7.9), though w3
+    # itself lasts long: a pause is measured from one word's end to the next one's start
+    words = timed([("w0", 0, 0.4), ("w1", 0.5, 0.9), ("w2", 1.0, 1.4), ("w3", 1.5, 2.4), ("w4", 3.0, 3.2),
+                   ("w5", 3.3, 3.7), ("w6", 3.8, 4.2)])  # fmt: skip
+    assert _texts_of(regroup(words, max_chars=12, max_lines=1)) == [
+        ["w0", "w1", "w2", "w3"],
+        ["w4", "w5", "w6"],
+    ]
+    # a comma (1.5 + a 0 s gap) against a plain cut at a 1.8 s pause, counted as 1 s at most: [4, 3]
+    words = timed([("w0", 0, 0.4), ("w1", 0.5, 0.9), ("w2", 1.0, 1.4), ("w3,", 3.2, 3.6), ("w4", 3.6, 4.0),
+                   ("w5", 4.1, 4.5), ("w6", 4.6, 5.0)])  # fmt: skip
+    assert _texts_of(regroup(words, max_chars=12, max_lines=1)) == [
+        ["w0", "w1", "w2", "w3,"],
+        ["w4", "w5", "w6"],
+    ]
+    # a sentence end after two words (4 + 2 - 3.1 + 4 = 6.9) loses to a comma after three
+    # (4 - 1.6 + 4 = 6.4): the short cue costs more than the sentence end earns
+    words = timed([("Aa", 0, 0.4), ("bb.", 0.5, 0.9), ("Cc,", 1.0, 1.4), ("dd", 1.5, 1.9), ("ee", 2.0, 2.4),
+                   ("ff", 2.5, 2.9)])  # fmt: skip
+    assert _texts_of(regroup(words, max_chars=13, max_lines=1)) == [["Aa", "bb.", "Cc,"], ["dd", "ee", "ff"]]
+
+
+def test_regroup_edges():
+    from voxnb.export import regroup
+
+    assert regroup([]) == [] and regroup([], max_duration=1.0) == []
+    pair = [("aa", 0.0, 1.0), ("bb", 1.0, 2.0)]
+    assert _texts_of(regroup(pair, max_chars=3, max_lines=1)) == [
+        ["aa"],
+        ["bb"],
+    ]  # two that do not fit together
+    # a word longer than a line is a cue of its own, not lost
+    long = [("aa", 0.0, 1.0), ("abcdef", 1.0, 2.0), ("bb", 2.0, 3.0)]
+    assert _texts_of(regroup(long, max_chars=3, max_lines=1)) == [["aa"], ["abcdef"], ["bb"]]
