@@ -2009,3 +2009,36 @@ def test_copies_keep_the_provenance_and_concat_numbers_rows_afresh():
     )
     both = voxnb.concat({"a": t, "b": copy}, level="words")
     assert both.index.tolist() == [0, 1, 2, 3]
+
+
+def test_loading_saving_and_copying_details(tmp_path):
+    with pytest.raises(ParameterError) as err:
+        voxnb.load_transcript(5)
+    assert (str(err.value), err.value.option) == ("load_transcript() takes a file path; got a int", "path")
+    with pytest.raises(ParameterError) as err:
+        voxnb.load_transcript("t\0.json")
+    assert str(err.value) == "cannot read t\0.json: embedded null byte"
+    with pytest.raises(ResponseFormatError) as err:
+        Transcript.from_dict({"text": "Hi"})
+    assert str(err.value) == (
+        'not a saved voxnb transcript (no "format": "voxnb.transcript"); use Transcript.from_response() for a raw response'
+    )
+    # the saved text: indented by one space, non-ASCII kept as is
+    lines = Transcript.from_response({"text": "Ça"}).to_json().splitlines()
+    assert lines[:2] == ["{", ' "format": "voxnb.transcript",'] and ' "text": "Ça"' in "".join(lines)
+    # a raw field JSON readers refuse (a lone surrogate outside the texts voxnb reads) is caught before writing
+    with pytest.raises(ResponseFormatError) as err:
+        Transcript.from_response({"text": "Hi", "id": "a\ud800"}).save(tmp_path / "t.json")
+    assert str(err.value).startswith(
+        "cannot save this transcript: the file would not read back (the response is not valid JSON: "
+    )
+    assert str(err.value).endswith("); nothing was written") and not (tmp_path / "t.json").exists()
+    # a copy keeps the audio
+    audio = voxnb.Audio.from_array(np.zeros(1600, dtype=np.float32), 16000)
+    t = Transcript.from_response({"segments": [{"text": "a", "start": 0.0, "end": 0.1}]}, audio=audio)
+    assert t.with_words(t.words).audio is audio
+    # subtitles wrap at 42 characters by default
+    text = "x" * 20 + " " + "y" * 22 + " " + "z" * 19  # the first two words make 43
+    one = Transcript.from_response({"segments": [{"text": text, "start": 0.0, "end": 1.0}]})
+    assert one.to_vtt().splitlines()[3:5] == ["x" * 20, "y" * 22 + " " + "z" * 19]
+    assert one.to_srt().splitlines()[2:4] == ["x" * 20, "y" * 22 + " " + "z" * 19]
