@@ -2042,3 +2042,16 @@ def test_loading_saving_and_copying_details(tmp_path):
     one = Transcript.from_response({"segments": [{"text": text, "start": 0.0, "end": 1.0}]})
     assert one.to_vtt().splitlines()[3:5] == ["x" * 20, "y" * 22 + " " + "z" * 19]
     assert one.to_srt().splitlines()[2:4] == ["x" * 20, "y" * 22 + " " + "z" * 19]
+
+
+def test_names_similarities_and_the_asked_model_survive_saving(mistral_diarized, tmp_path):
+    t = Transcript.from_response(mistral_diarized, model="asked-for")
+    # two speakers merged into one person, with a similarity: both come back from the file
+    named = t.rename_speakers({"speaker_1": "Ada", "speaker_2": "Ada"}, merge=True, similarity={"Ada": 0.5})
+    back = voxnb.load_transcript(named.save(tmp_path / "t.json"))
+    assert back.model == "asked-for" and back.speaker_names == {"speaker_1": "Ada", "speaker_2": "Ada"}
+    assert back.segments["speaker"].tolist() == ["Ada", "Ada", "Ada"]
+    assert back.speaker_similarity == {"Ada": 0.5} and type(back.speaker_similarity["Ada"]) is float
+    saved = named.to_dict()
+    saved["speaker_similarity"] = {"Ada": 1}  # an integer similarity is read as a float
+    assert Transcript.from_dict(saved).speaker_similarity == {"Ada": 1.0}
