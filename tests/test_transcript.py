@@ -2055,3 +2055,26 @@ def test_names_similarities_and_the_asked_model_survive_saving(mistral_diarized,
     saved = named.to_dict()
     saved["speaker_similarity"] = {"Ada": 1}  # an integer similarity is read as a float
     assert Transcript.from_dict(saved).speaker_similarity == {"Ada": 1.0}
+
+
+def test_the_saved_words_and_dates_and_the_segment_table(tmp_path):
+    saved = {
+        "format": "voxnb.transcript", "version": 1, "source": "mistral", "created": "2020-01-02T03:04:05+00:00",
+        "raw": {"segments": [{"text": "a b", "start": 0.0, "end": 1.0}]},
+    }  # fmt: skip
+    t = Transcript.from_dict(saved)
+    assert t.to_dict()["created"] == "2020-01-02T03:04:05+00:00"
+    words = t.words.assign(timing="aligned", score=[0.5, np.nan], start=[0.0, np.nan])
+    words["text"] = pd.array(["a", pd.NA], dtype="string")
+    w = t.with_words(words).to_dict()["words"]
+    # what is unknown is null in the file (JSON has no NaN), the rest as it is
+    assert (w["start"], w["end"], w["score"], w["text"]) == (
+        [0.0, None],
+        [0.5, 1.0],
+        [0.5, None],
+        ["a", None],
+    )
+    # the table a notebook shows: one row per segment, this transcript's
+    audio = voxnb.Audio.from_array(np.zeros(16000, dtype=np.float32), 16000)
+    table = t.show(audio, page_size=7)
+    assert (table.total, table.page_size, [r["text"] for r in table.rows]) == (1, 7, ["a b"])
