@@ -2078,3 +2078,22 @@ def test_the_saved_words_and_dates_and_the_segment_table(tmp_path):
     audio = voxnb.Audio.from_array(np.zeros(16000, dtype=np.float32), 16000)
     table = t.show(audio, page_size=7)
     assert (table.total, table.page_size, [r["text"] for r in table.rows]) == (1, 7, ["a b"])
+
+
+def test_the_views_pass_the_window_options_and_audio_through():
+    import matplotlib.pyplot as plt
+
+    t = Transcript.from_response({"segments": [{"text": "a b", "start": 0.0, "end": 1.0}]})
+    audio = voxnb.Audio.from_array(np.zeros(32000, dtype=np.float32), 16000)
+    fig = t.plot(audio, start=0.25, end=0.75, width=5.0)
+    assert fig.axes[0].get_xlim() == (0.25, 0.75) and fig.get_figwidth() == 5.0
+    plt.close(fig)
+    kept = Transcript.from_response({"segments": [{"text": "a b", "start": 0.0, "end": 1.0}]}, audio=audio)
+    fig = kept.plot(start=0.5)  # the kept audio, from 0.5 s to its end
+    assert fig.axes[0].get_xlim() == (0.5, 2.0)
+    plt.close(fig)
+    # compare draws over the audio given, else over the kept audio (its length sets the axis)
+    longer = voxnb.Audio.from_array(np.zeros(48000, dtype=np.float32), 16000)
+    for fig, seconds in ((kept.compare(t, longer), 3.0), (kept.compare(t), 2.0)):
+        assert max(ax.get_xlim()[1] for ax in fig.axes) == seconds
+        plt.close(fig)
