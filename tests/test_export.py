@@ -671,3 +671,47 @@ def test_regroup_edges():
     # a word longer than a line is a cue of its own, not lost
     long = [("aa", 0.0, 1.0), ("abcdef", 1.0, 2.0), ("bb", 2.0, 3.0)]
     assert _texts_of(regroup(long, max_chars=3, max_lines=1)) == [["aa"], ["abcdef"], ["bb"]]
+
+
+def test_regroup_tie_breaks_initials_and_short_last_cues_by_hand():
+    from voxnb.export import regroup
+
+    def even(texts, gaps):  # words of 0.4 s, each after the gap given before it
+        out, t = [], 0.0
+        for text, gap in zip(texts, gaps):
+            t += gap
+            out.append((text, t, t + 0.4))
+            t += 0.4
+        return out
+
+    # a short last cue costs 2 more than it earns by a 0.5 s pause: [3, 3], not [4, 2]
+    words = even(["w0", "w1", "w2", "w3", "w4", "w5"], [0, 0.1, 0.1, 0.1, 0.5, 0.1])
+    assert _texts_of(regroup(words, max_chars=11, max_lines=1)) == [["w0", "w1", "w2"], ["w3", "w4", "w5"]]
+    # three words, two a cue: both ways have two short cues; the comma decides: [2, 1]
+    words = even(["aa", "bb,", "cc"], [0, 0.1, 0.1])
+    assert _texts_of(regroup(words, max_chars=6, max_lines=1)) == [["aa", "bb,"], ["cc"]]
+    # an initial ends a sentence before a pause (0.3 s or more): 4 + 2 - (3 + 1) + 4 = 6.0 beats
+    # a comma after three words (4 - 1.6 + 4 = 6.4)
+    words = even(["Aa", "N.", "Cc,", "dd", "ee", "ff"], [0, 0.1, 1.0, 0.1, 0.1, 0.1])
+    assert _texts_of(regroup(words, max_chars=13, max_lines=1)) == [["Aa", "N."], ["Cc,", "dd", "ee", "ff"]]
+    # a sentence end with no pause (3) beats a comma before a 1 s pause (2.5): [3, 4]
+    words = even(["w0", "w1", "End.", "Aa,", "w4", "w5", "w6"], [0, 0.1, 0.1, 0.0, 1.0, 0.1, 0.1])
+    assert _texts_of(regroup(words, max_chars=14, max_lines=1)) == [
+        ["w0", "w1", "End."],
+        ["Aa,", "w4", "w5", "w6"],
+    ]
+    # equally good cuts: the first one (the later cue is the longer)
+    words = even([f"w{i}" for i in range(7)], [0] + [0.1] * 6)
+    assert _texts_of(regroup(words, max_chars=11, max_lines=1)) == [
+        ["w0", "w1", "w2"],
+        ["w3", "w4", "w5", "w6"],
+    ]
+
+
+def test_the_module_writers_defaults():
+    from voxnb import export
+
+    text = "x" * 20 + " " + "y" * 22 + " " + "z" * 19  # the first two words make 43
+    t = Transcript.from_response({"segments": [{"text": text, "start": 0.0, "end": 1.0, "speaker_id": "A"}]})
+    assert export.to_vtt(t).splitlines()[3:5] == ["<v A>" + "x" * 20, "y" * 22 + " " + "z" * 19 + "</v>"]
+    assert export.to_srt(t).splitlines()[2:4] == ["[A] " + "x" * 20, "y" * 22 + " " + "z" * 19]
