@@ -715,3 +715,18 @@ def test_the_module_writers_defaults():
     t = Transcript.from_response({"segments": [{"text": text, "start": 0.0, "end": 1.0, "speaker_id": "A"}]})
     assert export.to_vtt(t).splitlines()[3:5] == ["<v A>" + "x" * 20, "y" * 22 + " " + "z" * 19 + "</v>"]
     assert export.to_srt(t).splitlines()[2:4] == ["[A] " + "x" * 20, "y" * 22 + " " + "z" * 19]
+
+
+def test_the_seglst_file_and_untimed_segments(tmp_path):
+    t = Transcript.from_response(
+        {"segments": [{"text": "Ça va", "start": 0.5, "end": 1.0, "speaker_id": "A"}]}
+    )
+    t.to_seglst(tmp_path / "s.json")
+    assert (tmp_path / "s.json").read_text(encoding="utf-8") == (
+        '[\n {\n  "session_id": "audio",\n  "speaker": "A",\n  "start_time": 0.5,\n  "end_time": 1.0,\n'
+        '  "words": "Ça va"\n }\n]'
+    )
+    untimed = Transcript.from_response({"text": "Hi."}).to_seglst()
+    assert untimed == [
+        {"session_id": "audio", "speaker": "unknown", "start_time": None, "end_time": None, "words": "Hi."}
+    ]
