@@ -730,3 +730,10 @@ def test_the_seglst_file_and_untimed_segments(tmp_path):
     assert untimed == [
         {"session_id": "audio", "speaker": "unknown", "start_time": None, "end_time": None, "words": "Hi."}
     ]
+
+
+def test_rttm_leaves_out_turns_without_an_end_and_keeps_short_ones():
+    t = Transcript.from_response(
+        {"segments": [{"text": "a", "start": 0.0, "end": 0.25, "speaker_id": "A"}, {"text": "b", "start": 2.0, "speaker_id": "B"}]}
+    )  # fmt: skip
+    assert t.to_rttm() == "SPEAKER audio 1 0.000 0.250 <NA> <NA> A <NA> <NA>\n"
