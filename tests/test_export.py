@@ -490,6 +490,8 @@ def test_cue_options_are_refused_word_for_word(options, message):
         with pytest.raises(ParameterError) as err:
             write(**options)
         assert str(err.value) == message
+        if "speakers" in options or "max_chars" in options:
+            assert err.value.option == next(iter(options))
     # the smallest values allowed
     assert t.to_srt(max_lines=1, max_duration=0.001, max_chars=1).splitlines()[2] == "x"
 
