@@ -2067,13 +2067,13 @@ def test_the_saved_words_and_dates_and_the_segment_table(tmp_path):
     }  # fmt: skip
     t = Transcript.from_dict(saved)
     assert t.to_dict()["created"] == "2020-01-02T03:04:05+00:00"
-    words = t.words.assign(timing="aligned", score=[0.5, np.nan], start=[0.0, np.nan])
+    words = t.words.assign(timing="aligned", score=[0.5, np.nan], start=[0.0, np.nan], end=[0.5, np.nan])
     words["text"] = pd.array(["a", pd.NA], dtype="string")
     w = t.with_words(words).to_dict()["words"]
     # what is unknown is null in the file (JSON has no NaN), the rest as it is
     assert (w["start"], w["end"], w["score"], w["text"]) == (
         [0.0, None],
-        [0.5, 1.0],
+        [0.5, None],
         [0.5, None],
         ["a", None],
     )
