@@ -739,3 +739,19 @@ def test_rttm_leaves_out_turns_without_an_end_and_keeps_short_ones():
         {"segments": [{"text": "a", "start": 0.0, "end": 0.25, "speaker_id": "A"}, {"text": "b", "start": 2.0, "speaker_id": "B"}]}
     )  # fmt: skip
     assert t.to_rttm() == "SPEAKER audio 1 0.000 0.250 <NA> <NA> A <NA> <NA>\n"
+
+
+def test_regrouped_cues_keep_the_segments_edges_and_untimed_segments_are_left_out():
+    words = [("one", 0.5, 1.0), ("two", 1.0, 2.0), ("three", 2.0, 3.0), ("four", 3.0, 3.5)]
+    t = Transcript.from_response(
+        {"segments": [
+            {"text": "one two three four", "start": 0.0, "end": 4.0, "words": [{"text": w, "start": s, "end": e} for w, s, e in words]},
+            {"text": "later", "start": 5.0},  # no end: not a cue
+        ]}
+    )  # fmt: skip
+    # at most 2 s a cue: [one two] and [three four]; the first starts where the segment does, the
+    # last ends where it does, and the cut is at the words' own times
+    assert [(c[1], c[2], c[3]) for c in parse_srt(t.to_srt(max_duration=2.0))] == [
+        (0.0, 2.0, "one two"),
+        (2.0, 4.0, "three four"),
+    ]
