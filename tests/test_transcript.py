@@ -2100,3 +2100,35 @@ def test_the_views_pass_the_window_options_and_audio_through():
     for fig, seconds in ((kept.compare(t, longer), 3.0), (kept.compare(t), 2.0)):
         assert max(ax.get_xlim()[1] for ax in fig.axes) == seconds
         plt.close(fig)
+
+
+def test_lists_of_every_kind():
+    from pydantic import BaseModel
+
+    # a list of segments: their text joined; word timestamps make each a word
+    segs = [{"text": "Hi", "start": 0.0, "end": 0.4}, {"text": "you", "start": 0.5, "end": 1.0}]
+    t = Transcript.from_response(segs)
+    assert (t.source, t.text, len(t.segments)) == ("segments", "Hi you", 2)
+    assert Transcript.from_response(segs, granularity="word").words["timing"].tolist() == ["api", "api"]
+    # events found past a first object that is none: read as a stream
+    t = Transcript.from_response([{"id": 1}, {"type": "transcription.text.delta", "text": "Hi"}])
+    assert (t.source, t.text) == ("mistral-sse", "Hi")
+
+    class Event(BaseModel):  # SDK event models (no .data/.event wrapper)
+        type: str
+        text: str
+
+    t = Transcript.from_response([Event(type="transcription.text.delta", text="Yo")])
+    assert (t.source, t.text) == ("mistral-sse", "Yo")
+    with pytest.raises(ResponseFormatError) as err:
+        Transcript.from_response([{"id": 1}, {"object": "list"}])
+    assert str(err.value) == (
+        "a list of objects that are neither segments ({text, start, end}) nor transcription events "
+        "({type: 'transcription.…'}); pass the response object itself"
+    )
+    with pytest.raises(ResponseFormatError) as err:
+        Transcript.from_response(3.5)
+    assert str(err.value) == (
+        "cannot read a float as a transcription response; expected a dict, JSON text or bytes, a path to a "
+        ".json file, an SDK response object, a list of stream events, or faster-whisper results"
+    )
