@@ -2132,3 +2132,16 @@ def test_lists_of_every_kind():
         "cannot read a float as a transcription response; expected a dict, JSON text or bytes, a path to a "
         ".json file, an SDK response object, a list of stream events, or faster-whisper results"
     )
+
+
+def test_provenance_is_kept_as_given():
+    from collections import namedtuple
+
+    t = Transcript.from_response(
+        {"text": "Hi"}, backend="b", base_url="http://127.0.0.1:9/v1", audio_sha256="ab" * 32
+    )
+    assert (t.backend, t.base_url, t.audio_sha256) == ("b", "http://127.0.0.1:9/v1", "ab" * 32)
+    assert t.created.endswith("+00:00")  # a UTC time, said so
+    # faster-whisper-shaped segments carrying both labels: "speaker" first
+    Seg = namedtuple("Seg", "start end text speaker speaker_id")
+    assert Transcript.from_response([Seg(0.0, 1.0, " Hi", "A", "B")]).segments["speaker"].tolist() == ["A"]
