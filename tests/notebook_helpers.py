@@ -21,16 +21,14 @@ def execute_offline(path: Path, cwd: Path, monkeypatch: pytest.MonkeyPatch) -> t
     ).execute()
     outputs = [o for c in notebook.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
-    return outputs, "\n".join(_printed(o) for o in outputs)
+    return outputs, "\n".join(o.get("text", "") for o in outputs if o.output_type == "stream")
 
 
-def _printed(output: Any) -> str:
-    """What a reader sees as text: a stream, or a display's plain form (the backend line is a display)."""
-    if output.output_type == "stream":
-        return str(output.get("text", ""))
-    if output.output_type == "display_data":
-        return str(output.get("data", {}).get("text/plain", ""))
-    return ""
+def displayed(outputs: list[Any]) -> str:
+    """The plain text of every display (the backend line is one in a notebook, never a stream)."""
+    return "\n".join(
+        o.get("data", {}).get("text/plain", "") for o in outputs if o.output_type == "display_data"
+    )
 
 
 def assert_committed_clean(path: Path) -> None:

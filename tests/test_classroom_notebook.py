@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
-from notebook_helpers import assert_committed_clean, execute_offline
+from notebook_helpers import assert_committed_clean, displayed, execute_offline
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_classroom_demo.ipynb"
 
@@ -18,10 +18,9 @@ def test_classroom_notebook_is_committed_without_outputs():
 @pytest.mark.slow
 def test_classroom_notebook_executes_offline(tmp_path, monkeypatch):
     outputs, text = execute_offline(NOTEBOOK, tmp_path, monkeypatch)
-    shown = "\n".join(
-        o.get("data", {}).get("text/plain", "") for o in outputs if o.output_type == "display_data"
-    )
-    assert "backend=local" in shown and "backend=" not in text  # announced as a neutral line, not stderr
+    assert (
+        "backend=local" in displayed(outputs) and "backend=" not in text
+    )  # announced as a neutral line, not stderr
     before, after, names_before, names_after = map(
         int, re.search(r"word error rate (\d+)% -> (\d+)%, on the names (\d+)% -> (\d+)%", text).groups()
     )

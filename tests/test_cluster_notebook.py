@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from notebook_helpers import assert_committed_clean, execute_offline
+from notebook_helpers import assert_committed_clean, displayed, execute_offline
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "05_cluster.ipynb"
 
@@ -18,7 +18,7 @@ def test_cluster_notebook_is_committed_without_outputs():
 def test_cluster_notebook_executes_offline(tmp_path, monkeypatch):
     outputs, text = execute_offline(NOTEBOOK, tmp_path, monkeypatch)
     assert "dashboard: http://127.0.0.1:" in text
-    assert "on Dask: 2 workers, 2 threads" in text  # the announcement names the cluster
+    assert "on Dask: 2 workers, 2 threads" in displayed(outputs)  # the announcement names the cluster
     assert "6 items: 6 transcribed, 0 failed; 6 requests" in text
     assert "6 items: 0 transcribed, 6 cached, 0 failed; 0 requests" in text
     assert "<Corpus 6 recordings (dask.dataframe, 1 partitions)>" in text
