@@ -3,6 +3,7 @@
     python scripts/mutation.py               # run every mutant in scope, then report
     python scripts/mutation.py --unkilled    # re-run only the mutants the last run did not kill
     python scripts/mutation.py --report      # report on the last run without running anything
+    python scripts/mutation.py --module request --module readers   # only these modules (any mode)
 
 The modules are mutmut's ``only_mutate`` in pyproject.toml; ``[tool.voxnb.mutation]`` narrows a
 module to some functions (``scope``) and to its own test files (``tests``, applied by
@@ -41,6 +42,22 @@ def _config() -> dict:
         "scope": voxnb.get("scope", {}),
         "equivalent": voxnb.get("equivalent", {}),
     }
+
+
+def _select(config: dict, wanted: list[str]) -> dict:
+    """The config narrowed to the modules named (``request``, ``api/batch``, ``voxnb/cache.py``)."""
+    if not wanted:
+        return config
+    chosen = []
+    for name in wanted:
+        path = name if name.endswith(".py") else f"{name}.py"
+        matches = [m for m in config["modules"] if m == path or m.endswith(f"/{path}")]
+        if len(matches) != 1:
+            raise SystemExit(f"--module {name}: choose one of {', '.join(config['modules'])}")
+        chosen += [m for m in matches if m not in chosen]
+    prefixes = tuple(f"{_dotted(m)}." for m in chosen)
+    equivalent = {name: why for name, why in config["equivalent"].items() if name.startswith(prefixes)}
+    return {**config, "modules": chosen, "equivalent": equivalent}
 
 
 def _dotted(path: str) -> str:
@@ -101,7 +118,8 @@ def report(config: dict) -> tuple[str, bool]:
                 counts["equivalent"] += 1
             elif status in ("killed", "survived", "timeout", "no tests"):
                 counts[status] += 1
-            if name in equivalent and status != "survived":
+            # an entry whose mutant was not run this time is not known to be stale
+            if name in equivalent and code is not None and status != "survived":
                 stale.append(f"{name} is listed as equivalent but is {status}")
         for key in totals:
             totals[key] += counts[key]
@@ -142,9 +160,11 @@ def unchecked(config: dict) -> list[str]:
     return sorted(name for codes in _results(config).values() for name, code in codes.items() if code is None)
 
 
-def _mutmut(names: list[str], max_children: int) -> None:
+def _mutmut(names: list[str], max_children: int, modules: list[str]) -> None:
     if not names:
         return
+    # the clean run before the mutants keeps only these modules' own tests (tests/mutation_selection.py)
+    env = {**os.environ, "VOXNB_MUTATION_MODULES": ",".join(_dotted(m) for m in modules)}
     log = ROOT / "mutants" / "mutmut-run.log"
     log.parent.mkdir(exist_ok=True)
     print(f"mutmut run ({len(names)} names); its output goes to {log.relative_to(ROOT)}", flush=True)
@@ -155,6 +175,7 @@ def _mutmut(names: list[str], max_children: int) -> None:
             cwd=ROOT,
             stdout=out,
             stderr=subprocess.STDOUT,
+            env=env,
             check=True,
         )
 
@@ -168,16 +189,23 @@ def main(argv: list[str] | None = None) -> int:
     which.add_argument("--report", action="store_true", help="only print the report of the last run")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2, help="parallel workers")
     parser.add_argument("--list", action="store_true", help="with --report: list the surviving mutants")
+    parser.add_argument(
+        "--module",
+        action="append",
+        default=[],
+        help="only this module of the scope (repeatable): request, api/batch, voxnb/cache.py ...",
+    )
     args = parser.parse_args(argv)
-    config = _config()
+    config = _select(_config(), args.module)
+    modules = config["modules"]
     if not args.report:
         if not args.unkilled:
-            _mutmut(_patterns(config), args.max_children)
+            _mutmut(_patterns(config), args.max_children, modules)
         else:
-            _mutmut(survivors(config), args.max_children)
+            _mutmut(survivors(config), args.max_children, modules)
             # mutmut regenerates the mutants of functions edited since the last run (their
             # results reset): run those too, now that they exist
-            _mutmut(unchecked(config), args.max_children)
+            _mutmut(unchecked(config), args.max_children, modules)
     table, ok = report(config)
     report_path = ROOT / "mutants" / "report.md"
     report_path.parent.mkdir(exist_ok=True)

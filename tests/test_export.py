@@ -6,6 +6,7 @@ import json
 import re
 
 import meeteval
+import pandas as pd
 import pytest
 
 import voxnb
@@ -462,3 +463,295 @@ def test_subtitles_regroup_long_segments_by_length_and_duration(tmp_path):
     assert [(a, b) for a, b, _ in vtt] == [(a, b) for _, a, b, _ in cues]
     # without max_lines / max_duration a segment is one cue, as before
     assert len(parse_srt(t.to_srt())) == 1
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"max_lines": 0}, "max_lines= is a whole number of lines, at least 1 (or None); got 0"),
+        ({"max_lines": True}, "max_lines= is a whole number of lines, at least 1 (or None); got True"),
+        ({"max_lines": 1.0}, "max_lines= is a whole number of lines, at least 1 (or None); got 1.0"),
+        ({"max_duration": 0}, "max_duration= is a number of seconds above 0 (or None); got 0"),
+        ({"max_duration": float("inf")}, "max_duration= is a number of seconds above 0 (or None); got inf"),
+        ({"max_duration": True}, "max_duration= is a number of seconds above 0 (or None); got True"),
+        ({"max_duration": "7"}, "max_duration= is a number of seconds above 0 (or None); got '7'"),
+        ({"speakers": None}, "speakers= is True or False; got None"),
+        ({"max_chars": 0}, "max_chars= is a whole number of characters per line, at least 1 (or None for no "
+                           "wrapping); got 0"),
+        ({"max_chars": False}, "max_chars= is a whole number of characters per line, at least 1 (or None for no "
+                               "wrapping); got False"),
+        ({"max_chars": 4.0}, "max_chars= is a whole number of characters per line, at least 1 (or None for no "
+                             "wrapping); got 4.0"),
+    ],
+)  # fmt: skip
+def test_cue_options_are_refused_word_for_word(options, message):
+    t = _one_segment("x")
+    for write in (t.to_srt, t.to_vtt):
+        with pytest.raises(ParameterError) as err:
+            write(**options)
+        assert str(err.value) == message
+        if "speakers" in options or "max_chars" in options:
+            assert err.value.option == next(iter(options))
+    # the smallest values allowed
+    assert t.to_srt(max_lines=1, max_duration=0.001, max_chars=1).splitlines()[2] == "x"
+
+
+def test_names_and_inputs_of_the_other_formats_are_refused_word_for_word():
+    t = _one_segment("x")
+    for uri in ("", "  ", 5):
+        for write in (t.to_rttm, t.to_pyannote):
+            with pytest.raises(ParameterError) as err:
+                write(uri=uri)
+            assert str(err.value) == f"uri= is a non-empty name such as 'meeting1'; got {uri!r}"
+            assert err.value.option == "uri"
+    for session_id in ("", 5):
+        with pytest.raises(ParameterError) as err:
+            t.to_seglst(session_id=session_id)
+        assert str(err.value) == f"session_id= is a non-empty name such as 'meeting1'; got {session_id!r}"
+    from voxnb import export
+
+    for fmt, write in [("SRT", export.to_srt), ("WebVTT", export.to_vtt), ("TextGrid", export.to_textgrid),
+                       ("RTTM", export.to_rttm), ("SegLST", export.to_seglst), ("pyannote", export.to_pyannote)]:  # fmt: skip
+        with pytest.raises(ParameterError) as err:
+            write({"text": "x"})
+        assert str(err.value) == (
+            f"{fmt} export takes a voxnb.Transcript (e.g. voxnb.Transcript.from_response(...)); got a dict"
+        )
+    untimed = Transcript.from_response({"text": "x y"})
+    with pytest.raises(ParameterError) as err:
+        untimed.to_rttm()
+    assert str(err.value) == (
+        "RTTM needs segment times and this transcript has none; ask for timestamps (timestamps='segment') "
+        "or give it times with t.align(audio)"
+    )
+
+
+def test_rttm_seglst_and_pyannote_labels_hand_worked():
+    t = Transcript.from_response(
+        {
+            "segments": [
+                {"text": "one", "start": 0.0, "end": 1.25, "speaker_id": "Dr  Who"},
+                {"text": "two", "start": 1.5, "end": 1.5},  # no speaker, no length
+                {"text": "", "start": 2.0, "end": 2.5},
+            ]
+        }
+    )
+    # a speaker's spaces would split RTTM's fields: they become underscores; no speaker is "unknown"
+    assert t.to_rttm(uri="my call").splitlines() == [
+        "SPEAKER my_call 1 0.000 1.250 <NA> <NA> Dr_Who <NA> <NA>",
+        "SPEAKER my_call 1 1.500 1.000 <NA> <NA> unknown <NA> <NA>",
+    ]
+    assert t.to_seglst(session_id="s 1") == [
+        {"session_id": "s 1", "speaker": "Dr_Who", "start_time": 0.0, "end_time": 1.25, "words": "one"},
+        {"session_id": "s 1", "speaker": "unknown", "start_time": 1.5, "end_time": 1.5, "words": "two"},
+        {"session_id": "s 1", "speaker": "unknown", "start_time": 2.0, "end_time": 2.5, "words": ""},
+    ]
+    annotation = t.to_pyannote(uri="my call")
+    # a zero-length segment is no speech; pyannote keeps the uri as given
+    assert annotation.uri == "my call"
+    assert [(s.start, s.end, label) for s, _, label in annotation.itertracks(yield_label=True)] == [
+        (0.0, 1.25, "Dr_Who"),
+        (2.0, 2.5, "unknown"),
+    ]
+
+
+def test_textgrid_tier_entries_hand_worked():
+    t = Transcript.from_response(
+        {
+            "duration": 9.5,
+            "segments": [
+                {"text": "a", "start": 0.0, "end": 1.0},
+                {"text": "b", "start": 0.5, "end": 1.5},  # overlaps a: starts where a ended
+                {"text": "c", "start": 1.5, "end": 1.50005},  # under a tenth of a millisecond: dropped
+                {"text": "e", "start": 2.0, "end": 2.00012345},  # rounded to a tenth of a millisecond
+                {"text": " ", "start": 3.0, "end": 4.0},  # no text: dropped
+                {"text": "f", "start": 5.0, "end": 6.0},
+            ],
+        }
+    )
+    grid = t.to_textgrid()
+    assert list(grid.tierNames) == ["transcript - segments", "transcript - words"]
+    tier = grid.getTier("transcript - segments")
+    assert [tuple(e) for e in tier.entries] == [
+        (0.0, 1.0, "a"),
+        (1.0, 1.5, "b"),
+        (2.0, 2.0001, "e"),
+        (5.0, 6.0, "f"),
+    ]
+    assert (tier.minTimestamp, tier.maxTimestamp) == (0, 9.5)  # the reported duration
+    # without a duration, the last end
+    short = Transcript.from_response({"segments": [{"text": "a", "start": 0.0, "end": 1.25}]})
+    assert short.to_textgrid().getTier("transcript - words").maxTimestamp == 1.25
+
+
+def test_textgrid_word_tier_drops_untimed_and_unnamed_words_and_trims_at_the_rounded_end():
+    t = Transcript.from_response({"segments": [{"text": "a b c d", "start": 0.0, "end": 3.0}]})
+    words = t.words.assign(timing="aligned")
+    words["start"] = [0.0, 1.0, 2.0, 2.5]
+    words["end"] = [1.23456, 1.23468, float("nan"), 3.0]  # b ends under 0.1 ms after a's rounded end
+    words["text"] = pd.array(["a", "b", "c", pd.NA], dtype="string")  # d has no text
+    tier = t.with_words(words).to_textgrid().getTier("transcript - words")
+    # a is rounded to 1.2346; b, trimmed to start there, is a sliver; c has no end; d no text
+    assert [tuple(e) for e in tier.entries] == [(0.0, 1.2346, "a")]
+    words["end"] = [1.23456, 1.5, 2.2, 3.0]
+    tier = t.with_words(words).to_textgrid().getTier("transcript - words")
+    assert [tuple(e) for e in tier.entries] == [(0.0, 1.2346, "a"), (1.2346, 1.5, "b"), (2.0, 2.2, "c")]
+
+
+def test_a_duration_limit_alone_cuts_cues_and_a_cue_of_exactly_the_limit_fits():
+    from voxnb import export
+
+    t = Transcript.from_response(
+        {"segments": [{"text": "one two three four", "start": 0.0, "end": 4.0, "words": [
+            {"text": w, "start": s, "end": s + 1.0} for w, s in (("one", 0.0), ("two", 1.0), ("three", 2.0), ("four", 3.0))
+        ]}]}
+    )  # fmt: skip
+    # two seconds at most, lines of 42 characters (the default) and no line limit
+    assert [(c[1], c[2], c[3]) for c in parse_srt(t.to_srt(max_duration=2.0))] == [
+        (0.0, 2.0, "one two"),
+        (2.0, 4.0, "three four"),
+    ]
+    words = [("one", 0.0, 1.0), ("two", 1.0, 2.0)]
+    assert export.regroup(words, max_duration=2.0) == [words]  # exactly the limit: one cue
+    assert export.regroup(words, max_duration=1.99) == [[words[0]], [words[1]]]
+    # the module's functions name the recording "audio" by default
+    assert export.to_pyannote(t).uri == "audio" and export.to_rttm(t).split()[1] == "audio"
+    assert export.to_seglst(t)[0]["session_id"] == "audio"
+
+
+def test_an_empty_transcript_makes_an_empty_textgrid_of_a_millisecond():
+    grid = Transcript.from_response({"text": ""}).to_textgrid()
+    tier = grid.getTier("transcript - segments")
+    assert (list(tier.entries), tier.minTimestamp, tier.maxTimestamp) == ([], 0, 0.001)
+
+
+def _texts_of(cues):
+    return [[w[0] for w in cue] for cue in cues]
+
+
+def test_regroup_weighs_pauses_commas_sentence_ends_and_short_cues_by_hand():
+    """Hand-worked costs: each cue costs 4, a cue of one or two words 2 more (unless it is the
+    whole segment); a cut earns 3 after a sentence end, 1.5 after a comma, plus the pause (at
+    most 1 s). Fewest cues first, then the cheapest cuts."""
+    from voxnb.export import regroup
+
+    def timed(spec):  # (text, start, end)
+        return [(text, float(start), float(end)) for text, start, end in spec]
+
+    # 7 words, at most 4 a cue (12 characters, one line): [3, 4] or [4, 3]. The gap before w4
+    # is 0.6 s (cut after 4: 8 - 0.6 = 7.4) against 0.1 s before w3 (8 - 0.1 = 7.9), though w3
+    # itself lasts long: a pause is measured from one word's end to the next one's start
+    words = timed([("w0", 0, 0.4), ("w1", 0.5, 0.9), ("w2", 1.0, 1.4), ("w3", 1.5, 2.4), ("w4", 3.0, 3.2),
+                   ("w5", 3.3, 3.7), ("w6", 3.8, 4.2)])  # fmt: skip
+    assert _texts_of(regroup(words, max_chars=12, max_lines=1)) == [
+        ["w0", "w1", "w2", "w3"],
+        ["w4", "w5", "w6"],
+    ]
+    # a comma (1.5 + a 0 s gap) against a plain cut at a 1.8 s pause, counted as 1 s at most: [4, 3]
+    words = timed([("w0", 0, 0.4), ("w1", 0.5, 0.9), ("w2", 1.0, 1.4), ("w3,", 3.2, 3.6), ("w4", 3.6, 4.0),
+                   ("w5", 4.1, 4.5), ("w6", 4.6, 5.0)])  # fmt: skip
+    assert _texts_of(regroup(words, max_chars=12, max_lines=1)) == [
+        ["w0", "w1", "w2", "w3,"],
+        ["w4", "w5", "w6"],
+    ]
+    # a sentence end after two words (4 + 2 - 3.1 + 4 = 6.9) loses to a comma after three
+    # (4 - 1.6 + 4 = 6.4): the short cue costs more than the sentence end earns
+    words = timed([("Aa", 0, 0.4), ("bb.", 0.5, 0.9), ("Cc,", 1.0, 1.4), ("dd", 1.5, 1.9), ("ee", 2.0, 2.4),
+                   ("ff", 2.5, 2.9)])  # fmt: skip
+    assert _texts_of(regroup(words, max_chars=13, max_lines=1)) == [["Aa", "bb.", "Cc,"], ["dd", "ee", "ff"]]
+
+
+def test_regroup_edges():
+    from voxnb.export import regroup
+
+    assert regroup([]) == [] and regroup([], max_duration=1.0) == []
+    pair = [("aa", 0.0, 1.0), ("bb", 1.0, 2.0)]
+    assert _texts_of(regroup(pair, max_chars=3, max_lines=1)) == [
+        ["aa"],
+        ["bb"],
+    ]  # two that do not fit together
+    # a word longer than a line is a cue of its own, not lost
+    long = [("aa", 0.0, 1.0), ("abcdef", 1.0, 2.0), ("bb", 2.0, 3.0)]
+    assert _texts_of(regroup(long, max_chars=3, max_lines=1)) == [["aa"], ["abcdef"], ["bb"]]
+
+
+def test_regroup_tie_breaks_initials_and_short_last_cues_by_hand():
+    from voxnb.export import regroup
+
+    def even(texts, gaps):  # words of 0.4 s, each after the gap given before it
+        out, t = [], 0.0
+        for text, gap in zip(texts, gaps):
+            t += gap
+            out.append((text, t, t + 0.4))
+            t += 0.4
+        return out
+
+    # a short last cue costs 2 more than it earns by a 0.5 s pause: [3, 3], not [4, 2]
+    words = even(["w0", "w1", "w2", "w3", "w4", "w5"], [0, 0.1, 0.1, 0.1, 0.5, 0.1])
+    assert _texts_of(regroup(words, max_chars=11, max_lines=1)) == [["w0", "w1", "w2"], ["w3", "w4", "w5"]]
+    # three words, two a cue: both ways have two short cues; the comma decides: [2, 1]
+    words = even(["aa", "bb,", "cc"], [0, 0.1, 0.1])
+    assert _texts_of(regroup(words, max_chars=6, max_lines=1)) == [["aa", "bb,"], ["cc"]]
+    # an initial ends a sentence before a pause (0.3 s or more): 4 + 2 - (3 + 1) + 4 = 6.0 beats
+    # a comma after three words (4 - 1.6 + 4 = 6.4)
+    words = even(["Aa", "N.", "Cc,", "dd", "ee", "ff"], [0, 0.1, 1.0, 0.1, 0.1, 0.1])
+    assert _texts_of(regroup(words, max_chars=13, max_lines=1)) == [["Aa", "N."], ["Cc,", "dd", "ee", "ff"]]
+    # a sentence end with no pause (3) beats a comma before a 1 s pause (2.5): [3, 4]
+    words = even(["w0", "w1", "End.", "Aa,", "w4", "w5", "w6"], [0, 0.1, 0.1, 0.0, 1.0, 0.1, 0.1])
+    assert _texts_of(regroup(words, max_chars=14, max_lines=1)) == [
+        ["w0", "w1", "End."],
+        ["Aa,", "w4", "w5", "w6"],
+    ]
+    # equally good cuts: the first one (the later cue is the longer)
+    words = even([f"w{i}" for i in range(7)], [0] + [0.1] * 6)
+    assert _texts_of(regroup(words, max_chars=11, max_lines=1)) == [
+        ["w0", "w1", "w2"],
+        ["w3", "w4", "w5", "w6"],
+    ]
+
+
+def test_the_module_writers_defaults():
+    from voxnb import export
+
+    text = "x" * 20 + " " + "y" * 22 + " " + "z" * 19  # the first two words make 43
+    t = Transcript.from_response({"segments": [{"text": text, "start": 0.0, "end": 1.0, "speaker_id": "A"}]})
+    assert export.to_vtt(t).splitlines()[3:5] == ["<v A>" + "x" * 20, "y" * 22 + " " + "z" * 19 + "</v>"]
+    assert export.to_srt(t).splitlines()[2:4] == ["[A] " + "x" * 20, "y" * 22 + " " + "z" * 19]
+
+
+def test_the_seglst_file_and_untimed_segments(tmp_path):
+    t = Transcript.from_response(
+        {"segments": [{"text": "Ça va", "start": 0.5, "end": 1.0, "speaker_id": "A"}]}
+    )
+    t.to_seglst(tmp_path / "s.json")
+    assert (tmp_path / "s.json").read_text(encoding="utf-8") == (
+        '[\n {\n  "session_id": "audio",\n  "speaker": "A",\n  "start_time": 0.5,\n  "end_time": 1.0,\n'
+        '  "words": "Ça va"\n }\n]'
+    )
+    untimed = Transcript.from_response({"text": "Hi."}).to_seglst()
+    assert untimed == [
+        {"session_id": "audio", "speaker": "unknown", "start_time": None, "end_time": None, "words": "Hi."}
+    ]
+
+
+def test_rttm_leaves_out_turns_without_an_end_and_keeps_short_ones():
+    t = Transcript.from_response(
+        {"segments": [{"text": "a", "start": 0.0, "end": 0.25, "speaker_id": "A"}, {"text": "b", "start": 2.0, "speaker_id": "B"}]}
+    )  # fmt: skip
+    assert t.to_rttm() == "SPEAKER audio 1 0.000 0.250 <NA> <NA> A <NA> <NA>\n"
+
+
+def test_regrouped_cues_keep_the_segments_edges_and_untimed_segments_are_left_out():
+    words = [("one", 0.5, 1.0), ("two", 1.0, 2.0), ("three", 2.0, 3.0), ("four", 3.0, 3.5)]
+    t = Transcript.from_response(
+        {"segments": [
+            {"text": "one two three four", "start": 0.0, "end": 4.0, "words": [{"text": w, "start": s, "end": e} for w, s, e in words]},
+            {"text": "later", "start": 5.0},  # no end: not a cue
+        ]}
+    )  # fmt: skip
+    # at most 2 s a cue: [one two] and [three four]; the first starts where the segment does, the
+    # last ends where it does, and the cut is at the words' own times
+    assert [(c[1], c[2], c[3]) for c in parse_srt(t.to_srt(max_duration=2.0))] == [
+        (0.0, 2.0, "one two"),
+        (2.0, 4.0, "three four"),
+    ]

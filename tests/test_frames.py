@@ -37,6 +37,7 @@ def _response(raw_segments):
     return {"model": "m", "text": " ".join(s["text"] for s in segments), "segments": segments}
 
 
+@pytest.mark.slow  # 4-6 s each: mutation runs leave them out (the unit tests must notice)
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(segment, max_size=25))
 def test_frame_invariants(raw_segments):
@@ -146,6 +147,7 @@ def _same_tables(fast, slow):
         pdt.assert_frame_equal(a, b)
 
 
+@pytest.mark.slow  # 4-6 s each: mutation runs leave them out (the unit tests must notice)
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(ascii_entry, min_size=1, max_size=30), st.booleans())
 def test_word_entries_on_the_fast_path_match_the_general_path(entries, speakers):
@@ -165,6 +167,7 @@ def test_word_entries_on_the_fast_path_match_the_general_path(entries, speakers)
         _same_tables(fast, slow)  # inside: the tables are made on first use
 
 
+@pytest.mark.slow  # 4-6 s each: mutation runs leave them out (the unit tests must notice)
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(st.lists(ascii_word, max_size=6).map(" ".join), min_size=1, max_size=20))
 def test_segment_text_on_the_fast_path_matches_the_general_path(texts):

@@ -530,10 +530,7 @@ def _read_events(events: list[Any], granularity: str | None) -> Canonical:
 
 
 def _read_faster_whisper(segments: list, info: Any) -> Canonical:
-    plain = _entries([to_plain(s) for s in segments], "segments")
-    for s in plain:
-        if isinstance(s.get("words"), list):
-            s["words"] = [w if isinstance(w, dict) else to_plain(w) for w in s["words"]]
+    plain = _entries([to_plain(s) for s in segments], "segments")  # their words become dicts too
     c = Canonical(source="faster-whisper", text=None)
     if info is not None:
         info = to_plain(info)
@@ -541,7 +538,7 @@ def _read_faster_whisper(segments: list, info: Any) -> Canonical:
             raise ResponseFormatError(f"faster-whisper info: expected an object, got {info!r}"[:200])
         c.language = _optional(info, "language", str, "a language code")
         c.duration = _number(info.get("duration"))
-    c.segments = _columns(plain, "segments", score_keys=("score",), speaker_keys=("speaker", "speaker_id"))
+    c.segments = _columns(plain, "segments", speaker_keys=("speaker", "speaker_id"))
     c.text = "".join(c.segments.text)
     c.words = _nested_words(plain, "segments")
     return c
@@ -551,9 +548,11 @@ def _classify_dict(d: dict) -> str:
     segments = d.get("segments")
     first = segments[0] if isinstance(segments, list) and segments and isinstance(segments[0], dict) else {}
     first_words = first.get("words")
+    # whisperX scores each aligned word; a word it could not align (a number) has no score, so
+    # every word of the first segment is looked at, not only the first
     if "word_segments" in d or any(
         isinstance(w, dict) and "word" in w and "score" in w
-        for w in (first_words[:1] if isinstance(first_words, list) else [])
+        for w in (first_words if isinstance(first_words, list) else [])
     ):
         return "whisperx"
     if (

@@ -180,7 +180,8 @@ class BatchResult(Mapping):
                     "audio_sha256": t.audio_sha256 if t is not None else pd.NA,
                 }
             )
-        frame = pd.DataFrame(rows)
+        # the columns named: a run of no items is an empty table, not one without columns
+        frame = pd.DataFrame(rows, columns=list(_FRAME_COLUMNS))
         for column in ("name", "error", "text", "model", "language", "audio_sha256"):
             frame[column] = frame[column].astype("string")
         frame["status"] = pd.Categorical(
@@ -188,6 +189,20 @@ class BatchResult(Mapping):
         )
         frame["n_segments"] = frame["n_segments"].astype("Int64")
         return frame
+
+
+_FRAME_COLUMNS = (
+    "name",
+    "status",
+    "error",
+    "text",
+    "model",
+    "language",
+    "duration",
+    "n_segments",
+    "seconds",
+    "audio_sha256",
+)
 
 
 def cache_inputs(runner: Any, audio_sha256: str, request: dict[str, Any]) -> dict[str, Any]:

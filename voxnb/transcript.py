@@ -436,7 +436,7 @@ class Transcript:
             if bad.any():
                 raise ParameterError(
                     f"with_words(): {col} of word {int(np.flatnonzero(bad)[0])} is "
-                    f"{times[col][bad][0]!r}; times are seconds from the start of the audio, 0 or more"
+                    f"{float(times[col][bad][0])!r}; times are seconds from the start of the audio, 0 or more"
                 )
         with np.errstate(invalid="ignore"):
             reversed_ = times["end"] < times["start"]

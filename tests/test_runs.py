@@ -1,0 +1,288 @@
+"""run_many and BatchResult on the offline runner: statuses, names, per-item options, bounds, failures.
+
+The runner is the real :class:`voxnb.backend.LocalTranscriber` around the deterministic test
+engine (no model, no server), so each run takes milliseconds; the HTTP client drives the same
+code in tests/test_api_batch.py. Expected counts, names and lines are worked out by hand from
+the items given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import voxnb
+from voxnb.backend import LocalTranscriber
+from voxnb.errors import AudioError, ParameterError
+from voxnb.local.fake import FakeEngine
+from voxnb.runs import BatchResult, cache_inputs, named_items, run_many
+
+MODEL = FakeEngine().model
+
+
+def run(runner, items, *, concurrency=4, cache=False, progress=False, sr=None, **options):
+    return asyncio.run(
+        run_many(
+            runner, items, concurrency=concurrency, cache=cache, progress=progress, sr=sr, options=options
+        )
+    )
+
+
+class Counting(LocalTranscriber):
+    """The offline runner, counting how many items are in flight and how often options are resolved."""
+
+    def __init__(self, fail: dict | None = None):
+        super().__init__(FakeEngine())
+        self.in_flight = self.most_in_flight = self.prepared = 0
+        self.fail = fail or {}
+
+    async def prepare(self, **options):
+        self.prepared += 1
+        return await super().prepare(**options)
+
+    async def send(self, source, request):
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            await asyncio.sleep(0.005)  # let the other workers start theirs
+            response = await super().send(source, request)
+            error = self.fail.get(source.sha256)
+            if error is not None:  # after the engine call: a request that was made, then failed
+                raise error
+            return response
+        finally:
+            self.in_flight -= 1
+
+
+def test_a_run_with_every_status_and_its_table(tiny_wav, tmp_path):
+    a, b, c = tiny_wav(1, seconds=0.5), tiny_wav(2, seconds=0.5), tiny_wav(3, seconds=0.5)
+    runner = LocalTranscriber(FakeEngine())
+    first = run(runner, {"a": a, "bad": b"not audio", "b": b}, cache=tmp_path)
+    # "bad" fails while its audio is read: no engine call for it
+    assert first.summary() == "3 items: 2 transcribed, 1 failed; 2 requests"
+    assert repr(first) == "<BatchResult 3 items: 2 transcribed, 1 failed; 2 requests>"
+    assert list(first) == ["a", "b"] and len(first) == 2 and first.names == ["a", "bad", "b"]
+    assert isinstance(first.errors["bad"], AudioError) and list(first.errors) == ["bad"]
+    with pytest.raises(KeyError, match=r"'bad' failed: "):
+        first["bad"]
+    assert runner.last_batch is first and first.job_id is None
+
+    second = run(runner, {"c": c, "a": a, "b": b}, cache=tmp_path)
+    assert second.summary() == "3 items: 1 transcribed, 2 cached, 0 failed; 1 requests"
+    assert second.from_cache == ["a", "b"] and second.pending == []
+    assert [second.status(n) for n in ("c", "a", "b", "unknown")] == [
+        "transcribed",
+        "cached",
+        "cached",
+        "pending",
+    ]
+    assert second["a"].text == first["a"].text and second["a"].request == first["a"].request
+
+    frame = first.to_frame()
+    assert list(frame.columns) == [
+        "name",
+        "status",
+        "error",
+        "text",
+        "model",
+        "language",
+        "duration",
+        "n_segments",
+        "seconds",
+        "audio_sha256",
+    ]
+    assert list(frame["name"]) == ["a", "bad", "b"] and str(frame["name"].dtype) == "string"
+    assert list(frame["status"].cat.categories) == ["transcribed", "cached", "failed", "pending"]
+    assert list(frame["status"].astype(str)) == ["transcribed", "failed", "transcribed"]
+    assert frame["error"].iloc[1] == f"AudioError: {first.errors['bad']}" and frame[
+        "error"
+    ].isna().tolist() == [
+        True,
+        False,
+        True,
+    ]
+    assert frame["text"].iloc[0] == first["a"].text and pd.isna(frame["text"].iloc[1])
+    assert list(frame["model"].fillna("-")) == [MODEL, "-", MODEL]
+    # no timestamps asked: the test engine names the language, like Mistral
+    assert list(frame["language"].fillna("-")) == ["en", "-", "en"]
+    assert frame["duration"].iloc[0] == pytest.approx(0.5) and math.isnan(frame["duration"].iloc[1])
+    assert str(frame["n_segments"].dtype) == "Int64" and frame["n_segments"].iloc[0] == 1  # the untimed text
+    assert pd.isna(frame["n_segments"].iloc[1])
+    assert frame["audio_sha256"].iloc[2] == voxnb.Audio.load(b).sha256 and pd.isna(
+        frame["audio_sha256"].iloc[1]
+    )
+    for column in ("error", "text", "model", "language", "audio_sha256"):
+        assert str(frame[column].dtype) == "string", column
+    html = first._repr_html_()
+    assert html.startswith("<p><b>BatchResult</b> 3 items: 2 transcribed, 1 failed; 2 requests</p><")
+    assert "<table" in html and "bad" in html
+
+
+def test_each_item_takes_no_longer_than_the_whole_run(tiny_wav):
+    started = time.perf_counter()
+    result = run(LocalTranscriber(FakeEngine()), [tiny_wav(1), b"junk"], concurrency=1)
+    whole = time.perf_counter() - started
+    seconds = result.to_frame()["seconds"]
+    assert ((seconds >= 0) & (seconds <= whole)).all()
+
+
+def test_an_empty_result_and_a_language_the_transcript_does_not_have():
+    empty = BatchResult([])
+    assert empty.summary() == "0 items: 0 transcribed, 0 failed; 0 requests"
+    assert empty.to_frame().empty and list(empty.to_frame().columns) == list(
+        BatchResult(["x"]).to_frame().columns
+    )
+    pending = BatchResult(["x", "y"])
+    assert pending.pending == ["x", "y"] and pending.status("x") == "pending"
+    assert pending.summary() == "2 items: 0 transcribed, 0 failed, 2 pending; 0 requests"
+    frame = pending.to_frame()
+    assert list(frame["status"].astype(str)) == ["pending", "pending"] and frame["seconds"].isna().all()
+    # a transcript without a language (timestamps were asked) has NA there, not None; the clip is
+    # quiet, not silent: silence is refused before it reaches the engine (issue 11)
+    done = run(
+        LocalTranscriber(FakeEngine()),
+        {"x": np.full(8000, 0.1, dtype="float32")},
+        sr=16000,
+        timestamps="segment",
+    )
+    assert pd.isna(done.to_frame()["language"].iloc[0]) and done["x"].language is None
+
+
+def test_names_come_from_the_dict_the_pairs_or_the_paths(tmp_path):
+    path = tmp_path / "one.wav"
+    assert named_items({"x": 1, 2: "y"}) == [("x", 1), ("2", "y")]
+    named = named_items(
+        [("first", 1), str(path), {"audio": tmp_path / "two.wav"}, b"raw", ("a", 1, 2), (3, 4)]
+    )
+    assert [name for name, _ in named] == [
+        "first",
+        str(path),
+        str(tmp_path / "two.wav"),
+        "item3",
+        "item4",
+        "item5",
+    ]
+    assert named[0] == ("first", 1) and named[3] == ("item3", b"raw")
+    with pytest.raises(ParameterError) as info:
+        named_items([str(path), "b", path, "b", "c", "c", "d", "d"])
+    assert str(info.value) == (
+        f"transcribe_many() got the same name more than once (['{path}', 'b', 'c']); pass a dict with unique names"
+    )
+
+
+@pytest.mark.parametrize("items", ["a.wav", b"RIFF", 42, None, __import__("pathlib").Path("a.wav")])
+def test_one_recording_is_not_a_list(items):
+    with pytest.raises(ParameterError) as info:
+        named_items(items)
+    assert str(info.value) == (
+        "transcribe_many() takes a list of recordings or a dict name → recording; for one recording use "
+        "transcribe()"
+    )
+
+
+def test_items_carry_their_own_options_and_sample_rate():
+    runner = Counting()
+    quiet = np.full(8000, 0.1, dtype="float32")  # quiet, not silent: silence is refused (issue 11)
+    items = {
+        "shared": quiet,
+        "own sr": {"audio": quiet, "sr": 8000},  # no options of its own: the shared request
+        "segments": {"audio": quiet, "timestamps": "segment"},
+    }
+    result = run(runner, items, sr=16000, language="en")
+    assert runner.prepared == 2  # the shared request once, and the one item with options of its own
+    assert result["shared"].duration == pytest.approx(0.5) and result["own sr"].duration == pytest.approx(1.0)
+    assert result["shared"].request == result["own sr"].request
+    own = result["segments"].request
+    assert own["timestamp_granularities"] == ["segment"] and own["language"] == "en"  # merged, not replaced
+    assert result["shared"].request["timestamp_granularities"] == []
+
+
+def test_an_item_refused_names_itself_and_nothing_is_sent():
+    runner = Counting()
+    with pytest.raises(ParameterError) as info:
+        run(runner, {"ok": b"x", "odd": {"audio": b"x", "language": "english"}})
+    assert str(info.value) == (
+        "transcribe_many() item 'odd': language must be a two-letter ISO-639-1 code such as 'en' or 'fr'; "
+        "got 'english' (for 'english' write 'en')"
+    )
+    assert info.value.option == "language" and runner.requests_sent == 0
+    with pytest.raises(ParameterError) as info:
+        run(runner, {"ok": b"x", "lost": {"sr": 8000}})
+    assert str(info.value) == (
+        "transcribe_many() item 'lost' is a mapping without 'audio'; write it as "
+        "{'audio': recording, 'context_bias': [...], ...}"
+    )
+
+
+@pytest.mark.parametrize("concurrency", [0, -2, True, 1.5, "2", None])
+def test_concurrency_must_be_a_positive_integer(concurrency):
+    with pytest.raises(ParameterError) as info:
+        run(LocalTranscriber(FakeEngine()), [b"x"], concurrency=concurrency)
+    assert str(info.value) == f"concurrency must be a positive integer; got {concurrency!r}"
+    assert info.value.option == "concurrency"
+
+
+@pytest.mark.parametrize(("concurrency", "items", "most"), [(1, 4, 1), (2, 5, 2), (8, 3, 3)])
+def test_at_most_concurrency_items_are_in_flight(tiny_wav, concurrency, items, most):
+    runner = Counting()
+    result = run(runner, [tiny_wav(i) for i in range(items)], concurrency=concurrency)
+    assert len(result) == items and runner.most_in_flight == most and result.requests == items
+
+
+def test_a_failure_never_stops_the_others_and_only_the_unexpected_are_logged(tiny_wav, caplog):
+    good, odd = tiny_wav(1), tiny_wav(2)
+    runner = Counting(fail={voxnb.Audio.load(odd).sha256: RuntimeError("boom")})
+    with caplog.at_level(logging.WARNING, logger="voxnb"):
+        result = run(runner, {"good": good, "odd": odd, "bad": b"not audio"}, concurrency=1)
+    assert list(result) == ["good"] and set(result.errors) == {"odd", "bad"}
+    assert result.requests == 2  # "odd" was sent (and failed); "bad" never got that far
+    messages = [r.getMessage() for r in caplog.records]
+    assert messages == [
+        "item 'odd' failed unexpectedly: RuntimeError: boom",
+        "transcribe: 2 of 3 items failed; see result.errors",
+    ]
+
+
+def test_an_interrupted_run_keeps_what_finished(tiny_wav):
+    first, second, third = tiny_wav(1), tiny_wav(2), tiny_wav(3)
+    runner = Counting(fail={voxnb.Audio.load(second).sha256: KeyboardInterrupt()})
+    with pytest.raises(KeyboardInterrupt):
+        run(runner, {"one": first, "two": second, "three": third}, concurrency=1)
+    batch = runner.last_batch
+    assert list(batch) == ["one"] and batch.pending == ["two", "three"] and batch.requests == 2
+    assert batch.summary() == "3 items: 1 transcribed, 0 failed, 2 pending; 2 requests"
+
+
+def test_the_progress_bar_counts_files_failures_and_cache_hits(tiny_wav, tmp_path, capsys):
+    runner = LocalTranscriber(FakeEngine())
+    run(runner, {"a": tiny_wav(1)}, cache=tmp_path, progress=True)
+    bar = capsys.readouterr().err
+    assert "transcribing: 100%" in bar and "1/1" in bar and "file/s" in bar and "failed=" not in bar
+    run(runner, {"a": tiny_wav(1), "bad": b"junk"}, cache=tmp_path, progress=True)
+    assert "2/2" in (bar := capsys.readouterr().err) and "cached=1, failed=1]" in bar
+    run(runner, {"a": tiny_wav(1)}, cache=tmp_path, progress=False)
+    assert capsys.readouterr().err == ""
+
+
+def test_the_cache_inputs_name_the_audio_the_backend_the_server_and_the_request():
+    runner = LocalTranscriber(FakeEngine())
+    assert cache_inputs(runner, "abc", {"model": "m"}) == {
+        "audio_sha256": "abc",
+        "backend": "local",
+        "base_url": "",
+        "request": {"model": "m"},
+    }
+
+
+def test_without_a_cache_every_run_sends_again(tiny_wav, tmp_path):
+    runner = LocalTranscriber(FakeEngine())
+    for cache in (False, None):
+        assert run(runner, [tiny_wav(1)], cache=cache).requests == 1
+    assert run(runner, [tiny_wav(1)], cache=tmp_path).requests == 1
+    assert run(runner, [tiny_wav(1)], cache=tmp_path).requests == 0
