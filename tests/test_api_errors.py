@@ -135,6 +135,35 @@ def test_connection_refused_is_retried_then_reported(tiny_wav):
     assert client.requests_sent == 1 + FAST.max_retries
 
 
+def test_a_connection_cut_mid_answer_is_told_from_an_unreachable_server(tiny_wav):
+    """A server that answers half a body and hangs up was reached: the error says the connection broke."""
+    import threading
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+    answered = []
+
+    def serve() -> None:
+        while len(answered) < 1 + FAST.max_retries:
+            conn, _ = listener.accept()
+            with conn:
+                conn.recv(1 << 20)
+                conn.sendall(
+                    b'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n\r\n{"te'
+                )
+                answered.append(1)
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    client = voxnb.Client(base_url=f"http://127.0.0.1:{port}", dialect="mistral", retry=FAST)
+    with pytest.raises(
+        voxnb.TransportError, match=r"connection to .* broke during POST /v1/audio/transcriptions"
+    ):
+        client.transcribe(tiny_wav(0))
+    assert client.requests_sent == len(answered) == 1 + FAST.max_retries  # retried, as a drop may be brief
+    listener.close()
+
+
 def test_stream_is_retried_before_its_first_event(start_voxnb_server, tiny_wav):
     server = start_voxnb_server(faults="500:0.5,seed:3")
     with client_for(server, retry=RetryPolicy(max_retries=20, initial_backoff=0.001)) as client:

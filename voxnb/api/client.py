@@ -305,16 +305,19 @@ class AsyncClient:
                 f"{what} to {self.base_url} timed out ({type(err).__name__}); raise timeout= "
                 f"(now {self.timeout:g} s) for long audio, or check that the server is up"
             )
-        if isinstance(err, (httpx.NetworkError, httpx.RemoteProtocolError)):
+        detail = f"{type(err).__name__}: {self._key.scrub(str(err))}"
+        if isinstance(err, httpx.ConnectError):
             return TransportError(
-                f"could not reach {self.base_url} for {what} ({type(err).__name__}: {self._key.scrub(str(err))}); "
+                f"could not reach {self.base_url} for {what} ({detail}); "
                 "check base_url= and your connection, or that `voxnb serve` is running"
             )
+        if isinstance(err, (httpx.NetworkError, httpx.RemoteProtocolError)):
+            return TransportError(
+                f"the connection to {self.base_url} broke during {what} ({detail}); "
+                "the server may have restarted or dropped it: try again, or check the server's log"
+            )
         # a request that cannot be sent as configured: no retry helps
-        raise TransportError(
-            f"{what} to {self.base_url} cannot be sent ({type(err).__name__}: {self._key.scrub(str(err))}); "
-            "check base_url="
-        ) from err
+        raise TransportError(f"{what} to {self.base_url} cannot be sent ({detail}); check base_url=") from err
 
     async def _request_json(self, method: str, path: str, **options: Any) -> Any:
         """:meth:`_request`, and its JSON answer."""
