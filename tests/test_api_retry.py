@@ -143,6 +143,75 @@ def test_impossible_policies_are_refused(options):
         RetryPolicy(**options)
 
 
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (
+            {"max_retries": True},
+            "max_retries must be a whole number of retries, 0 or more (e.g. RetryPolicy(max_retries=5)); got True",
+        ),
+        (
+            {"max_retries": "3"},
+            "max_retries must be a whole number of retries, 0 or more (e.g. RetryPolicy(max_retries=5)); got '3'",
+        ),
+        (
+            {"max_retries": 2.0},
+            "max_retries must be a whole number of retries, 0 or more (e.g. RetryPolicy(max_retries=5)); got 2.0",
+        ),
+        (
+            {"initial_backoff": False},
+            "initial_backoff must be a finite number (RetryPolicy(initial_backoff=...)); got False",
+        ),
+        ({"max_backoff": "1"}, "max_backoff must be a finite number (RetryPolicy(max_backoff=...)); got '1'"),
+        ({"jitter": float("nan")}, "jitter must be a finite number (RetryPolicy(jitter=...)); got nan"),
+        (
+            {"max_retry_after": float("inf")},
+            "max_retry_after must be a finite number (RetryPolicy(max_retry_after=...)); got inf",
+        ),
+        ({"multiplier": -1}, "multiplier must be >= 0 (seconds; jitter: a fraction); got -1"),
+        ({"initial_backoff": -0.5}, "initial_backoff must be >= 0 (seconds; jitter: a fraction); got -0.5"),
+        ({"multiplier": 0.5}, "multiplier must be >= 1 (the backoff's growth); got 0.5"),
+        (
+            {"retry_statuses": "429"},
+            "retry_statuses must be a tuple of HTTP error statuses (400-599), e.g. (429, 503); got '429'",
+        ),
+        (
+            {"retry_statuses": 429},
+            "retry_statuses must be a tuple of HTTP error statuses (400-599), e.g. (429, 503); got 429",
+        ),
+        (
+            {"retry_statuses": (429, True)},
+            "retry_statuses must be a tuple of HTTP error statuses (400-599), e.g. (429, 503); got (429, True)",
+        ),
+        (
+            {"retry_statuses": (399,)},
+            "retry_statuses must be a tuple of HTTP error statuses (400-599), e.g. (429, 503); got (399,)",
+        ),
+        (
+            {"retry_statuses": (600,)},
+            "retry_statuses must be a tuple of HTTP error statuses (400-599), e.g. (429, 503); got (600,)",
+        ),
+        (
+            {"retry_statuses": ("429",)},
+            "retry_statuses must be a tuple of HTTP error statuses (400-599), e.g. (429, 503); got ('429',)",
+        ),
+        ({"sleep": 5}, "sleep must be a function of the delay in seconds, such as asyncio.sleep; got 5"),
+    ],
+)
+def test_each_refusal_names_its_option_word_for_word(options, message):
+    with pytest.raises(voxnb.ParameterError) as caught:
+        RetryPolicy(**options)
+    assert str(caught.value) == message
+    if "sleep" not in options:
+        assert caught.value.option == next(iter(options))
+
+
+def test_statuses_at_the_edges_and_in_any_collection_become_a_tuple():
+    assert RetryPolicy(retry_statuses=[400, 599]).retry_statuses == (400, 599)
+    assert RetryPolicy(retry_statuses={503}).retry_statuses == (503,)
+    assert RetryPolicy(retry_statuses=frozenset()).retry_statuses == ()
+
+
 def test_boundary_policies_are_allowed():
     policy = RetryPolicy(
         max_retries=0, initial_backoff=0, max_backoff=0, jitter=0, max_retry_after=0, multiplier=1
