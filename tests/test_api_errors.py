@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import socket
+import threading
 
 import httpx
 import pytest
@@ -137,8 +138,6 @@ def test_connection_refused_is_retried_then_reported(tiny_wav):
 
 def test_a_connection_cut_mid_answer_is_told_from_an_unreachable_server(tiny_wav):
     """A server that answers half a body and hangs up was reached: the error says the connection broke."""
-    import threading
-
     listener = socket.create_server(("127.0.0.1", 0))
     port = listener.getsockname()[1]
     answered = []
