@@ -286,3 +286,67 @@ def test_without_a_cache_every_run_sends_again(tiny_wav, tmp_path):
         assert run(runner, [tiny_wav(1)], cache=cache).requests == 1
     assert run(runner, [tiny_wav(1)], cache=tmp_path).requests == 1
     assert run(runner, [tiny_wav(1)], cache=tmp_path).requests == 0
+
+
+@pytest.mark.parametrize("progress", ["yes", 1, None])
+def test_progress_must_be_true_or_false(progress):
+    runner = Counting()
+    with pytest.raises(ParameterError) as info:
+        run(runner, [b"x"], progress=progress)
+    assert str(info.value) == f"progress= is True or False; got {progress!r}"
+    assert info.value.option == "progress" and runner.requests_sent == 0
+
+
+def test_the_bar_shows_failures_without_cache_hits_and_draws_them_with_the_next_count(tiny_wav, capsys):
+    run(LocalTranscriber(FakeEngine()), {"bad": b"junk", "a": tiny_wav(1)}, concurrency=1, progress=True)
+    draws = [d for d in capsys.readouterr().err.split("\r") if d.strip()]
+    assert "2/2" in draws[-1] and draws[-1].rstrip().endswith("cached=0, failed=1]")
+    # the counts are not drawn on their own: the draw after the failure shows 1/2 without them
+    assert all("2/2" in d for d in draws if "failed=" in d), draws
+
+
+def test_the_request_count_is_this_run_s_as_items_finish(tiny_wav):
+    class Watching(LocalTranscriber):
+        """The offline runner, noting the batch's request count each time it sends."""
+
+        seen: list
+
+        async def send(self, source, request):
+            self.seen.append(self.last_batch.requests)
+            return await super().send(source, request)
+
+    runner = Watching(FakeEngine())
+    runner.seen = []
+    run(runner, [tiny_wav(1), tiny_wav(2)])
+    assert runner.requests_sent == 2
+    runner.seen = []
+    result = run(runner, [tiny_wav(3), tiny_wav(4), tiny_wav(5)], concurrency=1)
+    # one item at a time: before each send, the requests of the items already done in this run
+    assert runner.seen == [0, 1, 2] and result.requests == 3 and runner.requests_sent == 5
+
+
+def test_duplicated_names_are_the_only_ones_named():
+    with pytest.raises(ParameterError) as info:
+        named_items(["a", "b", "b", "c"])
+    assert str(info.value) == (
+        "transcribe_many() got the same name more than once (['b']); pass a dict with unique names"
+    )
+
+
+def test_requests_that_differ_only_in_options_do_not_share_a_cache_entry(tiny_wav, tmp_path):
+    runner = LocalTranscriber(FakeEngine())
+    audio = {"a": tiny_wav(1, seconds=0.5)}
+    first = run(runner, audio, cache=tmp_path, timestamps="segment")
+    assert first.summary() == "1 items: 1 transcribed, 0 failed; 1 requests"
+    plain = run(runner, audio, cache=tmp_path)
+    assert plain.summary() == "1 items: 1 transcribed, 0 failed; 1 requests"
+    assert plain["a"].request["timestamp_granularities"] == [] and plain["a"].language == "en"
+    again = run(runner, audio, cache=tmp_path, timestamps="segment")
+    assert again.summary() == "1 items: 0 transcribed, 1 cached, 0 failed; 0 requests"
+    assert again["a"].request["timestamp_granularities"] == ["segment"] and again["a"].language is None
+
+
+def test_an_item_never_finished_has_no_seconds():
+    frame = BatchResult(["x"]).to_frame()
+    assert str(frame["seconds"].dtype) == "float64" and math.isnan(frame["seconds"].iloc[0])
+    assert str(frame["duration"].dtype) == "float64" and math.isnan(frame["duration"].iloc[0])

@@ -21,6 +21,7 @@ from distributed import Client, LocalCluster, get_task_stream
 from voxnb_serve_fixtures import InFlight
 
 import voxnb
+from voxnb.api.retry import RetryPolicy
 from voxnb.backend import LocalTranscriber
 from voxnb.errors import AudioError
 from voxnb.local.fake import FakeEngine
@@ -54,7 +55,8 @@ def test_each_item_is_a_named_task_recorded_under_its_own_name(dask_client, tiny
     items = {"one": wavs["one"], "junk": b"not audio", "two": wavs["two"], "three": wavs["three"]}
     counter = InFlight(create_app(FakeEngine()))
     with ServerThread(counter) as server:
-        client = voxnb.Client(base_url=server.url)
+        # no retries: a task still in flight when a failed test stops the server ends at once
+        client = voxnb.Client(base_url=server.url, retry=RetryPolicy(max_retries=0))
         with get_task_stream(dask_client) as stream:
             result = client.transcribe_many(
                 items, executor=dask_client, concurrency=THREADS, cache=tmp_path, progress=False
@@ -95,7 +97,7 @@ def test_a_server_run_holds_concurrency_as_one_limit_across_the_worker_threads(d
     counter = InFlight(create_app(FakeEngine(), faults="latency:0.15"))
     items = [tiny_wav(i, seconds=0.5) for i in range(6)]
     with ServerThread(counter) as server:
-        client = voxnb.Client(base_url=server.url)
+        client = voxnb.Client(base_url=server.url, retry=RetryPolicy(max_retries=0))
         result = client.transcribe_many(
             items, executor=dask_client, concurrency=2, cache=False, progress=False
         )
