@@ -17,6 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from distributed import Client, LocalCluster
+from voxnb_serve_fixtures import InFlight
 
 import voxnb
 from voxnb import bias
@@ -148,30 +149,11 @@ def test_a_worker_killed_mid_run_loses_nothing_and_duplicates_nothing(dask_clien
     dask_client.wait_for_workers(2, timeout=120)  # the nanny restarts it, for the next tests
 
 
-class _InFlight:
-    """ASGI middleware: the most transcription requests the server handled at once."""
-
-    def __init__(self, app):
-        self.app = app
-        self.now = self.most = self.total = 0
-
-    async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["path"] != "/v1/audio/transcriptions":
-            return await self.app(scope, receive, send)
-        self.now += 1
-        self.total += 1
-        self.most = max(self.most, self.now)
-        try:
-            await self.app(scope, receive, send)
-        finally:
-            self.now -= 1
-
-
 def test_api_items_on_a_cluster_share_one_concurrency_limit(dask_client, tiny_wav, tmp_path):
     from voxnb.local.fake import FakeEngine
     from voxnb.serve import ServerThread, create_app
 
-    counter = _InFlight(create_app(FakeEngine(), faults="latency:0.2"))
+    counter = InFlight(create_app(FakeEngine(), faults="latency:0.2"))
     items = {f"noise{i}": tiny_wav(i, seconds=0.5) for i in range(8)}
     cache = f"file://{tmp_path}/cache"  # an fsspec URL, written by the workers
     with ServerThread(counter) as server:

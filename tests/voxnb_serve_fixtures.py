@@ -25,6 +25,7 @@ import pytest
 
 __all__ = [
     "TEST_API_KEY",
+    "InFlight",
     "_api_key_never_leaks",
     "guarded_api_key",
     "pytest_runtest_logreport",
@@ -137,6 +138,25 @@ def start_voxnb_server() -> Iterator[Callable[..., Any]]:
     yield start
     for server in servers:
         server.stop()
+
+
+class InFlight:
+    """ASGI middleware: how many transcription requests the server handled, and the most at once."""
+
+    def __init__(self, app: Any):
+        self.app = app
+        self.now = self.most = self.total = 0
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/v1/audio/transcriptions":
+            return await self.app(scope, receive, send)
+        self.now += 1
+        self.total += 1
+        self.most = max(self.most, self.now)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.now -= 1
 
 
 def make_tiny_wav(seed: int, seconds: float = 0.05) -> bytes:
