@@ -755,3 +755,49 @@ def test_regrouped_cues_keep_the_segments_edges_and_untimed_segments_are_left_ou
         (0.0, 2.0, "one two"),
         (2.0, 4.0, "three four"),
     ]
+
+
+def _two_lines(text: str, max_chars: int) -> list[str]:
+    """The lines of the one cue a segment without words becomes, at most two of *max_chars*."""
+    body = parse_srt(_one_segment(text).to_srt(max_chars=max_chars, max_lines=2))[0][3]
+    return body.split("\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "max_chars", "lines"),
+    [
+        # lines as even as they can be: "We met Dr." would be one character more even, but a
+        # line ending in an abbreviation costs twelve
+        ("We met Dr. Okafor at the station", 25, ["We met Dr. Okafor", "at the station"]),
+        # after a sentence end, even at the cost of eight characters of balance ("Thank you. Next"
+        # is even); the cut after "Next" is the longest that fits, as textwrap would cut
+        ("Thank you. Next question please", 20, ["Thank you.", "Next question please"]),
+        ("Is it true? I asked her twice", 17, ["Is it true?", "I asked her twice"]),
+        # "Inc." may end a sentence: before a capital it does, and the line may end there (a
+        # first line of exactly max_chars, as "Next question please" above is a second line of it)
+        ("He works at Acme Inc. Then he left", 21, ["He works at Acme Inc.", "Then he left"]),
+        # "It was late." would leave 22 characters for the second line: too long for 21
+        ("It was late. We went home and slept", 21, ["It was late. We", "went home and slept"]),
+        ("Yes. No. Maybe so, who knows", 19, ["Yes. No. Maybe so,", "who knows"]),
+        # an initial before a name is not a sentence end: the name stays with it
+        ("She called J. Smith at the station", 20, ["She called J. Smith", "at the station"]),
+    ],
+)
+def test_two_lines_are_balanced_and_cut_after_a_clause_not_after_an_abbreviation(text, max_chars, lines):
+    assert _two_lines(text, max_chars) == lines
+    assert all(len(line) <= max_chars for line in lines)
+
+
+@pytest.mark.parametrize(
+    ("text", "max_chars", "lines"),
+    [
+        # balanced (0) against a comma twelve characters off (12 - 12): a tie, the first cut wins
+        ("We all went home, sadly", 17, ["We all went", "home, sadly"]),
+        # an exclamation mark two thirds of a line early (12 - 12) against the even cut (0)
+        ("Wait! Is it you or them", 17, ["Wait!", "Is it you or them"]),
+        # "approx." four characters off (4 + 12) against "seventeen" sixteen off (16)
+        ("It took approx. seventeen more days", 25, ["It took approx.", "seventeen more days"]),
+    ],
+)
+def test_a_clause_end_is_worth_exactly_twelve_characters_and_ties_go_to_the_first_cut(text, max_chars, lines):
+    assert _two_lines(text, max_chars) == lines

@@ -120,8 +120,9 @@ def _lines(text: str, max_chars: int | None, max_lines: int | None = None) -> li
             def cost(i: int) -> float:  # uneven lines cost; a break after a clause is worth 12 characters
                 before = text[:i]
                 bonus = 12 if before.endswith((*_CLAUSE_END, ".", "?", "!")) else 0
-                if not ends_sentence(before.rsplit(" ", 1)[-1], text[i + 1 :], 1.0) and before.endswith("."):
-                    bonus = -12  # "Dr." at a line's end, its name on the next
+                # no pause inside a cue shown at once: "J." before "Smith" is an initial, not an end
+                if not ends_sentence(before.rsplit(" ", 1)[-1], text[i + 1 :]) and before.endswith("."):
+                    bonus = -12  # "Dr." or "J." at a line's end, its name on the next
                 return abs(len(text) - 2 * i - 1) - bonus
 
             cut = min(fitting, key=cost)
