@@ -48,8 +48,9 @@ def test_the_environment_sets_the_default():
 
 @pytest.mark.slow
 def test_in_a_notebook_it_is_a_small_html_line_and_never_stderr(tmp_path):
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+    import nbclient
+    import nbformat
+
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         nbformat.v4.new_code_cell(

@@ -17,6 +17,7 @@ import sys
 import time
 
 import httpx
+import mistralai.client.models as mistral_models
 import pytest
 
 import voxnb
@@ -24,8 +25,6 @@ from voxnb.api.batch import BatchItemError
 from voxnb.api.retry import RetryPolicy
 from voxnb.errors import ParameterError
 from voxnb.local.fake import FakeEngine
-
-mistral_models = pytest.importorskip("mistralai.client.models")
 
 FAST = RetryPolicy(initial_backoff=0.01, max_backoff=0.05, jitter=0.0)
 MODEL = "voxtral-mini-transcribe-3"

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import ipympl  # noqa: F401  (declared: the widget backend the notebook asks for)
+import nbclient
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-pytest.importorskip("ipympl")
 
 REPO = Path(__file__).resolve().parents[1]
 WIDGET = "application/vnd.jupyter.widget-view+json"

@@ -17,6 +17,7 @@ import warnings
 
 import numpy as np
 import pytest
+from speaker_helpers import OracleDiarizer, references
 
 import voxnb
 from voxnb.errors import ParameterError, RealtimeError
@@ -25,9 +26,6 @@ from voxnb.realtime.encoding import SAMPLE_WIDTHS, decode_pcm, encode_pcm
 from voxnb.realtime.protocol import MISTRAL, SegmentEvent, SessionUpdated, TextDelta, TurnEvent
 from voxnb.realtime.session import RealtimeSession
 from voxnb.request import AUDIO_ENCODINGS, TranscriptionRequest
-
-websockets = pytest.importorskip("websockets")
-from speaker_helpers import OracleDiarizer, references  # noqa: E402
 
 RT3 = "voxtral-mini-transcribe-realtime-3"
 RT2 = "voxtral-mini-transcribe-realtime-2602"
@@ -219,7 +217,7 @@ def test_telephone_audio_at_8_khz_is_resampled_for_the_engine(voxnb_server, two_
 def test_the_g711_codecs_match_cpythons_audioop():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)
-        audioop = pytest.importorskip("audioop")  # gone in Python 3.13: the reference while it lasts
+        import audioop  # CPython's own codecs; from Python 3.13 the audioop-lts port (a dev dependency)
     pcm = np.arange(-32768, 32768, dtype="<i2").tobytes()
     samples = np.frombuffer(pcm, "<i2").astype(np.float32) / 32768
     assert encode_pcm(samples, "pcm_mulaw") == audioop.lin2ulaw(pcm, 2)
@@ -373,6 +371,5 @@ def test_a_server_error_event_is_surfaced_with_the_servers_message(voxnb_server,
 
 
 def test_the_recorder_refuses_a_format_the_browser_does_not_send(voxnb_server):
-    pytest.importorskip("anywidget")
     with pytest.raises(ParameterError, match="the browser records pcm_s16le"):
         voxnb.Recorder(base_url=voxnb_server, encoding="pcm_mulaw")
