@@ -25,9 +25,9 @@ def rss_mb(pid: int) -> float:
         return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
 
 
-def hold(port: int, *, dribble: bool, limit: float) -> float:
-    """Open a connection that sends a request head one byte at a time (or nothing); seconds until
-    the server closes it (or *limit* when it never does)."""
+def hold(port: int, *, dribble: bool, limit: float) -> bool:
+    """Open a connection that sends a request head one byte at a time (or nothing): whether the
+    server closed it before this client gave up after *limit* seconds."""
     head = b"POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\nX-Slow: " + b"a" * 500
     began = time.monotonic()
     with socket.create_connection(("127.0.0.1", port)) as sock:
@@ -39,12 +39,12 @@ def hold(port: int, *, dribble: bool, limit: float) -> float:
                     sock.send(head[i % len(head) : i % len(head) + 1])
                     i += 1
                 if sock.recv(1024) == b"":
-                    return time.monotonic() - began
+                    return True
             except TimeoutError:
                 continue
             except (ConnectionResetError, BrokenPipeError):
-                return time.monotonic() - began
-    return limit
+                return True
+    return False
 
 
 @pytest.mark.slow
@@ -52,10 +52,12 @@ def test_twenty_slow_loris_connections_are_closed_in_time_while_others_are_serve
     timeout = 2.0
     with ServerProcess(engine="fake", args=["--header-timeout", str(timeout)]) as server:
         port = int(server.url.rsplit(":", 1)[1])
-        closed: list[float] = []
+        # the clients give up before uvicorn's own 5 s idle timeout would close a silent one: only the
+        # header timeout closes them all in time (a dribbled head of 500 bytes would take 2 minutes)
+        closed: list[bool] = []
         threads = [
             threading.Thread(
-                target=lambda d=(i % 2 == 0): closed.append(hold(port, dribble=d, limit=timeout + 10))
+                target=lambda d=(i % 2 == 0): closed.append(hold(port, dribble=d, limit=timeout + 2.5))
             )
             for i in range(20)
         ]
@@ -67,7 +69,7 @@ def test_twenty_slow_loris_connections_are_closed_in_time_while_others_are_serve
                 answered.append(client.transcribe(tiny_wav(len(answered))).text)
         for thread in threads:
             thread.join()
-    assert len(closed) == 20 and max(closed) < timeout + 1.0  # cut off at the deadline, not held
+    assert closed == [True] * 20  # cut off by the server, not held
     assert len(answered) >= 5 and all(answered)  # and the server answered all along
 
 
@@ -80,28 +82,23 @@ def test_a_stalled_body_is_answered_408_and_closed():
                 b"POST /v1/audio/transcriptions HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; "
                 b"boundary=b\r\nContent-Length: 100000\r\n\r\n--b\r\n"
             )
-            began = time.monotonic()
             answer = b""
-            while chunk := sock.recv(65536):
+            while chunk := sock.recv(65536):  # a server that held the connection: TimeoutError
                 answer += chunk
-            took = time.monotonic() - began
     assert answer.startswith(b"HTTP/1.1 408") and b"no byte of the request body" in answer
-    assert took < 3  # and the connection was closed after it
 
 
 def test_an_idle_keep_alive_connection_is_closed():
     with ServerThread(create_app(FakeEngine()), keep_alive=1.0) as server:
         port = int(server.url.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port)) as sock:
-            sock.settimeout(5)
+            sock.settimeout(3)  # under uvicorn's own 5 s: a server that ignored keep_alive= times this out
             sock.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
             answer = b""
             while not answer.endswith(b"}"):  # the whole response: headers, then the JSON body
                 answer += sock.recv(65536)
             assert answer.startswith(b"HTTP/1.1 200")
-            began = time.monotonic()
             assert sock.recv(65536) == b""  # the server hung up
-    assert time.monotonic() - began < 3
 
 
 def test_the_default_recorder_keeps_only_the_latest_requests(tiny_wav):
