@@ -320,3 +320,10 @@ def test_html_lists_every_measure_as_a_row_and_errors_as_percentages():
     assert table.count("<tr>") == len(s.measures) and "</tr><tr>" in table
     errors = html_text[html_text.index("</table>") :]
     assert "33.33%" in errors and "0.333" not in errors
+
+
+def test_term_hits_follow_the_order_of_the_list():
+    # not the order of a set of tuples, which changes with the interpreter's hash seed
+    listed = ["Oban", "Lerwick", "Dunedin", "Tobermory", "Skye", "Iona"]
+    res = score(["oban lerwick dunedin tobermory"], ["oban lerwick dunedin tobermory skye iona"], [listed])
+    assert res.term_hits["term"].tolist() == ["oban", "lerwick", "dunedin", "tobermory", "skye", "iona"]

@@ -216,13 +216,13 @@ class _Terms:
 
 
 def _prepare_terms(raw_terms: list[str], ref_tokens: list[str], key_of: dict, convention: str) -> _Terms:
-    keys = list(map(key_of.__getitem__, raw_terms))
-    # reversed, so that a key keeps the first spelling listed for it
-    by_key = dict(zip(reversed(keys), reversed(raw_terms)))
+    by_key: dict[tuple[str, ...], str] = {}  # in the list's order, so the tables are too
+    for term in raw_terms:
+        by_key.setdefault(key_of[term], term)  # a key keeps the first spelling listed for it
     by_key.pop((), None)  # a term that normalises to nothing cannot be scored
     lengths = set(map(len, by_key))
     grams = ngram_counts(ref_tokens, lengths)
-    present = {k: grams[k] for k in by_key.keys() & grams.keys()}
+    present = {k: grams[k] for k in by_key if k in grams}
     source = present if convention == "reference-rare" else by_key
     return _Terms(list(dict.fromkeys(raw_terms)), by_key, present, {w for k in source for w in k}, lengths)
 
@@ -645,7 +645,7 @@ def _term_measures(u, uid, terms: _Terms, al: Alignment, lo, hi, ref_tokens, hyp
         rows.append((uid, " ".join(key), raw, gt, tp, fp, gt, correct, 0))
         gt_sum, tp_sum, fp_sum, spelled = gt_sum + gt, tp_sum + tp, fp_sum + fp, spelled + correct
     # listed but absent from the reference: every occurrence in the hypothesis is a false insertion
-    inserted = (terms.by_key.keys() & hyp_grams.keys()) - terms.present.keys()
+    inserted = [k for k in terms.by_key if k in hyp_grams and k not in terms.present]
     for key in inserted:
         fp = hyp_grams[key]
         rows.append((uid, " ".join(key), terms.by_key[key], 0, 0, fp, 0, 0, 1))
