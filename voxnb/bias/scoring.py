@@ -81,16 +81,12 @@ class Measure:
         return num, den
 
 
-def _rate(prefix: str) -> dict[str, float]:
-    return {f"{prefix}sub": 1, f"{prefix}del": 1, f"{prefix}ins": 1}
-
-
 MEASURES: dict[str, Measure] = {
     m.name: m
     for m in (
         Measure("wer", "WER", {"sub": 1, "del": 1, "ins": 1}, {"ref_words": 1}, True),
-        Measure("u_wer", "U-WER", _rate("u_"), {"u_ref": 1}, True),
-        Measure("b_wer", "B-WER", _rate("b_"), {"b_ref": 1}, True),
+        Measure("u_wer", "U-WER", {"u_sub": 1, "u_del": 1, "u_ins": 1}, {"u_ref": 1}, True),
+        Measure("b_wer", "B-WER", {"b_sub": 1, "b_del": 1, "b_ins": 1}, {"b_ref": 1}, True),
         Measure("term_precision", "term precision", {"term_tp": 1}, {"term_tp": 1, "term_fp": 1}, False),
         Measure("term_recall", "term recall", {"term_tp": 1}, {"term_gt": 1}, False),
         # F1 = 2PR/(P+R) = 2tp / (tp + fp + gt): still a ratio of sums, so it bootstraps the same way
@@ -118,8 +114,8 @@ def measure_matrices(names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """num / den, NaN where den is 0 (a measure with nothing to measure, not a perfect score)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):  # x/0 is computed, then replaced by NaN
+        return np.where(den > 0, num / den, np.nan)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,7 +170,7 @@ def _bias_lists(bias: Any, ids: list[str]) -> list[list[str]]:
 
 
 def _meta_of(hyps: list[Any], attr: str) -> str | None:
-    values = {getattr(h, attr, None) for h in hyps if not isinstance(h, str) and h is not None}
+    values = {getattr(h, attr, None) for h in hyps}  # a str or None has neither attribute
     values.discard(None)
     return ", ".join(sorted(map(str, values))) or None
 
