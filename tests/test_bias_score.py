@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import math
 import random
+import warnings
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 import voxnb
 from voxnb.bias import score
+from voxnb.bias.scoring import COUNT_COLUMNS, _count_raw, ratio
 from voxnb.errors import ParameterError
 from voxnb.text import normalize, normalize_term
 from voxnb.text.align import align_pair
@@ -320,3 +324,255 @@ def test_html_lists_every_measure_as_a_row_and_errors_as_percentages():
     assert table.count("<tr>") == len(s.measures) and "</tr><tr>" in table
     errors = html_text[html_text.index("</table>") :]
     assert "33.33%" in errors and "0.333" not in errors
+
+
+# --- round 4 of mutation testing: each value below is worked out by hand from the definitions ---
+
+
+def _transcript(text, backend, model=None):
+    response = {"text": text, "language": "en", "segments": [], "usage": {}}
+    if model:
+        response["model"] = model
+    return voxnb.Transcript.from_response(response, backend=backend)
+
+
+def test_refusals_say_exactly_what_was_given_and_what_to_give():
+    cases = [
+        (lambda: score("one string", ["x"]),
+         "refs must be a list of reference texts (or a mapping id -> text), not one string"),
+        (lambda: score(["a"], ["a"], "Oban"),
+         "bias must be a list of terms (or one list per utterance), not a single string"),
+        (lambda: score(["a"], ["a"], 5), "bias must be a list (or a mapping id -> item), not int"),
+        (lambda: score(["a"], [3]), "a hypothesis must be a str or a Transcript, not int"),
+        # a hypothesis may be None (nothing recognised), a reference may not: it says what was said
+        (lambda: score([None], ["a"]), "a reference must be a str or a Transcript, not NoneType"),
+        (lambda: score(["a"], ["a"]).bootstrap(measures=["wer", "cer"]),
+         "unknown measure(s) ['cer']; choose from wer, u_wer, b_wer, term_precision, term_recall, "
+         "term_f1, spelling_accuracy, distractor_insertion_rate"),
+    ]  # fmt: skip
+    for call, message in cases:
+        with pytest.raises(ParameterError) as caught:
+            call()
+        assert str(caught.value) == message
+    with pytest.raises(AttributeError) as caught:
+        score(["a"], ["a"]).cer  # noqa: B018 (the attribute access is the test)
+    assert str(caught.value) == "'BiasScore' object has no attribute 'cer'"
+
+
+def test_a_hypothesis_of_none_recognised_nothing():
+    # three reference words, nothing recognised: three deletions, WER 1
+    res = score(["Oban is near"], [None], ["Oban"])
+    row = _counts(res)
+    assert (row["hyp_words"], row["del"], row["b_del"], row["u_del"], row["ins"]) == (0, 3, 1, 2, 0)
+    assert res.wer == 1.0 and res.raw_hyps == [""]
+
+
+def test_raw_texts_and_ids_are_kept_as_given():
+    t = _transcript(" Oban is near.", "mistral")
+    res = score(["Oban is NEAR!", "the ferry"], [t, "The ferry."])
+    assert res.raw_refs == ["Oban is NEAR!", "the ferry"]
+    assert res.raw_hyps == [" Oban is near.", "The ferry."]
+    # a list of references is numbered from 0, as strings
+    assert res.ids == ["0", "1"] and res.utterances["id"].tolist() == ["0", "1"]
+    assert res.alignment["id"].unique().tolist() == ["0", "1"]
+
+
+def test_backend_and_model_of_several_transcripts_are_listed_sorted():
+    hyps = [_transcript("a", "mistral", "voxtral-mini"), _transcript("b", "local", "tiny.en")]
+    res = score(["a", "b"], hyps)
+    assert res.info["backend"] == "local, mistral" and res.info["model"] == "tiny.en, voxtral-mini"
+    # an object with a text but neither label is fine: the labels are unknown
+    plain = score(["a"], [SimpleNamespace(text="a")])
+    assert (plain.info["backend"], plain.info["model"]) == (None, None)
+
+
+def test_ratio_is_nan_where_there_is_nothing_to_measure_and_never_warns():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 0/0 and 1/0 must not reach the user as RuntimeWarnings
+        got = ratio(np.array([1.0, 0.0, 3.0, 1.0]), np.array([0.0, 0.0, 2.0, 0.5]))
+    assert np.isnan(got[:2]).all() and got[2:].tolist() == [1.5, 2.0]
+
+
+@pytest.mark.parametrize(
+    ("term", "text", "expected"),
+    [
+        ("Oban", "Oban is near", 1),  # at the very start of the text, the text ending in a letter
+        ("Oban", "near Oban", 1),  # at the very end
+        ("Oban", "MacOban is near", 0),  # a letter before: part of another word
+        ("Oban", "Obans are near", 0),  # a letter after
+        ("Oban", "my_Oban is near", 0),  # "_" joins words too
+        ("Oban", "Oban_s is near", 0),
+        ("Oban", "Oban, Oban", 2),  # punctuation and spaces separate words
+        ("Oban", "Oban, Oban and Oban", 3),
+        ("Oban", "Oban and Oben", 1),
+        ("Janis Joplin", "Janis Joplin sang", 1),
+        ("--", "a --- b", 2),  # "--" stands at 2 and at 3, neither next to a word character
+    ],
+)
+def test_raw_counts_of_a_term_as_a_whole_word(term, text, expected):
+    assert _count_raw(term, text) == expected
+
+
+def test_spelling_counts_each_occurrence_up_to_the_references():
+    refs = ["Oban and Oban"] * 3 + ["we saw Janis Joplin"]
+    hyps = ["Oban and Oban", "Oban and Oben", "Oban and Oban and Oban", "we saw Janis Joplin"]
+    res = score(refs, hyps, ["Oban", "Janis_Joplin"])
+    # two occurrences in each reference; the third hypothesis' third Oban is one too many to count
+    assert res.utterances["spell_total"].tolist() == [2, 2, 2, 1]
+    assert res.utterances["spell_correct"].tolist() == [2, 1, 2, 1]  # "Janis_Joplin" read as "Janis Joplin"
+
+
+def test_a_term_that_normalises_to_nothing_is_not_scored():
+    # "?!" becomes "" under Whisper's normaliser: it is listed but neither present nor absent
+    res = score(["Oban is near"], ["Oban is near"], ["Oban", "?!"])
+    row = _counts(res)
+    assert (row["list_size"], row["absent_terms"], row["term_gt"]) == (2, 0, 1)
+    assert math.isnan(res.distractor_insertion_rate) and res.terms.index.tolist() == ["oban"]
+
+
+def test_underscores_join_the_words_of_a_term_without_a_normaliser():
+    res = score(["we saw janis joplin"], ["we saw janis joplin"], ["janis_joplin"], normalizer=None)
+    assert (res.b_ref, res.term_gt, res.term_tp) == (2, 1, 1)
+
+
+def test_counts_are_integers_per_utterance():
+    res = score(["oban is near", "the ferry"], ["oban is far", "the ferry"], ["Oban"])
+    assert res.counts.dtype == np.int64
+    assert set(res.utterances[list(COUNT_COLUMNS)].dtypes) == {np.dtype("int64")}
+    # matches per utterance, not the corpus' total on every row
+    assert res.utterances["matches"].tolist() == [2, 2]
+
+
+def test_term_hits_row_by_row():
+    refs = {
+        # "oban" twice: the first is a hit although the next word is substituted; the second is
+        # substituted by "open"; the hypothesis spells it "Oban" once
+        "a": "we sailed to oban ferry and oban",
+        # "janis joplin" once in the reference, twice in the hypothesis (one false positive);
+        # "lerwick" is listed, absent from the reference and inserted twice
+        "b": "janis joplin sang",
+    }
+    hyps = {
+        "a": "We sailed to Oban fairy and open",
+        "b": "Janis Joplin sang Janis Joplin in Lerwick, Lerwick",
+    }
+    bias = {"a": ["Oban"], "b": ["Janis_Joplin", "Lerwick", "Oban"]}
+    res = score(refs, hyps, bias)
+    rows = [tuple(r) for r in res.term_hits.itertuples(index=False)]
+    # id, term, listed_as, gt, tp, fp, spell_total, spell_correct, absent_inserted
+    assert rows == [
+        ("a", "oban", "Oban", 2, 1, 0, 2, 1, 0),
+        ("b", "janis joplin", "Janis_Joplin", 1, 1, 1, 1, 1, 0),
+        ("b", "lerwick", "Lerwick", 0, 0, 2, 0, 0, 1),
+    ]
+    utt = res.utterances
+    assert utt["term_fp"].tolist() == [0, 3] and utt["term_tp"].tolist() == [1, 1]
+    assert utt["absent_terms"].tolist() == [0, 2] and utt["absent_inserted"].tolist() == [0, 1]
+
+
+def test_term_hits_follow_the_order_of_the_list():
+    # not the order of a set of tuples, which changes with the interpreter's hash seed
+    listed = ["Oban", "Lerwick", "Dunedin", "Tobermory", "Skye", "Iona"]
+    res = score(["oban lerwick dunedin tobermory"], ["oban lerwick dunedin tobermory skye iona"], [listed])
+    assert res.term_hits["term"].tolist() == ["oban", "lerwick", "dunedin", "tobermory", "skye", "iona"]
+
+
+def test_to_frame_names_each_measure_and_its_label():
+    frame = score(["a b"], ["a c"], ["b"]).to_frame()
+    assert frame.index.name == "measure"
+    assert frame["label"].tolist() == ["WER", "U-WER", "B-WER", "term precision", "term recall", "term F1",
+                                       "exact spelling", "distractor insertions"]  # fmt: skip
+
+
+def test_bootstrap_passes_every_option_on():
+    # utterance 0: one word, wrong; utterance 1: one word, right. A replicate draws two utterances:
+    # both 0 (WER 1, chance 1/4), one of each (WER 1/2, chance 1/2) or both 1 (WER 0, chance 1/4)
+    res = score(["oban", "lerwick"], ["open", "lerwick"])
+    wide = res.bootstrap(measures=["wer"])
+    assert wide[["estimate", "low", "high", "n_boot", "blocks"]].values.tolist() == [
+        [0.5, 0.0, 1.0, 1000, "utterance"]
+    ]
+    # the central 20 %: the 40th and 60th percentiles both fall among the one-of-each replicates
+    narrow = res.bootstrap(measures=["wer"], ci=0.2, n_boot=300)
+    assert narrow[["low", "high", "n_boot"]].values.tolist() == [[0.5, 0.5, 300]]
+    # one block holding both utterances: every replicate is the corpus itself
+    blocked = res.bootstrap(measures=["wer"], blocks=["s1", "s1"])
+    assert blocked[["low", "high", "blocks"]].values.tolist() == [[0.5, 0.5, "block"]]
+    # the default seed is 0: the same replicates as seed=0, not those of seed=1 (on a corpus whose
+    # interval moves with the draws)
+    varied = score(["a b c d", "a b", "a b c", "a", "a b c d e"], ["a x c d", "y", "a b c", "z", "a b"])
+    drawn = {seed: varied.bootstrap(measures=["wer"], n_boot=20, seed=seed) for seed in (0, 1)}
+    assert varied.bootstrap(measures=["wer"], n_boot=20).equals(drawn[0]) and not drawn[0].equals(drawn[1])
+
+
+_LEGEND = (
+    "<small>struck: reference word missed; &#8594; substitution; +: insertion; "
+    "<b><u>underlined</u></b>: biased word ({}). {} utterance(s) shown.</small>"
+)
+
+
+def test_alignment_html_markup_worked_by_hand():
+    refs = {"u1": "the ferry left for oban", "e1": "", "e2": "bye"}
+    hyps = {"u1": "the fairy left oban now", "e1": "hi", "e2": ""}
+    bias = {"u1": ["ferry", "oban"], "e1": [], "e2": []}
+    view = score(refs, hyps, bias, normalizer=None).alignment_html()
+    # u1: the = the; ferry -> fairy (4); left = left; "for" deleted (3); oban = oban; "now" inserted (3):
+    # cost 10, and no other alignment costs as little. ferry and oban are listed and in the reference,
+    # so bold and underlined; e1 is an insertion into an empty reference, e2 a deletion with nothing
+    # recognised
+    bold = "font-weight:bold;text-decoration:underline;"
+    u1 = " ".join([
+        "<span style=''>the</span>",
+        f"<span style='{bold}background:#fdd'><s>ferry</s>&#8594;<span style='color:#a00'>fairy</span></span>",
+        "<span style=''>left</span>",
+        "<span style='background:#fdd'><s>for</s></span>",
+        f"<span style='{bold}'>oban</span>",
+        "<span style='background:#dfd'>+now</span>",
+    ])  # fmt: skip
+    assert view.html == (
+        _LEGEND.format("reference-rare", 3)
+        + f"<div style='margin:2px 0'><code>u1</code> <small>(S1 D1 I1)</small> {u1}</div>"
+        + "<div style='margin:2px 0'><code>e1</code> <small>(S0 D0 I1)</small> "
+        + "<span style='background:#dfd'>+hi</span></div>"
+        + "<div style='margin:2px 0'><code>e2</code> <small>(S0 D1 I0)</small> "
+        + "<span style='background:#fdd'><s>bye</s></span></div>"
+    )
+    assert (
+        view._repr_html_() == view.html
+        and repr(view) == f"<AlignmentView: {len(view.html)} characters of HTML>"
+    )
+
+
+def test_alignment_html_escapes_words_and_ids():
+    view = score({"a&b": "x<y z"}, {"a&b": "x<y"}, normalizer=None).alignment_html()
+    assert "<code>a&amp;b</code>" in view.html and "<span style=''>x&lt;y</span>" in view.html
+
+
+def test_alignment_html_errors_only_and_limit():
+    # ok0 and ok2 are right; err1 has a substitution and a deletion (ferry -> fairy, "left"
+    # deleted: S1 D1, as many of one as of the other); err3 a substitution
+    ids = ["ok0", "err1", "ok2", "err3"]
+    refs = dict(zip(ids, ["oban", "the ferry left", "lerwick", "dunedin"]))
+    hyps = dict(zip(ids, ["oban", "the fairy", "lerwick", "dundee"]))
+    res = score(refs, hyps, normalizer=None)
+
+    def shown(view):
+        return [i for i in ids if f"<code>{i}</code>" in view.html]
+
+    for kwargs, expected in [
+        ({}, ids),
+        ({"limit": None}, ids),
+        ({"errors_only": True}, ["err1", "err3"]),
+        ({"limit": 1}, ["ok0"]),
+        ({"limit": 2}, ["ok0", "err1"]),
+        ({"limit": 3}, ["ok0", "err1", "ok2"]),
+        ({"errors_only": True, "limit": 1}, ["err1"]),
+    ]:
+        view = res.alignment_html(**kwargs)
+        assert shown(view) == expected, kwargs
+        assert view.html.startswith(_LEGEND.format("reference-rare", len(expected))), kwargs
+    assert "<small>(S1 D1 I0)</small>" in res.alignment_html(errors_only=True).html
+    # 50 utterances by default
+    many = score(["oban"] * 51, ["oban"] * 51, normalizer=None, convention="full-list")
+    assert _LEGEND.format("full-list", 50) in many.alignment_html().html
+    assert many.alignment_html().html.count("<div") == 50

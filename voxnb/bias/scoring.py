@@ -81,16 +81,12 @@ class Measure:
         return num, den
 
 
-def _rate(prefix: str) -> dict[str, float]:
-    return {f"{prefix}sub": 1, f"{prefix}del": 1, f"{prefix}ins": 1}
-
-
 MEASURES: dict[str, Measure] = {
     m.name: m
     for m in (
         Measure("wer", "WER", {"sub": 1, "del": 1, "ins": 1}, {"ref_words": 1}, True),
-        Measure("u_wer", "U-WER", _rate("u_"), {"u_ref": 1}, True),
-        Measure("b_wer", "B-WER", _rate("b_"), {"b_ref": 1}, True),
+        Measure("u_wer", "U-WER", {"u_sub": 1, "u_del": 1, "u_ins": 1}, {"u_ref": 1}, True),
+        Measure("b_wer", "B-WER", {"b_sub": 1, "b_del": 1, "b_ins": 1}, {"b_ref": 1}, True),
         Measure("term_precision", "term precision", {"term_tp": 1}, {"term_tp": 1, "term_fp": 1}, False),
         Measure("term_recall", "term recall", {"term_tp": 1}, {"term_gt": 1}, False),
         # F1 = 2PR/(P+R) = 2tp / (tp + fp + gt): still a ratio of sums, so it bootstraps the same way
@@ -118,8 +114,8 @@ def measure_matrices(names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
 
 def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     """num / den, NaN where den is 0 (a measure with nothing to measure, not a perfect score)."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1), np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):  # x/0 is computed, then replaced by NaN
+        return np.where(den > 0, num / den, np.nan)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,7 +170,7 @@ def _bias_lists(bias: Any, ids: list[str]) -> list[list[str]]:
 
 
 def _meta_of(hyps: list[Any], attr: str) -> str | None:
-    values = {getattr(h, attr, None) for h in hyps if not isinstance(h, str) and h is not None}
+    values = {getattr(h, attr, None) for h in hyps}  # a str or None has neither attribute
     values.discard(None)
     return ", ".join(sorted(map(str, values))) or None
 
@@ -216,13 +212,13 @@ class _Terms:
 
 
 def _prepare_terms(raw_terms: list[str], ref_tokens: list[str], key_of: dict, convention: str) -> _Terms:
-    keys = list(map(key_of.__getitem__, raw_terms))
-    # reversed, so that a key keeps the first spelling listed for it
-    by_key = dict(zip(reversed(keys), reversed(raw_terms)))
+    by_key: dict[tuple[str, ...], str] = {}  # in the list's order, so the tables are too
+    for term in raw_terms:
+        by_key.setdefault(key_of[term], term)  # a key keeps the first spelling listed for it
     by_key.pop((), None)  # a term that normalises to nothing cannot be scored
     lengths = set(map(len, by_key))
     grams = ngram_counts(ref_tokens, lengths)
-    present = {k: grams[k] for k in by_key.keys() & grams.keys()}
+    present = {k: grams[k] for k in by_key if k in grams}
     source = present if convention == "reference-rare" else by_key
     return _Terms(list(dict.fromkeys(raw_terms)), by_key, present, {w for k in source for w in k}, lengths)
 
@@ -645,7 +641,7 @@ def _term_measures(u, uid, terms: _Terms, al: Alignment, lo, hi, ref_tokens, hyp
         rows.append((uid, " ".join(key), raw, gt, tp, fp, gt, correct, 0))
         gt_sum, tp_sum, fp_sum, spelled = gt_sum + gt, tp_sum + tp, fp_sum + fp, spelled + correct
     # listed but absent from the reference: every occurrence in the hypothesis is a false insertion
-    inserted = (terms.by_key.keys() & hyp_grams.keys()) - terms.present.keys()
+    inserted = [k for k in terms.by_key if k in hyp_grams and k not in terms.present]
     for key in inserted:
         fp = hyp_grams[key]
         rows.append((uid, " ".join(key), terms.by_key[key], 0, 0, fp, 0, 0, 1))
