@@ -10,6 +10,7 @@ import pytest
 
 from voxnb.bias.scoring import score
 from voxnb.errors import ParameterError
+from voxnb.text import align as align_module
 from voxnb.text.align import align_batch, align_pair
 
 
@@ -143,3 +144,69 @@ def test_bad_alignment_inputs_raise_parameter_errors(call, message):
 def test_a_string_on_either_side_is_refused(ref, hyp):
     with pytest.raises(ParameterError, match="list of tokens"):
         align_pair(ref, hyp)
+
+
+_TOKENS_MESSAGE = (
+    "align takes each utterance as a list of tokens (e.g. text.split()), not a string; "
+    "to score texts use voxnb.bias.score"
+)
+_SIDES_MESSAGE = "align_batch takes a list of token lists per side, not a string"
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        # the message names the fix (split the text) and the function that takes texts
+        (lambda: align_pair("a b", ["a"]), _TOKENS_MESSAGE),
+        (lambda: align_batch([["a"]], [None]), _TOKENS_MESSAGE),
+        # a string among the references alone: letter by letter it would align a, ' ', b
+        (lambda: align_batch(["a b"], [["a", "b"]]), _TOKENS_MESSAGE),
+        # a string for one whole side: the refusal says so, whatever the other side is (a
+        # three-letter string against three token lists passes the length check)
+        (lambda: align_batch("a b", [["a"], ["b"], ["c"]]), _SIDES_MESSAGE),
+        (lambda: align_batch([["x"]], "x"), _SIDES_MESSAGE),
+    ],
+)
+def test_refusals_say_word_for_word_what_to_do(call, message):
+    with pytest.raises(ParameterError) as err:
+        call()
+    assert str(err.value) == message
+
+
+def test_an_empty_corpus_aligns_to_no_steps_with_the_usual_array_types():
+    al = align_batch([], [])
+    assert al.n_utts == 0
+    assert al.steps(0) == []
+    assert al.counts().shape == (0, 4)
+    # the same dtypes as a non-empty corpus, so the two concatenate or compare alike; op is int8
+    # as documented
+    usual = align_batch([["a"]], [["b"]])
+    assert usual.op.dtype == np.int8
+    for name in ("utt", "op", "ref_idx", "hyp_idx"):
+        assert getattr(al, name).shape == (0,), name
+        assert getattr(al, name).dtype == getattr(usual, name).dtype, name
+
+
+def test_utterances_of_similar_length_share_a_padded_block(monkeypatch):
+    # each block is padded to its longest reference and hypothesis, so the utterances are grouped
+    # by (reference length, hypothesis length): with blocks of two, the lengths (3, 3), (1, 1),
+    # (3, 2), (1, 1) pair up as the two short ones and the two long ones; in the given order
+    # each block would hold a short and a long one and pad the short one to three words
+    blocks = []
+    real = align_module._align_block
+
+    def spy(ref_ids, hyp_ids):
+        blocks.append(([len(r) for r in ref_ids], [len(h) for h in hyp_ids]))
+        return real(ref_ids, hyp_ids)
+
+    monkeypatch.setattr(align_module, "_BLOCK", 2)
+    monkeypatch.setattr(align_module, "_align_block", spy)
+    refs = [["a", "b", "c"], ["a"], ["b", "c", "d"], ["d"]]
+    hyps = [["a", "b", "c"], ["b"], ["b", "c"], ["d"]]
+    al = align_batch(refs, hyps)
+    assert blocks == [([1, 1], [1, 1]), ([3, 3], [2, 3])]
+    # each utterance's steps come back under its own index (worked by hand)
+    assert al.steps(0) == [("match", 0, 0), ("match", 1, 1), ("match", 2, 2)]
+    assert al.steps(1) == [("substitution", 0, 0)]
+    assert al.steps(2) == [("match", 0, 0), ("match", 1, 1), ("deletion", 2, -1)]
+    assert al.steps(3) == [("match", 0, 0)]
