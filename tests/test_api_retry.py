@@ -6,6 +6,7 @@ so Retry-After and the backoff are read from what the code decided, not from a s
 
 from __future__ import annotations
 
+import asyncio
 import email.utils
 
 import pytest
@@ -63,6 +64,21 @@ def test_without_retry_after_the_backoff_doubles_up_to_its_cap(start_voxnb_serve
         client.transcribe(tiny_wav(5))
     assert waits == [0.5, 1.0, 1.5, 1.5]
     assert len(server.recorder) == 5
+
+
+def test_wait_awaits_a_coroutine_sleep_and_calls_a_plain_one():
+    waits = Waits()
+    asyncio.run(RetryPolicy(sleep=waits).wait(0.75))
+    assert waits == [0.75]  # the coroutine ran: it was awaited, not just created
+    plain: list[float] = []
+    asyncio.run(RetryPolicy(sleep=plain.append).wait(1.25))
+    assert plain == [1.25]
+
+
+def test_a_backoff_too_large_for_a_float_is_the_cap():
+    # 10.0 ** 400 overflows a float (the largest is about 1.8e308): the cap of 30 s applies
+    policy = RetryPolicy(initial_backoff=1.0, multiplier=10.0, max_backoff=30.0, jitter=0.0)
+    assert policy.backoff(400) == 30.0
 
 
 def test_a_plain_function_can_be_the_sleep(start_voxnb_server, tiny_wav):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import random
@@ -10,6 +11,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pytest
+from whisper_normalizer.basic import BasicTextNormalizer
 
 import voxnb
 from voxnb.bias import score
@@ -17,6 +19,7 @@ from voxnb.bias.scoring import COUNT_COLUMNS, _count_raw, ratio
 from voxnb.errors import ParameterError
 from voxnb.text import normalize, normalize_term
 from voxnb.text.align import align_pair
+from voxnb.text.normalization import normalizer_name
 
 
 def _counts(res, utt=0):
@@ -308,6 +311,12 @@ def test_a_normalizer_that_does_not_return_text_is_named_in_the_error():
         match=r"^the normalizer \S*shout returned int, not str; a normalizer takes a text",
     ):
         score(["a"], ["a"], normalizer=shout)
+
+
+def test_a_callable_object_is_named_by_its_class():
+    # an instance has no __qualname__ of its own: the label is its class's name
+    assert normalizer_name(BasicTextNormalizer()) == "BasicTextNormalizer"
+    assert normalizer_name(functools.partial(str.replace, "_", " ")) == "partial"
 
 
 def test_normalize_none_and_terms_in_each_mode():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import uuid
 
 import pytest
 
@@ -99,9 +100,39 @@ def test_a_corrupt_or_foreign_entry_is_missing_and_logged(tmp_path, caplog, cont
     cache = TranscriptCache(tmp_path)
     path = cache.put(key, {"text": "x"}, {})
     path.write_text(content.replace("KEY", key))
-    with caplog.at_level(logging.WARNING, logger="voxnb.api"):
+    with caplog.at_level(logging.WARNING, logger="voxnb"):
         assert cache.get(key) is None
-    assert path.name in caplog.text and "fetching it again" in caplog.text
+    name = f"12/{key}.json"
+    try:
+        json.loads(content)
+    except ValueError as err:  # the json module's own words for what is wrong
+        expected = f"cache entry {name} is unreadable ({err}); fetching it again"
+    else:
+        expected = f"cache entry {name} is corrupt or foreign; fetching it again"
+    assert [(r.name, r.levelname, r.getMessage()) for r in caplog.records] == [("voxnb", "WARNING", expected)]
+
+
+def test_keys_and_sizes_name_each_entry_by_its_key(tmp_path):
+    cache = TranscriptCache(tmp_path)
+    first, second = "9f" * 32, "0a" * 32
+    paths = {first: cache.put(first, {"text": "one"}, {}), second: cache.put(second, {"text": "two"}, {})}
+    (tmp_path / "batch-jobs").mkdir()
+    (tmp_path / "batch-jobs" / "job.json").write_text("{}")  # a job handle, not an entry
+    assert cache.keys() == [second, first]  # sorted: "0a..." before "9f..."
+    assert cache.sizes() == {key: len(path.read_bytes()) for key, path in paths.items()}
+    assert len(cache) == 2
+
+
+def test_a_cache_behind_a_url_has_no_local_folder(tmp_path):
+    url = f"memory://voxnb-cache-{uuid.uuid4().hex}"
+    cache = TranscriptCache(url)
+    assert cache.directory is None
+    written = cache.put("5e" * 32, {"text": "x"}, {})
+    assert isinstance(written, str) and written.endswith(f"/5e/{'5e' * 32}.json")
+    assert cache.keys() == ["5e" * 32]
+    with pytest.raises(voxnb.ParameterError, match="batch jobs keep their handles in a local cache folder"):
+        cache.jobs_directory  # noqa: B018 (the property is what refuses)
+    assert TranscriptCache(tmp_path).jobs_directory == tmp_path / "batch-jobs"
 
 
 def test_a_well_formed_entry_needs_every_field(tmp_path):

@@ -260,6 +260,7 @@ def _refusal(call) -> tuple[str, str | None, bool]:
             "words",
         ),
         ({"diarize": None}, "diarize must be True or False; got None", "diarize"),
+        ({"diarize": "yes"}, "diarize must be True or False; got 'yes'", "diarize"),
         (
             {"context_bias": 5},
             "context_bias must be a list of words or phrases, e.g. ['Voxtral', 'Janis Joplin']; got 5",
@@ -268,6 +269,11 @@ def _refusal(call) -> tuple[str, str | None, bool]:
         (
             {"context_bias": ["ok", None]},
             "context_bias entries must be strings; got None; convert the list with voxnb.bias_terms([...])",
+            "context_bias",
+        ),
+        (
+            {"context_bias": ["ok", 3.5]},
+            "context_bias entries must be strings; got 3.5; convert the list with voxnb.bias_terms([...])",
             "context_bias",
         ),
         ({"context_bias": ["  "]}, "context_bias has an empty entry; remove it", "context_bias"),
@@ -475,8 +481,11 @@ def test_values_at_the_edges_are_accepted_and_normalised():
     create = TranscriptionRequest.create
     assert create(model="m" * 256).model == "m" * 256
     assert _refusal(lambda: create(model="m" * 257))[1] == "model"
-    # a repr of exactly 60 characters is shown whole
+    # a repr of 59 or exactly 60 characters is shown whole; one of 61 is cut to 57 and "..."
     assert _refusal(lambda: create(model=7 * 10**58))[0].endswith(f"; got {7 * 10**58}")
+    sixty = "6" + "0" * 59
+    assert _refusal(lambda: create(model=int(sixty)))[0].endswith(f"; got {sixty}")
+    assert _refusal(lambda: create(model=10**60))[0].endswith("; got 1" + "0" * 56 + "...")
     assert create(temperature=0).temperature == 0.0 and isinstance(create(temperature=0).temperature, float)
     assert create(temperature=2).temperature == 2.0
     assert create(num_speakers=1, diarize=True).num_speakers == 1
@@ -521,6 +530,11 @@ def test_bias_terms_refusals():
     )
     assert _refusal(lambda: voxnb.bias_terms(["ok", " , "])) == (
         "bias_terms() got an empty phrase ' , '; remove it from the list",
+        "context_bias",
+        False,
+    )
+    assert _refusal(lambda: voxnb.bias_terms(3)) == (
+        "bias_terms() takes a list of strings; got a int",
         "context_bias",
         False,
     )
@@ -841,6 +855,15 @@ LANGUAGE_AND_TIMESTAMPS = (
             True,
             "openai/whisper-large-v3 takes pcm_s16le on this server, not encoding='pcm_mulaw'; convert the audio "
             "(voxnb.Audio.to_pcm16()) or send pcm_s16le",
+            "encoding",
+            True,
+        ),
+        (
+            replace(REALTIME_3, encodings=("pcm_s16le", "pcm_f32le")),
+            {"encoding": "pcm_mulaw"},
+            True,
+            "voxtral-mini-transcribe-realtime-3 takes pcm_s16le, pcm_f32le on this server, not "
+            "encoding='pcm_mulaw'; convert the audio (voxnb.Audio.to_pcm16()) or send pcm_s16le",
             "encoding",
             True,
         ),
@@ -1366,6 +1389,8 @@ def test_a_json_body_is_read_with_its_types():
     assert TranscriptionRequest.from_body({"file_url": "u"}, model="job").model == "job"
     words = TranscriptionRequest.from_body({"timestamp_granularities": ["word"], "diarize": False})
     assert words.words == "api" and not words.diarize
+    segments = TranscriptionRequest.from_body({"timestamp_granularities": ["segment"]})
+    assert (segments.timestamps, segments.words) == (("segment",), None)
     assert TranscriptionRequest.from_body({"context_bias": [], "stream": None}) == TranscriptionRequest()
 
 
