@@ -534,7 +534,7 @@ def test_bias_terms_refusals():
         False,
     )
     assert _refusal(lambda: voxnb.bias_terms(3)) == (
-        "bias_terms() takes a list of strings; got a int",
+        "bias_terms() takes a list of strings; got int",
         "context_bias",
         False,
     )

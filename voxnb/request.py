@@ -174,7 +174,7 @@ def bias_terms(phrases: Iterable[str]) -> list[str]:
         phrases = [phrases]
     if not isinstance(phrases, Iterable):
         raise ParameterError(
-            f"bias_terms() takes a list of strings; got a {type(phrases).__name__}", option="context_bias"
+            f"bias_terms() takes a list of strings; got {type(phrases).__name__}", option="context_bias"
         )
     terms: list[str] = []
     for phrase in phrases:
