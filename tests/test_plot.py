@@ -494,3 +494,50 @@ def test_a_silent_window_still_gets_a_visible_amplitude_axis():
     ax = plot.waveform(silent)
     assert ax.get_ylim() == pytest.approx((-1.08e-3, 1.08e-3))
     assert ax.get_ylabel() == "amplitude" and ax.get_xlim() == (0.0, 1.0)
+
+
+def _axes_of_width(pixels: int):
+    """Axes exactly *pixels* wide (a 100-dpi figure the axes fill)."""
+    fig = plt.figure(figsize=(max(pixels, 1) / 100, 2), dpi=100)
+    return fig.add_axes((0, 0, 1, 1))
+
+
+@pytest.mark.parametrize(("count", "marker"), [(99, "."), (100, "None"), (101, "None")])
+def test_a_dot_per_sample_only_when_each_has_more_than_eight_pixels(audio, count, marker):
+    ax = _axes_of_width(800)
+    # 99 samples on 800 pixels: 8.08 pixels each; 100: exactly 8, no longer "more than 8"
+    plot.waveform(audio, start=2.0, end=2.0 + count / SR, ax=ax, color="#123456")
+    (line,) = ax.lines
+    assert len(line.get_ydata()) == count and line.get_marker() == marker
+    assert line.get_color() == "#123456" and line.get_markersize() == 3 and line.get_linewidth() == 0.8
+
+
+def test_the_envelope_s_last_column_is_drawn_to_the_window_s_end(audio):
+    ax = _axes_of_width(400)
+    plot.waveform(audio, start=0.0, end=12.0, ax=ax)
+    edges, lo, hi = audio.envelope(400, start=0.0, end=12.0)
+    assert len({lo[-1], lo[-2], lo[1]}) == 3 and len({hi[-1], hi[-2], hi[1]}) == 3
+    xs, ys = envelope_drawn(ax)
+    # a step drawn "post" holds each column's value up to the next edge: the last column's
+    # extremes reach the last edge
+    at_end = set(ys[np.isclose(xs, edges[-1])].astype(np.float32))
+    assert at_end == {lo[-1], hi[-1]}
+
+
+def test_a_one_pixel_wide_axes_draws_one_column(audio):
+    ax = _axes_of_width(1)
+    plot.waveform(audio, ax=ax)
+    xs, ys = envelope_drawn(ax)
+    assert set(ys.astype(np.float32)) == {audio.y.min(), audio.y.max()}
+    assert set(np.round(xs, 6)) == {0.0, 12.0}  # one column from the start to the end
+
+
+def test_a_file_is_drawn_at_its_own_sampling_rate(tmp_path):
+    import soundfile as sf
+
+    y = np.sin(np.arange(22050) / 7).astype(np.float32) * 0.5
+    sf.write(tmp_path / "native.wav", y, 22050, subtype="FLOAT")
+    ax = plot.waveform(str(tmp_path / "native.wav"), start=0.5, end=0.5 + 40 / 22050)
+    (line,) = ax.lines  # 40 samples at 22 050 Hz, as the file holds them (not resampled to 16 kHz)
+    np.testing.assert_allclose(np.diff(line.get_xdata()), 1 / 22050)
+    np.testing.assert_array_equal(line.get_ydata(), y[11025 : 11025 + 40])
