@@ -525,7 +525,8 @@ def _segments_from_words(words: Columns) -> tuple[Columns, np.ndarray]:
     """Group bare word entries into segments at sentence ends, long pauses and speaker changes."""
     n = len(words)
     texts = words.text
-    ends_sentence = _ends_sentence(texts)
+    # a word's own trailing spaces ("end. ") do not hide its sentence end
+    ends_sentence = _ends_sentence(list(map(str.rstrip, texts)))
     gap = np.zeros(n, dtype=bool)
     gap[:-1] = (words.start[1:] - words.end[:-1]) > SEGMENT_GAP
     speaker_change = np.zeros(n, dtype=bool)
