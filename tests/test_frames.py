@@ -840,3 +840,87 @@ def test_a_sentence_end_followed_by_the_words_own_spaces_still_ends_its_segment(
     t = _bare_words([(" z." + after, 0.0, 0.5, None), (" w", 0.5, 1.0, None)])
     assert t.segments["text"].tolist() == ["z.", "w"]
     assert t.words["segment"].tolist() == [0, 1]
+
+
+@pytest.mark.parametrize(
+    "given, expected",
+    [
+        ([(0.0, 5.0, "long"), (0.0, 3.0, "short")], ["short", "long"]),  # one start: the shorter first
+        ([(5.0, 6.0, "late"), (1.0, 7.0, "early")], ["early", "late"]),  # later in the list, earlier in time
+        ([(0.0, 1.0, "a"), (1.0, 2.0, "b"), (1.0, 2.0, "c")], ["a", "b", "c"]),  # a tie keeps the given order
+    ],
+)
+def test_segments_are_sorted_by_start_then_end(frame_path, given, expected):
+    t = Transcript.from_response(
+        {"text": "x", "segments": [{"text": x, "start": a, "end": b} for a, b, x in given]}
+    )
+    assert t.segments["text"].tolist() == expected
+    assert t.words["text"].tolist() == expected and t.words["segment"].tolist() == list(range(len(given)))
+
+
+def test_words_of_segments_given_out_of_order_keep_their_own_order(frame_path):
+    # twenty words a segment: enough for an unstable sort to shuffle words of one segment
+    late = [f"a{i}" for i in range(20)]
+    early = [f"b{i}" for i in range(20)]
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": " ".join(ws), "start": s, "end": s + 10.0, "words": [{"text": w} for w in ws]}
+                for ws, s in ((late, 10.0), (early, 0.0))
+            ],
+        }
+    )
+    assert t.words["text"].tolist() == early + late
+    assert t.words["segment"].tolist() == [0] * 20 + [1] * 20
+
+
+def test_texts_and_speakers_ending_in_nul_keep_it_when_reordered(frame_path):
+    t = _bare_words([("b\x00", 1.0, 1.5, None), ("a", 0.0, 0.5, None)])  # given out of order
+    assert t.words["text"].tolist() == ["a", "b\x00"]
+    t = Transcript.from_response(
+        {
+            "text": "x",
+            "segments": [
+                {"text": "a", "start": 0.0, "end": 1.0, "speaker_id": "A\x00", "words": [{"text": "a"}]},
+            ],
+        }
+    )
+    assert t.words["speaker"].tolist() == ["A\x00"]
+
+
+def test_a_bare_word_with_a_start_but_no_end_gets_the_gap(frame_path):
+    t = _bare_words([("a", 0.0, 0.5, None), ("b", 1.0, None, None), ("c.", 1.5, 2.0, None)])
+    assert t.segments["text"].tolist() == ["a b c."]
+    assert t.words[["start", "end"]].values.tolist() == [[0.0, 0.5], [0.5, 1.5], [1.5, 2.0]]
+    assert t.words["timing"].tolist() == ["api", "interpolated", "api"]
+
+
+def test_partly_labelled_words_split_at_each_change_of_speaker(frame_path):
+    t = _bare_words([("a", 0.0, 0.5, "A"), ("b", 0.5, 1.0, None), ("c", 1.0, 1.5, "A"), ("d", 1.5, 2.0, "A")])
+    assert t.segments["text"].tolist() == ["a", "b", "c d"]
+    assert t.segments["speaker"].tolist()[::2] == ["A", "A"] and pd.isna(t.segments["speaker"][1])
+    assert t.words["speaker"].tolist()[::2] == ["A", "A"] and pd.isna(t.words["speaker"][1])
+
+
+def test_ascii_word_entries_take_the_fast_path_only_when_it_applies():
+    from unittest import mock
+
+    import voxnb.frames as frames
+    from voxnb.readers import read_response
+
+    def canonical(entries):
+        segments = [
+            {"text": x, "start": a, "end": b} | ({"speaker_id": s} if s else {}) for x, a, b, s in entries
+        ]
+        return read_response({"text": "", "segments": segments}, granularity="word")[1]
+
+    labelled = canonical([("Hi.", 0.0, 0.5, "A"), ("Yes", 0.5, 1.0, "B"), ("no", 3.0, 3.5, "B")])
+    assert frames._layout_from_ascii_words(labelled.words).n_segments == 3
+    # layout() takes it without grouping words the general way
+    with mock.patch.object(frames, "_segments_from_words", side_effect=AssertionError("general path")):
+        assert frames.layout(labelled).n_segments == 3
+    partly = canonical([("a", 0.0, 0.5, "A"), ("b", 0.5, 1.0, None), ("c", 1.0, 1.5, "A")])  # one unknown
+    assert frames._layout_from_ascii_words(partly.words) is None
+    untimed = canonical([("a", 0.0, 0.5, None), ("b", 0.5, None, None)])
+    assert frames._layout_from_ascii_words(untimed.words) is None
