@@ -239,7 +239,7 @@ def test_bare_words_are_grouped_at_sentence_ends_long_pauses_and_speaker_changes
     assert t.turns["text"].tolist() == ["Hello there. How are you", "fine thanks"]
 
 
-def test_words_that_carry_their_spaces_are_joined_as_they_are():
+def test_words_that_carry_their_spaces_are_joined_as_they_are(frame_path):
     t = _words_response(
         [(" Hi", 0.0, 0.2, {}), (",", 0.2, 0.25, {}), (" you", 0.3, 0.5, {}), ("!", 0.5, 0.6, {})]
     )
@@ -924,3 +924,18 @@ def test_ascii_word_entries_take_the_fast_path_only_when_it_applies():
     assert frames._layout_from_ascii_words(partly.words) is None
     untimed = canonical([("a", 0.0, 0.5, None), ("b", 0.5, None, None)])
     assert frames._layout_from_ascii_words(untimed.words) is None
+
+
+def test_a_single_empty_word_is_one_empty_segment(frame_path):
+    t = _bare_words([("", 0.0, 0.5, None)])
+    assert t.segments["text"].tolist() == [""] and t.segments["n_words"].tolist() == [1]
+    assert t.words["text"].tolist() == [""] and t.words["segment"].tolist() == [0]
+
+
+def test_overlapping_bare_words_stay_in_the_segment_they_were_grouped_into(frame_path):
+    # "b" lies inside "a."'s time; the middle of "a." (5.0) falls after "b" starts, but the
+    # sentence end put "a." in a segment of its own
+    t = _bare_words([("a.", 0.0, 10.0, None), ("b", 1.0, 2.0, None)])
+    assert t.segments["text"].tolist() == ["a.", "b"]
+    assert t.words["text"].tolist() == ["a.", "b"] and t.words["segment"].tolist() == [0, 1]
+    assert t.segments["n_words"].tolist() == [1, 1]
