@@ -424,7 +424,7 @@ _SENTENCE_END_ASCII = np.array(sorted(ord(c) for c in _SENTENCE_END if c.isascii
 def _layout_from_ascii_words(words: Columns) -> Layout | None:
     """:func:`layout` of bare, timed ASCII word entries, on one text buffer (a million words stay
     fast); None when the entries need the general path (other scripts, untimed or partly
-    labelled words, segments that would need reordering)."""
+    labelled words)."""
     n = len(words)
     if not (np.isfinite(words.start).all() and np.isfinite(words.end).all()):
         return None
@@ -449,9 +449,9 @@ def _layout_from_ascii_words(words: Columns) -> Layout | None:
     breaks[-1] = True
     bounds = np.r_[0, np.flatnonzero(breaks) + 1]
     heads = bounds[:-1]
+    # already in time order: each segment starts at its first word, and two that start together
+    # hold only words of that start, sorted by end (so the first ends no later than the second)
     seg_start, seg_end = np.fmin.reduceat(start, heads), np.fmax.reduceat(end, heads)
-    if len(heads) > 1 and not (_order_by_time(seg_start, seg_end) == np.arange(len(heads))).all():
-        return None
     seg_s, seg_e = buffer.stripped(buffer.starts[heads], buffer.ends[bounds[1:] - 1])
     seg_speaker = [speakers[i] for i in heads.tolist()]
     return Layout(
@@ -525,7 +525,8 @@ def _segments_from_words(words: Columns) -> tuple[Columns, np.ndarray]:
     """Group bare word entries into segments at sentence ends, long pauses and speaker changes."""
     n = len(words)
     texts = words.text
-    ends_sentence = _ends_sentence(texts)
+    # a word's own trailing spaces ("end. ") do not hide its sentence end
+    ends_sentence = _ends_sentence(list(map(str.rstrip, texts)))
     gap = np.zeros(n, dtype=bool)
     gap[:-1] = (words.start[1:] - words.end[:-1]) > SEGMENT_GAP
     speaker_change = np.zeros(n, dtype=bool)
