@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 import wave
 
 import numpy as np
@@ -153,6 +154,96 @@ def test_truncated_wav_can_be_loaded_on_request(files, tmp_path):
     np.testing.assert_allclose(partial.y, Audio.load(files["wav"]).y[: partial.n_samples], atol=1e-4)
 
 
+def wav_bytes(frames: bytes, *, bits=16, sr=8000, before=(), data_size=None, riff_size=None) -> bytes:
+    """A mono PCM WAV built byte by byte: RIFF header, fmt chunk, the chunks *before*, data.
+
+    ``data_size``/``riff_size`` override the sizes the header declares (streaming writers, files
+    cut short); a chunk of odd size gets its pad byte, as RIFF requires.
+    """
+    block = bits // 8
+    body = b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, sr, sr * block, block, bits)
+    for name, payload in before:
+        body += name + struct.pack("<I", len(payload)) + payload + b"\0" * (len(payload) & 1)
+    body += b"data" + struct.pack("<I", len(frames) if data_size is None else data_size) + frames
+    return b"RIFF" + struct.pack("<I", len(body) if riff_size is None else riff_size) + body
+
+
+# 100 frames of 16-bit PCM: sample k is 300 * k, so 300 * k / 32768 once decoded
+PCM_100 = (np.arange(100, dtype="<i2") * 300).tobytes()
+PCM_100_DECODED = np.arange(100, dtype=np.float32) * 300 / 32768
+
+
+@pytest.mark.parametrize(
+    ("before", "data_size", "riff_size"),
+    [
+        ([], None, None),
+        ([(b"LIST", b"abc")], None, None),  # an odd-sized chunk and its pad byte before the data
+        ([], 0xFFFFFFFF, 0xFFFFFFFF),  # a streaming writer's "unknown" sizes: the data runs to the end
+    ],
+    ids=["plain", "odd-chunk-first", "streamed-sizes"],
+)
+def test_wav_built_byte_by_byte_loads_whole(tmp_path, before, data_size, riff_size):
+    data = wav_bytes(PCM_100, before=before, data_size=data_size, riff_size=riff_size)
+    path = tmp_path / "built.wav"
+    path.write_bytes(data)
+    for source in (path, data, io.BytesIO(data)):
+        audio = Audio.load(source, sr=None)
+        assert audio.sr == 8000
+        np.testing.assert_array_equal(audio.y, PCM_100_DECODED)
+
+
+@pytest.mark.parametrize(
+    ("frames", "before", "data_size"),
+    [
+        (PCM_100[:100], [], 200),  # half of what the header declares
+        (PCM_100[:100], [(b"LIST", b"abc")], 200),  # the data chunk found past an odd-sized chunk
+        (PCM_100[:100], [(b"LIST", b"abcde")], 200),  # 5 & 1 = 1 pad byte; 5 & 2 would be 0
+        (PCM_100[:100], [(b"JUNK", bytes(70_000))], 200),  # the data chunk past the first 64 KiB
+        (PCM_100, [], 0x8000_0000),  # 2 GiB declared: an unsigned size, not a negative one
+        (b"", [], 200),  # cut right after the data chunk's header
+        (PCM_100[:196], [], 200),  # 98 of 100 frames: more than the 1 % tolerated is missing
+    ],
+    ids=["half", "odd-chunk-first", "odd-chunk-of-5", "after-64KiB", "2GiB", "header-only", "98-of-100"],
+)
+def test_wav_shorter_than_its_header_declares_is_truncated(tmp_path, frames, before, data_size):
+    data = wav_bytes(frames, before=before, data_size=data_size)
+    path = tmp_path / "cut.wav"
+    path.write_bytes(data)
+    for source in (path, data, io.BytesIO(data)):  # the header read from a path, bytes, a file object
+        with pytest.raises(AudioError, match="truncated"):
+            Audio.load(source, sr=None)
+    if frames:
+        partial = Audio.load(data, sr=None, allow_truncated=True)
+        np.testing.assert_array_equal(partial.y, PCM_100_DECODED[: len(frames) // 2])
+
+
+def test_wav_missing_one_percent_is_accepted():
+    # 99 of 100 declared frames: read < 0.99 * declared is false, the file counts as whole
+    audio = Audio.load(wav_bytes(PCM_100[:198], data_size=200), sr=None)
+    np.testing.assert_array_equal(audio.y, PCM_100_DECODED[:99])
+
+
+def test_wav_data_chunk_size_reads_the_riff_header_only():
+    from voxnb.audio import _wav_data_chunk_size
+
+    wav = wav_bytes(PCM_100, before=[(b"LIST", b"abc")])
+    fh = io.BytesIO(wav)
+    fh.seek(30)
+    assert _wav_data_chunk_size(fh) == 200 and fh.tell() == 30  # where libsndfile had left it
+    odd = wav_bytes(bytes([0, 128, 255]), bits=8)
+    assert _wav_data_chunk_size(io.BytesIO(odd)) == 3
+    one = wav_bytes(b"\x80", bits=8)
+    assert _wav_data_chunk_size(io.BytesIO(one)) == 1
+    for size in (0, 0xFFFFFFFF):  # streaming writers' "unknown"
+        assert _wav_data_chunk_size(io.BytesIO(wav_bytes(PCM_100, data_size=size))) == 0
+    no_data = wav[: wav.index(b"data")]
+    assert _wav_data_chunk_size(io.BytesIO(no_data)) == 0
+    avi = b"RIFF" + wav[4:8] + b"AVI " + wav[12:]  # a RIFF file that is not a WAVE
+    assert _wav_data_chunk_size(io.BytesIO(avi)) == 0
+    rifx = b"RIFX" + wav[4:]  # not RIFF (big-endian RIFX sizes would be misread)
+    assert _wav_data_chunk_size(io.BytesIO(rifx)) == 0
+
+
 def test_undecodable_container_names_the_fix(tmp_path, monkeypatch):
     import voxnb.audio as audio_module
 
@@ -201,6 +292,27 @@ def test_from_array_converts_and_validates(monkeypatch):
         Audio.from_array(tone(), 0)
     with pytest.raises(ParameterError, match="positive integer"):
         Audio.from_array(tone(), 16000.5)
+
+
+def test_from_array_scales_unsigned_pcm_around_half_scale_and_keeps_float32_as_is():
+    # unsigned PCM is centred on half scale: (v - 2**(bits-1)) / 2**(bits-1)
+    u8 = Audio.from_array(np.array([0, 64, 128, 255], np.uint8), SR)
+    assert u8.y.tolist() == [-1.0, -0.5, 0.0, 127 / 128]
+    u16 = Audio.from_array(np.array([0, 32768, 65535], np.uint16), SR)
+    assert u16.y.tolist() == [-1.0, 0.0, 32767 / 32768]
+    y = tone(0.01)
+    assert np.shares_memory(Audio.from_array(y, SR).y, y)  # float32 mono is used without a copy
+
+
+def test_stereo_resampling_keeps_the_rate_ratio_exactly():
+    import librosa
+
+    rng = np.random.default_rng(5)
+    stereo = (rng.standard_normal((2, 101)) * 0.1).astype(np.float32)
+    up = Audio.from_array(stereo, 8000, mono=False).resample(16000)
+    assert up.y.shape == (2, 202)  # twice the rate: twice the frames, no frame of flush padding
+    expected = librosa.resample(stereo, orig_sr=8000, target_sr=16000, res_type="soxr_hq")
+    np.testing.assert_allclose(up.y, expected, atol=1e-6)
 
 
 def test_pcm16_and_wav_round_trip_exactly():
@@ -343,6 +455,56 @@ def test_envelope_of_windows_at_the_edges():
     assert edges[-1] == pytest.approx(1.0) and lo.min() == y[int(0.95 * SR) :].min()
     edges, lo, hi = audio.envelope(10, start=3, end=4)  # wholly past the end: nothing to draw
     assert lo.size == 0
+
+
+def test_sample_range_hand_worked_and_clipped():
+    audio = Audio.from_array(np.zeros(20, np.float32), 10)  # 2 s at 10 Hz
+    assert audio.sample_range() == (0, 20)
+    assert audio.sample_range(0.25, 1.04) == (2, 10)  # round(2.5) = 2 (to even), round(10.4) = 10
+    assert audio.sample_range(5, 6) == (20, 20)  # past the end: both clipped to it
+    assert audio.sample_range(-2, -1) == (0, 0)  # before the start: both clipped to 0
+    assert audio.sample_range(None, 0) == (0, 0)
+    assert audio.sample_range(None, 0.5) == (0, 5) and audio.sample_range(1.5, None) == (15, 20)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "option", "message"),
+    [
+        ("1", None, "start", "start= is a number of seconds (or None); got '1'"),
+        (True, None, "start", "start= is a number of seconds (or None); got True"),
+        (None, True, "end", "end= is a number of seconds (or None); got True"),
+        (None, np.bool_(False), "end", "end= is a number of seconds (or None); got"),
+        (None, [1.0], "end", "end= is a number of seconds (or None); got [1.0]"),
+        (np.nan, None, "start", "start=nan is not a finite number of seconds"),
+        (None, np.inf, "end", "end=inf is not a finite number of seconds"),
+        (0.5, -np.inf, "end", "end=-inf is not a finite number of seconds"),
+    ],
+)
+def test_sample_range_refuses_what_is_not_a_time(start, end, option, message):
+    audio = Audio.from_array(np.zeros(20, np.float32), 10)
+    with pytest.raises(ParameterError) as caught:
+        audio.sample_range(start, end)
+    assert str(caught.value).startswith(message) and caught.value.option == option
+
+
+def test_envelope_of_one_column_one_sample_and_nothing():
+    a = Audio.from_array(np.array([0.0, 3.0, -2.0, 1.0], np.float32), 4)
+    edges, lo, hi = a.envelope(1)  # one column: the extremes of everything
+    assert edges.tolist() == [0.0, 1.0] and lo.tolist() == [-2.0] and hi.tolist() == [3.0]
+    edges, lo, hi = a.envelope(5, start=0.5, end=0.75)  # a window of one sample: one column
+    assert edges.tolist() == [0.5, 0.75] and lo.tolist() == hi.tolist() == [-2.0]
+    edges, lo, hi = a.envelope(5, start=0.5, end=0.5)
+    assert edges.tolist() == [0.5] and lo.dtype == hi.dtype == np.float32
+    for n in (True, np.bool_(True), 2.0, 2.5, "2"):
+        with pytest.raises(ParameterError, match="positive number of columns"):
+            a.envelope(n)
+
+
+def test_stereo_is_mixed_down_once():
+    stereo = Audio.from_array(np.array([[1.0, -1.0], [0.0, 1.0]], np.float32), 2, mono=False)
+    mixed = stereo._mono()
+    assert mixed.tolist() == [0.5, 0.0]
+    assert stereo._mono() is mixed  # cached: redrawing a long stereo file does not average it again
 
 
 def test_spectrogram_finds_the_tone_and_is_cached():

@@ -1047,22 +1047,24 @@ def _declared_frames(f: Any, opened: Any) -> int:
 
 def _wav_data_chunk_size(opened: Any) -> int:
     """Size in bytes the RIFF ``data`` chunk declares, or 0 when unknown (streamed WAVs)."""
-    if isinstance(opened, Path):
-        with open(opened, "rb") as fh:
-            head = fh.read(1 << 16)
-    else:
-        pos = opened.tell()
-        opened.seek(0)
-        head = opened.read(1 << 16)
-        opened.seek(pos)
-    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        return 0
-    offset = 12
-    while offset + 8 <= len(head):
-        chunk, size = head[offset : offset + 4], struct.unpack("<I", head[offset + 4 : offset + 8])[0]
-        if chunk == b"data":
-            return 0 if size in (0, 0xFFFFFFFF) else size
-        offset += 8 + size + (size & 1)
+    with contextlib.ExitStack() as stack:
+        if isinstance(opened, Path):
+            fh = stack.enter_context(open(opened, "rb"))
+        else:
+            fh = opened
+            stack.callback(fh.seek, fh.tell())  # libsndfile reads on from where it was
+            fh.seek(0)
+        head = fh.read(12)
+        if head[:4] != b"RIFF" or head[8:] != b"WAVE":
+            return 0
+        # chunk by chunk, seeking over the bodies: metadata chunks (cover art, iXML, bext) of any
+        # size may come before the data
+        while len(header := fh.read(8)) == 8:
+            chunk, size = header[:4], struct.unpack("<I", header[4:])[0]
+            if chunk == b"data":
+                # streaming writers leave 0 or 0xFFFFFFFF: the data then runs to the file's end
+                return 0 if size in (0, 0xFFFFFFFF) else size
+            fh.seek(size + (size & 1), os.SEEK_CUR)  # a chunk of odd size is followed by a pad byte
     return 0
 
 
