@@ -223,6 +223,57 @@ def test_wav_missing_one_percent_is_accepted():
     np.testing.assert_array_equal(audio.y, PCM_100_DECODED[:99])
 
 
+@pytest.mark.parametrize(
+    ("fmt", "subtype", "channels"),
+    [
+        ("WAV", "PCM_U8", 1),
+        ("WAV", "PCM_16", 2),
+        ("WAV", "PCM_24", 1),
+        ("WAV", "PCM_32", 1),
+        ("WAV", "FLOAT", 1),
+        ("WAV", "DOUBLE", 1),
+        ("WAVEX", "PCM_16", 1),
+    ],
+)
+def test_wav_subtypes_missing_two_frames_of_100_are_truncated_one_is_not(tmp_path, fmt, subtype, channels):
+    path = tmp_path / "whole.wav"
+    sf.write(path, np.zeros((100, channels), np.float32) + 0.25, 8000, format=fmt, subtype=subtype)
+    data = path.read_bytes()
+    frame = {"PCM_U8": 1, "PCM_16": 2, "PCM_24": 3, "PCM_32": 4, "FLOAT": 4, "DOUBLE": 8}[subtype] * channels
+    assert Audio.load(data, sr=None, mono=False).y.shape[-1] == 100
+    assert Audio.load(data[:-frame], sr=None).n_samples == 99  # 1 % short: tolerated
+    with pytest.raises(AudioError, match="truncated"):
+        Audio.load(data[: -2 * frame], sr=None)
+
+
+def test_load_refuses_flags_that_are_not_booleans(files):
+    for flag in ("mono", "allow_truncated"):
+        with pytest.raises(ParameterError) as caught:
+            Audio.load(files["wav"], **{flag: 1})
+        assert str(caught.value) == f"{flag}= is True or False; got 1" and caught.value.option == flag
+
+
+def test_collect_grows_past_the_expected_size_and_trims_the_rest(monkeypatch):
+    from voxnb import audio as audio_module
+
+    # the decoder delivering more frames than the header said: the buffer grows, nothing is lost
+    mono = audio_module._collect(
+        iter([np.arange(3, dtype=np.float32), np.arange(3, 10, dtype=np.float32)]), 2, 1
+    )
+    assert mono.tolist() == list(range(10))
+    blocks = [np.array([[0, 10], [1, 11]], np.float32), np.array([[2, 12], [3, 13], [4, 14]], np.float32)]
+    stereo = audio_module._collect(iter(blocks), 1, 2)
+    assert stereo.tolist() == [[0, 1, 2, 3, 4], [10, 11, 12, 13, 14]]
+    # fewer frames than expected: a view when the waste is small, a copy when it exceeds a block
+    monkeypatch.setattr(audio_module, "_BLOCK_FRAMES", 4)
+    few = audio_module._collect(iter([np.ones(3, np.float32)]), 7, 1)
+    assert few.tolist() == [1, 1, 1] and few.base is not None  # 4 frames wasted: kept as a view
+    fewer = audio_module._collect(iter([np.ones(3, np.float32)]), 8, 1)
+    assert fewer.tolist() == [1, 1, 1] and fewer.base is None  # 5 wasted: copied out
+    whole = audio_module._collect(iter([np.ones(3, np.float32)]), 3, 1)
+    assert whole.base is None  # exactly the expected size: the buffer itself
+
+
 def test_wav_data_chunk_size_reads_the_riff_header_only():
     from voxnb.audio import _wav_data_chunk_size
 
