@@ -260,10 +260,10 @@ def test_collect_grows_past_the_expected_size_and_trims_the_rest(monkeypatch):
     mono = audio_module._collect(
         iter([np.arange(3, dtype=np.float32), np.arange(3, 10, dtype=np.float32)]), 2, 1
     )
-    assert mono.tolist() == list(range(10))
+    assert mono.tolist() == list(range(10)) and mono.dtype == np.float32
     blocks = [np.array([[0, 10], [1, 11]], np.float32), np.array([[2, 12], [3, 13], [4, 14]], np.float32)]
     stereo = audio_module._collect(iter(blocks), 1, 2)
-    assert stereo.tolist() == [[0, 1, 2, 3, 4], [10, 11, 12, 13, 14]]
+    assert stereo.tolist() == [[0, 1, 2, 3, 4], [10, 11, 12, 13, 14]] and stereo.dtype == np.float32
     # fewer frames than expected: a view when the waste is small, a copy when it exceeds a block
     monkeypatch.setattr(audio_module, "_BLOCK_FRAMES", 4)
     few = audio_module._collect(iter([np.ones(3, np.float32)]), 7, 1)
@@ -272,6 +272,65 @@ def test_collect_grows_past_the_expected_size_and_trims_the_rest(monkeypatch):
     assert fewer.tolist() == [1, 1, 1] and fewer.base is None  # 5 wasted: copied out
     whole = audio_module._collect(iter([np.ones(3, np.float32)]), 3, 1)
     assert whole.base is None  # exactly the expected size: the buffer itself
+
+
+def test_load_names_the_source_and_leaves_the_callers_file_open(files, tmp_path):
+    data = files["wav"].read_bytes()
+    with open(files["wav"], "rb") as fh:
+        assert Audio.load(fh).source == str(files["wav"])
+        assert not fh.closed  # the caller's file: the caller closes it
+    cut = tmp_path / "cut.wav"
+    cut.write_bytes(data[: len(data) // 2])
+    with pytest.raises(AudioError, match=r"cut\.wav"):
+        Audio.load(cut)
+    # a data size of 2001 bytes holds 1000 whole frames: 990 of them are within the 1 % tolerance
+    audio = Audio.load(wav_bytes(np.zeros(990, "<i2").tobytes(), data_size=2001), sr=None)
+    assert audio.n_samples == 990
+
+
+def test_load_from_a_bare_reader_and_an_unnamed_file(files):
+    data = files["wav"].read_bytes()
+    reference = Audio.load(data)
+
+    class Reader:  # only read(): neither seekable() nor seek()
+        def __init__(self):
+            self._inner = io.BytesIO(data)
+
+        def read(self, n=-1):
+            return self._inner.read(n)
+
+    assert Audio.load(Reader()) == reference
+    import os
+
+    with open(os.open(files["wav"], os.O_RDONLY), "rb") as fh:  # its name is a descriptor number
+        audio = Audio.load(fh)
+    assert audio == reference and audio.source is None
+
+
+def test_open_source_messages(tmp_path):
+    cases = [
+        (b"", "the audio bytes are empty; pass the encoded file's content"),
+        (io.StringIO("text"), "the file object was opened in text mode; open the audio file with mode 'rb'"),
+        (42, "cannot read audio from a int; pass a path, URL, bytes or an open binary file"),
+    ]
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    cases.append((empty, f"audio file {str(empty)!r} is empty (0 bytes); re-export or re-record it"))
+
+    class EmptyPipe(io.RawIOBase):
+        def readable(self):
+            return True
+
+        def readinto(self, b):
+            return 0
+
+    cases.append((EmptyPipe(), "the audio file object gave no bytes; is it at its end or empty?"))
+    for source, message in cases:
+        with pytest.raises(AudioError) as caught:
+            Audio.load(source)
+        assert str(caught.value) == message
+    with pytest.raises(AudioError, match="could not download"):  # https:// is a URL, not a path
+        Audio.load("https://127.0.0.1:1/tone.wav")
 
 
 def test_wav_data_chunk_size_reads_the_riff_header_only():
