@@ -153,3 +153,17 @@ def test_bad_bootstrap_options_raise_parameter_errors(call, message):
     res = score(["oban is near"], ["open is near"], ["Oban"])
     with pytest.raises(ParameterError, match=message):
         call(res)
+
+
+def test_tuple_block_labels_are_one_label_each():
+    # (speaker, session) labels: three blocks, the first holding utterances 0 and 1. Before, numpy
+    # read the tuples as rows of a 2-D array and the weights came out 3-D, one column per field
+    sessions = [("s1", "mon"), ("s1", "mon"), ("s2", "mon"), ("s2", "tue")]
+    w = bootstrap_weights(4, n_boot=50, seed=3, blocks=sessions)
+    assert w.shape == (50, 4)
+    assert (w[:, 0] == w[:, 1]).all()
+    assert (w[:, 1] + w[:, 2] + w[:, 3] == 3).all()  # three blocks drawn per replicate
+    res = score(["oban", "is", "near", "lerwick"], ["open", "is", "near", "lerwick"])
+    # one block holding everything: every replicate is the corpus itself
+    whole = bootstrap(res, measures=["wer"], n_boot=30, blocks=[("all", 1)] * 4)
+    assert whole[["low", "high"]].values.tolist() == [[0.25, 0.25]]
