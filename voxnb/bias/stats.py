@@ -85,7 +85,7 @@ def bootstrap_weights(
             )
         # a label is known by its text, one string per utterance: a tuple label (speaker, session)
         # is one label, not a row of a 2-D array
-        labels, units = np.unique(np.array([str(b) for b in blocks], dtype=str), return_inverse=True)
+        labels, units = np.unique(np.array([str(b) for b in blocks]), return_inverse=True)
         n_draw = len(labels)
     if n_draw == 0:
         return np.zeros((n_boot, n_units), dtype=np.int64)
