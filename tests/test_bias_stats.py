@@ -191,18 +191,18 @@ def test_weights_at_the_edges_worked_by_hand():
 
 
 def test_weights_refuse_a_bootstrap_of_more_than_2e8_counts_before_drawing():
-    # 1000 x 200,001 counts is one over the limit: refused for its size, before the block labels
-    # (too few here) are even looked at
+    # 1000 x 200,001 counts is one over the limit: refused for its size, before the seed (a bad
+    # one here) is even looked at, so nothing is drawn
     with pytest.raises(ParameterError) as err:
-        bootstrap_weights(200_001, n_boot=1000, blocks=[])
+        bootstrap_weights(200_001, n_boot=1000, seed=-1)
     assert str(err.value) == (
         "n_boot=1000 replicates of 200001 utterances is too large a bootstrap; lower n_boot "
         "(1000-10000 is plenty for 95 % intervals)"
     )
     # exactly 2e8 is allowed: the next check is the one that speaks
     with pytest.raises(ParameterError) as err:
-        bootstrap_weights(200_000, n_boot=1000, blocks=[])
-    assert str(err.value) == "0 block labels for 200000 utterances; give one label per utterance"
+        bootstrap_weights(200_000, n_boot=1000, seed=-1)
+    assert str(err.value) == "seed must be a whole number, 0 or more (e.g. 0), not -1"
 
 
 @pytest.mark.parametrize("seed", [-1, 1.5, True, "3"])
