@@ -249,6 +249,20 @@ def test_broken_and_undecodable_files_name_the_file_and_the_decoder(tmp_path, mo
     )
 
 
+def test_a_path_that_says_malformed_is_not_libsndfiles_diagnosis(tmp_path, monkeypatch):
+    import voxnb.audio as audio_module
+
+    monkeypatch.setattr(audio_module.shutil, "which", lambda name: None)
+    folder = tmp_path / "malformed uploads"  # libsndfile's message quotes the path
+    folder.mkdir()
+    m4a = folder / "talk.m4a"
+    m4a.write_bytes(b"\x00\x00\x00\x20ftypM4A " + b"\x00" * 200)
+    with pytest.raises(
+        AudioError, match=r"^cannot decode .*ffmpeg, needed for m4a/webm/aac, is not installed"
+    ):
+        Audio.load(m4a)
+
+
 @pytest.mark.parametrize(("flag", "value"), [("mono", 1), ("allow_truncated", "yes")])
 def test_load_refuses_flags_that_are_not_bool_word_for_word(flag, value):
     with pytest.raises(ParameterError) as refused:
