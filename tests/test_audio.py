@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import os
 import struct
+import types
 import wave
 
 import numpy as np
@@ -352,6 +354,241 @@ def test_wav_data_chunk_size_reads_the_riff_header_only():
     assert _wav_data_chunk_size(io.BytesIO(avi)) == 0
     rifx = b"RIFX" + wav[4:]  # not RIFF (big-endian RIFX sizes would be misread)
     assert _wav_data_chunk_size(io.BytesIO(rifx)) == 0
+
+
+# -- decoding pinned down on files built byte by byte (issue 16) --------------------------------------
+
+TRUNCATED_TAIL = (
+    " (the file was probably cut off while being written or copied); re-export it, or load what is "
+    "there with Audio.load(..., allow_truncated=True)"
+)
+
+
+def riff_wav(samples: list[int], *, declared_bytes: int, sr: int = SR) -> bytes:
+    """A mono 16-bit PCM WAV built field by field; the data chunk may declare more than it holds."""
+    fmt = struct.pack("<HHIIHH", 1, 1, sr, sr * 2, 2, 16)
+    data = struct.pack(f"<{len(samples)}h", *samples)
+    body = (
+        b"WAVE" + b"fmt " + struct.pack("<I", 16) + fmt + b"data" + struct.pack("<I", declared_bytes) + data
+    )
+    return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def test_wav_built_by_hand_decodes_to_its_samples_over_32768():
+    audio = Audio.load(riff_wav([0, 16384, -32768, 32767], declared_bytes=8), sr=None)
+    assert audio.sr == SR and audio.source is None
+    np.testing.assert_array_equal(audio.y, np.array([0, 0.5, -1, 32767 / 32768], np.float32))
+
+
+def test_truncation_threshold_is_one_percent_of_whole_declared_frames():
+    # 200 bytes declared = 100 frames; 99 frames present is the 1 % tolerated, 98 is not
+    assert Audio.load(riff_wav([1000] * 99, declared_bytes=200)).n_samples == 99
+    with pytest.raises(AudioError) as refused:
+        Audio.load(riff_wav([1000] * 98, declared_bytes=200))
+    assert str(refused.value) == (
+        "the audio is truncated: its header promises 0.01 s but only 0.01 s can be read" + TRUNCATED_TAIL
+    )
+    # an odd byte count declares 100.5 frames: only whole frames count, so 99 present still pass
+    assert Audio.load(riff_wav([1000] * 99, declared_bytes=201)).n_samples == 99
+
+
+@pytest.mark.parametrize("fmt", ["WAV", "WAVEX"])
+@pytest.mark.parametrize(
+    ("subtype", "width"),
+    [("PCM_U8", 1), ("PCM_16", 2), ("PCM_24", 3), ("PCM_32", 4), ("FLOAT", 4), ("DOUBLE", 8)],
+)
+def test_truncated_wav_of_every_sample_width_says_how_long_it_should_be(tmp_path, fmt, subtype, width):
+    path = tmp_path / "cut.wav"
+    sf.write(path, tone(), SR, format=fmt, subtype=subtype)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - SR * width // 2])  # half of the data chunk (the last chunk) gone
+    expected = (
+        f"{str(path)!r} is truncated: its header promises 1.00 s but only 0.50 s can be read" + TRUNCATED_TAIL
+    )
+    with pytest.raises(AudioError) as refused:
+        Audio.load(path)
+    assert str(refused.value) == expected
+    with pytest.raises(AudioError) as refused:
+        Audio.load(path.read_bytes())
+    assert str(refused.value) == expected.replace(repr(str(path)), "the audio")
+
+
+def test_broken_and_undecodable_files_name_the_file_and_the_decoder(tmp_path, monkeypatch):
+    import voxnb.audio as audio_module
+
+    caf = io.BytesIO()
+    sf.write(caf, tone(), SR, format="CAF", subtype="PCM_16")
+    path = tmp_path / "cut.caf"
+    path.write_bytes(caf.getvalue()[:1000])  # libsndfile: "Supported file format but file is malformed"
+    with pytest.raises(AudioError) as refused:
+        Audio.load(path)
+    message = str(refused.value)
+    assert message.startswith(f"{str(path)!r} looks like a supported format but is malformed or truncated (")
+    assert message.endswith("file is malformed.); re-export or re-download it")
+
+    flac = tmp_path / "cut.flac"
+    sf.write(flac, tone(), SR, format="FLAC")
+    flac.write_bytes(flac.read_bytes()[:3000])  # the header is whole, the frames stop mid-way
+    with pytest.raises(AudioError) as refused:
+        Audio.load(flac)
+    message = str(refused.value)
+    assert message.startswith(f"{str(flac)!r} is corrupt or truncated: decoding failed after the start (")
+    assert message.endswith("); re-export or re-download it")
+
+    monkeypatch.setattr(audio_module.shutil, "which", lambda name: None)
+    garbage = tmp_path / "talk.m4a"
+    garbage.write_bytes(b"not audio " * 30)
+    with pytest.raises(sf.LibsndfileError) as libsndfile:
+        sf.SoundFile(garbage)
+    with pytest.raises(AudioError) as refused:
+        Audio.load(garbage)
+    assert str(refused.value) == (
+        f"cannot decode {str(garbage)!r}: it is not a format libsndfile reads (wav, flac, ogg, mp3, ...) and "
+        "ffmpeg, needed for m4a/webm/aac, is not installed. Install ffmpeg (apt-get install ffmpeg / conda "
+        f"install ffmpeg) or convert the file to wav or flac. Decoder said: {libsndfile.value}"
+    )
+
+
+def test_a_path_that_says_malformed_is_not_libsndfiles_diagnosis(tmp_path, monkeypatch):
+    import voxnb.audio as audio_module
+
+    monkeypatch.setattr(audio_module.shutil, "which", lambda name: None)
+    folder = tmp_path / "malformed uploads"  # libsndfile's message quotes the path
+    folder.mkdir()
+    m4a = folder / "talk.m4a"
+    m4a.write_bytes(b"\x00\x00\x00\x20ftypM4A " + b"\x00" * 200)
+    with pytest.raises(
+        AudioError, match=r"^cannot decode .*ffmpeg, needed for m4a/webm/aac, is not installed"
+    ):
+        Audio.load(m4a)
+
+
+@pytest.mark.parametrize(("flag", "value"), [("mono", 1), ("allow_truncated", "yes")])
+def test_load_refuses_flags_that_are_not_bool_word_for_word(flag, value):
+    with pytest.raises(ParameterError) as refused:
+        Audio.load(riff_wav([1000] * 10, declared_bytes=20), **{flag: value})
+    assert str(refused.value) == f"{flag}= is True or False; got {value!r}"
+    assert refused.value.option == flag
+
+
+def test_load_closes_its_own_copies_and_leaves_the_callers_file_open(tmp_path, monkeypatch):
+    import voxnb.audio as audio_module
+
+    made = []
+
+    class RecordedBytesIO(io.BytesIO):
+        def __init__(self, *args):
+            super().__init__(*args)
+            made.append(self)
+
+    monkeypatch.setattr(
+        audio_module, "io", types.SimpleNamespace(BytesIO=RecordedBytesIO, TextIOBase=io.TextIOBase)
+    )
+    data = riff_wav([1000] * 10, declared_bytes=20)
+    Audio.load(data)
+    assert len(made) == 1 and made[0].closed  # the copy of the bytes is released once decoded
+    path = tmp_path / "ten.wav"
+    path.write_bytes(data)
+    with open(path, "rb") as fh:
+        assert Audio.load(fh).source == str(path)
+        assert not fh.closed  # the caller's file is the caller's to close
+
+
+def test_open_source_refusals_word_for_word(tmp_path):
+    with pytest.raises(AudioError) as refused:
+        Audio.load(b"")
+    assert str(refused.value) == "the audio bytes are empty; pass the encoded file's content"
+    empty = tmp_path / "empty.wav"
+    empty.write_bytes(b"")
+    with pytest.raises(AudioError) as refused:
+        Audio.load(empty)
+    assert str(refused.value) == f"audio file {str(empty)!r} is empty (0 bytes); re-export or re-record it"
+    with pytest.raises(AudioError) as refused:
+        Audio.load(io.StringIO("RIFF"))
+    assert str(refused.value) == "the file object was opened in text mode; open the audio file with mode 'rb'"
+
+    class EmptyReader:  # read() only: neither seekable() nor a name
+        def read(self):
+            return b""
+
+    with pytest.raises(AudioError) as refused:
+        Audio.load(EmptyReader())
+    assert str(refused.value) == "the audio file object gave no bytes; is it at its end or empty?"
+    with pytest.raises(AudioError) as refused:
+        Audio.load(12345)
+    assert (
+        str(refused.value) == "cannot read audio from a int; pass a path, URL, bytes or an open binary file"
+    )
+
+
+def test_https_urls_are_downloaded_not_taken_for_paths():
+    # nothing listens on port 1 of the loopback: the download fails at once, without leaving the machine
+    with pytest.raises(AudioError, match=r"^could not download audio from https://127\.0\.0\.1:1/a\.wav: "):
+        Audio.load("https://127.0.0.1:1/a.wav")
+
+
+def test_file_objects_are_read_whole_whatever_their_position_and_methods(tmp_path):
+    data = riff_wav([100, -200, 300], declared_bytes=6)
+    expected = np.array([100, -200, 300], np.float32) / 32768
+    at_end = io.BytesIO(data)
+    at_end.read()  # seekable: decoded from its start all the same
+    loaded = Audio.load(at_end, sr=None)
+    np.testing.assert_array_equal(loaded.y, expected)
+    assert loaded.source is None  # a BytesIO has no name
+
+    class Reader:  # read() only: no seekable(), so it is read into memory
+        def read(self):
+            return data
+
+    np.testing.assert_array_equal(Audio.load(Reader(), sr=None).y, expected)
+    path = tmp_path / "three.wav"
+    path.write_bytes(data)
+    with open(os.open(path, os.O_RDONLY), "rb") as by_descriptor:  # its name is the descriptor, an int
+        assert Audio.load(by_descriptor, sr=None).source is None
+
+
+def test_collect_fills_the_expected_size_and_owns_exactly_its_samples():
+    from voxnb.audio import _collect
+
+    mono = _collect(iter([np.array([1, 2], np.float32), np.array([3], np.float32)]), 3, 1)
+    np.testing.assert_array_equal(mono, [1, 2, 3])
+    assert mono.base is None and mono.nbytes == 3 * 4  # no slack buffer behind it
+    one = _collect(iter([np.array([0.5], np.float32)]), 0, 1)  # a header promising nothing
+    np.testing.assert_array_equal(one, [0.5])
+    assert one.base is None
+    stereo = _collect(iter([np.array([[0.5, -0.5]], np.float32)]), 1, 2)
+    np.testing.assert_array_equal(stereo, [[0.5], [-0.5]])
+    assert stereo.base is None
+
+
+@pytest.mark.parametrize("channels", [1, 2])
+def test_collect_grows_by_half_when_the_decoder_delivers_more(channels):
+    from voxnb.audio import _collect
+
+    def block(values):
+        column = np.array(values, np.float32)
+        return column if channels == 1 else np.stack([column, -column], axis=1)
+
+    # 4 expected: 1 + 6 needs 7, more than 4 * 1.5 = 6; 7 + 2 then needs 9, under 7 * 1.5 = 10
+    out = _collect(iter([block([1]), block([2, 3, 4, 5, 6, 7]), block([8, 9])]), 4, channels)
+    expected = np.arange(1, 10, dtype=np.float32)
+    np.testing.assert_array_equal(out, expected if channels == 1 else [expected, -expected])
+    assert out.dtype == np.float32
+    assert out.base is not None and out.base.shape[-1] == 10  # a view of the buffer grown by half
+    # 4 expected: 3 + 2 needs 5, under 4 * 1.5 = 6: room for 6, of which 5 are used
+    out = _collect(iter([block([1, 2, 3]), block([4, 5])]), 4, channels)
+    assert out.shape[-1] == 5 and out.base is not None and out.base.shape[-1] == 6
+
+
+def test_collect_copies_only_when_the_unused_tail_outweighs_a_block(monkeypatch):
+    import voxnb.audio as audio_module
+
+    monkeypatch.setattr(audio_module, "_BLOCK_FRAMES", 4)
+    # 10 expected: 3 delivered leave 7 unused (> 4) -> a copy; 6 leave 4 (not > 4) and 8 leave 2 -> views
+    for delivered, copied in [(3, True), (6, False), (8, False)]:
+        out = audio_module._collect(iter([np.ones(delivered, np.float32)]), 10, 1)
+        assert out.shape == (delivered,)
+        assert (out.base is None) is copied, delivered
 
 
 def test_undecodable_container_names_the_fix(tmp_path, monkeypatch):

@@ -153,3 +153,161 @@ def test_bad_bootstrap_options_raise_parameter_errors(call, message):
     res = score(["oban is near"], ["open is near"], ["Oban"])
     with pytest.raises(ParameterError, match=message):
         call(res)
+
+
+def test_tuple_block_labels_are_one_label_each():
+    # (speaker, session) labels: three blocks, the first holding utterances 0 and 1. Before, numpy
+    # read the tuples as rows of a 2-D array and the weights came out 3-D, one column per field
+    sessions = [("s1", "mon"), ("s1", "mon"), ("s2", "mon"), ("s2", "tue")]
+    w = bootstrap_weights(4, n_boot=50, seed=3, blocks=sessions)
+    assert w.shape == (50, 4)
+    assert (w[:, 0] == w[:, 1]).all()
+    assert (w[:, 1] + w[:, 2] + w[:, 3] == 3).all()  # three blocks drawn per replicate
+    res = score(["oban", "is", "near", "lerwick"], ["open", "is", "near", "lerwick"])
+    # one block holding everything: every replicate is the corpus itself
+    whole = bootstrap(res, measures=["wer"], n_boot=30, blocks=[("all", 1)] * 4)
+    assert whole[["low", "high"]].values.tolist() == [[0.25, 0.25]]
+
+
+def test_weights_at_the_edges_worked_by_hand():
+    # one utterance: every replicate draws it once; one block over three: each draws the block once
+    assert bootstrap_weights(1, n_boot=3).tolist() == [[1], [1], [1]]
+    assert bootstrap_weights(3, n_boot=2, blocks=["s", "s", "s"]).tolist() == [[1, 1, 1], [1, 1, 1]]
+    # no utterances: n_boot empty replicates, still integer counts
+    empty = bootstrap_weights(0, n_boot=4)
+    assert empty.shape == (4, 0) and np.issubdtype(empty.dtype, np.integer)
+    assert np.issubdtype(bootstrap_weights(3, n_boot=2).dtype, np.integer)
+    # n_boot runs from 1 to 1,000,000 inclusive (no utterances keeps the largest one small)
+    one = bootstrap_weights(2, n_boot=1)
+    assert one.shape == (1, 2) and one.sum() == 2
+    assert bootstrap_weights(0, n_boot=1_000_000).shape == (1_000_000, 0)
+    with pytest.raises(ParameterError, match="n_boot must be"):
+        bootstrap_weights(0, n_boot=1_000_001)
+    # the defaults: 1000 replicates, seed 0 (the same draws as seed=0, not those of seed=1)
+    assert bootstrap_weights(2).shape == (1000, 2)
+    default = bootstrap_weights(6, n_boot=10)
+    assert np.array_equal(default, bootstrap_weights(6, n_boot=10, seed=0))
+    assert not np.array_equal(default, bootstrap_weights(6, n_boot=10, seed=1))
+
+
+def test_weights_refuse_a_bootstrap_of_more_than_2e8_counts_before_drawing():
+    # 1000 x 200,001 counts is one over the limit: refused for its size, before the seed (a bad
+    # one here) is even looked at, so nothing is drawn
+    with pytest.raises(ParameterError) as err:
+        bootstrap_weights(200_001, n_boot=1000, seed=-1)
+    assert str(err.value) == (
+        "n_boot=1000 replicates of 200001 utterances is too large a bootstrap; lower n_boot "
+        "(1000-10000 is plenty for 95 % intervals)"
+    )
+    # exactly 2e8 is allowed: the next check is the one that speaks
+    with pytest.raises(ParameterError) as err:
+        bootstrap_weights(200_000, n_boot=1000, seed=-1)
+    assert str(err.value) == "seed must be a whole number, 0 or more (e.g. 0), not -1"
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, True, "3"])
+def test_weights_refuse_a_seed_that_is_not_a_whole_number_from_0(seed):
+    with pytest.raises(ParameterError) as err:
+        bootstrap_weights(3, n_boot=2, seed=seed)
+    assert str(err.value) == f"seed must be a whole number, 0 or more (e.g. 0), not {seed!r}"
+
+
+@pytest.mark.parametrize("ci", [1, 1.0, 1.5, 0, True, "0.95"])
+def test_ci_must_lie_strictly_between_0_and_1(ci):
+    res = score(["oban"], ["open"])
+    for call in (lambda: bootstrap(res, ci=ci), lambda: compare(res, res, ci=ci)):
+        with pytest.raises(ParameterError) as err:
+            call()
+        assert str(err.value) == f"ci must be between 0 and 1 (e.g. 0.95), not {ci!r}"
+
+
+def test_bootstrap_refusals_say_exactly_what_is_wrong():
+    res = score(["oban", "lerwick"], ["open", "lerwick"])
+    with pytest.raises(ParameterError) as err:
+        bootstrap({})
+    assert str(err.value) == "bootstrap needs at least one result of voxnb.bias.score()"
+    with pytest.raises(ParameterError) as err:
+        bootstrap({"a": res, "b": score(["oban"], ["open"])})
+    assert str(err.value) == "'b' was scored on different utterances; bootstrap needs the same ones"
+    with pytest.raises(ParameterError) as err:
+        bootstrap({"a": "not a result"})
+    assert str(err.value) == "expected a BiasScore from voxnb.bias.score(), got str"
+    with pytest.raises(ParameterError) as err:
+        compare(res, score(["oban"], ["open"]))
+    assert str(err.value) == (
+        "a paired comparison needs both results scored on the same utterances in the same order"
+    )
+
+
+def _varied():
+    # five utterances of different lengths and error counts: the interval moves with the draws
+    refs = ["a b c d", "a b", "a b c", "a", "a b c d e"]
+    return score(refs, ["a x c d", "y", "a b c", "z", "a b"]), score(refs, refs)
+
+
+def test_bootstrap_and_compare_defaults_are_1000_replicates_of_seed_0():
+    worse, perfect = _varied()
+    assert bootstrap(worse, measures=["wer"])["n_boot"].tolist() == [1000]
+    assert compare(worse, perfect, measures=["wer"])["n_boot"].tolist() == [1000]
+    # 20 replicates: few enough that the interval moves from one seed's draws to another's
+    drawn = {seed: bootstrap(worse, measures=["wer"], n_boot=20, seed=seed) for seed in (0, 1)}
+    assert bootstrap(worse, measures=["wer"], n_boot=20).equals(drawn[0]) and not drawn[0].equals(drawn[1])
+    paired = {seed: compare(worse, perfect, measures=["wer"], n_boot=20, seed=seed) for seed in (0, 1)}
+    assert compare(worse, perfect, measures=["wer"], n_boot=20).equals(paired[0])
+    assert not paired[0].equals(paired[1])
+
+
+def test_bootstrap_names_systems_only_when_given_several():
+    res = score(["oban", "lerwick"], ["open", "lerwick"])
+    lone = bootstrap(res, measures=["wer"], n_boot=10)
+    assert "system" not in lone.columns and lone["blocks"].tolist() == ["utterance"]
+    both = bootstrap({"none": res, "oracle": res}, measures=["wer"], n_boot=10)
+    assert both["system"].tolist() == ["none", "oracle"]
+
+
+def test_compare_worked_by_hand_on_two_utterances():
+    # utterance 0 ("oban") is wrong without biasing and right with it; utterance 1 right in both.
+    # A replicate draws two utterances: both 0 (chance 1/4, WER 1 -> 0, difference -1), one of each
+    # (1/2, WER 1/2 -> 0, -1/2) or both 1 (1/4, WER 0 -> 0, difference 0: a tie)
+    refs = ["oban", "lerwick"]
+    none = score(refs, ["open", "lerwick"], backend="api", model="voxtral-mini")
+    oracle = score(refs, refs, backend="local", model="voxtral-mini")
+    row = compare(none, oracle, measures=["wer"], n_boot=4000, seed=0, names=("none", "oracle")).iloc[0]
+    assert (row["none"], row["oracle"], row["difference"]) == (0.5, 0.0, -0.5)
+    # the 2.5th percentile falls among the -1s, the 97.5th among the ties
+    assert (row["low"], row["high"], row["n_boot"], row["blocks"]) == (-1.0, 0.0, 4000, "utterance")
+    assert row["p_improvement"] == pytest.approx(0.75, abs=0.03)
+    assert row["p_tie"] == pytest.approx(0.25, abs=0.03)
+    assert row["p_improvement"] + row["p_tie"] == 1.0
+    # the backends differ, so a's gets its own column; the models agree, so there is one
+    assert (row["backend"], row["none_backend"], row["model"]) == ("local", "api", "voxtral-mini")
+    assert "none_model" not in row.index and "oracle_backend" not in row.index
+    # one block holding both utterances: every replicate is the corpus, a sure improvement of 1/2
+    blocked = compare(none, oracle, measures=["wer"], n_boot=50, blocks=["s1", "s1"]).iloc[0]
+    assert blocked[["low", "high", "p_improvement", "p_tie", "n_boot", "blocks"]].tolist() == [
+        -0.5, -0.5, 1.0, 0.0, 50, "block"
+    ]  # fmt: skip
+
+
+def test_compare_of_one_replicate_and_of_undefined_measures():
+    # both utterances wrong without biasing, right with it: every replicate improves by 1, so a
+    # single replicate is a share of 1 (not 1/2), and there is no tie
+    refs = ["oban", "lerwick"]
+    row = compare(score(refs, ["open", "lerwik"]), score(refs, refs), measures=["wer", "b_wer"], n_boot=1)
+    wer, b_wer = row.iloc[0], row.iloc[1]
+    assert wer[["difference", "low", "high", "p_improvement", "p_tie"]].tolist() == [
+        -1.0,
+        -1.0,
+        -1.0,
+        1.0,
+        0.0,
+    ]
+    # no biased words: B-WER is 0/0 in every replicate, so its shares are undefined, not 0
+    assert np.isnan(b_wer["p_improvement"]) and np.isnan(b_wer["p_tie"])
+    assert row["p_improvement"].dtype == float and row["p_tie"].dtype == float
+
+
+def test_a_tie_is_no_improvement_for_a_higher_is_better_measure():
+    res = score(["oban is near", "lerwick"], ["open is near", "lerwick"], ["Oban", "Lerwick"])
+    same = compare(res, res, measures=["wer", "term_recall"], n_boot=50).set_index("measure")
+    assert same["p_improvement"].tolist() == [0.0, 0.0] and same["p_tie"].tolist() == [1.0, 1.0]

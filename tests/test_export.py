@@ -801,3 +801,34 @@ def test_two_lines_are_balanced_and_cut_after_a_clause_not_after_an_abbreviation
 )
 def test_a_clause_end_is_worth_exactly_twelve_characters_and_ties_go_to_the_first_cut(text, max_chars, lines):
     assert _two_lines(text, max_chars) == lines
+
+
+def test_regrouped_cues_keep_the_segment_s_edges_and_half_timed_segments_are_left_out():
+    words = [
+        ("Hello", 0.5, 0.9),
+        ("there.", 1.0, 1.4),
+        ("How", 2.6, 2.8),
+        ("are", 2.8, 3.0),
+        ("you?", 3.0, 3.5),
+    ]
+    text = "Hello there. How are you?"
+    t = Transcript.from_response(
+        {
+            "text": text + " half",
+            "segments": [
+                {
+                    "text": text,
+                    "start": 0.0,
+                    "end": 4.0,
+                    "words": [dict(zip(("text", "start", "end"), w)) for w in words],
+                },
+                {"text": "half", "start": 5.0, "end": None},  # a start and no end: not a timed segment
+            ],
+        }
+    )
+    # the first cue starts where the segment does (0.0, not its first word's 0.5) and the last
+    # ends where it does (4.0, not 3.5); inner cut points are the words' own times
+    assert [(a, b, body) for _, a, b, body in parse_srt(t.to_srt(max_chars=13, max_lines=1))] == [
+        (0.0, 1.4, "Hello there."),
+        (2.6, 4.0, "How are you?"),
+    ]

@@ -956,7 +956,8 @@ def _decode(
         try:
             f = sf.SoundFile(opened)
         except sf.LibsndfileError as err:
-            if "malformed" in str(err).lower():
+            # libsndfile's own words: str(err) also quotes the path, which may hold any word
+            if "malformed" in err.error_string.lower():
                 raise AudioError(
                     f"{label} looks like a supported format but is malformed or truncated ({err}); "
                     "re-export or re-download it"

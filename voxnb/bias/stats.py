@@ -46,6 +46,8 @@ def bootstrap_weights(
     blocks : sequence, optional
         A block label per utterance (speaker, recording...). Whole blocks are then drawn with
         replacement, as many as there are blocks, and each utterance takes its block's count.
+        Labels are told apart by their text (``str``), so a tuple such as ``(speaker, session)``
+        is one label.
 
     Returns
     -------
@@ -81,7 +83,9 @@ def bootstrap_weights(
             raise ParameterError(
                 f"{len(blocks)} block labels for {n_units} utterances; give one label per utterance"
             )
-        labels, units = np.unique(np.asarray(blocks, dtype=object).astype(str), return_inverse=True)
+        # a label is known by its text, one string per utterance: a tuple label (speaker, session)
+        # is one label, not a row of a 2-D array
+        labels, units = np.unique(np.array([str(b) for b in blocks]), return_inverse=True)
         n_draw = len(labels)
     if n_draw == 0:
         return np.zeros((n_boot, n_units), dtype=np.int64)
