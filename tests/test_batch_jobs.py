@@ -26,7 +26,7 @@ import pytest
 import voxnb
 from voxnb.api.batch import AsyncBatchJob, BatchItemError, _error_text
 from voxnb.api.retry import RetryPolicy
-from voxnb.errors import APIError, ParameterError
+from voxnb.errors import APIError, ParameterError, ResponseFormatError
 from voxnb.local.fake import FakeEngine
 
 FAST = RetryPolicy(initial_backoff=0.01, max_backoff=0.05, jitter=0.0)
@@ -333,15 +333,17 @@ def test_the_upload_bar_counts_distinct_recordings_only_when_asked(
     one, two = tiny_wav(600, 0.3), tiny_wav(601, 0.3)
     capsys.readouterr()
     # three items, two recordings: two uploads, and a bar of two files
-    client.submit_batch({"a": one, "b": two, "a_again": one}, cache=tmp_path, progress=True)
+    first = client.submit_batch({"a": one, "b": two, "a_again": one}, cache=tmp_path, progress=True)
     bar = capsys.readouterr().err
     assert re.search(r"uploading audio: 100%\|[^|]*\| 2/2 \[[^\]]*(file/s|s/file)\]", bar), bar
     audio = [r for r in server.recorder.matching("/v1/files") if r.field_values("purpose") == ["audio"]]
     assert len(audio) == 2
     # progress=False: no bar; nothing local to upload: no bar either
-    client.submit_batch({"c": tiny_wav(602, 0.3)}, cache=tmp_path, progress=False)
-    client.submit_batch({"d": client.upload(tiny_wav(603, 0.3))}, cache=tmp_path, progress=True)
+    second = client.submit_batch({"c": tiny_wav(602, 0.3)}, cache=tmp_path, progress=False)
+    third = client.submit_batch({"d": client.upload(tiny_wav(603, 0.3))}, cache=tmp_path, progress=True)
     assert "uploading" not in capsys.readouterr().err
+    # three different submissions are three jobs (an unfinished job is resumed only for the same items)
+    assert len({first.id, second.id, third.id}) == 3
 
 
 def test_a_saved_state_that_is_damaged_or_not_the_jobs_own_is_refused(start_voxnb_server, tmp_path, tiny_wav):
@@ -358,6 +360,10 @@ def test_a_saved_state_that_is_damaged_or_not_the_jobs_own_is_refused(start_voxn
     try:
         assert locale.getencoding() != "UTF-8"
         assert client.batch_job(job.id, cache=tmp_path).names == ["café-1"]
+        # and the same items again pick up that job (found by reading the states as UTF-8)
+        assert (
+            client.submit_batch({"café-1": tiny_wav(610, 0.3)}, cache=tmp_path, progress=False).id == job.id
+        )
     finally:
         locale.setlocale(locale.LC_CTYPE, before)
 
@@ -415,6 +421,9 @@ def test_a_resumed_job_waits_shows_itself_and_fills_the_cache(start_voxnb_server
         resumed.wait(poll_interval=0)
     assert resumed.wait(progress=False, poll_interval=0.05) is resumed
     assert resumed.done and resumed.status == "SUCCESS"
+    # the status seen is saved with the job (a kernel resuming it later starts from there)
+    saved = json.loads((tmp_path / "batch-jobs" / f"{job.id}.json").read_text(encoding="utf-8"))
+    assert saved["status"] == "SUCCESS"
     assert repr(resumed) == f"<BatchJob {job.id} SUCCESS: 2/2 done, 0 failed; 2 items, 0 from the cache>"
     assert {n: t.text for n, t in resumed.result(progress=False).items()} == {
         n: engine_text(wav) for n, wav in items.items()
@@ -428,19 +437,79 @@ def test_a_resumed_job_waits_shows_itself_and_fills_the_cache(start_voxnb_server
     )
 
 
-def test_a_refused_cancel_names_the_request(start_voxnb_server, tmp_path, tiny_wav, guarded_api_key):
+def test_a_refused_poll_or_cancel_names_the_request(start_voxnb_server, tmp_path, tiny_wav, guarded_api_key):
     server = start_voxnb_server(api_key=guarded_api_key)
     client = voxnb.Client(base_url=server.url, api_key=guarded_api_key, retry=FAST)
     job = client.submit_batch({"k": tiny_wav(640, 0.3)}, cache=tmp_path, progress=False)
     state = json.loads((tmp_path / "batch-jobs" / f"{job.id}.json").read_text(encoding="utf-8"))
 
-    async def cancel_with_a_revoked_key():
+    async def with_a_revoked_key(action):
         async with voxnb.AsyncClient(base_url=server.url, api_key="revoked-key", retry=FAST) as revoked:
-            await AsyncBatchJob(revoked, state, None).cancel()
+            await getattr(AsyncBatchJob(revoked, state, None), action)()
 
-    with pytest.raises(APIError) as info:
-        asyncio.run(cancel_with_a_revoked_key())
-    assert info.value.status == 401 and f"for POST /v1/batch/jobs/{job.id}/cancel" in str(info.value)
+    for action, request in (("refresh", f"GET /v1/batch/jobs/{job.id}"),
+                            ("cancel", f"POST /v1/batch/jobs/{job.id}/cancel")):  # fmt: skip
+        with pytest.raises(APIError) as info:
+            asyncio.run(with_a_revoked_key(action))
+        assert info.value.status == 401 and f"for {request}" in str(info.value), action
+
+
+def test_a_job_whose_results_were_downloaded_is_not_picked_up_again(voxnb_server, tmp_path):
+    client = voxnb.Client(base_url=voxnb_server, retry=FAST)
+    items = {"missing": "00000000-0000-0000-0000-000000000001"}  # a file id the server never had
+    first = client.transcribe_many(items, mode="batch", cache=tmp_path, progress=False, poll_interval=0.05)
+    again = client.transcribe_many(items, mode="batch", cache=tmp_path, progress=False, poll_interval=0.05)
+    assert set(first.errors) == set(again.errors) == {"missing"}
+    assert first.job_id and again.job_id and again.job_id != first.job_id
+
+
+def test_the_newest_unfinished_job_of_the_same_items_is_resumed(start_voxnb_server, tmp_path, tiny_wav):
+    server = start_voxnb_server()
+    client = voxnb.Client(base_url=server.url, retry=FAST)
+    items = {"n": tiny_wav(650, 0.3)}
+    job = client.submit_batch(items, cache=tmp_path, progress=False)
+    folder = tmp_path / "batch-jobs"
+    state = json.loads((folder / f"{job.id}.json").read_text(encoding="utf-8"))
+    # older submissions of the same items (jobs the server has forgotten), and files that are no state
+    for k in range(12):
+        older = {**state, "job_id": f"older-{k:02d}", "created": state["created"] - 1000 - k}
+        (folder / f"older-{k:02d}.json").write_text(json.dumps(older), encoding="utf-8")
+    for k in range(10):
+        (folder / f"broken-{k}.json").write_text("{", encoding="utf-8")
+    (folder / "a-folder.json").mkdir()
+    posts = len([r for r in server.recorder.matching("/v1/batch/jobs") if r.method == "POST"])
+    assert client.submit_batch(items, cache=tmp_path, progress=False).id == job.id
+    assert len([r for r in server.recorder.matching("/v1/batch/jobs") if r.method == "POST"]) == posts
+
+
+class Misrouted:
+    """ASGI middleware: a proxy that sends the polls of job *alias* to job *real*."""
+
+    def __init__(self, app, alias: str):
+        self.app, self.alias, self.real = app, alias, None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"] == f"/v1/batch/jobs/{self.alias}":
+            path = f"/v1/batch/jobs/{self.real}"
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        await self.app(scope, receive, send)
+
+
+def test_a_poll_answered_with_another_job_is_refused(tmp_path, tiny_wav):
+    from voxnb.serve import RequestRecorder, ServerThread, create_app
+
+    proxy = Misrouted(create_app(FakeEngine(), recorder=RequestRecorder()), alias="alias-job")
+    with ServerThread(proxy) as server:
+        client = voxnb.Client(base_url=server.url, retry=FAST)
+        job = client.submit_batch({"m": tiny_wav(660, 0.3)}, cache=tmp_path, progress=False)
+        proxy.real = job.id
+        state = json.loads((tmp_path / "batch-jobs" / f"{job.id}.json").read_text(encoding="utf-8"))
+        (tmp_path / "batch-jobs" / "alias-job.json").write_text(
+            json.dumps({**state, "job_id": "alias-job"}), encoding="utf-8"
+        )
+        with pytest.raises(ResponseFormatError) as info:
+            client.batch_job("alias-job", cache=tmp_path)
+        assert str(info.value) == "GET /v1/batch/jobs/alias-job answered with another job"
 
 
 def test_an_experiment_runs_as_one_batch_job(start_voxnb_server, tmp_path):
