@@ -470,16 +470,23 @@ def test_the_newest_unfinished_job_of_the_same_items_is_resumed(start_voxnb_serv
     job = client.submit_batch(items, cache=tmp_path, progress=False)
     folder = tmp_path / "batch-jobs"
     state = json.loads((folder / f"{job.id}.json").read_text(encoding="utf-8"))
-    # older submissions of the same items (jobs the server has forgotten), and files that are no state
-    for k in range(12):
-        older = {**state, "job_id": f"older-{k:02d}", "created": state["created"] - 1000 - k}
-        (folder / f"older-{k:02d}.json").write_text(json.dumps(older), encoding="utf-8")
+    # another submission of the same items (a job the server has forgotten), and files that are no state
+    forgotten = folder / "forgotten-job.json"
+    forgotten.write_text(json.dumps({**state, "job_id": "forgotten-job", "created": state["created"] - 1000}))
     for k in range(10):
         (folder / f"broken-{k}.json").write_text("{", encoding="utf-8")
     (folder / "a-folder.json").mkdir()
-    posts = len([r for r in server.recorder.matching("/v1/batch/jobs") if r.method == "POST"])
-    assert client.submit_batch(items, cache=tmp_path, progress=False).id == job.id
-    assert len([r for r in server.recorder.matching("/v1/batch/jobs") if r.method == "POST"]) == posts
+
+    def posts():
+        return len([r for r in server.recorder.matching("/v1/batch/jobs") if r.method == "POST"])
+
+    before = posts()
+    assert client.submit_batch(items, cache=tmp_path, progress=False).id == job.id and posts() == before
+    # the forgotten job made the newest (rewritten in place: the folder lists the files as before):
+    # it is the one tried, and the server does not know it, so the items are submitted again
+    forgotten.write_text(json.dumps({**state, "job_id": "forgotten-job", "created": state["created"] + 1000}))
+    again = client.submit_batch(items, cache=tmp_path, progress=False)
+    assert again.id not in (job.id, "forgotten-job") and posts() == before + 1
 
 
 class Misrouted:
