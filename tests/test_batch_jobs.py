@@ -411,7 +411,7 @@ def test_resuming_refuses_a_bad_id_a_missing_state_and_another_server(
     assert info.value.option == "job_id"
 
 
-def test_a_resumed_job_waits_shows_itself_and_fills_the_cache(start_voxnb_server, tmp_path, tiny_wav):
+def test_a_resumed_job_waits_shows_itself_and_fills_the_cache(start_voxnb_server, tmp_path, tiny_wav, capsys):
     server = start_voxnb_server()
     client = voxnb.Client(base_url=server.url, retry=FAST)
     items = {"x": tiny_wav(630, 0.3), "y": tiny_wav(631, 0.3)}
@@ -419,7 +419,12 @@ def test_a_resumed_job_waits_shows_itself_and_fills_the_cache(start_voxnb_server
     resumed = voxnb.Client(base_url=server.url, retry=FAST).batch_job(job.id, cache=tmp_path)
     with pytest.raises(ParameterError, match="poll_interval is in seconds"):
         resumed.wait(poll_interval=0)
-    assert resumed.wait(progress=False, poll_interval=0.05) is resumed
+    capsys.readouterr()
+    assert resumed.wait(poll_interval=0.05) is resumed
+    # a progress bar by default: requests done of the job's two, the failures and the status
+    bar = capsys.readouterr().err
+    pattern = rf"batch {job.id[:8]}: 100%\|[^|]*\| 2/2 \[[^\]]*(req/s|s/req), failed=0, status=SUCCESS\]"
+    assert re.search(pattern, bar), bar
     assert resumed.done and resumed.status == "SUCCESS"
     # the status seen is saved with the job (a kernel resuming it later starts from there)
     saved = json.loads((tmp_path / "batch-jobs" / f"{job.id}.json").read_text(encoding="utf-8"))
