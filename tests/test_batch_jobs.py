@@ -10,8 +10,11 @@ nothing swapped, nothing duplicated.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import locale
 import os
+import re
 import subprocess
 import sys
 import time
@@ -21,9 +24,9 @@ import mistralai.client.models as mistral_models
 import pytest
 
 import voxnb
-from voxnb.api.batch import BatchItemError
+from voxnb.api.batch import AsyncBatchJob, BatchItemError, _error_text
 from voxnb.api.retry import RetryPolicy
-from voxnb.errors import ParameterError
+from voxnb.errors import APIError, ParameterError, ResponseFormatError
 from voxnb.local.fake import FakeEngine
 
 FAST = RetryPolicy(initial_backoff=0.01, max_backoff=0.05, jitter=0.0)
@@ -175,6 +178,7 @@ def test_items_given_as_urls_and_file_ids_and_lines_that_fail(start_voxnb_server
     assert result["by_id"].text == engine_text(by_id) and result["by_url"].text == engine_text(by_url)
     missing, external = result.errors["missing"], result.errors["external"]
     assert isinstance(missing, BatchItemError) and missing.status == 404 and "No file with id" in str(missing)
+    assert missing.custom_id == "missing" and external.custom_id == "external"
     assert external.status == 400 and "does not download" in str(external)
     _, lines = input_lines(server, result.job_id)
     bodies = {line["custom_id"]: line["body"] for line in lines}
@@ -205,6 +209,9 @@ def test_a_cancelled_job_keeps_what_finished_and_the_rest_is_submitted_again(
         time.sleep(0.02)
     job.cancel()
     assert job.status in ("CANCELLATION_REQUESTED", "CANCELLED")
+    # what the server answered to the cancel is on disk too (a new kernel sees the job cancelled)
+    saved = json.loads((tmp_path / "batch-jobs" / f"{job.id}.json").read_text(encoding="utf-8"))
+    assert saved["status"] == job.status
     result = job.result(progress=False, poll_interval=0.05)
     counts = job.counts()
     assert job.status == "CANCELLED" and 4 <= counts["completed"] < 40
@@ -213,7 +220,11 @@ def test_a_cancelled_job_keeps_what_finished_and_the_rest_is_submitted_again(
     assert len(done) == counts["succeeded"] and len(done) + len(not_run) == 40
     assert all(result[n].text == engine_text(items[n]) for n in done)
     assert all(
-        result.errors[n].status is None and "ended CANCELLED" in str(result.errors[n]) for n in not_run
+        result.errors[n].status is None
+        and result.errors[n].custom_id == n
+        and str(result.errors[n])
+        == f"request failed: not run: batch job {job.id} ended CANCELLED before this item"
+        for n in not_run
     )
 
     again = client.transcribe_many(items, mode="batch", cache=tmp_path, progress=False, poll_interval=0.05)
@@ -287,6 +298,230 @@ def test_the_job_state_holds_no_key_and_resumes_only_against_its_server(
         )
         == 1
     )
+
+
+@pytest.mark.parametrize(
+    ("error", "body", "expected"),
+    [
+        ({"message": "Audio too long", "code": 3}, None, "Audio too long"),  # the message, not the dict
+        (
+            {"code": 3001, "type": "invalid"},
+            None,
+            '{"code": 3001, "type": "invalid"}',
+        ),  # no message: all of it
+        ({"message": {"detail": "bad"}}, None, '{"detail": "bad"}'),  # a message that is not text: as JSON
+        (None, {"message": "No file with id f1"}, "No file with id f1"),  # no error: the response body's
+        ("line timed out", {"message": "ignored"}, "line timed out"),  # the error first
+        (None, "Bad Gateway", "Bad Gateway"),  # a body that is plain text
+        (None, None, "failed"),  # nothing said at all
+    ],
+)
+def test_what_a_failed_line_says(error, body, expected):
+    assert _error_text(error, body) == expected
+
+
+def test_a_batch_item_error_keeps_its_custom_id():
+    assert BatchItemError("its cached response is gone").custom_id == ""
+    assert BatchItemError("x", status=500, custom_id="rec1").custom_id == "rec1"
+
+
+def test_the_upload_bar_counts_distinct_recordings_only_when_asked(
+    start_voxnb_server, tmp_path, tiny_wav, capsys
+):
+    server = start_voxnb_server()
+    client = voxnb.Client(base_url=server.url, retry=FAST)
+    one, two = tiny_wav(600, 0.3), tiny_wav(601, 0.3)
+    capsys.readouterr()
+    # three items, two recordings: two uploads, and a bar of two files
+    first = client.submit_batch({"a": one, "b": two, "a_again": one}, cache=tmp_path, progress=True)
+    bar = capsys.readouterr().err
+    assert re.search(r"uploading audio: 100%\|[^|]*\| 2/2 \[[^\]]*(file/s|s/file)\]", bar), bar
+    audio = [r for r in server.recorder.matching("/v1/files") if r.field_values("purpose") == ["audio"]]
+    assert len(audio) == 2
+    # progress=False: no bar; nothing local to upload: no bar either
+    second = client.submit_batch({"c": tiny_wav(602, 0.3)}, cache=tmp_path, progress=False)
+    third = client.submit_batch({"d": client.upload(tiny_wav(603, 0.3))}, cache=tmp_path, progress=True)
+    assert "uploading" not in capsys.readouterr().err
+    # three different submissions are three jobs (an unfinished job is resumed only for the same items)
+    assert len({first.id, second.id, third.id}) == 3
+
+
+def test_a_saved_state_that_is_damaged_or_not_the_jobs_own_is_refused(start_voxnb_server, tmp_path, tiny_wav):
+    server = start_voxnb_server()
+    client = voxnb.Client(base_url=server.url, retry=FAST)
+    job = client.submit_batch({"café-1": tiny_wav(610, 0.3)}, cache=tmp_path, progress=False)
+    path = tmp_path / "batch-jobs" / f"{job.id}.json"
+    good = path.read_text(encoding="utf-8")
+    assert "café-1" in good  # written as UTF-8, not escaped
+
+    # a machine whose locale is ASCII (or cp1252) still reads it: the state is read as UTF-8
+    before = locale.setlocale(locale.LC_CTYPE)
+    locale.setlocale(locale.LC_CTYPE, "C")
+    try:
+        assert locale.getencoding() != "UTF-8"
+        assert client.batch_job(job.id, cache=tmp_path).names == ["café-1"]
+        # and the same items again pick up that job (found by reading the states as UTF-8)
+        assert (
+            client.submit_batch({"café-1": tiny_wav(610, 0.3)}, cache=tmp_path, progress=False).id == job.id
+        )
+    finally:
+        locale.setlocale(locale.LC_CTYPE, before)
+
+    path.write_text("{not json", encoding="utf-8")
+    with pytest.raises(ParameterError) as info:
+        client.batch_job(job.id, cache=tmp_path)
+    assert str(info.value).startswith(f"the saved state of batch job {job.id} ({path}) is unreadable: ")
+    foreign = {
+        "another format": {**json.loads(good), "format": "voxnb.batch-job/0"},
+        "another job's state": {**json.loads(good), "job_id": "another-job"},
+        "not an object": [json.loads(good)],
+    }
+    for why, state in foreign.items():
+        path.write_text(json.dumps(state), encoding="utf-8")
+        with pytest.raises(ParameterError) as info:
+            client.batch_job(job.id, cache=tmp_path)
+        assert str(info.value) == f"{path} is not the saved state of batch job {job.id}", why
+    path.write_text(good, encoding="utf-8")
+    assert client.batch_job(job.id, cache=tmp_path).id == job.id
+
+
+def test_resuming_refuses_a_bad_id_a_missing_state_and_another_server(
+    start_voxnb_server, voxnb_server, tmp_path, tiny_wav
+):
+    server = start_voxnb_server()
+    client = voxnb.Client(base_url=server.url, retry=FAST)
+    for bad in (123, None, "", "   "):
+        with pytest.raises(ParameterError) as info:
+            client.batch_job(bad, cache=tmp_path)
+        assert str(info.value) == f"job_id must be the id of a batch job, e.g. from job.id; got {bad!r}"
+    unknown = "6f0c5a4e-0000-4000-8000-000000000000"
+    with pytest.raises(ParameterError) as info:
+        client.batch_job(unknown, cache=tmp_path)
+    assert str(info.value) == (
+        f"no saved state of batch job {unknown} in {tmp_path / 'batch-jobs'}: resume it with the cache= it "
+        "was submitted with (or the same $VOXNB_CACHE_DIR)"
+    )
+    assert info.value.option == "job_id"
+    job = client.submit_batch({"k": tiny_wav(620, 0.3)}, cache=tmp_path, progress=False)
+    with pytest.raises(ParameterError) as info:
+        voxnb.Client(base_url=voxnb_server).batch_job(job.id, cache=tmp_path)
+    assert str(info.value) == (
+        f"batch job {job.id} was submitted to {server.url}, not {voxnb_server}; use a client of that server"
+    )
+    assert info.value.option == "job_id"
+
+
+def test_a_resumed_job_waits_shows_itself_and_fills_the_cache(start_voxnb_server, tmp_path, tiny_wav, capsys):
+    server = start_voxnb_server()
+    client = voxnb.Client(base_url=server.url, retry=FAST)
+    items = {"x": tiny_wav(630, 0.3), "y": tiny_wav(631, 0.3)}
+    job = client.submit_batch(items, cache=tmp_path, progress=False)
+    resumed = voxnb.Client(base_url=server.url, retry=FAST).batch_job(job.id, cache=tmp_path)
+    with pytest.raises(ParameterError, match="poll_interval is in seconds"):
+        resumed.wait(poll_interval=0)
+    capsys.readouterr()
+    assert resumed.wait(poll_interval=0.05) is resumed
+    # a progress bar by default: requests done of the job's two, the failures and the status
+    bar = capsys.readouterr().err
+    pattern = rf"batch {job.id[:8]}: 100%\|[^|]*\| 2/2 \[[^\]]*(req/s|s/req), failed=0, status=SUCCESS\]"
+    assert re.search(pattern, bar), bar
+    assert resumed.done and resumed.status == "SUCCESS"
+    # the status seen is saved with the job (a kernel resuming it later starts from there)
+    saved = json.loads((tmp_path / "batch-jobs" / f"{job.id}.json").read_text(encoding="utf-8"))
+    assert saved["status"] == "SUCCESS"
+    assert repr(resumed) == f"<BatchJob {job.id} SUCCESS: 2/2 done, 0 failed; 2 items, 0 from the cache>"
+    assert {n: t.text for n, t in resumed.result(progress=False).items()} == {
+        n: engine_text(wav) for n, wav in items.items()
+    }
+    # the resumed handle wrote the results into the cache: nothing is sent again
+    plain = client.transcribe_many(items, cache=tmp_path, progress=False)
+    assert plain.requests == 0 and plain.from_cache == ["x", "y"]
+    cached = client.submit_batch(items, cache=tmp_path, progress=False)
+    assert (
+        repr(cached) == "<BatchJob (nothing submitted) CACHED: 0/0 done, 0 failed; 2 items, 2 from the cache>"
+    )
+
+
+def test_a_refused_poll_or_cancel_names_the_request(start_voxnb_server, tmp_path, tiny_wav, guarded_api_key):
+    server = start_voxnb_server(api_key=guarded_api_key)
+    client = voxnb.Client(base_url=server.url, api_key=guarded_api_key, retry=FAST)
+    job = client.submit_batch({"k": tiny_wav(640, 0.3)}, cache=tmp_path, progress=False)
+    state = json.loads((tmp_path / "batch-jobs" / f"{job.id}.json").read_text(encoding="utf-8"))
+
+    async def with_a_revoked_key(action):
+        async with voxnb.AsyncClient(base_url=server.url, api_key="revoked-key", retry=FAST) as revoked:
+            await getattr(AsyncBatchJob(revoked, state, None), action)()
+
+    for action, request in (("refresh", f"GET /v1/batch/jobs/{job.id}"),
+                            ("cancel", f"POST /v1/batch/jobs/{job.id}/cancel")):  # fmt: skip
+        with pytest.raises(APIError) as info:
+            asyncio.run(with_a_revoked_key(action))
+        assert info.value.status == 401 and f"for {request}" in str(info.value), action
+
+
+def test_a_job_whose_results_were_downloaded_is_not_picked_up_again(voxnb_server, tmp_path):
+    client = voxnb.Client(base_url=voxnb_server, retry=FAST)
+    items = {"missing": "00000000-0000-0000-0000-000000000001"}  # a file id the server never had
+    first = client.transcribe_many(items, mode="batch", cache=tmp_path, progress=False, poll_interval=0.05)
+    again = client.transcribe_many(items, mode="batch", cache=tmp_path, progress=False, poll_interval=0.05)
+    assert set(first.errors) == set(again.errors) == {"missing"}
+    assert first.job_id and again.job_id and again.job_id != first.job_id
+
+
+def test_the_newest_unfinished_job_of_the_same_items_is_resumed(start_voxnb_server, tmp_path, tiny_wav):
+    server = start_voxnb_server()
+    client = voxnb.Client(base_url=server.url, retry=FAST)
+    items = {"n": tiny_wav(650, 0.3)}
+    job = client.submit_batch(items, cache=tmp_path, progress=False)
+    folder = tmp_path / "batch-jobs"
+    state = json.loads((folder / f"{job.id}.json").read_text(encoding="utf-8"))
+    # another submission of the same items (a job the server has forgotten), and files that are no state
+    forgotten = folder / "forgotten-job.json"
+    forgotten.write_text(json.dumps({**state, "job_id": "forgotten-job", "created": state["created"] - 1000}))
+    for k in range(10):
+        (folder / f"broken-{k}.json").write_text("{", encoding="utf-8")
+    (folder / "a-folder.json").mkdir()
+
+    def posts():
+        return len([r for r in server.recorder.matching("/v1/batch/jobs") if r.method == "POST"])
+
+    before = posts()
+    assert client.submit_batch(items, cache=tmp_path, progress=False).id == job.id and posts() == before
+    # the forgotten job made the newest (rewritten in place: the folder lists the files as before):
+    # it is the one tried, and the server does not know it, so the items are submitted again
+    forgotten.write_text(json.dumps({**state, "job_id": "forgotten-job", "created": state["created"] + 1000}))
+    again = client.submit_batch(items, cache=tmp_path, progress=False)
+    assert again.id not in (job.id, "forgotten-job") and posts() == before + 1
+
+
+class Misrouted:
+    """ASGI middleware: a proxy that sends the polls of job *alias* to job *real*."""
+
+    def __init__(self, app, alias: str):
+        self.app, self.alias, self.real = app, alias, None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"] == f"/v1/batch/jobs/{self.alias}":
+            path = f"/v1/batch/jobs/{self.real}"
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        await self.app(scope, receive, send)
+
+
+def test_a_poll_answered_with_another_job_is_refused(tmp_path, tiny_wav):
+    from voxnb.serve import RequestRecorder, ServerThread, create_app
+
+    proxy = Misrouted(create_app(FakeEngine(), recorder=RequestRecorder()), alias="alias-job")
+    with ServerThread(proxy) as server:
+        client = voxnb.Client(base_url=server.url, retry=FAST)
+        job = client.submit_batch({"m": tiny_wav(660, 0.3)}, cache=tmp_path, progress=False)
+        proxy.real = job.id
+        state = json.loads((tmp_path / "batch-jobs" / f"{job.id}.json").read_text(encoding="utf-8"))
+        (tmp_path / "batch-jobs" / "alias-job.json").write_text(
+            json.dumps({**state, "job_id": "alias-job"}), encoding="utf-8"
+        )
+        with pytest.raises(ResponseFormatError) as info:
+            client.batch_job("alias-job", cache=tmp_path)
+        assert str(info.value) == "GET /v1/batch/jobs/alias-job answered with another job"
 
 
 def test_an_experiment_runs_as_one_batch_job(start_voxnb_server, tmp_path):

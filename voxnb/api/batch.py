@@ -559,8 +559,8 @@ def _error_text(error: Any, body: Any) -> str:
     return "failed"
 
 
-async def resume_batch(client: AsyncClient, job_id: str, *, cache: Any = True) -> AsyncBatchJob:
-    """See :meth:`voxnb.AsyncClient.batch_job`."""
+async def resume_batch(client: AsyncClient, job_id: str, *, cache: Any) -> AsyncBatchJob:
+    """See :meth:`voxnb.AsyncClient.batch_job` (which holds the default of *cache*)."""
     if not isinstance(job_id, str) or not job_id.strip():
         raise ParameterError(f"job_id must be the id of a batch job, e.g. from job.id; got {job_id!r}")
     store = open_cache(cache)
