@@ -832,3 +832,54 @@ def test_regrouped_cues_keep_the_segment_s_edges_and_half_timed_segments_are_lef
         (0.0, 1.4, "Hello there."),
         (2.6, 4.0, "How are you?"),
     ]
+
+
+def test_a_sentence_end_before_a_second_of_silence_pays_for_a_cue_of_its_own():
+    """Hand-worked: a cue costs 4 and a cut after a sentence end earns 3 plus the pause (1 s at
+    most), so such a cut costs nothing and the silence is not bridged, though fewer cues fit."""
+    from voxnb.export import regroup
+
+    def sentence(words, start):  # words of 0.3 s, 0.05 s apart
+        return [(w, start + 0.35 * k, start + 0.35 * k + 0.3) for k, w in enumerate(words)]
+
+    words = (
+        sentence(["I", "saw", "it."], 0.0)  # ends at 1.0, then 1 s of silence
+        + sentence(["We", "ran", "home."], 2.0)  # ends at 3.0, then 0.2 s
+        + sentence(["It", "was", "late."], 3.2)  # ends at 4.2, then 1 s
+        + sentence(["So", "we", "slept."], 5.2)
+    )
+    # two cues of 3.0 s cut at the short pause: (4 - 3.2) + 4 = 4.8; three cut at both long
+    # silences: (4 - 4) + (4 - 4) + 4 = 4.0
+    assert _texts_of(regroup(words, max_duration=3.5)) == [
+        ["I", "saw", "it."],
+        ["We", "ran", "home.", "It", "was", "late."],
+        ["So", "we", "slept."],
+    ]
+
+
+def _aligned(text: str, times: list[tuple[float, float]]) -> Transcript:
+    """One segment of *text* (0 to 4 s) whose words were aligned at *times* (NaN: not placed)."""
+    t = _one_segment(text, 0.0, 4.0)
+    words = t.words.copy()
+    assert len(words) == len(times)
+    words["start"] = [s for s, _ in times]
+    words["end"] = [e for _, e in times]
+    return t.with_words(words)
+
+
+def test_words_alignment_could_not_place_stay_in_the_regrouped_cues():
+    nan = float("nan")
+    # "uh" has no end and "well" no start: each rides with the word before it; "so", first,
+    # with the word after it. The cut stays at the placed words' 1.2 s pause
+    t = _aligned(
+        "so we went uh home well then",
+        [(nan, nan), (0.1, 0.4), (0.5, 0.8), (0.9, nan), (2.0, 2.3), (nan, 2.6), (2.7, 3.0)],
+    )
+    assert [(a, b, body) for _, a, b, body in parse_srt(t.to_srt(max_duration=2.0))] == [
+        (0.0, 0.8, "so we went uh"),
+        (2.0, 4.0, "home well then"),
+    ]
+    # nothing placed: the segment's own text, in two balanced lines as without regrouping
+    t = _aligned("It was late. We went home and slept", [(nan, nan)] * 8)
+    (cue,) = parse_srt(t.to_srt(max_chars=21, max_lines=2))
+    assert cue[1:] == (0.0, 4.0, "It was late. We\nwent home and slept")

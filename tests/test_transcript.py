@@ -2240,3 +2240,39 @@ def test_provenance_is_kept_as_given():
     # faster-whisper-shaped segments carrying both labels: "speaker" first
     Seg = namedtuple("Seg", "start end text speaker speaker_id")
     assert Transcript.from_response([Seg(0.0, 1.0, " Hi", "A", "B")]).segments["speaker"].tolist() == ["A"]
+
+
+def test_transcript_align_hands_itself_the_audio_given_and_the_options_to_voxnb_align():
+    from voxnb.errors import EngineError
+
+    class UnloadableEngine:  # the options reach voxnb.align: this engine, not the shared one
+        def for_language(self, language):
+            raise EngineError(f"no {language} model here")
+
+    t = Transcript.from_response({"language": "fr", "segments": [{"text": "a b", "start": 0.0, "end": 1.0}]})
+    audio = voxnb.Audio.from_array(np.zeros(16000, dtype=np.float32), 16000)
+    with pytest.warns(UserWarning, match="^no fr model here; the words keep interpolated times$"):
+        same = t.align(audio, engine=UnloadableEngine())
+    assert same is not t and same.words.equals(t.words)
+    with pytest.raises(ParameterError, match="this transcript keeps no audio"):
+        t.align(engine=UnloadableEngine())
+
+
+def test_segment_objects_with_both_speaker_fields_take_speaker_as_whisperx_does():
+    # a diarization step that adds "speaker" to faster-whisper's segments (as whisperX's
+    # assign_word_speakers does) wins over a "speaker_id" the objects already carried
+    @dataclasses.dataclass
+    class DiarizedSegment:
+        start: float
+        end: float
+        text: str
+        speaker: str
+        speaker_id: str
+
+    t = Transcript.from_response([DiarizedSegment(0.0, 1.0, " Hi.", "SPEAKER_01", "s0")])
+    assert (t.source, t.segments["speaker"].tolist()) == ("faster-whisper", ["SPEAKER_01"])
+    whisperx = Transcript.from_response(
+        {"segments": [{"start": 0.0, "end": 1.0, "text": " Hi.", "speaker": "SPEAKER_01", "speaker_id": "s0"}],
+         "word_segments": []}
+    )  # fmt: skip
+    assert (whisperx.source, whisperx.segments["speaker"].tolist()) == ("whisperx", ["SPEAKER_01"])

@@ -149,6 +149,8 @@ def regroup(words, *, max_chars=None, max_lines=None, max_duration=None) -> list
     most *max_duration* seconds. Of all the ways to cut, the one chosen has the fewest cues
     and cuts where a reader expects them: after a sentence end, then after a comma or at a
     pause; a cue of one or two words is avoided (dynamic programming over the cut points).
+    A sentence end followed by a second of silence is worth a cue of its own: it is cut even
+    where fewer cues would fit, so that no cue stays on screen across it.
 
     Examples
     --------
@@ -203,27 +205,41 @@ def _cues(
     seg = _timed_segments(t, fmt)
     label = speakers and seg["speaker"].notna().any()
     if max_lines is not None or max_duration is not None:
-        words = t.words
-        words = words[words["start"].notna() & words["end"].notna()]
-        by_segment = {key: group for key, group in words.groupby("segment", sort=False)}
+        by_segment = {key: _timed_words(group) for key, group in t.words.groupby("segment", sort=False)}
     for segment, start, end, text, speaker in zip(
         seg["segment"], seg["start"], seg["end"], seg["text"].fillna(""), seg["speaker"]
     ):
         who = speaker if label and isinstance(speaker, str) else None
         timed = by_segment.get(segment) if max_lines is not None or max_duration is not None else None
-        if timed is None or not len(timed):
+        if not timed:
             lines = _lines(text, max_chars, max_lines)
             if lines:
                 yield start, max(end, start), lines, who
             continue
-        rows = list(zip(timed["text"].astype(str), timed["start"].astype(float), timed["end"].astype(float)))
-        cues = regroup(rows, max_chars=max_chars, max_lines=max_lines, max_duration=max_duration)
+        cues = regroup(timed, max_chars=max_chars, max_lines=max_lines, max_duration=max_duration)
         for i, cue in enumerate(cues):
             lines = _lines(" ".join(w[0] for w in cue), max_chars, max_lines)
             # the segment's own edges where the cue starts or ends it
             first = start if i == 0 else cue[0][1]
             last = end if i == len(cues) - 1 else cue[-1][2]
             yield first, max(last, first), lines, who
+
+
+def _timed_words(words) -> list[tuple[str, float, float]]:
+    """One segment's ``(text, start, end)`` words; a word without both times rides with its
+    timed neighbour (the one before it, else the one after) so that no text is lost."""
+    timed: list[tuple[str, float, float]] = []
+    waiting = ""
+    for text, start, end in zip(words["text"].fillna("").astype(str), words["start"], words["end"]):
+        if start != start or end != end:  # NaN: a word alignment could not place
+            if timed:
+                timed[-1] = (f"{timed[-1][0]} {text}", timed[-1][1], timed[-1][2])
+            else:
+                waiting = f"{waiting}{text} "
+        else:
+            timed.append((waiting + text, float(start), float(end)))
+            waiting = ""
+    return timed
 
 
 def to_srt(
