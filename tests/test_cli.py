@@ -119,7 +119,12 @@ def test_one_recording_prints_its_whole_segments_table_and_keeps_the_single_file
         (["transcribe", "AUDIO", "--formats", "docx"], "unknown format(s) ['docx']"),
         (["transcribe", "AUDIO", "--concurrency", "0"], "--concurrency must be at least 1"),
         (["transcribe", "AUDIO", "--bogus"], "unrecognized arguments: --bogus"),
-        (["transcribe", "AUDIO", "--timestamps", "char"], "invalid choice: 'char'"),
+        (["transcribe", "AUDIO", "--timestamps", "char"], "--timestamps: invalid choice: 'char'"),
+        # a list option before the audio gives it back: the file is looked for, not missed
+        (["transcribe", "--formats", "srt", "vtt", "/no/such/file.wav"], "/no/such/file.wav: no such file"),
+        (["transcribe", "--timestamps", "word", "/no/such/file.wav"], "/no/such/file.wav: no such file"),
+        (["transcribe", "--formats", "srtx", "/no/such/file.wav"], "unknown format(s) ['srtx']"),
+        (["transcribe", "--formats", "srt"], "give the audio to transcribe"),
         (["bias", "run"], "the following arguments are required: items"),
         (["bias", "run", "/no/items.tsv"], "/no/items.tsv: no such file"),
     ],
@@ -208,3 +213,25 @@ def test_the_console_script_is_installed():
     assert script is not None
     run = subprocess.run([script, "--help"], capture_output=True, text=True)
     assert "transcribe" in run.stdout and "bias" in run.stdout
+
+
+def test_audio_after_a_list_option_is_still_the_audio():
+    from voxnb.cli import build_parser
+    from voxnb.demo import _audio_swallowed_by_options
+
+    audio = str(voxnb.data.path("words"))
+    for argv, (formats, timestamps, terms) in [
+        (["--formats", "SRT", "json", audio], (["SRT", "json"], None, None)),
+        (["--timestamps", "segment", "word", audio], (["all"], ["segment", "word"], None)),
+        # a bias term is anything; what names a file on disk is audio
+        (["--context-bias", "Okafor", "Dr_Okafor", audio], (["all"], None, ["Okafor", "Dr_Okafor"])),
+        ([audio, "--context-bias", "Okafor"], (["all"], None, ["Okafor"])),
+    ]:
+        args = build_parser().parse_args(["transcribe", *argv])
+        _audio_swallowed_by_options(args)
+        assert (args.audio, args.formats, args.timestamps, args.context_bias) == (
+            [audio],
+            formats,
+            timestamps,
+            terms,
+        )

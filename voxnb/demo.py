@@ -9,6 +9,7 @@ and says where everything is.
 from __future__ import annotations
 
 import argparse
+import glob
 import os
 import sys
 import time
@@ -68,7 +69,10 @@ def add_transcribe(subparsers: Any) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "audio", nargs="+", help="audio files, folders of audio files, glob patterns or https:// URLs"
+        # "*", not "+": an option list given before the audio swallows it, and run_transcribe gives it back
+        "audio",
+        nargs="*",
+        help="audio files, folders of audio files, glob patterns or https:// URLs",
     )
     parser.add_argument("--out", default=None, help="folder for the outputs (default: transcripts)")
     parser.add_argument(
@@ -96,7 +100,7 @@ def add_transcribe(subparsers: Any) -> None:
     parser.add_argument("--backend", choices=("mistral", "openai-compatible", "local"), default=None)
     parser.add_argument("--model", default=None, help="model name, or a faster-whisper directory offline")
     parser.add_argument("--base-url", default=None, help="a Voxtral server, e.g. http://127.0.0.1:8000")
-    parser.add_argument("--timestamps", nargs="+", choices=("segment", "word"), default=None)
+    parser.add_argument("--timestamps", nargs="+", metavar="{segment,word}", default=None)
     parser.add_argument("--diarize", action="store_true", help="label speakers")
     parser.add_argument("--num-speakers", type=int, default=None, help="offline: how many speakers there are")
     parser.add_argument(
@@ -118,22 +122,60 @@ def _segments_table(t) -> str:
         return table.to_string(float_format=lambda x: f"{x:6.2f}")
 
 
+TIMESTAMPS = ("segment", "word")
+
 #: an --out ending in one of these names one file (one recording): the older, single-file form
 SAVERS = (".json", ".srt", ".vtt", ".rttm", ".textgrid")
+
+
+def _audio_swallowed_by_options(args: argparse.Namespace) -> None:
+    """Give ``args.audio`` back what a list option took from it (``--formats srt talk.wav``).
+
+    argparse lets ``--formats``, ``--timestamps`` and ``--context-bias`` take every word up to
+    the next option, audio included. What trails such a list and is not one of its values (a
+    format, a granularity) or names something on disk (a bias term does not) is audio; a list
+    keeps at least its first value, so that a misspelt format is refused as one.
+    """
+    from voxnb.outputs import FORMATS
+
+    def is_audio(name: str, word: str) -> bool:
+        if name == "formats":
+            return word.lower() not in (*FORMATS, "all")
+        if name == "timestamps":
+            return word not in TIMESTAMPS
+        return "://" in word or bool(glob.glob(word))
+
+    for name in ("formats", "timestamps", "context_bias"):
+        values = getattr(args, name)
+        if args.audio or not values:
+            continue
+        keep = len(values)
+        while keep > 1 and is_audio(name, values[keep - 1]):
+            keep -= 1
+        setattr(args, name, values[:keep])
+        args.audio = values[keep:]
+    if not args.audio:
+        raise ParameterError("give the audio to transcribe: files, folders, glob patterns or https:// URLs")
+    wrong = [g for g in args.timestamps or () if g not in TIMESTAMPS]
+    if wrong:
+        raise ParameterError(
+            f"--timestamps: invalid choice: {wrong[0]!r} (choose from {', '.join(TIMESTAMPS)})"
+        )
 
 
 def run_transcribe(args: argparse.Namespace) -> int:
     import voxnb
     from voxnb.outputs import check_formats, find_audio, output_names, write_outputs
 
+    _audio_swallowed_by_options(args)
     began = time.perf_counter()
-    recordings = find_audio(args.audio, recursive=args.recursive)
     single_file = args.out is not None and Path(args.out).suffix.lower() in SAVERS
+    formats = [Path(args.out).suffix.lower()[1:]] if single_file else check_formats(args.formats)
+    recordings = find_audio(args.audio, recursive=args.recursive)
     if single_file and len(recordings) > 1:
         raise ParameterError(
             f"--out {args.out} names one file, but {len(recordings)} recordings were given; pass a folder"
         )
-    formats = [Path(args.out).suffix.lower()[1:]] if single_file else check_formats(args.formats)
     if args.concurrency is not None and args.concurrency < 1:
         raise ParameterError(f"--concurrency must be at least 1, got {args.concurrency}")
     names = output_names(recordings)
