@@ -220,6 +220,11 @@ def _ascii_space(data: np.ndarray) -> np.ndarray:
     return np.frombuffer(data.tobytes().translate(_ASCII_SPACE), dtype=np.bool_)
 
 
+def _any_separator(data: np.ndarray) -> bool:
+    """Whether text bytes *data* (uint8) hold ``\x1c``-``\x1f``: whitespace to Python, not to Arrow."""
+    return bool(((data >= 28) & (data < 32)).any())
+
+
 def _trimmed_ascii(texts: list[str]) -> tuple[Any, np.ndarray] | None:
     """The texts stripped, as a pandas string column, and how many words each holds.
 
@@ -238,7 +243,7 @@ def _trimmed_ascii(texts: list[str]) -> tuple[Any, np.ndarray] | None:
     if len(data) and data.max() >= 128:
         return None
     controls = bool((data < 32).any())  # tabs, newlines... (rare: then a closer look)
-    if controls and ((data >= 28) & (data < 32)).any():
+    if controls and _any_separator(data):
         return None
     array = pc.ascii_trim_whitespace(array)
     data, offsets = _arrow_bytes(array), _arrow_offsets(array)
@@ -408,9 +413,7 @@ class _AsciiText:
 
     @cached_property
     def _has_separators(self) -> bool:
-        """Whether the text holds ``\x1c``-``\x1f``: whitespace to Python, not to Arrow."""
-        data = np.frombuffer(self.data, dtype=np.uint8)
-        return bool(((data >= 28) & (data < 32)).any())
+        return _any_separator(np.frombuffer(self.data, dtype=np.uint8))
 
     def last_char(self, s: np.ndarray, e: np.ndarray) -> np.ndarray:
         """Each span's last byte (0 for an empty span)."""
