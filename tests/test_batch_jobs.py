@@ -615,3 +615,290 @@ print("RESULT=" + json.dumps({{
         numbers["reruns"] = rounds
         numbers["cached_rerun_requests"] = cached.requests
     print("BATCH_MUST_SHOW=" + json.dumps(numbers))
+
+
+# -- reading a finished job, over a server whose answers a test scripts ------------------------------
+
+
+async def _answer(send, status: int, body: bytes, headers: list) -> None:
+    headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", b"%d" % len(body))],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+class Scripted:
+    """ASGI middleware over ``voxnb serve`` whose job polls and result files say what a test scripts.
+
+    ``polls``: fields laid over the next answers to ``GET /v1/batch/jobs/{id}``, one a poll;
+    ``job``: fields laid over every answer after those; ``files``: file id → (status, bytes)
+    answered to ``GET /v1/files/{id}/content`` instead of the file.
+    """
+
+    def __init__(self, app):
+        self.app, self.polls, self.job, self.files = app, [], {}, {}
+
+    async def __call__(self, scope, receive, send):
+        parts = scope.get("path", "").strip("/").split("/")
+        if scope["type"] == "http" and scope["method"] == "GET" and len(parts) == 4:
+            if parts[:2] == ["v1", "files"] and parts[3] == "content" and parts[2] in self.files:
+                status, body = self.files[parts[2]]
+                return await _answer(send, status, body, [(b"content-type", b"application/octet-stream")])
+            if parts[:3] == ["v1", "batch", "jobs"]:
+                overlay = self.polls.pop(0) if self.polls else self.job
+                start, chunks = {}, []
+
+                async def keep(message):
+                    (start.update if message["type"] == "http.response.start" else chunks.append)(message)
+
+                await self.app(scope, receive, keep)
+                body = b"".join(c.get("body", b"") for c in chunks)
+                if start["status"] == 200:
+                    body = json.dumps({**json.loads(body), **overlay}).encode()
+                return await _answer(send, start["status"], body, start["headers"])
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture
+def scripted():
+    """A ``voxnb serve`` (deterministic engine) behind :class:`Scripted`: (proxy, server)."""
+    from voxnb.serve import RequestRecorder, ServerThread, create_app
+
+    proxy = Scripted(create_app(FakeEngine(), recorder=RequestRecorder()))
+    with ServerThread(proxy) as server:
+        yield proxy, server
+
+
+def _lines_of(data: bytes) -> list:
+    return [json.loads(line) for line in data.splitlines() if line.strip()]
+
+
+def test_every_kind_of_result_line_is_read_as_the_sdk_reads_it(scripted, tmp_path, tiny_wav, caplog):
+    import hashlib
+    import logging
+
+    proxy, server = scripted
+    client = voxnb.Client(base_url=server.url, retry=FAST)
+    items = {name: tiny_wav(700 + i, 0.3) for i, name in enumerate(["a", "b", "c", "d", "e", "None"])}
+    job = client.submit_batch(items, cache=tmp_path, progress=False).wait(progress=False, poll_interval=0.02)
+    out = job.job["output_file"]
+    real = {line["custom_id"]: line for line in _lines_of(proxy.app.state.files[out].data)}
+    lines = [
+        real["a"],
+        {**real["a"], "response": {"status_code": 500, "body": {"message": "a second answer"}}},
+        {**real["b"], "custom_id": "zz"},
+        [1, 2],
+        # no custom_id at all: not the item named "None"
+        {"response": {"status_code": 400, "body": {"message": "whose?"}}},
+        real["None"],
+        {"custom_id": "b", "response": {"status_code": 400, "body": {"message": "bad audio"}}},
+        {"custom_id": "c", "error": {"message": "quota exceeded"}, "response": None},
+        {"custom_id": "d", "response": {"status_code": 200, "body": "not an object"}},
+    ]  # and nothing about "e"
+    proxy.files[out] = (200, "".join(json.dumps(line) + "\n" for line in lines).encode())
+    # every line in the error file, none in the output file: both files are read
+    proxy.job = {"output_file": None, "error_file": out}
+    with caplog.at_level(logging.WARNING, logger="voxnb.api"):
+        result = job.result(progress=False)
+    assert [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING] == [
+        f"batch job {job.id} returned custom_id 'a' twice; the first line is kept",
+        f"batch job {job.id} returned a line for an unknown custom_id 'zz'; skipped",
+        f"batch job {job.id} returned a line for an unknown custom_id None; skipped",
+        f"batch job {job.id} returned a line for an unknown custom_id None; skipped",
+    ]
+    assert {n: result[n].text for n in ("a", "None")} == {n: engine_text(items[n]) for n in ("a", "None")}
+    assert result["a"].audio_sha256 == hashlib.sha256(items["a"]).hexdigest()
+    errors = {
+        n: (type(e).__name__, str(e), getattr(e, "status", None), getattr(e, "custom_id", None))
+        for n, e in result.errors.items()
+    }
+    assert errors == {
+        "b": ("BatchItemError", "HTTP 400: bad audio", 400, "b"),
+        "c": ("BatchItemError", "request failed: quota exceeded", None, "c"),
+        "d": ("ResponseFormatError", "the result of 'd' has no response body", None, None),
+        "e": (
+            "BatchItemError",
+            f"request failed: not run: batch job {job.id} ended SUCCESS before this item",
+            None,
+            "e",
+        ),
+    }
+    table = result.to_frame().set_index("name")
+    assert table["status"].astype(str).to_dict() == {
+        "a": "transcribed", "b": "failed", "c": "failed", "d": "failed", "e": "failed", "None": "transcribed"
+    }  # fmt: skip
+    assert table["seconds"].tolist() == [0.0] * 6
+    # one poll and one download; the client remembers the result as its last batch
+    assert result.requests == 2 and client.last_batch is result
+
+
+def test_items_answered_from_a_cache_that_has_lost_them_are_failures_not_crashes(
+    scripted, tmp_path, tiny_wav, monkeypatch
+):
+    _, server = scripted
+    client = voxnb.Client(base_url=server.url, retry=FAST)
+    items = {"kept": tiny_wav(720, 0.3), "lost": tiny_wav(721, 0.3), "new": tiny_wav(722, 0.3)}
+    client.transcribe_many({n: items[n] for n in ("kept", "lost")}, cache=tmp_path, progress=False)
+    job = client.submit_batch(items, cache=tmp_path, progress=False)
+    assert repr(job).endswith("3 items, 2 from the cache>")
+    for path in tmp_path.rglob("*"):  # the cache emptied, the job's handle kept
+        if path.is_file() and "batch-jobs" not in path.parts:
+            path.unlink()
+    client.transcribe_many({"kept": items["kept"]}, cache=tmp_path, progress=False)
+    result = job.result(progress=False, poll_interval=0.02)
+    table = result.to_frame().set_index("name")
+    assert table["status"].astype(str).to_dict() == {"kept": "cached", "lost": "failed", "new": "transcribed"}
+    assert table["seconds"].tolist() == [0.0, 0.0, 0.0]
+    assert str(result.errors["lost"]) == "request failed: its cached response is gone; submit again"
+    assert result["kept"].text == engine_text(items["kept"])
+    # the results file is asked for as the bytes it is
+    (download,) = [r for r in server.app.app.state.recorder.requests if r.path.endswith("/content")]
+    assert (download.method, download.headers["accept"]) == ("GET", "application/octet-stream")
+    # resumed without a cache (its handle found in the default folder): nothing to look up in
+    monkeypatch.setenv("VOXNB_CACHE_DIR", str(tmp_path))
+    again = client.batch_job(job.id, cache=False).result(progress=False)
+    assert {n: str(e) for n, e in again.errors.items()} == {
+        "kept": "request failed: its cached response is gone; submit again",
+        "lost": "request failed: its cached response is gone; submit again",
+    }
+    assert again["new"].text == engine_text(items["new"])
+
+
+def test_a_result_without_waiting_polls_once_and_refuses_a_running_job(scripted, tmp_path, tiny_wav):
+    proxy, server = scripted
+    client = voxnb.Client(base_url=server.url, retry=FAST)
+    job = client.submit_batch({"m": tiny_wav(730, 0.3)}, cache=tmp_path, progress=False)
+    job.wait(progress=False, poll_interval=0.02)
+    proxy.polls = [{"status": "RUNNING"}, {"status": "RUNNING"}]
+    assert job.refresh().status == "RUNNING"
+    with pytest.raises(ParameterError) as info:
+        job.result(wait=False)
+    assert str(info.value) == f"batch job {job.id} is still RUNNING; wait for it (wait=True)"
+    # last seen running, done by now: the one poll finds it done
+    proxy.polls = [{"status": "RUNNING"}]
+    assert job.refresh().status == "RUNNING"
+    assert list(job.result(wait=False)) == ["m"] and job.status == "SUCCESS"
+
+
+def test_a_results_file_that_cannot_be_read_says_which_and_why(scripted, tmp_path, tiny_wav):
+    proxy, server = scripted
+    client = voxnb.Client(base_url=server.url, retry=FAST)
+    job = client.submit_batch({"m": tiny_wav(740, 0.3)}, cache=tmp_path, progress=False)
+    out = job.wait(progress=False, poll_interval=0.02).job["output_file"]
+    proxy.files[out] = (200, b'{"custom_id": "m"}\nnot JSON\n')
+    with pytest.raises(ResponseFormatError) as info:
+        job.result(progress=False)
+    assert str(info.value) == f"the results file {out} holds a line that is not JSON"
+    proxy.files[out] = (404, b'{"message": "No file with this id"}')
+    with pytest.raises(APIError) as failed:
+        job.result(progress=False)
+    assert str(failed.value) == f"HTTP 404: No file with this id (GET /v1/files/{out}/content)"
+
+
+class Clock:
+    """Time that passes only when the client sleeps through it: ``RetryPolicy(sleep=clock.sleep)``
+    and ``voxnb.api.batch.time`` replaced by the clock."""
+
+    def __init__(self, now: float):
+        self.now, self.slept = now, []
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+    def monotonic(self) -> float:
+        return self.now
+
+    time = monotonic
+
+
+@pytest.fixture
+def clocked(scripted, tmp_path, tiny_wav, monkeypatch):
+    """A job of two items, finished on the scripted server, whose client sleeps on a :class:`Clock`."""
+    proxy, server = scripted
+    clock = Clock(1024.0)
+    monkeypatch.setattr(voxnb.api.batch, "time", clock)
+    client = voxnb.Client(
+        base_url=server.url, retry=RetryPolicy(initial_backoff=0.01, jitter=0.0, sleep=clock.sleep)
+    )
+    job = client.submit_batch(
+        {"m": tiny_wav(750, 0.3), "n": tiny_wav(751, 0.3)}, cache=tmp_path, progress=False
+    )
+    job.wait(progress=False)
+    clock.slept.clear()
+    return proxy, clock, job
+
+
+def test_polls_start_fast_and_slow_down_to_the_poll_interval(clocked):
+    proxy, clock, job = clocked
+    running = {"status": "RUNNING"}
+    proxy.polls = [running] * 13
+    assert job.wait(progress=False) is job and job.status == "SUCCESS"
+    # 0.2 s, then half as long again each time, up to the default interval of 10 s
+    assert clock.slept == pytest.approx(
+        [0.2, 0.3, 0.45, 0.675, 1.0125, 1.51875, 2.278125, 3.4171875, 5.12578125, 7.688671875, 10, 10, 10]
+    )
+    clock.slept.clear()
+    proxy.polls = [running] * 13
+    assert list(job.result(progress=False)) == ["m", "n"]
+    assert clock.slept[-3:] == pytest.approx([10, 10, 10])
+    clock.slept.clear()
+    proxy.polls = [running] * 3
+    job.result(progress=False, poll_interval=0.125)
+    assert clock.slept == [0.125, 0.125, 0.125]
+    for wrong in (0, -1, True, "10"):
+        with pytest.raises(ParameterError) as info:
+            job.wait(poll_interval=wrong)
+        assert str(info.value) == f"poll_interval is in seconds, above 0; got {wrong!r}"
+
+
+def test_a_wait_gives_up_once_more_than_its_timeout_has_passed(clocked):
+    proxy, clock, job = clocked
+    proxy.polls = [{"status": "RUNNING"}] * 10
+    # waits of 0.125 s (exact in binary): after three, 0.375 s have passed, which is not more
+    # than the timeout; the fourth makes 0.5
+    with pytest.raises(voxnb.api.batch.BatchWaitTimeout) as info:
+        job.wait(progress=False, poll_interval=0.125, timeout=0.375)
+    assert clock.slept == [0.125] * 4
+    assert str(info.value) == (
+        f"batch job {job.id} still RUNNING after 0.375 s; it keeps running: wait again, or resume it "
+        f"later with client.batch_job({job.id!r})"
+    )
+
+
+def _frames(err: str) -> list[str]:
+    return [frame.strip() for frame in err.split("\r") if frame.strip()]
+
+
+def test_the_wait_bar_counts_requests_once_the_job_knows_how_many(clocked, capsys):
+    proxy, _, job = clocked
+    counts = {"total_requests": 2, "completed_requests": 1, "succeeded_requests": 1, "failed_requests": 0}
+    capsys.readouterr()
+    proxy.polls = [{"status": "RUNNING", **counts}]
+    job.wait(poll_interval=0.125)
+    frames = _frames(capsys.readouterr().err)
+    tag = f"batch {job.id[:8]}"
+    # one frame as the bar opens, one a poll (the first and second), one as it closes
+    assert [f.split("[")[0].strip() for f in frames] == [
+        f"{tag}:   0%|          | 0/2",
+        f"{tag}:  50%|█████     | 1/2",
+        f"{tag}: 100%|██████████| 2/2",
+        f"{tag}: 100%|██████████| 2/2",
+    ]
+    assert frames[1].endswith("failed=0, status=RUNNING]") and frames[3].endswith("failed=0, status=SUCCESS]")
+    # a job still validating its input knows no total yet: the bar takes it when it comes
+    proxy.polls = [{"status": "QUEUED", **counts, "total_requests": 0, "completed_requests": 0}]
+    job.wait(poll_interval=0.125)
+    frames = _frames(capsys.readouterr().err)
+    assert frames[-1].startswith(f"{tag}: 100%|██████████| 2/2")
+    # the bar is result()'s default too; progress=False shows none
+    job.result(poll_interval=0.125)
+    assert _frames(capsys.readouterr().err)[-1].startswith(f"{tag}: 100%|██████████| 2/2")
+    job.wait(progress=False)
+    job.result(progress=False)
+    assert capsys.readouterr().err == ""

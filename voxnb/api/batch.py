@@ -381,6 +381,7 @@ class AsyncBatchJob:
             Show a ``tqdm.auto`` bar.
         poll_interval : float
             The longest wait between two polls, in seconds (polls start fast and slow down).
+            The waits go through the client's ``RetryPolicy.sleep``.
         timeout : float, optional
             Give up after this many seconds (the job keeps running; wait again or resume it).
         """
@@ -416,7 +417,7 @@ class AsyncBatchJob:
                         f"batch job {self.id} still {self.status} after {timeout:g} s; it keeps running: "
                         f"wait again, or resume it later with client.batch_job({self.id!r})"
                     )
-                await asyncio.sleep(delay)
+                await self.client.retry.wait(delay)
                 delay = min(delay * 1.5, poll_interval)
                 await self.refresh()
         finally:

@@ -69,7 +69,8 @@ class RetryPolicy:
     retry_statuses : tuple of int
         HTTP statuses that are retried.
     sleep : callable
-        How the client waits the computed delay between attempts: a coroutine function
+        How the client waits the computed delay between attempts (and between the polls of a
+        batch job): a coroutine function
         (``asyncio.sleep``, the default) or a plain function (awaited only if it returns an
         awaitable); tests pass one that records the delays, to check the schedule without
         waiting it out.
