@@ -549,6 +549,277 @@ def test_an_experiment_runs_as_one_batch_job(start_voxnb_server, tmp_path):
     assert len(oracle) == 4 and all(body["context_bias"] for body in oracle)
 
 
+def file_id(k: int) -> str:
+    """A file id the server never had (enough for a job to be submitted: the item fails when run)."""
+    return f"00000000-0000-4000-8000-{k:012d}"
+
+
+def batch_posts(server) -> int:
+    return len([r for r in server.recorder.matching("/v1/batch/jobs") if r.method == "POST"])
+
+
+def test_timeout_hours_and_metadata_are_checked_before_anything_is_sent(start_voxnb_server, tmp_path):
+    server = start_voxnb_server()
+    client = voxnb.Client(base_url=server.url, retry=FAST)
+    for bad in (0, 169, -1, 1.5, True, "24", None):
+        with pytest.raises(ParameterError) as info:
+            client.submit_batch([file_id(1)], timeout_hours=bad, cache=tmp_path, progress=False)
+        assert str(info.value) == f"timeout_hours must be a whole number from 1 to 168; got {bad!r}"
+    for bad in ({"project": 1}, {"a": "b", "c": None}, ["project"]):
+        with pytest.raises(ParameterError) as info:
+            client.submit_batch([file_id(1)], metadata=bad, cache=tmp_path, progress=False)
+        assert str(info.value) == "metadata must map names to strings, e.g. {'project': 'bias-lab'}"
+    assert server.recorder.matching("/v1/files") == [] and batch_posts(server) == 0
+    # the two ends of the API's range are allowed, and reach the job request as given
+    for hours in (1, 168):
+        job = client.submit_batch([file_id(hours)], timeout_hours=hours, cache=tmp_path, progress=False)
+        create, _ = input_lines(server, job.id)
+        assert create["timeout_hours"] == hours and create["metadata"] == {"created_by": "voxnb"}
+
+
+def test_batch_refusals_say_what_to_do_word_for_word(start_voxnb_server, voxnb_server, tmp_path, tiny_wav):
+    openai = start_voxnb_server(dialect="openai")
+    with pytest.raises(ParameterError) as info:
+        voxnb.Client(base_url=openai.url).submit_batch([tiny_wav(1)], cache=tmp_path)
+    assert str(info.value) == (
+        f"{openai.url} speaks the OpenAI dialect (vLLM), which has no Batch API; use transcribe_many() "
+        "there, or Mistral's API / `voxnb serve` for batch jobs"
+    )
+    client = voxnb.Client(base_url=voxnb_server)
+    two_models = {"a": tiny_wav(1), "b": {"audio": tiny_wav(2), "model": "voxtral-mini-2602"}}
+    with pytest.raises(ParameterError) as info:
+        client.submit_batch(two_models, model=MODEL, cache=tmp_path)
+    assert str(info.value) == (
+        "a batch job runs one model, and these items ask for ['voxtral-mini-2602', "
+        "'voxtral-mini-transcribe-3']; submit one job per model"
+    )
+    assert info.value.option == "model"
+    with pytest.raises(ParameterError) as info:
+        client.submit_batch([tiny_wav(1)], model=MODEL, timestamps="word", cache=tmp_path)
+    assert str(info.value) == (
+        "item 'item0': voxtral-mini-transcribe-3 gives no word times, and a batch job returns what the "
+        "model gives; ask timestamps='segment', then align the transcripts with voxnb.align(t, audio)"
+    )
+
+
+def test_a_job_holds_at_most_max_requests_items(start_voxnb_server, tmp_path, monkeypatch):
+    server = start_voxnb_server()
+    client = voxnb.Client(base_url=server.url, retry=FAST)
+    monkeypatch.setattr("voxnb.api.batch.MAX_REQUESTS", 2)
+    with pytest.raises(ParameterError) as info:
+        client.submit_batch([file_id(1), file_id(2), file_id(3)], cache=tmp_path, progress=False)
+    assert str(info.value) == "a batch job holds at most 2 items; got 3: split them"
+    assert batch_posts(server) == 0
+    job = client.submit_batch([file_id(1), file_id(2)], cache=tmp_path, progress=False)  # exactly the limit
+    assert [line["custom_id"] for line in input_lines(server, job.id)[1]] == [file_id(1), file_id(2)]
+    # no items at all: nothing to submit, nothing sent
+    empty = client.submit_batch({}, cache=tmp_path, progress=False)
+    assert (empty.id, empty.status, empty.names) == (None, "CACHED", []) and batch_posts(server) == 1
+
+
+def test_the_batch_file_size_limit_counts_the_bytes_of_the_jsonl(start_voxnb_server, tmp_path, monkeypatch):
+    server = start_voxnb_server()
+    client = voxnb.Client(base_url=server.url, retry=FAST)
+    items = [file_id(1), file_id(2)]
+    first = client.submit_batch(items, cache=tmp_path, progress=False)
+    size = len(server.app.state.files[input_lines(server, first.id)[0]["input_files"][0]].data)
+    monkeypatch.setattr("voxnb.api.batch.MAX_BATCH_FILE_BYTES", size)
+    at_limit = client.submit_batch(items, cache=tmp_path, progress=False, resume=False)
+    assert at_limit.id not in (None, first.id)
+    monkeypatch.setattr("voxnb.api.batch.MAX_BATCH_FILE_BYTES", size - 1)
+    advice = ", over the API's 512 MB; split the items (known-speaker clips are inlined in every line: fewer items per job)"
+    with pytest.raises(ParameterError) as info:
+        client.submit_batch(items, cache=tmp_path, progress=False, resume=False)
+    assert str(info.value) == "the batch file would be 0 MB" + advice
+    # the size in MB (2**20 bytes): a name of 2.7 MB makes a file of a little more, said as 3 MB
+    monkeypatch.setattr("voxnb.api.batch.MAX_BATCH_FILE_BYTES", 2**20)
+    with pytest.raises(ParameterError) as info:
+        client.submit_batch({"n" * int(2.7 * 2**20): file_id(3)}, cache=tmp_path, progress=False)
+    assert str(info.value) == "the batch file would be 3 MB" + advice
+    assert batch_posts(server) == 2
+
+
+def test_samples_given_as_arrays_take_the_sample_rate_given(start_voxnb_server, tmp_path, tiny_wav):
+    server = start_voxnb_server()
+    client = voxnb.Client(base_url=server.url, retry=FAST)
+    wavs = {"shared_sr": tiny_wav(700, 0.3), "own_sr": tiny_wav(701, 0.3)}
+    arrays = {name: voxnb.Audio.load(wav).y for name, wav in wavs.items()}
+    items = {"shared_sr": arrays["shared_sr"], "own_sr": {"audio": arrays["own_sr"], "sr": 16000}}
+    job = client.submit_batch(items, sr=16000, cache=tmp_path, progress=False)
+    result = job.result(progress=False, poll_interval=0.05)
+    assert {name: result[name].text for name in items} == {name: engine_text(w) for name, w in wavs.items()}
+    # without a rate, the array is refused before anything is sent
+    with pytest.raises(ParameterError, match="a numpy array has no sample rate"):
+        client.submit_batch({"x": arrays["shared_sr"]}, cache=tmp_path, progress=False)
+
+
+def test_the_saved_state_and_the_batch_file_as_the_server_got_them(
+    start_voxnb_server, tmp_path, tiny_wav, caplog
+):
+    import hashlib
+    import logging
+
+    server = start_voxnb_server()
+    client = voxnb.Client(base_url=server.url, retry=FAST)
+    one, two, before = tiny_wav(710, 0.3), tiny_wav(711, 0.3), tiny_wav(712, 0.3)
+    client.transcribe_many({"pre": before}, model=MODEL, cache=tmp_path, progress=False)
+    url = "https://example.org/talk.mp3"
+    items = {"café": one, "again": one, "b": two, "pre": before, "by_id": file_id(7), "by_url": url}
+    caplog.set_level(logging.INFO, logger="voxnb.api")
+    job = client.submit_batch(items, model=MODEL, cache=tmp_path, progress=False)
+    [record] = [r for r in caplog.records if str(r.msg).startswith("batch job %s submitted")]
+    assert (record.name, record.msg, record.args) == (
+        "voxnb.api",
+        "batch job %s submitted: %d items (%d from the cache)",
+        (job.id, 5, 1),
+    )
+    state = json.loads((tmp_path / "batch-jobs" / f"{job.id}.json").read_text(encoding="utf-8"))
+    assert set(state) == {
+        "format", "job_id", "base_url", "backend", "model", "created", "fingerprint", "items", "cached",
+        "uploads", "input_file", "downloaded",
+    }  # fmt: skip
+    assert (state["format"], state["job_id"], state["base_url"], state["backend"], state["model"]) == (
+        "voxnb.batch-job/1", job.id, server.url, "mistral", MODEL,
+    )  # fmt: skip
+    assert state["cached"] == ["pre"] and state["downloaded"] is False
+
+    # the cache key's audio hash: of the bytes sent, or of the file id / URL string
+    def sha(data: bytes) -> str:
+        return hashlib.sha256(data).hexdigest()
+
+    audio = {"café": sha(one), "again": sha(one), "b": sha(two), "pre": sha(before),
+             "by_id": sha(file_id(7).encode()), "by_url": sha(url.encode())}  # fmt: skip
+    source = {"café": "file", "again": "file", "b": "file", "pre": "file", "by_id": "file_id",
+              "by_url": "file_url"}  # fmt: skip
+    assert [(e["name"], e["custom_id"], e["source"], e["audio_sha256"]) for e in state["items"]] == [
+        (name, name, source[name], audio[name]) for name in items
+    ]
+    # the uploads: each distinct recording not in the cache once, sorted ids
+    audio_ids = [fid for fid, f in server.app.state.files.items() if f.purpose == "audio"]
+    assert len(audio_ids) == 2 and state["uploads"] == sorted(audio_ids)
+    create, lines = input_lines(server, job.id)
+    assert state["input_file"] == create["input_files"][0]
+    bodies = {line["custom_id"]: line["body"] for line in lines}
+    assert list(bodies) == ["café", "again", "b", "by_id", "by_url"]
+    assert bodies["café"]["file_id"] == bodies["again"]["file_id"] != bodies["b"]["file_id"]
+    assert {bodies["café"]["file_id"], bodies["b"]["file_id"]} == set(audio_ids)
+    assert bodies["by_id"]["file_id"] == file_id(7) and bodies["by_url"]["file_url"] == url
+    # the batch file: UTF-8 names as they are, named and typed as JSONL
+    batch_file = server.app.state.files[state["input_file"]]
+    assert (batch_file.filename, batch_file.content_type, batch_file.purpose) == (
+        "voxnb-batch.jsonl", "application/jsonl", "batch",
+    )  # fmt: skip
+    assert b'{"custom_id": "caf\xc3\xa9", ' in batch_file.data and b"\\u00e9" not in batch_file.data
+
+
+class Scripted:
+    """ASGI middleware: answers job creations with *create_answer*, and polls of a job with *status*."""
+
+    def __init__(self, app):
+        self.app, self.state = app, app.state
+        self.create_answer: bytes | None = None
+        self.status: str | None = None
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        if scope["method"] == "POST" and scope["path"] == "/v1/batch/jobs" and self.create_answer is not None:
+            return await self._answer(send, 200, self.create_answer)
+        if scope["method"] == "GET" and re.fullmatch(r"/v1/batch/jobs/[^/]+", scope["path"]) and self.status:
+            messages = []
+
+            async def keep(message):
+                messages.append(message)
+
+            await self.app(scope, receive, keep)
+            job = json.loads(b"".join(m.get("body", b"") for m in messages[1:]))
+            return await self._answer(
+                send, messages[0]["status"], json.dumps({**job, "status": self.status}).encode()
+            )
+        return await self.app(scope, receive, send)
+
+    @staticmethod
+    async def _answer(send, status: int, body: bytes) -> None:
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
+
+def test_an_earlier_job_is_resumed_only_while_it_may_still_run(tmp_path, caplog):
+    import logging
+
+    from voxnb.serve import RequestRecorder, ServerThread, create_app
+
+    proxy = Scripted(create_app(FakeEngine(), recorder=RequestRecorder()))
+    caplog.set_level(logging.INFO, logger="voxnb.api")
+    with ServerThread(proxy) as server:
+        client = voxnb.Client(base_url=server.url, retry=FAST)
+        items = {"s": file_id(1)}
+        ids = [client.submit_batch(items, cache=tmp_path, progress=False).id]
+        # resume=False: the same items again are another job
+        ids.append(client.submit_batch(items, cache=tmp_path, progress=False, resume=False).id)
+        # a job that ended without running everything is not picked up: the items are submitted again
+        for status in ("CANCELLED", "FAILED", "TIMEOUT_EXCEEDED"):
+            proxy.status = status
+            ids.append(client.submit_batch(items, cache=tmp_path, progress=False).id)
+        assert len(set(ids)) == 5 and batch_posts(server) == 5
+        assert not [r for r in caplog.records if "resuming" in str(r.msg)]
+        # one that may still run is
+        for status in ("QUEUED", "RUNNING"):
+            proxy.status = status
+            caplog.clear()
+            assert client.submit_batch(items, cache=tmp_path, progress=False).id == ids[-1]
+            assert [(r.msg, r.args) for r in caplog.records if r.name.startswith("voxnb.api")] == [
+                ("resuming batch job %s (the same items were submitted before)", (ids[-1],))
+            ]
+        assert batch_posts(server) == 5
+        # one the server no longer knows is submitted again, and the log says why
+        proxy.status = None
+        assert httpx.delete(f"{server.url}/v1/batch/jobs/{ids[-1]}").status_code == 200
+        caplog.clear()
+        again = client.submit_batch(items, cache=tmp_path, progress=False)
+        assert again.id not in ids and batch_posts(server) == 6
+        [record] = [r for r in caplog.records if "cannot be resumed" in str(r.msg)]
+        assert record.msg == "batch job %s cannot be resumed (%s); submitting again"
+        assert record.args[0] == ids[-1] and isinstance(record.args[1], APIError)
+        assert record.args[1].status == 404
+        assert f"No batch job with id {ids[-1]!r} on this server" in str(record.args[1])
+
+
+def test_a_job_creation_answered_without_a_job_is_refused(tmp_path):
+    from voxnb.serve import RequestRecorder, ServerThread, create_app
+
+    proxy = Scripted(create_app(FakeEngine(), recorder=RequestRecorder()))
+    with ServerThread(proxy) as server:
+        client = voxnb.Client(base_url=server.url, retry=FAST)
+        for answer in (b'{"object": "batch", "status": "QUEUED"}', b'{"id": ""}', b"[]", b"null"):
+            proxy.create_answer = answer
+            with pytest.raises(ResponseFormatError) as info:
+                client.submit_batch([file_id(1)], cache=tmp_path, progress=False)
+            assert str(info.value) == "POST /v1/batch/jobs answered without a job id", answer
+        proxy.create_answer = b"<html>"
+        with pytest.raises(ResponseFormatError) as info:
+            client.submit_batch([file_id(1)], cache=tmp_path, progress=False)
+        assert str(info.value) == (
+            "POST /v1/batch/jobs answered with something that is not JSON (b'<html>'); is base_url a "
+            "Voxtral transcription server?"
+        )
+    assert not list((tmp_path / "batch-jobs").glob("*.json"))
+
+
+def test_a_job_id_that_is_no_file_name_is_refused(voxnb_server, tmp_path):
+    client = voxnb.Client(base_url=voxnb_server)
+    for bad in ("a/b", "../x", "a\\b", "a\0b", ".x", ".."):
+        with pytest.raises(ParameterError) as info:
+            client.batch_job(bad, cache=tmp_path)
+        assert str(info.value) == f"{bad!r} is not a batch job id"
+    # other names are ids like any: looked up, and not found
+    for name in ("aXb", "XX.XXa", "a.b", "x."):
+        with pytest.raises(ParameterError) as info:
+            client.batch_job(name, cache=tmp_path)
+        assert str(info.value).startswith(f"no saved state of batch job {name} in ")
+
+
 @pytest.mark.slow
 def test_500_items_with_faults_survive_a_kernel_restart_between_submit_and_download(tmp_path, tiny_wav):
     """The issue's must-show: submitted, a new process resumes by job id, 500 Transcripts, 0 lost,
