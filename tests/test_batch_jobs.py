@@ -712,37 +712,71 @@ def test_the_saved_state_and_the_batch_file_as_the_server_got_them(
     assert b'{"custom_id": "caf\xc3\xa9", ' in batch_file.data and b"\\u00e9" not in batch_file.data
 
 
+# -- reading a finished job, over a server whose answers a test scripts ------------------------------
+
+
+async def _answer(send, status: int, body: bytes, headers: list) -> None:
+    headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*headers, (b"content-length", b"%d" % len(body))],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
 class Scripted:
-    """ASGI middleware: answers job creations with *create_answer*, and polls of a job with *status*."""
+    """ASGI middleware over ``voxnb serve`` whose job polls and result files say what a test scripts.
+
+    ``polls``: fields laid over the next answers to ``GET /v1/batch/jobs/{id}``, one a poll;
+    ``job``: fields laid over every answer after those; ``files``: file id → (status, bytes)
+    answered to ``GET /v1/files/{id}/content`` instead of the file; ``create_answer``: the body
+    answered to ``POST /v1/batch/jobs`` instead of a job.
+    """
 
     def __init__(self, app):
-        self.app, self.state = app, app.state
+        self.app, self.state = app, app.state  # the server's own state, as the tests read it
+        self.polls, self.job, self.files = [], {}, {}
         self.create_answer: bytes | None = None
-        self.status: str | None = None
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        if scope["method"] == "POST" and scope["path"] == "/v1/batch/jobs" and self.create_answer is not None:
-            return await self._answer(send, 200, self.create_answer)
-        if scope["method"] == "GET" and re.fullmatch(r"/v1/batch/jobs/[^/]+", scope["path"]) and self.status:
-            messages = []
+        parts = scope.get("path", "").strip("/").split("/")
+        creating = scope["type"] == "http" and scope["method"] == "POST" and parts == ["v1", "batch", "jobs"]
+        if creating and self.create_answer is not None:
+            return await _answer(send, 200, self.create_answer, [(b"content-type", b"application/json")])
+        if scope["type"] == "http" and scope["method"] == "GET" and len(parts) == 4:
+            if parts[:2] == ["v1", "files"] and parts[3] == "content" and parts[2] in self.files:
+                status, body = self.files[parts[2]]
+                return await _answer(send, status, body, [(b"content-type", b"application/octet-stream")])
+            if parts[:3] == ["v1", "batch", "jobs"]:
+                overlay = self.polls.pop(0) if self.polls else self.job
+                start, chunks = {}, []
 
-            async def keep(message):
-                messages.append(message)
+                async def keep(message):
+                    (start.update if message["type"] == "http.response.start" else chunks.append)(message)
 
-            await self.app(scope, receive, keep)
-            job = json.loads(b"".join(m.get("body", b"") for m in messages[1:]))
-            return await self._answer(
-                send, messages[0]["status"], json.dumps({**job, "status": self.status}).encode()
-            )
-        return await self.app(scope, receive, send)
+                await self.app(scope, receive, keep)
+                body = b"".join(c.get("body", b"") for c in chunks)
+                if start["status"] == 200:
+                    body = json.dumps({**json.loads(body), **overlay}).encode()
+                return await _answer(send, start["status"], body, start["headers"])
+        await self.app(scope, receive, send)
 
-    @staticmethod
-    async def _answer(send, status: int, body: bytes) -> None:
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
+
+@pytest.fixture
+def scripted():
+    """A ``voxnb serve`` (deterministic engine) behind :class:`Scripted`: (proxy, server)."""
+    from voxnb.serve import RequestRecorder, ServerThread, create_app
+
+    proxy = Scripted(create_app(FakeEngine(), recorder=RequestRecorder()))
+    with ServerThread(proxy) as server:
+        yield proxy, server
+
+
+def _lines_of(data: bytes) -> list:
+    return [json.loads(line) for line in data.splitlines() if line.strip()]
 
 
 def test_an_earlier_job_is_resumed_only_while_it_may_still_run(tmp_path, caplog):
@@ -760,13 +794,13 @@ def test_an_earlier_job_is_resumed_only_while_it_may_still_run(tmp_path, caplog)
         ids.append(client.submit_batch(items, cache=tmp_path, progress=False, resume=False).id)
         # a job that ended without running everything is not picked up: the items are submitted again
         for status in ("CANCELLED", "FAILED", "TIMEOUT_EXCEEDED"):
-            proxy.status = status
+            proxy.job = {"status": status}
             ids.append(client.submit_batch(items, cache=tmp_path, progress=False).id)
         assert len(set(ids)) == 5 and batch_posts(server) == 5
         assert not [r for r in caplog.records if "resuming" in str(r.msg)]
         # one that may still run is
         for status in ("QUEUED", "RUNNING"):
-            proxy.status = status
+            proxy.job = {"status": status}
             caplog.clear()
             assert client.submit_batch(items, cache=tmp_path, progress=False).id == ids[-1]
             assert [(r.msg, r.args) for r in caplog.records if r.name.startswith("voxnb.api")] == [
@@ -774,7 +808,7 @@ def test_an_earlier_job_is_resumed_only_while_it_may_still_run(tmp_path, caplog)
             ]
         assert batch_posts(server) == 5
         # one the server no longer knows is submitted again, and the log says why
-        proxy.status = None
+        proxy.job = {}
         assert httpx.delete(f"{server.url}/v1/batch/jobs/{ids[-1]}").status_code == 200
         caplog.clear()
         again = client.submit_batch(items, cache=tmp_path, progress=False)
@@ -888,67 +922,6 @@ print("RESULT=" + json.dumps({{
     print("BATCH_MUST_SHOW=" + json.dumps(numbers))
 
 
-# -- reading a finished job, over a server whose answers a test scripts ------------------------------
-
-
-async def _answer(send, status: int, body: bytes, headers: list) -> None:
-    headers = [(k, v) for k, v in headers if k.lower() != b"content-length"]
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [*headers, (b"content-length", b"%d" % len(body))],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
-
-
-class Scripted:
-    """ASGI middleware over ``voxnb serve`` whose job polls and result files say what a test scripts.
-
-    ``polls``: fields laid over the next answers to ``GET /v1/batch/jobs/{id}``, one a poll;
-    ``job``: fields laid over every answer after those; ``files``: file id → (status, bytes)
-    answered to ``GET /v1/files/{id}/content`` instead of the file.
-    """
-
-    def __init__(self, app):
-        self.app, self.polls, self.job, self.files = app, [], {}, {}
-
-    async def __call__(self, scope, receive, send):
-        parts = scope.get("path", "").strip("/").split("/")
-        if scope["type"] == "http" and scope["method"] == "GET" and len(parts) == 4:
-            if parts[:2] == ["v1", "files"] and parts[3] == "content" and parts[2] in self.files:
-                status, body = self.files[parts[2]]
-                return await _answer(send, status, body, [(b"content-type", b"application/octet-stream")])
-            if parts[:3] == ["v1", "batch", "jobs"]:
-                overlay = self.polls.pop(0) if self.polls else self.job
-                start, chunks = {}, []
-
-                async def keep(message):
-                    (start.update if message["type"] == "http.response.start" else chunks.append)(message)
-
-                await self.app(scope, receive, keep)
-                body = b"".join(c.get("body", b"") for c in chunks)
-                if start["status"] == 200:
-                    body = json.dumps({**json.loads(body), **overlay}).encode()
-                return await _answer(send, start["status"], body, start["headers"])
-        await self.app(scope, receive, send)
-
-
-@pytest.fixture
-def scripted():
-    """A ``voxnb serve`` (deterministic engine) behind :class:`Scripted`: (proxy, server)."""
-    from voxnb.serve import RequestRecorder, ServerThread, create_app
-
-    proxy = Scripted(create_app(FakeEngine(), recorder=RequestRecorder()))
-    with ServerThread(proxy) as server:
-        yield proxy, server
-
-
-def _lines_of(data: bytes) -> list:
-    return [json.loads(line) for line in data.splitlines() if line.strip()]
-
-
 def test_every_kind_of_result_line_is_read_as_the_sdk_reads_it(scripted, tmp_path, tiny_wav, caplog):
     import hashlib
     import logging
@@ -1028,7 +1001,7 @@ def test_items_answered_from_a_cache_that_has_lost_them_are_failures_not_crashes
     assert str(result.errors["lost"]) == "request failed: its cached response is gone; submit again"
     assert result["kept"].text == engine_text(items["kept"])
     # the results file is asked for as the bytes it is
-    (download,) = [r for r in server.app.app.state.recorder.requests if r.path.endswith("/content")]
+    (download,) = [r for r in server.app.state.recorder.requests if r.path.endswith("/content")]
     assert (download.method, download.headers["accept"]) == ("GET", "application/octet-stream")
     # resumed without a cache (its handle found in the default folder): nothing to look up in
     monkeypatch.setenv("VOXNB_CACHE_DIR", str(tmp_path))
