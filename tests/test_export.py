@@ -879,6 +879,11 @@ def test_words_alignment_could_not_place_stay_in_the_regrouped_cues():
         (0.0, 0.8, "so we went uh"),
         (2.0, 4.0, "home well then"),
     ]
+    # a word without text (a table made by hand) adds nothing to its cue, not "nan" or "<NA>"
+    t = _aligned("one two three", [(0.0, 0.5), (0.6, 1.0), (2.5, 3.0)])
+    words = t.words.copy()
+    words["text"] = pd.array(["one", pd.NA, "three"], dtype="string")
+    assert [c[3] for c in parse_srt(t.with_words(words).to_srt(max_duration=2.0))] == ["one", "three"]
     # nothing placed: the segment's own text, in two balanced lines as without regrouping
     t = _aligned("It was late. We went home and slept", [(nan, nan)] * 8)
     (cue,) = parse_srt(t.to_srt(max_chars=21, max_lines=2))

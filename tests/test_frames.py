@@ -929,3 +929,16 @@ def test_overlapping_bare_words_stay_in_the_segment_they_were_grouped_into(frame
     assert t.segments["text"].tolist() == ["a.", "b"]
     assert t.words["text"].tolist() == ["a.", "b"] and t.words["segment"].tolist() == [0, 1]
     assert t.segments["n_words"].tolist() == [1, 1]
+
+
+def test_of_the_bytes_under_33_only_the_four_separators_leave_the_fast_path():
+    from voxnb.frames import _trimmed_ascii
+
+    for byte in range(33):  # with a tab in every text: the fast path looks for separators
+        text = f"\t{chr(byte)}a b{chr(byte)}c{chr(byte)}"
+        fast = _trimmed_ascii([text])
+        if 0x1C <= byte <= 0x1F:
+            assert fast is None, byte
+        else:
+            stripped, counts = fast
+            assert (stripped[0], counts[0]) == (text.strip(), len(text.split())), byte
