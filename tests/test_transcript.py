@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 
 import numpy as np
 import pandas as pd
@@ -1083,7 +1084,7 @@ FAST_CASES = {
 
 
 @pytest.mark.parametrize("name", sorted(FAST_CASES))
-@pytest.mark.parametrize("granularity", [None, "word"])
+@pytest.mark.parametrize("granularity", [None, "segment", "word"])
 def test_mistral_json_text_reads_like_the_parsed_response(name, granularity):
     response = FAST_CASES[name]
     text = json.dumps(response)
@@ -1135,6 +1136,212 @@ def test_other_shapes_in_json_text_take_the_general_reader():
         assert t.raw == response
         pd.testing.assert_frame_equal(t.words, voxnb.Transcript.from_response(response).words)
     assert voxnb.Transcript.from_response(json.dumps(numbered)).segments["speaker"].tolist() == ["0"]
+
+
+#: JSON texts of every shape the readers know, and texts no reader takes: the fast path must read
+#: each exactly as the general reader reads the parsed dict, or leave it to that reader
+SHAPES = {
+    "mistral, every top field": {
+        "model": "voxtral-mini-2507",
+        "language": "fr",
+        "text": " Bonjour. Ça va ?",
+        "segments": [
+            {"text": " Bonjour.", "start": 0.0, "end": 0.9, "speaker_id": "speaker_1", "score": 0.8},
+            {"text": " Ça va ?", "start": 1.0, "end": 2.0, "speaker_id": "speaker_2", "score": 0.6},
+        ],
+        "usage": {"prompt_audio_seconds": 2, "prompt_tokens": 5, "total_tokens": 9},
+    },
+    "mistral, a duration": {
+        "text": "Hi.",
+        "duration": 3.5,
+        "segments": [{"text": "Hi.", "start": 0, "end": 1, "type": "transcription_segment"}],
+    },
+    "mistral, usage in seconds beside segments": {
+        "text": "Hi.",
+        "segments": [{"text": "Hi.", "start": 0.5, "end": 1.5}],
+        "usage": {"type": "duration", "seconds": 7},
+    },
+    "mistral, only text": {"text": " Just text."},
+    "mistral, segments null": {"text": " Just text.", "segments": None, "model": "m"},
+    "mistral, only segments": {"segments": [{"text": "a", "start": 0, "end": 1, "speaker": "A"}]},
+    "vllm json": {"text": " Hi.", "model": "voxtral", "usage": {"type": "duration", "seconds": 2.5}},
+    "vllm json, empty segments": {
+        "text": " Hi.",
+        "segments": [],
+        "usage": {"type": "duration", "seconds": 2},
+    },
+    "usage in tokens, no segments": {"text": " Hi.", "usage": {"type": "tokens", "total_tokens": 3}},
+    "whisperx, nested words": {
+        "segments": [
+            {
+                "text": " Hi you",
+                "start": 0.0,
+                "end": 1.0,
+                "words": [
+                    {"word": "Hi", "start": 0.0, "end": 0.4, "score": 0.9},
+                    {"word": "you", "start": 0.5, "end": 1.0, "score": 0.8},
+                ],
+            },
+        ],
+        "language": "en",
+    },
+    "whisperx, word_segments only": {
+        "segments": [{"text": " Hi you", "start": 0.0, "end": 1.0}],
+        "word_segments": [
+            {"word": "Hi", "start": 0.0, "end": 0.4, "score": 0.9},
+            {"word": "you", "start": 0.5, "end": 1.0, "score": 0.8},
+        ],
+    },
+    "openai verbose_json": {
+        "task": "transcribe",
+        "language": "english",
+        "duration": 1.25,
+        "text": "Hi you",
+        "segments": [
+            {
+                "id": 0,
+                "seek": 0,
+                "start": 0.0,
+                "end": 1.2,
+                "text": " Hi you",
+                "tokens": [1, 2],
+                "temperature": 0.0,
+                "avg_logprob": -0.2,
+                "compression_ratio": 1.1,
+                "no_speech_prob": 0.01,
+            },
+        ],
+        "words": [{"word": "Hi", "start": 0.0, "end": 0.4}, {"word": "you", "start": 0.5, "end": 1.2}],
+    },
+    "openai verbose_json, task and text only": {
+        "task": "transcribe",
+        "language": "english",
+        "duration": 1.5,
+        "text": "Hi",
+    },
+    "openai verbose_json, words without task": {
+        "text": "Hi",
+        "duration": 1.0,
+        "words": [{"word": "Hi", "start": 0.0, "end": 0.5}],
+    },
+    "faster-whisper-like dicts": {
+        "text": "Hi",
+        "segments": [{"id": 0, "seek": 0, "start": 0.0, "end": 1.0, "text": "Hi", "avg_logprob": -0.3}],
+    },
+    "faster-whisper-like dicts, avg_logprob only": {
+        "segments": [{"start": 0.0, "end": 1.0, "text": "Hi", "avg_logprob": -0.3}],
+    },
+    "realtime event": {"type": "transcription.text.delta", "text": "Hi"},
+    "realtime segment event": {"type": "transcription.segment", "text": " Hi", "start": 0.0, "end": 0.5},
+    "realtime done event": {
+        "type": "transcription.done",
+        "text": " Hi",
+        "segments": [{"text": " Hi", "start": 0.0, "end": 0.5}],
+        "usage": {"prompt_audio_seconds": 1},
+    },
+    "neither text nor segments": {"model": "voxtral", "language": "en"},
+}
+
+
+def _read_or_refusal(response, granularity):
+    try:
+        t = Transcript.from_response(response, granularity=granularity)
+    except ResponseFormatError as err:
+        return "refused: " + str(err)
+    fields = (t.source, t.text, t.language, t.model, t.duration, t.usage)
+    return fields, t.segments, t.words, t.raw
+
+
+@pytest.mark.parametrize("granularity", [None, "segment", "word"])
+def test_json_text_of_every_shape_reads_like_its_parsed_dict(granularity):
+    for name, response in SHAPES.items():
+        text = json.dumps(response)
+        parsed = _read_or_refusal(json.loads(text), granularity)
+        fast = _read_or_refusal(text, granularity)
+        if isinstance(parsed, str):
+            assert fast == parsed, name
+            continue
+        assert fast[0] == parsed[0], name
+        pd.testing.assert_frame_equal(fast[1], parsed[1], obj=f"{name}: segments")
+        pd.testing.assert_frame_equal(fast[2], parsed[2], obj=f"{name}: words")
+        assert fast[3] == response, name
+    # the shapes read as themselves, each field where the response put it
+    mistral = Transcript.from_response(json.dumps(SHAPES["mistral, every top field"]))
+    assert (mistral.source, mistral.model, mistral.language) == ("mistral", "voxtral-mini-2507", "fr")
+    assert mistral.usage == {"prompt_audio_seconds": 2, "prompt_tokens": 5, "total_tokens": 9}
+    assert Transcript.from_response(json.dumps(SHAPES["mistral, a duration"])).duration == 3.5
+    for name, source in [
+        ("realtime event", "mistral-sse"),
+        ("realtime segment event", "mistral-sse"),
+        ("realtime done event", "mistral"),
+        ("vllm json", "vllm-json"),
+        ("whisperx, word_segments only", "whisperx"),
+        ("openai verbose_json, task and text only", "openai-verbose-json"),
+        ("openai verbose_json, words without task", "openai-verbose-json"),
+        ("faster-whisper-like dicts", "openai-verbose-json"),
+    ]:
+        assert Transcript.from_response(json.dumps(SHAPES[name])).source == source, name
+    whisperx = Transcript.from_response(json.dumps(SHAPES["whisperx, word_segments only"]))
+    assert whisperx.words[["text", "score"]].values.tolist() == [["Hi", 0.9], ["you", 0.8]]
+    with pytest.raises(ResponseFormatError, match="does not look like a transcription response"):
+        Transcript.from_response(json.dumps(SHAPES["neither text nor segments"]))
+
+
+def test_read_response_parses_text_unless_told_to_defer_and_reads_it_as_the_source_given():
+    from voxnb.readers import RawJSON, read_response
+
+    response = {"text": "Hi.", "segments": [{"text": "Hi.", "start": 0, "end": 1}]}
+    raw, c = read_response(json.dumps(response))  # defer_raw is off by default: raw is parsed
+    assert (raw, c.source) == (response, "mistral")
+    raw, c = read_response(json.dumps(response), defer_raw=True)
+    assert (type(raw), raw.parse(), c.source) == (RawJSON, response, "mistral")
+    raw, c = read_response(json.dumps(response), source="mistral-sdk", defer_raw=True)
+    assert (raw, c.source) == (response, "mistral-sdk")  # a saved SDK response stays one
+
+
+def test_a_changed_buffer_does_not_change_the_transcript_read_from_it():
+    response = {"text": "Hi.", "segments": [{"text": "Hi.", "start": 0, "end": 1}]}
+    for container in (bytearray, lambda b: memoryview(bytearray(b))):
+        buffer = container(json.dumps(response).encode())
+        t = Transcript.from_response(buffer)
+        buffer[:] = b" " * len(buffer)  # the caller reuses its buffer
+        assert (t.raw, t.text, t.segments["end"].tolist()) == (response, "Hi.", [1.0])
+
+
+def test_a_path_that_is_no_regular_file_is_refused_unread():
+    with pytest.raises(ResponseFormatError) as err:
+        Transcript.from_response(os.devnull)  # a device: reading it would give b"" (or block, for a pipe)
+    assert str(err.value).startswith(f"{os.devnull!r} is neither JSON text nor an existing .json file")
+
+
+def test_lists_that_are_no_stream_and_streams_past_other_objects():
+    from mistralai.client.models import TranscriptionStreamEvents, TranscriptionStreamSegmentDelta
+
+    from voxnb.readers import read_response
+
+    assert read_response([])[1].text == ""  # an empty stream: an empty text, not an unknown one
+    # objects with .data but no .event (arrays: audio chunks passed by mistake) are no SDK events
+    with pytest.raises(ResponseFormatError, match=r"^cannot read a list as a transcription response"):
+        Transcript.from_response([np.zeros(3), np.zeros(3)])
+    # a dict with text but no start is no segment
+    with pytest.raises(ResponseFormatError, match=r"^a list of objects that are neither segments"):
+        Transcript.from_response([{"text": "Hi"}])
+    # granularity reaches the events, whichever way the stream is recognised
+    segment = {"text": " Hi you", "start": 0.0, "end": 1.0, "type": "transcription.segment"}
+    sdk = [
+        TranscriptionStreamEvents(
+            event="transcription.segment", data=TranscriptionStreamSegmentDelta(**segment)
+        )
+    ]
+    after_session = [{"type": "session.created"}, segment]  # a realtime session's first event
+    for events in (sdk, after_session):
+        t = Transcript.from_response(events, granularity="word")
+        assert (t.source, t.words[["text", "timing"]].values.tolist()) == ("mistral-sse", [["Hi you", "api"]])
+        assert Transcript.from_response(events).words["timing"].tolist() == ["interpolated", "interpolated"]
+    # vLLM chunks found past a first object that is none
+    chunk = {"object": "transcription.chunk", "choices": [{"delta": {"content": "Hi"}}]}
+    t = Transcript.from_response([{"object": "ping"}, chunk])
+    assert (t.source, t.text) == ("vllm-sse", "Hi")
 
 
 @pytest.mark.parametrize("other", ["y", 0])  # labels only, or numbered speakers too
