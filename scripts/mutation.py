@@ -3,6 +3,7 @@
     python scripts/mutation.py               # run every mutant in scope, then report
     python scripts/mutation.py --unkilled    # re-run only the mutants the last run did not kill
     python scripts/mutation.py --report      # report on the last run without running anything
+    python scripts/mutation.py --equivalents # re-run the mutants listed as equivalent (they must survive)
     python scripts/mutation.py --module request --module readers   # only these modules (any mode)
 
 The modules are mutmut's ``only_mutate`` in pyproject.toml; ``[tool.voxnb.mutation]`` narrows a
@@ -187,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
     which = parser.add_mutually_exclusive_group()
     which.add_argument("--unkilled", action="store_true", help="re-run only the mutants not killed last time")
     which.add_argument("--report", action="store_true", help="only print the report of the last run")
+    which.add_argument(
+        "--equivalents",
+        action="store_true",
+        help="re-run the mutants listed as equivalent: a listed one that new tests kill is reported stale",
+    )
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 2, help="parallel workers")
     parser.add_argument("--list", action="store_true", help="with --report: list the surviving mutants")
     parser.add_argument(
@@ -199,7 +205,9 @@ def main(argv: list[str] | None = None) -> int:
     config = _select(_config(), args.module)
     modules = config["modules"]
     if not args.report:
-        if not args.unkilled:
+        if args.equivalents:
+            _mutmut(sorted(config["equivalent"]), args.max_children, modules)
+        elif not args.unkilled:
             _mutmut(_patterns(config), args.max_children, modules)
         else:
             _mutmut(survivors(config), args.max_children, modules)
