@@ -56,6 +56,7 @@ examples:
 
 def add_transcribe(subparsers: Any) -> None:
     from voxnb.outputs import FORMATS
+    from voxnb.request import GRANULARITIES
 
     parser = subparsers.add_parser(
         "transcribe",
@@ -100,7 +101,7 @@ def add_transcribe(subparsers: Any) -> None:
     parser.add_argument("--backend", choices=("mistral", "openai-compatible", "local"), default=None)
     parser.add_argument("--model", default=None, help="model name, or a faster-whisper directory offline")
     parser.add_argument("--base-url", default=None, help="a Voxtral server, e.g. http://127.0.0.1:8000")
-    parser.add_argument("--timestamps", nargs="+", metavar="{segment,word}", default=None)
+    parser.add_argument("--timestamps", nargs="+", metavar="{" + ",".join(GRANULARITIES) + "}", default=None)
     parser.add_argument("--diarize", action="store_true", help="label speakers")
     parser.add_argument("--num-speakers", type=int, default=None, help="offline: how many speakers there are")
     parser.add_argument(
@@ -122,8 +123,6 @@ def _segments_table(t) -> str:
         return table.to_string(float_format=lambda x: f"{x:6.2f}")
 
 
-TIMESTAMPS = ("segment", "word")
-
 #: an --out ending in one of these names one file (one recording): the older, single-file form
 SAVERS = (".json", ".srt", ".vtt", ".rttm", ".textgrid")
 
@@ -137,12 +136,13 @@ def _audio_swallowed_by_options(args: argparse.Namespace) -> None:
     keeps at least its first value, so that a misspelt format is refused as one.
     """
     from voxnb.outputs import FORMATS
+    from voxnb.request import GRANULARITIES
 
     def is_audio(name: str, word: str) -> bool:
         if name == "formats":
             return word.lower() not in (*FORMATS, "all")
         if name == "timestamps":
-            return word not in TIMESTAMPS
+            return word not in GRANULARITIES
         return "://" in word or bool(glob.glob(word))
 
     for name in ("formats", "timestamps", "context_bias"):
@@ -156,10 +156,10 @@ def _audio_swallowed_by_options(args: argparse.Namespace) -> None:
         args.audio = values[keep:]
     if not args.audio:
         raise ParameterError("give the audio to transcribe: files, folders, glob patterns or https:// URLs")
-    wrong = [g for g in args.timestamps or () if g not in TIMESTAMPS]
+    wrong = [g for g in args.timestamps or () if g not in GRANULARITIES]
     if wrong:
         raise ParameterError(
-            f"--timestamps: invalid choice: {wrong[0]!r} (choose from {', '.join(TIMESTAMPS)})"
+            f"--timestamps: invalid choice: {wrong[0]!r} (choose from {', '.join(GRANULARITIES)})"
         )
 
 
