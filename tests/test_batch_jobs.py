@@ -46,8 +46,17 @@ def input_lines(server, job_id: str) -> tuple[dict, list[dict]]:
         for r in server.recorder.matching("/v1/batch/jobs")
         if r.method == "POST" and r.status == 200 and r.json["input_files"] == input_files
     )
-    data = server.app.state.files[input_files[0]].data
-    return create, [json.loads(line) for line in data.splitlines() if line.strip()]
+    return create, _lines_of(server.app.state.files[input_files[0]].data)
+
+
+def _lines_of(data: bytes) -> list:
+    """The objects of a JSONL file's bytes."""
+    return [json.loads(line) for line in data.splitlines() if line.strip()]
+
+
+def batch_posts(server) -> int:
+    """How many jobs were created on *server* (``POST /v1/batch/jobs``)."""
+    return len([r for r in server.recorder.matching("/v1/batch/jobs") if r.method == "POST"])
 
 
 def test_a_job_round_trip_and_its_wire_checked_against_the_mistralai_models(
@@ -188,11 +197,10 @@ def test_items_given_as_urls_and_file_ids_and_lines_that_fail(start_voxnb_server
     assert frame.loc["missing", "error"].startswith("BatchItemError: HTTP 404")
 
     # run again: the three successes come from the cache, only the failures are submitted
-    jobs_before = len([r for r in server.recorder.matching("/v1/batch/jobs") if r.method == "POST"])
+    jobs_before = batch_posts(server)
     again = client.transcribe_many(items, mode="batch", cache=tmp_path, progress=False, poll_interval=0.05)
     assert again.from_cache == ["by_id", "by_url", "local"] and set(again.errors) == {"missing", "external"}
-    posts = [r for r in server.recorder.matching("/v1/batch/jobs") if r.method == "POST"]
-    assert len(posts) == jobs_before + 1
+    assert batch_posts(server) == jobs_before + 1
     _, retried = input_lines(server, again.job_id)
     assert sorted(line["custom_id"] for line in retried) == ["external", "missing"]
 
@@ -244,7 +252,7 @@ def test_a_second_call_picks_up_the_unfinished_job_instead_of_submitting_twice(
     # as after a kernel restart, before the results were downloaded: the same call again
     result = client.transcribe_many(items, mode="batch", cache=tmp_path, progress=False, poll_interval=0.05)
     assert result.job_id == job.id and len(result) == 2
-    assert len([r for r in server.recorder.matching("/v1/batch/jobs") if r.method == "POST"]) == 1
+    assert batch_posts(server) == 1
     # and batch results are the cache of request-by-request runs, and the other way round
     plain = client.transcribe_many(items, cache=tmp_path, progress=False)
     assert plain.requests == 0 and plain.from_cache == ["a", "b"]
@@ -482,16 +490,16 @@ def test_the_newest_unfinished_job_of_the_same_items_is_resumed(start_voxnb_serv
         (folder / f"broken-{k}.json").write_text("{", encoding="utf-8")
     (folder / "a-folder.json").mkdir()
 
-    def posts():
-        return len([r for r in server.recorder.matching("/v1/batch/jobs") if r.method == "POST"])
-
-    before = posts()
-    assert client.submit_batch(items, cache=tmp_path, progress=False).id == job.id and posts() == before
+    before = batch_posts(server)
+    assert (
+        client.submit_batch(items, cache=tmp_path, progress=False).id == job.id
+        and batch_posts(server) == before
+    )
     # the forgotten job made the newest (rewritten in place: the folder lists the files as before):
     # it is the one tried, and the server does not know it, so the items are submitted again
     forgotten.write_text(json.dumps({**state, "job_id": "forgotten-job", "created": state["created"] + 1000}))
     again = client.submit_batch(items, cache=tmp_path, progress=False)
-    assert again.id not in (job.id, "forgotten-job") and posts() == before + 1
+    assert again.id not in (job.id, "forgotten-job") and batch_posts(server) == before + 1
 
 
 class Misrouted:
@@ -552,10 +560,6 @@ def test_an_experiment_runs_as_one_batch_job(start_voxnb_server, tmp_path):
 def file_id(k: int) -> str:
     """A file id the server never had (enough for a job to be submitted: the item fails when run)."""
     return f"00000000-0000-4000-8000-{k:012d}"
-
-
-def batch_posts(server) -> int:
-    return len([r for r in server.recorder.matching("/v1/batch/jobs") if r.method == "POST"])
 
 
 def test_timeout_hours_and_metadata_are_checked_before_anything_is_sent(start_voxnb_server, tmp_path):
@@ -773,10 +777,6 @@ def scripted():
     proxy = Scripted(create_app(FakeEngine(), recorder=RequestRecorder()))
     with ServerThread(proxy) as server:
         yield proxy, server
-
-
-def _lines_of(data: bytes) -> list:
-    return [json.loads(line) for line in data.splitlines() if line.strip()]
 
 
 def test_an_earlier_job_is_resumed_only_while_it_may_still_run(tmp_path, caplog):
